@@ -1,0 +1,71 @@
+// Package xone holds the small facts about the XONE Confirm offer API that
+// the harness's packages share: the confirm path, id generation, the demo
+// policyholder and what counts as a loopback host.
+//
+//	path := xone.ConfirmPath("P-1", xone.NewUUID())
+package xone
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"strings"
+)
+
+// ConfirmPathTemplate is the Confirm offer operation's path in the spec.
+const ConfirmPathTemplate = "/api/partners/{partner_id}/offers/{offer_id}/confirm"
+
+// TokenPath is the XONE token endpoint's path.
+const TokenPath = "/api/oauth/token"
+
+// ConfirmPath returns the confirm path for a partner and an offer. The ids
+// are used as given (XONE ids are UUIDs and partner codes: no escaping needed
+// for them, and the caller validates outside input).
+func ConfirmPath(partnerID, offerID string) string {
+	return "/api/partners/" + partnerID + "/offers/" + offerID + "/confirm"
+}
+
+// DemoPolicyholder is the policyholder sent when none is configured. It
+// validates against the confirm request schema.
+const DemoPolicyholder = `{"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com",` +
+	`"phone":"+61400000000","country":"AU","address1":"1 Example St","city":"Sydney",` +
+	`"region":"NSW","postcode":"2000"}`
+
+// NewUUID returns a random version 4 UUID in its canonical lower-case form.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
+	return FormatUUID(b)
+}
+
+// FormatUUID sets the version 4 and variant bits of b and formats it as
+// xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx.
+func FormatUUID(b [16]byte) string {
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:16])
+	return string(out[:])
+}
+
+// IsLoopback reports whether host (a host name or IP, optionally with a port
+// or brackets) is localhost or a loopback address (127.0.0.0/8, ::1).
+func IsLoopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

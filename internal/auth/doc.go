@@ -1,0 +1,46 @@
+// Package auth gets and caches bearer tokens for the XONE API with the OAuth2
+// client-credentials grant, and scrubs secrets from anything the harness
+// prints.
+//
+// XONE's token endpoint takes a JSON body
+// ({"grant_type":"client_credentials","client_id":…,"client_secret":…}),
+// which golang.org/x/oauth2/clientcredentials cannot send; [Source] sends it
+// (StyleJSON, the default) and can also send the usual form body (StyleForm,
+// StyleBasic, through clientcredentials). Caching is x/oauth2's
+// ReuseTokenSourceWithExpiry; on top of it a Source adds a per-fetch timeout,
+// a refresh margin capped for short-lived tokens, [Source.Invalidate] for a
+// 401, [Source.Prefetch] so callers never wait on the endpoint, [Stats], and
+// errors ([FetchError], [ErrUnreachable], [ErrRejected]) that never carry the
+// secret.
+//
+// [Redactor] removes the client secret, tokens, "Bearer xxx" credentials and
+// sensitive JSON members (security_token, email, phone, …) from text,
+// headers and bodies.
+//
+// Use:
+//
+//	src, err := auth.New(auth.Config{
+//		TokenURL:     baseURL + "/api/oauth/token",
+//		ClientID:     id,
+//		ClientSecret: secret,
+//		Scopes:       []string{"offers:update"},
+//	})
+//	if err != nil {
+//		return err // names the missing field
+//	}
+//	go src.Prefetch(ctx) // optional: refresh ahead of expiry
+//
+//	tok, err := src.Token()
+//	if errors.Is(err, auth.ErrUnreachable) {
+//		return err // infrastructure failure
+//	}
+//	if err != nil {
+//		return err // bad credentials or a broken answer
+//	}
+//	req.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
+//	resp, err := client.Do(req)
+//	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+//		src.Invalidate(tok) // the next Token call fetches a new one, once
+//	}
+//	log.Print(src.Redactor().String(string(body)))
+package auth

@@ -1,0 +1,115 @@
+package load
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Output file names in Config.OutDir.
+const (
+	ResultsFile  = "results.bin"
+	BookingsFile = "bookings.csv"
+)
+
+// resultsWriter streams results to results.bin (vegeta gob) without bodies or
+// response headers.
+type resultsWriter struct {
+	f   *os.File
+	buf *bufio.Writer
+	enc vegeta.Encoder
+	err error
+}
+
+func newResultsWriter(dir string) (*resultsWriter, error) {
+	f, err := os.OpenFile(filepath.Join(dir, ResultsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("load: results: %w", err)
+	}
+	buf := bufio.NewWriterSize(f, 64<<10)
+	return &resultsWriter{f: f, buf: buf, enc: vegeta.NewEncoder(buf)}, nil
+}
+
+// write encodes r with Body dropped and Headers replaced by the intended send
+// time. It does not keep r.
+func (w *resultsWriter) write(r *vegeta.Result, intended time.Time) {
+	if w.err != nil {
+		return
+	}
+	out := *r
+	out.Body = nil
+	out.Headers = http.Header{IntendedHeader: {strconv.FormatInt(intended.UnixNano(), 10)}}
+	if err := w.enc.Encode(&out); err != nil {
+		w.err = fmt.Errorf("load: write %s: %w", ResultsFile, err)
+	}
+}
+
+func (w *resultsWriter) flush() error {
+	if w.err == nil {
+		if err := w.buf.Flush(); err != nil {
+			w.err = fmt.Errorf("load: write %s: %w", ResultsFile, err)
+		}
+	}
+	return w.err
+}
+
+func (w *resultsWriter) close() error {
+	err := w.flush()
+	if cerr := w.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("load: close %s: %w", ResultsFile, cerr)
+	}
+	return err
+}
+
+// bookingsWriter appends one CSV row per booking and flushes it at once, so an
+// interrupted run loses no row.
+type bookingsWriter struct {
+	f   *os.File
+	csv *csv.Writer
+	err error
+}
+
+var bookingsHeader = []string{"offer_id", "quote_id", "booking_id", "http_status", "confirmed_at"}
+
+func newBookingsWriter(dir string) (*bookingsWriter, error) {
+	f, err := os.OpenFile(filepath.Join(dir, BookingsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("load: bookings: %w", err)
+	}
+	w := &bookingsWriter{f: f, csv: csv.NewWriter(f)}
+	w.row(bookingsHeader)
+	return w, w.err
+}
+
+func (w *bookingsWriter) row(rec []string) {
+	if w.err != nil {
+		return
+	}
+	if err := w.csv.Write(rec); err != nil {
+		w.err = fmt.Errorf("load: write %s: %w", BookingsFile, err)
+		return
+	}
+	w.csv.Flush()
+	if err := w.csv.Error(); err != nil {
+		w.err = fmt.Errorf("load: write %s: %w", BookingsFile, err)
+	}
+}
+
+func (w *bookingsWriter) add(o Offer, bookingID string, status uint16, at time.Time) {
+	w.row([]string{o.OfferID, o.QuoteID, bookingID, strconv.Itoa(int(status)), at.UTC().Format(time.RFC3339Nano)})
+}
+
+func (w *bookingsWriter) close() error {
+	err := w.err
+	if cerr := w.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("load: close %s: %w", BookingsFile, cerr)
+	}
+	return err
+}

@@ -1,0 +1,175 @@
+package load
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// runPacer is the vegeta.Pacer a run uses. It paces a schedule from the run's
+// start, applies Retry-After pauses by shifting the rest of the schedule, stops
+// at the run's bounds, and remembers every shift so that the intended send time
+// of request n can be computed after the fact.
+//
+// Unlike vegeta's pacers, Pace blocks until the next request is due (returning a
+// zero wait): vegeta's own sleep cannot be interrupted, so a long pause or a slow
+// ramp would otherwise delay Stop and Ctrl-C.
+//
+// vegeta calls Pace from one goroutine, once per request, with hits = requests
+// sent so far; the worker that sends request number hits gets Seq = hits (up to
+// a reordering between two workers that picked up consecutive ticks at the same
+// instant).
+type runPacer struct {
+	sched    schedule
+	duration time.Duration
+	maxReq   uint64 // 0: no limit
+	feedCap  int64  // -1: unbounded
+	stopCh   <-chan struct{}
+	onStop   func(reason string)
+
+	start  time.Time // set by the first Pace; read after results arrive
+	timer  *time.Timer
+	wake   chan struct{}
+	shifts atomic.Pointer[[]shiftPoint]
+
+	mu           sync.Mutex
+	shift        time.Duration // current total shift
+	pauseStart   time.Duration // offsets from start
+	pausedUntil  time.Duration
+	appliedUntil time.Duration
+}
+
+// shiftPoint: requests from From on are shifted by Shift.
+type shiftPoint struct {
+	from  uint64
+	shift time.Duration
+}
+
+// Stop reasons.
+const (
+	stopCompleted   = "completed"
+	stopMaxRequests = "max requests reached"
+	stopExhausted   = "offer feed exhausted"
+	stopAuth        = "authentication failing"
+	stopTokens      = "token source failing"
+	stopInterrupted = "interrupted"
+	stopThreshold   = "threshold cannot pass: "
+)
+
+func newRunPacer(sched schedule, duration time.Duration, maxReq uint64, feedCap int64, stop <-chan struct{}, onStop func(string)) *runPacer {
+	p := &runPacer{sched: sched, duration: duration, maxReq: maxReq, feedCap: feedCap, stopCh: stop, onStop: onStop,
+		wake: make(chan struct{}, 1)}
+	p.shifts.Store(&[]shiftPoint{})
+	return p
+}
+
+// Pace implements vegeta.Pacer.
+func (p *runPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if p.start.IsZero() {
+		p.start = time.Now().Add(-elapsed)
+	}
+	switch {
+	case p.maxReq > 0 && hits >= p.maxReq:
+		p.onStop(stopMaxRequests)
+		return 0, true
+	case p.feedCap >= 0 && hits >= uint64(p.feedCap):
+		p.onStop(stopExhausted)
+		return 0, true
+	}
+	base, ok := p.sched.offset(hits)
+	if !ok {
+		p.onStop(stopCompleted)
+		return 0, true
+	}
+	for {
+		at := base + p.applyPauses(hits, base)
+		now := time.Since(p.start)
+		if at >= p.duration || now >= p.duration {
+			p.onStop(stopCompleted)
+			return 0, true
+		}
+		if at <= now {
+			return 0, false
+		}
+		if p.timer == nil {
+			p.timer = time.NewTimer(at - now)
+		} else {
+			p.timer.Reset(at - now)
+		}
+		select {
+		case <-p.timer.C:
+		case <-p.wake: // a pause arrived: recompute
+			p.timer.Stop()
+		case <-p.stopCh:
+			p.timer.Stop()
+			return 0, true
+		}
+	}
+}
+
+// applyPauses folds a pending pause into the shift for request hits (scheduled
+// at base before shifting) and returns the shift.
+func (p *runPacer) applyPauses(hits uint64, base time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pausedUntil > p.appliedUntil {
+		from := max(base+p.shift, p.pauseStart, p.appliedUntil)
+		if p.pausedUntil > from {
+			p.shift += p.pausedUntil - from
+			old := *p.shifts.Load()
+			pts := append(old[:len(old):len(old)], shiftPoint{from: hits, shift: p.shift})
+			if n := len(pts); n >= 2 && pts[n-2].from == hits {
+				pts = append(pts[:n-2], pts[n-1])
+			}
+			p.shifts.Store(&pts)
+		}
+		p.appliedUntil = p.pausedUntil
+	}
+	return p.shift
+}
+
+// pause holds the schedule until the monotonic time until (a Retry-After
+// received at now). It returns whether this starts a new pause window and how
+// much it lengthened the pause.
+func (p *runPacer) pause(now, until time.Time) (newWindow bool, added time.Duration) {
+	if p.start.IsZero() {
+		return false, 0
+	}
+	u, n := until.Sub(p.start), now.Sub(p.start)
+	p.mu.Lock()
+	switch {
+	case u <= p.pausedUntil:
+	case p.pausedUntil < n:
+		p.pauseStart, p.pausedUntil = n, u
+		newWindow, added = true, u-n
+	default:
+		added = u - p.pausedUntil
+		p.pausedUntil = u
+	}
+	p.mu.Unlock()
+	if added > 0 {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+	return newWindow, added
+}
+
+// intended is the intended send time of request seq.
+func (p *runPacer) intended(seq uint64, fallback time.Time) time.Time {
+	base, ok := p.sched.offset(seq)
+	if !ok || p.start.IsZero() {
+		return fallback
+	}
+	pts := *p.shifts.Load()
+	i := sort.Search(len(pts), func(i int) bool { return pts[i].from > seq }) - 1
+	if i >= 0 {
+		base += pts[i].shift
+	}
+	return p.start.Add(base)
+}
+
+// Rate implements vegeta.Pacer.
+func (p *runPacer) Rate(elapsed time.Duration) float64 { return p.sched.rate(elapsed) }

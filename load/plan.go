@@ -1,0 +1,271 @@
+package load
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Plan defaults, applied by WithDefaults (and so by Run).
+const (
+	DefaultMaxDuration = time.Hour
+	DefaultTimeout     = 30 * time.Second
+	DefaultWorkers     = 10
+	DefaultMaxWorkers  = 256
+	maxWorkersLimit    = 10_000
+)
+
+// Plan is what a load run does: its rate profile, bounds and options. It is plain
+// data, written into the report (durations as Go duration strings). Zero values
+// take the defaults of WithDefaults.
+type Plan struct {
+	// Rate is a constant rate (ParseRate syntax, e.g. "50/s"); exactly one of
+	// Rate and Stages is set.
+	Rate string `json:"rate,omitempty"`
+	// Stages is a ramp profile (ParseStages).
+	Stages []Stage `json:"stages,omitempty"`
+	// Duration bounds the attack (wall clock, Retry-After pauses included).
+	// Required with Rate; with Stages 0 means the stages' total, and a positive
+	// value cuts the profile short.
+	Duration time.Duration `json:"duration"`
+	// MaxDuration is the upper bound on Duration (default 1h).
+	MaxDuration time.Duration `json:"max_duration"`
+	// Timeout is the per-request timeout, connection to last body byte (default 30s).
+	Timeout time.Duration `json:"timeout"`
+	// MaxRequests stops the attack after that many requests (0: no limit).
+	MaxRequests uint64 `json:"max_requests,omitempty"`
+	// Workers is the initial number of attack goroutines (default 10).
+	Workers uint64 `json:"workers"`
+	// MaxWorkers caps the attack goroutines, hence concurrent requests (default
+	// 256, at most 10000). When all are busy, sends fall behind schedule and are
+	// counted as late; latency is still measured from the schedule.
+	MaxWorkers uint64 `json:"max_workers"`
+	// Connections is the number of idle keep-alive connections kept per host
+	// (default MaxWorkers).
+	Connections uint64 `json:"connections"`
+	// ValidateSample is the fraction (0..1) of responses validated against the
+	// spec when Config.Spec is set. 0 validates none; the CLI's default is 1.
+	ValidateSample float64 `json:"validate_sample"`
+	// IdempotencyHeader, when set, names a header sent with a unique value per
+	// request (e.g. "Idempotency-Key").
+	IdempotencyHeader string `json:"idempotency_header,omitempty"`
+	// IgnoreRetryAfter keeps pacing through 429 responses instead of pausing.
+	IgnoreRetryAfter bool `json:"ignore_retry_after,omitempty"`
+	// AbortOnFail stops the attack as soon as a threshold can no longer pass.
+	AbortOnFail bool `json:"abort_on_fail,omitempty"`
+	// Thresholds are ParseThreshold expressions evaluated on the result.
+	Thresholds []string `json:"thresholds,omitempty"`
+}
+
+// PlanError is an invalid Plan field. Field is the flag-style name of the field
+// ("duration", "max-workers", "threshold", ...).
+type PlanError struct {
+	Field string
+	Msg   string
+	Err   error
+}
+
+// Error implements error.
+func (e *PlanError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("plan: --%s: %s: %v", e.Field, e.Msg, e.Err)
+	}
+	return fmt.Sprintf("plan: --%s: %s", e.Field, e.Msg)
+}
+
+// Unwrap returns the underlying parse error, if any.
+func (e *PlanError) Unwrap() error { return e.Err }
+
+// WithDefaults returns p with zero fields set to their defaults: MaxDuration 1h,
+// Timeout 30s, Workers 10, MaxWorkers 256, Connections = MaxWorkers, and with
+// Stages, Duration = the stages' total.
+func (p Plan) WithDefaults() Plan {
+	if p.MaxDuration == 0 {
+		p.MaxDuration = DefaultMaxDuration
+	}
+	if p.Timeout == 0 {
+		p.Timeout = DefaultTimeout
+	}
+	if p.Workers == 0 {
+		p.Workers = DefaultWorkers
+	}
+	if p.MaxWorkers == 0 {
+		p.MaxWorkers = max(DefaultMaxWorkers, p.Workers)
+	}
+	if p.Connections == 0 {
+		p.Connections = p.MaxWorkers
+	}
+	if len(p.Stages) > 0 {
+		var total time.Duration
+		for _, s := range p.Stages {
+			total += s.Duration
+		}
+		if p.Duration == 0 || p.Duration > total {
+			p.Duration = total
+		}
+	}
+	return p
+}
+
+// Validate checks p (after WithDefaults): a run is always bounded. The error is a
+// *PlanError naming the bad field.
+func (p Plan) Validate() error {
+	p = p.WithDefaults()
+	bad := func(field, format string, args ...any) error {
+		return &PlanError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case p.Rate != "" && len(p.Stages) > 0:
+		return bad("stages", "give either a rate or stages, not both")
+	case p.Rate == "" && len(p.Stages) == 0:
+		return bad("rate", "a rate (e.g. 50/s) or stages are required")
+	case p.Rate != "":
+		if _, err := ParseRate(p.Rate); err != nil {
+			return &PlanError{Field: "rate", Msg: "invalid", Err: err}
+		}
+	default:
+		if _, err := NewStagesPacer(p.Stages); err != nil {
+			return &PlanError{Field: "stages", Msg: "invalid", Err: err}
+		}
+	}
+	if p.MaxDuration < 0 {
+		return bad("max-duration", "must be positive")
+	}
+	if p.Duration <= 0 {
+		return bad("duration", "required: a run is always bounded (e.g. --duration 30s)")
+	}
+	if p.Duration > p.MaxDuration {
+		return bad("duration", "%s is above --max-duration %s", p.Duration, p.MaxDuration)
+	}
+	if p.Timeout < 0 {
+		return bad("timeout", "must be positive")
+	}
+	if p.MaxWorkers > maxWorkersLimit {
+		return bad("max-workers", "%d is above %d", p.MaxWorkers, maxWorkersLimit)
+	}
+	if p.Workers > p.MaxWorkers {
+		return bad("workers", "%d is above --max-workers %d", p.Workers, p.MaxWorkers)
+	}
+	if p.Connections > maxWorkersLimit {
+		return bad("connections", "%d is above %d", p.Connections, maxWorkersLimit)
+	}
+	if math.IsNaN(p.ValidateSample) || p.ValidateSample < 0 || p.ValidateSample > 1 {
+		return bad("validate-sample", "%v is not a fraction in [0, 1]", p.ValidateSample)
+	}
+	if h := p.IdempotencyHeader; h != "" && !validHeaderName(h) {
+		return bad("idempotency-header", "%q is not a valid header name", h)
+	}
+	for _, expr := range p.Thresholds {
+		if _, err := ParseThreshold(expr); err != nil {
+			return &PlanError{Field: "threshold", Msg: "invalid", Err: err}
+		}
+	}
+	return nil
+}
+
+// validHeaderName reports whether h is an RFC 9110 token.
+func validHeaderName(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !isAlnum(c) && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return h != "" && len(h) <= 100
+}
+
+// schedule returns the request schedule of a valid plan.
+func (p Plan) schedule() (schedule, error) {
+	if p.Rate != "" {
+		r, err := ParseRate(p.Rate)
+		if err != nil {
+			return nil, err
+		}
+		return newConstSchedule(r), nil
+	}
+	return NewStagesPacer(p.Stages)
+}
+
+// PeakRate is the highest rate the plan asks for, per second (for CheckTarget);
+// 0 for an invalid plan.
+func (p Plan) PeakRate() float64 {
+	if p.Rate != "" {
+		r, err := ParseRate(p.Rate)
+		if err != nil {
+			return 0
+		}
+		return float64(r.Freq) / r.Per.Seconds()
+	}
+	sp, err := NewStagesPacer(p.Stages)
+	if err != nil {
+		return 0
+	}
+	return sp.Peak()
+}
+
+// ParsedThresholds parses p.Thresholds.
+func (p Plan) ParsedThresholds() ([]Threshold, error) {
+	ts := make([]Threshold, 0, len(p.Thresholds))
+	for _, expr := range p.Thresholds {
+		t, err := ParseThreshold(expr)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+// planJSON is Plan with durations as strings.
+type planJSON struct {
+	Rate              string   `json:"rate,omitempty"`
+	Stages            []Stage  `json:"stages,omitempty"`
+	Duration          string   `json:"duration"`
+	MaxDuration       string   `json:"max_duration"`
+	Timeout           string   `json:"timeout"`
+	MaxRequests       uint64   `json:"max_requests,omitempty"`
+	Workers           uint64   `json:"workers"`
+	MaxWorkers        uint64   `json:"max_workers"`
+	Connections       uint64   `json:"connections"`
+	ValidateSample    float64  `json:"validate_sample"`
+	IdempotencyHeader string   `json:"idempotency_header,omitempty"`
+	IgnoreRetryAfter  bool     `json:"ignore_retry_after,omitempty"`
+	AbortOnFail       bool     `json:"abort_on_fail,omitempty"`
+	Thresholds        []string `json:"thresholds,omitempty"`
+}
+
+// MarshalJSON writes p with durations as Go duration strings ("30s").
+func (p Plan) MarshalJSON() ([]byte, error) {
+	return json.Marshal(planJSON{
+		Rate: p.Rate, Stages: p.Stages, Duration: p.Duration.String(), MaxDuration: p.MaxDuration.String(),
+		Timeout: p.Timeout.String(), MaxRequests: p.MaxRequests, Workers: p.Workers, MaxWorkers: p.MaxWorkers,
+		Connections: p.Connections, ValidateSample: p.ValidateSample, IdempotencyHeader: p.IdempotencyHeader,
+		IgnoreRetryAfter: p.IgnoreRetryAfter, AbortOnFail: p.AbortOnFail, Thresholds: p.Thresholds,
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Plan) UnmarshalJSON(b []byte) error {
+	var j planJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	durs := []*time.Duration{&p.Duration, &p.MaxDuration, &p.Timeout}
+	for i, s := range []string{j.Duration, j.MaxDuration, j.Timeout} {
+		if s == "" {
+			*durs[i] = 0
+			continue
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("plan: %w", err)
+		}
+		*durs[i] = d
+	}
+	p.Rate, p.Stages, p.MaxRequests, p.Workers, p.MaxWorkers = j.Rate, j.Stages, j.MaxRequests, j.Workers, j.MaxWorkers
+	p.Connections, p.ValidateSample, p.IdempotencyHeader = j.Connections, j.ValidateSample, j.IdempotencyHeader
+	p.IgnoreRetryAfter, p.AbortOnFail, p.Thresholds = j.IgnoreRetryAfter, j.AbortOnFail, j.Thresholds
+	return nil
+}

@@ -1,0 +1,482 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Result is the outcome of a load run (or of merged runs): plain data that the
+// reports package renders. JSON field names are those of summary.json's "load"
+// section. Latencies are in milliseconds, measured from each request's intended
+// send time (coordinated-omission corrected); ServiceTime is from the actual send.
+type Result struct {
+	Plan   Plan   `json:"plan"`
+	Target string `json:"target,omitempty"`
+	// Requests is the number of requests sent.
+	Requests uint64 `json:"requests"`
+	// RateRequested is the planned mean rate per second; RateAchieved is
+	// Requests over the span from first to last send.
+	RateRequested float64 `json:"rate_requested"`
+	RateAchieved  float64 `json:"rate_achieved"`
+	// Throughput is 2xx responses per second, first send to last response.
+	Throughput float64 `json:"throughput"`
+	// SuccessRatio is the fraction of requests answered 2xx; ErrorRate is 1 minus it.
+	SuccessRatio float64 `json:"success_ratio"`
+	ErrorRate    float64 `json:"error_rate"`
+	Latency      Latency `json:"latency_ms"`
+	ServiceTime  Latency `json:"service_time_ms"`
+	// ByClass holds per-outcome statistics, keyed by class: "2xx", "401", "429",
+	// "other_4xx", "5xx", "transport_error" and "other" (1xx/3xx).
+	ByClass map[string]ClassStats `json:"by_class"`
+	// StatusCodes counts responses by HTTP status; "0" counts transport errors.
+	StatusCodes map[string]uint64 `json:"status_codes"`
+	// Errors are the most frequent error messages (at most 20), most frequent first.
+	Errors           []ErrorCount      `json:"errors"`
+	BytesIn          uint64            `json:"bytes_in"`
+	BytesOut         uint64            `json:"bytes_out"`
+	Schema           SchemaStats       `json:"schema"`
+	LateSends        LateSends         `json:"late_sends"`
+	Thresholds       []ThresholdResult `json:"thresholds"`
+	Offers           OfferStats        `json:"offers"`
+	Tokens           TokenStats        `json:"tokens"`
+	RetryAfterPauses PauseStats        `json:"retry_after_pauses"`
+	// StopReason says why the attack ended: "completed", "max requests reached",
+	// "offer feed exhausted", "authentication failing", "token source failing",
+	// "threshold cannot pass: EXPR" or "interrupted".
+	StopReason  string    `json:"stop_reason"`
+	Interrupted bool      `json:"interrupted"`
+	StartedAt   time.Time `json:"started_at"`
+	FinishedAt  time.Time `json:"finished_at"`
+	// DurationSeconds is the attack's wall-clock length.
+	DurationSeconds float64 `json:"duration_s"`
+	// Timeline holds one Bucket per second of the run (charts).
+	Timeline []Bucket `json:"timeline,omitempty"`
+	// Distribution is the corrected latency's percentile curve (charts).
+	Distribution []Quantile `json:"distribution,omitempty"`
+
+	hist *hdrhistogram.Histogram // overall corrected latency, µs
+}
+
+// Latency summarises a latency distribution, in milliseconds (µs precision).
+type Latency struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// ClassStats are the statistics of one outcome class.
+type ClassStats struct {
+	Count       uint64  `json:"count"`
+	Latency     Latency `json:"latency_ms"`
+	ServiceTime Latency `json:"service_time_ms"`
+}
+
+// ErrorCount is one error message and how often it occurred. Transport error
+// messages have the request URL replaced by the route template.
+type ErrorCount struct {
+	Message string `json:"message"`
+	Count   uint64 `json:"count"`
+}
+
+// SchemaStats counts schema validation during the run. Skipped counts sampled
+// responses not validated because the validators were saturated (measurement
+// never slows the attack); TruncatedBodies counts bodies cut at the 1 MiB read
+// limit. Details holds the first 20 violations.
+type SchemaStats struct {
+	Validated       uint64            `json:"validated"`
+	Violations      uint64            `json:"violations"`
+	Skipped         uint64            `json:"skipped,omitempty"`
+	TruncatedBodies uint64            `json:"truncated_bodies,omitempty"`
+	Details         []SchemaViolation `json:"details,omitempty"`
+}
+
+// SchemaViolation is one response that broke the contract.
+type SchemaViolation struct {
+	Seq      uint64 `json:"seq"`
+	Status   int    `json:"status"`
+	Rule     string `json:"rule,omitempty"`
+	Path     string `json:"path,omitempty"`
+	Expected string `json:"expected,omitempty"`
+	Observed string `json:"observed,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// LateSends counts requests sent more than 1 ms after their intended time, and
+// the worst lateness in milliseconds.
+type LateSends struct {
+	Count uint64  `json:"count"`
+	MaxMs float64 `json:"max_ms"`
+}
+
+// OfferStats counts feed rows: used (sent), confirmed (2xx), failed (the rest)
+// and left in the feed (-1 for an unbounded generated feed).
+type OfferStats struct {
+	Used      uint64 `json:"used"`
+	Confirmed uint64 `json:"confirmed"`
+	Failed    uint64 `json:"failed"`
+	Left      int    `json:"left"`
+}
+
+// TokenStats counts token endpoint fetches during the run (from Config.TokenStats)
+// and the 401-driven invalidations the engine requested.
+type TokenStats struct {
+	Fetches       int64   `json:"fetches"`
+	Failures      int64   `json:"failures"`
+	MeanMs        float64 `json:"mean_ms"`
+	MaxMs         float64 `json:"max_ms"`
+	Invalidations int64   `json:"invalidations"`
+}
+
+// PauseStats counts Retry-After pauses of the pacer: distinct pause windows,
+// their total and longest length. Ignored counts 429s with a Retry-After that did
+// not pause (Plan.IgnoreRetryAfter).
+type PauseStats struct {
+	Count   uint64  `json:"count"`
+	TotalMs float64 `json:"total_ms"`
+	MaxMs   float64 `json:"max_ms"`
+	Ignored uint64  `json:"ignored,omitempty"`
+}
+
+// Passed reports whether every threshold passed (true when there are none).
+func (r *Result) Passed() bool {
+	for _, t := range r.Thresholds {
+		if !t.Passed {
+			return false
+		}
+	}
+	return true
+}
+
+// latencyAt is the corrected latency percentile q (0..100) in ms.
+func (r *Result) latencyAt(q float64) (float64, bool) {
+	if r.hist != nil {
+		return usToMs(r.hist.ValueAtQuantile(q)), true
+	}
+	switch q {
+	case 50:
+		return r.Latency.P50, true
+	case 90:
+		return r.Latency.P90, true
+	case 95:
+		return r.Latency.P95, true
+	case 99:
+		return r.Latency.P99, true
+	case 99.9:
+		return r.Latency.P999, true
+	case 100:
+		return r.Latency.Max, true
+	}
+	return 0, false
+}
+
+// IntendedHeader is the one header kept on each result in results.bin: the
+// request's intended send time in Unix nanoseconds (response headers and bodies
+// are dropped before encoding). MergeResults rebuilds corrected latency from it.
+const IntendedHeader = "X-Xoneharness-Intended"
+
+// Outcome classes.
+const (
+	class2xx = iota
+	class401
+	class429
+	classOther4xx
+	class5xx
+	classTransport
+	classOther
+	nClasses
+)
+
+var classNames = [nClasses]string{"2xx", "401", "429", "other_4xx", "5xx", "transport_error", "other"}
+
+func classOf(code uint16) int {
+	switch {
+	case code == 0:
+		return classTransport
+	case code >= 200 && code < 300:
+		return class2xx
+	case code == 401:
+		return class401
+	case code == 429:
+		return class429
+	case code >= 400 && code < 500:
+		return classOther4xx
+	case code >= 500 && code < 600:
+		return class5xx
+	}
+	return classOther
+}
+
+const (
+	histMaxUs     = int64(2 * time.Hour / time.Microsecond)
+	lateThreshold = time.Millisecond
+	maxErrorKinds = 1000
+	topErrors     = 20
+)
+
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMaxUs, 3) }
+
+func record(h *hdrhistogram.Histogram, d time.Duration) {
+	us := min(max(d.Microseconds(), 1), histMaxUs)
+	_ = h.RecordValue(us) // in range by construction
+}
+
+func usToMs(us int64) float64 { return round(float64(us)/1e3, 3) }
+
+func summarise(h *hdrhistogram.Histogram) Latency {
+	if h == nil || h.TotalCount() == 0 {
+		return Latency{}
+	}
+	v := h.ValueAtPercentilesSlice([]float64{50, 90, 95, 99, 99.9})
+	return Latency{
+		Min: usToMs(h.Min()), Mean: round(h.Mean()/1e3, 3), Max: usToMs(h.Max()),
+		P50: usToMs(v[0]), P90: usToMs(v[1]), P95: usToMs(v[2]), P99: usToMs(v[3]), P999: usToMs(v[4]),
+	}
+}
+
+// stats aggregates results; it is not safe for concurrent use.
+type stats struct {
+	lat, svc   *hdrhistogram.Histogram
+	classLat   [nClasses]*hdrhistogram.Histogram
+	classSvc   [nClasses]*hdrhistogram.Histogram
+	classCount [nClasses]uint64
+	codes      map[uint16]uint64
+	errors     map[string]uint64
+	errOther   uint64
+	n          uint64
+	success    uint64
+	bytesIn    uint64
+	bytesOut   uint64
+	late       uint64
+	maxLate    time.Duration
+	timeline   *timeline
+
+	firstSend, lastSend, lastEnd time.Time
+	firstIntended, lastIntended  time.Time
+}
+
+// newStats returns an empty aggregate; keep is how many seconds behind the newest
+// a timeline bucket stays open (0: all, for merges of out-of-order files).
+func newStats(keep int64) *stats {
+	return &stats{lat: newHist(), svc: newHist(), codes: map[uint16]uint64{}, errors: map[string]uint64{},
+		timeline: newTimeline(keep)}
+}
+
+// add records one result sent with the given intended time; it returns the
+// corrected latency and the class.
+func (s *stats) add(r *vegeta.Result, intended time.Time) (time.Duration, int) {
+	end := r.Timestamp.Add(r.Latency)
+	corrected := max(end.Sub(intended), r.Latency)
+	lateness := r.Timestamp.Sub(intended)
+	c := classOf(r.Code)
+	if s.n == 0 || r.Timestamp.Before(s.firstSend) {
+		s.firstSend = r.Timestamp
+	}
+	if s.n == 0 || intended.Before(s.firstIntended) {
+		s.firstIntended = intended
+	}
+	if r.Timestamp.After(s.lastSend) {
+		s.lastSend = r.Timestamp
+	}
+	if intended.After(s.lastIntended) {
+		s.lastIntended = intended
+	}
+	if end.After(s.lastEnd) {
+		s.lastEnd = end
+	}
+	s.n++
+	record(s.lat, corrected)
+	record(s.svc, r.Latency)
+	if s.classLat[c] == nil {
+		s.classLat[c], s.classSvc[c] = newHist(), newHist()
+	}
+	record(s.classLat[c], corrected)
+	record(s.classSvc[c], r.Latency)
+	s.classCount[c]++
+	s.timeline.add(end, corrected, c)
+	s.codes[r.Code]++
+	if c == class2xx {
+		s.success++
+	}
+	s.bytesIn += r.BytesIn
+	s.bytesOut += r.BytesOut
+	if lateness > lateThreshold {
+		s.late++
+	}
+	s.maxLate = max(s.maxLate, lateness)
+	if r.Error != "" {
+		msg := normaliseError(r.Error)
+		if _, ok := s.errors[msg]; ok || len(s.errors) < maxErrorKinds {
+			s.errors[msg]++
+		} else {
+			s.errOther++
+		}
+	}
+	return corrected, c
+}
+
+// normaliseError replaces the per-offer URL in a transport error ("Post
+// \"http://h/api/partners/P/offers/ID/confirm\": EOF") by the route template,
+// so that messages aggregate.
+func normaliseError(msg string) string {
+	for _, m := range []string{"Post \"", "POST \""} {
+		if rest, ok := strings.CutPrefix(msg, m); ok {
+			if _, after, ok := strings.Cut(rest, "\": "); ok {
+				return "POST /api/partners/{partner_id}/offers/{offer_id}/confirm: " + after
+			}
+		}
+	}
+	return msg
+}
+
+// fill writes the aggregated statistics into r.
+func (s *stats) fill(r *Result) {
+	r.Requests = s.n
+	r.Latency, r.ServiceTime = summarise(s.lat), summarise(s.svc)
+	r.hist = s.lat
+	r.ByClass = map[string]ClassStats{}
+	for c := range nClasses {
+		if s.classCount[c] > 0 {
+			r.ByClass[classNames[c]] = ClassStats{Count: s.classCount[c], Latency: summarise(s.classLat[c]), ServiceTime: summarise(s.classSvc[c])}
+		}
+	}
+	r.StatusCodes = map[string]uint64{}
+	for code, n := range s.codes {
+		r.StatusCodes[strconv.Itoa(int(code))] = n
+	}
+	r.Errors = topErrorList(s.errors, s.errOther)
+	r.Timeline = s.timeline.buckets()
+	r.Distribution = curve(s.lat)
+	r.BytesIn, r.BytesOut = s.bytesIn, s.bytesOut
+	r.LateSends = LateSends{Count: s.late, MaxMs: round(max(s.maxLate, 0).Seconds()*1e3, 3)}
+	if s.n > 0 {
+		r.SuccessRatio = round(float64(s.success)/float64(s.n), 6)
+		r.ErrorRate = round(1-float64(s.success)/float64(s.n), 6)
+		if span := s.lastSend.Sub(s.firstSend); span > 0 {
+			r.RateAchieved = round(float64(s.n)/span.Seconds(), 3)
+		}
+		if span := s.lastEnd.Sub(s.firstSend); span > 0 {
+			r.Throughput = round(float64(s.success)/span.Seconds(), 3)
+		}
+	}
+	r.Offers.Used, r.Offers.Confirmed, r.Offers.Failed = s.n, s.success, s.n-s.success
+}
+
+func topErrorList(m map[string]uint64, other uint64) []ErrorCount {
+	out := make([]ErrorCount, 0, len(m))
+	for msg, n := range m {
+		out = append(out, ErrorCount{Message: msg, Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Message < out[j].Message
+	})
+	if len(out) > topErrors {
+		for _, e := range out[topErrors:] {
+			other += e.Count
+		}
+		out = out[:topErrors]
+	}
+	if other > 0 {
+		out = append(out, ErrorCount{Message: "(other errors)", Count: other})
+	}
+	return out
+}
+
+// intendedOf reads the intended send time MergeResults needs from a decoded
+// result, falling back to the actual send time.
+func intendedOf(r *vegeta.Result) time.Time {
+	if v := r.Headers.Get(IntendedHeader); v != "" {
+		if ns, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.Unix(0, ns)
+		}
+	}
+	return r.Timestamp
+}
+
+// MergeResults decodes the results.bin files (vegeta gob, as Run writes them, e.g.
+// one per shard) and rebuilds one Result from the raw results: requests, status
+// codes, errors, bytes, latency and service-time histograms, late sends, offers
+// used/confirmed/failed. Shards are taken to run concurrently: RateAchieved is
+// over the overall send span and RateRequested sums each file's rate estimated
+// from its intended send times. Fields results.bin does not carry (Plan, Schema,
+// Tokens, RetryAfterPauses, StopReason, Thresholds) are left zero; Offers.Left is
+// -1. The caller re-evaluates thresholds with EvaluateThresholds.
+func MergeResults(files ...string) (*Result, error) {
+	if len(files) == 0 {
+		return nil, errors.New("load: merge: no files")
+	}
+	s := newStats(0)
+	var requested float64
+	for _, name := range files {
+		rate, err := mergeFile(s, name)
+		if err != nil {
+			return nil, err
+		}
+		requested += rate
+	}
+	r := &Result{StopReason: "merged", Offers: OfferStats{Left: -1}}
+	s.fill(r)
+	r.Offers.Left = -1
+	r.RateRequested = round(requested, 3)
+	if s.n > 0 {
+		r.StartedAt, r.FinishedAt = s.firstSend.UTC(), s.lastEnd.UTC()
+		r.DurationSeconds = round(s.lastEnd.Sub(s.firstSend).Seconds(), 3)
+	}
+	return r, nil
+}
+
+func mergeFile(s *stats, name string) (float64, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, fmt.Errorf("load: merge: %w", err)
+	}
+	defer f.Close()
+	dec := vegeta.NewDecoder(f)
+	var (
+		n           uint64
+		first, last time.Time
+	)
+	for {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return 0, fmt.Errorf("load: merge %s: result %d: %w", name, n+1, err)
+		}
+		it := intendedOf(&r)
+		if n == 0 || it.Before(first) {
+			first = it
+		}
+		if it.After(last) {
+			last = it
+		}
+		n++
+		s.add(&r, it)
+	}
+	if n < 2 || !last.After(first) {
+		return 0, nil
+	}
+	rate := float64(n-1) / last.Sub(first).Seconds()
+	if math.IsInf(rate, 0) || math.IsNaN(rate) {
+		return 0, nil
+	}
+	return rate, nil
+}

@@ -3,7 +3,9 @@ package load
 import (
 	"bufio"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -112,4 +114,40 @@ func (w *bookingsWriter) close() error {
 		err = fmt.Errorf("load: close %s: %w", BookingsFile, cerr)
 	}
 	return err
+}
+
+// Booking is one row of bookings.csv.
+type Booking struct {
+	OfferID, QuoteID, BookingID string
+	Status                      int
+	ConfirmedAt                 time.Time
+}
+
+// ReadBookings reads a bookings.csv as Run writes it. name is used in errors,
+// which give the line.
+func ReadBookings(r io.Reader, name string) ([]Booking, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = len(bookingsHeader)
+	var out []Booking
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if line == 1 && rec[0] == bookingsHeader[0] {
+			continue
+		}
+		status, err := strconv.Atoi(rec[3])
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: http_status %q is not a number", name, line, rec[3])
+		}
+		at, err := time.Parse(time.RFC3339Nano, rec[4])
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: confirmed_at %q is not an RFC 3339 time", name, line, rec[4])
+		}
+		out = append(out, Booking{OfferID: rec[0], QuoteID: rec[1], BookingID: rec[2], Status: status, ConfirmedAt: at})
+	}
 }

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,20 @@ func FuzzParseShard(f *testing.F) {
 			t.Fatalf("ParseShard(%q) = %+v", s, sh)
 		}
 	})
+}
+
+func TestReadBookings(t *testing.T) {
+	in := "offer_id,quote_id,booking_id,http_status,confirmed_at\n" +
+		"o1,q1,B-1,200,2026-11-27T01:00:00.5Z\n" +
+		"o2,q2,B-2,200,2026-11-27T01:00:01Z\n"
+	got, err := ReadBookings(strings.NewReader(in), "bookings.csv")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, Booking{OfferID: "o1", QuoteID: "q1", BookingID: "B-1", Status: 200,
+		ConfirmedAt: time.Date(2026, 11, 27, 1, 0, 0, 5e8, time.UTC)}, got[0])
+
+	_, err = ReadBookings(strings.NewReader("o1,q1,B-1,abc,2026-11-27T01:00:00Z\n"), "b.csv")
+	assert.ErrorContains(t, err, "b.csv:1: http_status")
+	_, err = ReadBookings(strings.NewReader("o1,q1\n"), "b.csv")
+	assert.ErrorContains(t, err, "b.csv")
 }

@@ -1,0 +1,137 @@
+package contract
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/spec"
+)
+
+// ErrConfig marks an error from [Run] caused by its [Config] (missing base
+// URL or token source, unknown invariant name, invalid policyholder): the
+// caller's mistake, not the target's. Test with errors.Is; cmd maps it to
+// exit code 2, other errors from Run to 3.
+var ErrConfig = errors.New("invalid configuration")
+
+// TokenSource supplies bearer tokens; *auth.Source and every
+// oauth2.TokenSource satisfy it. Run calls Token once per credential, before
+// the first request.
+type TokenSource interface {
+	Token() (*oauth2.Token, error)
+}
+
+// DefaultTimeout bounds each request when Config.HTTPClient is nil (10 s).
+const DefaultTimeout = 10 * time.Second
+
+// Config says which target to check and with which credentials. Only
+// BaseURL, PartnerID, Tokens and Spec are required.
+type Config struct {
+	// BaseURL is the target's origin, e.g. https://api.xone.xcover.com or
+	// the embedded sandbox's URL. Required.
+	BaseURL string
+	// PartnerID fills {partner_id} in the confirm path. Required.
+	PartnerID string
+	// OfferID and QuoteID are one unconfirmed offer for confirm-ok and
+	// double-confirm. Either empty: both cases are skipped with a reason and
+	// the other cases still run. The offer is confirmed at most twice.
+	OfferID, QuoteID string
+	// Policyholder is the policyholder object sent with every confirm; nil
+	// sends a demo policyholder. It must validate against the request schema.
+	Policyholder json.RawMessage
+	// Tokens is the write credential (scope offers:update). Required.
+	Tokens TokenSource
+	// ReadOnlyTokens is a credential without offers:update, for
+	// wrong-scope-token; nil skips that case with a reason.
+	ReadOnlyTokens TokenSource
+	// ExpiredToken is sent by expired-token; "" sends an expired-looking
+	// JWT-shaped token (exp an hour before Now).
+	ExpiredToken string
+	// Spec validates requests and responses: spec.Load() normally,
+	// spec.Load(spec.Strict()) together with Strict. Required.
+	Spec *spec.Spec
+	// Strict turns every drift into a fail.
+	Strict bool
+	// SkipInvariants names invariants (see Invariants) not to check; an
+	// unknown name makes Run return an error wrapping ErrConfig.
+	SkipInvariants []string
+	// Embedded is copied into Result.Embedded: set it when BaseURL is the
+	// embedded sandbox.
+	Embedded bool
+	// HTTPClient sends the requests; nil uses a client with DefaultTimeout
+	// that does not follow redirects (a 3xx is judged as the answer).
+	HTTPClient *http.Client
+	// Redactor scrubs every Exchange; Run adds the tokens it sends to it (so
+	// it is modified, and must not be used concurrently with Run). nil uses
+	// a fresh auth.NewRedactor().
+	Redactor *auth.Redactor
+	// Now is the clock for Started, Finished and the expired token; nil is
+	// time.Now. Latencies always use the monotonic clock.
+	Now func() time.Time
+}
+
+// demoPolicyholder is sent when Config.Policyholder is nil.
+const demoPolicyholder = `{"first_name":"Ada","last_name":"Lovelace","country":"AU",` +
+	`"email":"ada.lovelace@example.com","phone":"+61400000000","address1":"1 Example Street",` +
+	`"city":"Sydney","region":"NSW","postcode":"2000"}`
+
+// check validates cfg and returns the parsed base URL.
+func (cfg *Config) check() (*url.URL, error) {
+	if cfg.BaseURL == "" {
+		return nil, fmt.Errorf("contract: config: base URL is empty: %w", ErrConfig)
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("contract: config: base URL %q is not an absolute http(s) URL: %w", cfg.BaseURL, ErrConfig)
+	}
+	if cfg.PartnerID == "" {
+		return nil, fmt.Errorf("contract: config: partner id is empty: %w", ErrConfig)
+	}
+	if cfg.Tokens == nil {
+		return nil, fmt.Errorf("contract: config: no token source: %w", ErrConfig)
+	}
+	if cfg.Spec == nil {
+		return nil, fmt.Errorf("contract: config: no spec: %w", ErrConfig)
+	}
+	if err := checkInvariantNames(cfg.SkipInvariants); err != nil {
+		return nil, err
+	}
+	if cfg.Policyholder != nil && !json.Valid(cfg.Policyholder) {
+		return nil, fmt.Errorf("contract: config: policyholder is not valid JSON: %w", ErrConfig)
+	}
+	return u, nil
+}
+
+func checkInvariantNames(names []string) error {
+	known := Invariants()
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return fmt.Errorf("contract: config: unknown invariant %q (known: %s): %w",
+				n, strings.Join(known, ", "), ErrConfig)
+		}
+	}
+	return nil
+}
+
+// isLoopback reports whether host (host or host:port) is a loopback address
+// or "localhost".
+func isLoopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

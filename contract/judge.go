@@ -1,0 +1,284 @@
+package contract
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xoneharness/xoneharness/spec"
+)
+
+// Spec rules whose violations are drift rather than fail: behaviour the
+// document does not describe, as opposed to behaviour it contradicts.
+const (
+	specRuleStatusUndocumented = "status-undocumented"
+	specRuleUndocumentedField  = "undocumented-field"
+)
+
+func isDriftRule(rule string) bool {
+	switch rule {
+	case specRuleStatusUndocumented, specRuleUndocumentedField, RuleStatusUnexpected:
+		return true
+	}
+	return false
+}
+
+// judge validates one exchange against the spec and the case's policy and
+// returns its result (without Exchange) and, for a 2xx confirm, the booking
+// id in the answer.
+func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange) (CaseResult, string) {
+	cr := CaseResult{Name: d.name, Status: x.status, Duration: x.duration}
+	req, err := http.NewRequest(x.method, x.url, bytes.NewReader(x.reqBody))
+	if err != nil { // only a recording with a mangled URL gets here
+		cr.Outcome = OutcomeFail
+		cr.Reason = "cannot rebuild the request: " + err.Error()
+		return cr, ""
+	}
+	req.Header = x.reqHeader.Clone()
+	for _, v := range s.ValidateResponse(req, spec.Response{Status: x.status, Header: x.respHeader.Clone(), Body: x.respBody}) {
+		cr.Violations = append(cr.Violations, Violation{Rule: v.Rule, Path: v.Path, Expected: v.Expected,
+			Observed: v.Observed, Message: v.Reason})
+	}
+	add := func(rule, path, expected, observed, msg string) {
+		cr.Violations = append(cr.Violations, Violation{Rule: rule, Path: path, Expected: expected,
+			Observed: observed, Message: msg})
+	}
+	status := strconv.Itoa(x.status)
+	ok2xx := x.status >= 200 && x.status < 300
+	undocumented := slices.ContainsFunc(cr.Violations, func(v Violation) bool { return v.Rule == specRuleStatusUndocumented })
+	msg := errorMessage(x.respBody)
+	// finding explains a status-level verdict; summary describes a normal
+	// answer and is replaced by the first violation when there is one.
+	var booking, finding, summary string
+
+	switch {
+	case x.status >= 500:
+		add(RuleServerError, "", "no 5xx", status, "server error")
+		finding = fmt.Sprintf("server error %d%s", x.status, withMsg(msg))
+	case x.status < 200 || (x.status >= 300 && x.status < 400):
+		add(RuleStatus, "", expectedStatus(d), status, "unexpected status")
+		finding = fmt.Sprintf("unexpected status %d", x.status)
+	case d.kind == kindConfirm && ok2xx:
+		booking, summary = judgeBooking(&cr, x.respBody, cc)
+	case d.kind == kindConfirm:
+		add(RuleStatus, "", "200", status, "the confirm was rejected")
+		finding = fmt.Sprintf("confirm rejected with %d%s", x.status, withMsg(msg))
+	case d.kind == kindAuth && ok2xx:
+		cr.Security = true
+		add(RuleSecurity, "", "401", status, "accepted without valid authentication")
+		finding = fmt.Sprintf("accepted without valid authentication (status %d)", x.status)
+	case d.kind == kindAuth && x.status == http.StatusUnauthorized:
+		summary = "401" + withMsg(msg)
+	case d.kind == kindAuth:
+		add(RuleStatus, "", "401", status, "a request without valid authentication must get exactly 401")
+		finding = fmt.Sprintf("want 401, got %d%s", x.status, withMsg(msg))
+	case d.kind == kindNegative && ok2xx:
+		add(RuleStatus, "", "4xx", status, "invalid confirm accepted")
+		finding = fmt.Sprintf("invalid confirm accepted (status %d)", x.status)
+	case d.kind == kindDouble && ok2xx:
+		booking, summary = judgeBooking(&cr, x.respBody, cc)
+		switch {
+		case booking == "":
+			add(RuleDuplicateBooking, "$.data.id", cc.FirstBookingID, "absent",
+				"the second confirm succeeded without a booking id: cannot rule out a second booking")
+			finding = "second confirm answered " + status + " without a booking id"
+		case booking != cc.FirstBookingID:
+			add(RuleDuplicateBooking, "$.data.id", cc.FirstBookingID, booking,
+				"the second confirm of one offer created another booking")
+			finding = fmt.Sprintf("duplicate booking: %s after %s", booking, cc.FirstBookingID)
+		default:
+			summary = "idempotent: the second confirm returned the same booking " + booking
+		}
+	case x.status == http.StatusUnauthorized: // negative or double, with the valid token
+		add(RuleStatus, "", "4xx other than 401", status, "the valid token was rejected")
+		finding = "the valid token was rejected with 401" + withMsg(msg)
+	default: // negative or double: a 4xx rejection, as intended
+		finding = rejected(&cr, d, x.status, undocumented, msg)
+	}
+
+	cr.Outcome = OutcomePass
+	for _, v := range cr.Violations {
+		if !isDriftRule(v.Rule) {
+			cr.Outcome = OutcomeFail
+			break
+		}
+		cr.Outcome = OutcomeDrift
+	}
+	reason := finding
+	if reason == "" {
+		reason = summary
+		if v := firstOf(cr.Violations, cr.Outcome); v != nil {
+			reason = strings.TrimSpace(v.Rule+" "+v.Path) + ": " + v.Message
+		}
+	}
+	if cr.Outcome == OutcomeDrift && strict {
+		cr.Outcome = OutcomeFail
+		reason = "strict: " + reason
+	}
+	cr.Reason = reason
+	return cr, booking
+}
+
+// rejected judges a 4xx answer to an invalid request or a second confirm:
+// expected behaviour, documented or not (undocumented is drift).
+func rejected(cr *CaseResult, d caseDef, status int, undocumented bool, msg string) string {
+	if undocumented && !slices.Contains(d.knownStatuses, status) {
+		cr.Violations = append(cr.Violations, Violation{Rule: RuleStatusUnexpected,
+			Expected: joinInts(d.knownStatuses), Observed: strconv.Itoa(status),
+			Message: "an undocumented status other than the one the API is known to send"})
+	}
+	if undocumented {
+		return fmt.Sprintf("rejected with undocumented %d%s", status, withMsg(msg))
+	}
+	return fmt.Sprintf("rejected with %d%s", status, withMsg(msg))
+}
+
+// judgeBooking checks a 2xx confirm body beyond the schema: a data object
+// is present and the invariants hold. It returns the booking id (data.id)
+// and a summary.
+func judgeBooking(cr *CaseResult, body []byte, cc caseContext) (string, string) {
+	hasEmpty := slices.ContainsFunc(cr.Violations, func(v Violation) bool { return v.Rule == RuleEmptyBody })
+	trimmed := bytes.TrimSpace(body)
+	var top map[string]any
+	switch {
+	case len(trimmed) == 0 || string(trimmed) == "null":
+		if !hasEmpty {
+			cr.Violations = append(cr.Violations, Violation{Rule: RuleEmptyBody, Path: "$",
+				Expected: `{"data": {...}}`, Observed: describeBody(trimmed), Message: "a 2xx confirm answer must carry the booking"})
+		}
+		return "", "no booking in the answer"
+	case json.Unmarshal(trimmed, &top) != nil:
+		return "", "answer is not a JSON object" // the content-type or schema check reports it
+	}
+	data, isObj := top["data"].(map[string]any)
+	if !isObj {
+		if top["data"] == nil && !hasEmpty {
+			cr.Violations = append(cr.Violations, Violation{Rule: RuleEmptyBody, Path: "$.data",
+				Expected: "an object", Observed: "absent or null", Message: "a 2xx confirm answer must carry the booking"})
+		}
+		return "", "no booking object in the answer"
+	}
+	booking, _ := data["id"].(string)
+	cr.Violations = append(cr.Violations, checkInvariants(data, invariantInput{
+		offerID: cc.OfferID, quoteID: cc.QuoteID, loopback: cc.Loopback, skip: cc.SkipInvariants})...)
+	if booking == "" {
+		return "", "booking without id"
+	}
+	return booking, "booking " + booking
+}
+
+// firstOf returns the first violation that makes the outcome o (a fail
+// rule for fail, a drift rule for drift), or nil.
+func firstOf(vs []Violation, o Outcome) *Violation {
+	for i := range vs {
+		if (o == OutcomeFail && !isDriftRule(vs[i].Rule)) || (o == OutcomeDrift && isDriftRule(vs[i].Rule)) {
+			return &vs[i]
+		}
+	}
+	return nil
+}
+
+func expectedStatus(d caseDef) string {
+	switch d.kind {
+	case kindAuth:
+		return "401"
+	case kindNegative:
+		return "4xx"
+	default:
+		return "200"
+	}
+}
+
+// errorMessage returns the "message" of a JSON error body, followed by the
+// first field error of a Laravel-style "errors" object ("The given data was
+// invalid. (quotes: The quotes field is required.)"), or the start of a
+// non-JSON body; at most 200 bytes.
+func errorMessage(body []byte) string {
+	var v struct {
+		Message any             `json:"message"`
+		Errors  json.RawMessage `json:"errors"`
+	}
+	if json.Unmarshal(body, &v) != nil || (v.Message == nil && v.Errors == nil) {
+		return cut(strings.Join(strings.Fields(string(body)), " "), 200)
+	}
+	msg, ok := v.Message.(string)
+	if !ok && v.Message != nil {
+		b, _ := json.Marshal(v.Message)
+		msg = string(b)
+	}
+	if field, first := firstFieldError(v.Errors); field != "" {
+		if msg != "" {
+			msg += " "
+		}
+		msg += "(" + field + ": " + first + ")"
+	}
+	return cut(msg, 200)
+}
+
+// firstFieldError returns the first member of an errors object and its
+// first message (a string, or the first string of an array), in document
+// order; "" when errors has another shape.
+func firstFieldError(raw json.RawMessage) (string, string) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", ""
+	}
+	t, err := dec.Token()
+	field, ok := t.(string)
+	if err != nil || !ok {
+		return "", ""
+	}
+	var val any
+	if dec.Decode(&val) != nil {
+		return "", ""
+	}
+	switch val := val.(type) {
+	case string:
+		return field, val
+	case []any:
+		if len(val) > 0 {
+			if s, ok := val[0].(string); ok {
+				return field, s
+			}
+		}
+	}
+	return "", ""
+}
+
+func withMsg(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + msg
+}
+
+func describeBody(b []byte) string {
+	if len(b) == 0 {
+		return "empty body"
+	}
+	return string(b)
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, " or ")
+}
+
+// cut shortens s to at most n bytes without splitting a UTF-8 sequence.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,234 @@
+package contract
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Outcome is the verdict of one case.
+type Outcome string
+
+// The four outcomes of a case. Only [OutcomeFail] makes [Result.Failed]
+// true; [OutcomeDrift] is a warning unless [Config.Strict] is set, in which
+// case the runner reports fail instead.
+const (
+	OutcomePass  Outcome = "pass"  // the target behaved as the contract says
+	OutcomeFail  Outcome = "fail"  // a contract violation, a security finding or a server error
+	OutcomeDrift Outcome = "drift" // behaviour the document does not describe (undocumented 4xx, undocumented field)
+	OutcomeSkip  Outcome = "skip"  // not run; Reason says why
+)
+
+// Rules the contract package adds to those of package spec (spec rules such
+// as "schema", "format", "status-undocumented" or "undocumented-field" are
+// passed through unchanged).
+const (
+	// RuleEmptyBody: a 2xx confirm answer without a data object (empty body,
+	// null, or {"data": null}), which the validator lets through.
+	RuleEmptyBody = "empty-body"
+	// RuleStatus: the status is not the one the case requires (for example
+	// 403 where only 401 is acceptable, or a 2xx to an invalid request).
+	RuleStatus = "status"
+	// RuleStatusUnexpected: an undocumented 4xx other than the one the real
+	// API is known to send for this case (drift, never fail on its own).
+	RuleStatusUnexpected = "status-unexpected"
+	// RuleServerError: a 5xx answer.
+	RuleServerError = "server-error"
+	// RuleSecurity: a 2xx answer to a request without valid authentication.
+	RuleSecurity = "security"
+	// RuleDuplicateBooking: a second confirm of the same offer created a
+	// second booking.
+	RuleDuplicateBooking = "duplicate-booking"
+	// RuleInvariantPrefix prefixes the rule of a failed semantic invariant:
+	// "invariant:offer-id-echoed" and so on (see [Invariants]).
+	RuleInvariantPrefix = "invariant:"
+)
+
+// Violation is one finding inside a case: which rule, where in the response
+// (a JSON path such as "$.data.price", or a header name), what the contract
+// expects and what was observed. Values are redacted before they are stored.
+type Violation struct {
+	Rule     string `json:"rule"`
+	Path     string `json:"path,omitempty"`
+	Expected string `json:"expected,omitempty"`
+	Observed string `json:"observed,omitempty"`
+	Message  string `json:"message,omitempty"`
+}
+
+// MaxExchangeBody is the number of bytes of a request or response body kept
+// in an [Exchange] (64 KiB); longer bodies are cut and flagged truncated.
+const MaxExchangeBody = 64 << 10
+
+// Exchange is one request and its response as sent and received, redacted:
+// the Authorization header reads "Bearer [REDACTED]", and secrets, tokens,
+// security_token and policyholder email and phone are scrubbed from headers
+// and bodies. Bodies are kept as text, cut at [MaxExchangeBody] bytes.
+type Exchange struct {
+	Method                string        `json:"method"`
+	URL                   string        `json:"url"`
+	RequestHeader         http.Header   `json:"request_headers,omitempty"`
+	RequestBody           string        `json:"request_body,omitempty"`
+	RequestBodyTruncated  bool          `json:"request_body_truncated,omitempty"`
+	Status                int           `json:"status"`
+	ResponseHeader        http.Header   `json:"response_headers,omitempty"`
+	ResponseBody          string        `json:"response_body,omitempty"`
+	ResponseBodyTruncated bool          `json:"response_body_truncated,omitempty"`
+	Duration              time.Duration `json:"-"` // from sending the request to reading the whole body
+}
+
+type exchangeJSON Exchange
+
+// MarshalJSON writes Duration as "duration_ms" (float milliseconds).
+func (e Exchange) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		exchangeJSON
+		DurationMS float64 `json:"duration_ms"`
+	}{exchangeJSON(e), ms(e.Duration)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Exchange) UnmarshalJSON(b []byte) error {
+	var v struct {
+		exchangeJSON
+		DurationMS float64 `json:"duration_ms"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = Exchange(v.exchangeJSON)
+	e.Duration = fromMS(v.DurationMS)
+	return nil
+}
+
+// CaseResult is the outcome of one case. Status is the HTTP status received
+// (0 when skipped); Duration the request's latency; Reason the skip reason or
+// a one-line summary; Security marks a request without valid authentication
+// that was accepted. Exchange is nil for skipped cases.
+type CaseResult struct {
+	Name       string        `json:"name"`
+	Outcome    Outcome       `json:"outcome"`
+	Status     int           `json:"status"`
+	Duration   time.Duration `json:"-"`
+	Violations []Violation   `json:"violations"`
+	Reason     string        `json:"reason,omitempty"`
+	Security   bool          `json:"security"`
+	Exchange   *Exchange     `json:"exchange,omitempty"`
+}
+
+type caseResultJSON CaseResult
+
+// MarshalJSON writes Duration as "duration_ms" (float milliseconds) and
+// Violations as [] rather than null when there are none.
+func (c CaseResult) MarshalJSON() ([]byte, error) {
+	if c.Violations == nil {
+		c.Violations = []Violation{}
+	}
+	return json.Marshal(struct {
+		caseResultJSON
+		DurationMS float64 `json:"duration_ms"`
+	}{caseResultJSON(c), ms(c.Duration)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *CaseResult) UnmarshalJSON(b []byte) error {
+	var v struct {
+		caseResultJSON
+		DurationMS float64 `json:"duration_ms"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = CaseResult(v.caseResultJSON)
+	c.Duration = fromMS(v.DurationMS)
+	return nil
+}
+
+// Counts is the number of cases per outcome.
+type Counts struct {
+	Pass  int `json:"pass"`
+	Fail  int `json:"fail"`
+	Drift int `json:"drift"`
+	Skip  int `json:"skip"`
+}
+
+// Result is one run of the suite: which target (base URL, or the recording
+// directory for a replay), whether it was the embedded sandbox, whether
+// strict mode was on, when it ran, and one [CaseResult] per case. Cases
+// holds security findings first, then the rest in suite order. A Result is
+// plain data; package reports formats it.
+type Result struct {
+	Target   string       `json:"target"`
+	Embedded bool         `json:"embedded"`
+	Strict   bool         `json:"strict"`
+	Replay   bool         `json:"replay,omitempty"`
+	Started  time.Time    `json:"started"`
+	Finished time.Time    `json:"finished"`
+	Cases    []CaseResult `json:"cases"`
+	Counts   Counts       `json:"counts"`
+
+	// contexts holds, per case name, what Record stores for Replay.
+	contexts map[string]caseContext
+}
+
+// Failed reports whether any case failed (drift alone does not fail a run).
+func (r *Result) Failed() bool {
+	if r == nil {
+		return false
+	}
+	for _, c := range r.Cases {
+		if c.Outcome == OutcomeFail {
+			return true
+		}
+	}
+	return false
+}
+
+// Case returns the result of the named case, or nil.
+func (r *Result) Case(name string) *CaseResult {
+	if r == nil {
+		return nil
+	}
+	for i := range r.Cases {
+		if r.Cases[i].Name == name {
+			return &r.Cases[i]
+		}
+	}
+	return nil
+}
+
+// finish sorts security findings first (stable) and fills Counts.
+func (r *Result) finish() {
+	sortSecurityFirst(r.Cases)
+	r.Counts = Counts{}
+	for _, c := range r.Cases {
+		switch c.Outcome {
+		case OutcomePass:
+			r.Counts.Pass++
+		case OutcomeFail:
+			r.Counts.Fail++
+		case OutcomeDrift:
+			r.Counts.Drift++
+		case OutcomeSkip:
+			r.Counts.Skip++
+		}
+	}
+}
+
+func sortSecurityFirst(cs []CaseResult) {
+	out := make([]CaseResult, 0, len(cs))
+	for _, c := range cs {
+		if c.Security {
+			out = append(out, c)
+		}
+	}
+	for _, c := range cs {
+		if !c.Security {
+			out = append(out, c)
+		}
+	}
+	copy(cs, out)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func fromMS(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }

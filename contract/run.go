@@ -1,0 +1,299 @@
+package contract
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/xoneharness/xoneharness/internal/auth"
+)
+
+// maxResponseRead bounds how much of a response body Run reads (8 MiB).
+const maxResponseRead = 8 << 20
+
+// userAgent is sent with every request.
+const userAgent = "xoneharness-contract"
+
+// planned is one case ready to send, or skipped.
+type planned struct {
+	def     caseDef
+	skip    string
+	url     string
+	header  http.Header
+	body    []byte
+	context caseContext
+}
+
+// caseContext is what judging a case needs besides the exchange; it is
+// stored in recordings so Replay can judge offline.
+type caseContext struct {
+	OfferID        string   `json:"offer_id,omitempty"`
+	QuoteID        string   `json:"quote_id,omitempty"`
+	Loopback       bool     `json:"loopback,omitempty"`
+	SkipInvariants []string `json:"skip_invariants,omitempty"`
+	FirstBookingID string   `json:"first_booking_id,omitempty"` // double-confirm only
+}
+
+// rawExchange is an unredacted request and response.
+type rawExchange struct {
+	method, url string
+	reqHeader   http.Header
+	reqBody     []byte
+	status      int
+	respHeader  http.Header
+	respBody    []byte
+	duration    time.Duration
+}
+
+// Run runs every case once, in suite order, one request at a time, against
+// cfg.BaseURL. Findings (violations, security findings, drift) are in the
+// Result; an error means the suite could not do its job: a bad Config
+// (errors.Is(err, ErrConfig)), a token fetch failure, a request the spec
+// judges differently than the case intends, or a transport error. With a
+// transport error Run returns the cases finished so far together with the
+// error. Negative and authentication cases each use a fresh random offer id;
+// the configured offer is confirmed at most twice (confirm-ok, then
+// double-confirm, and the second only after the first created a booking).
+// Run is safe to call concurrently with different Configs.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	base, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{
+			Timeout: DefaultTimeout,
+			// A redirect is itself an answer to judge (an undocumented 3xx).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	red := cfg.Redactor
+	if red == nil {
+		red = auth.NewRedactor()
+	}
+	ph := json.RawMessage(demoPolicyholder)
+	if cfg.Policyholder != nil {
+		ph = cfg.Policyholder
+	}
+	addPolicyholderSecrets(red, ph)
+	res := &Result{Target: cfg.BaseURL, Embedded: cfg.Embedded, Strict: cfg.Strict, Started: now(),
+		contexts: map[string]caseContext{}}
+
+	creds, err := fetchCredentials(&cfg, red, now())
+	if err != nil {
+		return nil, err
+	}
+	plans, err := plan(&cfg, base, ph, creds)
+	if err != nil {
+		return nil, err
+	}
+
+	var firstBooking string
+	var firstStatus int
+	confirmed := false
+	for _, p := range plans {
+		if p.skip == "" && p.def.kind == kindDouble {
+			if !confirmed {
+				p.skip = fmt.Sprintf("confirm-ok did not create a booking (status %d): the offer is not confirmed again", firstStatus)
+			}
+			p.context.FirstBookingID = firstBooking
+		}
+		res.contexts[p.def.name] = p.context
+		if p.skip != "" {
+			res.Cases = append(res.Cases, CaseResult{Name: p.def.name, Outcome: OutcomeSkip, Reason: p.skip})
+			continue
+		}
+		x, err := send(ctx, client, p)
+		if err != nil {
+			res.Finished = now()
+			res.finish()
+			return res, fmt.Errorf("contract: %s: %w", p.def.name, err)
+		}
+		cr, booking := judge(p.def, cfg.Spec, cfg.Strict, p.context, x)
+		if p.def.kind == kindConfirm {
+			firstStatus = x.status
+			confirmed = x.status >= 200 && x.status < 300
+			firstBooking = booking
+		}
+		addResponseSecrets(red, x.respBody)
+		cr.Exchange = redactExchange(red, x)
+		scrubResult(red, &cr)
+		res.Cases = append(res.Cases, cr)
+	}
+	res.Finished = now()
+	res.finish()
+	return res, nil
+}
+
+// credentials are the bearer tokens the cases send.
+type credentials struct {
+	write, readOnly, expired string
+}
+
+func fetchCredentials(cfg *Config, red *auth.Redactor, now time.Time) (credentials, error) {
+	var c credentials
+	tok, err := cfg.Tokens.Token()
+	if err != nil {
+		return c, fmt.Errorf("contract: fetch token: %w", err)
+	}
+	if tok == nil || tok.AccessToken == "" {
+		return c, errors.New("contract: fetch token: empty access token")
+	}
+	c.write = tok.AccessToken
+	red.Add(c.write)
+	if cfg.ReadOnlyTokens != nil {
+		tok, err := cfg.ReadOnlyTokens.Token()
+		if err != nil {
+			return c, fmt.Errorf("contract: fetch read-only token: %w", err)
+		}
+		if tok == nil || tok.AccessToken == "" {
+			return c, errors.New("contract: fetch read-only token: empty access token")
+		}
+		c.readOnly = tok.AccessToken
+		red.Add(c.readOnly)
+	}
+	c.expired = cfg.ExpiredToken
+	if c.expired == "" {
+		c.expired = expiredJWT(now)
+	}
+	red.Add(c.expired)
+	return c, nil
+}
+
+// plan builds every request and checks it against the spec before anything
+// is sent: positive requests must validate, negative ones must be invalid
+// for the reason the case is about.
+func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]planned, error) {
+	loopback := isLoopback(base.Host)
+	var out []planned
+	for _, d := range suite() {
+		p := planned{def: d}
+		offer, quote := newUUID(), newUUID()
+		switch d.kind {
+		case kindConfirm, kindDouble:
+			if cfg.OfferID == "" || cfg.QuoteID == "" {
+				p.skip = "no offer configured: set XONE_OFFER_ID and XONE_QUOTE_ID (or --offer-id/--quote-id, or --offers FILE)"
+			}
+			offer, quote = cfg.OfferID, cfg.QuoteID
+		}
+		if d.cred == credReadOnly && cfg.ReadOnlyTokens == nil {
+			p.skip = "no read-only credential: set XONE_READONLY_CLIENT_ID and XONE_READONLY_CLIENT_SECRET"
+		}
+		p.context = caseContext{OfferID: offer, QuoteID: quote, Loopback: loopback, SkipInvariants: cfg.SkipInvariants}
+		if p.skip != "" {
+			out = append(out, p)
+			continue
+		}
+		p.url = strings.TrimRight(cfg.BaseURL, "/") + "/api/partners/" + url.PathEscape(cfg.PartnerID) +
+			"/offers/" + url.PathEscape(offer) + "/confirm"
+		p.body = d.body(quote, ph)
+		p.header = http.Header{}
+		p.header.Set("Accept", "application/json")
+		p.header.Set("Content-Type", d.contentType)
+		p.header.Set("User-Agent", userAgent)
+		switch d.cred {
+		case credWrite:
+			p.header.Set("Authorization", "Bearer "+creds.write)
+		case credMalformed:
+			p.header.Set("Authorization", "Bearer "+malformedToken)
+		case credExpired:
+			p.header.Set("Authorization", "Bearer "+creds.expired)
+		case credReadOnly:
+			p.header.Set("Authorization", "Bearer "+creds.readOnly)
+		}
+		if err := precheck(cfg, p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func precheck(cfg *Config, p planned) error {
+	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(p.body))
+	if err != nil {
+		return fmt.Errorf("contract: %s: build request: %w", p.def.name, err)
+	}
+	req.Header = p.header.Clone()
+	vs := cfg.Spec.ValidateRequest(req, p.body)
+	for _, v := range vs {
+		if v.Rule == "request-path" {
+			return fmt.Errorf("contract: %s: request path does not match the spec: %s", p.def.name, v.Reason)
+		}
+	}
+	if p.def.kind != kindNegative {
+		if len(vs) == 0 {
+			return nil
+		}
+		err := fmt.Errorf("contract: %s: request does not validate against the spec: %s %s: %s",
+			p.def.name, vs[0].Rule, vs[0].Path, vs[0].Reason)
+		if cfg.Policyholder != nil {
+			err = fmt.Errorf("%w (check the policyholder): %w", err, ErrConfig)
+		}
+		return err
+	}
+	if why := p.def.invalidFor(vs); why != "" {
+		return fmt.Errorf("contract: %s: request is not invalid for the intended reason: %s", p.def.name, why)
+	}
+	return nil
+}
+
+func send(ctx context.Context, client *http.Client, p planned) (rawExchange, error) {
+	x := rawExchange{method: http.MethodPost, url: p.url, reqHeader: p.header.Clone(), reqBody: p.body}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.body))
+	if err != nil {
+		return x, fmt.Errorf("build request: %w", err)
+	}
+	req.Header = p.header.Clone()
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return x, fmt.Errorf("send request: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
+	x.duration = time.Since(start)
+	if err != nil {
+		return x, fmt.Errorf("read response: %w", err)
+	}
+	x.status, x.respHeader, x.respBody = resp.StatusCode, resp.Header, body
+	return x, nil
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// expiredJWT returns a JWT-shaped token whose exp is an hour before now.
+// Its signature is random: a server must reject it for expiry or signature.
+func expiredJWT(now time.Time) string {
+	enc := base64.RawURLEncoding
+	var sig, jti [16]byte
+	_, _ = rand.Read(sig[:])
+	_, _ = rand.Read(jti[:])
+	claims := fmt.Sprintf(`{"aud":"xoneharness","jti":"%x","iat":%d,"nbf":%d,"exp":%d,"scopes":["offers:update"]}`,
+		jti, now.Add(-2*time.Hour).Unix(), now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix())
+	return enc.EncodeToString([]byte(`{"typ":"JWT","alg":"RS256"}`)) + "." +
+		enc.EncodeToString([]byte(claims)) + "." + enc.EncodeToString(sig[:])
+}

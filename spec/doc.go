@@ -1,0 +1,43 @@
+// Package spec holds the XONE "Confirm offer" OpenAPI document and validates traffic against it.
+//
+// The vendor document (confirm-offer.openapi.json) is embedded byte-for-byte and never edited.
+// Its defects are fixed by an OpenAPI Overlay 1.0 document (overlay.yaml, also embedded), one
+// action per defect, each with its reason, applied through libopenapi's overlay support:
+//
+//   - path parameters partner_id and offer_id are used in the path but not declared;
+//   - the 401 headers CF-RAY, X-XSS-Protection and Cf-Team are typed integer, but real values are
+//     "8a1b2c3d4e5f6789-SYD", "1; mode=block" and 32 hex digits: they become patterned strings;
+//   - the formats "color" (policyholder.postcode) and "style" (disclaimer_html,
+//     policy_start_date_tz_offset) are not formats at all: they are removed.
+//
+// Load builds the corrected document and one libopenapi-validator validator with format
+// assertions on (date-time, email, uri). ValidateResponse and ValidateRequest turn the validator's
+// errors into Violations with stable rule ids and JSON paths, sorted deterministically, and add
+// what the validator lets through: an empty or null body on a documented JSON response
+// ("empty-body"). With Strict, properties the schema does not document are reported too
+// ("undocumented-field"), except inside the vendor's untyped fields such as cover_amount.
+//
+// Lint finds the defects of a vendor document (for instance a newer release) and says whether the
+// overlay still handles each; Diff reports what a newer release changed, breaking or not, using
+// libopenapi's what-changed.
+//
+// A Spec is immutable after Load and safe for concurrent use; build it once (a few milliseconds)
+// and share it. Validation reads the bytes it is given and never reads or modifies the caller's
+// request or a network body. Values of sensitive fields (email, phone, security_token, tokens)
+// never appear in a Violation.
+//
+// Usage:
+//
+//	s, err := spec.Load() // or spec.Load(spec.Strict())
+//	if err != nil {
+//		return fmt.Errorf("contract: %w", err)
+//	}
+//	body, err := io.ReadAll(resp.Body)
+//	...
+//	for _, v := range s.ValidateResponse(req, spec.Response{Status: resp.StatusCode, Header: resp.Header, Body: body}) {
+//		fmt.Printf("%s %s: %s\n", v.Rule, v.Path, v.Reason) // e.g. "schema $.data.price: got string, want number"
+//	}
+//
+//	defects, err := spec.Lint(newVendorDoc)   // what is wrong with a vendor document, and is it handled
+//	report, err := spec.Diff(spec.Vendor(), newVendorDoc) // what a newer vendor document changed
+package spec

@@ -1,0 +1,213 @@
+package spec
+
+import (
+	"errors"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/libopenapi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const confirmPointer = "/paths/~1api~1partners~1{partner_id}~1offers~1{offer_id}~1confirm"
+
+func TestLintVendor(t *testing.T) {
+	defects, err := Lint(Vendor())
+	require.NoError(t, err)
+
+	type key struct{ Rule, Pointer, Found string }
+	resp200 := confirmPointer + "/post/responses/200/content/application~1json/schema/properties/data/properties"
+	headers := confirmPointer + "/post/responses/401/headers"
+	want := []struct {
+		rule, pointer, foundContains string
+	}{
+		{DefectUndeclaredPathParameter, confirmPointer, "{offer_id}"},
+		{DefectUndeclaredPathParameter, confirmPointer, "{partner_id}"},
+		{DefectUnknownFormat, resp200 + "/policies/items/properties/policy_content/properties/disclaimer_html/format", `"style"`},
+		{DefectUnknownFormat, resp200 + "/policies/items/properties/policy_start_date_tz_offset/format", `"style"`},
+		{DefectUnknownFormat, resp200 + "/policyholder/properties/postcode/format", `"color"`},
+		{DefectHeaderTypeMismatch, headers + "/CF-RAY/schema/type", "integer"},
+		{DefectHeaderTypeMismatch, headers + "/Cf-Team/schema/type", "integer"},
+		{DefectHeaderTypeMismatch, headers + "/X-XSS-Protection/schema/type", "integer"},
+	}
+	require.Len(t, defects, len(want), "got %+v", defects)
+	for i, w := range want {
+		d := defects[i]
+		t.Run(strconv.Itoa(i)+"_"+w.rule, func(t *testing.T) {
+			assert.Equal(t, w.rule, d.Rule)
+			assert.Equal(t, w.pointer, d.Pointer)
+			assert.Contains(t, d.Found, w.foundContains)
+			assert.NotEmpty(t, d.Reason)
+			assert.True(t, d.Handled, "handled: %+v", d)
+			assert.Regexp(t, `^overlay action \d+ \((update|remove) \$\.paths`, d.Handling)
+		})
+	}
+
+	// The pointers resolve in the vendor document.
+	root, err := parseOpenAPINode(Vendor())
+	require.NoError(t, err)
+	for _, d := range defects {
+		if d.Rule == DefectUndeclaredPathParameter {
+			continue
+		}
+		assert.NotNil(t, resolveRef(root.Content[0], mapNode("$ref", "#"+d.Pointer)), "pointer %s resolves", d.Pointer)
+	}
+
+	// Reasons carry the real values.
+	byPointer := map[string]Defect{}
+	for _, d := range defects {
+		byPointer[d.Pointer] = d
+	}
+	assert.Contains(t, byPointer[headers+"/CF-RAY/schema/type"].Reason, realCFRay)
+	assert.Contains(t, byPointer[headers+"/X-XSS-Protection/schema/type"].Reason, "1; mode=block")
+	assert.Contains(t, byPointer[headers+"/Cf-Team/schema/type"].Reason, "32 hex digits")
+}
+
+// mapNode builds a one-key mapping node, to reuse resolveRef as a pointer resolver.
+func mapNode(k, v string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: k}, {Kind: yaml.ScalarNode, Value: v}}}
+}
+
+func TestOverlayOneActionPerDefect(t *testing.T) {
+	ov, err := libopenapi.NewOverlayDocument(Overlay())
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(ov.Overlay, "1."), "Overlay 1.x, got %q", ov.Overlay)
+	defects, err := Lint(Vendor())
+	require.NoError(t, err)
+	require.Len(t, ov.Actions, len(defects), "one action per defect")
+
+	used := map[int]int{}
+	re := regexp.MustCompile(`^overlay action (\d+) `)
+	for _, d := range defects {
+		m := re.FindStringSubmatch(d.Handling)
+		require.Len(t, m, 2, "handling names an action: %q", d.Handling)
+		n, _ := strconv.Atoi(m[1])
+		used[n]++
+	}
+	for i, a := range ov.Actions {
+		assert.Equal(t, 1, used[i+1], "action %d (%s) fixes exactly one defect", i+1, a.Target)
+		assert.GreaterOrEqual(t, len(a.Description), 80, "action %d gives its reason", i+1)
+	}
+}
+
+func TestLintCorrectedDocumentIsClean(t *testing.T) {
+	s := loadSpec(t)
+	defects, err := Lint(s.Document())
+	require.NoError(t, err)
+	assert.Empty(t, defects)
+}
+
+func TestLintDetectsFromTheDocument(t *testing.T) {
+	v := string(Vendor())
+	tests := []struct {
+		name        string
+		doc         string
+		wantRule    string
+		wantPointer string
+		handled     bool
+	}{
+		{
+			name:        "header the overlay does not know",
+			doc:         strings.Replace(v, `"CF-Cache-Status":{"schema":{"type":"string"}}`, `"CF-Cache-Status":{"schema":{"type":"integer"}}`, 1),
+			wantRule:    DefectHeaderTypeMismatch,
+			wantPointer: confirmPointer + "/post/responses/401/headers/CF-Cache-Status/schema/type",
+		},
+		{
+			name:        "new unknown format",
+			doc:         strings.Replace(v, `"city":{"type":"string"},"region"`, `"city":{"type":"string","format":"town"},"region"`, 1),
+			wantRule:    DefectUnknownFormat,
+			wantPointer: confirmPointer + "/post/responses/200/content/application~1json/schema/properties/data/properties/policyholder/properties/city/format",
+		},
+		{
+			name:        "new path with an undeclared parameter",
+			doc:         strings.Replace(v, `"paths":{`, `"paths":{"/api/partners/{partner_id}/bookings/{booking_id}":{"get":{"responses":{"200":{"description":"ok"}}}},`, 1),
+			wantRule:    DefectUndeclaredPathParameter,
+			wantPointer: "/paths/~1api~1partners~1{partner_id}~1bookings~1{booking_id}",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NotEqual(t, v, tt.doc, "the test edit applies")
+			defects, err := Lint([]byte(tt.doc))
+			require.NoError(t, err)
+			var hits []Defect
+			for _, d := range defects {
+				if d.Pointer == tt.wantPointer {
+					hits = append(hits, d)
+				}
+			}
+			require.NotEmpty(t, hits, "got %+v", defects)
+			for _, d := range hits {
+				assert.Equal(t, tt.wantRule, d.Rule)
+				assert.Equal(t, tt.handled, d.Handled)
+				assert.Equal(t, "not handled", d.Handling)
+			}
+			handled := 0
+			for _, d := range defects {
+				if d.Handled {
+					handled++
+				}
+			}
+			assert.Equal(t, 8, handled, "the eight known defects stay handled")
+		})
+	}
+}
+
+func TestLintDeclaredParametersAreNotDefects(t *testing.T) {
+	doc := []byte(`openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /a/{x}/b/{y}:
+    parameters:
+      - {name: x, in: path, required: true, schema: {type: string}}
+    get:
+      parameters:
+        - $ref: '#/components/parameters/Y'
+      responses:
+        "200":
+          description: ok
+          headers:
+            X-RateLimit-Remaining: {schema: {type: integer}}
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  format: {type: string, format: uuid}
+                  when: {type: string, format: date-time, example: {format: nonsense}}
+components:
+  parameters:
+    Y: {name: y, in: path, required: true, schema: {type: string}}
+`)
+	defects, err := Lint(doc)
+	require.NoError(t, err)
+	assert.Empty(t, defects)
+}
+
+func TestLintErrors(t *testing.T) {
+	for _, doc := range []string{"", "garbage ]]", "[1,2]", `{"swagger":"2.0"}`, `{"openapi":"2.0"}`} {
+		t.Run(doc, func(t *testing.T) {
+			_, err := Lint([]byte(doc))
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, ErrUnreadable), "got %v", err)
+			assert.True(t, strings.HasPrefix(err.Error(), "spec: lint: "), "got %q", err)
+		})
+	}
+}
+
+func TestLintIsDeterministic(t *testing.T) {
+	first, err := Lint(Vendor())
+	require.NoError(t, err)
+	for i := 0; i < 5; i++ {
+		got, err := Lint(Vendor())
+		require.NoError(t, err)
+		require.Equal(t, first, got)
+	}
+	assert.True(t, sort.SliceIsSorted(first, func(i, j int) bool { return first[i].Pointer < first[j].Pointer }))
+}

@@ -1,0 +1,460 @@
+package spec
+
+import (
+	"bytes"
+	_ "embed" // the vendor document and the overlay are embedded
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/config"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	libjson "github.com/pb33f/libopenapi/json"
+	"github.com/pb33f/libopenapi/orderedmap"
+	"github.com/pb33f/libopenapi/utils"
+)
+
+//go:embed confirm-offer.openapi.json
+var vendorDoc string
+
+//go:embed overlay.yaml
+var overlayDoc string
+
+// ErrUnreadable is wrapped by the errors of Load, Lint and Diff when a document does not parse
+// as an OpenAPI 3 document (not JSON/YAML, or no "openapi" version). Test with errors.Is.
+var ErrUnreadable = errors.New("document is not a readable OpenAPI 3 document")
+
+// confirmPath is the path template of the XONE Confirm offer operation.
+const confirmPath = "/api/partners/{partner_id}/offers/{offer_id}/confirm"
+
+// Vendor returns the embedded vendor document (spec/confirm-offer.openapi.json), byte-for-byte as
+// published by the vendor. Each call returns a fresh copy the caller may modify.
+func Vendor() []byte { return []byte(vendorDoc) }
+
+// Overlay returns the embedded OpenAPI Overlay 1.0 document (spec/overlay.yaml) that fixes the
+// vendor document's defects, one action per defect. Each call returns a fresh copy.
+func Overlay() []byte { return []byte(overlayDoc) }
+
+// Option configures Load.
+type Option func(*options)
+
+type options struct {
+	doc       []byte
+	noOverlay bool
+	strict    bool
+}
+
+// WithoutOverlay makes Load use the vendor document as it is, without the overlay: useful to prove
+// that a correction is needed, and for linting.
+func WithoutOverlay() Option { return func(o *options) { o.noOverlay = true } }
+
+// FromDocument makes Load use doc (JSON or YAML) instead of the embedded vendor document, for
+// instance a newer vendor release. The overlay is still applied unless WithoutOverlay is given;
+// overlay actions that no longer match anything are reported by Spec.OverlayWarnings.
+func FromDocument(doc []byte) Option {
+	return func(o *options) { o.doc = bytes.Clone(doc) }
+}
+
+// Strict makes ValidateResponse also report properties of a response body that the schema does not
+// document (rule "undocumented-field"), using libopenapi-validator's strict mode. Properties inside
+// schemas that declare no type (the vendor's untyped `nullable: true` fields such as cover_amount or
+// payment_status, and `items: {}`) are documented as "anything" and are not reported: strict mode
+// would otherwise flag every key inside them. Strict costs roughly twice a plain validation.
+func Strict() Option { return func(o *options) { o.strict = true } }
+
+// Spec is a loaded, corrected confirm-offer document and its validator. Build it with Load; it is
+// immutable afterwards and safe for concurrent use by any number of goroutines.
+type Spec struct {
+	doc        []byte // corrected document (JSON) or the input as is (WithoutOverlay)
+	warnings   []string
+	path       string
+	statuses   []int
+	version    float32
+	val        validator.Validator
+	operation  *v3.Operation
+	responses  map[string]*responseInfo // by status key as written: "200", "4XX", "default"
+	request    *mediaInfo               // confirm request body (JSON), nil when undocumented
+	strict     bool
+	strictOpts *config.ValidationOptions
+	untyped    [][]string // untyped schemas, whose inside Strict does not report
+}
+
+// responseInfo is what ValidateResponse needs about one documented response, resolved once.
+type responseInfo struct {
+	json    *mediaInfo            // application/json content, nil when the response declares none
+	content []string              // declared media types, for messages
+	headers map[string]headerInfo // by lower-case name
+}
+
+type mediaInfo struct {
+	schema *base.Schema
+	raw    any // the schema as generic JSON, to resolve keyword locations into expected values
+}
+
+type headerInfo struct {
+	name string // as documented
+	raw  any    // the header's schema as generic JSON
+}
+
+// Load builds the corrected document (vendor document + overlay, unless WithoutOverlay) and one
+// validator with format assertions on (date-time, email, uri). It takes a few milliseconds; build
+// one Spec and share it. Errors wrap ErrUnreadable when the document does not parse.
+func Load(opts ...Option) (*Spec, error) {
+	o := options{}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	src := o.doc
+	if src == nil {
+		src = Vendor()
+	}
+	s := &Spec{strict: o.strict}
+	docBytes := src
+	if !o.noOverlay {
+		res, err := libopenapi.ApplyOverlayFromBytesToSpecBytes(src, Overlay())
+		if err != nil {
+			return nil, fmt.Errorf("spec: load: apply overlay: %w: %w", ErrUnreadable, err)
+		}
+		for _, w := range res.Warnings {
+			s.warnings = append(s.warnings, w.String())
+		}
+		docBytes, err = yamlToJSON(res.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("spec: load: render corrected document: %w", err)
+		}
+	}
+	s.doc = docBytes
+
+	doc, err := newV3Document(docBytes)
+	if err != nil {
+		return nil, fmt.Errorf("spec: load: %w", err)
+	}
+	model, err := doc.BuildV3Model()
+	if err != nil || model == nil {
+		return nil, fmt.Errorf("spec: load: build model: %w: %w", ErrUnreadable, err)
+	}
+	s.version = float32(3.0)
+	if strings.HasPrefix(doc.GetVersion(), "3.1") {
+		s.version = 3.1
+	}
+	var rawDoc any
+	if err := yaml.Unmarshal(docBytes, &rawDoc); err != nil {
+		return nil, fmt.Errorf("spec: load: decode document: %w: %w", ErrUnreadable, err)
+	}
+	if err := s.resolveOperation(&model.Model, rawDoc); err != nil {
+		return nil, fmt.Errorf("spec: load: %w", err)
+	}
+
+	v, errs := validator.NewValidator(doc, config.WithFormatAssertions())
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("spec: load: build validator: %w", errors.Join(errs...))
+	}
+	s.val = v
+	if s.strict {
+		s.untyped = untypedPaths(s.responses)
+		// Findings inside untyped schemas are filtered after the walk (see strictViolations) rather
+		// than given as StrictIgnorePaths: the strict validator compiles its ignore patterns on every
+		// call, which doubled the cost of a strict validation.
+		s.strictOpts = config.NewValidationOptions(config.WithStrictMode(), config.WithFormatAssertions())
+	}
+	return s, nil
+}
+
+// newV3Document parses doc as an OpenAPI 3 document; other input wraps ErrUnreadable.
+func newV3Document(docBytes []byte) (libopenapi.Document, error) {
+	if len(bytes.TrimSpace(docBytes)) == 0 {
+		return nil, fmt.Errorf("parse: empty input: %w", ErrUnreadable)
+	}
+	doc, err := libopenapi.NewDocument(docBytes)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w: %w", ErrUnreadable, err)
+	}
+	info := doc.GetSpecInfo()
+	if info == nil || info.SpecType != utils.OpenApi3 {
+		return nil, fmt.Errorf("parse: not an OpenAPI 3 document: %w", ErrUnreadable)
+	}
+	return doc, nil
+}
+
+// yamlToJSON renders a YAML (or JSON) document as indented JSON, keeping key order.
+func yamlToJSON(b []byte) ([]byte, error) {
+	var node yaml.Node
+	if err := yaml.Unmarshal(b, &node); err != nil {
+		return nil, err
+	}
+	out, err := libjson.YAMLNodeToJSON(&node, "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// resolveOperation finds the confirm operation and indexes its responses and request body.
+func (s *Spec) resolveOperation(m *v3.Document, rawDoc any) error {
+	if m.Paths == nil || m.Paths.PathItems == nil {
+		return fmt.Errorf("find confirm operation: document has no paths: %w", ErrUnreadable)
+	}
+	var item *v3.PathItem
+	if pi := m.Paths.PathItems.GetOrZero(confirmPath); pi != nil && pi.Post != nil { // PathItems checked non-nil above
+		s.path, item = confirmPath, pi
+	} else {
+		for p, pi := range m.Paths.PathItems.FromOldest() {
+			if pi != nil && pi.Post != nil && strings.HasSuffix(p, "/confirm") {
+				s.path, item = p, pi
+				break
+			}
+		}
+	}
+	if item == nil {
+		return errors.New("find confirm operation: no POST .../confirm path in document")
+	}
+	s.operation = item.Post
+	rawOp := lookup(rawDoc, "paths", s.path, "post")
+
+	s.responses = map[string]*responseInfo{}
+	if s.operation.Responses != nil {
+		for code, r := range s.operation.Responses.Codes.FromOldest() {
+			s.responses[code] = newResponseInfo(r, lookup(rawOp, "responses", code))
+			if n, err := strconv.Atoi(code); err == nil {
+				s.statuses = append(s.statuses, n)
+			}
+		}
+		if s.operation.Responses.Default != nil {
+			s.responses["default"] = newResponseInfo(s.operation.Responses.Default, lookup(rawOp, "responses", "default"))
+		}
+	}
+	sort.Ints(s.statuses)
+	if rb := s.operation.RequestBody; rb != nil {
+		if mt := mediaGet(rb.Content, "application/json"); mt != nil && mt.Schema != nil {
+			s.request = &mediaInfo{schema: mt.Schema.Schema(),
+				raw: lookup(rawOp, "requestBody", "content", "application/json", "schema")}
+		}
+	}
+	return nil
+}
+
+func newResponseInfo(r *v3.Response, raw any) *responseInfo {
+	info := &responseInfo{headers: map[string]headerInfo{}}
+	for mtName, mt := range r.Content.FromOldest() {
+		info.content = append(info.content, mtName)
+		if info.json == nil && isJSONMediaType(mtName) && mt != nil {
+			mi := &mediaInfo{raw: lookup(raw, "content", mtName, "schema")}
+			if mt.Schema != nil {
+				mi.schema = mt.Schema.Schema()
+			}
+			info.json = mi
+		}
+	}
+	for name := range r.Headers.FromOldest() {
+		info.headers[strings.ToLower(name)] = headerInfo{name: name, raw: lookup(raw, "headers", name, "schema")}
+	}
+	return info
+}
+
+func isJSONMediaType(mt string) bool {
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = strings.TrimSpace(mt[:i])
+	}
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// responseFor returns the documented response for a status: exact code, then "4XX" style range,
+// then default; nil when the status is undocumented.
+func (s *Spec) responseFor(status int) *responseInfo {
+	code := strconv.Itoa(status)
+	if r := s.responses[code]; r != nil {
+		return r
+	}
+	if r := s.responses[code[:1]+"XX"]; r != nil && len(code) == 3 {
+		return r
+	}
+	if r := s.responses[strings.ToLower(code[:1])+"xx"]; r != nil && len(code) == 3 {
+		return r
+	}
+	return s.responses["default"]
+}
+
+// untypedPaths lists, as path segments ("[*]" for any array index), every schema that declares no
+// type and no structure (e.g. `{"nullable": true}` or `items: {}`): such a schema documents "any
+// value", so keys inside it are not undocumented.
+func untypedPaths(responses map[string]*responseInfo) [][]string {
+	seen := map[string]bool{}
+	var out [][]string
+	for _, r := range responses {
+		if r.json == nil || r.json.schema == nil {
+			continue
+		}
+		walkUntyped(r.json.schema, nil, func(p []string) {
+			if k := strings.Join(p, "\x00"); !seen[k] {
+				seen[k] = true
+				out = append(out, p)
+			}
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return renderSegments(out[i]) < renderSegments(out[j]) })
+	return out
+}
+
+func walkUntyped(sc *base.Schema, path []string, add func([]string)) {
+	if sc == nil || len(path) > 32 {
+		return
+	}
+	if isUntyped(sc) {
+		add(path)
+		return
+	}
+	for name, p := range sc.Properties.FromOldest() {
+		if p != nil {
+			walkUntyped(p.Schema(), append(slices.Clip(path), name), add)
+		}
+	}
+	if sc.Items != nil && sc.Items.IsA() && sc.Items.A != nil {
+		walkUntyped(sc.Items.A.Schema(), append(slices.Clip(path), "[*]"), add)
+	}
+}
+
+// insideUntyped reports whether an instance path lies strictly inside one of the untyped schemas.
+func insideUntyped(untyped [][]string, instance []string) bool {
+	for _, u := range untyped {
+		if len(instance) <= len(u) {
+			continue
+		}
+		match := true
+		for i, seg := range u {
+			if seg != instance[i] && (seg != "[*]" || !isIndex(instance[i])) {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+func isIndex(seg string) bool {
+	if len(seg) < 3 || seg[0] != '[' || seg[len(seg)-1] != ']' {
+		return false
+	}
+	_, err := strconv.Atoi(seg[1 : len(seg)-1])
+	return err == nil
+}
+
+// splitInstancePath splits a strict-mode instance path ("$.a.b[0]['c.d']") into segments
+// ("a", "b", "[0]", "c.d").
+func splitInstancePath(p string) []string {
+	p = strings.TrimPrefix(p, "$")
+	var out []string
+	for len(p) > 0 {
+		switch {
+		case p[0] == '.':
+			end := strings.IndexAny(p[1:], ".[")
+			if end < 0 {
+				end = len(p) - 1
+			}
+			out = append(out, p[1:end+1])
+			p = p[end+1:]
+		case strings.HasPrefix(p, "['"):
+			end := strings.Index(p, "']")
+			if end < 0 {
+				return append(out, p[2:])
+			}
+			out = append(out, p[2:end])
+			p = p[end+2:]
+		case p[0] == '[':
+			end := strings.IndexByte(p, ']')
+			if end < 0 {
+				return append(out, p)
+			}
+			out = append(out, p[:end+1])
+			p = p[end+1:]
+		default:
+			return append(out, p)
+		}
+	}
+	return out
+}
+
+func renderSegments(segs []string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, s := range segs {
+		if strings.HasPrefix(s, "[") {
+			b.WriteString(s)
+			continue
+		}
+		b.WriteString(joinPath("", s))
+	}
+	return b.String()
+}
+
+func isUntyped(sc *base.Schema) bool {
+	return len(sc.Type) == 0 && orderedmap.Len(sc.Properties) == 0 && sc.Items == nil &&
+		len(sc.AllOf) == 0 && len(sc.AnyOf) == 0 && len(sc.OneOf) == 0 && sc.Not == nil &&
+		sc.AdditionalProperties == nil && orderedmap.Len(sc.PatternProperties) == 0
+}
+
+// Document returns the corrected document (vendor document after the overlay) as indented JSON,
+// or the input document unchanged when Load was given WithoutOverlay. The caller may modify it.
+func (s *Spec) Document() []byte { return bytes.Clone(s.doc) }
+
+// ConfirmPath returns the path template of the confirm operation,
+// "/api/partners/{partner_id}/offers/{offer_id}/confirm" for the XONE document.
+func (s *Spec) ConfirmPath() string { return s.path }
+
+// DocumentedStatuses returns the numeric status codes the confirm operation documents, sorted
+// (for the XONE document: [200 401]). Ranges ("4XX") and default are not listed.
+func (s *Spec) DocumentedStatuses() []int { return slices.Clone(s.statuses) }
+
+// OverlayWarnings returns the overlay's warnings from Load (an action whose target matched nothing,
+// typically because a newer vendor document changed or fixed that place); nil when none.
+func (s *Spec) OverlayWarnings() []string { return slices.Clone(s.warnings) }
+
+// StrictIgnored returns the schemas whose inside Strict does not report, as instance paths with
+// "[*]" for any array index (e.g. "$.data.policies[*].cover_amount"); nil unless Load was given
+// Strict.
+func (s *Spec) StrictIgnored() []string {
+	var out []string
+	for _, u := range s.untyped {
+		out = append(out, renderSegments(u))
+	}
+	return out
+}
+
+// confirmRequest builds a minimal request for the confirm path, used when callers pass nil.
+func (s *Spec) confirmRequest() *http.Request {
+	p := strings.NewReplacer("{partner_id}", "partner", "{offer_id}", "offer").Replace(s.path)
+	r, _ := http.NewRequest(http.MethodPost, p, nil) // a path-only URL always parses
+	return r
+}
+
+// lookup walks generic decoded JSON/YAML by object keys; nil when any key is missing.
+func lookup(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func mediaGet(m *orderedmap.Map[string, *v3.MediaType], key string) *v3.MediaType {
+	if m == nil {
+		return nil
+	}
+	return m.GetOrZero(key)
+}

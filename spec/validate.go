@@ -1,0 +1,575 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	verrors "github.com/pb33f/libopenapi-validator/errors"
+	"github.com/pb33f/libopenapi-validator/helpers"
+	"github.com/pb33f/libopenapi-validator/strict"
+)
+
+// Rule ids of a Violation. They are stable: reports, baselines and tests key on them.
+const (
+	RuleSchema             = "schema"              // response body does not match its schema
+	RuleFormat             = "format"              // a format assertion failed (date-time, email, uri)
+	RuleRequired           = "required"            // a required response property is missing
+	RuleStatusUndocumented = "status-undocumented" // the operation does not document the status
+	RuleContentType        = "content-type"        // response Content-Type wrong or missing
+	RuleEmptyBody          = "empty-body"          // empty or null body on a documented JSON response
+	RuleHeader             = "header"              // a response header does not match its schema
+	RuleRequestBody        = "request-body"        // request content type, JSON or schema is wrong
+	RuleRequestPath        = "request-path"        // request method, path or parameters do not match
+	RuleUndocumentedField  = "undocumented-field"  // response property the schema does not document (Strict)
+)
+
+// Response is a response as the caller already read it off the wire. ValidateResponse validates
+// these bytes and never reads a network body; Header may be nil.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Violation is one finding of ValidateRequest or ValidateResponse.
+//
+// Path is where: a JSON path into the body ("$.data.policies[0].price"; "$" for the whole body),
+// "header:CF-RAY" for a header, "path" for the request line and "path:partner_id" for a path
+// parameter. Observed is short and never a whole body; values of sensitive fields (email, phone,
+// security_token, tokens, secrets) are shown as "[redacted]", also inside Reason.
+type Violation struct {
+	Rule     string `json:"rule"`
+	Path     string `json:"path"`
+	Keyword  string `json:"keyword,omitempty"`
+	Reason   string `json:"reason"`
+	Expected string `json:"expected,omitempty"`
+	Observed string `json:"observed,omitempty"`
+	Status   int    `json:"status,omitempty"`
+}
+
+// String renders a violation on one line, for logs and test failures.
+func (v Violation) String() string {
+	s := v.Rule + " " + v.Path
+	if v.Keyword != "" {
+		s += " [" + v.Keyword + "]"
+	}
+	s += ": " + v.Reason
+	if v.Expected != "" || v.Observed != "" {
+		s += " (expected " + v.Expected + ", observed " + v.Observed + ")"
+	}
+	return s
+}
+
+const redacted = "[redacted]"
+
+// isSensitiveName reports body properties and headers whose values never appear in a Violation.
+func isSensitiveName(name string) bool {
+	switch strings.ToLower(name) {
+	case "email", "phone", "security_token", "access_token", "refresh_token", "client_secret",
+		"password", "token", "authorization", "cookie", "set-cookie":
+		return true
+	}
+	return false
+}
+
+// ValidateResponse validates a confirm response against the document: status, Content-Type,
+// headers, body schema and formats, empty/null bodies, and (Strict) undocumented properties. req
+// selects the operation (method and path) and is neither read nor modified; nil means a POST to
+// ConfirmPath. It returns nil when the response conforms, otherwise violations sorted by Path,
+// Rule, Keyword, Reason. Safe for concurrent use.
+func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
+	rq := s.requestView(req)
+	hresp := &http.Response{
+		StatusCode: resp.Status,
+		Header:     resp.Header,
+		Body:       io.NopCloser(bytes.NewReader(resp.Body)),
+		Request:    rq,
+	}
+	if hresp.Header == nil {
+		hresp.Header = http.Header{}
+	}
+	_, errs := s.val.ValidateHttpResponse(rq, hresp)
+	info := s.responseFor(resp.Status)
+
+	var out []Violation
+	b := &bodyView{raw: resp.Body}
+	for _, e := range errs {
+		out = append(out, s.responseViolations(e, resp, info, b)...)
+	}
+	if info != nil && info.json != nil && isEmptyBody(resp.Body) {
+		observed := "empty body"
+		if len(bytes.TrimSpace(resp.Body)) > 0 {
+			observed = "null"
+		}
+		out = append(out, Violation{
+			Rule: RuleEmptyBody, Path: "$", Reason: fmt.Sprintf(
+				"the %d response documents a JSON body but the body is empty or null", resp.Status),
+			Expected: "a JSON document matching the schema", Observed: observed,
+		})
+	}
+	if s.strict && info != nil && info.json != nil && info.json.schema != nil && !isEmptyBody(resp.Body) {
+		out = append(out, s.strictViolations(info, b)...)
+	}
+	for i := range out {
+		out[i].Status = resp.Status
+	}
+	sortViolations(out)
+	return out
+}
+
+// ValidateRequest validates a confirm request: method and path (with its parameters), Content-Type
+// and the JSON body given as body (req.Body is ignored and not read). req is not modified; nil
+// means a POST to ConfirmPath with Content-Type application/json. It returns nil when the request
+// conforms, otherwise violations sorted by Path, Rule, Keyword, Reason. Safe for concurrent use.
+func (s *Spec) ValidateRequest(req *http.Request, body []byte) []Violation {
+	var rq *http.Request
+	if req == nil {
+		rq = s.confirmRequest()
+		rq.Header.Set("Content-Type", "application/json")
+	} else {
+		rq = s.requestView(req)
+		rq.Header = req.Header.Clone()
+		if rq.Header == nil {
+			rq.Header = http.Header{}
+		}
+	}
+	rq.Body = io.NopCloser(bytes.NewReader(body))
+	rq.ContentLength = int64(len(body))
+	_, errs := s.val.ValidateHttpRequestSync(rq)
+
+	var out []Violation
+	b := &bodyView{raw: body}
+	for _, e := range errs {
+		out = append(out, s.requestViolations(e, rq, b)...)
+	}
+	sortViolations(out)
+	return out
+}
+
+// requestView returns a shallow request with its own URL, so the validator never touches req.
+func (s *Spec) requestView(req *http.Request) *http.Request {
+	if req == nil {
+		return s.confirmRequest()
+	}
+	u := &url.URL{}
+	if req.URL != nil {
+		*u = *req.URL
+	}
+	return &http.Request{Method: req.Method, URL: u, Header: req.Header, Host: req.Host, Proto: req.Proto,
+		ProtoMajor: req.ProtoMajor, ProtoMinor: req.ProtoMinor}
+}
+
+func isEmptyBody(b []byte) bool {
+	t := bytes.TrimSpace(b)
+	return len(t) == 0 || string(t) == "null"
+}
+
+func (s *Spec) responseViolations(e *verrors.ValidationError, resp Response, info *responseInfo, b *bodyView) []Violation {
+	switch {
+	case e.ValidationType == verrors.StrictValidationType:
+		return nil // strict findings come from strictViolations
+	case e.ValidationSubType == helpers.ResponseBodyResponseCode:
+		return []Violation{{
+			Rule: RuleStatusUndocumented, Path: "$",
+			Reason:   fmt.Sprintf("status %d is not documented for %s %s", resp.Status, "POST", s.path),
+			Expected: "one of " + joinInts(s.statuses), Observed: strconv.Itoa(resp.Status),
+		}}
+	case e.ValidationSubType == helpers.RequestBodyContentType:
+		ct := resp.Header.Get("Content-Type")
+		reason := fmt.Sprintf("Content-Type %q is not documented for status %d", ct, resp.Status)
+		if ct == "" {
+			ct, reason = "(missing)", fmt.Sprintf("Content-Type is missing on a %d response that documents a body", resp.Status)
+		}
+		exp := ""
+		if info != nil {
+			exp = strings.Join(info.content, ", ")
+		}
+		return []Violation{{Rule: RuleContentType, Path: "header:Content-Type", Reason: reason,
+			Expected: exp, Observed: shorten(ct)}}
+	case e.ValidationType == helpers.PathValidation:
+		return []Violation{{Rule: RuleRequestPath, Path: "path", Reason: e.Message,
+			Expected: "POST " + s.path}}
+	case e.ValidationSubType == "headers" || e.ValidationSubType == helpers.ParameterValidationHeader:
+		return headerViolations(e, resp.Header, info)
+	case e.ValidationSubType == helpers.Schema && len(e.SchemaValidationErrors) > 0:
+		var raw any
+		if info != nil && info.json != nil {
+			raw = info.json.raw
+		}
+		return bodyViolations(e, raw, b, func(keyword string) string {
+			switch keyword {
+			case "format":
+				return RuleFormat
+			case "required":
+				return RuleRequired
+			}
+			return RuleSchema
+		})
+	default:
+		return []Violation{{Rule: RuleSchema, Path: "$", Reason: bodyReason(e), Observed: bodySize(b.raw)}}
+	}
+}
+
+func (s *Spec) requestViolations(e *verrors.ValidationError, rq *http.Request, b *bodyView) []Violation {
+	switch {
+	case e.ValidationType == helpers.PathValidation:
+		return []Violation{{Rule: RuleRequestPath, Path: "path", Reason: e.Message,
+			Expected: "POST " + s.path, Observed: shorten(rq.Method + " " + rq.URL.Path)}}
+	case e.ValidationType == helpers.ParameterValidation:
+		p := e.ValidationSubType + ":" + e.ParameterName
+		kw := ""
+		if len(e.SchemaValidationErrors) > 0 {
+			kw = lastSegment(e.SchemaValidationErrors[0].KeywordLocation)
+		}
+		return []Violation{{Rule: RuleRequestPath, Path: p, Keyword: kw, Reason: e.Reason}}
+	case e.ValidationType == helpers.SecurityValidation:
+		return []Violation{{Rule: RuleRequestPath, Path: "header:Authorization", Reason: e.Reason}}
+	case e.ValidationSubType == helpers.RequestBodyContentType:
+		ct := rq.Header.Get("Content-Type")
+		reason := fmt.Sprintf("request Content-Type %q is not documented", ct)
+		if ct == "" {
+			ct, reason = "(missing)", "request Content-Type is missing"
+		}
+		return []Violation{{Rule: RuleRequestBody, Path: "header:Content-Type", Reason: reason,
+			Expected: "application/json", Observed: shorten(ct)}}
+	case len(e.SchemaValidationErrors) > 0:
+		var raw any
+		if s.request != nil {
+			raw = s.request.raw
+		}
+		return bodyViolations(e, raw, b, func(string) string { return RuleRequestBody })
+	default:
+		return []Violation{{Rule: RuleRequestBody, Path: "$", Reason: bodyReason(e), Observed: bodySize(b.raw)}}
+	}
+}
+
+// bodyReason is the reason of a body error without schema failures (undecodable or empty body).
+func bodyReason(e *verrors.ValidationError) string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return e.Message
+}
+
+func bodySize(b []byte) string {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "empty body"
+	}
+	return strconv.Itoa(len(b)) + " bytes"
+}
+
+// bodyViolations maps the schema failures of one validator error to violations.
+func bodyViolations(e *verrors.ValidationError, schema any, b *bodyView, rule func(keyword string) string) []Violation {
+	var out []Violation
+	for _, f := range e.SchemaValidationErrors {
+		kw := lastSegment(f.KeywordLocation)
+		base := f.FieldPath
+		if base == "" {
+			base = "$"
+		}
+		if kw == "required" {
+			// jsonschema reports "missing property 'a'" / "missing properties 'a', 'b'" at the parent.
+			for _, name := range quotedNames(f.Reason) {
+				out = append(out, Violation{Rule: rule(kw), Path: joinPath(base, name), Keyword: kw,
+					Reason: fmt.Sprintf("required property %q is missing", name), Expected: "present", Observed: "missing"})
+			}
+			continue
+		}
+		v := Violation{Rule: rule(kw), Path: base, Keyword: kw, Reason: f.Reason,
+			Expected: expectedAt(schema, f.KeywordLocation)}
+		val, ok := b.at(f.InstancePath)
+		if ok {
+			v.Observed = describe(val)
+			if isSensitive(f.InstancePath) {
+				v.Observed = redacted
+				if str, isStr := val.(string); isStr && str != "" {
+					v.Reason = strings.ReplaceAll(v.Reason, str, redacted)
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func headerViolations(e *verrors.ValidationError, h http.Header, info *responseInfo) []Violation {
+	name := e.ParameterName
+	if name == "" && len(e.SchemaValidationErrors) > 0 {
+		name = e.SchemaValidationErrors[0].FieldName
+	}
+	var raw any
+	if info != nil {
+		if hi, ok := info.headers[strings.ToLower(name)]; ok {
+			name, raw = hi.name, hi.raw
+		}
+	}
+	value := h.Get(name)
+	observed := shorten(value)
+	if isSensitiveName(name) {
+		observed = redacted
+	}
+	if len(e.SchemaValidationErrors) == 0 {
+		return []Violation{{Rule: RuleHeader, Path: "header:" + name, Reason: e.Reason, Observed: observed}}
+	}
+	var out []Violation
+	for _, f := range e.SchemaValidationErrors {
+		kw := lastSegment(f.KeywordLocation)
+		v := Violation{Rule: RuleHeader, Path: "header:" + name, Keyword: kw, Reason: f.Reason, Observed: observed}
+		if kw == "required" {
+			v.Expected, v.Observed = "present", "missing"
+		} else {
+			v.Expected = expectedAt(raw, "/"+kw)
+		}
+		if observed == redacted && value != "" {
+			v.Reason = strings.ReplaceAll(v.Reason, value, redacted)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// strictViolations reports body properties the schema does not document (Strict).
+func (s *Spec) strictViolations(info *responseInfo, b *bodyView) []Violation {
+	var data any
+	if err := json.Unmarshal(b.raw, &data); err != nil {
+		return nil // the schema check already reported the undecodable body
+	}
+	sv := strict.NewValidator(s.strictOpts, s.version)
+	res := sv.Validate(strict.Input{Schema: info.json.schema, Data: data, Direction: strict.DirectionResponse,
+		Options: s.strictOpts, BasePath: "$", Version: s.version})
+	if res == nil || res.Valid {
+		return nil
+	}
+	out := make([]Violation, 0, len(res.UndeclaredValues))
+	for _, u := range res.UndeclaredValues {
+		if insideUntyped(s.untyped, splitInstancePath(u.Path)) {
+			continue // a false positive: the schema there documents any value
+		}
+		v := Violation{Rule: RuleUndocumentedField, Path: u.Path, Keyword: "additionalProperties",
+			Reason:   fmt.Sprintf("property %q is not documented by the schema", u.Name),
+			Expected: "one of " + shortList(u.DeclaredProperties), Observed: describe(u.Value)}
+		if isSensitiveName(u.Name) {
+			v.Observed = redacted
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// bodyView decodes a body at most once, and only when a violation needs an observed value.
+type bodyView struct {
+	raw     []byte
+	decoded bool
+	ok      bool
+	value   any
+}
+
+func (b *bodyView) at(segments []string) (any, bool) {
+	if !b.decoded {
+		b.decoded = true
+		d := json.NewDecoder(bytes.NewReader(b.raw))
+		d.UseNumber()
+		b.ok = d.Decode(&b.value) == nil
+	}
+	if !b.ok {
+		return nil, false
+	}
+	v := b.value
+	for _, seg := range segments {
+		switch t := v.(type) {
+		case map[string]any:
+			next, ok := t[seg]
+			if !ok {
+				return nil, false
+			}
+			v = next
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(t) {
+				return nil, false
+			}
+			v = t[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+func isSensitive(segments []string) bool {
+	return len(segments) > 0 && isSensitiveName(segments[len(segments)-1])
+}
+
+// describe renders a value briefly: scalars as JSON (strings shortened), containers by kind.
+func describe(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return strconv.Quote(shorten(t))
+	case json.Number:
+		return shorten(t.String())
+	case float64:
+		return strconv.FormatFloat(t, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(t)
+	case map[string]any:
+		return fmt.Sprintf("object (%d keys)", len(t))
+	case []any:
+		return fmt.Sprintf("array (%d items)", len(t))
+	default:
+		return shorten(fmt.Sprint(t))
+	}
+}
+
+// shorten cuts s to at most 48 bytes on a rune boundary.
+func shorten(s string) string {
+	const max = 48
+	if len(s) <= max {
+		return s
+	}
+	cut := max - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+func shortList(names []string) string {
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	if len(sorted) > 8 {
+		return strings.Join(sorted[:8], ", ") + fmt.Sprintf(", ... (%d)", len(sorted))
+	}
+	if len(sorted) == 0 {
+		return "(none)"
+	}
+	return strings.Join(sorted, ", ")
+}
+
+// expectedAt resolves a JSON Schema keyword location against the raw schema and renders the
+// keyword's value (the expected type, format or pattern); "" when it cannot be resolved.
+func expectedAt(schema any, keywordLocation string) string {
+	if schema == nil || keywordLocation == "" {
+		return ""
+	}
+	v := schema
+	for _, seg := range strings.Split(strings.TrimPrefix(keywordLocation, "/"), "/") {
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+		switch t := v.(type) {
+		case map[string]any:
+			next, ok := t[seg]
+			if !ok {
+				return ""
+			}
+			v = next
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(t) {
+				return ""
+			}
+			v = t[i]
+		default:
+			return ""
+		}
+	}
+	switch t := v.(type) {
+	case string:
+		return t
+	case []any:
+		parts := make([]string, len(t))
+		for i, p := range t {
+			parts[i] = fmt.Sprint(p)
+		}
+		return strings.Join(parts, "|")
+	case bool, int, float64:
+		return fmt.Sprint(t)
+	}
+	return ""
+}
+
+func lastSegment(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// quotedNames extracts the names jsonschema quotes in "missing properties 'a', 'b'" (a quote
+// inside a name is escaped as \').
+func quotedNames(reason string) []string {
+	var names []string
+	var cur strings.Builder
+	in := false
+	for i := 0; i < len(reason); i++ {
+		c := reason[i]
+		switch {
+		case !in && c == '\'':
+			in = true
+			cur.Reset()
+		case in && c == '\\' && i+1 < len(reason):
+			i++
+			cur.WriteByte(reason[i])
+		case in && c == '\'':
+			in = false
+			names = append(names, cur.String())
+		case in:
+			cur.WriteByte(c)
+		}
+	}
+	return names
+}
+
+func isPlainName(name string) bool {
+	for i, c := range name {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+func joinPath(base, name string) string {
+	if isPlainName(name) {
+		return base + "." + name
+	}
+	return base + "['" + strings.ReplaceAll(name, "'", `\'`) + "']"
+}
+
+func joinInts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortViolations(vs []Violation) {
+	sort.SliceStable(vs, func(i, j int) bool {
+		a, b := vs[i], vs[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		if a.Keyword != b.Keyword {
+			return a.Keyword < b.Keyword
+		}
+		if a.Reason != b.Reason {
+			return a.Reason < b.Reason
+		}
+		if a.Expected != b.Expected {
+			return a.Expected < b.Expected
+		}
+		return a.Observed < b.Observed
+	})
+}

@@ -1,0 +1,164 @@
+package ci
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+func readYAML(t *testing.T, name string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal(b, &doc), "%s does not parse", name)
+	return doc
+}
+
+// get walks doc along keys (map keys, or integer indexes written as
+// strings are not supported: use steps for lists).
+func get(t *testing.T, doc any, keys ...string) any {
+	t.Helper()
+	cur := doc
+	for i, k := range keys {
+		m, ok := cur.(map[string]any)
+		require.True(t, ok, "%s is not a mapping", strings.Join(keys[:i], "."))
+		cur, ok = m[k]
+		require.True(t, ok, "missing %s", strings.Join(keys[:i+1], "."))
+	}
+	return cur
+}
+
+type step struct {
+	Name string            `yaml:"name"`
+	ID   string            `yaml:"id"`
+	If   string            `yaml:"if"`
+	Uses string            `yaml:"uses"`
+	Run  string            `yaml:"run"`
+	With map[string]string `yaml:"with"`
+	Env  map[string]string `yaml:"env"`
+}
+
+type job struct {
+	If    string `yaml:"if"`
+	Steps []step `yaml:"steps"`
+}
+
+func TestGitHubActions(t *testing.T) {
+	doc := readYAML(t, "github-actions.yml")
+	// yaml.v3 decodes the key `on` as the string "on" (YAML 1.2 core schema).
+	on := get(t, doc, "on").(map[string]any)
+	assert.Contains(t, on, "pull_request")
+	cron := get(t, on, "schedule").([]any)
+	require.Len(t, cron, 1)
+	assert.Regexp(t, `^(\S+\s+){4}\S+$`, cron[0].(map[string]any)["cron"], "a five-field cron expression")
+
+	b, err := os.ReadFile("github-actions.yml")
+	require.NoError(t, err)
+	var wf struct {
+		Jobs map[string]job `yaml:"jobs"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &wf))
+
+	t.Run("pull request job runs make test", func(t *testing.T) {
+		j, ok := wf.Jobs["test"]
+		require.True(t, ok)
+		assert.Contains(t, j.If, "pull_request")
+		assert.True(t, hasRun(j.Steps, "make test"))
+		assert.True(t, hasUses(j.Steps, "actions/setup-go@"))
+	})
+	t.Run("nightly job", func(t *testing.T) {
+		j, ok := wf.Jobs["nightly"]
+		require.True(t, ok)
+		assert.Contains(t, j.If, "schedule")
+		run := findStep(j.Steps, "go run ./cmd/xoneharness run")
+		require.NotNil(t, run, "a step runs xoneharness run")
+		assert.Contains(t, run.Run, "--report-dir reports/nightly")
+		assert.Contains(t, run.Run, "--baseline baseline/summary.json")
+		for _, s := range []string{"XONE_BASE_URL", "XONE_CLIENT_ID", "XONE_CLIENT_SECRET", "XONE_PARTNER_ID"} {
+			assert.Equal(t, "${{ secrets."+s+" }}", run.Env[s], "%s comes from a secret", s)
+		}
+		assert.NotEmpty(t, run.ID, "the run step has an id for later conditions")
+
+		restore := stepUsing(j.Steps, "actions/cache/restore@")
+		require.NotNil(t, restore, "the baseline is restored")
+		assert.Equal(t, "baseline", restore.With["path"])
+		assert.Less(t, indexOf(j.Steps, restore), indexOf(j.Steps, run), "restore before the run")
+
+		upload := stepUsing(j.Steps, "actions/upload-artifact@")
+		require.NotNil(t, upload, "reports are uploaded")
+		assert.Equal(t, "always()", upload.If, "reports are uploaded when the run fails too")
+		assert.Contains(t, upload.With["path"], "reports/nightly")
+
+		summary := findStep(j.Steps, `>> "$GITHUB_STEP_SUMMARY"`)
+		require.NotNil(t, summary, "report.md goes to the job summary")
+		assert.Contains(t, summary.Run, "reports/nightly/report.md")
+		assert.Equal(t, "always()", summary.If)
+
+		save := stepUsing(j.Steps, "actions/cache/save@")
+		require.NotNil(t, save, "the baseline is saved")
+		assert.Contains(t, save.If, "steps."+run.ID+".outcome == 'success'", "only a passing night becomes the baseline")
+	})
+}
+
+func TestGitLabCI(t *testing.T) {
+	doc := readYAML(t, "gitlab-ci.yml")
+	assert.Equal(t, []any{"test", "nightly"}, get(t, doc, "stages"))
+	t.Run("test job", func(t *testing.T) {
+		assert.Contains(t, get(t, doc, "test", "script"), "make test")
+	})
+	t.Run("nightly job", func(t *testing.T) {
+		assert.Equal(t, "reports/nightly/junit.xml", get(t, doc, "nightly", "artifacts", "reports", "junit"))
+		assert.Equal(t, "always", get(t, doc, "nightly", "artifacts", "when"), "reports kept when the run fails")
+		rules := get(t, doc, "nightly", "rules").([]any)
+		require.NotEmpty(t, rules)
+		assert.Contains(t, rules[0].(map[string]any)["if"], `$CI_PIPELINE_SOURCE == "schedule"`)
+		script := strings.Join(toStrings(get(t, doc, "nightly", "script").([]any)), "\n")
+		assert.Contains(t, script, "go run ./cmd/xoneharness run --report-dir reports/nightly")
+		assert.Contains(t, script, "--baseline baseline/summary.json")
+		assert.Contains(t, script, "reports/nightly/summary.json", "the baseline comes from the last nightly's artifacts")
+	})
+}
+
+func toStrings(xs []any) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i], _ = x.(string)
+	}
+	return out
+}
+
+func findStep(steps []step, run string) *step {
+	for i := range steps {
+		if strings.Contains(steps[i].Run, run) {
+			return &steps[i]
+		}
+	}
+	return nil
+}
+
+func stepUsing(steps []step, uses string) *step {
+	for i := range steps {
+		if strings.HasPrefix(steps[i].Uses, uses) {
+			return &steps[i]
+		}
+	}
+	return nil
+}
+
+func hasRun(steps []step, run string) bool { return findStep(steps, run) != nil }
+
+func hasUses(steps []step, uses string) bool { return stepUsing(steps, uses) != nil }
+
+func indexOf(steps []step, s *step) int {
+	for i := range steps {
+		if &steps[i] == s {
+			return i
+		}
+	}
+	return -1
+}

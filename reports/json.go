@@ -1,0 +1,67 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// JSON writes the report as summary.json: indented, with every object's keys
+// sorted so that two runs diff cleanly. Field names carry their units
+// (latency_ms, duration_s); see summary.schema.json.
+func JSON(w io.Writer, r *Report) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("reports: encode summary: %w", err)
+	}
+	// Decoding into interface values and encoding again sorts every
+	// object's keys (encoding/json sorts map keys); UseNumber keeps numbers
+	// exactly as they were written.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return fmt.Errorf("reports: re-decode summary: %w", err)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("reports: write summary: %w", err)
+	}
+	return nil
+}
+
+// ReadSummary reads a summary.json written by JSON. Errors name the file.
+func ReadSummary(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reports: read summary: %w", err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("reports: %s:%d: not a summary.json: %w", path, jsonErrorLine(b, err), err)
+	}
+	if r.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("reports: %s: schema_version %d, this tool reads %d", path, r.SchemaVersion, SchemaVersion)
+	}
+	return &r, nil
+}
+
+// jsonErrorLine is the 1-based line of b where decoding failed with err (1
+// when err does not say where).
+func jsonErrorLine(b []byte, err error) int {
+	var off int64
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	return 1 + bytes.Count(b[:min(max(off, 0), int64(len(b)))], []byte("\n"))
+}

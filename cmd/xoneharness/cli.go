@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// Exit codes, the same for every subcommand (DESIGN.md).
+const (
+	exitOK       = 0 // everything passed
+	exitFindings = 1 // contract violations, failed thresholds, breaking spec changes
+	exitUsage    = 2 // bad flags, env values or input files
+	exitInfra    = 3 // target or token endpoint unreachable, spec will not load
+)
+
+// app carries what every subcommand needs from the process: the environment,
+// the output streams and the clock. Tests build one directly.
+type app struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+	// interactive reports whether stderr is a terminal (progress lines).
+	interactive bool
+}
+
+// usageError marks an error as a usage or configuration problem (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError with a formatted message.
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// errFindings is returned by a subcommand whose run completed and found
+// problems (exit 1). The findings themselves have already been printed.
+var errFindings = errors.New("findings")
+
+// exitCode maps a subcommand's error to the process exit code. Only cmd maps
+// errors to codes; the packages below return plain errors.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errFindings):
+		return exitFindings
+	case errors.As(err, &ue):
+		return exitUsage
+	default:
+		return exitInfra
+	}
+}
+
+type subcommand struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, a *app, args []string) error
+}
+
+func commands() []subcommand {
+	return []subcommand{
+		{"run", "the go-live check: spec preflight, contract suite, then load", cmdRun},
+		{"contract", "check confirm and 401 responses against the OpenAPI contract", cmdContract},
+		{"load", "drive authenticated confirm traffic at a rate and report latency", cmdLoad},
+		{"sandbox", "serve the embedded XONE sandbox (token + confirm endpoints)", cmdSandbox},
+		{"report", "re-render saved results, merge shards, compare with a baseline", cmdReport},
+		{"spec", "lint the vendor document or diff a newer one (spec lint | spec diff OLD NEW)", cmdSpec},
+		{"version", "print the version", cmdVersion},
+	}
+}
+
+// run is the whole program: it returns the exit code instead of exiting so
+// that tests can call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	a := &app{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now, interactive: isTerminal(stderr)}
+	if len(args) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		if len(args) > 1 {
+			// "help load" is "load --help".
+			return run(ctx, []string{args[1], "--help"}, getenv, stdout, stderr)
+		}
+		printUsage(stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(ctx, a, args[1:])
+		code := exitCode(err)
+		if err != nil && code != exitOK && !errors.Is(err, errFindings) {
+			fmt.Fprintf(stderr, "xoneharness %s: %v\n", name, err)
+		}
+		return code
+	}
+	fmt.Fprintf(stderr, "xoneharness: unknown command %q\n\n", name)
+	printUsage(stderr)
+	return exitUsage
+}
+
+func printUsage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString(`xoneharness checks the XCover XONE "Confirm offer" endpoint against its contract
+and measures it under load. With no --base-url / XONE_BASE_URL it runs against an
+embedded sandbox that it starts itself.
+
+Usage:
+  xoneharness <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+	}
+	b.WriteString(`
+Examples:
+  xoneharness run                          # contract + load against the embedded sandbox
+  xoneharness sandbox --addr 127.0.0.1:18080
+  xoneharness spec lint --json
+  XONE_BASE_URL=https://sandbox.example XONE_CLIENT_ID=… XONE_CLIENT_SECRET=… \
+    XONE_PARTNER_ID=… xoneharness contract
+
+Exit codes: 0 passed, 1 findings, 2 usage or configuration error, 3 infrastructure failure.
+Run "xoneharness <command> --help" for a command's flags.
+`)
+	fmt.Fprint(w, b.String())
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting and
+// prints usage (with examples) to the app's stderr.
+func newFlagSet(a *app, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("xoneharness "+name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\nFlags:\n", strings.TrimSpace(usage))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and wraps parse errors as usage errors. -h/--help
+// returns flag.ErrHelp (exit 0) after printing usage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// version is the module version when built from a tagged module, else "devel"
+// plus the VCS revision when known.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "devel-" + s.Value[:12]
+		}
+	}
+	return "devel"
+}
+
+func cmdVersion(_ context.Context, a *app, args []string) error {
+	fs := newFlagSet(a, "version", "Usage: xoneharness version\n\nPrints the harness version.")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "xoneharness %s\n", version())
+	return nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return st.Mode()&os.ModeCharDevice != 0
+}

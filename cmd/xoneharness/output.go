@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/xoneharness/xoneharness/contract"
+	"github.com/xoneharness/xoneharness/reports"
+)
+
+// reportFlags are --report-dir and --format, shared by contract, load and run.
+type reportFlags struct {
+	dir     string
+	formats string
+}
+
+func (r *reportFlags) register(fs *flag.FlagSet, kind string) {
+	fs.StringVar(&r.dir, "report-dir", "", "report directory (default reports/<UTC timestamp>-"+kind+")")
+	fs.StringVar(&r.formats, "format", "all", "report formats, comma-separated: json, md, junit, html, all")
+}
+
+// prepare resolves the directory and formats and checks that the directory is
+// writable before any request is sent.
+func (r *reportFlags) prepare(a *app, kind string) (string, []string, error) {
+	formats, err := reports.ParseFormats(r.formats)
+	if err != nil {
+		return "", nil, usagef("--format: %v", err)
+	}
+	dir := r.dir
+	if dir == "" {
+		dir = reports.DefaultDir(a.now(), kind)
+	}
+	if err := reports.Prepare(dir); err != nil {
+		return "", nil, usagef("--report-dir: %v", err)
+	}
+	return dir, formats, nil
+}
+
+// writeReport decides the verdict, writes every format, appends the Markdown
+// to $GITHUB_STEP_SUMMARY when set, and prints where the files are.
+func writeReport(a *app, dir string, formats []string, rep *reports.Report) error {
+	rep.Decide()
+	paths, err := reports.WriteDir(dir, rep, formats)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if f := a.getenv("GITHUB_STEP_SUMMARY"); f != "" {
+		if err := appendStepSummary(f, rep); err != nil {
+			fmt.Fprintf(a.stderr, "xoneharness: warning: GITHUB_STEP_SUMMARY: %v\n", err)
+		}
+	}
+	fmt.Fprintf(a.stdout, "reports: %s\n", strings.Join(paths, " "))
+	return nil
+}
+
+func appendStepSummary(path string, rep *reports.Report) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := reports.Markdown(f, rep); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// printContract prints a line per case (outcome, status, latency, first
+// violation) and the counts.
+func printContract(a *app, res *contract.Result) {
+	for _, c := range res.Cases {
+		label := strings.ToUpper(string(c.Outcome))
+		if c.Security {
+			label += " [SECURITY]"
+		}
+		status := "-"
+		if c.Status != 0 {
+			status = fmt.Sprint(c.Status)
+		}
+		first := c.Reason
+		if len(c.Violations) > 0 {
+			v := c.Violations[0]
+			first = strings.TrimSpace(v.Rule + " " + v.Path + ": " + v.Message)
+			if n := len(c.Violations) - 1; n > 0 {
+				first += fmt.Sprintf(" (+%d more)", n)
+			}
+		}
+		fmt.Fprintf(a.stdout, "%-17s %-5s %7.1fms  %-22s %s\n", label, status,
+			float64(c.Duration.Microseconds())/1000, c.Name, oneLine(first, 160))
+	}
+	fmt.Fprintf(a.stdout, "contract: %d pass, %d fail, %d drift, %d skip\n",
+		res.Counts.Pass, res.Counts.Fail, res.Counts.Drift, res.Counts.Skip)
+	if res.Counts.Drift > 0 && !res.Strict {
+		fmt.Fprintln(a.stdout, "warning: drift is behaviour the document does not describe; --strict makes it a failure")
+	}
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// stringsFlag is a repeatable string flag.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string { return strings.Join(*s, ",") }
+
+func (s *stringsFlag) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
+
+// readPolicyholder reads --policyholder: one JSON object. Errors name the
+// file and the line of a syntax error.
+func readPolicyholder(path string) (json.RawMessage, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("--policyholder: %v", err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		line := 1
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &se) {
+			line = 1 + strings.Count(string(b[:min(int(se.Offset), len(b))]), "\n")
+		} else if errors.As(err, &te) {
+			line = 1 + strings.Count(string(b[:min(int(te.Offset), len(b))]), "\n")
+		}
+		return nil, usagef("--policyholder: %s:%d: want one JSON object: %v", path, line, err)
+	}
+	if obj == nil { // the JSON literal null
+		return nil, usagef("--policyholder: %s:1: want one JSON object, got null", path)
+	}
+	return json.RawMessage(b), nil
+}
+
+// pickString returns the flag value when set, else the trimmed env value.
+func pickString(flagVal, envVal string) string {
+	if flagVal != "" {
+		return flagVal
+	}
+	return strings.TrimSpace(envVal)
+}

@@ -136,10 +136,11 @@ func cmdContract(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("load spec: %w", err)
 	}
-	dir, formats, err := rf.prepare(a, reports.KindContract)
+	dir, formats, cleanup, err := rf.prepare(a, reports.KindContract)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	started := a.now()
 	var res *contract.Result
 	var tgt reports.Target

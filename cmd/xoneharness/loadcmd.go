@@ -366,10 +366,11 @@ func cmdLoad(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, formats, err := rf.prepare(a, reports.KindLoad)
+	dir, formats, cleanup, err := rf.prepare(a, reports.KindLoad)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	s, err := spec.Load()
 	if err != nil {
 		return fmt.Errorf("load spec: %w", err)

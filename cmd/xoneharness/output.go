@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/xoneharness/xoneharness/contract"
@@ -24,20 +25,38 @@ func (r *reportFlags) register(fs *flag.FlagSet, kind string) {
 }
 
 // prepare resolves the directory and formats and checks that the directory is
-// writable before any request is sent.
-func (r *reportFlags) prepare(a *app, kind string) (string, []string, error) {
+// writable before any request is sent. The returned cleanup removes the
+// directories prepare created if they are still empty (a run that failed
+// before writing anything leaves no litter); call it when the command ends.
+func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), error) {
 	formats, err := reports.ParseFormats(r.formats)
 	if err != nil {
-		return "", nil, usagef("--format: %v", err)
+		return "", nil, nil, usagef("--format: %v", err)
 	}
 	dir := r.dir
 	if dir == "" {
 		dir = reports.DefaultDir(a.now(), kind)
 	}
-	if err := reports.Prepare(dir); err != nil {
-		return "", nil, usagef("--report-dir: %v", err)
+	// The directories that do not exist yet, innermost first.
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		created = append(created, d)
 	}
-	return dir, formats, nil
+	cleanup := func() {
+		for _, d := range created {
+			if os.Remove(d) != nil { // not empty: the run wrote its report
+				return
+			}
+		}
+	}
+	if err := reports.Prepare(dir); err != nil {
+		cleanup()
+		return "", nil, nil, usagef("--report-dir: %v", err)
+	}
+	return dir, formats, cleanup, nil
 }
 
 // writeReport decides the verdict, writes every format, appends the Markdown

@@ -83,10 +83,11 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, formats, err := rf.prepare(a, reports.KindRun)
+	dir, formats, cleanup, err := rf.prepare(a, reports.KindRun)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 
 	started := a.now()
 	// Stage 1: spec preflight.

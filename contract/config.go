@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -79,11 +78,6 @@ type Config struct {
 	Now func() time.Time
 }
 
-// demoPolicyholder is sent when Config.Policyholder is nil.
-const demoPolicyholder = `{"first_name":"Ada","last_name":"Lovelace","country":"AU",` +
-	`"email":"ada.lovelace@example.com","phone":"+61400000000","address1":"1 Example Street",` +
-	`"city":"Sydney","region":"NSW","postcode":"2000"}`
-
 // check validates cfg and returns the parsed base URL.
 func (cfg *Config) check() (*url.URL, error) {
 	if cfg.BaseURL == "" {
@@ -120,18 +114,4 @@ func checkInvariantNames(names []string) error {
 		}
 	}
 	return nil
-}
-
-// isLoopback reports whether host (host or host:port) is a loopback address
-// or "localhost".
-func isLoopback(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
+	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -57,8 +58,8 @@ func sandboxConfig(t testing.TB, srv *sandbox.Server, strict bool) Config {
 	return Config{
 		BaseURL:        srv.URL(),
 		PartnerID:      sandbox.PartnerID,
-		OfferID:        newUUID(),
-		QuoteID:        newUUID(),
+		OfferID:        xone.NewUUID(),
+		QuoteID:        xone.NewUUID(),
 		Tokens:         write,
 		ReadOnlyTokens: ro,
 		ExpiredToken:   srv.MintToken(sandbox.ClientID, -time.Hour),
@@ -548,7 +549,7 @@ func standIn(t *testing.T, offerID, quoteID string) *httptest.Server {
 func TestCloudflareStandIn(t *testing.T) {
 	for _, strictSpec := range []bool{false, true} {
 		t.Run(fmt.Sprintf("strict-spec=%v", strictSpec), func(t *testing.T) {
-			offer, quote := newUUID(), newUUID()
+			offer, quote := xone.NewUUID(), xone.NewUUID()
 			srv := standIn(t, offer, quote)
 			res := mustRun(t, Config{
 				BaseURL:        srv.URL,
@@ -985,7 +986,7 @@ func TestRedirectIsAnAnswer(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	res := mustRun(t, Config{
-		BaseURL: srv.URL, PartnerID: "P", OfferID: newUUID(), QuoteID: newUUID(),
+		BaseURL: srv.URL, PartnerID: "P", OfferID: xone.NewUUID(), QuoteID: xone.NewUUID(),
 		Tokens: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "tok-redirect"}),
 		Spec:   loadSpec(t, false),
 	})

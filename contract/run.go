@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 // maxResponseRead bounds how much of a response body Run reads (8 MiB).
@@ -86,7 +86,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if red == nil {
 		red = auth.NewRedactor()
 	}
-	ph := json.RawMessage(demoPolicyholder)
+	ph := json.RawMessage(xone.DemoPolicyholder)
 	if cfg.Policyholder != nil {
 		ph = cfg.Policyholder
 	}
@@ -179,11 +179,11 @@ func fetchCredentials(cfg *Config, red *auth.Redactor, now time.Time) (credentia
 // is sent: positive requests must validate, negative ones must be invalid
 // for the reason the case is about.
 func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]planned, error) {
-	loopback := isLoopback(base.Host)
+	loopback := xone.IsLoopback(base.Host)
 	var out []planned
 	for _, d := range suite() {
 		p := planned{def: d}
-		offer, quote := newUUID(), newUUID()
+		offer, quote := xone.NewUUID(), xone.NewUUID()
 		switch d.kind {
 		case kindConfirm, kindDouble:
 			if cfg.OfferID == "" || cfg.QuoteID == "" {
@@ -273,16 +273,6 @@ func send(ctx context.Context, client *http.Client, p planned) (rawExchange, err
 	}
 	x.status, x.respHeader, x.respBody = resp.StatusCode, resp.Header, body
 	return x, nil
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // expiredJWT returns a JWT-shaped token whose exp is an hour before now.

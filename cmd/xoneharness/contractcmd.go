@@ -180,13 +180,7 @@ func cmdContract(ctx context.Context, a *app, args []string) error {
 	rep := reports.New(reports.KindContract, version(), tgt)
 	rep.StartedAt, rep.FinishedAt = started, a.now()
 	rep.Contract = res
-	if err := writeReport(a, dir, formats, rep); err != nil {
-		return err
-	}
-	if res.Failed() {
-		return errFindings
-	}
-	return nil
+	return finishReport(a, dir, formats, rep)
 }
 
 // contractError maps a harness error from the suite: configuration mistakes

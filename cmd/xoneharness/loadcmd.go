@@ -335,6 +335,10 @@ func cmdLoad(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	base, tol, err := bf.load()
+	if err != nil {
+		return err
+	}
 	if lf.dryRun {
 		// Resolve without starting anything: a dry run sends nothing.
 		tg, err := tf.resolveDry(a)
@@ -361,10 +365,6 @@ func cmdLoad(ctx context.Context, a *app, args []string) error {
 		describePlan(a, tg, plan, offers)
 		fmt.Fprintln(a.stdout, "dry run: nothing sent")
 		return nil
-	}
-	base, tol, err := bf.load()
-	if err != nil {
-		return err
 	}
 	dir, formats, cleanup, err := rf.prepare(a, reports.KindLoad)
 	if err != nil {
@@ -401,14 +401,7 @@ func cmdLoad(ctx context.Context, a *app, args []string) error {
 	rep.Load = res
 	rep.Shard = lf.shardLabel()
 	bf.apply(a, rep, base, tol)
-	if err := writeReport(a, dir, formats, rep); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "verdict: %s\n", strings.ToUpper(rep.Verdict))
-	if rep.Verdict != reports.VerdictPass {
-		return errFindings
-	}
-	return nil
+	return finishReport(a, dir, formats, rep)
 }
 
 // loadError classifies an error from load.Run: token endpoint and target

@@ -76,6 +76,19 @@ func writeReport(a *app, dir string, formats []string, rep *reports.Report) erro
 	return nil
 }
 
+// finishReport writes the report, prints the verdict line and returns
+// errFindings unless the verdict is pass.
+func finishReport(a *app, dir string, formats []string, rep *reports.Report) error {
+	if err := writeReport(a, dir, formats, rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "verdict: %s\n", strings.ToUpper(rep.Verdict))
+	if rep.Verdict != reports.VerdictPass {
+		return errFindings
+	}
+	return nil
+}
+
 func appendStepSummary(path string, rep *reports.Report) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {

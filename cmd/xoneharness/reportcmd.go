@@ -187,14 +187,7 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 		return usagef("--out: %v", err)
 	}
 	bf.apply(a, rep, base, tol)
-	if err := writeReport(a, dir, formats, rep); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "verdict: %s\n", strings.ToUpper(rep.Verdict))
-	if rep.Verdict != reports.VerdictPass {
-		return errFindings
-	}
-	return nil
+	return finishReport(a, dir, formats, rep)
 }
 
 // mergeInputs builds one report from the inputs: a single summary is

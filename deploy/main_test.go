@@ -1,0 +1,82 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// harness is the xoneharness binary built once by TestMain (buildErr when the
+// build failed: the tests that need it fail with that error, they do not skip).
+var harness struct {
+	path     string
+	buildErr error
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "xoneharness-deploy-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deploy: temp dir:", err)
+		os.Exit(2)
+	}
+	harness.path, harness.buildErr = buildHarness(dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildHarness builds ../cmd/xoneharness into dir, with the default build
+// settings so that the build cache of `go build` and `go test` serves it.
+func buildHarness(dir string) (string, error) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("build xoneharness: %w", err)
+	}
+	out := filepath.Join(dir, "xoneharness")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "../cmd/xoneharness")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build xoneharness: %w\n%s", err, stderr.String())
+	}
+	return out, nil
+}
+
+// harnessPath returns the built binary or fails the test.
+func harnessPath(t *testing.T) string {
+	t.Helper()
+	if harness.buildErr != nil {
+		t.Fatal(harness.buildErr)
+	}
+	return harness.path
+}
+
+// runHarness runs the binary with args and env (only env: no XONE_* variable
+// of the caller leaks in) and returns stdout, stderr and the exit code.
+func runHarness(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, harnessPath(t), args...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("run xoneharness %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return stdout.String(), stderr.String(), code
+}

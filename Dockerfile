@@ -20,10 +20,13 @@ COPY . .
 # table or DWARF. TARGETOS/TARGETARCH are set by buildx for --platform builds.
 ARG TARGETOS=linux
 ARG TARGETARCH
+# VERSION is what "xoneharness version" and every report print (the image
+# has no .git to read it from): docker build --build-arg VERSION=v1.2.3 .
+ARG VERSION=devel
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags='-s -w' -o /out/xoneharness ./cmd/xoneharness
+    go build -trimpath -ldflags="-s -w -X main.buildVersion=${VERSION}" -o /out/xoneharness ./cmd/xoneharness
 
 # distroless/static: CA certificates (for https targets), tzdata and an
 # /etc/passwd with the nonroot user (65532), no shell or package manager.

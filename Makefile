@@ -4,7 +4,7 @@ PKGS      := ./...
 ADDR      ?= 127.0.0.1:18080
 BIN       := bin/xoneharness
 
-.PHONY: help test test-short build lint sandbox run bench fuzz clean
+.PHONY: help test test-short build lint sandbox run bench shards-demo fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ sandbox: ## serve the embedded sandbox on $(ADDR)
 
 run: ## the main job against the embedded sandbox
 	$(GO) run ./cmd/xoneharness run
+
+shards-demo: ## 3 load shards + merge against one local sandbox (deploy/shards-demo.sh)
+	bash deploy/shards-demo.sh
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s); not part of CI
 	@FUZZTIME=$${FUZZTIME:-30s}; \

@@ -167,9 +167,16 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// version is the module version when built from a tagged module, else "devel"
-// plus the VCS revision when known.
+// buildVersion is set at link time by release and image builds:
+// go build -ldflags "-X main.buildVersion=v1.2.3" ./cmd/xoneharness
+var buildVersion string
+
+// version is buildVersion when set, else the module version when built from a
+// tagged module, else "devel" plus the VCS revision when known.
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "devel"

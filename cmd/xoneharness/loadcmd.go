@@ -371,6 +371,9 @@ func cmdLoad(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer cleanup()
+	if err := checkFreshLedger(dir); err != nil {
+		return err
+	}
 	s, err := spec.Load()
 	if err != nil {
 		return fmt.Errorf("load spec: %w", err)

@@ -223,6 +223,11 @@ func TestLoadEmbedded(t *testing.T) {
 		assert.FileExists(t, filepath.Join(dir, f))
 	}
 
+	// The directory now holds a ledger: a second run must not overwrite it.
+	r = invoke(t, nil, "load", "--rate", "5/s", "--duration", "1s", "--report-dir", dir)
+	assert.Equal(t, exitUsage, r.code, r.stdout)
+	assert.Contains(t, r.stderr, "bookings.csv")
+
 	// A threshold that cannot pass is a finding.
 	r = invoke(t, nil, "load", "--rate", "20/s", "--duration", "1s", "--report-dir", t.TempDir(),
 		"--threshold", "p99<0.001ms")

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/xoneharness/xoneharness/contract"
+	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
 )
 
@@ -57,6 +58,18 @@ func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), er
 		return "", nil, nil, usagef("--report-dir: %v", err)
 	}
 	return dir, formats, cleanup, nil
+}
+
+// checkFreshLedger refuses a report directory that already holds a load
+// run's ledger: reusing it would truncate the only record of which offers
+// the earlier run confirmed.
+func checkFreshLedger(dir string) error {
+	for _, f := range []string{load.BookingsFile, load.ResultsFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return usagef("--report-dir: %s already holds %s from an earlier run; choose a new directory (the ledger of confirmed offers must not be overwritten)", dir, f)
+		}
+	}
+	return nil
 }
 
 // writeReport decides the verdict, writes every format, appends the Markdown

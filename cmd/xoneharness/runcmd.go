@@ -88,6 +88,9 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer cleanup()
+	if err := checkFreshLedger(dir); err != nil {
+		return err
+	}
 
 	started := a.now()
 	// Stage 1: spec preflight.

@@ -110,7 +110,7 @@ func (c *contractFlags) config(a *app, tg *target, s *spec.Spec, red *auth.Redac
 	return cfg, nil
 }
 
-func cmdContract(ctx context.Context, a *app, args []string) error {
+func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 	fs := newFlagSet(a, "contract", fmt.Sprintf(contractUsage, strings.Join(contract.Invariants(), ", ")))
 	var tf targetFlags
 	var cf contractFlags
@@ -142,6 +142,8 @@ func cmdContract(ctx context.Context, a *app, args []string) error {
 	}
 	defer cleanup()
 	started := a.now()
+	failure := &failureRecord{a: a, kind: reports.KindContract, dir: dir, formats: formats, started: started}
+	defer func() { err = failure.report(err) }()
 	var res *contract.Result
 	var tgt reports.Target
 	if *replay != "" {
@@ -159,6 +161,7 @@ func cmdContract(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		defer tg.Close()
+		failure.target = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
 		red := auth.NewRedactor(tg.Secret)
 		cfg, err := cf.config(a, tg, s, red)
 		if err != nil {

@@ -315,7 +315,7 @@ func planRequests(p load.Plan) uint64 {
 	return out
 }
 
-func cmdLoad(ctx context.Context, a *app, args []string) error {
+func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	fs := newFlagSet(a, "load", loadUsage)
 	var tf targetFlags
 	var lf loadFlags
@@ -374,6 +374,8 @@ func cmdLoad(ctx context.Context, a *app, args []string) error {
 	if err := checkFreshLedger(dir); err != nil {
 		return err
 	}
+	failure := &failureRecord{a: a, kind: reports.KindLoad, dir: dir, formats: formats, started: a.now()}
+	defer func() { err = failure.report(err) }()
 	s, err := spec.Load()
 	if err != nil {
 		return fmt.Errorf("load spec: %w", err)
@@ -383,6 +385,7 @@ func cmdLoad(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer tg.Close()
+	failure.target = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
 	feed, n, err := lf.feed(tg, lf.offers)
 	if err != nil {
 		return err

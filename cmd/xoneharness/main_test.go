@@ -321,10 +321,20 @@ func TestInfrastructureErrors(t *testing.T) {
 	require.NoError(t, ln.Close())
 	env := map[string]string{"XONE_BASE_URL": "http://" + addr, "XONE_CLIENT_ID": "id",
 		"XONE_CLIENT_SECRET": "canary-secret-value", "XONE_PARTNER_ID": "P"}
-	r := invoke(t, env, "contract", "--report-dir", t.TempDir())
+	dir := t.TempDir()
+	r := invoke(t, env, "contract", "--report-dir", dir)
 	assert.Equal(t, exitInfra, r.code, r.stderr)
 	assert.Contains(t, r.stderr, addr+"/api/oauth/token")
 	assert.NotContains(t, r.stderr+r.stdout, "canary-secret-value")
+	// The failure is still a report a CI gate can read.
+	sum := readSummary(t, filepath.Join(dir, "summary.json"))
+	assert.Equal(t, "error", sum["verdict"])
+	assert.Contains(t, sum["error"], "/api/oauth/token")
+	assert.Equal(t, "http://"+addr, sum["target"].(map[string]any)["url"])
+	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "ERROR")
+	assert.NotContains(t, string(b), "canary-secret-value")
 }
 
 func TestSandboxServes(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
 	"github.com/xoneharness/xoneharness/load"
@@ -58,6 +59,35 @@ func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), er
 		return "", nil, nil, usagef("--report-dir: %v", err)
 	}
 	return dir, formats, cleanup, nil
+}
+
+// failureRecord is what a command knows about its run so far, so that an
+// infrastructure failure (exit 3) still leaves a report whose verdict is
+// "error" and which says what failed, for people and for CI gates alike.
+type failureRecord struct {
+	a       *app
+	kind    string
+	dir     string
+	formats []string
+	started time.Time
+	target  reports.Target
+}
+
+// report writes the error report when err is an infrastructure failure and
+// returns err unchanged.
+func (f *failureRecord) report(err error) error {
+	if err == nil || exitCode(err) != exitInfra {
+		return err
+	}
+	rep := reports.New(f.kind, version(), f.target)
+	rep.StartedAt, rep.FinishedAt = f.started, f.a.now()
+	rep.Verdict, rep.Error = reports.VerdictError, err.Error()
+	if paths, werr := reports.WriteDir(f.dir, rep, f.formats); werr != nil {
+		fmt.Fprintf(f.a.stderr, "xoneharness: warning: write error report: %v\n", werr)
+	} else {
+		fmt.Fprintf(f.a.stdout, "reports (verdict error): %s\n", strings.Join(paths, " "))
+	}
+	return err
 }
 
 // checkFreshLedger refuses a report directory that already holds a load

@@ -52,7 +52,7 @@ func runThresholds() []string {
 	return []string{"p99<500ms", "error_rate<1%", "schema_violations==0"}
 }
 
-func cmdRun(ctx context.Context, a *app, args []string) error {
+func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	fs := newFlagSet(a, "run", runUsage)
 	var tf targetFlags
 	var cf contractFlags
@@ -93,6 +93,8 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	}
 
 	started := a.now()
+	failure := &failureRecord{a: a, kind: reports.KindRun, dir: dir, formats: formats, started: started}
+	defer func() { err = failure.report(err) }()
 	// Stage 1: spec preflight.
 	defects, err := spec.Lint(spec.Vendor())
 	if err != nil {
@@ -119,6 +121,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer tg.Close()
+	failure.target = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
 	if !tg.Embedded && !flagSet(fs, "rate") && !flagSet(fs, "stages") {
 		lf.rate = runRateLive
 		if !flagSet(fs, "duration") {

@@ -78,6 +78,9 @@ func (t *target) Close() {
 
 // Describe says which target a run measured, for every report and verdict.
 func (t *target) Describe() string {
+	if t.Embedded && t.Sandbox == nil {
+		return "embedded sandbox (not started)"
+	}
 	if t.Embedded {
 		return "embedded sandbox at " + t.BaseURL
 	}

@@ -550,19 +550,6 @@ func (e *engine) process(r *vegeta.Result) {
 	}
 }
 
-// bookingID extracts data.id from a confirm response body ("" if absent).
-func bookingID(body []byte) string {
-	var b struct {
-		Data struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(body, &b) != nil {
-		return ""
-	}
-	return b.Data.ID
-}
-
 // retryAfter pauses the pacer for a 429's Retry-After.
 func (e *engine) retryAfter(r *vegeta.Result) {
 	d, ok := ParseRetryAfter(r.Headers.Get("Retry-After"), e.now())

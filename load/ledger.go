@@ -28,6 +28,8 @@ type resultsWriter struct {
 	buf *bufio.Writer
 	enc vegeta.Encoder
 	err error
+	hdr http.Header // reused for every result: the encoder does not keep it
+	val []string    // hdr[IntendedHeader]
 }
 
 func newResultsWriter(dir string) (*resultsWriter, error) {
@@ -36,7 +38,8 @@ func newResultsWriter(dir string) (*resultsWriter, error) {
 		return nil, fmt.Errorf("load: results: %w", err)
 	}
 	buf := bufio.NewWriterSize(f, 64<<10)
-	return &resultsWriter{f: f, buf: buf, enc: vegeta.NewEncoder(buf)}, nil
+	val := make([]string, 1)
+	return &resultsWriter{f: f, buf: buf, enc: vegeta.NewEncoder(buf), hdr: http.Header{IntendedHeader: val}, val: val}, nil
 }
 
 // write encodes r with Body dropped and Headers replaced by the intended send
@@ -47,7 +50,8 @@ func (w *resultsWriter) write(r *vegeta.Result, intended time.Time) {
 	}
 	out := *r
 	out.Body = nil
-	out.Headers = http.Header{IntendedHeader: {strconv.FormatInt(intended.UnixNano(), 10)}}
+	w.val[0] = strconv.FormatInt(intended.UnixNano(), 10)
+	out.Headers = w.hdr
 	if err := w.enc.Encode(&out); err != nil {
 		w.err = fmt.Errorf("load: write %s: %w", ResultsFile, err)
 	}
@@ -76,6 +80,7 @@ type bookingsWriter struct {
 	f   *os.File
 	csv *csv.Writer
 	err error
+	rec [5]string // reused for every row: csv.Writer does not keep it
 }
 
 var bookingsHeader = []string{"offer_id", "quote_id", "booking_id", "http_status", "confirmed_at"}
@@ -105,7 +110,8 @@ func (w *bookingsWriter) row(rec []string) {
 }
 
 func (w *bookingsWriter) add(o Offer, bookingID string, status uint16, at time.Time) {
-	w.row([]string{o.OfferID, o.QuoteID, bookingID, strconv.Itoa(int(status)), at.UTC().Format(time.RFC3339Nano)})
+	w.rec = [5]string{o.OfferID, o.QuoteID, bookingID, strconv.Itoa(int(status)), at.UTC().Format(time.RFC3339Nano)}
+	w.row(w.rec[:])
 }
 
 func (w *bookingsWriter) close() error {

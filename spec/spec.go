@@ -14,6 +14,7 @@ import (
 	"github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/cache"
 	"github.com/pb33f/libopenapi-validator/config"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
@@ -85,6 +86,7 @@ type Spec struct {
 	strict     bool
 	strictOpts *config.ValidationOptions
 	untyped    [][]string // untyped schemas, whose inside Strict does not report
+	fast       *fastPath  // skips the validator for responses that certainly conform
 }
 
 // responseInfo is what ValidateResponse needs about one documented response, resolved once.
@@ -155,11 +157,13 @@ func Load(opts ...Option) (*Spec, error) {
 		return nil, fmt.Errorf("spec: load: %w", err)
 	}
 
-	v, errs := validator.NewValidator(doc, config.WithFormatAssertions())
+	schemas := cache.NewDefaultCache() // the validator's default, kept for the fast path
+	v, errs := validator.NewValidator(doc, config.WithFormatAssertions(), config.WithSchemaCache(schemas))
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("spec: load: build validator: %w", errors.Join(errs...))
 	}
 	s.val = v
+	s.fast = newFastPath(&model.Model, rawDoc, schemas, s.operation)
 	if s.strict {
 		s.untyped = untypedPaths(s.responses)
 		// Findings inside untyped schemas are filtered after the walk (see strictViolations) rather

@@ -86,6 +86,9 @@ func isSensitiveName(name string) bool {
 // ConfirmPath. It returns nil when the response conforms, otherwise violations sorted by Path,
 // Rule, Keyword, Reason. Safe for concurrent use.
 func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
+	if s.fastValid(req, resp) {
+		return nil
+	}
 	rq := s.requestView(req)
 	hresp := &http.Response{
 		StatusCode: resp.Status,

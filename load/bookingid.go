@@ -1,0 +1,342 @@
+package load
+
+import "encoding/json"
+
+// bookingID extracts data.id from a confirm response body ("" if absent), exactly as
+// json.Unmarshal into struct{ Data struct{ ID string } } would: "" for invalid JSON or a
+// mistyped field. A single-pass scanner answers the common case without allocating a decode
+// state (a 2.4 KB body cost the consumer goroutine ~10 µs through encoding/json); anything it is
+// not sure to read the same way (keys with escapes or non-ASCII bytes, case variants of "data" or
+// "id", repeated or non-object data, an id that is not a plain string, deep nesting) goes to
+// encoding/json.
+func bookingID(body []byte) string {
+	if id, ok := scanBookingID(body); ok {
+		return id
+	}
+	var b struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return ""
+	}
+	return b.Data.ID
+}
+
+// scanBookingID is bookingID's fast path; ok false means "ask encoding/json".
+func scanBookingID(body []byte) (id string, ok bool) {
+	s := jsonScan{b: body}
+	s.ws()
+	if !s.peek('{') {
+		return "", false
+	}
+	seenData := false
+	ok = s.object(func(key []byte) bool {
+		if string(key) != "data" {
+			return !foldEqual(key, "data") && s.value()
+		}
+		if seenData || !s.peek('{') {
+			return false
+		}
+		seenData = true
+		seenID := false
+		return s.object(func(key []byte) bool {
+			if string(key) != "id" {
+				return !foldEqual(key, "id") && s.value()
+			}
+			if seenID || !s.peek('"') {
+				return false
+			}
+			seenID = true
+			raw, plain := s.str()
+			if !plain {
+				return false
+			}
+			id = string(raw)
+			return true
+		})
+	})
+	if !ok {
+		return "", false
+	}
+	s.ws()
+	return id, s.i == len(s.b)
+}
+
+// foldEqual reports whether key equals the lower-case ASCII word w, ignoring ASCII case.
+func foldEqual(key []byte, w string) bool {
+	if len(key) != len(w) {
+		return false
+	}
+	for i := range key {
+		if key[i]|0x20 != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonScan validates JSON (RFC 8259, as encoding/json's scanner accepts it) while skipping it.
+type jsonScan struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+// scanMaxDepth bounds nesting; deeper documents go to encoding/json (which allows 10000).
+const scanMaxDepth = 1000
+
+func (s *jsonScan) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScan) peek(c byte) bool { return s.i < len(s.b) && s.b[s.i] == c }
+
+// object scans an object at s.i ('{'); member is called for each key whose bytes are plain
+// (printable ASCII without escapes), with s at the value, and must consume the value. A key that
+// is not plain ends the scan with false.
+func (s *jsonScan) object(member func(key []byte) bool) bool {
+	if s.depth++; s.depth > scanMaxDepth {
+		return false
+	}
+	s.i++
+	s.ws()
+	if s.peek('}') {
+		s.i++
+		s.depth--
+		return true
+	}
+	for {
+		if !s.peek('"') {
+			return false
+		}
+		key, plain := s.str()
+		if !plain {
+			return false
+		}
+		s.ws()
+		if !s.peek(':') {
+			return false
+		}
+		s.i++
+		s.ws()
+		if !member(key) {
+			return false
+		}
+		s.ws()
+		switch {
+		case s.peek(','):
+			s.i++
+			s.ws()
+		case s.peek('}'):
+			s.i++
+			s.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// value validates and skips any value at s.i.
+func (s *jsonScan) value() bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.skipObject()
+	case c == '[':
+		return s.array()
+	case c == '"':
+		return s.skipString()
+	case c == 't':
+		return s.lit("true")
+	case c == 'f':
+		return s.lit("false")
+	case c == 'n':
+		return s.lit("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	}
+	return false
+}
+
+// skipObject validates and skips an object at s.i, whatever its keys.
+func (s *jsonScan) skipObject() bool {
+	if s.depth++; s.depth > scanMaxDepth {
+		return false
+	}
+	s.i++
+	s.ws()
+	if s.peek('}') {
+		s.i++
+		s.depth--
+		return true
+	}
+	for {
+		if !s.peek('"') {
+			return false
+		}
+		if !s.skipString() {
+			return false
+		}
+		s.ws()
+		if !s.peek(':') {
+			return false
+		}
+		s.i++
+		s.ws()
+		if !s.value() {
+			return false
+		}
+		s.ws()
+		switch {
+		case s.peek(','):
+			s.i++
+			s.ws()
+		case s.peek('}'):
+			s.i++
+			s.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (s *jsonScan) array() bool {
+	if s.depth++; s.depth > scanMaxDepth {
+		return false
+	}
+	s.i++
+	s.ws()
+	if s.peek(']') {
+		s.i++
+		s.depth--
+		return true
+	}
+	for {
+		if !s.value() {
+			return false
+		}
+		s.ws()
+		switch {
+		case s.peek(','):
+			s.i++
+			s.ws()
+		case s.peek(']'):
+			s.i++
+			s.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (s *jsonScan) lit(w string) bool {
+	if len(s.b)-s.i < len(w) || string(s.b[s.i:s.i+len(w)]) != w {
+		return false
+	}
+	s.i += len(w)
+	return true
+}
+
+func (s *jsonScan) number() bool {
+	b, j := s.b, s.i
+	if b[j] == '-' {
+		j++
+	}
+	digits := func() bool {
+		k := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		return j > k
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && b[j] >= '1' && b[j] <= '9':
+		digits()
+	default:
+		return false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		if !digits() {
+			return false
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	s.i = j
+	return true
+}
+
+// str scans a string at s.i and returns its raw bytes; plain is false when it is invalid or
+// holds escapes or bytes outside printable ASCII (the caller then gives up).
+func (s *jsonScan) str() (raw []byte, plain bool) {
+	start := s.i + 1
+	for j := start; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			return s.b[start:j], true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// skipString validates and skips a string at s.i: escapes must be valid, control characters are
+// refused, other bytes (even invalid UTF-8) are accepted, as encoding/json's scanner does.
+func (s *jsonScan) skipString() bool {
+	for j := s.i + 1; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			j++
+			if j >= len(s.b) {
+				return false
+			}
+			switch s.b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(s.b)-j < 5 {
+					return false
+				}
+				for _, h := range s.b[j+1 : j+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return false
+					}
+				}
+				j += 4
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}

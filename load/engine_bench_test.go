@@ -1,0 +1,190 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/sandbox"
+	"github.com/xoneharness/xoneharness/spec"
+)
+
+// BenchmarkRun measures the whole engine, every feature on (generated offer
+// feed, cached token source, idempotency header, 100% schema validation, HDR
+// histograms, results.bin and bookings.csv streaming), against an in-process
+// sandbox as fast as 64 workers go: ns/op is wall time per request with the
+// sandbox sharing the CPUs. Profile it with -cpuprofile / -memprofile.
+func BenchmarkRun(b *testing.B) {
+	s, err := spec.Load()
+	require.NoError(b, err)
+	cfg, _, _ := benchConfig(b, Plan{Rate: "100000/s", Duration: 10 * time.Minute, MaxWorkers: 64,
+		IdempotencyHeader: "Idempotency-Key", ValidateSample: 1})
+	cfg.Spec = s
+	cfg.Plan.MaxRequests = uint64(max(b.N, 2))
+	b.ReportAllocs()
+	b.ResetTimer()
+	res, err := Run(context.Background(), cfg)
+	require.NoError(b, err)
+	b.StopTimer()
+	require.Zero(b, res.Schema.Violations, "schema: %+v", res.Schema)
+	require.Equal(b, res.Requests, res.Offers.Confirmed, "errors: %+v", res.Errors)
+}
+
+// BenchmarkProcess measures the consumer's per-result work (statistics,
+// results.bin, bookings.csv, booking id, sampling) for one 200 result, without
+// validation.
+func BenchmarkProcess(b *testing.B) {
+	cfg, sb, _ := benchConfig(b, Plan{Rate: "100/s", Duration: time.Second})
+	e, err := newEngine(cfg)
+	require.NoError(b, err)
+	body := confirmBody(b, sb)
+	e.results, err = newResultsWriter(cfg.OutDir)
+	require.NoError(b, err)
+	e.bookings, err = newBookingsWriter(cfg.OutDir)
+	require.NoError(b, err)
+	e.stats = newStats(5)
+	e.pacer = newRunPacer(e.sched, time.Hour, 0, -1, make(chan struct{}), func(string) {})
+	e.pacer.start = time.Now()
+	e.jobs = make(chan validateJob)
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	b.ReportAllocs()
+	start := time.Now()
+	for i := uint64(0); b.Loop(); i++ {
+		var t vegeta.Target
+		if err := e.target(&t); err != nil {
+			b.Fatal(err)
+		}
+		r := &vegeta.Result{Attack: "xoneharness", Seq: i, Code: 200, Timestamp: start.Add(time.Duration(i) * time.Microsecond),
+			Latency: time.Millisecond, BytesIn: uint64(len(body)), BytesOut: uint64(len(t.Body)), Method: t.Method,
+			URL: t.URL, Body: body, Headers: hdr}
+		e.process(r)
+	}
+	b.StopTimer()
+	require.NoError(b, e.results.close())
+	require.NoError(b, e.bookings.close())
+}
+
+// confirmBody fetches one real 200 body from sb.
+func confirmBody(b *testing.B, sb *sandbox.Server) []byte {
+	b.Helper()
+	body := `{"quotes":[{"id":"7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9"}],"policyholder":` + demoPolicyholder + `}`
+	req, err := http.NewRequest(http.MethodPost, sb.URL()+"/api/partners/"+sandbox.PartnerID+
+		"/offers/7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9/confirm", strings.NewReader(body))
+	require.NoError(b, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+sb.MintToken(sandbox.ClientID, time.Hour))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(b, err)
+	defer resp.Body.Close()
+	require.Equal(b, http.StatusOK, resp.StatusCode)
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(b, err)
+	return out
+}
+
+// benchConfig is sandboxConfig for benchmarks.
+func benchConfig(b *testing.B, plan Plan, opts ...sandbox.Option) (Config, *sandbox.Server, *auth.Source) {
+	b.Helper()
+	sb := sandbox.StartTB(b, opts...)
+	src, err := auth.New(auth.Config{TokenURL: sb.TokenURL(), ClientID: sandbox.ClientID, ClientSecret: sandbox.ClientSecret})
+	require.NoError(b, err)
+	return Config{
+		Plan: plan, BaseURL: sb.URL(), PartnerID: sandbox.PartnerID, Tokens: src, TokenStats: src.Stats,
+		Feed: GeneratedFeed(1), OutDir: b.TempDir(),
+	}, sb, src
+}
+
+// refBookingID is bookingID as it was: encoding/json alone.
+func refBookingID(body []byte) string {
+	var b struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return ""
+	}
+	return b.Data.ID
+}
+
+// TestBookingIDMatchesEncodingJSON proves the scanner reads booking ids exactly as
+// encoding/json does, on the cases where they could differ.
+func TestBookingIDMatchesEncodingJSON(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+		fast             bool // answered by the scanner
+	}{
+		{"plain", `{"data":{"id":"EYYLD-F8LDV-INS","x":[1,{"y":null}]},"z":"é"}`, "EYYLD-F8LDV-INS", true},
+		{"nested keys not plain", `{"data":{"id":"A","m":{"\u00e9":1,"é":[true]}}}`, "A", true},
+		{"no data", `{"message":"x"}`, "", true},
+		{"case variant of data", `{"DATA":{"id":"A"}}`, "A", false},
+		{"case variant of id", `{"data":{"Id":"A"}}`, "A", false},
+		{"two data objects merge", `{"data":{"id":"A"},"data":{"x":1}}`, "A", false},
+		{"data null", `{"data":null}`, "", false},
+		{"id number", `{"data":{"id":1}}`, "", false},
+		{"id escaped", `{"data":{"id":"A\u0042"}}`, "AB", false},
+		{"escaped key", `{"d\u0061ta":{"id":"A"}}`, "A", false},
+		{"invalid JSON after id", `{"data":{"id":"A"},}`, "", false},
+		{"trailing data", `{"data":{"id":"A"}} x`, "", false},
+		{"bad escape elsewhere", `{"data":{"id":"A"},"x":"\q"}`, "", false},
+		{"bad number elsewhere", `{"data":{"id":"A"},"x":01}`, "", false},
+		{"array", `[{"data":{"id":"A"}}]`, "", false},
+		{"empty", ``, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, refBookingID([]byte(tt.body)), "reference")
+			assert.Equal(t, tt.want, bookingID([]byte(tt.body)))
+			_, fast := scanBookingID([]byte(tt.body))
+			assert.Equal(t, tt.fast, fast, "got fast=%v, want %v", fast, tt.fast)
+		})
+	}
+}
+
+func FuzzBookingID(f *testing.F) {
+	for _, s := range []string{`{"data":{"id":"EYYLD-F8LDV-INS","a":[1,2.5e3,-0,true,null,{"b":"\u00e9\n"}]}}`,
+		`{"Data":{"ID":"x"}}`, `{"data":{"id":"x"},"data":{"id":"y"}}`, `{"message":"Unauthenticated."}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, want := bookingID(b), refBookingID(b)
+		if got != want {
+			t.Errorf("body %q: got %q, want %q", b, got, want)
+		}
+		if id, ok := scanBookingID(b); ok && id != want {
+			t.Errorf("body %q: scanner got %q, want %q", b, id, want)
+		}
+	})
+}
+
+// BenchmarkBookingID compares the scanner with encoding/json (what bookingID was) on a real
+// 200 body, side by side.
+func BenchmarkBookingID(b *testing.B) {
+	_, sb, _ := benchConfig(b, Plan{Rate: "1/s", Duration: time.Second})
+	body := confirmBody(b, sb)
+	want := refBookingID(body)
+	require.NotEmpty(b, want)
+	for _, bc := range []struct {
+		name string
+		f    func([]byte) string
+	}{{"scanner", bookingID}, {"encoding-json", refBookingID}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := bc.f(body); got != want {
+					b.Fatalf("got %q, want %q", got, want)
+				}
+			}
+		})
+	}
+}

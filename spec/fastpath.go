@@ -1,0 +1,433 @@
+package spec
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/pb33f/jsonschema/v6"
+	"github.com/pb33f/libopenapi-validator/cache"
+	"github.com/pb33f/libopenapi-validator/config"
+	"github.com/pb33f/libopenapi-validator/helpers"
+	"github.com/pb33f/libopenapi-validator/paths"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	"github.com/pb33f/libopenapi/orderedmap"
+)
+
+// fastPath lets ValidateResponse skip libopenapi-validator for a response that certainly
+// conforms. It repeats the checks the validator makes for a documented response without headers
+// (route, status, Content-Type) and validates the body against the very schema the validator
+// compiled (taken from its schema cache), decoding the body once, straight from the bytes, into
+// the same values the validator's decoder would produce. Whenever a check fails or a case is not
+// covered (headers documented, another media type, escapes it cannot decode exactly, an empty
+// body, Strict), ValidateResponse takes the validator's path, so findings are unchanged: the fast
+// path only ever answers "no violations", and only when the validator would.
+type fastPath struct {
+	model    *v3.Document
+	pathOpts *config.ValidationOptions
+	cache    cache.SchemaCache
+	version  float32
+	route    atomic.Pointer[routeMemo]
+	compiled map[*v3.MediaType]*atomic.Pointer[jsonschema.Schema]
+	names    map[string]string // every key of the document: decoded object keys are shared, not copied
+}
+
+// routeMemo remembers whether the last request seen routes to the confirm operation.
+type routeMemo struct {
+	method, scheme, host, path, rawPath string
+	ok                                  bool
+}
+
+func newFastPath(model *v3.Document, rawDoc any, c cache.SchemaCache, op *v3.Operation) *fastPath {
+	f := &fastPath{model: model, pathOpts: config.NewValidationOptions(config.WithFormatAssertions()), cache: c,
+		version: helpers.VersionToFloat(model.Version), compiled: map[*v3.MediaType]*atomic.Pointer[jsonschema.Schema]{},
+		names: map[string]string{}}
+	collectNames(rawDoc, f.names)
+	if op != nil && op.Responses != nil {
+		add := func(r *v3.Response) {
+			if r != nil {
+				for _, mt := range r.Content.FromOldest() {
+					if mt != nil {
+						f.compiled[mt] = &atomic.Pointer[jsonschema.Schema]{}
+					}
+				}
+			}
+		}
+		for _, r := range op.Responses.Codes.FromOldest() {
+			add(r)
+		}
+		add(op.Responses.Default)
+	}
+	return f
+}
+
+// fastValid reports whether the validator would find nothing wrong with resp (true), or that the
+// validator must decide (false).
+func (s *Spec) fastValid(rq *http.Request, resp Response) bool {
+	f := s.fast
+	if rq == nil {
+		rq = s.confirmRequest()
+	}
+	if f == nil || s.strict || !f.routes(rq, s.operation, s.requestView) {
+		return false
+	}
+	codes := s.operation.Responses
+	if codes == nil || codes.Codes == nil {
+		return false
+	}
+	code := strconv.Itoa(resp.Status)
+	r := codes.Codes.GetOrZero(code)
+	if r == nil && len(code) == 3 {
+		r = codes.Codes.GetOrZero(code[:1] + "XX")
+	}
+	if r == nil {
+		r = codes.Default
+	}
+	if r == nil || orderedmap.Len(r.Headers) > 0 || orderedmap.Len(r.Content) == 0 {
+		return false
+	}
+	ct := resp.Header.Get("Content-Type")
+	if !strings.EqualFold(ct, "application/json") && !strings.EqualFold(ct, "application/json; charset=utf-8") {
+		return false
+	}
+	mt, ok := helpers.FindMediaType(r.Content, ct)
+	if !ok || mt == nil || mt.Schema == nil || isEmptyBody(resp.Body) {
+		return false
+	}
+	slot := f.compiled[mt]
+	if slot == nil {
+		return false
+	}
+	sch := slot.Load()
+	if sch == nil {
+		low := mt.Schema.Schema()
+		if low == nil || low.GoLow() == nil {
+			return false
+		}
+		key := schema_validation.SchemaCacheKey(low.GoLow().Hash(), f.version, schema_validation.SchemaValidationPurposeResponseBody)
+		e, ok := f.cache.Load(key)
+		if !ok || e == nil || e.CompiledSchema == nil {
+			return false // the validator compiles it on its first use
+		}
+		sch = e.CompiledSchema
+		slot.Store(sch)
+	}
+	v, ok := decodeJSON(resp.Body, f.names)
+	if !ok {
+		return false
+	}
+	return sch.Validate(v) == nil
+}
+
+// routes reports whether rq is a POST that the validator routes to the confirm operation,
+// remembering the answer for the last request line seen.
+func (f *fastPath) routes(rq *http.Request, op *v3.Operation, view func(*http.Request) *http.Request) bool {
+	if rq == nil || rq.URL == nil || rq.Method != http.MethodPost {
+		return false
+	}
+	u := rq.URL
+	if m := f.route.Load(); m != nil && m.method == rq.Method && m.scheme == u.Scheme && m.host == u.Host &&
+		m.path == u.Path && m.rawPath == u.RawPath {
+		return m.ok
+	}
+	item, errs, _ := paths.FindPath(view(rq), f.model, f.pathOpts) // a view: FindPath may annotate it
+	ok := item != nil && len(errs) == 0 && item.Post == op
+	f.route.Store(&routeMemo{method: rq.Method, scheme: u.Scheme, host: u.Host, path: u.Path, rawPath: u.RawPath, ok: ok})
+	return ok
+}
+
+// collectNames adds every object key found in v to names.
+func collectNames(v any, names map[string]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, c := range t {
+			names[k] = k
+			collectNames(c, names)
+		}
+	case []any:
+		for _, c := range t {
+			collectNames(c, names)
+		}
+	}
+}
+
+// maxDepth bounds the nesting decodeJSON follows (encoding/json allows 10000; deeper bodies take
+// the validator's path).
+const maxDepth = 1000
+
+// decodeJSON decodes b as encoding/json decodes into an `any` (map[string]any, []any, float64,
+// string, bool, nil; the last of duplicate keys wins) and reports false for anything it cannot
+// decode exactly the same way: invalid JSON, trailing data, numbers out of range, deep nesting.
+// Strings with escapes or bytes that are not valid UTF-8 are unquoted by encoding/json itself.
+//
+// Object keys found in names are shared with it instead of allocated (names may be nil).
+func decodeJSON(b []byte, names map[string]string) (any, bool) {
+	d := jsonDecoder{b: b, s: string(b), names: names}
+	d.ws()
+	v, ok := d.value()
+	if !ok {
+		return nil, false
+	}
+	d.ws()
+	return v, d.i == len(d.b)
+}
+
+type jsonDecoder struct {
+	b       []byte
+	s       string // b as one string: decoded strings and numbers are slices of it, not copies
+	i       int
+	depth   int
+	names   map[string]string
+	members []member // stack of the members of the objects being decoded
+	items   []any    // stack of the items of the arrays being decoded
+}
+
+type member struct {
+	k string
+	v any
+}
+
+func (d *jsonDecoder) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) value() (any, bool) {
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	switch c := d.b[d.i]; {
+	case c == '{':
+		return d.object()
+	case c == '[':
+		return d.array()
+	case c == '"':
+		s, ok := d.str()
+		return s, ok
+	case c == 't':
+		return true, d.lit("true")
+	case c == 'f':
+		return false, d.lit("false")
+	case c == 'n':
+		return nil, d.lit("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	}
+	return nil, false
+}
+
+func (d *jsonDecoder) lit(s string) bool {
+	if len(d.b)-d.i < len(s) || string(d.b[d.i:d.i+len(s)]) != s {
+		return false
+	}
+	d.i += len(s)
+	return true
+}
+
+func (d *jsonDecoder) object() (any, bool) {
+	if d.depth++; d.depth > maxDepth {
+		return nil, false
+	}
+	d.i++ // '{'
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		d.depth--
+		return map[string]any{}, true
+	}
+	mark := len(d.members) // members are gathered first so the map is made at its size
+	for {
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return nil, false
+		}
+		k, ok := d.key()
+		if !ok {
+			return nil, false
+		}
+		d.ws()
+		if d.i >= len(d.b) || d.b[d.i] != ':' {
+			return nil, false
+		}
+		d.i++
+		d.ws()
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		d.members = append(d.members, member{k, v})
+		d.ws()
+		if d.i >= len(d.b) {
+			return nil, false
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+			d.ws()
+		case '}':
+			d.i++
+			d.depth--
+			m := make(map[string]any, len(d.members)-mark)
+			for _, kv := range d.members[mark:] {
+				m[kv.k] = kv.v // in order: the last of duplicate keys wins
+			}
+			clear(d.members[mark:])
+			d.members = d.members[:mark]
+			return m, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func (d *jsonDecoder) array() (any, bool) {
+	if d.depth++; d.depth > maxDepth {
+		return nil, false
+	}
+	d.i++ // '['
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		d.depth--
+		return make([]any, 0), true
+	}
+	mark := len(d.items) // items are gathered first so the slice is made at its size
+	for {
+		v, ok := d.value()
+		if !ok {
+			return nil, false
+		}
+		d.items = append(d.items, v)
+		d.ws()
+		if d.i >= len(d.b) {
+			return nil, false
+		}
+		switch d.b[d.i] {
+		case ',':
+			d.i++
+			d.ws()
+		case ']':
+			d.i++
+			d.depth--
+			a := make([]any, len(d.items)-mark)
+			copy(a, d.items[mark:])
+			clear(d.items[mark:])
+			d.items = d.items[:mark]
+			return a, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// key decodes an object key, shared with d.names when it is there.
+func (d *jsonDecoder) key() (string, bool) {
+	start := d.i + 1
+	for j := start; j < len(d.b); j++ {
+		if c := d.b[j]; c == '"' {
+			if k, ok := d.names[string(d.b[start:j])]; ok { // no allocation
+				d.i = j + 1
+				return k, true
+			}
+			break
+		} else if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	return d.str()
+}
+
+// str decodes the string starting at d.i (a '"').
+func (d *jsonDecoder) str() (string, bool) {
+	start := d.i + 1
+	plain := true
+	for j := start; j < len(d.b); j++ {
+		switch c := d.b[j]; {
+		case c == '"':
+			raw := d.b[start:j]
+			if plain || utf8.Valid(raw) {
+				d.i = j + 1
+				return d.s[start:j], true
+			}
+			return d.unquote(j + 1)
+		case c == '\\':
+			for k := j + 2; k < len(d.b); k++ { // find the closing quote; j+1 is escaped
+				switch d.b[k] {
+				case '\\':
+					k++
+				case '"':
+					return d.unquote(k + 1)
+				}
+			}
+			return "", false
+		case c < 0x20:
+			return "", false
+		case c >= utf8.RuneSelf:
+			plain = false
+		}
+	}
+	return "", false
+}
+
+// unquote lets encoding/json decode the string token d.b[d.i:end].
+func (d *jsonDecoder) unquote(end int) (string, bool) {
+	var s string
+	if json.Unmarshal(d.b[d.i:end], &s) != nil {
+		return "", false
+	}
+	d.i = end
+	return s, true
+}
+
+// number decodes a JSON number as encoding/json does (strconv.ParseFloat).
+func (d *jsonDecoder) number() (any, bool) {
+	b, j := d.b, d.i
+	if b[j] == '-' {
+		j++
+	}
+	digits := func() bool {
+		k := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		return j > k
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && b[j] >= '1' && b[j] <= '9':
+		digits()
+	default:
+		return nil, false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		if !digits() {
+			return nil, false
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if !digits() {
+			return nil, false
+		}
+	}
+	f, err := strconv.ParseFloat(d.s[d.i:j], 64)
+	if err != nil {
+		return nil, false
+	}
+	d.i = j
+	return f, true
+}

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -68,9 +69,6 @@ type Config struct {
 	// Retry-After dates; default time.Now. Pacing uses the monotonic clock.
 	Now func() time.Time
 }
-
-// demoPolicyholder is the policyholder sent when Config.Policyholder is nil.
-const demoPolicyholder = `{"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com","phone":"+61400000000","country":"AU","address1":"1 Example St","city":"Sydney","region":"NSW","postcode":"2000"}`
 
 const (
 	// maxBody is how much of each response body is read (for booking ids and
@@ -206,7 +204,7 @@ func newEngine(cfg Config) (*engine, error) {
 	}
 	ph := cfg.Policyholder
 	if ph == nil {
-		ph = json.RawMessage(demoPolicyholder)
+		ph = json.RawMessage(xone.DemoPolicyholder)
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(ph, &obj); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
+	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -76,7 +77,7 @@ func BenchmarkProcess(b *testing.B) {
 // confirmBody fetches one real 200 body from sb.
 func confirmBody(b *testing.B, sb *sandbox.Server) []byte {
 	b.Helper()
-	body := `{"quotes":[{"id":"7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9"}],"policyholder":` + demoPolicyholder + `}`
+	body := `{"quotes":[{"id":"7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9"}],"policyholder":` + xone.DemoPolicyholder + `}`
 	req, err := http.NewRequest(http.MethodPost, sb.URL()+"/api/partners/"+sandbox.PartnerID+
 		"/offers/7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9/confirm", strings.NewReader(body))
 	require.NoError(b, err)

@@ -3,6 +3,7 @@ package load
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 // Offer is one offer to confirm: its id (in the URL path) and the id of the quote
@@ -166,19 +169,7 @@ func (f *genFeed) Left() int { return -1 }
 // uuidString formats 128 random bits as a version 4 UUID.
 func uuidString(hi, lo uint64) string {
 	var b [16]byte
-	for i := range 8 {
-		b[i] = byte(hi >> (56 - 8*i))
-		b[8+i] = byte(lo >> (56 - 8*i))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	const hexd = "0123456789abcdef"
-	out := make([]byte, 0, 36)
-	for i, x := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, hexd[x>>4], hexd[x&15])
-	}
-	return string(out)
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
+	return xone.FormatUUID(b)
 }

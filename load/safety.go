@@ -2,9 +2,10 @@ package load
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 // ProductionHost is the XONE production API host, refused by CheckTarget unless
@@ -33,7 +34,7 @@ func CheckTarget(baseURL string, rate float64, maxRate float64, allowProduction 
 	if host == ProductionHost && !allowProduction {
 		return fmt.Errorf("load: target %s is the XONE production API: refused without --allow-production", host)
 	}
-	if isLoopback(host) {
+	if xone.IsLoopback(host) {
 		return nil
 	}
 	if maxRate <= 0 {
@@ -43,12 +44,4 @@ func CheckTarget(baseURL string, rate float64, maxRate float64, allowProduction 
 		return fmt.Errorf("load: rate %g/s to non-loopback host %s is above --max-rate %g/s: raise --max-rate explicitly to send more", rate, host, maxRate)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -10,6 +10,9 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 test: ## run every test with the race detector (what CI runs)
+	@# Build first: deploy's tests build the CLI, and doing that while the
+	@# timing-sensitive tests run on 2 cores starves them.
+	$(GO) build $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 test-short: ## quick test run without the race detector

@@ -21,19 +21,32 @@ import (
 // fastPath lets ValidateResponse skip libopenapi-validator for a response that certainly
 // conforms. It repeats the checks the validator makes for a documented response without headers
 // (route, status, Content-Type) and validates the body against the very schema the validator
-// compiled (taken from its schema cache), decoding the body once, straight from the bytes, into
-// the same values the validator's decoder would produce. Whenever a check fails or a case is not
-// covered (headers documented, another media type, escapes it cannot decode exactly, an empty
-// body, Strict), ValidateResponse takes the validator's path, so findings are unchanged: the fast
-// path only ever answers "no violations", and only when the validator would.
+// compiled (taken from its schema cache), in two steps:
+//
+//  1. a check compiled from that schema (check.go) reads the body straight from its bytes;
+//  2. when the check cannot say yes, the body is decoded once into the same values the
+//     validator's decoder would produce and validated by the library's compiled schema.
+//
+// Whenever both fail or a case is not covered (headers documented, another media type, escapes
+// it cannot decode exactly, an empty body, Strict), ValidateResponse takes the validator's path,
+// so findings are unchanged: the fast path only ever answers "no violations", and only when the
+// validator would.
 type fastPath struct {
 	model    *v3.Document
 	pathOpts *config.ValidationOptions
 	cache    cache.SchemaCache
 	version  float32
 	route    atomic.Pointer[routeMemo]
-	compiled map[*v3.MediaType]*atomic.Pointer[jsonschema.Schema]
+	compiled map[*v3.MediaType]*atomic.Pointer[bodySchema]
 	names    map[string]string // every key of the document: decoded object keys are shared, not copied
+}
+
+// bodySchema is a response body's schema as the validator compiled it, and its check (nil when
+// compileCheck refused the schema; checkErr says why).
+type bodySchema struct {
+	sch      *jsonschema.Schema
+	chk      *check
+	checkErr error
 }
 
 // routeMemo remembers whether the last request seen routes to the confirm operation.
@@ -44,7 +57,7 @@ type routeMemo struct {
 
 func newFastPath(model *v3.Document, rawDoc any, c cache.SchemaCache, op *v3.Operation) *fastPath {
 	f := &fastPath{model: model, pathOpts: config.NewValidationOptions(config.WithFormatAssertions()), cache: c,
-		version: helpers.VersionToFloat(model.Version), compiled: map[*v3.MediaType]*atomic.Pointer[jsonschema.Schema]{},
+		version: helpers.VersionToFloat(model.Version), compiled: map[*v3.MediaType]*atomic.Pointer[bodySchema]{},
 		names: map[string]string{}}
 	collectNames(rawDoc, f.names)
 	if op != nil && op.Responses != nil {
@@ -52,7 +65,7 @@ func newFastPath(model *v3.Document, rawDoc any, c cache.SchemaCache, op *v3.Ope
 			if r != nil {
 				for _, mt := range r.Content.FromOldest() {
 					if mt != nil {
-						f.compiled[mt] = &atomic.Pointer[jsonschema.Schema]{}
+						f.compiled[mt] = &atomic.Pointer[bodySchema]{}
 					}
 				}
 			}
@@ -102,8 +115,8 @@ func (s *Spec) fastValid(rq *http.Request, resp Response) bool {
 	if slot == nil {
 		return false
 	}
-	sch := slot.Load()
-	if sch == nil {
+	bs := slot.Load()
+	if bs == nil {
 		low := mt.Schema.Schema()
 		if low == nil || low.GoLow() == nil {
 			return false
@@ -113,14 +126,18 @@ func (s *Spec) fastValid(rq *http.Request, resp Response) bool {
 		if !ok || e == nil || e.CompiledSchema == nil {
 			return false // the validator compiles it on its first use
 		}
-		sch = e.CompiledSchema
-		slot.Store(sch)
+		bs = &bodySchema{sch: e.CompiledSchema}
+		bs.chk, bs.checkErr = compileCheck(bs.sch)
+		slot.Store(bs)
+	}
+	if bs.chk != nil && bs.chk.valid(resp.Body) {
+		return true
 	}
 	v, ok := decodeJSON(resp.Body, f.names)
 	if !ok {
 		return false
 	}
-	return sch.Validate(v) == nil
+	return bs.sch.Validate(v) == nil
 }
 
 // routes reports whether rq is a POST that the validator routes to the confirm operation,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/pb33f/jsonschema/v6"
@@ -29,6 +30,8 @@ type check struct {
 	format *jsonschema.Format // nil: none asserted
 	props  map[string]*check  // nil entries and absent keys: any value
 	items  *check             // nil: any items
+
+	lastValid atomic.Pointer[string] // the last string format accepted
 }
 
 // kinds is a set of JSON Schema types.
@@ -315,28 +318,39 @@ func (s *checkScanner) array(c *check) bool {
 // escapes or bytes that are not UTF-8 is decoded by encoding/json, as the library's input is.
 func (s *checkScanner) str(c *check) bool {
 	start := s.i + 1
-	plain := true
+	plain, escaped := true, false
 	for j := start; j < len(s.b); j++ {
 		switch ch := s.b[j]; {
 		case ch == '"':
 			s.i = j + 1
 			if c == nil || c.format == nil {
-				return true // the content does not matter; encoding/json replaces bytes that are not UTF-8
+				return true // only the type matters; encoding/json replaces bytes that are not UTF-8
 			}
-			if !plain && !utf8.Valid(s.b[start:j]) {
-				return s.decoded(start-1, j+1, c)
-			}
-			return c.format.Validate(string(s.b[start:j])) == nil
-		case ch == '\\':
-			for k := j + 2; k < len(s.b); k++ { // find the closing quote; j+1 is escaped
-				switch s.b[k] {
-				case '\\':
-					k++
-				case '"':
-					return s.decoded(start-1, k+1, c)
+			raw := s.b[start:j]
+			if escaped || !plain && !utf8.Valid(raw) {
+				var v string
+				if json.Unmarshal(s.b[start-1:j+1], &v) != nil {
+					return false
 				}
+				raw = []byte(v)
 			}
-			return false
+			return c.formatValid(raw)
+		case ch == '\\':
+			j++
+			if j >= len(s.b) {
+				return false
+			}
+			switch s.b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(s.b) || !isHex(s.b[j+1]) || !isHex(s.b[j+2]) || !isHex(s.b[j+3]) || !isHex(s.b[j+4]) {
+					return false
+				}
+				j += 4
+			default:
+				return false
+			}
+			escaped = true
 		case ch < 0x20:
 			return false
 		case ch >= utf8.RuneSelf:
@@ -346,14 +360,21 @@ func (s *checkScanner) str(c *check) bool {
 	return false
 }
 
-// decoded lets encoding/json decode the string token s.b[from:to] and checks the result.
-func (s *checkScanner) decoded(from, to int, c *check) bool {
-	var v string
-	if json.Unmarshal(s.b[from:to], &v) != nil {
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// formatValid reports whether the library's format function accepts v. The last value it
+// accepted is remembered: responses repeat most of their URLs and timestamps, and the function
+// is pure.
+func (c *check) formatValid(v []byte) bool {
+	if last := c.lastValid.Load(); last != nil && *last == string(v) {
+		return true
+	}
+	str := string(v)
+	if c.format.Validate(str) != nil {
 		return false
 	}
-	s.i = to
-	return c == nil || c.format == nil || c.format.Validate(v) == nil
+	c.lastValid.Store(&str)
+	return true
 }
 
 // number checks the number at s.i. The library types every JSON number as "number"; for

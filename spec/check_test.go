@@ -70,6 +70,11 @@ func TestCheckMatchesLibrary(t *testing.T) {
 		{"number out of range", []byte(`{"data":{"price":1e400}}`), false},
 		{"bad escape", []byte(`{"data":{"id":"\x"}}`), false},
 		{"control character", []byte("{\"data\":{\"id\":\"a\tb\"}}"), false},
+		{"escapes in text", []byte(`{"data":{"id":"\u003cp\u003e \" \\ \/ \b\f\n\r\t \ud800"}}`), true},
+		{"short unicode escape", []byte(`{"data":{"id":"\u12"}}`), false},
+		{"unicode escape not hex", []byte(`{"data":{"id":"\u00zz"}}`), false},
+		{"unterminated escape", []byte(`{"data":{"id":"abc\`), false},
+		{"escape at the end", []byte(`{"data":{"id":"\u0041`), false},
 		{"escaped key (declined, library decides)", []byte(`{"d\u0061ta":{}}`), false},
 		{"escaped bad date-time", []byte(`{"data":{"created_at":"2026\u002d11\u002d27"}}`), false},
 		{"escaped good date-time", []byte(`{"data":{"created_at":"2026\u002d11\u002d27T02:14:09Z"}}`), true},
@@ -85,6 +90,27 @@ func TestCheckMatchesLibrary(t *testing.T) {
 				assert.True(t, libraryAccepts(bs.sch, tt.body), "the check accepted what the library rejects: %s", tt.body)
 			}
 		})
+	}
+}
+
+// TestCheckFormatMemo: the remembered value never lets a different, invalid one through.
+func TestCheckFormatMemo(t *testing.T) {
+	bs := compiled200(t)
+	with := func(v string) []byte {
+		return []byte(`{"data":{"created_at":"` + v + `"}}`)
+	}
+	for i, tt := range []struct {
+		v    string
+		want bool
+	}{
+		{"2026-11-27T02:14:09Z", true},
+		{"2026-11-27T02:14:09Z", true},
+		{"2026-11-27T02:14:0", false},
+		{"2026-11-27T02:14:09Z ", false},
+		{"2026-11-27T02:14:10Z", true},
+		{"2026-11-27T02:14:09Z", true},
+	} {
+		assert.Equal(t, tt.want, bs.chk.valid(with(tt.v)), "step %d: %q", i, tt.v)
 	}
 }
 
@@ -184,15 +210,37 @@ func FuzzCheck(f *testing.F) {
 	})
 }
 
-// BenchmarkCheck is the check alone on the realistic 200 body.
+// BenchmarkCheck is the check alone on the realistic 200 body: as it runs under load, and with
+// its remembered format values forgotten before each body (every format function called).
 func BenchmarkCheck(b *testing.B) {
 	bs := compiled200(b)
 	body := body200(b)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if !bs.chk.valid(body) {
-			b.Fatal("rejected")
-		}
+	for _, bc := range []struct {
+		name   string
+		forget bool
+	}{{"memo", false}, {"no-memo", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if bc.forget {
+					forgetFormats(bs.chk)
+				}
+				if !bs.chk.valid(body) {
+					b.Fatal("rejected")
+				}
+			}
+		})
 	}
+}
+
+func forgetFormats(c *check) {
+	if c == nil {
+		return
+	}
+	c.lastValid.Store(nil)
+	for _, p := range c.props {
+		forgetFormats(p)
+	}
+	forgetFormats(c.items)
 }

@@ -397,7 +397,7 @@ func (e *engine) requestedRate() float64 {
 }
 
 // client is the attacker's HTTP client: a clone of the configured transport with
-// the run's limits, every request bound to hardCtx.
+// the run's limits, whose connections all close when hardCtx ends.
 func (e *engine) client(hardCtx context.Context) *http.Client {
 	var tr *http.Transport
 	if e.cfg.Transport != nil {
@@ -407,43 +407,14 @@ func (e *engine) client(hardCtx context.Context) *http.Client {
 	}
 	tr.MaxIdleConnsPerHost = int(e.plan.Connections)
 	tr.MaxIdleConns = int(e.plan.Connections)
+	conns := newConnTracker()
+	conns.track(tr)
+	context.AfterFunc(hardCtx, conns.stop)
 	return &http.Client{
-		Transport:     ctxTransport{base: tr, ctx: hardCtx},
+		Transport:     tr,
 		Timeout:       e.plan.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-// ctxTransport cancels requests when ctx ends (vegeta's requests have no context).
-type ctxTransport struct {
-	base http.RoundTripper
-	ctx  context.Context
-}
-
-// RoundTrip sends req under a context that also ends with t.ctx.
-func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancel(req.Context())
-	unhook := context.AfterFunc(t.ctx, cancel)
-	resp, err := t.base.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		unhook()
-		cancel()
-		return nil, err
-	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, done: func() { unhook(); cancel() }}
-	return resp, nil
-}
-
-type cancelBody struct {
-	io.ReadCloser
-	done func()
-}
-
-// Close closes the body and releases its context.
-func (b *cancelBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.done()
-	return err
 }
 
 // target is the vegeta.Targeter: one fresh offer per request, the body spliced

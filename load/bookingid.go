@@ -306,10 +306,24 @@ func (s *jsonScan) str() (raw []byte, plain bool) {
 	return nil, false
 }
 
+// plainByte marks the bytes a JSON string holds as they are: not '"', '\\' or a control character.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // skipString validates and skips a string at s.i: escapes must be valid, control characters are
 // refused, other bytes (even invalid UTF-8) are accepted, as encoding/json's scanner does.
 func (s *jsonScan) skipString() bool {
 	for j := s.i + 1; j < len(s.b); j++ {
+		for j < len(s.b) && plainByte[s.b[j]] {
+			j++
+		}
+		if j >= len(s.b) {
+			return false
+		}
 		switch c := s.b[j]; {
 		case c == '"':
 			s.i = j + 1

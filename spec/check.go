@@ -320,6 +320,12 @@ func (s *checkScanner) str(c *check) bool {
 	start := s.i + 1
 	plain, escaped := true, false
 	for j := start; j < len(s.b); j++ {
+		for j < len(s.b) && asciiText[s.b[j]] {
+			j++
+		}
+		if j >= len(s.b) {
+			return false
+		}
 		switch ch := s.b[j]; {
 		case ch == '"':
 			s.i = j + 1
@@ -359,6 +365,15 @@ func (s *checkScanner) str(c *check) bool {
 	}
 	return false
 }
+
+// asciiText marks the ASCII bytes a JSON string holds as they are: not '"', '\\' or a control
+// character.
+var asciiText = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 

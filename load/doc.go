@@ -26,13 +26,13 @@
 //	if err := load.CheckTarget(baseURL, plan.PeakRate(), 0, false); err != nil {
 //		return err
 //	}
-//	offers, err := load.ReadOffers(f, "offers.csv")
+//	offers, err := load.ReadOfferList(f, "offers.csv") // 33 bytes per offer
 //	if err != nil {
 //		return err
 //	}
 //	res, err := load.Run(ctx, load.Config{
 //		Plan: plan, BaseURL: baseURL, PartnerID: partnerID,
-//		Tokens: src, TokenStats: src.Stats, Feed: load.SliceFeed(offers),
+//		Tokens: src, TokenStats: src.Stats, Feed: offers.Feed(),
 //		Spec: s, OutDir: "reports/20260101T000000Z-load", Progress: os.Stderr,
 //	})
 //	if err != nil {

@@ -46,6 +46,12 @@ func (s Shard) Offers(all []Offer) []Offer {
 	return out
 }
 
+// OfferList is Offers for an OfferList: the shard's rows k (k mod Count ==
+// Index) as a view that shares all's storage, with nothing copied.
+func (s Shard) OfferList(all *OfferList) *OfferList {
+	return all.every(s.Index, max(s.Count, 1))
+}
+
 // Plan returns p with its rate profile divided by Count, so the shards
 // together send the whole profile: a constant rate "F/P" becomes
 // "F/(P*Count)" (50/s over 3 shards is 50 per 3 s each) and every stage's

@@ -7,7 +7,6 @@ package xone
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"net"
 	"strings"
 )
@@ -44,16 +43,21 @@ func FormatUUID(b [16]byte) string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:16])
-	return string(out[:])
+	return string(AppendUUID(out[:0], b))
+}
+
+// AppendUUID appends b to dst in the canonical lower-case UUID form
+// (8-4-4-4-12 hex digits, 36 bytes), as is: unlike FormatUUID it leaves the
+// version and variant bits alone, so any 16 bytes round-trip.
+func AppendUUID(dst []byte, b [16]byte) []byte {
+	const hexDigits = "0123456789abcdef"
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, hexDigits[c>>4], hexDigits[c&0x0f])
+	}
+	return dst
 }
 
 // IsLoopback reports whether host (a host name or IP, optionally with a port

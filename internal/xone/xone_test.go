@@ -26,6 +26,12 @@ func TestFormatUUID(t *testing.T) {
 	assert.Equal(t, "ffffffff-ffff-4fff-bfff-ffffffffffff", FormatUUID(b))
 }
 
+func TestAppendUUID(t *testing.T) {
+	b := [16]byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}
+	assert.Equal(t, "x00112233-4455-6677-8899-aabbccddeeff", string(AppendUUID([]byte("x"), b)),
+		"bytes as is: no version or variant bits set, lower case")
+}
+
 func TestIsLoopback(t *testing.T) {
 	for host, want := range map[string]bool{
 		"127.0.0.1": true, "127.1.2.3:8080": true, "[::1]:443": true, "::1": true,

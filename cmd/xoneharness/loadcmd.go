@@ -205,8 +205,8 @@ func (l *loadFlags) feed(tg *target, offersFile string) (load.Feed, int, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	offers = sh.Offers(offers)
-	return load.SliceFeed(offers), len(offers), nil
+	offers = sh.OfferList(offers)
+	return offers.Feed(), offers.Len(), nil
 }
 
 // loadRun is one prepared load stage.

@@ -139,7 +139,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	// The offers: the contract suite takes the first row (of this shard's
 	// partition) unless an offer is configured; the load stage gets the rest.
 	// No row is confirmed twice.
-	var rows []load.Offer
+	var rows *load.OfferList
 	if cf.offersFile != "" {
 		if rows, err = readOffersFile(cf.offersFile); err != nil {
 			return err
@@ -150,16 +150,17 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 		if err != nil {
 			return err
 		}
-		rows = sh.Offers(rows)
-		if len(rows) == 0 {
+		rows = sh.OfferList(rows)
+		if rows.Len() == 0 {
 			return usagef("--offers: %s has no row for shard %s", cf.offersFile, sh)
 		}
 	}
 	contractOffer := cf
 	contractOffer.offersFile = ""
-	if pickString(cf.offerID, a.getenv("XONE_OFFER_ID")) == "" && len(rows) > 0 {
-		contractOffer.offerID, contractOffer.quoteID = rows[0].OfferID, rows[0].QuoteID
-		rows = rows[1:]
+	if pickString(cf.offerID, a.getenv("XONE_OFFER_ID")) == "" && rows != nil && rows.Len() > 0 {
+		first := rows.At(0)
+		contractOffer.offerID, contractOffer.quoteID = first.OfferID, first.QuoteID
+		rows = rows.Slice(1, rows.Len())
 	}
 
 	// Stage 2: the contract suite.
@@ -192,10 +193,13 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	case ctx.Err() != nil:
 		rep.Notes = append(rep.Notes, "load stage skipped: interrupted")
 	default:
-		feed, n := load.Feed(nil), len(rows)
+		var (
+			feed load.Feed
+			n    int
+		)
 		switch {
 		case cf.offersFile != "":
-			feed = load.SliceFeed(rows)
+			feed, n = rows.Feed(), rows.Len()
 		case tg.Embedded:
 			feed, n = load.GeneratedFeed(time.Now().UnixNano()), -1
 		default:

@@ -31,7 +31,7 @@ type check struct {
 	props  map[string]*check  // nil entries and absent keys: any value
 	items  *check             // nil: any items
 
-	lastValid atomic.Pointer[string] // the last string format accepted
+	memo *formatMemo // values format accepted recently; shared by every node with the same format
 }
 
 // kinds is a set of JSON Schema types.
@@ -65,10 +65,16 @@ const maxCheckDepth = 64
 
 // compileCheck builds the check for s, or says which keyword it does not implement.
 func compileCheck(s *jsonschema.Schema) (*check, error) {
-	return compileCheckAt(s, 0)
+	cc := checkCompiler{memos: map[*jsonschema.Format]*formatMemo{}}
+	return cc.compile(s, 0)
 }
 
-func compileCheckAt(s *jsonschema.Schema, depth int) (*check, error) {
+// checkCompiler holds what the nodes of one check share.
+type checkCompiler struct {
+	memos map[*jsonschema.Format]*formatMemo
+}
+
+func (cc *checkCompiler) compile(s *jsonschema.Schema, depth int) (*check, error) {
 	if s == nil {
 		return nil, nil
 	}
@@ -102,7 +108,7 @@ func compileCheckAt(s *jsonschema.Schema, depth int) (*check, error) {
 				return nil, fmt.Errorf("%s: $ref beside %s is not implemented", s.Location, name)
 			}
 		}
-		return compileCheckAt(s.Ref, depth+1)
+		return cc.compile(s.Ref, depth+1)
 	}
 	if a := s.AdditionalProperties; a != nil {
 		if b, ok := a.(bool); !ok || !b {
@@ -125,11 +131,15 @@ func compileCheckAt(s *jsonschema.Schema, depth int) (*check, error) {
 			return nil, fmt.Errorf("%s: format %q is not implemented", s.Location, s.Format.Name)
 		}
 		c.format = s.Format
+		if cc.memos[s.Format] == nil {
+			cc.memos[s.Format] = &formatMemo{}
+		}
+		c.memo = cc.memos[s.Format]
 	}
 	if len(s.Properties) > 0 {
 		c.props = make(map[string]*check, len(s.Properties))
 		for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
-			p, err := compileCheckAt(s.Properties[name], depth+1)
+			p, err := cc.compile(s.Properties[name], depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -148,7 +158,7 @@ func compileCheckAt(s *jsonschema.Schema, depth int) (*check, error) {
 		return nil, fmt.Errorf("%s: items as %T is not implemented", s.Location, s.Items)
 	}
 	if items != nil {
-		ic, err := compileCheckAt(items, depth+1)
+		ic, err := cc.compile(items, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -377,19 +387,38 @@ var asciiText = func() (t [256]bool) {
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// formatValid reports whether the library's format function accepts v. The last value it
-// accepted is remembered: responses repeat most of their URLs and timestamps, and the function
-// is pure.
+// formatValid reports whether the library's format function accepts v. Format functions are
+// pure, and a response repeats most of its URLs and timestamps (created_at, updated_at and
+// confirmed_at are one instant), so the values accepted recently are remembered.
 func (c *check) formatValid(v []byte) bool {
-	if last := c.lastValid.Load(); last != nil && *last == string(v) {
+	if c.memo.has(v) {
 		return true
 	}
 	str := string(v)
 	if c.format.Validate(str) != nil {
 		return false
 	}
-	c.lastValid.Store(&str)
+	c.memo.add(str)
 	return true
+}
+
+// formatMemo is a small ring of strings one format function accepted, safe for concurrent use.
+type formatMemo struct {
+	slots [8]atomic.Pointer[string]
+	next  atomic.Uint32
+}
+
+func (m *formatMemo) has(v []byte) bool {
+	for i := range m.slots {
+		if p := m.slots[i].Load(); p != nil && *p == string(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *formatMemo) add(s string) {
+	m.slots[m.next.Add(1)%uint32(len(m.slots))].Store(&s)
 }
 
 // number checks the number at s.i. The library types every JSON number as "number"; for

@@ -238,7 +238,11 @@ func forgetFormats(c *check) {
 	if c == nil {
 		return
 	}
-	c.lastValid.Store(nil)
+	if c.memo != nil {
+		for i := range c.memo.slots {
+			c.memo.slots[i].Store(nil)
+		}
+	}
 	for _, p := range c.props {
 		forgetFormats(p)
 	}

@@ -137,6 +137,7 @@ func TestBadInput(t *testing.T) {
 		{"stages over --max-duration", nil, []string{"load", "--stages", "2s:10/s,2s:10/s", "--max-duration", "3s", "--dry-run"}, []string{"--max-duration"}},
 		{"unexpected argument", nil, []string{"load", "extra"}, []string{"extra"}},
 		{"metrics address", nil, []string{"load", "--metrics-addr", "no-port", "--rate", "1/s", "--duration", "1s", "--report-dir", rd()}, []string{"--metrics-addr"}},
+		{"cpu profile not writable", nil, []string{"load", "--cpuprofile", "/nonexistent/cpu.prof", "--rate", "1/s", "--duration", "1s", "--report-dir", rd()}, []string{"--cpuprofile"}},
 		{"sandbox median without p99", nil, []string{"sandbox", "--latency-median", "10ms"}, []string{"--latency-p99"}},
 		{"sandbox token ttl", nil, []string{"sandbox", "--token-ttl", "0s"}, []string{"--token-ttl"}},
 		{"sandbox address", nil, []string{"sandbox", "--addr", "no-port"}, []string{"--addr"}},

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +74,7 @@ type loadFlags struct {
 	dryRun            bool
 	shard             string
 	shardRate         string
+	cpuProfile        string
 }
 
 // register adds the load flags with the command's default rate and
@@ -96,6 +99,7 @@ func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.
 	fs.StringVar(&l.shard, "shard", "", "run shard I of N (0-based, e.g. 0/3): 1/N of the rate profile and rows k with k mod N == I of --offers")
 	fs.StringVar(&l.shardRate, "shard-rate", "", "this shard's own constant rate instead of 1/N of --rate (with --shard)")
 	fs.StringVar(&l.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on this address, e.g. 127.0.0.1:9464")
+	fs.StringVar(&l.cpuProfile, "cpuprofile", "", "write a CPU profile of the load stage to this file, for 'go tool pprof' (where the harness spends its time)")
 	if !shared {
 		fs.StringVar(&l.offers, "offers", "", "CSV of offer_id,quote_id (header optional), each row used once; required unless the target is the embedded sandbox")
 		fs.StringVar(&l.policyholder, "policyholder", "", "JSON file with the policyholder to send (default: a demo policyholder)")
@@ -211,13 +215,13 @@ func (l *loadFlags) feed(tg *target, offersFile string) (load.Feed, int, error) 
 
 // loadRun is one prepared load stage.
 type loadRun struct {
-	cfg       load.Config
-	offers    int // rows in the feed; -1 when generated
-	stopMeter func()
+	cfg     load.Config
+	offers  int    // rows in the feed; -1 when generated
+	release func() // ends the metrics server and the CPU profile
 }
 
 // prepare checks safety rules, builds the token source, the feed and the
-// metrics server. The caller runs load.Run(ctx, lr.cfg) and then lr.close().
+// metrics server. The caller runs load.Run(ctx, lr.cfg) and then lr.release().
 func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, dir string, feed load.Feed, n int, policyholder string, allowProduction bool) (*loadRun, error) {
 	plan, err := l.plan(fs)
 	if err != nil {
@@ -234,7 +238,7 @@ func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, 
 	if err != nil {
 		return nil, err
 	}
-	lr := &loadRun{offers: n, stopMeter: func() {}}
+	lr := &loadRun{offers: n, release: func() {}}
 	lr.cfg = load.Config{
 		Plan: plan, BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Tokens: tokens, TokenStats: tokens.Stats,
 		Feed: feed, Policyholder: ph, Spec: s, Transport: tg.Transport, OutDir: dir, Now: a.now,
@@ -252,7 +256,27 @@ func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, 
 		go func() { _ = srv.Serve(ln) }()
 		fmt.Fprintf(a.stderr, "metrics: http://%s/metrics\n", ln.Addr())
 		lr.cfg.Registerer = reg
-		lr.stopMeter = func() { _ = srv.Close() }
+		lr.release = func() { _ = srv.Close() }
+	}
+	if l.cpuProfile != "" {
+		f, err := os.Create(l.cpuProfile)
+		if err != nil {
+			lr.release()
+			return nil, usagef("--cpuprofile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			lr.release()
+			return nil, usagef("--cpuprofile: %v", err)
+		}
+		prev := lr.release
+		lr.release = func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
+			}
+			prev()
+		}
 	}
 	return lr, nil
 }
@@ -394,7 +418,7 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer lr.stopMeter()
+	defer lr.release()
 	describePlan(a, tg, lr.cfg.Plan, lr.offers)
 	started := a.now()
 	res, err := load.Run(ctx, lr.cfg)

@@ -235,6 +235,17 @@ func TestLoadEmbedded(t *testing.T) {
 	assert.Contains(t, r.stdout, "FAIL")
 }
 
+// TestLoadCPUProfile: --cpuprofile writes a pprof profile of the load stage.
+func TestLoadCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.prof")
+	r := invoke(t, nil, "load", "--rate", "50/s", "--duration", "1s", "--report-dir", t.TempDir(), "--cpuprofile", prof)
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	b, err := os.ReadFile(prof)
+	require.NoError(t, err)
+	require.Greater(t, len(b), 2)
+	assert.Equal(t, []byte{0x1f, 0x8b}, b[:2], "a pprof profile is gzipped protobuf")
+}
+
 func TestLoadDryRun(t *testing.T) {
 	offers := filepath.Join(t.TempDir(), "offers.csv")
 	require.NoError(t, os.WriteFile(offers, []byte("offer_id,quote_id\n"+

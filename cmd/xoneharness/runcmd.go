@@ -209,7 +209,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 		if err != nil {
 			return err
 		}
-		defer lr.stopMeter()
+		defer lr.release()
 		fmt.Fprintln(a.stdout)
 		describePlan(a, tg, lr.cfg.Plan, n)
 		lres, err := load.Run(ctx, lr.cfg)

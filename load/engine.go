@@ -333,6 +333,8 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	flushBookings := time.NewTicker(bookingsFlushEvery)
+	defer flushBookings.Stop()
 loop:
 	for {
 		select {
@@ -341,6 +343,8 @@ loop:
 				break loop
 			}
 			e.process(r)
+		case <-flushBookings.C:
+			_ = e.bookings.flush() // an error is kept and returned by close
 		case <-tick.C:
 			_ = e.results.flush()
 			e.progress(time.Since(began))

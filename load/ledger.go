@@ -74,14 +74,21 @@ func (w *resultsWriter) close() error {
 	return err
 }
 
-// bookingsWriter appends one CSV row per booking and flushes it at once, so an
-// interrupted run loses no row.
+// bookingsWriter appends one CSV row per booking. The run's consumer flushes it
+// every bookingsFlushEvery and it flushes on close, also on interrupt, so an
+// interrupted run loses no row; a process killed outright (SIGKILL) loses at most
+// the rows of its last bookingsFlushEvery, besides the responses still in flight,
+// which it loses in any case. (A write per row cost 3% of a saturated run's CPU.)
 type bookingsWriter struct {
-	f   *os.File
-	csv *csv.Writer
-	err error
-	rec [5]string // reused for every row: csv.Writer does not keep it
+	f     *os.File
+	csv   *csv.Writer
+	err   error
+	dirty bool      // rows written since the last flush
+	rec   [5]string // reused for every row: csv.Writer does not keep it
 }
+
+// bookingsFlushEvery bounds how long a booking row stays in memory.
+const bookingsFlushEvery = 10 * time.Millisecond
 
 var bookingsHeader = []string{"offer_id", "quote_id", "booking_id", "http_status", "confirmed_at"}
 
@@ -92,7 +99,7 @@ func newBookingsWriter(dir string) (*bookingsWriter, error) {
 	}
 	w := &bookingsWriter{f: f, csv: csv.NewWriter(f)}
 	w.row(bookingsHeader)
-	return w, w.err
+	return w, w.flush()
 }
 
 func (w *bookingsWriter) row(rec []string) {
@@ -103,10 +110,20 @@ func (w *bookingsWriter) row(rec []string) {
 		w.err = fmt.Errorf("load: write %s: %w", BookingsFile, err)
 		return
 	}
+	w.dirty = true
+}
+
+// flush writes the rows written since the last flush to the file.
+func (w *bookingsWriter) flush() error {
+	if w.err != nil || !w.dirty {
+		return w.err
+	}
 	w.csv.Flush()
 	if err := w.csv.Error(); err != nil {
 		w.err = fmt.Errorf("load: write %s: %w", BookingsFile, err)
 	}
+	w.dirty = false
+	return w.err
 }
 
 func (w *bookingsWriter) add(o Offer, bookingID string, status uint16, at time.Time) {
@@ -115,7 +132,7 @@ func (w *bookingsWriter) add(o Offer, bookingID string, status uint16, at time.T
 }
 
 func (w *bookingsWriter) close() error {
-	err := w.err
+	err := w.flush()
 	if cerr := w.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("load: close %s: %w", BookingsFile, cerr)
 	}

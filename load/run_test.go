@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -378,4 +379,29 @@ func BenchmarkTargeter(b *testing.B) {
 		clear(e.inflight)
 		e.mu.Unlock()
 	}
+}
+
+// TestBookingsFlushedDuringRun: booking rows reach bookings.csv within moments while the run goes
+// on, not only at its end (a process killed outright loses at most bookingsFlushEvery of rows).
+func TestBookingsFlushedDuringRun(t *testing.T) {
+	cfg, _, _ := sandboxConfig(t, Plan{Rate: "50/s", Duration: 3 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, cfg)
+		done <- err
+	}()
+	name := filepath.Join(cfg.OutDir, BookingsFile)
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(name)
+		return err == nil && bytes.Count(b, []byte("\n")) >= 6 // the header and 5 bookings
+	}, 2*time.Second, 20*time.Millisecond, "rows are flushed while the run goes on")
+	select {
+	case err := <-done:
+		t.Fatalf("the run ended (%v) before the check: the test proves nothing", err)
+	default:
+	}
+	cancel()
+	require.NoError(t, <-done)
 }

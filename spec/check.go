@@ -15,7 +15,7 @@ import (
 )
 
 // A check is a compiled jsonschema.Schema reduced to the keywords the confirm responses use:
-// type, format, properties and items (OpenAPI 3.0's nullable arrives as the type "null"). It
+// type, format, pattern, properties and items (OpenAPI 3.0's nullable arrives as the type "null"). It
 // validates a body straight from its bytes, without building a tree of values, and is the first
 // step of the fast path.
 //
@@ -26,12 +26,13 @@ import (
 // library's typing has a corner (escapes, integer-valued fractions, huge exponents) it decodes
 // the way encoding/json does or gives up. TestCheckMatchesLibrary and FuzzCheck hold it to that.
 type check struct {
-	kinds  kinds              // 0: any kind
-	format *jsonschema.Format // nil: none asserted
-	props  map[string]*check  // nil entries and absent keys: any value
-	items  *check             // nil: any items
+	kinds   kinds              // 0: any kind
+	format  *jsonschema.Format // nil: none asserted
+	pattern jsonschema.Regexp  // nil: none
+	props   map[string]*check  // nil entries and absent keys: any value
+	items   *check             // nil: any items
 
-	memo *formatMemo // values format accepted recently; shared by every node with the same format
+	memo *formatMemo // strings accepted recently; shared by the nodes with the same format and pattern
 }
 
 // kinds is a set of JSON Schema types.
@@ -54,7 +55,7 @@ func (c *check) allows(k kinds) bool { return c == nil || c.kinds == 0 || c.kind
 // assert anything. Any other field that is set makes compileCheck refuse the schema.
 var checkKeywords = map[string]bool{
 	"DraftVersion": true, "Location": true, "ID": true, "Anchor": true, "DynamicAnchor": true,
-	"RecursiveAnchor": true, "Bool": true, "Ref": true, "Types": true, "Format": true,
+	"RecursiveAnchor": true, "Bool": true, "Ref": true, "Types": true, "Format": true, "Pattern": true,
 	"Properties": true, "AdditionalProperties": true, "Items": true, "Items2020": true,
 	"Title": true, "Description": true, "Default": true, "Comment": true, "ReadOnly": true,
 	"WriteOnly": true, "Examples": true, "Deprecated": true,
@@ -65,13 +66,19 @@ const maxCheckDepth = 64
 
 // compileCheck builds the check for s, or says which keyword it does not implement.
 func compileCheck(s *jsonschema.Schema) (*check, error) {
-	cc := checkCompiler{memos: map[*jsonschema.Format]*formatMemo{}}
+	cc := checkCompiler{memos: map[memoKey]*formatMemo{}}
 	return cc.compile(s, 0)
 }
 
 // checkCompiler holds what the nodes of one check share.
 type checkCompiler struct {
-	memos map[*jsonschema.Format]*formatMemo
+	memos map[memoKey]*formatMemo
+}
+
+// memoKey is what a string node asserts: nodes that assert the same share a memo.
+type memoKey struct {
+	format  *jsonschema.Format
+	pattern string
 }
 
 func (cc *checkCompiler) compile(s *jsonschema.Schema, depth int) (*check, error) {
@@ -131,10 +138,19 @@ func (cc *checkCompiler) compile(s *jsonschema.Schema, depth int) (*check, error
 			return nil, fmt.Errorf("%s: format %q is not implemented", s.Location, s.Format.Name)
 		}
 		c.format = s.Format
-		if cc.memos[s.Format] == nil {
-			cc.memos[s.Format] = &formatMemo{}
+	}
+	if s.Pattern != nil {
+		c.pattern = s.Pattern
+	}
+	if c.format != nil || c.pattern != nil {
+		k := memoKey{format: c.format}
+		if c.pattern != nil {
+			k.pattern = c.pattern.String()
 		}
-		c.memo = cc.memos[s.Format]
+		if cc.memos[k] == nil {
+			cc.memos[k] = &formatMemo{}
+		}
+		c.memo = cc.memos[k]
 	}
 	if len(s.Properties) > 0 {
 		c.props = make(map[string]*check, len(s.Properties))
@@ -339,7 +355,7 @@ func (s *checkScanner) str(c *check) bool {
 		switch ch := s.b[j]; {
 		case ch == '"':
 			s.i = j + 1
-			if c == nil || c.format == nil {
+			if c == nil || c.memo == nil {
 				return true // only the type matters; encoding/json replaces bytes that are not UTF-8
 			}
 			raw := s.b[start:j]
@@ -350,7 +366,7 @@ func (s *checkScanner) str(c *check) bool {
 				}
 				raw = []byte(v)
 			}
-			return c.formatValid(raw)
+			return stringValid(c, raw)
 		case ch == '\\':
 			j++
 			if j >= len(s.b) {
@@ -387,19 +403,35 @@ var asciiText = func() (t [256]bool) {
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// formatValid reports whether the library's format function accepts v. Format functions are
-// pure, and a response repeats most of its URLs and timestamps (created_at, updated_at and
-// confirmed_at are one instant), so the values accepted recently are remembered.
-func (c *check) formatValid(v []byte) bool {
-	if c.memo.has(v) {
+// stringValid reports whether the library accepts the string v for c's format and pattern.
+// Format functions and patterns are pure, and a response repeats most of its URLs and timestamps
+// (created_at, updated_at and confirmed_at are one instant), so the strings accepted recently are
+// remembered.
+func stringValid[S string | []byte](c *check, v S) bool {
+	if memoHas(c.memo, v) {
 		return true
 	}
 	str := string(v)
-	if c.format.Validate(str) != nil {
+	if c.format != nil && c.format.Validate(str) != nil {
+		return false
+	}
+	if c.pattern != nil && !c.pattern.MatchString(str) {
 		return false
 	}
 	c.memo.add(str)
 	return true
+}
+
+// validString reports whether the library would accept the string v against c (true), or that
+// it must decide (false).
+func (c *check) validString(v string) bool {
+	if c == nil {
+		return true
+	}
+	if !c.allows(kindString) {
+		return false
+	}
+	return c.memo == nil || stringValid(c, v)
 }
 
 // formatMemo is a small ring of strings one format function accepted, safe for concurrent use.
@@ -408,7 +440,8 @@ type formatMemo struct {
 	next  atomic.Uint32
 }
 
-func (m *formatMemo) has(v []byte) bool {
+// memoHas reports whether m holds v.
+func memoHas[S string | []byte](m *formatMemo, v S) bool {
 	for i := range m.slots {
 		if p := m.slots[i].Load(); p != nil && *p == string(v) {
 			return true
@@ -485,6 +518,9 @@ func describeCheck(c *check) string {
 		fmt.Fprintf(&sb, "kinds=%07b", c.kinds)
 		if c.format != nil {
 			fmt.Fprintf(&sb, " format=%s", c.format.Name)
+		}
+		if c.pattern != nil {
+			fmt.Fprintf(&sb, " pattern=%s", c.pattern)
 		}
 		sb.WriteString("\n")
 		for _, k := range slices.Sorted(maps.Keys(c.props)) {

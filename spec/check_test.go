@@ -134,7 +134,7 @@ func TestCompileCheckRefuses(t *testing.T) {
 		{`{"required":["a"]}`, "Required"},
 		{`{"enum":[1]}`, "Enum"},
 		{`{"const":1}`, "Const"},
-		{`{"type":"string","pattern":"^a"}`, "Pattern"},
+		{`{"type":"number","multipleOf":2}`, "MultipleOf"},
 		{`{"type":"string","maxLength":3}`, "MaxLength"},
 		{`{"minimum":1}`, "Minimum"},
 		{`{"additionalProperties":false}`, "additionalProperties"},
@@ -179,6 +179,13 @@ func TestCheckKeywords(t *testing.T) {
 		{`{"format":"uuid"}`, `"3f6c2a9e-8b1d-4c7a-9e2f-5d4b3a2c1e0f"`, true},
 		{`{"format":"uuid"}`, `"3f6c2a9e"`, false},
 		{`{"format":"email"}`, `5`, true}, // a format asserts nothing on another type
+		{`{"type":"string","pattern":"^a+$"}`, `"aaa"`, true},
+		{`{"type":"string","pattern":"^a+$"}`, `"aab"`, false},
+		{`{"type":"string","pattern":"^a+$","format":"email"}`, `"aaa"`, false},
+		{`{"pattern":"^a+$"}`, `5`, true}, // a pattern asserts nothing on another type
+		// b's format memo must not let the same string through a's pattern
+		{`{"properties":{"a":{"format":"date","pattern":"^2026"},"b":{"format":"date"}}}`, `{"b":"2025-01-01","a":"2025-01-01"}`, false},
+		{`{"properties":{"a":{"format":"date","pattern":"^2026"},"b":{"format":"date"}}}`, `{"b":"2026-01-01","a":"2026-01-01"}`, true},
 		{`{"title":"t","description":"d","default":1,"examples":[2],"readOnly":true}`, `{"a":[1,{"b":null}]}`, true},
 		{`true`, `[1]`, true},
 	} {

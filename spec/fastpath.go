@@ -38,7 +38,8 @@ type fastPath struct {
 	version  float32
 	route    atomic.Pointer[routeMemo]
 	compiled map[*v3.MediaType]*atomic.Pointer[bodySchema]
-	names    map[string]string // every key of the document: decoded object keys are shared, not copied
+	headers  map[*v3.Response][]*headerCheck // documented headers, but Content-Type
+	names    map[string]string               // every key of the document: decoded object keys are shared, not copied
 }
 
 // bodySchema is a response body's schema as the validator compiled it, and its check (nil when
@@ -47,6 +48,18 @@ type bodySchema struct {
 	sch      *jsonschema.Schema
 	chk      *check
 	checkErr error
+}
+
+// headerCheck is a documented response header as the validator checks it: present if required,
+// and each value (read as the string it is) accepted by the header's compiled schema, taken from
+// the validator's schema cache once the validator has compiled it.
+type headerCheck struct {
+	name      string
+	required  bool
+	hasSchema bool
+	key       uint64 // the validator's schema cache key
+	chk       atomic.Pointer[check]
+	refused   atomic.Bool // compileCheck refused the schema: the validator decides
 }
 
 // routeMemo remembers whether the last request seen routes to the confirm operation.
@@ -58,7 +71,7 @@ type routeMemo struct {
 func newFastPath(model *v3.Document, rawDoc any, c cache.SchemaCache, op *v3.Operation) *fastPath {
 	f := &fastPath{model: model, pathOpts: config.NewValidationOptions(config.WithFormatAssertions()), cache: c,
 		version: helpers.VersionToFloat(model.Version), compiled: map[*v3.MediaType]*atomic.Pointer[bodySchema]{},
-		names: map[string]string{}}
+		headers: map[*v3.Response][]*headerCheck{}, names: map[string]string{}}
 	collectNames(rawDoc, f.names)
 	if op != nil && op.Responses != nil {
 		add := func(r *v3.Response) {
@@ -68,6 +81,7 @@ func newFastPath(model *v3.Document, rawDoc any, c cache.SchemaCache, op *v3.Ope
 						f.compiled[mt] = &atomic.Pointer[bodySchema]{}
 					}
 				}
+				f.headers[r] = documentedHeaders(r)
 			}
 		}
 		for _, r := range op.Responses.Codes.FromOldest() {
@@ -100,7 +114,7 @@ func (s *Spec) fastValid(rq *http.Request, resp Response) bool {
 	if r == nil {
 		r = codes.Default
 	}
-	if r == nil || orderedmap.Len(r.Headers) > 0 || orderedmap.Len(r.Content) == 0 {
+	if r == nil || orderedmap.Len(r.Content) == 0 || !f.headersValid(f.headers[r], resp.Header) {
 		return false
 	}
 	ct := resp.Header.Get("Content-Type")
@@ -138,6 +152,92 @@ func (s *Spec) fastValid(rq *http.Request, resp Response) bool {
 		return false
 	}
 	return bs.sch.Validate(v) == nil
+}
+
+// documentedHeaders lists r's documented headers as the validator checks them (it ignores a
+// documented Content-Type), with their schema cache keys. A header whose key cannot be computed
+// is refused from the start.
+func documentedHeaders(r *v3.Response) []*headerCheck {
+	var out []*headerCheck
+	for name, h := range r.Headers.FromOldest() {
+		if h == nil || strings.EqualFold(name, "Content-Type") {
+			continue
+		}
+		hc := &headerCheck{name: name, required: h.Required}
+		if h.Schema != nil {
+			if sch := h.Schema.Schema(); sch != nil {
+				hc.hasSchema = true
+				if low := sch.GoLow(); low != nil {
+					version := float32(3.1) // what the validator assumes without an index
+					if idx := low.GetIndex(); idx != nil {
+						if v, ok := idx.ResolveDocumentVersion(); ok {
+							version = v
+						}
+					}
+					hc.key = schema_validation.SchemaCacheKey(low.Hash(), version, schema_validation.SchemaValidationPurposeGeneric)
+				} else {
+					hc.refused.Store(true)
+				}
+			}
+		}
+		out = append(out, hc)
+	}
+	return out
+}
+
+// headersValid reports whether the validator would accept the headers h against the documented
+// ones (true), or that it must decide (false). Every value of a documented header present (in any
+// case) must pass its check as a string, which is a reading the validator tries for a schema that
+// allows strings; a header schema the validator has not compiled yet sends the response to the
+// validator, which compiles it.
+func (f *fastPath) headersValid(documented []*headerCheck, h http.Header) bool {
+	for _, d := range documented {
+		found := false
+		for name, values := range h {
+			if !strings.EqualFold(name, d.name) {
+				continue
+			}
+			found = true
+			if !d.hasSchema {
+				continue
+			}
+			c := d.check(f.cache)
+			if c == nil {
+				return false
+			}
+			for _, v := range values {
+				if !c.validString(v) {
+					return false
+				}
+			}
+		}
+		if d.required && !found {
+			return false
+		}
+	}
+	return true
+}
+
+// check returns d's check, or nil while the validator has not compiled its schema or when
+// compileCheck refuses it.
+func (d *headerCheck) check(c cache.SchemaCache) *check {
+	if chk := d.chk.Load(); chk != nil {
+		return chk
+	}
+	if d.refused.Load() {
+		return nil
+	}
+	e, ok := c.Load(d.key)
+	if !ok || e == nil || e.CompiledSchema == nil {
+		return nil
+	}
+	chk, err := compileCheck(e.CompiledSchema)
+	if err != nil || chk == nil {
+		d.refused.Store(true)
+		return nil
+	}
+	d.chk.Store(chk)
+	return chk
 }
 
 // routes reports whether rq is a POST that the validator routes to the confirm operation,

@@ -2,6 +2,8 @@ package spec
 
 import (
 	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,9 +19,65 @@ func TestFastPathTaken(t *testing.T) {
 	require.Empty(t, s.ValidateResponse(req, ok200)) // the validator compiles the schema once
 	assert.True(t, s.fastValid(req, ok200), "conforming 200")
 	assert.True(t, s.fastValid(nil, ok200), "conforming 200, nil request")
-	assert.False(t, s.fastValid(req, Response{Status: 401, Header: header401(), Body: []byte(`{"message":"Unauthenticated."}`)}), "401 documents headers")
+	ok401 := Response{Status: 401, Header: header401(), Body: []byte(`{"message":"Unauthenticated."}`)}
+	assert.False(t, s.fastValid(req, ok401), "401 before the validator compiled its header schemas")
+	require.Empty(t, s.ValidateResponse(req, ok401))
+	assert.True(t, s.fastValid(req, ok401), "conforming 401")
+	bad := ok401
+	bad.Header = header401()
+	bad.Header.Set("Cf-Ray", "12345")
+	assert.False(t, s.fastValid(req, bad), "a header off its pattern")
 	strict := loadSpec(t, Strict())
 	assert.False(t, strict.fastValid(req, ok200), "strict")
+}
+
+// TestFastPath401MatchesValidator: for 401s with every documented header missing, mistyped, off
+// its pattern or in another case, and for other bodies, ValidateResponse finds what
+// libopenapi-validator alone finds.
+func TestFastPath401MatchesValidator(t *testing.T) {
+	fast, slow := loadSpec(t), loadSpec(t)
+	slow.fast = nil
+	req := confirmReq(t)
+	body := []byte(`{"message":"Unauthenticated."}`)
+	require.Empty(t, fast.ValidateResponse(req, Response{Status: 401, Header: header401(), Body: body}))
+
+	type variant struct {
+		name   string
+		header http.Header
+		body   []byte
+	}
+	variants := []variant{{"as sent", header401(), body}}
+	for name := range header401() {
+		for _, v := range []string{"", "x", "12345", "0", "1; mode=block", realCFRay, realCfTeam, "8a1b2c3d4e5f6789", "1;mode=allow"} {
+			h := header401()
+			h.Set(name, v)
+			variants = append(variants, variant{name + "=" + v, h, body})
+		}
+		h := header401()
+		h.Del(name)
+		variants = append(variants, variant{"without " + name, h, body})
+		h = header401()
+		h[name] = append(h[name], "x")
+		variants = append(variants, variant{name + " twice", h, body})
+		for _, v := range []string{h.Get(name), "x"} {
+			h = header401()
+			h.Del(name)
+			h[strings.ToLower(name)] = []string{v} // a key not in canonical form
+			variants = append(variants, variant{"lower-case " + name + "=" + v, h, body})
+		}
+	}
+	for _, b := range []string{`{"message":1}`, `{}`, `{"message":"x","extra":[1]}`, `[]`, `{"message":"\u0041"}`} {
+		variants = append(variants, variant{"body " + b, header401(), []byte(b)})
+	}
+	var taken int
+	for _, v := range variants {
+		resp := Response{Status: 401, Header: v.header, Body: v.body}
+		if fast.fastValid(req, resp) {
+			taken++
+		}
+		assert.Equal(t, findings(slow.ValidateResponse(req, resp)), findings(fast.ValidateResponse(req, resp)), v.name)
+	}
+	assert.Greater(t, taken, len(variants)/4, "the fast path answered too few variants for the test to mean anything")
 }
 
 // BenchmarkValidateResponse200Validator is BenchmarkValidateResponse200 without the fast path:

@@ -30,9 +30,28 @@ type check struct {
 	format  *jsonschema.Format // nil: none asserted
 	pattern jsonschema.Regexp  // nil: none
 	props   map[string]*check  // nil entries and absent keys: any value
+	byLen   [][]propEntry      // props by name length: a lookup compares a name or two, no hashing
 	items   *check             // nil: any items
 
 	memo *formatMemo // strings accepted recently; shared by the nodes with the same format and pattern
+}
+
+// propEntry is one property of a check's object.
+type propEntry struct {
+	name string
+	chk  *check
+}
+
+// prop returns the check of property name (nil: any value).
+func (c *check) prop(name []byte) *check {
+	if len(name) < len(c.byLen) {
+		for _, e := range c.byLen[len(name)] {
+			if e.name == string(name) {
+				return e.chk
+			}
+		}
+	}
+	return nil
 }
 
 // kinds is a set of JSON Schema types.
@@ -160,6 +179,10 @@ func (cc *checkCompiler) compile(s *jsonschema.Schema, depth int) (*check, error
 				return nil, err
 			}
 			c.props[name] = p
+			if len(c.byLen) <= len(name) {
+				c.byLen = append(c.byLen, make([][]propEntry, len(name)+1-len(c.byLen))...)
+			}
+			c.byLen[len(name)] = append(c.byLen[len(name)], propEntry{name, p})
 		}
 	}
 	items := s.Items2020
@@ -273,7 +296,7 @@ func (s *checkScanner) object(c *check) bool {
 		}
 		var p *check
 		if c != nil {
-			p = c.props[string(s.b[start:end])] // every occurrence of a repeated key is checked
+			p = c.prop(s.b[start:end]) // every occurrence of a repeated key is checked
 		}
 		s.i = end + 1
 		s.ws()

@@ -77,10 +77,15 @@ func BenchmarkProcess(b *testing.B) {
 
 // confirmBody fetches one real 200 body from sb.
 func confirmBody(b *testing.B, sb *sandbox.Server) []byte {
+	return confirmOffer(b, sb, "7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9")
+}
+
+// confirmOffer confirms offer on sb and returns the 200 body.
+func confirmOffer(b *testing.B, sb *sandbox.Server, offer string) []byte {
 	b.Helper()
 	body := `{"quotes":[{"id":"7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9"}],"policyholder":` + xone.DemoPolicyholder + `}`
 	req, err := http.NewRequest(http.MethodPost, sb.URL()+"/api/partners/"+sandbox.PartnerID+
-		"/offers/7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9/confirm", strings.NewReader(body))
+		"/offers/"+offer+"/confirm", strings.NewReader(body))
 	require.NoError(b, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+sb.MintToken(sandbox.ClientID, time.Hour))
@@ -91,6 +96,30 @@ func confirmBody(b *testing.B, sb *sandbox.Server) []byte {
 	out, err := io.ReadAll(resp.Body)
 	require.NoError(b, err)
 	return out
+}
+
+// BenchmarkValidateSandboxBodies validates 256 distinct sandbox 200 bodies in turn, as the
+// validators see them under load: every booking has its own id, URLs and timestamps, so the
+// check's memo of format values hits only for what bodies share.
+func BenchmarkValidateSandboxBodies(b *testing.B) {
+	s, err := spec.Load()
+	require.NoError(b, err)
+	_, sb, _ := benchConfig(b, Plan{Rate: "1/s", Duration: time.Second})
+	bodies := make([][]byte, 256)
+	size := 0
+	for i := range bodies {
+		bodies[i] = confirmOffer(b, sb, xone.NewUUID())
+		size += len(bodies[i])
+	}
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	require.Empty(b, s.ValidateResponse(nil, spec.Response{Status: 200, Header: hdr, Body: bodies[0]}))
+	b.SetBytes(int64(size / len(bodies)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if vs := s.ValidateResponse(nil, spec.Response{Status: 200, Header: hdr, Body: bodies[i%len(bodies)]}); vs != nil {
+			b.Fatal(vs)
+		}
+	}
 }
 
 // benchConfig is sandboxConfig for benchmarks.

@@ -168,7 +168,8 @@ type engine struct {
 
 	// Validation.
 	tmplReq  *http.Request
-	jobs     chan validateJob
+	jobs     chan []validateJob // batches: one hand-off, and at most one wake-up, per batch
+	batch    []validateJob      // the consumer's batch being filled
 	vwg      sync.WaitGroup
 	vmu      sync.Mutex
 	schema   SchemaStats
@@ -345,6 +346,7 @@ loop:
 			e.process(r)
 		case <-flushBookings.C:
 			_ = e.bookings.flush() // an error is kept and returned by close
+			e.sendBatch(false)
 		case <-tick.C:
 			_ = e.results.flush()
 			e.progress(time.Since(began))
@@ -355,6 +357,7 @@ loop:
 	e.stop(stopCompleted) // no-op unless the attacker ended on its own
 	hardCancel()
 	runCancel()
+	e.sendBatch(true)
 	close(e.jobs)
 	e.vwg.Wait()
 	res.FinishedAt = e.now().UTC()
@@ -547,8 +550,8 @@ func (e *engine) retryAfter(r *vegeta.Result) {
 	}
 }
 
-// sample hands the sampled fraction of responses to the validators, never
-// blocking the consumer: when they are saturated the response is skipped.
+// sample hands the sampled fraction of responses to the validators in batches
+// of validateBatch, sent when full and every bookingsFlushEvery.
 func (e *engine) sample(r *vegeta.Result) {
 	if e.jobs == nil || e.plan.ValidateSample <= 0 {
 		return
@@ -558,32 +561,56 @@ func (e *engine) sample(r *vegeta.Result) {
 		return
 	}
 	e.sampleAcc--
-	select {
-	case e.jobs <- validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body}:
-	default:
-		e.vSkipped.Add(1)
+	e.batch = append(e.batch, validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body})
+	if len(e.batch) >= validateBatch {
+		e.sendBatch(false)
 	}
+}
+
+// validateBatch is the most responses handed to a validator at once. Handing
+// them over one by one cost a channel send and often a goroutine wake-up each.
+const validateBatch = 32
+
+// sendBatch hands the batch to the validators. Unless block is set (and there
+// are validators) it never blocks the consumer: when the validators are
+// saturated the batch is skipped (and counted).
+func (e *engine) sendBatch(block bool) {
+	if len(e.batch) == 0 {
+		return
+	}
+	if block && e.tmplReq != nil { // tmplReq is set when the validators start
+		e.jobs <- e.batch
+	} else {
+		select {
+		case e.jobs <- e.batch:
+		default:
+			e.vSkipped.Add(uint64(len(e.batch)))
+		}
+	}
+	e.batch = make([]validateJob, 0, validateBatch) // the validators own the one sent
 }
 
 func (e *engine) startValidators() {
 	if e.cfg.Spec == nil || e.plan.ValidateSample <= 0 {
-		e.jobs = make(chan validateJob) // closed at the end; never fed
+		e.jobs = make(chan []validateJob) // closed at the end; never fed
 		return
 	}
 	req, err := http.NewRequest(http.MethodPost, e.urlPrefix+"00000000-0000-4000-8000-000000000000/confirm", nil)
 	if err != nil {
-		e.jobs = make(chan validateJob)
+		e.jobs = make(chan []validateJob)
 		return
 	}
 	req.Header["Content-Type"], req.Header["Accept"] = jsonCT, jsonCT
 	e.tmplReq = req
-	e.jobs = make(chan validateJob, 1024)
+	e.jobs = make(chan []validateJob, 1024/validateBatch)
 	for range validators {
 		e.vwg.Add(1)
 		go func() {
 			defer e.vwg.Done()
-			for j := range e.jobs {
-				e.validate(j)
+			for b := range e.jobs {
+				for _, j := range b {
+					e.validate(j)
+				}
 			}
 		}()
 	}

@@ -56,7 +56,7 @@ func BenchmarkProcess(b *testing.B) {
 	e.stats = newStats(5)
 	e.pacer = newRunPacer(e.sched, time.Hour, 0, -1, make(chan struct{}), func(string) {})
 	e.pacer.start = time.Now()
-	e.jobs = make(chan validateJob)
+	e.jobs = make(chan []validateJob)
 	hdr := http.Header{"Content-Type": {"application/json"}}
 	b.ReportAllocs()
 	start := time.Now()

@@ -1,6 +1,10 @@
 package load
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/xoneharness/xoneharness/internal/jsonlex"
+)
 
 // bookingID extracts data.id from a confirm response body ("" if absent). It reads the body
 // as json.Unmarshal into struct{ Data struct{ ID string } } would, except that the first data.id
@@ -256,39 +260,9 @@ func (s *jsonScan) lit(w string) bool {
 }
 
 func (s *jsonScan) number() bool {
-	b, j := s.b, s.i
-	if b[j] == '-' {
-		j++
-	}
-	digits := func() bool {
-		k := j
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		return j > k
-	}
-	switch {
-	case j < len(b) && b[j] == '0':
-		j++
-	case j < len(b) && b[j] >= '1' && b[j] <= '9':
-		digits()
-	default:
+	j, _, _, ok := jsonlex.Number(s.b, s.i)
+	if !ok {
 		return false
-	}
-	if j < len(b) && b[j] == '.' {
-		j++
-		if !digits() {
-			return false
-		}
-	}
-	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
-		j++
-		if j < len(b) && (b[j] == '+' || b[j] == '-') {
-			j++
-		}
-		if !digits() {
-			return false
-		}
 	}
 	s.i = j
 	return true

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/xoneharness/xoneharness/internal/jsonlex"
+
 	"github.com/pb33f/jsonschema/v6"
 )
 
@@ -481,44 +483,12 @@ func (m *formatMemo) add(s string) {
 // "integer" it accepts an integral value, which a literal without fraction or exponent always is.
 // Other literals are left to the library when only "integer" is allowed.
 func (s *checkScanner) number(c *check) bool {
-	b, j := s.b, s.i
-	if b[j] == '-' {
-		j++
-	}
-	digits := func() bool {
-		k := j
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		return j > k
-	}
-	switch {
-	case j < len(b) && b[j] == '0':
-		j++
-	case j < len(b) && b[j] >= '1' && b[j] <= '9':
-		digits()
-	default:
+	j, frac, exp, ok := jsonlex.Number(s.b, s.i)
+	if !ok {
 		return false
 	}
-	integral, exp := true, false
-	if j < len(b) && b[j] == '.' {
-		j++
-		integral = false
-		if !digits() {
-			return false
-		}
-	}
-	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
-		j++
-		integral, exp = false, true
-		if j < len(b) && (b[j] == '+' || b[j] == '-') {
-			j++
-		}
-		if !digits() {
-			return false
-		}
-	}
-	lit := b[s.i:j]
+	integral := !frac && !exp
+	lit := s.b[s.i:j]
 	if len(lit) > 300 || exp {
 		// beyond float64's range encoding/json fails; without an exponent, 300 bytes cannot get there
 		if _, err := strconv.ParseFloat(string(lit), 64); err != nil {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/xoneharness/xoneharness/internal/jsonlex"
+
 	"github.com/pb33f/jsonschema/v6"
 	"github.com/pb33f/libopenapi-validator/cache"
 	"github.com/pb33f/libopenapi-validator/config"
@@ -507,39 +509,9 @@ func (d *jsonDecoder) unquote(end int) (string, bool) {
 
 // number decodes a JSON number as encoding/json does (strconv.ParseFloat).
 func (d *jsonDecoder) number() (any, bool) {
-	b, j := d.b, d.i
-	if b[j] == '-' {
-		j++
-	}
-	digits := func() bool {
-		k := j
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		return j > k
-	}
-	switch {
-	case j < len(b) && b[j] == '0':
-		j++
-	case j < len(b) && b[j] >= '1' && b[j] <= '9':
-		digits()
-	default:
+	j, _, _, ok := jsonlex.Number(d.b, d.i)
+	if !ok {
 		return nil, false
-	}
-	if j < len(b) && b[j] == '.' {
-		j++
-		if !digits() {
-			return nil, false
-		}
-	}
-	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
-		j++
-		if j < len(b) && (b[j] == '+' || b[j] == '-') {
-			j++
-		}
-		if !digits() {
-			return nil, false
-		}
 	}
 	f, err := strconv.ParseFloat(d.s[d.i:j], 64)
 	if err != nil {

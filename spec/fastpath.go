@@ -116,8 +116,11 @@ func (s *Spec) fastValid(rq *http.Request, resp Response) bool {
 	if r == nil {
 		r = codes.Default
 	}
-	if r == nil || orderedmap.Len(r.Content) == 0 || !f.headersValid(f.headers[r], resp.Header) {
+	if r == nil || orderedmap.Len(r.Content) == 0 {
 		return false
+	}
+	if hs, ok := f.headers[r]; !ok || !f.headersValid(hs, resp.Header) {
+		return false // a response newFastPath did not see has headers it does not know
 	}
 	ct := resp.Header.Get("Content-Type")
 	if !strings.EqualFold(ct, "application/json") && !strings.EqualFold(ct, "application/json; charset=utf-8") {

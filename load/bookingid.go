@@ -95,16 +95,7 @@ type jsonScan struct {
 // scanMaxDepth bounds nesting; deeper documents go to encoding/json (which allows 10000).
 const scanMaxDepth = 1000
 
-func (s *jsonScan) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
+func (s *jsonScan) ws() { s.i = jsonlex.Space(s.b, s.i) }
 
 func (s *jsonScan) peek(c byte) bool { return s.i < len(s.b) && s.b[s.i] == c }
 
@@ -252,11 +243,9 @@ func (s *jsonScan) array() bool {
 }
 
 func (s *jsonScan) lit(w string) bool {
-	if len(s.b)-s.i < len(w) || string(s.b[s.i:s.i+len(w)]) != w {
-		return false
-	}
-	s.i += len(w)
-	return true
+	var ok bool
+	s.i, ok = jsonlex.Literal(s.b, s.i, w)
+	return ok
 }
 
 func (s *jsonScan) number() bool {
@@ -309,23 +298,8 @@ func (s *jsonScan) skipString() bool {
 		case c < 0x20:
 			return false
 		case c == '\\':
-			j++
-			if j >= len(s.b) {
-				return false
-			}
-			switch s.b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if len(s.b)-j < 5 {
-					return false
-				}
-				for _, h := range s.b[j+1 : j+5] {
-					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return false
-					}
-				}
-				j += 4
-			default:
+			var ok bool
+			if j, ok = jsonlex.Escape(s.b, j); !ok {
 				return false
 			}
 		}

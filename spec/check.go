@@ -227,16 +227,7 @@ type checkScanner struct {
 	depth int
 }
 
-func (s *checkScanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
+func (s *checkScanner) ws() { s.i = jsonlex.Space(s.b, s.i) }
 
 // value checks the value at s.i against c and moves past it.
 func (s *checkScanner) value(c *check) bool {
@@ -263,11 +254,9 @@ func (s *checkScanner) value(c *check) bool {
 }
 
 func (s *checkScanner) lit(word string) bool {
-	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
-		return false
-	}
-	s.i += len(word)
-	return true
+	var ok bool
+	s.i, ok = jsonlex.Literal(s.b, s.i, word)
+	return ok
 }
 
 func (s *checkScanner) object(c *check) bool {
@@ -393,18 +382,8 @@ func (s *checkScanner) str(c *check) bool {
 			}
 			return stringValid(c, raw)
 		case ch == '\\':
-			j++
-			if j >= len(s.b) {
-				return false
-			}
-			switch s.b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(s.b) || !isHex(s.b[j+1]) || !isHex(s.b[j+2]) || !isHex(s.b[j+3]) || !isHex(s.b[j+4]) {
-					return false
-				}
-				j += 4
-			default:
+			var ok bool
+			if j, ok = jsonlex.Escape(s.b, j); !ok {
 				return false
 			}
 			escaped = true
@@ -425,8 +404,6 @@ var asciiText = func() (t [256]bool) {
 	}
 	return t
 }()
-
-func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // stringValid reports whether the library accepts the string v for c's format and pattern.
 // Format functions and patterns are pure, and a response repeats most of its URLs and timestamps

@@ -313,16 +313,7 @@ type member struct {
 	v any
 }
 
-func (d *jsonDecoder) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
+func (d *jsonDecoder) ws() { d.i = jsonlex.Space(d.b, d.i) }
 
 func (d *jsonDecoder) value() (any, bool) {
 	if d.i >= len(d.b) {
@@ -348,12 +339,10 @@ func (d *jsonDecoder) value() (any, bool) {
 	return nil, false
 }
 
-func (d *jsonDecoder) lit(s string) bool {
-	if len(d.b)-d.i < len(s) || string(d.b[d.i:d.i+len(s)]) != s {
-		return false
-	}
-	d.i += len(s)
-	return true
+func (d *jsonDecoder) lit(word string) bool {
+	var ok bool
+	d.i, ok = jsonlex.Literal(d.b, d.i, word)
+	return ok
 }
 
 func (d *jsonDecoder) object() (any, bool) {

@@ -57,3 +57,33 @@ func FuzzNumber(f *testing.F) {
 		}
 	})
 }
+
+func TestSpaceLiteralEscape(t *testing.T) {
+	assert.Equal(t, 4, Space([]byte(" \t\r\nx"), 0))
+	assert.Equal(t, 2, Space([]byte("ab"), 2), "at the end")
+	assert.Equal(t, 1, Space([]byte("a\v"), 1), "\\v is not JSON whitespace")
+
+	end, ok := Literal([]byte("[true]"), 1, "true")
+	assert.True(t, ok)
+	assert.Equal(t, 5, end)
+	_, ok = Literal([]byte("tru"), 0, "true")
+	assert.False(t, ok, "truncated")
+	_, ok = Literal([]byte("nul1"), 0, "null")
+	assert.False(t, ok)
+
+	for _, tt := range []struct {
+		in   string
+		last int
+		ok   bool
+	}{
+		{`\"`, 1, true}, {`\\`, 1, true}, {`\/`, 1, true}, {`\n`, 1, true}, {`\t`, 1, true},
+		{`\u00e9"`, 5, true}, {`\uD83D`, 5, true},
+		{`\x`, 0, false}, {`\`, 0, false}, {`\u00e`, 0, false}, {`\u00zz`, 0, false}, {`\U0041`, 0, false},
+	} {
+		last, ok := Escape([]byte(tt.in), 0)
+		assert.Equal(t, tt.ok, ok, "%q", tt.in)
+		if tt.ok {
+			assert.Equal(t, tt.last, last, "%q", tt.in)
+		}
+	}
+}

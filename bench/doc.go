@@ -1,5 +1,5 @@
 // Command bench measures whether xoneharness is ever the bottleneck: it prints one table of
-// medians (issue 7) measured side by side in one run on this machine.
+// medians measured side by side in one run on this machine.
 //
 //  1. the embedded sandbox's capacity: a closed-loop raw HTTP/1.1 client (wrk-like) against
 //     `xoneharness sandbox` served in its own process;
@@ -19,7 +19,7 @@
 // Run it from the repository root:
 //
 //	go run ./bench            # 5 runs of 3 s steps: about 10 minutes on 2 cores
-//	go run ./bench -quick     # 1 s steps, 10 s at 5000/s: about 2 minutes
+//	go run ./bench -quick     # 3 runs of 1.5 s steps, 10 s at 5000/s: about 2 minutes
 //	go run ./bench -memory    # adds the 100k and 1M memory runs (several minutes)
 //	go run ./bench -v -runs 7 # log every step; more runs
 //

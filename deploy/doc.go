@@ -13,5 +13,13 @@
 //	deploy/shards-demo.sh          # 3 shards, 150/s for 2s
 //	SHARDS=2 RATE=100/s deploy/shards-demo.sh
 //
+// grace_test.go sends a shard pod's own command SIGTERM with requests in flight
+// and checks it writes its report well inside terminationGracePeriodSeconds.
+//
+// The directory is a Go module of its own (github.com/xoneharness/xoneharness/deploy,
+// with a replace of the tool's module by ../): the Kubernetes API modules the
+// tests decode with stay out of the tool's module, which module_test.go
+// checks. The tests build the CLI in the tool's module, with its go.mod.
+//
 // See README.md for building the image and running the Job.
 package deploy

@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// toolModuleDir is the root of the tool's module, github.com/xoneharness/xoneharness.
+const toolModuleDir = ".."
+
 // harness is the xoneharness binary built once by TestMain (buildErr when the
 // build failed: the tests that need it fail with that error, they do not skip).
 var harness struct {
@@ -31,8 +34,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildHarness builds ../cmd/xoneharness into dir, with the default build
-// settings so that the build cache of `go build` and `go test` serves it.
+// buildHarness builds ./cmd/xoneharness of the tool's module (the parent
+// directory) into dir. The build runs there, so the binary under test is built
+// with the tool's own go.mod, as `go build` in the repository root builds it,
+// not with the dependency versions this test module selects; the default build
+// settings let the build cache of `go build` and `go test` serve it.
 func buildHarness(dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -41,7 +47,8 @@ func buildHarness(dir string) (string, error) {
 	out := filepath.Join(dir, "xoneharness")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "../cmd/xoneharness")
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "./cmd/xoneharness")
+	cmd.Dir = toolModuleDir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

@@ -326,7 +326,7 @@ func pooledPercentiles(t *testing.T, files []string) (float64, float64) {
 	return float64(h.ValueAtQuantile(50)) / 1e3, float64(h.ValueAtQuantile(99)) / 1e3
 }
 
-// TestShardsOnOneMachine is the issue's proof on one machine: one standalone
+// TestShardsOnOneMachine proves sharding on one machine: one standalone
 // sandbox; runs of 1 (a plain process), 2 and 3 concurrent shard processes at
 // the same total rate, each merged with `xoneharness report`; then the
 // sandbox's own count of duplicate confirms.

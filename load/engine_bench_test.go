@@ -1,16 +1,13 @@
 package load
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -51,7 +48,7 @@ func BenchmarkProcess(b *testing.B) {
 	body := confirmBody(b, sb)
 	e.results, err = newResultsWriter(cfg.OutDir)
 	require.NoError(b, err)
-	e.bookings, err = newBookingsWriter(cfg.OutDir)
+	e.bookings, err = OpenLedger(cfg.OutDir)
 	require.NoError(b, err)
 	e.stats = newStats(5)
 	e.pacer = newRunPacer(e.sched, time.Hour, 0, -1, make(chan struct{}), func(string) {})
@@ -72,7 +69,7 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	b.StopTimer()
 	require.NoError(b, e.results.close())
-	require.NoError(b, e.bookings.close())
+	require.NoError(b, e.bookings.Close())
 }
 
 // confirmBody fetches one real 200 body from sb.
@@ -84,8 +81,8 @@ func confirmBody(b *testing.B, sb *sandbox.Server) []byte {
 func confirmOffer(b *testing.B, sb *sandbox.Server, offer string) []byte {
 	b.Helper()
 	body := `{"quotes":[{"id":"7e6d5c4b-3a29-4187-a6b5-c4d3e2f1a0b9"}],"policyholder":` + xone.DemoPolicyholder + `}`
-	req, err := http.NewRequest(http.MethodPost, sb.URL()+"/api/partners/"+sandbox.PartnerID+
-		"/offers/"+offer+"/confirm", strings.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, sb.URL()+xone.ConfirmPath(sandbox.PartnerID, offer),
+		strings.NewReader(body))
 	require.NoError(b, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+sb.MintToken(sandbox.ClientID, time.Hour))
@@ -132,108 +129,4 @@ func benchConfig(b *testing.B, plan Plan, opts ...sandbox.Option) (Config, *sand
 		Plan: plan, BaseURL: sb.URL(), PartnerID: sandbox.PartnerID, Tokens: src, TokenStats: src.Stats,
 		Feed: GeneratedFeed(1), OutDir: b.TempDir(),
 	}, sb, src
-}
-
-// refBookingID is bookingID as it was: encoding/json alone.
-func refBookingID(body []byte) string {
-	var b struct {
-		Data struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(body, &b) != nil {
-		return ""
-	}
-	return b.Data.ID
-}
-
-// TestBookingIDMatchesEncodingJSON proves the scanner reads booking ids as encoding/json does,
-// up to the id: what comes after it (malformed JSON, a repeated key) is not read.
-func TestBookingIDMatchesEncodingJSON(t *testing.T) {
-	tests := []struct {
-		name, body, want string
-		fast             bool // answered by the scanner
-		differs          bool // encoding/json answers otherwise: only for what follows the id
-	}{
-		{"plain", `{"data":{"id":"EYYLD-F8LDV-INS","x":[1,{"y":null}]},"z":"é"}`, "EYYLD-F8LDV-INS", true, false},
-		{"id after other members", `{"message":"ok","data":{"x":{"id":"no"},"list":[{"id":"no"}],"id":"A"}}`, "A", true, false},
-		{"nested keys not plain", `{"data":{"m":{"\u00e9":1,"é":[true]},"id":"A"}}`, "A", true, false},
-		{"no data", `{"message":"x"}`, "", true, false},
-		{"data without id", `{"data":{"x":1}}`, "", true, false},
-		{"case variant of data", `{"DATA":{"id":"A"}}`, "A", false, false},
-		{"case variant of id", `{"data":{"Id":"A"}}`, "A", false, false},
-		{"two data objects merge", `{"data":{"x":1},"data":{"id":"A"}}`, "A", false, false},
-		{"data null", `{"data":null}`, "", false, false},
-		{"id number", `{"data":{"id":1}}`, "", false, false},
-		{"id escaped", `{"data":{"id":"A\u0042"}}`, "AB", false, false},
-		{"escaped key", `{"d\u0061ta":{"id":"A"}}`, "A", false, false},
-		{"bad escape before the id", `{"x":"\q","data":{"id":"A"}}`, "", false, false},
-		{"array", `[{"data":{"id":"A"}}]`, "", false, false},
-		{"empty", ``, "", false, false},
-		// After the id nothing is read.
-		{"invalid JSON after id", `{"data":{"id":"A"},}`, "A", true, true},
-		{"trailing data", `{"data":{"id":"A"}} x`, "A", true, true},
-		{"truncated after id", `{"data":{"id":"A","policies":[{"pri`, "A", true, true},
-		{"bad number after id", `{"data":{"id":"A"},"x":01}`, "A", true, true},
-		{"repeated id: the first wins", `{"data":{"id":"A","id":"B"}}`, "A", true, true},
-		{"repeated data after the id", `{"data":{"id":"A"},"data":{"id":"B"}}`, "A", true, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, bookingID([]byte(tt.body)))
-			_, fast := scanBookingID([]byte(tt.body))
-			assert.Equal(t, tt.fast, fast, "got fast=%v, want %v", fast, tt.fast)
-			if ref := refBookingID([]byte(tt.body)); tt.differs {
-				assert.NotEqual(t, tt.want, ref, "encoding/json reads this otherwise, or the case proves nothing")
-			} else {
-				assert.Equal(t, tt.want, ref, "reference")
-			}
-		})
-	}
-}
-
-// FuzzBookingID: for a body without escapes whose "data" and "id" keys are not repeated (in any
-// case), bookingID agrees with encoding/json; any id it finds is a string in the body.
-func FuzzBookingID(f *testing.F) {
-	for _, s := range []string{`{"data":{"id":"EYYLD-F8LDV-INS","a":[1,2.5e3,-0,true,null,{"b":"\u00e9\n"}]}}`,
-		`{"Data":{"ID":"x"}}`, `{"data":{"id":"x"},"data":{"id":"y"}}`, `{"message":"Unauthenticated."}`,
-		`{"data":{"id":"x"},`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		got := bookingID(b)
-		if got != "" && !bytes.Contains(b, []byte(`"`+got+`"`)) && !bytes.Contains(b, []byte(`\`)) {
-			t.Errorf("body %q: got %q, which is not a string in it", b, got)
-		}
-		lower := bytes.ToLower(b)
-		if bytes.Contains(b, []byte(`\`)) || bytes.Count(lower, []byte(`"data"`)) > 1 || bytes.Count(lower, []byte(`"id"`)) > 1 {
-			return
-		}
-		if want := refBookingID(b); want != "" && got != want {
-			t.Errorf("body %q: got %q, want %q", b, got, want)
-		}
-	})
-}
-
-// BenchmarkBookingID compares the scanner with encoding/json (what bookingID was) on a real
-// 200 body, side by side.
-func BenchmarkBookingID(b *testing.B) {
-	_, sb, _ := benchConfig(b, Plan{Rate: "1/s", Duration: time.Second})
-	body := confirmBody(b, sb)
-	want := refBookingID(body)
-	require.NotEmpty(b, want)
-	for _, bc := range []struct {
-		name string
-		f    func([]byte) string
-	}{{"scanner", bookingID}, {"encoding-json", refBookingID}} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if got := bc.f(body); got != want {
-					b.Fatalf("got %q, want %q", got, want)
-				}
-			}
-		})
-	}
 }

@@ -39,15 +39,16 @@ type DiffReport struct {
 	Total    int      `json:"total"`
 }
 
-// Diff reports what newDoc changed relative to oldDoc (both raw vendor documents, JSON or YAML),
+// Diff reports what newDoc changed relative to oldDoc (both raw vendor documents, JSON or YAML, in
+// any valid JSON spelling),
 // using libopenapi's what-changed and its breaking-change rules. Identical documents give an empty
 // report. Errors wrap ErrUnreadable when either input is not an OpenAPI 3 document.
 func Diff(oldDoc, newDoc []byte) (*DiffReport, error) {
-	left, err := newV3Document(oldDoc)
+	left, err := newV3Document(normalize(oldDoc))
 	if err != nil {
 		return nil, fmt.Errorf("spec: diff: old document: %w", err)
 	}
-	right, err := newV3Document(newDoc)
+	right, err := newV3Document(normalize(newDoc))
 	if err != nil {
 		return nil, fmt.Errorf("spec: diff: new document: %w", err)
 	}

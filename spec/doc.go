@@ -6,27 +6,31 @@
 //
 //   - path parameters partner_id and offer_id are used in the path but not declared;
 //   - the 401 headers CF-RAY, X-XSS-Protection and Cf-Team are typed integer, but real values are
-//     "8a1b2c3d4e5f6789-SYD", "1; mode=block" and 32 hex digits: they become patterned strings;
+//     "8a1b2c3d4e5f6789-SYD", "1; mode=block" and 32 hex digits: their type is removed, so both
+//     the integer the document allows and the string the API sends are accepted;
 //   - the formats "color" (policyholder.postcode) and "style" (disclaimer_html,
 //     policy_start_date_tz_offset) are not formats at all: they are removed.
 //
+// The overlay widens and never narrows: no value the vendor document accepts is rejected by the
+// corrected one. Stricter checks belong to Strict, whose findings a contract suite reports as drift.
+//
+// Any other document can be tested against: ReadDocument reads one (JSON in any valid spelling,
+// escapes and surrogate pairs included, or YAML), FromDocument loads it and WithOverlay replaces
+// the embedded overlay. A document without the confirm operation, or one the overlay leaves
+// unusable, is an error wrapping ErrDocument that names what is missing. Info names the document
+// (title, version, SHA-256) for reports.
+//
 // Load builds the corrected document and one libopenapi-validator validator with format
-// assertions on (date-time, email, uri). ValidateResponse and ValidateRequest turn the validator's
-// errors into Violations with stable rule ids and JSON paths, sorted deterministically, and add
-// what the validator lets through: an empty or null body on a documented JSON response
-// ("empty-body"). With Strict, properties the schema does not document are reported too
-// ("undocumented-field"), except inside the vendor's untyped fields such as cover_amount.
+// assertions on (date-time, email, uri, int32, int64...). The validator is the only judge:
+// ValidateResponse and ValidateRequest turn its structured errors into Violations with stable rule
+// ids and JSON paths, sorted deterministically, and add what it lets through: an empty or null
+// body on a documented JSON response ("empty-body"). With Strict, properties the schema does not
+// document are reported too ("undocumented-field"), except inside the vendor's untyped fields such
+// as cover_amount, and so are Cloudflare header values off their real shape ("header-shape").
 //
 // Lint finds the defects of a vendor document (for instance a newer release) and says whether the
-// overlay still handles each; Diff reports what a newer release changed, breaking or not, using
-// libopenapi's what-changed.
-//
-// ValidateResponse answers a response that certainly conforms (a documented status without
-// documented headers, Content-Type application/json, a body its schema accepts) without going
-// through libopenapi-validator: the body is decoded once, straight from the bytes, and checked
-// against the schema the validator compiled. Anything else, and every response with a finding,
-// takes the validator's path, so the findings are the same; it roughly halves the cost of a
-// conforming 200 (see BENCHMARKS.md).
+// overlay still handles each, and how (every fix must widen); Diff reports what a newer release
+// changed, breaking or not, using libopenapi's what-changed.
 //
 // A Spec is immutable after Load and safe for concurrent use; build it once (a few milliseconds)
 // and share it. Validation reads the bytes it is given and never reads or modifies the caller's
@@ -45,6 +49,8 @@
 //		fmt.Printf("%s %s: %s\n", v.Rule, v.Path, v.Reason) // e.g. "schema $.data.price: got string, want number"
 //	}
 //
+//	newVendorDoc, err := spec.ReadDocument("confirm-offer-2027.json")
+//	s, err = spec.Load(spec.FromDocument(newVendorDoc)) // test against it; s.Info() names it
 //	defects, err := spec.Lint(newVendorDoc)   // what is wrong with a vendor document, and is it handled
 //	report, err := spec.Diff(spec.Vendor(), newVendorDoc) // what a newer vendor document changed
 package spec

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,7 +29,10 @@ type Defect struct {
 	Found    string `json:"found"`    // what the document says
 	Reason   string `json:"reason"`   // why it is a defect (real values etc.)
 	Handling string `json:"handling"` // the overlay action that fixes it, or "not handled"
-	Handled  bool   `json:"handled"`  // the overlay-corrected document no longer has the defect
+	// Effect says how the fix changes what the document accepts: "widens: ..." for a fix that
+	// rejects nothing the document accepted; a fix that narrows is not Handled. "" when not handled.
+	Effect  string `json:"effect,omitempty"`
+	Handled bool   `json:"handled"` // the overlay fixes it and the corrected document no longer has it
 }
 
 // defect is a Defect with what Lint needs to match it to an overlay action.
@@ -45,10 +49,13 @@ func (d *defect) key() string { return d.Rule + "\x00" + d.Pointer + "\x00" + d.
 // a declared path parameter, response headers typed integer/number whose real values are not
 // numbers (the Cloudflare set CF-RAY, X-XSS-Protection, Cf-Team and other well-known headers), and
 // `format` values outside the OpenAPI format registry and JSON Schema. For each it applies the
-// embedded overlay, marks the defect Handled when the corrected document no longer has it, and names
-// the overlay action that targets it. Defects are sorted by Pointer, Rule; an empty slice means a
-// clean document. Errors wrap ErrUnreadable for input that is not an OpenAPI 3 document.
-func Lint(doc []byte) ([]Defect, error) {
+// overlay (the embedded one, or WithOverlay's; other options are ignored), marks the defect Handled
+// when the corrected document no longer has it, and names the overlay action that targets it.
+// Defects are sorted by Pointer, Rule; an empty slice means a clean document. Errors wrap
+// ErrUnreadable (and ErrDocument) for input that is not an OpenAPI 3 document.
+func Lint(doc []byte, opts ...Option) ([]Defect, error) {
+	o := newOptions(opts)
+	doc = normalize(doc)
 	root, err := parseOpenAPINode(doc)
 	if err != nil {
 		return nil, fmt.Errorf("spec: lint: %w", err)
@@ -59,7 +66,7 @@ func Lint(doc []byte) ([]Defect, error) {
 		return out, nil
 	}
 
-	ov, ovErr := libopenapi.NewOverlayDocument(Overlay())
+	ov, ovErr := libopenapi.NewOverlayDocument(normalize(o.overlay))
 	remaining := map[string]bool{}
 	if ovErr == nil {
 		res, err := overlay.Apply(doc, ov)
@@ -83,7 +90,12 @@ func Lint(doc []byte) ([]Defect, error) {
 		case remaining[d.key()]:
 			d.Handling = "not handled"
 		case act != nil:
-			d.Handled, d.Handling = true, describeAction(act, idx)
+			effect, widens := actionEffect(act, d)
+			if !widens {
+				d.Handling = "not handled: " + describeAction(act, idx) + " " + effect
+				break
+			}
+			d.Handled, d.Handling, d.Effect = true, describeAction(act, idx), effect
 		default:
 			d.Handled, d.Handling = true, "fixed by the overlay (no single action targets it)"
 		}
@@ -105,6 +117,102 @@ func describeAction(a *highoverlay.Action, idx int) string {
 		desc = desc[:i]
 	}
 	return fmt.Sprintf("overlay action %d (%s %s): %s", idx+1, verb, a.Target, desc)
+}
+
+// isAssertionKeyword reports the schema keywords that restrict the values a schema accepts.
+func isAssertionKeyword(k string) bool {
+	switch k {
+	case "type", "format", "pattern", "enum", "const", "required", "minimum", "maximum", "exclusiveMinimum",
+		"exclusiveMaximum", "multipleOf", "minLength", "maxLength", "minItems", "maxItems", "uniqueItems",
+		"minProperties", "maxProperties", "additionalProperties", "properties", "items", "not", "allOf",
+		"anyOf", "oneOf", "contentEncoding", "contentMediaType", "dependentRequired":
+		return true
+	}
+	return false
+}
+
+// actionEffect says how an overlay action that fixes d changes what the document accepts, and
+// whether that is a widening: removing an assertion keyword (an unknown format, a type the API
+// does not send), or declaring the path parameters a path template uses. Any other change may
+// reject values the vendor document accepts.
+func actionEffect(a *highoverlay.Action, d *defect) (effect string, widens bool) {
+	if a.Remove {
+		kw := lastTargetKey(a.Target)
+		if !isAssertionKeyword(kw) {
+			return fmt.Sprintf("removes %s, which may reject what the document accepts", a.Target), false
+		}
+		switch d.Rule {
+		case DefectUnknownFormat:
+			return fmt.Sprintf("widens: drops format %q, which asserted nothing", d.subject), true
+		case DefectHeaderTypeMismatch:
+			return fmt.Sprintf("widens: drops the type of header %s, which then accepts both the number the "+
+				"document allows and the string the API sends", d.subject), true
+		}
+		return fmt.Sprintf("widens: drops %q", kw), true
+	}
+	if a.Update == nil {
+		return "changes nothing", false
+	}
+	if k := narrowingKey(a.Update); k != "" {
+		return fmt.Sprintf("adds %q, which may reject what the document accepts", k), false
+	}
+	if d.Rule == DefectUndeclaredPathParameter {
+		return fmt.Sprintf("widens: declares path parameter {%s}, without which no request matches the path", d.subject), true
+	}
+	return "widens: adds no assertion", true
+}
+
+// narrowingKey returns an assertion keyword an update adds outside parameter declarations, "" when
+// it adds none.
+func narrowingKey(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			switch {
+			case k == "parameters" || k == "description" || k == "summary" || k == "example" ||
+				k == "examples" || strings.HasPrefix(k, "x-"):
+				continue
+			case isAssertionKeyword(k):
+				return k
+			}
+			if nk := narrowingKey(n.Content[i+1]); nk != "" {
+				return nk
+			}
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if nk := narrowingKey(c); nk != "" {
+				return nk
+			}
+		}
+	}
+	return ""
+}
+
+// lastTargetKey returns the last member name of a JSONPath target ("format" for
+// "$.a['b'].format"), "" when it ends otherwise.
+func lastTargetKey(target string) string {
+	t := strings.TrimSpace(target)
+	if strings.HasSuffix(t, "']") || strings.HasSuffix(t, `"]`) {
+		q := t[len(t)-2]
+		i := strings.LastIndexByte(t[:len(t)-2], q)
+		if i < 1 || t[i-1] != '[' {
+			return ""
+		}
+		return t[i+1 : len(t)-2]
+	}
+	i := strings.LastIndexByte(t, '.')
+	if i < 0 || strings.ContainsAny(t[i+1:], "[]*()?@") {
+		return ""
+	}
+	return t[i+1:]
 }
 
 // matchAction returns the first overlay action whose target selects one of the defect's anchor
@@ -305,39 +413,53 @@ func updateDeclaresParam(update *yaml.Node, name string) bool {
 	return declaredPathParams(nil, params)[name]
 }
 
+// headerFact is what is known of the values a real XONE response sends in one header.
+type headerFact struct {
+	example string         // a real value
+	shape   string         // the values in words
+	pattern *regexp.Regexp // the exact shape, checked by Strict; nil when not pinned down
+}
+
+// Patterns of the Cloudflare headers whose real values the vendor document types integer.
+var (
+	cfRayPattern  = regexp.MustCompile(`^[0-9a-f]{16}-[A-Z]{3}$`)
+	xssPattern    = regexp.MustCompile(`^(0|1|1; ?mode=block)$`)
+	cfTeamPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
 // knownHeader describes headers whose real values are known; ok is false for others.
-func knownHeader(name string) (example, shape string, ok bool) {
+func knownHeader(name string) (fact headerFact, ok bool) {
 	switch strings.ToLower(name) {
 	case "cf-ray":
-		return "8a1b2c3d4e5f6789-SYD", "16 hex digits, '-' and the Cloudflare data-centre code", true
+		return headerFact{"8a1b2c3d4e5f6789-SYD", "16 hex digits, '-' and the Cloudflare data-centre code", cfRayPattern}, true
 	case "x-xss-protection":
-		return "1; mode=block", `0, 1 or "1; mode=block"`, true
+		return headerFact{"1; mode=block", `0, 1 or "1; mode=block"`, xssPattern}, true
 	case "cf-team":
-		return "2b5f9c7e4a1d4c3e8f6a0b1c2d3e4f5a", "32 hex digits", true
+		return headerFact{"2b5f9c7e4a1d4c3e8f6a0b1c2d3e4f5a", "32 hex digits", cfTeamPattern}, true
 	case "cf-cache-status":
-		return "DYNAMIC", "a cache status word (HIT, MISS, DYNAMIC...)", true
+		return headerFact{"DYNAMIC", "a cache status word (HIT, MISS, DYNAMIC...)", nil}, true
 	case "server":
-		return "cloudflare", "a product name", true
+		return headerFact{"cloudflare", "a product name", nil}, true
 	case "date":
-		return "Fri, 27 Nov 2026 02:14:09 GMT", "an HTTP date", true
+		return headerFact{"Fri, 27 Nov 2026 02:14:09 GMT", "an HTTP date", nil}, true
 	case "server-timing":
-		return `cfL4;desc="?proto=TCP&rtt=1234"`, "a list of metrics", true
+		return headerFact{`cfL4;desc="?proto=TCP&rtt=1234"`, "a list of metrics", nil}, true
 	case "strict-transport-security":
-		return "max-age=31536000; includeSubDomains", "directives", true
+		return headerFact{"max-age=31536000; includeSubDomains", "directives", nil}, true
 	case "x-content-type-options":
-		return "nosniff", "the word nosniff", true
+		return headerFact{"nosniff", "the word nosniff", nil}, true
 	case "cache-control":
-		return "no-cache, private", "directives", true
+		return headerFact{"no-cache, private", "directives", nil}, true
 	case "vary":
-		return "Authorization", "header names", true
+		return headerFact{"Authorization", "header names", nil}, true
 	case "connection":
-		return "keep-alive", "a connection option", true
+		return headerFact{"keep-alive", "a connection option", nil}, true
 	case "transfer-encoding":
-		return "chunked", "a coding name", true
+		return headerFact{"chunked", "a coding name", nil}, true
 	case "content-type":
-		return "application/json", "a media type", true
+		return headerFact{"application/json", "a media type", nil}, true
 	}
-	return "", "", false
+	return headerFact{}, false
 }
 
 func detectHeaderTypes(top *yaml.Node) []*defect {
@@ -359,7 +481,7 @@ func detectHeaderTypes(top *yaml.Node) []*defect {
 			if typ == nil || !numericType(typ) {
 				continue
 			}
-			example, shape, ok := knownHeader(name)
+			fact, ok := knownHeader(name)
 			if !ok {
 				continue
 			}
@@ -370,7 +492,7 @@ func detectHeaderTypes(top *yaml.Node) []*defect {
 					Pointer: pointer(hp...),
 					Found:   fmt.Sprintf("header %s typed %s", name, typeString(typ)),
 					Reason: fmt.Sprintf("real %s values are %s (e.g. %s), not numbers: a real response fails "+
-						"validation on this header", name, shape, example),
+						"validation on this header", name, fact.shape, fact.example),
 				},
 				subject: name,
 				anchors: []*yaml.Node{h, sc, typ},

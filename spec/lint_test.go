@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,7 +21,6 @@ func TestLintVendor(t *testing.T) {
 	defects, err := Lint(Vendor())
 	require.NoError(t, err)
 
-	type key struct{ Rule, Pointer, Found string }
 	resp200 := confirmPointer + "/post/responses/200/content/application~1json/schema/properties/data/properties"
 	headers := confirmPointer + "/post/responses/401/headers"
 	want := []struct {
@@ -210,4 +210,46 @@ func TestLintIsDeterministic(t *testing.T) {
 		require.Equal(t, first, got)
 	}
 	assert.True(t, sort.SliceIsSorted(first, func(i, j int) bool { return first[i].Pointer < first[j].Pointer }))
+}
+
+// TestLintEffects: every fix of the embedded overlay widens; an overlay that narrows (a type
+// with a pattern the vendor's integers fail) does not handle the defect.
+func TestLintEffects(t *testing.T) {
+	defects, err := Lint(Vendor())
+	require.NoError(t, err)
+	for _, d := range defects {
+		assert.True(t, strings.HasPrefix(d.Effect, "widens: "), "%s %s: got effect %q", d.Rule, d.Pointer, d.Effect)
+	}
+
+	narrowing, err := os.ReadFile("testdata/narrowing-overlay.yaml")
+	require.NoError(t, err)
+	defects, err = Lint(Vendor(), WithOverlay(narrowing))
+	require.NoError(t, err)
+	notHandled := map[string]string{}
+	for _, d := range defects {
+		if !d.Handled {
+			notHandled[d.Pointer] = d.Handling
+			assert.Empty(t, d.Effect)
+		}
+	}
+	headers := confirmPointer + "/post/responses/401/headers/"
+	for _, h := range []string{"CF-RAY", "X-XSS-Protection", "Cf-Team"} {
+		assert.Contains(t, notHandled[headers+h+"/schema/type"], `adds "type"`, "header %s", h)
+	}
+	assert.Len(t, notHandled, 3, "got %v", notHandled)
+}
+
+func TestLastTargetKey(t *testing.T) {
+	tests := map[string]string{
+		"$.a.b.format":          "format",
+		"$.a['b'].type":         "type",
+		`$.a["x.y"]['pattern']`: "pattern",
+		`$.a["required"]`:       "required",
+		"$.a[*]":                "",
+		"$":                     "",
+		"$.a[?(@.x)]":           "",
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, lastTargetKey(in), "got %q for %s, want %q", lastTargetKey(in), in, want)
+	}
 }

@@ -14,12 +14,12 @@ import (
 	"github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
-	"github.com/pb33f/libopenapi-validator/cache"
 	"github.com/pb33f/libopenapi-validator/config"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 	libjson "github.com/pb33f/libopenapi/json"
 	"github.com/pb33f/libopenapi/orderedmap"
+	"github.com/pb33f/libopenapi/overlay"
 	"github.com/pb33f/libopenapi/utils"
 )
 
@@ -28,10 +28,6 @@ var vendorDoc string
 
 //go:embed overlay.yaml
 var overlayDoc string
-
-// ErrUnreadable is wrapped by the errors of Load, Lint and Diff when a document does not parse
-// as an OpenAPI 3 document (not JSON/YAML, or no "openapi" version). Test with errors.Is.
-var ErrUnreadable = errors.New("document is not a readable OpenAPI 3 document")
 
 // confirmPath is the path template of the XONE Confirm offer operation.
 const confirmPath = "/api/partners/{partner_id}/offers/{offer_id}/confirm"
@@ -44,49 +40,78 @@ func Vendor() []byte { return []byte(vendorDoc) }
 // vendor document's defects, one action per defect. Each call returns a fresh copy.
 func Overlay() []byte { return []byte(overlayDoc) }
 
-// Option configures Load.
+// Option configures Load and Lint.
 type Option func(*options)
 
 type options struct {
 	doc       []byte
+	overlay   []byte
 	noOverlay bool
 	strict    bool
 }
 
-// WithoutOverlay makes Load use the vendor document as it is, without the overlay: useful to prove
-// that a correction is needed, and for linting.
+func newOptions(opts []Option) options {
+	o := options{}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.doc == nil {
+		o.doc = Vendor()
+	}
+	if o.overlay == nil {
+		o.overlay = Overlay()
+	}
+	return o
+}
+
+// WithoutOverlay makes Load use the document as it is, without any overlay: useful to prove
+// that a correction is needed.
 func WithoutOverlay() Option { return func(o *options) { o.noOverlay = true } }
 
-// FromDocument makes Load use doc (JSON or YAML) instead of the embedded vendor document, for
-// instance a newer vendor release. The overlay is still applied unless WithoutOverlay is given;
-// overlay actions that no longer match anything are reported by Spec.OverlayWarnings.
+// FromDocument makes Load use doc (an OpenAPI 3 document, JSON or YAML, for instance a newer
+// vendor release read with ReadDocument) instead of the embedded vendor document. The overlay is
+// still applied unless WithoutOverlay is given; overlay actions that no longer match anything are
+// reported by Spec.OverlayWarnings.
 func FromDocument(doc []byte) Option {
 	return func(o *options) { o.doc = bytes.Clone(doc) }
 }
 
-// Strict makes ValidateResponse also report properties of a response body that the schema does not
-// document (rule "undocumented-field"), using libopenapi-validator's strict mode. Properties inside
-// schemas that declare no type (the vendor's untyped `nullable: true` fields such as cover_amount or
-// payment_status, and `items: {}`) are documented as "anything" and are not reported: strict mode
-// would otherwise flag every key inside them. Strict costs roughly twice a plain validation.
+// WithOverlay makes Load and Lint apply overlay (an OpenAPI Overlay 1.0 document, YAML or JSON)
+// instead of the embedded one, for a document whose defects the embedded overlay does not fix.
+// An empty overlay is an error at Load.
+func WithOverlay(overlay []byte) Option {
+	return func(o *options) { o.overlay = append([]byte{}, overlay...) }
+}
+
+// Strict makes ValidateResponse also report what the document allows but the real API never sends,
+// as findings a contract suite reports as drift: properties of a response body that the schema does
+// not document (rule "undocumented-field", libopenapi-validator's strict mode), and values of the
+// Cloudflare headers CF-RAY, X-XSS-Protection and Cf-Team off the shape the real API sends (rule
+// "header-shape"). Properties inside schemas that declare no type (the vendor's untyped
+// `nullable: true` fields such as cover_amount or payment_status, and `items: {}`) are documented as
+// "anything" and are not reported: strict mode would otherwise flag every key inside them. Strict
+// costs roughly twice a plain validation.
 func Strict() Option { return func(o *options) { o.strict = true } }
 
 // Spec is a loaded, corrected confirm-offer document and its validator. Build it with Load; it is
 // immutable afterwards and safe for concurrent use by any number of goroutines.
 type Spec struct {
 	doc        []byte // corrected document (JSON) or the input as is (WithoutOverlay)
+	info       DocInfo
 	warnings   []string
 	path       string
 	statuses   []int
 	version    float32
 	val        validator.Validator
+	item       *v3.PathItem
 	operation  *v3.Operation
 	responses  map[string]*responseInfo // by status key as written: "200", "4XX", "default"
 	request    *mediaInfo               // confirm request body (JSON), nil when undocumented
 	strict     bool
 	strictOpts *config.ValidationOptions
 	untyped    [][]string // untyped schemas, whose inside Strict does not report
-	fast       *fastPath  // skips the validator for responses that certainly conform
 }
 
 // responseInfo is what ValidateResponse needs about one documented response, resolved once.
@@ -106,44 +131,46 @@ type headerInfo struct {
 	raw  any    // the header's schema as generic JSON
 }
 
-// Load builds the corrected document (vendor document + overlay, unless WithoutOverlay) and one
-// validator with format assertions on (date-time, email, uri). It takes a few milliseconds; build
-// one Spec and share it. Errors wrap ErrUnreadable when the document does not parse.
+// Load builds the corrected document (the embedded vendor document, or FromDocument's, with the
+// embedded overlay or WithOverlay's applied, unless WithoutOverlay) and one libopenapi-validator
+// validator with format assertions on; every answer of ValidateResponse and ValidateRequest comes
+// from that validator. It takes a few milliseconds; build one Spec and share it. Errors wrap
+// ErrDocument when the document has no confirm operation, the overlay does not apply or leaves a
+// path parameter of the confirm path undeclared, and also ErrUnreadable when a document does not
+// parse.
 func Load(opts ...Option) (*Spec, error) {
-	o := options{}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
+	o := newOptions(opts)
+	s := &Spec{strict: o.strict, info: DocInfo{SHA256: hexDigest(o.doc)}}
+	docBytes := normalize(o.doc)
+	if _, err := parseOpenAPINode(docBytes); err != nil {
+		return nil, fmt.Errorf("spec: load: %w", err)
 	}
-	src := o.doc
-	if src == nil {
-		src = Vendor()
-	}
-	s := &Spec{strict: o.strict}
-	docBytes := src
 	if !o.noOverlay {
-		res, err := libopenapi.ApplyOverlayFromBytesToSpecBytes(src, Overlay())
+		s.info.OverlaySHA256 = hexDigest(o.overlay)
+		fixed, warnings, err := applyOverlay(docBytes, o.overlay)
 		if err != nil {
-			return nil, fmt.Errorf("spec: load: apply overlay: %w: %w", ErrUnreadable, err)
+			return nil, fmt.Errorf("spec: load: %w", err)
 		}
-		for _, w := range res.Warnings {
-			s.warnings = append(s.warnings, w.String())
-		}
-		docBytes, err = yamlToJSON(res.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("spec: load: render corrected document: %w", err)
+		s.warnings = warnings
+		if docBytes, err = yamlToJSON(fixed); err != nil {
+			return nil, fmt.Errorf("spec: load: render corrected document: %w: %w", ErrDocument, err)
 		}
 	}
 	s.doc = docBytes
+	if o.noOverlay {
+		s.doc = bytes.Clone(o.doc)
+	}
 
 	doc, err := newV3Document(docBytes)
 	if err != nil {
-		return nil, fmt.Errorf("spec: load: %w", err)
+		return nil, fmt.Errorf("spec: load: corrected document: %w", err)
 	}
 	model, err := doc.BuildV3Model()
 	if err != nil || model == nil {
 		return nil, fmt.Errorf("spec: load: build model: %w: %w", ErrUnreadable, err)
+	}
+	if info := model.Model.Info; info != nil {
+		s.info.Title, s.info.Version = info.Title, info.Version
 	}
 	s.version = float32(3.0)
 	if strings.HasPrefix(doc.GetVersion(), "3.1") {
@@ -156,14 +183,17 @@ func Load(opts ...Option) (*Spec, error) {
 	if err := s.resolveOperation(&model.Model, rawDoc); err != nil {
 		return nil, fmt.Errorf("spec: load: %w", err)
 	}
+	if !o.noOverlay {
+		if err := s.checkPathParams(); err != nil {
+			return nil, fmt.Errorf("spec: load: %w", err)
+		}
+	}
 
-	schemas := cache.NewDefaultCache() // the validator's default, kept for the fast path
-	v, errs := validator.NewValidator(doc, config.WithFormatAssertions(), config.WithSchemaCache(schemas))
+	v, errs := validator.NewValidator(doc, config.WithFormatAssertions())
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("spec: load: build validator: %w", errors.Join(errs...))
+		return nil, fmt.Errorf("spec: load: build validator: %w: %w", ErrDocument, errors.Join(errs...))
 	}
 	s.val = v
-	s.fast = newFastPath(&model.Model, rawDoc, schemas, s.operation)
 	if s.strict {
 		s.untyped = untypedPaths(s.responses)
 		// Findings inside untyped schemas are filtered after the walk (see strictViolations) rather
@@ -172,6 +202,46 @@ func Load(opts ...Option) (*Spec, error) {
 		s.strictOpts = config.NewValidationOptions(config.WithStrictMode(), config.WithFormatAssertions())
 	}
 	return s, nil
+}
+
+// applyOverlay applies an overlay document to a (normalised) OpenAPI document and returns the
+// result (YAML or JSON) and the overlay's warnings.
+func applyOverlay(doc, overlayDoc []byte) ([]byte, []string, error) {
+	ov, err := libopenapi.NewOverlayDocument(normalize(overlayDoc))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read overlay: %w: not an OpenAPI Overlay 1.0 document: %w", ErrDocument, err)
+	}
+	res, err := overlay.Apply(doc, ov)
+	if err != nil {
+		return nil, nil, fmt.Errorf("apply overlay: %w: %w", ErrDocument, err)
+	}
+	var warnings []string
+	for _, w := range res.Warnings {
+		warnings = append(warnings, w.String())
+	}
+	return res.Bytes, warnings, nil
+}
+
+// checkPathParams fails when a template variable of the confirm path has no path parameter: the
+// validator cannot match such a path, so the overlay must declare it.
+func (s *Spec) checkPathParams() error {
+	declared := map[string]bool{}
+	for _, p := range slices.Concat(s.item.Parameters, s.operation.Parameters) {
+		if p != nil && p.In == "path" {
+			declared[p.Name] = true
+		}
+	}
+	var missing []string
+	for _, name := range templateVars(s.path) {
+		if !declared[name] {
+			missing = append(missing, "{"+name+"}")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("check path parameters: %w: path %s declares no path parameter for %s after the overlay "+
+			"(give an overlay that declares them)", ErrDocument, s.path, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // newV3Document parses doc as an OpenAPI 3 document; other input wraps ErrUnreadable.
@@ -206,7 +276,7 @@ func yamlToJSON(b []byte) ([]byte, error) {
 // resolveOperation finds the confirm operation and indexes its responses and request body.
 func (s *Spec) resolveOperation(m *v3.Document, rawDoc any) error {
 	if m.Paths == nil || m.Paths.PathItems == nil {
-		return fmt.Errorf("find confirm operation: document has no paths: %w", ErrUnreadable)
+		return fmt.Errorf("find confirm operation: %w: the document has no paths", ErrDocument)
 	}
 	var item *v3.PathItem
 	if pi := m.Paths.PathItems.GetOrZero(confirmPath); pi != nil && pi.Post != nil { // PathItems checked non-nil above
@@ -220,9 +290,10 @@ func (s *Spec) resolveOperation(m *v3.Document, rawDoc any) error {
 		}
 	}
 	if item == nil {
-		return errors.New("find confirm operation: no POST .../confirm path in document")
+		return fmt.Errorf("find confirm operation: %w: no POST operation on %s or on any path ending in /confirm",
+			ErrDocument, confirmPath)
 	}
-	s.operation = item.Post
+	s.item, s.operation = item, item.Post
 	rawOp := lookup(rawDoc, "paths", s.path, "post")
 
 	s.responses = map[string]*responseInfo{}

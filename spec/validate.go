@@ -7,11 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pb33f/jsonschema/v6"
+	"github.com/pb33f/jsonschema/v6/kind"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/helpers"
 	"github.com/pb33f/libopenapi-validator/strict"
@@ -29,6 +32,7 @@ const (
 	RuleRequestBody        = "request-body"        // request content type, JSON or schema is wrong
 	RuleRequestPath        = "request-path"        // request method, path or parameters do not match
 	RuleUndocumentedField  = "undocumented-field"  // response property the schema does not document (Strict)
+	RuleHeaderShape        = "header-shape"        // header value off the shape the real API sends (Strict)
 )
 
 // Response is a response as the caller already read it off the wire. ValidateResponse validates
@@ -81,14 +85,13 @@ func isSensitiveName(name string) bool {
 }
 
 // ValidateResponse validates a confirm response against the document: status, Content-Type,
-// headers, body schema and formats, empty/null bodies, and (Strict) undocumented properties. req
-// selects the operation (method and path) and is neither read nor modified; nil means a POST to
-// ConfirmPath. It returns nil when the response conforms, otherwise violations sorted by Path,
-// Rule, Keyword, Reason. Safe for concurrent use.
+// headers, body schema and formats, empty/null bodies, and (Strict) undocumented properties and
+// Cloudflare header values off their real shape. Findings come from libopenapi-validator, except
+// empty/null bodies and header shapes, which it does not check. req selects the operation (method
+// and path) and is neither read nor modified; nil means a POST to ConfirmPath. It returns nil when
+// the response conforms, otherwise violations sorted by Path, Rule, Keyword, Reason. Safe for
+// concurrent use.
 func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
-	if s.fastValid(req, resp) {
-		return nil
-	}
 	rq := s.requestView(req)
 	hresp := &http.Response{
 		StatusCode: resp.Status,
@@ -120,6 +123,9 @@ func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
 	}
 	if s.strict && info != nil && info.json != nil && info.json.schema != nil && !isEmptyBody(resp.Body) {
 		out = append(out, s.strictViolations(info, b)...)
+	}
+	if s.strict && info != nil {
+		out = append(out, headerShapeViolations(resp.Header, info)...)
 	}
 	for i := range out {
 		out[i].Status = resp.Status
@@ -272,6 +278,7 @@ func bodySize(b []byte) string {
 // bodyViolations maps the schema failures of one validator error to violations.
 func bodyViolations(e *verrors.ValidationError, schema any, b *bodyView, rule func(keyword string) string) []Violation {
 	var out []Violation
+	var units []jsonschema.OutputUnit // the flattened jsonschema error, read once for required failures
 	for _, f := range e.SchemaValidationErrors {
 		kw := lastSegment(f.KeywordLocation)
 		base := f.FieldPath
@@ -279,10 +286,17 @@ func bodyViolations(e *verrors.ValidationError, schema any, b *bodyView, rule fu
 			base = "$"
 		}
 		if kw == "required" {
-			// jsonschema reports "missing property 'a'" / "missing properties 'a', 'b'" at the parent.
-			for _, name := range quotedNames(f.Reason) {
+			if units == nil && f.OriginalJsonSchemaError != nil {
+				units = helpers.FlattenSchemaOutputErrors(f.OriginalJsonSchemaError.DetailedOutput())
+			}
+			names := missingProperties(units, f)
+			for _, name := range names {
 				out = append(out, Violation{Rule: rule(kw), Path: joinPath(base, name), Keyword: kw,
 					Reason: fmt.Sprintf("required property %q is missing", name), Expected: "present", Observed: "missing"})
+			}
+			if len(names) == 0 { // the library did not say which: still a finding, at the object
+				out = append(out, Violation{Rule: rule(kw), Path: base, Keyword: kw, Reason: f.Reason,
+					Expected: expectedAt(schema, f.KeywordLocation), Observed: "missing"})
 			}
 			continue
 		}
@@ -301,6 +315,26 @@ func bodyViolations(e *verrors.ValidationError, schema any, b *bodyView, rule fu
 		out = append(out, v)
 	}
 	return out
+}
+
+// missingProperties returns the properties a "required" failure reports missing, from the
+// jsonschema error it came from (kind.Required), matched by keyword and instance location.
+func missingProperties(units []jsonschema.OutputUnit, f *verrors.SchemaValidationFailure) []string {
+	var names []string
+	for _, u := range units {
+		if u.Error == nil || u.KeywordLocation != f.KeywordLocation ||
+			!slices.Equal(helpers.ConvertStringLocationToPathSegments(u.InstanceLocation), f.InstancePath) {
+			continue
+		}
+		if req, ok := u.Error.Kind.(*kind.Required); ok {
+			for _, n := range req.Missing {
+				if !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	return names
 }
 
 func headerViolations(e *verrors.ValidationError, h http.Header, info *responseInfo) []Violation {
@@ -335,6 +369,31 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 			v.Reason = strings.ReplaceAll(v.Reason, value, redacted)
 		}
 		out = append(out, v)
+	}
+	return out
+}
+
+// headerShapeViolations (Strict) reports documented headers whose value is off the shape the
+// real API sends (knownHeader): values the document accepts, but no real server sends.
+func headerShapeViolations(h http.Header, info *responseInfo) []Violation {
+	var out []Violation
+	for key, values := range h {
+		hi, ok := info.headers[strings.ToLower(key)]
+		if !ok {
+			continue
+		}
+		fact, ok := knownHeader(hi.name)
+		if !ok || fact.pattern == nil {
+			continue
+		}
+		for _, value := range values {
+			if fact.pattern.MatchString(value) {
+				continue
+			}
+			out = append(out, Violation{Rule: RuleHeaderShape, Path: "header:" + hi.name, Keyword: "pattern",
+				Reason:   fmt.Sprintf("%s is not %s (e.g. %s), the shape the real API sends", hi.name, fact.shape, fact.example),
+				Expected: fact.pattern.String(), Observed: shorten(value)})
+		}
 	}
 	return out
 }
@@ -504,31 +563,6 @@ func lastSegment(p string) string {
 		return p[i+1:]
 	}
 	return p
-}
-
-// quotedNames extracts the names jsonschema quotes in "missing properties 'a', 'b'" (a quote
-// inside a name is escaped as \').
-func quotedNames(reason string) []string {
-	var names []string
-	var cur strings.Builder
-	in := false
-	for i := 0; i < len(reason); i++ {
-		c := reason[i]
-		switch {
-		case !in && c == '\'':
-			in = true
-			cur.Reset()
-		case in && c == '\\' && i+1 < len(reason):
-			i++
-			cur.WriteByte(reason[i])
-		case in && c == '\'':
-			in = false
-			names = append(names, cur.String())
-		case in:
-			cur.WriteByte(c)
-		}
-	}
-	return names
 }
 
 func isPlainName(name string) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -13,13 +14,14 @@ import (
 
 const specUsage = `
 Usage:
-  xoneharness spec lint [--json] [FILE]
+  xoneharness spec lint [--json] [--overlay OVERLAY.yaml] [--spec FILE | FILE]
   xoneharness spec diff [--json] OLD.json NEW.json
   xoneharness spec diff [--json] NEW.json          (compare with the embedded vendor document)
 
 lint lists every defect found in the vendor document (the embedded one, or
-FILE) and how the overlay (spec/overlay.yaml) handles it. It exits 1 when a
-defect is not handled by the overlay.
+FILE) and how the overlay (the embedded spec/overlay.yaml, or OVERLAY) handles
+it: each fix must widen what the document accepts. It exits 1 when a defect is
+not handled, or handled by an action that narrows the document.
 
 diff reports what a newer vendor document changed, using libopenapi's
 what-changed, and marks breaking changes. It exits 1 when any change is
@@ -28,6 +30,7 @@ breaking, 0 otherwise, 2 when an input cannot be read.
 Examples:
   xoneharness spec lint
   xoneharness spec lint --json | jq '.[] | select(.handled == false)'
+  xoneharness spec lint --spec ./confirm-offer-2027.json --overlay ./my-fixes.yaml
   xoneharness spec diff ./confirm-offer-2027.json
 `
 
@@ -53,28 +56,22 @@ func cmdSpec(ctx context.Context, a *app, args []string) error {
 func cmdSpecLint(a *app, args []string) error {
 	fs := newFlagSet(a, "spec lint", specUsage)
 	asJSON := fs.Bool("json", false, "print the defects as JSON")
+	var sf specFlags
+	sf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	doc := spec.Vendor()
-	source := "embedded vendor document"
-	switch fs.NArg() {
-	case 0:
-	case 1:
-		b, err := os.ReadFile(fs.Arg(0))
-		if err != nil {
-			return usagef("lint: %v", err)
-		}
-		doc, source = b, fs.Arg(0)
-	default:
+	switch {
+	case fs.NArg() > 1:
 		return usagef("lint: want at most one FILE, got %d arguments", fs.NArg())
+	case fs.NArg() == 1 && sf.spec != "":
+		return usagef("lint: give the document as FILE or as --spec, not both")
+	case fs.NArg() == 1:
+		sf.spec = fs.Arg(0)
 	}
-	defects, err := spec.Lint(doc)
+	defects, source, err := sf.lint("lint")
 	if err != nil {
-		if errors.Is(err, spec.ErrUnreadable) {
-			return usagef("lint: %s: %v", source, err)
-		}
-		return fmt.Errorf("lint: %w", err)
+		return err
 	}
 	unhandled := 0
 	for _, d := range defects {
@@ -107,6 +104,9 @@ func cmdSpecLint(a *app, args []string) error {
 		}
 		for _, d := range defects {
 			fmt.Fprintf(a.stdout, "\n%s %s\n  why: %s\n", d.Rule, d.Pointer, d.Reason)
+			if d.Effect != "" {
+				fmt.Fprintf(a.stdout, "  fix: %s\n", d.Effect)
+			}
 		}
 	}
 	if unhandled > 0 {
@@ -114,6 +114,98 @@ func cmdSpecLint(a *app, args []string) error {
 		return errFindings
 	}
 	return nil
+}
+
+// specFlags are --spec and --overlay: the document to test against (default: the embedded
+// vendor document) and the overlay that corrects it (default: the embedded overlay).
+type specFlags struct {
+	spec    string
+	overlay string
+}
+
+// register adds --spec and --overlay to fs.
+func (f *specFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.spec, "spec", "", "OpenAPI document (JSON or YAML) to test against, instead of the embedded vendor document")
+	fs.StringVar(&f.overlay, "overlay", "", "OpenAPI Overlay 1.0 document that corrects it, instead of the embedded overlay")
+}
+
+// document reads --spec (the embedded vendor document when unset) and names it for messages.
+// A missing or unreadable file is a usage error (exit 2).
+func (f *specFlags) document(step string) (doc []byte, source string, err error) {
+	if f.spec == "" {
+		return spec.Vendor(), "embedded vendor document", nil
+	}
+	doc, err = spec.ReadDocument(f.spec)
+	if err != nil {
+		return nil, "", usagef("%s: --spec: %w", step, err)
+	}
+	return doc, f.spec, nil
+}
+
+// overlayDocument reads --overlay; nil when unset (the embedded overlay applies).
+func (f *specFlags) overlayDocument(step string) ([]byte, error) {
+	if f.overlay == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(f.overlay)
+	if err != nil {
+		return nil, usagef("%s: --overlay: %v", step, err)
+	}
+	return b, nil
+}
+
+// lint lints the document the flags name with their overlay, and names the document for
+// messages. Unreadable files and documents are usage errors (exit 2).
+func (f *specFlags) lint(step string) ([]spec.Defect, string, error) {
+	doc, source, err := f.document(step)
+	if err != nil {
+		return nil, "", err
+	}
+	overlay, err := f.overlayDocument(step)
+	if err != nil {
+		return nil, "", err
+	}
+	var opts []spec.Option
+	if overlay != nil {
+		opts = append(opts, spec.WithOverlay(overlay))
+	}
+	defects, err := spec.Lint(doc, opts...)
+	if errors.Is(err, spec.ErrDocument) {
+		return nil, "", usagef("%s: %s: %w", step, source, err)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %s: %w", step, source, err)
+	}
+	return defects, source, nil
+}
+
+// load builds the Spec the flags name, Strict when strict. A file that cannot be read, a document
+// without the confirm operation, or an overlay that does not apply to it is a usage error (exit 2)
+// naming what is missing; the caller prefixes nothing.
+func (f *specFlags) load(strict bool) (*spec.Spec, error) {
+	doc, source, err := f.document("load spec")
+	if err != nil {
+		return nil, err
+	}
+	overlay, err := f.overlayDocument("load spec")
+	if err != nil {
+		return nil, err
+	}
+	opts := []spec.Option{spec.FromDocument(doc)}
+	if overlay != nil {
+		opts = append(opts, spec.WithOverlay(overlay))
+	}
+	if strict {
+		opts = append(opts, spec.Strict())
+	}
+	s, err := spec.Load(opts...)
+	if errors.Is(err, spec.ErrDocument) {
+		return nil, usagef("load spec: %s: %w", source, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load spec: %s: %w", source, err)
+	}
+	return s, nil
 }
 
 func cmdSpecDiff(a *app, args []string) error {
@@ -125,9 +217,9 @@ func cmdSpecDiff(a *app, args []string) error {
 	var oldDoc, newDoc []byte
 	var oldName, newName string
 	read := func(name string) ([]byte, error) {
-		b, err := os.ReadFile(name)
+		b, err := spec.ReadDocument(name)
 		if err != nil {
-			return nil, usagef("diff: %v", err)
+			return nil, usagef("diff: %s: %w", name, err)
 		}
 		return b, nil
 	}
@@ -150,19 +242,10 @@ func cmdSpecDiff(a *app, args []string) error {
 	default:
 		return usagef("diff: want NEW or OLD NEW, got %d arguments", fs.NArg())
 	}
-	// Say which input is unreadable before comparing them.
-	for _, in := range []struct {
-		name string
-		doc  []byte
-	}{{oldName, oldDoc}, {newName, newDoc}} {
-		if _, err := spec.Lint(in.doc); errors.Is(err, spec.ErrUnreadable) {
-			return usagef("diff: %s: %v", in.name, err)
-		}
-	}
 	rep, err := spec.Diff(oldDoc, newDoc)
 	if err != nil {
-		if errors.Is(err, spec.ErrUnreadable) {
-			return usagef("diff %s %s: %v", oldName, newName, err)
+		if errors.Is(err, spec.ErrDocument) {
+			return usagef("diff %s %s: %w", oldName, newName, err)
 		}
 		return fmt.Errorf("diff: %w", err)
 	}
@@ -197,4 +280,10 @@ func cmdSpecDiff(a *app, args []string) error {
 		return errFindings
 	}
 	return nil
+}
+
+// specInfo is the document a report was judged against.
+func specInfo(s *spec.Spec) *spec.DocInfo {
+	info := s.Info()
+	return &info
 }

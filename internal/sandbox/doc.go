@@ -42,9 +42,9 @@
 // Every method and the handler are safe for concurrent use. Tokens are HMAC-signed and
 // verified without shared state; confirmed offers live in a 64-way sharded map that the
 // garbage collector need not scan (about 40 bytes per booking, kept for the life of the
-// Server); counters are atomics; the request body is parsed by an allocation-free JSON
-// scanner (checked against encoding/json by FuzzParseConfirm) and the 200 body is
-// rendered with appends into a pooled buffer from pre-rendered product fragments.
+// Server); counters are atomics; the request body is parsed with encoding/json and the
+// 200 body is rendered with appends into a pooled buffer from pre-rendered product
+// fragments.
 // Randomness is a per-request splitmix64 stream derived from the seed and the request's
 // arrival number. A confirm costs a few microseconds of CPU and 3 allocations in the
 // handler (BenchmarkConfirmParallel).

@@ -2,15 +2,12 @@ package sandbox
 
 import (
 	"bytes"
-	"errors"
+	"encoding/json"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// confirmRequest is the parsed confirm body. Its byte slices point into the request body
-// or into the parser's scratch buffer (strings with escapes), so it allocates nothing on
-// the happy path.
+// confirmRequest is the parsed confirm body.
 type confirmRequest struct {
 	quoteID   []byte // id of the first quote
 	nQuotes   int
@@ -26,66 +23,35 @@ type policyholder struct {
 // fieldError is one Laravel-style validation message.
 type fieldError struct{ field, msg string }
 
-// maxDepth bounds nesting, as encoding/json does.
-const maxDepth = 10000
+// field states
+const (
+	absent = iota
+	present
+	wrongType
+)
 
-var errSyntax = errors.New("invalid json")
-
-// parser is a strict, allocation-free JSON scanner (RFC 8259) that extracts the confirm
-// fields while validating the whole document.
-type parser struct {
-	b       []byte
-	i       int
-	depth   int
-	scratch []byte
-}
-
-// parseConfirmJSON parses body. Semantics (documented in doc.go): keys match exactly and
-// the last duplicate wins; a body that is not a JSON object counts as empty input; null
-// counts as absent; a value of the wrong type is a validation error for that field.
-func parseConfirmJSON(body, scratch []byte) (req confirmRequest, errs []fieldError) {
-	p := parser{b: body, scratch: scratch}
-	var quoteErrs, holderErrs []fieldError
-	quotesState, holderState := absent, absent
-	ok := func() bool {
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != '{' {
-			return p.value() == nil && p.end() // valid JSON but not an object: empty input
+// parseConfirmJSON parses body with encoding/json, in one pass into generic values (maps keep
+// keys exactly as sent, which a struct would match in any case). Semantics (documented in
+// doc.go): keys match exactly and the last duplicate wins; a body that is not a JSON object (or
+// not JSON) counts as empty input; null counts as absent; a value of the wrong type is a
+// validation error for that field. Strings are decoded as encoding/json decodes them (invalid
+// UTF-8 becomes U+FFFD). The second argument is unused.
+func parseConfirmJSON(body, _ []byte) (req confirmRequest, errs []fieldError) {
+	var top map[string]any
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber() // any number is valid JSON, however large
+		if dec.Decode(&top) != nil || dec.InputOffset() != int64(len(bytes.TrimRight(body, " \t\r\n"))) {
+			top = nil
 		}
-		p.i++
-		for first := true; ; first = false {
-			key, more, err := p.member(first)
-			if err != nil {
-				return false
-			}
-			if !more {
-				break
-			}
-			switch string(key) {
-			case "quotes":
-				quoteErrs = quoteErrs[:0]
-				req.quoteID, req.nQuotes = nil, 0
-				quotesState, err = p.quotes(&req, &quoteErrs)
-			case "policyholder":
-				holderErrs = holderErrs[:0]
-				req.holder = policyholder{}
-				holderState, err = p.policyholder(&req.holder, &holderErrs)
-			default:
-				err = p.value()
-			}
-			if err != nil {
-				return false
-			}
-		}
-		return p.end()
-	}()
-	if !ok {
+	}
+	if top == nil {
 		return confirmRequest{}, []fieldError{
 			{"quotes", "The quotes field is required."},
 			{"policyholder", "The policyholder field is required."},
 		}
 	}
-	switch quotesState {
+	switch state, quoteErrs := parseQuotes(top["quotes"], &req); state {
 	case absent:
 		errs = append(errs, fieldError{"quotes", "The quotes field is required."})
 	case wrongType:
@@ -93,7 +59,7 @@ func parseConfirmJSON(body, scratch []byte) (req confirmRequest, errs []fieldErr
 	default:
 		errs = append(errs, quoteErrs...)
 	}
-	switch holderState {
+	switch state, holderErrs := parsePolicyholder(top["policyholder"], &req.holder); state {
 	case absent:
 		errs = append(errs, fieldError{"policyholder", "The policyholder field is required."})
 	case wrongType:
@@ -105,85 +71,35 @@ func parseConfirmJSON(body, scratch []byte) (req confirmRequest, errs []fieldErr
 	return req, errs
 }
 
-// field states
-const (
-	absent = iota
-	present
-	wrongType
-)
-
-// end reports whether only whitespace is left.
-func (p *parser) end() bool {
-	p.ws()
-	return p.i == len(p.b)
+// stringField reads a value that must be a string: nil for absent or null, typeErr for another
+// type.
+func stringField(v any) (s []byte, typeErr bool) {
+	switch t := v.(type) {
+	case nil:
+		return nil, false
+	case string:
+		return []byte(t), false
+	}
+	return nil, true
 }
 
-func (p *parser) quotes(req *confirmRequest, errs *[]fieldError) (int, error) {
-	p.ws()
-	if p.i >= len(p.b) {
-		return absent, errSyntax
-	}
-	switch p.b[p.i] {
-	case 'n':
-		return absent, p.literal("null")
-	case '[':
+// parseQuotes reads the quotes array into req: the first quote's id and the number of quotes.
+func parseQuotes(v any, req *confirmRequest) (int, []fieldError) {
+	var quotes []any
+	switch t := v.(type) {
+	case nil:
+		return absent, nil
+	case []any:
+		quotes = t
 	default:
-		return wrongType, p.value()
+		return wrongType, nil
 	}
-	if err := p.push(); err != nil {
-		return absent, err
-	}
-	p.i++
-	n := 0
-	for first := true; ; first = false {
-		more, err := p.element(first)
-		if err != nil {
-			return absent, err
-		}
-		if !more {
-			break
-		}
+	var errs []fieldError
+	for n, q := range quotes {
 		var id []byte
 		typeErr := false
-		if p.i < len(p.b) && p.b[p.i] == '{' {
-			if err := p.push(); err != nil {
-				return absent, err
-			}
-			p.i++
-			for first := true; ; first = false {
-				key, more, err := p.member(first)
-				if err != nil {
-					return absent, err
-				}
-				if !more {
-					break
-				}
-				if string(key) != "id" {
-					if err := p.value(); err != nil {
-						return absent, err
-					}
-					continue
-				}
-				id, typeErr = nil, false
-				switch {
-				case p.b[p.i] == '"':
-					if id, err = p.str(); err != nil {
-						return absent, err
-					}
-				case p.b[p.i] == 'n':
-					if err := p.literal("null"); err != nil {
-						return absent, err
-					}
-				default:
-					typeErr = true
-					if err := p.value(); err != nil {
-						return absent, err
-					}
-				}
-			}
-			p.depth--
-		} else if err := p.value(); err != nil {
-			return absent, err
+		if quote, ok := q.(map[string]any); ok {
+			id, typeErr = stringField(quote["id"])
 		}
 		if n == 0 {
 			req.quoteID = id
@@ -199,103 +115,63 @@ func (p *parser) quotes(req *confirmRequest, errs *[]fieldError) (int, error) {
 		}
 		if msg != "" {
 			f := "quotes." + strconv.Itoa(n) + ".id"
-			*errs = append(*errs, fieldError{f, "The " + f + " field " + msg})
+			errs = append(errs, fieldError{f, "The " + f + " field " + msg})
 		}
-		n++
 	}
-	p.depth--
-	req.nQuotes = n
-	if n == 0 {
+	req.nQuotes = len(quotes)
+	if len(quotes) == 0 {
 		return absent, nil // an empty array fails "required", as in Laravel
 	}
-	return present, nil
+	return present, errs
 }
 
-func (p *parser) policyholder(h *policyholder, errs *[]fieldError) (int, error) {
-	p.ws()
-	if p.i >= len(p.b) {
-		return absent, errSyntax
-	}
-	switch p.b[p.i] {
-	case 'n':
-		return absent, p.literal("null")
-	case '{':
+// parsePolicyholder reads the policyholder object into h.
+func parsePolicyholder(v any, h *policyholder) (int, []fieldError) {
+	var obj map[string]any
+	switch t := v.(type) {
+	case nil:
+		return absent, nil
+	case map[string]any:
+		obj = t
 	default:
-		return wrongType, p.value()
+		return wrongType, nil
 	}
-	if err := p.push(); err != nil {
-		return absent, err
-	}
-	p.i++
-	var typeErrs uint16 // bit per field, in holderFields order
-	for first := true; ; first = false {
-		key, more, err := p.member(first)
-		if err != nil {
-			return absent, err
-		}
-		if !more {
-			break
-		}
-		dst, bit := h.field(key)
-		if dst == nil {
-			if err := p.value(); err != nil {
-				return absent, err
-			}
-			continue
-		}
-		*dst = nil
-		typeErrs &^= bit
-		switch p.b[p.i] {
-		case '"':
-			if *dst, err = p.str(); err != nil {
-				return absent, err
-			}
-		case 'n':
-			if err := p.literal("null"); err != nil {
-				return absent, err
-			}
-		default:
-			typeErrs |= bit
-			if err := p.value(); err != nil {
-				return absent, err
-			}
-		}
-	}
-	p.depth--
-	for i, name := range holderFields {
-		if typeErrs&(1<<i) != 0 {
+	var errs []fieldError
+	for _, name := range holderFields {
+		s, typeErr := stringField(obj[name])
+		*h.field(name) = s
+		if typeErr {
 			f := "policyholder." + name
-			*errs = append(*errs, fieldError{f, "The " + f + " field must be a string."})
+			errs = append(errs, fieldError{f, "The " + f + " field must be a string."})
 		}
 	}
-	return present, nil
+	return present, errs
 }
 
-// holderFields lists the echoed policyholder fields; the order matches field's bits.
+// holderFields lists the echoed policyholder fields, in the order of policyholder.values.
 var holderFields = [...]string{"first_name", "last_name", "email", "phone", "country", "address1", "city", "region", "postcode"}
 
-func (h *policyholder) field(key []byte) (*[]byte, uint16) {
-	switch string(key) {
+// field returns the field named as in holderFields.
+func (h *policyholder) field(name string) *[]byte {
+	switch name {
 	case "first_name":
-		return &h.FirstName, 1 << 0
+		return &h.FirstName
 	case "last_name":
-		return &h.LastName, 1 << 1
+		return &h.LastName
 	case "email":
-		return &h.Email, 1 << 2
+		return &h.Email
 	case "phone":
-		return &h.Phone, 1 << 3
+		return &h.Phone
 	case "country":
-		return &h.Country, 1 << 4
+		return &h.Country
 	case "address1":
-		return &h.Address1, 1 << 5
+		return &h.Address1
 	case "city":
-		return &h.City, 1 << 6
+		return &h.City
 	case "region":
-		return &h.Region, 1 << 7
-	case "postcode":
-		return &h.Postcode, 1 << 8
+		return &h.Region
 	}
-	return nil, 0
+	return &h.Postcode
 }
 
 func (h *policyholder) values() [9][]byte {
@@ -330,299 +206,4 @@ func hasField(errs []fieldError, f string) bool {
 		}
 	}
 	return false
-}
-
-func (p *parser) ws() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *parser) push() error {
-	p.depth++
-	if p.depth > maxDepth {
-		return errSyntax
-	}
-	return nil
-}
-
-// member advances to the next object member and returns its key, positioned at the
-// value; more is false after the closing brace.
-func (p *parser) member(first bool) (key []byte, more bool, err error) {
-	p.ws()
-	if p.i >= len(p.b) {
-		return nil, false, errSyntax
-	}
-	switch c := p.b[p.i]; {
-	case c == '}' && first:
-		p.i++
-		return nil, false, nil
-	case first:
-	case c == '}':
-		p.i++
-		return nil, false, nil
-	case c == ',':
-		p.i++
-		p.ws()
-	default:
-		return nil, false, errSyntax
-	}
-	if key, err = p.str(); err != nil {
-		return nil, false, err
-	}
-	p.ws()
-	if p.i >= len(p.b) || p.b[p.i] != ':' {
-		return nil, false, errSyntax
-	}
-	p.i++
-	p.ws()
-	if p.i >= len(p.b) {
-		return nil, false, errSyntax
-	}
-	return key, true, nil
-}
-
-// element advances to the next array element; more is false after the closing bracket.
-func (p *parser) element(first bool) (more bool, err error) {
-	p.ws()
-	if p.i >= len(p.b) {
-		return false, errSyntax
-	}
-	switch c := p.b[p.i]; {
-	case c == ']' && first:
-		p.i++
-		return false, nil
-	case first:
-	case c == ']':
-		p.i++
-		return false, nil
-	case c == ',':
-		p.i++
-		p.ws()
-	default:
-		return false, errSyntax
-	}
-	if p.i >= len(p.b) {
-		return false, errSyntax
-	}
-	return true, nil
-}
-
-// value skips one JSON value, validating it.
-func (p *parser) value() error {
-	p.ws()
-	if p.i >= len(p.b) {
-		return errSyntax
-	}
-	switch c := p.b[p.i]; {
-	case c == '{':
-		if err := p.push(); err != nil {
-			return err
-		}
-		p.i++
-		for first := true; ; first = false {
-			_, more, err := p.member(first)
-			if err != nil {
-				return err
-			}
-			if !more {
-				break
-			}
-			if err := p.value(); err != nil {
-				return err
-			}
-		}
-		p.depth--
-		return nil
-	case c == '[':
-		if err := p.push(); err != nil {
-			return err
-		}
-		p.i++
-		for first := true; ; first = false {
-			more, err := p.element(first)
-			if err != nil {
-				return err
-			}
-			if !more {
-				break
-			}
-			if err := p.value(); err != nil {
-				return err
-			}
-		}
-		p.depth--
-		return nil
-	case c == '"':
-		_, err := p.str()
-		return err
-	case c == 't':
-		return p.literal("true")
-	case c == 'f':
-		return p.literal("false")
-	case c == 'n':
-		return p.literal("null")
-	case c == '-' || '0' <= c && c <= '9':
-		return p.number()
-	}
-	return errSyntax
-}
-
-func (p *parser) literal(lit string) error {
-	if !bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
-		return errSyntax
-	}
-	p.i += len(lit)
-	return nil
-}
-
-func (p *parser) digits() bool {
-	start := p.i
-	for p.i < len(p.b) && '0' <= p.b[p.i] && p.b[p.i] <= '9' {
-		p.i++
-	}
-	return p.i > start
-}
-
-func (p *parser) number() error {
-	if p.b[p.i] == '-' {
-		p.i++
-	}
-	if p.i >= len(p.b) {
-		return errSyntax
-	}
-	if p.b[p.i] == '0' {
-		p.i++
-	} else if !p.digits() {
-		return errSyntax
-	}
-	if p.i < len(p.b) && p.b[p.i] == '.' {
-		p.i++
-		if !p.digits() {
-			return errSyntax
-		}
-	}
-	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
-			p.i++
-		}
-		if !p.digits() {
-			return errSyntax
-		}
-	}
-	return nil
-}
-
-// str parses a string at p.i and returns its content: a sub-slice of the body when it
-// has no escapes, else the unescaped text in the scratch buffer. Invalid UTF-8 is kept as
-// is (the response writer replaces it with U+FFFD).
-func (p *parser) str() ([]byte, error) {
-	if p.i >= len(p.b) || p.b[p.i] != '"' {
-		return nil, errSyntax
-	}
-	p.i++
-	start := p.i
-	for p.i < len(p.b) {
-		switch c := p.b[p.i]; {
-		case c == '"':
-			s := p.b[start:p.i:p.i]
-			p.i++
-			return s, nil
-		case c == '\\':
-			return p.strEscaped(start)
-		case c < 0x20:
-			return nil, errSyntax
-		default:
-			p.i++
-		}
-	}
-	return nil, errSyntax
-}
-
-func (p *parser) strEscaped(start int) ([]byte, error) {
-	n0 := len(p.scratch)
-	p.scratch = append(p.scratch, p.b[start:p.i]...)
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return p.scratch[n0:len(p.scratch):len(p.scratch)], nil
-		case c < 0x20:
-			return nil, errSyntax
-		case c != '\\':
-			p.scratch = append(p.scratch, c)
-			p.i++
-			continue
-		}
-		if p.i+1 >= len(p.b) {
-			return nil, errSyntax
-		}
-		e := p.b[p.i+1]
-		p.i += 2
-		switch e {
-		case '"', '\\', '/':
-			p.scratch = append(p.scratch, e)
-		case 'b':
-			p.scratch = append(p.scratch, '\b')
-		case 'f':
-			p.scratch = append(p.scratch, '\f')
-		case 'n':
-			p.scratch = append(p.scratch, '\n')
-		case 'r':
-			p.scratch = append(p.scratch, '\r')
-		case 't':
-			p.scratch = append(p.scratch, '\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return nil, errSyntax
-			}
-			if utf16.IsSurrogate(r) {
-				// A valid pair combines; anything else is U+FFFD, as in encoding/json.
-				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
-					save := p.i
-					p.i += 2
-					r2, ok := p.hex4()
-					if !ok {
-						return nil, errSyntax
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						r = dec
-					} else {
-						p.i = save
-						r = utf8.RuneError
-					}
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			p.scratch = utf8.AppendRune(p.scratch, r)
-		default:
-			return nil, errSyntax
-		}
-	}
-	return nil, errSyntax
-}
-
-func (p *parser) hex4() (rune, bool) {
-	if p.i+4 > len(p.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.b[p.i : p.i+4] {
-		d, ok := unhex(c)
-		if !ok {
-			return 0, false
-		}
-		r = r<<4 | rune(d)
-	}
-	p.i += 4
-	return r, true
 }

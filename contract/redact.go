@@ -6,58 +6,61 @@ import (
 	"unicode/utf8"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
-// sensitiveLeaf reports whether a violation path (JSON path or pointer)
-// ends in a member whose value is personal or secret; the observed value of
-// such a violation is never stored. The list matches what auth.Redactor.JSON
-// redacts in bodies.
+// sensitiveLeaf reports whether a violation path (JSON path, bracket
+// notation or pointer) ends in a member whose value is personal or secret
+// (xone.SensitiveKey); the observed value of such a violation is never
+// stored.
 func sensitiveLeaf(path string) bool {
-	i := strings.LastIndexAny(path, "./:")
-	leaf := strings.ToLower(path[i+1:])
-	leaf = strings.NewReplacer("_", "", "-", "", "'", "", "]", "", "[", "").Replace(leaf)
-	switch leaf {
-	case "securitytoken", "accesstoken", "refreshtoken", "idtoken", "token", "clientsecret", "secret",
-		"password", "apikey", "authorization", "email", "emailaddress", "phone", "phonenumber", "mobile":
-		return true
-	}
-	return false
+	leaf := path[strings.LastIndexAny(path, "./:[")+1:]
+	return xone.SensitiveKey(strings.Trim(leaf, `'"]`))
 }
 
-// addPolicyholderSecrets makes red scrub the policyholder's email and phone
-// wherever they appear (violation messages, non-JSON bodies).
+// minContactLen is the shortest contact detail or token value added to the
+// redactor as a literal; shorter ones are left to the member redaction.
+const minContactLen = 4
+
+// addPolicyholderSecrets makes red scrub the policyholder's sensitive
+// values (email, phone, …) wherever they appear (violation messages,
+// non-JSON bodies).
 func addPolicyholderSecrets(red *auth.Redactor, ph json.RawMessage) {
-	var m map[string]any
-	if json.Unmarshal(ph, &m) != nil {
+	var v any
+	if json.Unmarshal(ph, &v) != nil {
 		return
 	}
-	for _, k := range []string{"email", "phone"} {
-		if s, ok := m[k].(string); ok && len(s) >= 4 {
-			red.Add(s)
-		}
-	}
+	addSensitiveValues(red, v)
 }
 
-// addResponseSecrets makes red scrub the booking's security_token and the
-// policyholder's email and phone as the target returned them.
+// addResponseSecrets makes red scrub the sensitive values the target
+// returned (the booking's security_token, the policyholder's email and
+// phone, any token), at any depth.
 func addResponseSecrets(red *auth.Redactor, body []byte) {
-	var top struct {
-		Data struct {
-			SecurityToken any `json:"security_token"`
-			Policyholder  any `json:"policyholder"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(body, &top) != nil {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
 		return
 	}
-	if s, ok := top.Data.SecurityToken.(string); ok && len(s) >= 4 {
-		red.Add(s)
-	}
-	if ph, ok := top.Data.Policyholder.(map[string]any); ok {
-		for _, k := range []string{"email", "phone"} {
-			if s, ok := ph[k].(string); ok && len(s) >= 4 {
-				red.Add(s)
+	addSensitiveValues(red, v)
+}
+
+// addSensitiveValues adds every string value of a member xone.SensitiveKey
+// names, at any depth of v, to red.
+func addSensitiveValues(red *auth.Redactor, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && xone.SensitiveKey(k) {
+				if utf8.RuneCountInString(s) >= minContactLen {
+					red.Add(s)
+				}
+				continue
 			}
+			addSensitiveValues(red, x)
+		}
+	case []any:
+		for _, x := range v {
+			addSensitiveValues(red, x)
 		}
 	}
 }

@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -113,7 +118,7 @@ func TestCanariesNeverWritten(t *testing.T) {
 		{"load", "--offers", writeOffers(t, 5), "--rate", "5/s", "--duration", "1s", "--report-dir", filepath.Join(out, "echo-load")},
 	} {
 		r = invoke(t, eenv, cmd...)
-		assert.Equal(t, exitInfra, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		assert.Equal(t, exitUsage, r.code, "credentials refused; stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		assert.Contains(t, r.stderr, "status 400", "the failure is still explained")
 		outputs = append(outputs, r.stdout, r.stderr)
 	}
@@ -157,4 +162,140 @@ func TestCanariesNeverWritten(t *testing.T) {
 	}
 	assert.Contains(t, rec, "Authorization")
 	assert.Contains(t, rec, auth.Redacted)
+}
+
+// secretSpellings are the forms a client secret takes on the wire and in
+// text: raw, JSON-escaped (with and without HTML escapes), percent-encoded,
+// and base64 of "id:secret" (both alphabets, padded or not, also of the
+// query-escaped pair as golang.org/x/oauth2 sends Basic credentials).
+func secretSpellings(id, secret string) map[string]string {
+	quoted, _ := json.Marshal(secret)
+	var noHTML bytes.Buffer
+	enc := json.NewEncoder(&noHTML)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(secret)
+	nh := strings.TrimSpace(noHTML.String())
+	out := map[string]string{
+		"raw": secret, "json": string(quoted[1 : len(quoted)-1]), "json-no-html": nh[1 : len(nh)-1],
+		"query": url.QueryEscape(secret), "path": url.PathEscape(secret),
+	}
+	for _, pair := range []string{id + ":" + secret, url.QueryEscape(id) + ":" + url.QueryEscape(secret)} {
+		for name, e := range map[string]*base64.Encoding{"std": base64.StdEncoding, "url": base64.URLEncoding,
+			"std-raw": base64.RawStdEncoding, "url-raw": base64.RawURLEncoding} {
+			out["base64-"+name+"-"+pair[:2]] = e.EncodeToString([]byte(pair))
+		}
+	}
+	return out
+}
+
+// mangledRE finds the marker glued inside a word ("Un[REDACTED]uthentic").
+var mangledRE = regexp.MustCompile(`[A-Za-z]` + regexp.QuoteMeta(auth.Redacted) + `[a-z]`)
+
+// TestCanaryEncodedSecretsNeverWritten sends a canary secret in each token
+// style to a token endpoint that echoes everything it received (the
+// Authorization header, the raw body, the secret JSON-escaped) in its error,
+// and runs the contract suite against a target that echoes a long
+// policyholder e-mail past the message cut: no spelling of the secret, and
+// no prefix of the e-mail, may appear in any output or file, and the marker
+// never lands inside a word.
+func TestCanaryEncodedSecretsNeverWritten(t *testing.T) {
+	const (
+		email    = "canary.pii.7788@example.com"
+		pwCanary = "canary-userinfo-pw-5Tq9"
+	)
+	echoToken := func(w http.ResponseWriter, r *http.Request, _ int64) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		msg, _ := json.Marshal(map[string]string{
+			"message":  "Unauthenticated: bad credentials",
+			"received": string(body),
+			"header":   r.Header.Get("Authorization"),
+		})
+		writeJSONBody(w, http.StatusBadRequest, string(msg)+"\nraw: "+string(body)+"\nauth: "+r.Header.Get("Authorization"))
+	}
+	tests := []struct {
+		name, style, secret string
+	}{
+		{"basic", "basic", "canary-Basic-s3cr3t/+?=&Zq"},
+		{"form", "form", "canary form s3cr3t %41+&=Zq"},
+		{"json special characters", "json", `canary"<json>&\s3cr3t` + "\u00e9\u2028Zq"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStandIn(t, standInOpts{token: echoToken})
+			env := s.env()
+			env["XONE_CLIENT_SECRET"] = tt.secret
+			env["XONE_TOKEN_STYLE"] = tt.style
+			root := t.TempDir()
+			r := invoke(t, env, "contract", "--report-dir", filepath.Join(root, "out"))
+			assert.NotEqual(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			require.Positive(t, s.tokenHits.Load(), "the token endpoint saw the secret")
+			assert.Contains(t, r.stderr, "400", "the failure is still explained")
+			checkNoLeak(t, root, secretSpellings(standInClientID, tt.secret), r.stdout, r.stderr)
+		})
+	}
+
+	t.Run("userinfo in the base URL", func(t *testing.T) {
+		s := newStandIn(t, standInOpts{})
+		env := s.env()
+		env["XONE_BASE_URL"] = strings.Replace(s.srv.URL, "http://", "http://canary-user:"+pwCanary+"@", 1)
+		root := t.TempDir()
+		r := invoke(t, env, "contract", "--report-dir", filepath.Join(root, "out"))
+		assert.Equal(t, exitUsage, r.code, "a URL with userinfo is refused; stderr:\n%s", r.stderr)
+		checkNoLeak(t, root, map[string]string{"password": pwCanary, "userinfo": "canary-user:"}, r.stdout, r.stderr)
+	})
+
+	t.Run("PII past the message cut", func(t *testing.T) {
+		s := newStandIn(t, standInOpts{confirm: func(w http.ResponseWriter, _ *http.Request, _ int64) bool {
+			writeJSONBody(w, http.StatusUnprocessableEntity, fmt.Sprintf(`{"message":%q}`, strings.Repeat("m", 190)+" "+email))
+			return true
+		}})
+		root := t.TempDir()
+		ph := filepath.Join(root, "policyholder.json")
+		require.NoError(t, os.WriteFile(ph, []byte(`{"first_name":"Ada","last_name":"Lovelace","email":"`+email+
+			`","phone":"+61455501234","country":"AU","address1":"1 Example St","city":"Sydney","region":"NSW","postcode":"2000"}`), 0o644))
+		env := s.env()
+		env["XONE_OFFER_ID"], env["XONE_QUOTE_ID"] = xone.NewUUID(), xone.NewUUID()
+		r := invoke(t, env, "contract", "--policyholder", ph, "--report-dir", filepath.Join(root, "out"),
+			"--record", filepath.Join(root, "recordings"))
+		assert.Equal(t, exitFindings, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		prefixes := map[string]string{}
+		for n := 8; n <= len(email); n++ {
+			prefixes[fmt.Sprintf("e-mail prefix %d", n)] = email[:n]
+		}
+		checkNoLeak(t, root, prefixes, r.stdout, r.stderr, ph)
+	})
+}
+
+// checkNoLeak fails if any value appears in outputs or in a file under root
+// (except those in skip), or if the marker sits inside a word.
+func checkNoLeak(t *testing.T, root string, values map[string]string, outputs ...string) {
+	t.Helper()
+	var skip []string
+	texts := map[string]string{}
+	for i, o := range outputs {
+		if filepath.IsAbs(o) && strings.HasPrefix(o, root) {
+			skip = append(skip, o)
+			continue
+		}
+		texts[fmt.Sprintf("output %d", i)] = o
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || slices.Contains(skip, path) {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		texts[path] = string(b)
+		return err
+	})
+	require.NoError(t, err)
+	for where, text := range texts {
+		for what, v := range values {
+			if strings.Contains(text, v) {
+				t.Errorf("%s (%q) leaked into %s", what, v, where)
+			}
+		}
+		if m := mangledRE.FindString(text); m != "" {
+			t.Errorf("%s: the marker sits inside a word: %q", where, m)
+		}
+	}
 }

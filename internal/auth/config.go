@@ -125,7 +125,7 @@ func (c Config) withDefaults() (Config, error) {
 // defaultHTTPClient is the client used when Config.HTTPClient is nil. It has
 // no overall Timeout: FetchTimeout bounds each fetch through its context.
 func defaultHTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{CheckRedirect: noRedirect, Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -136,3 +136,7 @@ func defaultHTTPClient() *http.Client {
 		MaxIdleConnsPerHost:   2,
 	}}
 }
+
+// noRedirect makes a client return a 3xx as the answer: a token endpoint's
+// redirect must never carry the client secret to another host.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -13,9 +13,12 @@
 // errors ([FetchError], [ErrUnreachable], [ErrRejected]) that never carry the
 // secret.
 //
-// [Redactor] removes the client secret, tokens, "Bearer xxx" credentials and
-// sensitive JSON members (security_token, email, phone, …) from text,
-// headers and bodies.
+// [Redactor] removes the client secret and tokens in every form they take
+// (raw, JSON-escaped, percent-encoded, base64 of "id:secret"), "Bearer xxx"
+// and "Basic xxx" credentials, URL userinfo and sensitive JSON members
+// (xone.SensitiveKey: security_token, email, phone, …) from text, headers
+// and bodies. [ReadSecretFile] and [CheckSecret] refuse secrets too short to
+// redact safely.
 //
 // Use:
 //

@@ -2,62 +2,93 @@ package auth
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 // Redacted replaces every secret a [Redactor] scrubs.
 const Redacted = "[REDACTED]"
+
+// MinSecretLen is the fewest characters (runes) a configured secret may have
+// ([CheckSecret]); a [Redactor] matches shorter literals only as whole tokens.
+const MinSecretLen = 8
 
 // maxRecent is how many recently seen tokens a Source keeps in its Redactor
 // (older tokens have expired; keeping every one would slow String down over a
 // long run with short-lived tokens).
 const maxRecent = 32
 
-// bearerRE finds "Bearer <token>" (RFC 6750 b64token) in free text. It is
-// immutable after init.
-var bearerRE = regexp.MustCompile(`(?i)\b(bearer)(\s+)[A-Za-z0-9\-._~+/]+=*`)
+// maxPasses bounds the scrub passes over one text; see literal.
+const maxPasses = 4
 
-// sensitiveKeys are JSON member names whose values JSON replaces, compared
-// after lower-casing and dropping '_', '-' and '.', so accessToken,
-// access-token and ACCESS_TOKEN all match access_token.
-var sensitiveKeys = map[string]bool{
-	"securitytoken": true, "accesstoken": true, "refreshtoken": true, "idtoken": true,
-	"token": true, "clientsecret": true, "secret": true, "password": true, "apikey": true,
-	"authorization": true, "email": true, "emailaddress": true, "phone": true,
-	"phonenumber": true, "mobile": true,
-}
-
-// sensitiveHeaderWords mark header names whose values Header replaces
-// whole (besides Authorization and cookies).
-var sensitiveHeaderWords = []string{"token", "secret", "password", "api-key", "apikey"}
+// The credential patterns below are immutable after init.
+var (
+	// bearerRE finds "Bearer <token>" (RFC 6750 b64token).
+	bearerRE = regexp.MustCompile(`(?i)\b(bearer)(\s+)[A-Za-z0-9\-._~+/]+=*`)
+	// basicRE finds "Basic <base64>"; basicCredential decides whether the
+	// word after "Basic" is a credential.
+	basicRE = regexp.MustCompile(`(?i)\b(basic)(\s+)([A-Za-z0-9+/_\-]+=*)`)
+	// userinfoRE finds the userinfo of a URL ("scheme://user:pass@"), also
+	// with JSON-escaped slashes ("http:\/\/").
+	userinfoRE = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*:\\?/\\?/)[^\s/\\?#"'<>]*@`)
+)
 
 // Redactor scrubs secrets from text, headers and JSON bodies before they are
-// printed, logged or written to a report. It holds literal secrets (the
-// client secret, tokens seen) and also removes any "Bearer xxx" credential.
-// The zero value is ready to use and holds no literal secrets; a nil
-// *Redactor scrubs like one, but Add panics on it. A Redactor is safe for
-// concurrent use.
+// printed, logged or written to a report. The zero value is ready to use and
+// holds no literal secrets; a nil *Redactor scrubs like one, but Add panics
+// on it. A Redactor is safe for concurrent use.
 //
-// A secret is replaced by "[REDACTED]" wherever it occurs, so a secret that is
-// itself part of "[REDACTED]" (such as "RED") cannot be told apart from the
-// marker; real secrets are long random strings.
+// Without any literal secret it replaces the credential of "Bearer xxx",
+// "Basic xxx" (when xxx is base64 of "user:password") and the userinfo of
+// URLs ("http://[REDACTED]@host").
+//
+// Each literal secret of at least [MinSecretLen] characters is replaced in
+// every form it takes on the wire: as is; JSON-escaped (encoding/json with
+// and without HTML escaping, and PHP's json_encode with "\/" and \uXXXX);
+// percent-encoded (url.QueryEscape and url.PathEscape, upper- or lower-case
+// hex); and base64 (standard and URL alphabets, padded or not) of
+// "id:secret" for any id, as HTTP Basic authentication sends it, also of the
+// query-escaped secret as golang.org/x/oauth2 sends it. A base64 match is
+// widened to the whole run of base64 characters around it. Where matches
+// overlap, their union is replaced by one marker.
+//
+// A literal shorter than MinSecretLen (a short token seen at run time, a
+// short contact detail) is matched raw only, and only as a whole token: not
+// next to an ASCII letter or digit, so "a" never turns "Unauthenticated"
+// into "Un[REDACTED]uthenticated". Configured secrets are checked with
+// [CheckSecret], which refuses them.
+//
+// Building is linear in the secrets' length; scrubbing a text costs about
+// its length times the number of forms (about a dozen per secret).
 type Redactor struct {
 	mu      sync.Mutex
 	secrets []string // added by NewRedactor and Add, kept for good
 	recent  []string // tokens added by a Source, the last maxRecent
+	forms   map[string][]pattern
 	snap    atomic.Pointer[redactSnapshot]
 }
 
-// redactSnapshot is an immutable view of the secrets, rebuilt on each change.
+// pattern is one literal form of a secret.
+type pattern struct {
+	s     string
+	whole bool   // match only where not next to an ASCII letter or digit
+	b64   string // base64 alphabet to widen a match over; "" for none
+}
+
+// redactSnapshot is an immutable view of the patterns, rebuilt on each change.
 type redactSnapshot struct {
-	all []string // longest first
-	rep *strings.Replacer
+	pats    []pattern
+	recheck bool // a replacement can form a new match (see literal)
 }
 
 // NewRedactor returns a Redactor that scrubs the given secrets; empty
@@ -74,7 +105,8 @@ func NewRedactor(secrets ...string) *Redactor {
 }
 
 // Add adds a literal secret to scrub from now on; empty strings and known
-// secrets are ignored. Safe for concurrent use with every other method.
+// secrets are ignored. A secret shorter than MinSecretLen is matched only as
+// a whole token. Safe for concurrent use with every other method.
 func (r *Redactor) Add(secret string) {
 	if secret == "" {
 		return
@@ -106,45 +138,354 @@ func (r *Redactor) addRecent(secret string) {
 }
 
 // rebuild publishes a new snapshot; r.mu must be held (or r unpublished).
+// Each secret's forms are computed once and cached in r.forms.
 func (r *Redactor) rebuild() {
 	all := slices.Concat(r.secrets, r.recent)
-	// Longest first: strings.Replacer tries pairs in argument order at each
-	// position, so a secret that contains another is replaced whole.
-	slices.SortStableFunc(all, func(a, b string) int { return len(b) - len(a) })
-	pairs := make([]string, 0, 2*len(all))
+	forms := make(map[string][]pattern, len(all))
+	snap := &redactSnapshot{}
+	seen := map[pattern]bool{}
 	for _, s := range all {
-		pairs = append(pairs, s, Redacted)
-	}
-	r.snap.Store(&redactSnapshot{all: all, rep: strings.NewReplacer(pairs...)})
-}
-
-// String returns s with every "Bearer xxx" credential turned into
-// "Bearer [REDACTED]" and every known secret into "[REDACTED]".
-func (r *Redactor) String(s string) string {
-	return r.literal(bearerRE.ReplaceAllString(s, "${1}${2}"+Redacted))
-}
-
-// literal replaces the known secrets. Replacing can, at a marker's edge, make
-// a new occurrence of a secret that contains '[' or ']'; a few more passes
-// catch those.
-func (r *Redactor) literal(s string) string {
-	snap := r.snapshot()
-	if len(snap.all) == 0 {
-		return s
-	}
-	for range 4 {
-		s = snap.rep.Replace(s)
-		if !snap.contains(s) {
-			break
+		ps, ok := r.forms[s]
+		if !ok {
+			ps = secretForms(s)
 		}
+		forms[s] = ps
+		for _, p := range ps {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			snap.pats = append(snap.pats, p)
+			if p.whole || strings.ContainsAny(p.s, "[]") || strings.Contains(Redacted, p.s) {
+				snap.recheck = true
+			}
+		}
+	}
+	r.forms = forms
+	r.snap.Store(snap)
+}
+
+// secretForms returns the patterns that find s in each form it takes.
+func secretForms(s string) []pattern {
+	if utf8.RuneCountInString(s) < MinSecretLen {
+		return []pattern{{s: s, whole: true}}
+	}
+	var out []pattern
+	seen := map[string]bool{}
+	add := func(f string) {
+		if f != "" && !seen[f] {
+			seen[f] = true
+			out = append(out, pattern{s: f})
+		}
+	}
+	add(s)
+	add(jsonEscape(s, true))
+	add(jsonEscape(s, false))
+	add(phpJSONEscape(s))
+	q, p := url.QueryEscape(s), url.PathEscape(s)
+	for _, f := range []string{q, p} {
+		add(f)
+		add(lowerHexEscapes(f))
+	}
+	// Base64 of "id:secret": the secret starts at any offset modulo 3 and
+	// only whole 3-byte groups inside it encode to characters that do not
+	// depend on the id or what follows, so find those and widen the match.
+	for _, src := range []string{s, q} {
+		for j := range 3 {
+			g := (len(src) - j) / 3
+			if g < 2 {
+				continue
+			}
+			chunk := []byte(src[j : j+3*g])
+			std := base64.RawStdEncoding.EncodeToString(chunk)
+			web := base64.RawURLEncoding.EncodeToString(chunk)
+			if std == web {
+				add64(&out, seen, std, b64Both)
+				continue
+			}
+			add64(&out, seen, std, b64Std)
+			add64(&out, seen, web, b64URL)
+		}
+	}
+	return out
+}
+
+// Base64 alphabets a match is widened over ('=' only to the right).
+const (
+	b64Std  = "+/"
+	b64URL  = "-_"
+	b64Both = "+/-_"
+)
+
+// add64 appends a base64 core pattern unless seen.
+func add64(out *[]pattern, seen map[string]bool, core, alphabet string) {
+	if seen[core] {
+		return
+	}
+	seen[core] = true
+	*out = append(*out, pattern{s: core, b64: alphabet})
+}
+
+// jsonEscape returns s as encoding/json writes it, without the quotes.
+func jsonEscape(s string, escapeHTML bool) string {
+	var buf bytes.Buffer
+	writeJSONStringHTML(&buf, s, escapeHTML)
+	return buf.String()[1 : buf.Len()-1]
+}
+
+// phpJSONEscape returns s as PHP's json_encode writes it by default, without
+// the quotes: "/" as "\/" and every non-ASCII rune as \uXXXX (lower-case hex,
+// UTF-16 surrogate pairs). Invalid UTF-8 makes json_encode fail; it gives "".
+func phpJSONEscape(s string) string {
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	u4 := func(c rune) {
+		b.WriteString(`\u`)
+		b.WriteByte(hex[c>>12&0xf])
+		b.WriteByte(hex[c>>8&0xf])
+		b.WriteByte(hex[c>>4&0xf])
+		b.WriteByte(hex[c&0xf])
+	}
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\' || c == '/':
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		case c == '\b':
+			b.WriteString(`\b`)
+		case c == '\f':
+			b.WriteString(`\f`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x20 || (c >= 0x7f && c < 0x10000):
+			if c == 0x7f {
+				b.WriteRune(c)
+				continue
+			}
+			u4(c)
+		case c >= 0x10000:
+			c -= 0x10000
+			u4(0xd800 + c>>10)
+			u4(0xdc00 + c&0x3ff)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// lowerHexEscapes returns s with the hex digits of its %XX escapes in lower
+// case.
+func lowerHexEscapes(s string) string {
+	b := []byte(s)
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1], b[i+2] = lowerASCII(b[i+1]), lowerASCII(b[i+2])
+			i += 2
+		}
+	}
+	return string(b)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// String returns s with every "Bearer xxx" and "Basic xxx" credential turned
+// into "Bearer [REDACTED]" and "Basic [REDACTED]", the userinfo of every URL
+// into "[REDACTED]", and every form of every known secret into "[REDACTED]".
+func (r *Redactor) String(s string) string {
+	return r.literal(credentials(s))
+}
+
+// credentials replaces the credentials that need no known secret.
+func credentials(s string) string {
+	if containsFold(s, "bearer") {
+		s = bearerRE.ReplaceAllString(s, "${1}${2}"+Redacted)
+	}
+	if containsFold(s, "basic") {
+		s = replaceSubmatchFunc(basicRE, s, func(m []string) string {
+			if !basicCredential(m[3]) {
+				return m[0]
+			}
+			return m[1] + m[2] + Redacted
+		})
+	}
+	if strings.Contains(s, "/") && strings.Contains(s, "@") {
+		s = userinfoRE.ReplaceAllString(s, "${1}"+Redacted+"@")
 	}
 	return s
 }
 
-// emptySnapshot is the snapshot of a zero or nil Redactor; never modified.
-var emptySnapshot = &redactSnapshot{rep: strings.NewReplacer()}
+// replaceSubmatchFunc is regexp's ReplaceAllStringFunc with submatches.
+func replaceSubmatchFunc(re *regexp.Regexp, s string, f func([]string) string) string {
+	idx := re.FindAllStringSubmatchIndex(s, -1)
+	if idx == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range idx {
+		groups := make([]string, len(m)/2)
+		for i := range groups {
+			if m[2*i] >= 0 {
+				groups[i] = s[m[2*i]:m[2*i+1]]
+			}
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(f(groups))
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
 
-// snapshot returns the current secrets; nil-safe.
+// basicCredential reports whether w, the word after "Basic", is a
+// credential: base64 (either alphabet, padded or not) of valid UTF-8 text
+// without control characters that holds a ':'. Ordinary words ("Basic
+// checks") decode to bytes that are not such text.
+func basicCredential(w string) bool {
+	raw := strings.TrimRight(w, "=")
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		b, err := enc.DecodeString(raw)
+		if err != nil || !utf8.Valid(b) || !bytes.ContainsRune(b, ':') {
+			continue
+		}
+		if !bytes.ContainsFunc(b, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in any
+// case, without allocating.
+func containsFold(s, w string) bool {
+	firsts := string([]byte{w[0], w[0] - 'a' + 'A'})
+	for i := 0; i+len(w) <= len(s); i++ {
+		j := strings.IndexAny(s[i:], firsts)
+		if j < 0 || i+j+len(w) > len(s) {
+			return false
+		}
+		i += j
+		if strings.EqualFold(s[i:i+len(w)], w) {
+			return true
+		}
+	}
+	return false
+}
+
+// literal replaces every form of the known secrets. A replacement can, at a
+// marker's edge, form a new occurrence (a secret with '[' or ']' in it, or a
+// short token that becomes whole once its neighbour is a marker); for such
+// patterns more passes run, and a text still holding a secret after
+// maxPasses becomes one marker.
+func (r *Redactor) literal(s string) string {
+	snap := r.snapshot()
+	if len(snap.pats) == 0 {
+		return s
+	}
+	for range maxPasses {
+		spans := snap.find(s)
+		if len(spans) == 0 {
+			return s
+		}
+		s = replaceSpans(s, spans)
+		if !snap.recheck {
+			return s
+		}
+	}
+	if len(snap.find(s)) == 0 {
+		return s
+	}
+	return Redacted
+}
+
+// span is a half-open byte range [start, end) of a text.
+type span struct{ start, end int }
+
+// find returns the ranges of s where a pattern matches, sorted and merged
+// where they overlap (ranges that only touch stay apart). Each pattern is
+// searched left to right without overlap, so an occurrence not returned
+// overlaps one that is.
+func (snap *redactSnapshot) find(s string) []span {
+	var spans []span
+	for _, p := range snap.pats {
+		n := len(p.s)
+		for i := 0; i+n <= len(s); {
+			j := strings.Index(s[i:], p.s)
+			if j < 0 {
+				break
+			}
+			start, end := i+j, i+j+n
+			if p.whole && (start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end])) {
+				i = start + 1
+				continue
+			}
+			if p.b64 != "" {
+				for start > 0 && isB64Byte(s[start-1], p.b64) {
+					start--
+				}
+				for end < len(s) && (isB64Byte(s[end], p.b64) || s[end] == '=') {
+					end++
+				}
+			}
+			spans = append(spans, span{start, end})
+			i = end
+		}
+	}
+	if len(spans) < 2 {
+		return spans
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	out := spans[:1]
+	for _, sp := range spans[1:] {
+		last := &out[len(out)-1]
+		if sp.start < last.end {
+			last.end = max(last.end, sp.end)
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// replaceSpans replaces each span of s with Redacted.
+func replaceSpans(s string, spans []span) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp.start])
+		b.WriteString(Redacted)
+		last = sp.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func isB64Byte(c byte, alphabet string) bool {
+	return isWordByte(c) || strings.IndexByte(alphabet, c) >= 0
+}
+
+// emptySnapshot is the snapshot of a zero or nil Redactor; never modified.
+var emptySnapshot = &redactSnapshot{}
+
+// snapshot returns the current patterns; nil-safe.
 func (r *Redactor) snapshot() *redactSnapshot {
 	if r == nil {
 		return emptySnapshot
@@ -155,21 +496,12 @@ func (r *Redactor) snapshot() *redactSnapshot {
 	return emptySnapshot
 }
 
-// contains reports whether s holds any known secret.
-func (snap *redactSnapshot) contains(s string) bool {
-	for _, secret := range snap.all {
-		if strings.Contains(s, secret) {
-			return true
-		}
-	}
-	return false
-}
-
 // Header returns a redacted copy of h; h is not modified. Authorization and
 // Proxy-Authorization keep their scheme ("Bearer [REDACTED]", so a reader
-// sees a value was there); Cookie, Set-Cookie and headers whose name contains
-// token, secret, password or api-key become "[REDACTED]"; every other value
-// gets the String treatment. A nil h gives nil.
+// sees a value was there); every other header xone.SensitiveHeader names
+// (cookies, names containing token, secret, password or api-key) becomes
+// "[REDACTED]"; every other value gets the String treatment. A nil h gives
+// nil.
 func (r *Redactor) Header(h http.Header) http.Header {
 	if h == nil {
 		return nil
@@ -182,11 +514,11 @@ func (r *Redactor) Header(h http.Header) http.Header {
 			switch {
 			case lk == "authorization" || lk == "proxy-authorization":
 				if scheme, _, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
-					red[i] = scheme + " " + Redacted
+					red[i] = r.String(scheme) + " " + Redacted
 				} else {
 					red[i] = Redacted
 				}
-			case lk == "cookie" || lk == "set-cookie" || containsAny(lk, sensitiveHeaderWords):
+			case xone.SensitiveHeader(k):
 				red[i] = Redacted
 			default:
 				red[i] = r.String(v)
@@ -197,23 +529,13 @@ func (r *Redactor) Header(h http.Header) http.Header {
 	return out
 }
 
-func containsAny(s string, words []string) bool {
-	for _, w := range words {
-		if strings.Contains(s, w) {
-			return true
-		}
-	}
-	return false
-}
-
 // JSON returns a redacted copy of a JSON body; body is not modified. The
-// values of security_token, access_token, refresh_token, id_token, token,
-// client_secret, secret, password, api_key, authorization, email,
-// email_address, phone, phone_number and mobile (any depth, any case, '_',
-// '-' and '.' ignored, so accessToken matches) become "[REDACTED]" whatever
-// their type, keeping the key; every other string, and every key, gets the
-// String treatment. Member order is kept; the output is compact JSON. Input
-// that is not valid JSON gets the String treatment as text.
+// values of the members xone.SensitiveKey names (security_token,
+// access_token, client_secret, email, phone, …, at any depth, in any
+// spelling such as accessToken) become "[REDACTED]" whatever their type,
+// keeping the key; every other string, and every key, gets the String
+// treatment. Member order is kept; the output is compact JSON. Input that is
+// not valid JSON gets the String treatment as text.
 func (r *Redactor) JSON(body []byte) []byte {
 	if !json.Valid(body) {
 		return []byte(r.String(string(body)))
@@ -225,15 +547,11 @@ func (r *Redactor) JSON(body []byte) []byte {
 	if err := r.walk(dec, &buf); err != nil {
 		return []byte(r.String(string(body)))
 	}
-	out := buf.Bytes()
 	// A secret written with JSON escapes in the input (\u0041 for A) is
-	// caught above on the decoded string; one whose literal text only forms
-	// after re-encoding (a secret containing `\n`) is caught here, at the
-	// cost of the output's validity in that odd case.
-	if r.snapshot().contains(string(out)) {
-		return []byte(r.literal(string(out)))
-	}
-	return out
+	// caught on the decoded strings; one spread over several members, or in
+	// a number, only in the output's text, at the cost of the output's
+	// validity in that odd case.
+	return []byte(r.literal(buf.String()))
 }
 
 // walk copies one JSON value from dec to buf, redacting as it goes.
@@ -258,7 +576,7 @@ func (r *Redactor) walk(dec *json.Decoder, buf *bytes.Buffer) error {
 				key, _ := kt.(string)
 				writeJSONString(buf, r.String(key))
 				buf.WriteByte(':')
-				if sensitiveKey(key) {
+				if xone.SensitiveKey(key) {
 					var skip json.RawMessage
 					if err := dec.Decode(&skip); err != nil {
 						return err
@@ -303,20 +621,14 @@ func (r *Redactor) walk(dec *json.Decoder, buf *bytes.Buffer) error {
 
 // writeJSONString writes s as a JSON string without HTML escaping.
 func writeJSONString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)           // a string always encodes; writes to a Buffer do not fail
-	buf.Truncate(buf.Len() - 1) // Encode's newline
+	writeJSONStringHTML(buf, s, false)
 }
 
-// sensitiveKey reports whether a JSON member name is in sensitiveKeys.
-func sensitiveKey(key string) bool {
-	k := strings.Map(func(c rune) rune {
-		switch c {
-		case '_', '-', '.':
-			return -1
-		}
-		return c
-	}, strings.ToLower(key))
-	return sensitiveKeys[k]
+// writeJSONStringHTML writes s as a JSON string, escaping <, > and & when
+// escapeHTML is set.
+func writeJSONStringHTML(buf *bytes.Buffer, s string, escapeHTML bool) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(escapeHTML)
+	_ = enc.Encode(s)           // a string always encodes; writes to a Buffer do not fail
+	buf.Truncate(buf.Len() - 1) // Encode's newline
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -72,7 +73,7 @@ func TestRedactorRecentTokensAreBounded(t *testing.T) {
 	for i := range maxRecent + 10 {
 		r.addRecent(fmt.Sprintf("token-%03d", i))
 	}
-	assert.Len(t, r.snapshot().all, maxRecent+1)
+	assert.Len(t, slices.Concat(r.secrets, r.recent), maxRecent+1)
 	assert.Equal(t, Redacted, r.String("client-secret"), "permanent secrets stay")
 	assert.Equal(t, Redacted, r.String(fmt.Sprintf("token-%03d", maxRecent+9)), "newest token")
 	assert.Equal(t, "token-000", r.String("token-000"), "oldest token dropped")

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -17,8 +18,14 @@ Usage: xoneharness sandbox [flags]
 
 Serves the embedded XONE sandbox: the token endpoint (POST /api/oauth/token,
 JSON body) and Confirm offer, with knobs for latency, faults and named drift
-modes that break the contract on purpose. It binds 127.0.0.1 unless told
-otherwise and runs until interrupted (Ctrl-C).
+modes that break the contract on purpose. It runs until interrupted (Ctrl-C).
+
+It binds exactly the address it prints. --addr must be a loopback address
+(127.0.0.1, ::1 or localhost): the sandbox hands out fixed demo credentials
+and books anything. To serve other machines, give one specific interface
+address with --allow-remote (e.g. --addr 10.0.0.5:18080 --allow-remote);
+an unspecified address (0.0.0.0, ::, or no host) is always refused, as it
+would listen on every interface.
 
 Examples:
   xoneharness sandbox --addr 127.0.0.1:18080
@@ -46,10 +53,12 @@ type sandboxFlags struct {
 	tokenTTL      time.Duration
 	seed          int64
 	drift         string
+	allowRemote   bool
 }
 
 func (s *sandboxFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.addr, "addr", "127.0.0.1:18080", "listen address (host:port); use port 0 for any free port")
+	fs.StringVar(&s.addr, "addr", "127.0.0.1:18080", "listen address (loopback host:port); use port 0 for any free port")
+	fs.BoolVar(&s.allowRemote, "allow-remote", false, "allow --addr to be one specific non-loopback interface address (never 0.0.0.0 or ::)")
 	fs.DurationVar(&s.latency, "latency", 0, "fixed latency added to every confirm, e.g. 20ms")
 	fs.DurationVar(&s.latencyMedian, "latency-median", 0, "median of a log-normal confirm latency (with --latency-p99)")
 	fs.DurationVar(&s.latencyP99, "latency-p99", 0, "99th percentile of the log-normal confirm latency (with --latency-median)")
@@ -67,7 +76,7 @@ func (s *sandboxFlags) register(fs *flag.FlagSet) {
 func (s *sandboxFlags) options() ([]sandbox.Option, error) {
 	var opts []sandbox.Option
 	ratio := func(name string, v float64) error {
-		if v < 0 || v > 1 {
+		if !(v >= 0 && v <= 1) { // NaN too
 			return usagef("--%s: want a fraction between 0 and 1, got %v", name, v)
 		}
 		return nil
@@ -107,10 +116,10 @@ func (s *sandboxFlags) options() ([]sandbox.Option, error) {
 	if s.errorRate > 0 {
 		opts = append(opts, sandbox.ErrorRate(s.errorRate))
 	}
+	if s.retryAfter < 0 {
+		return nil, usagef("--retry-after: must not be negative, got %s", s.retryAfter)
+	}
 	if s.throttleRate > 0 {
-		if s.retryAfter < 0 {
-			return nil, usagef("--retry-after: must not be negative, got %s", s.retryAfter)
-		}
 		opts = append(opts, sandbox.ThrottleRate(s.throttleRate, s.retryAfter))
 	}
 	if s.resetRate > 0 {
@@ -123,13 +132,35 @@ func (s *sandboxFlags) options() ([]sandbox.Option, error) {
 	if s.drift != "" {
 		var modes []string
 		for _, m := range strings.Split(s.drift, ",") {
-			if m = strings.TrimSpace(m); m != "" {
-				modes = append(modes, m)
+			if m = strings.TrimSpace(m); m == "" {
+				return nil, usagef("--drift: empty mode name in %q (want comma-separated names; \"list\" prints them)", s.drift)
 			}
+			modes = append(modes, m)
 		}
 		opts = append(opts, sandbox.Drift(modes...))
 	}
 	return opts, nil
+}
+
+// checkAddr refuses a listen address that would serve more than the one
+// address printed: no host, an unspecified IP (every interface), and, without
+// --allow-remote, anything that is not loopback.
+func (s *sandboxFlags) checkAddr() error {
+	host, _, err := net.SplitHostPort(s.addr)
+	if err != nil {
+		return usagef("--addr: want host:port, got %q", s.addr)
+	}
+	ip, ipErr := netip.ParseAddr(strings.TrimSpace(host))
+	switch {
+	case host == "" || ipErr == nil && ip.IsUnspecified():
+		return usagef("--addr: %q listens on every interface; give one address, e.g. 127.0.0.1:18080", s.addr)
+	case ipErr == nil && ip.Unmap().IsLoopback(), strings.EqualFold(host, "localhost"):
+		return nil
+	case s.allowRemote:
+		return nil
+	default:
+		return usagef("--addr: %q is not a loopback address; the sandbox hands out fixed demo credentials, so it serves other machines only with --allow-remote", s.addr)
+	}
 }
 
 func cmdSandbox(ctx context.Context, a *app, args []string) error {
@@ -152,8 +183,8 @@ func cmdSandbox(ctx context.Context, a *app, args []string) error {
 		}
 		return nil
 	}
-	if _, _, err := net.SplitHostPort(sf.addr); err != nil {
-		return usagef("--addr: want host:port, got %q", sf.addr)
+	if err := sf.checkAddr(); err != nil {
+		return err
 	}
 	opts, err := sf.options()
 	if err != nil {

@@ -12,13 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpproxy"
+
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/load"
 )
-
-// productionHost is refused unless --allow-production is given.
-const productionHost = "api.xone.xcover.com"
 
 // targetFlags are the flags shared by every command that sends traffic.
 // Flags override the XONE_* environment variables.
@@ -33,6 +34,11 @@ type targetFlags struct {
 	insecure         bool
 	allowProduction  bool
 	timeout          time.Duration
+	// maxRate is the egress gate's ceiling for this process, in sends per
+	// second off loopback: load and run set it from --max-rate and --shard
+	// (loadFlags.processMaxRate) before resolving; 0 means
+	// egress.DefaultMaxRate.
+	maxRate float64
 }
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
@@ -44,7 +50,7 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.tokenStyle, "token-style", "", "token request style: json (XONE), form or basic (env XONE_TOKEN_STYLE; default json)")
 	fs.StringVar(&t.caFile, "ca-file", "", "PEM file of extra CA certificates to trust for the target and token endpoint")
 	fs.BoolVar(&t.insecure, "insecure-skip-verify", false, "DANGEROUS: accept any TLS certificate (testing only; loudly warned)")
-	fs.BoolVar(&t.allowProduction, "allow-production", false, "allow traffic to the production host "+productionHost)
+	fs.BoolVar(&t.allowProduction, "allow-production", false, "allow traffic to the production host "+xone.ProductionHost+" (in any spelling)")
 	fs.DurationVar(&t.timeout, "http-timeout", 30*time.Second, "per-request HTTP timeout for contract checks and token fetches")
 }
 
@@ -57,12 +63,17 @@ type target struct {
 	Secret    string
 	PartnerID string
 	Style     auth.Style
-	Loopback  bool
+	// Loopback is the plan-time view: the base URL's host is a loopback IP
+	// literal or localhost. At run time the gate decides per request, on the
+	// addresses it dials and the proxy in use.
+	Loopback bool
 	// ReadOnlyClientID and ReadOnlySecret are the optional second credential
 	// for the wrong-scope case (XONE_READONLY_CLIENT_ID/SECRET).
 	ReadOnlyClientID string
 	ReadOnlySecret   string
-	// Transport carries the TLS settings (CA file, insecure flag).
+	// Gate is the egress gate every request of the run goes through.
+	Gate *egress.Gate
+	// Transport is a transport of Gate (TLS settings, proxy, dial checks).
 	Transport *http.Transport
 	Timeout   time.Duration
 	// Sandbox is the embedded sandbox when Embedded; the caller closes it.
@@ -87,9 +98,10 @@ func (t *target) Describe() string {
 	return t.BaseURL
 }
 
-// HTTPClient returns a client with the target's TLS settings and timeout.
+// HTTPClient returns a client of the target's egress gate (TLS settings,
+// production refused, rate ceiling, no redirects) with the target's timeout.
 func (t *target) HTTPClient() *http.Client {
-	return &http.Client{Transport: t.Transport, Timeout: t.Timeout}
+	return t.Gate.Client(t.Timeout)
 }
 
 // resolve applies flags over env, validates everything, and starts the
@@ -106,15 +118,14 @@ func (t *targetFlags) resolveDry(a *app) (*target, error) {
 
 func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.Option) (*target, error) {
 	pick := func(flagVal, envName string) string {
-		if flagVal != "" {
-			return flagVal
-		}
-		return strings.TrimSpace(a.getenv(envName))
+		v, _ := pickSource(a, flagVal, "", envName)
+		return v
 	}
-	tr, err := t.transport(a)
+	gate, err := t.gate(a)
 	if err != nil {
 		return nil, err
 	}
+	tr := gate.Transport()
 	styleText := pick(t.tokenStyle, "XONE_TOKEN_STYLE")
 	style := auth.StyleJSON
 	if styleText != "" {
@@ -134,7 +145,7 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 			Embedded: true, BaseURL: "http://127.0.0.1 (embedded sandbox, not started)",
 			ClientID: sandbox.ClientID, Secret: sandbox.ClientSecret, PartnerID: sandbox.PartnerID,
 			ReadOnlyClientID: sandbox.ReadOnlyClientID, ReadOnlySecret: sandbox.ReadOnlyClientSecret,
-			Style: style, Loopback: true, Transport: tr, Timeout: t.timeout,
+			Style: style, Loopback: true, Gate: gate, Transport: tr, Timeout: t.timeout,
 		}
 		if !start {
 			return tg, nil
@@ -147,24 +158,32 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 		return tg, nil
 	}
 
-	u, err := parseHTTPURL(base)
+	_, baseSrc := pickSource(a, t.baseURL, "--base-url", "XONE_BASE_URL")
+	u, err := parseHTTPURL(base, true)
 	if err != nil {
-		return nil, usagef("--base-url / XONE_BASE_URL: %v", err)
+		return nil, usagef("%s: %v", baseSrc, err)
 	}
-	if strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), productionHost) && !t.allowProduction {
-		return nil, usagef("--base-url: %s is the production host; add --allow-production if you really mean to confirm real offers there", productionHost)
+	if err := checkEgress(gate, baseSrc, u); err != nil {
+		return nil, err
 	}
-	tokenURL := pick(t.tokenURL, "XONE_TOKEN_URL")
+	tokenURL, tokenSrc := pickSource(a, t.tokenURL, "--token-url", "XONE_TOKEN_URL")
 	if tokenURL == "" {
-		tokenURL = strings.TrimRight(u.String(), "/") + "/api/oauth/token"
-	} else if _, err := parseHTTPURL(tokenURL); err != nil {
-		return nil, usagef("--token-url / XONE_TOKEN_URL: %v", err)
+		tokenURL = strings.TrimRight(u.String(), "/") + xone.TokenPath
+	} else {
+		tu, err := parseHTTPURL(tokenURL, false)
+		if err != nil {
+			return nil, usagef("%s: %v", tokenSrc, err)
+		}
+		if err := checkEgress(gate, tokenSrc, tu); err != nil {
+			return nil, err
+		}
 	}
+	partnerID, partnerSrc := pickSource(a, t.partnerID, "--partner-id", "XONE_PARTNER_ID")
 	tg := &target{
 		BaseURL: strings.TrimRight(u.String(), "/"), TokenURL: tokenURL,
 		ClientID:  pick(t.clientID, "XONE_CLIENT_ID"),
-		PartnerID: pick(t.partnerID, "XONE_PARTNER_ID"),
-		Style:     style, Loopback: xone.IsLoopback(u.Hostname()), Transport: tr, Timeout: t.timeout,
+		PartnerID: partnerID,
+		Style:     style, Loopback: egress.LiteralLoopback(u.Hostname()), Gate: gate, Transport: tr, Timeout: t.timeout,
 		ReadOnlyClientID: strings.TrimSpace(a.getenv("XONE_READONLY_CLIENT_ID")),
 		ReadOnlySecret:   strings.TrimSpace(a.getenv("XONE_READONLY_CLIENT_SECRET")),
 	}
@@ -178,7 +197,7 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 		return nil, usagef("--partner-id / XONE_PARTNER_ID: required when a target is set (%s)", tg.BaseURL)
 	}
 	if err := checkPartnerID(tg.PartnerID); err != nil {
-		return nil, usagef("--partner-id / XONE_PARTNER_ID: %v", err)
+		return nil, usagef("%s: %v", partnerSrc, err)
 	}
 	return tg, nil
 }
@@ -187,13 +206,11 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 // XONE_CLIENT_SECRET. The value is never part of any message.
 func (t *targetFlags) secret(a *app) (string, error) {
 	if t.clientSecretFile != "" {
-		b, err := os.ReadFile(t.clientSecretFile)
+		// At most 4 KiB, BOM and surrounding whitespace stripped, at least 8
+		// characters; the error never holds the secret.
+		s, err := auth.ReadSecretFile(t.clientSecretFile)
 		if err != nil {
 			return "", usagef("--client-secret-file: %v", err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", usagef("--client-secret-file: %s is empty", t.clientSecretFile)
 		}
 		return s, nil
 	}
@@ -201,43 +218,134 @@ func (t *targetFlags) secret(a *app) (string, error) {
 	if s == "" {
 		return "", usagef("XONE_CLIENT_SECRET (or --client-secret-file): required when a target is set")
 	}
+	if err := auth.CheckSecret(s); err != nil {
+		return "", usagef("XONE_CLIENT_SECRET: %v", err)
+	}
 	return s, nil
 }
 
-// transport builds the HTTP transport with the TLS choices made on the
-// command line.
-func (t *targetFlags) transport(a *app) (*http.Transport, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 100
-	if t.caFile == "" && !t.insecure {
-		return tr, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.caFile != "" {
-		pem, err := os.ReadFile(t.caFile)
-		if err != nil {
-			return nil, usagef("--ca-file: %v", err)
+// gate builds the egress gate with the TLS choices made on the command line,
+// the proxies of the app's environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY,
+// read through the app's getenv) and the process's rate ceiling.
+func (t *targetFlags) gate(a *app) (*egress.Gate, error) {
+	cfg := egress.Config{AllowProduction: t.allowProduction, MaxRate: t.maxRate, Proxy: envProxy(a.getenv)}
+	if t.caFile != "" || t.insecure {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if t.caFile != "" {
+			pem, err := os.ReadFile(t.caFile)
+			if err != nil {
+				return nil, usagef("--ca-file: %v", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, usagef("--ca-file: %s holds no PEM certificate", t.caFile)
+			}
+			tc.RootCAs = pool
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
+		if t.insecure {
+			fmt.Fprintln(a.stderr, "xoneharness: WARNING: --insecure-skip-verify: TLS certificates are NOT verified; anyone on the path can read the client secret and bookings")
+			tc.InsecureSkipVerify = t.insecure // behind the explicit flag only
 		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usagef("--ca-file: %s holds no PEM certificate", t.caFile)
+		cfg.TLS = tc
+	}
+	g, err := egress.New(cfg)
+	if err != nil {
+		return nil, usagef("--max-rate: %v", err)
+	}
+	return g, nil
+}
+
+// envProxy is the proxy choice of the app's environment, like
+// http.ProxyFromEnvironment but read through getenv (which tests control)
+// rather than once from the process environment.
+func envProxy(getenv func(string) string) func(*url.URL) (*url.URL, error) {
+	first := func(names ...string) string {
+		for _, n := range names {
+			if v := getenv(n); v != "" {
+				return v
+			}
 		}
-		cfg.RootCAs = pool
+		return ""
 	}
-	if t.insecure {
-		fmt.Fprintln(a.stderr, "xoneharness: WARNING: --insecure-skip-verify: TLS certificates are NOT verified; anyone on the path can read the client secret and bookings")
-		cfg.InsecureSkipVerify = t.insecure // behind the explicit flag only
+	return (&httpproxy.Config{
+		HTTPProxy:  first("HTTP_PROXY", "http_proxy"),
+		HTTPSProxy: first("HTTPS_PROXY", "https_proxy"),
+		NoProxy:    first("NO_PROXY", "no_proxy"),
+		CGI:        getenv("REQUEST_METHOD") != "",
+	}).ProxyFunc()
+}
+
+// checkEgress applies the gate's host rules to a configured URL; the error
+// names where the URL came from.
+func checkEgress(g *egress.Gate, src string, u *url.URL) error {
+	err := g.Check(u.String())
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, egress.ErrProduction):
+		return usagef("%s: %s is the XONE production API (%s); add --allow-production if you really mean to confirm real offers there",
+			src, u.Hostname(), xone.ProductionHost)
+	default:
+		return usagef("%s: %v", src, err)
 	}
-	tr.TLSClientConfig = cfg
-	return tr, nil
+}
+
+// pickSource returns the flag's value when set, else the trimmed environment
+// variable's, with the name of where it came from (flagName, or envName when
+// the flag is empty or unset).
+func pickSource(a *app, flagVal, flagName, envName string) (string, string) {
+	if flagVal != "" {
+		return flagVal, flagName
+	}
+	return strings.TrimSpace(a.getenv(envName)), envName
+}
+
+// processMaxRate is the egress ceiling of this process: --max-rate is the
+// whole job's, so each of N shards gets --max-rate/N. An invalid --max-rate
+// is returned as is (the gate refuses it, naming the flag).
+func (l *loadFlags) processMaxRate() float64 {
+	sh, err := l.parseShard()
+	if err != nil || sh.Count < 1 {
+		return l.maxRate
+	}
+	return l.maxRate / float64(sh.Count)
+}
+
+// checkMaxRate validates --max-rate: a finite number of sends per second
+// above 0 and at most egress.MaxRateLimit.
+func (l *loadFlags) checkMaxRate() error {
+	if err := egress.CheckMaxRate(l.maxRate); err != nil {
+		return usagef("--max-rate: %v", err)
+	}
+	return nil
+}
+
+// checkTarget applies the plan-time safety rules of the load stage: the
+// production host family and the shard's share of --max-rate off loopback.
+func (l *loadFlags) checkTarget(tg *target, p load.Plan, allowProduction bool) error {
+	if err := l.checkMaxRate(); err != nil {
+		return err
+	}
+	sh, err := l.parseShard()
+	if err != nil {
+		return err
+	}
+	if err := load.CheckShardTarget(tg.BaseURL, p.PeakRate(), l.maxRate, sh.Count, allowProduction); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // checkPartnerID accepts what the load engine accepts in the confirm path:
-// letters, digits and -._~ (at most 128 bytes). The value is not secret.
+// exactly one path segment of letters, digits and -._~ (at most 128 bytes),
+// neither "." nor "..", which a URL resolves away. The value is not secret.
 func checkPartnerID(id string) error {
+	if id == "." || id == ".." {
+		return fmt.Errorf("%q is not a path segment (the id is put in the URL path)", id)
+	}
 	if len(id) > 128 {
 		return fmt.Errorf("%q is longer than 128 bytes", id[:32]+"…")
 	}
@@ -265,19 +373,44 @@ func tlsHint(err error) error {
 	return err
 }
 
-// parseHTTPURL accepts absolute http(s) URLs with a host.
-func parseHTTPURL(s string) (*url.URL, error) {
+// parseHTTPURL accepts absolute http(s) URLs with a host and no user info
+// (credentials go in --client-id and the secret, never in a URL that every
+// report prints). base also refuses a query and a fragment, which would end
+// up glued before the API path. Messages never repeat user info.
+func parseHTTPURL(s string, base bool) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a URL: %w", s, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%s is not a URL: %w", showURL(s), err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	switch {
+	case u.User != nil:
+		return nil, fmt.Errorf("%s://%s: user info (user:password@) in a URL is refused; give the client id and secret with --client-id and XONE_CLIENT_SECRET or --client-secret-file", u.Scheme, u.Host)
+	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
-	}
-	if u.Host == "" {
+	case u.Host == "":
 		return nil, fmt.Errorf("%q: no host", s)
+	case base && (u.RawQuery != "" || u.ForceQuery):
+		return nil, fmt.Errorf("%q: a base URL has no query (it would be glued before the API path)", s)
+	case base && strings.Contains(s, "#"):
+		return nil, fmt.Errorf("%q: a base URL has no fragment (it would be glued before the API path)", s)
 	}
 	return u, nil
+}
+
+// showURL is s for a message: as parsed with any password masked, or a
+// placeholder when s does not parse and may hold credentials.
+func showURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return fmt.Sprintf("%q", u.Redacted())
+	}
+	if strings.Contains(s, "@") {
+		return "the URL (not shown: it may hold credentials)"
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // newTokenSource builds the cached token source for the target's write

@@ -1,14 +1,12 @@
 // Package xone holds the small facts about the XONE Confirm offer API that
 // the harness's packages share: the confirm path, id generation, the demo
-// policyholder and what counts as a loopback host.
+// policyholder, the production host and the sensitive field names.
 //
 //	path := xone.ConfirmPath("P-1", xone.NewUUID())
 package xone
 
 import (
 	"crypto/rand"
-	"net"
-	"strings"
 )
 
 // ConfirmPathTemplate is the Confirm offer operation's path in the spec.
@@ -17,12 +15,29 @@ const ConfirmPathTemplate = "/api/partners/{partner_id}/offers/{offer_id}/confir
 // TokenPath is the XONE token endpoint's path.
 const TokenPath = "/api/oauth/token"
 
+// ProductionHost is the XONE production API host. It and its subdomains, in
+// any spelling that maps to them (see package internal/egress), make up the
+// production host family that the harness refuses unless production traffic
+// is allowed explicitly.
+const ProductionHost = "api.xone.xcover.com"
+
 // ConfirmPath returns the confirm path for a partner and an offer. The ids
 // are used as given (XONE ids are UUIDs and partner codes: no escaping needed
 // for them, and the caller validates outside input).
 func ConfirmPath(partnerID, offerID string) string {
-	return "/api/partners/" + partnerID + "/offers/" + offerID + "/confirm"
+	return ConfirmPrefix(partnerID) + offerID + ConfirmSuffix
 }
+
+// ConfirmPrefix returns the part of a partner's confirm paths before the
+// offer id, for callers that splice many offer ids into one prefix:
+// ConfirmPath(p, o) is ConfirmPrefix(p) + o + ConfirmSuffix. The partner id
+// is used as given, as in ConfirmPath.
+func ConfirmPrefix(partnerID string) string {
+	return "/api/partners/" + partnerID + "/offers/"
+}
+
+// ConfirmSuffix is the part of a confirm path after the offer id.
+const ConfirmSuffix = "/confirm"
 
 // DemoPolicyholder is the policyholder sent when none is configured. It
 // validates against the confirm request schema.
@@ -58,18 +73,4 @@ func AppendUUID(dst []byte, b [16]byte) []byte {
 		dst = append(dst, hexDigits[c>>4], hexDigits[c&0x0f])
 	}
 	return dst
-}
-
-// IsLoopback reports whether host (a host name or IP, optionally with a port
-// or brackets) is localhost or a loopback address (127.0.0.0/8, ::1).
-func IsLoopback(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -2,6 +2,7 @@ package xone
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,16 +33,20 @@ func TestAppendUUID(t *testing.T) {
 		"bytes as is: no version or variant bits set, lower case")
 }
 
-func TestIsLoopback(t *testing.T) {
-	for host, want := range map[string]bool{
-		"127.0.0.1": true, "127.1.2.3:8080": true, "[::1]:443": true, "::1": true,
-		"localhost": true, "LOCALHOST.": true, "app.localhost": true,
-		"10.0.0.1": false, "api.xone.xcover.com": false, "": false, "127.0.0.1.example.com": false,
-	} {
-		assert.Equal(t, want, IsLoopback(host), "IsLoopback(%q)", host)
-	}
-}
-
 func TestConfirmPath(t *testing.T) {
 	assert.Equal(t, "/api/partners/P-1/offers/abc/confirm", ConfirmPath("P-1", "abc"))
+}
+
+func TestConfirmPathParts(t *testing.T) {
+	tests := []struct{ partner, offer string }{
+		{"P-1", "abc"},
+		{"cg-partner-7", "3f6c2a9e-8b1d-4c7a-9e2f-5d4b3a2c1e0f"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.partner, func(t *testing.T) {
+			want := strings.NewReplacer("{partner_id}", tt.partner, "{offer_id}", tt.offer).Replace(ConfirmPathTemplate)
+			assert.Equal(t, want, ConfirmPath(tt.partner, tt.offer), "ConfirmPath against the template")
+			assert.Equal(t, want, ConfirmPrefix(tt.partner)+tt.offer+ConfirmSuffix, "prefix + offer + suffix")
+		})
+	}
 }

@@ -74,25 +74,18 @@ func DefaultDir(t time.Time, kind string) string {
 	return filepath.Join("reports", t.UTC().Format("20060102T150405Z")+"-"+kind)
 }
 
-// Prepare creates dir (and parents) and checks that a file can be written in
-// it, so a run can fail before sending a single request.
-func Prepare(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("reports: create %s: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".writable-*")
-	if err != nil {
-		return fmt.Errorf("reports: %s is not writable: %w", dir, err)
-	}
-	name := f.Name()
-	f.Close()
-	return os.Remove(name)
-}
-
 // WriteDir writes the report in each format into dir and returns the paths
 // written. Every file is written to a temporary name and renamed into place,
-// so a crash never leaves a truncated summary.json.
+// so a crash never leaves a truncated summary.json. It does not claim dir: a
+// run writes through its Claim (Claim.WriteReport) instead.
 func WriteDir(dir string, r *Report, formats []string) ([]string, error) {
+	return writeFormats(r, formats, func(name string) string { return filepath.Join(dir, name) },
+		func(name string, data []byte) error { return WriteFileAtomic(filepath.Join(dir, name), data) })
+}
+
+// writeFormats renders each format and hands the bytes to write under the
+// format's file name; path names the file for the list returned.
+func writeFormats(r *Report, formats []string, path func(string) string, write func(string, []byte) error) ([]string, error) {
 	var written []string
 	var errs []error
 	for _, f := range formats {
@@ -105,12 +98,11 @@ func WriteDir(dir string, r *Report, formats []string) ([]string, error) {
 			errs = append(errs, err)
 			continue
 		}
-		path := filepath.Join(dir, FileName(f))
-		if err := WriteFileAtomic(path, buf.Bytes()); err != nil {
+		if err := write(FileName(f), buf.Bytes()); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		written = append(written, path)
+		written = append(written, path(FileName(f)))
 	}
 	return written, errors.Join(errs...)
 }

@@ -21,13 +21,19 @@ Usage: xoneharness report [flags] INPUT...
 
 Re-renders reports from saved results, and merges several inputs (the shards
 of one run) into one report. Each INPUT is a report directory (holding
-summary.json and, for load runs, results.bin) or a results.bin file.
-Percentiles of a merge come from the merged raw results, never from averaged
-percentiles; thresholds are evaluated again on the merged result (--threshold,
-or those of the first input's plan).
+summary.json and, for load runs, results.bin) or a results.bin file; each may
+be given once. Percentiles of a merge come from the merged raw results, never
+from averaged percentiles; thresholds are evaluated again on the merged result
+(--threshold, or those of the first input's plan).
+
+The inputs are never modified: the report goes to a new directory (--out, or
+reports/<UTC timestamp>-report), which must not hold results of its own. A
+results.bin cut short by a killed run is read up to its last complete record;
+such a report, like one of an interrupted run or with a shard missing, is
+incomplete, never pass.
 
 Examples:
-  xoneharness report reports/20261127T010000Z-load            # re-render every format
+  xoneharness report reports/20261127T010000Z-load            # re-render every format into a new directory
   xoneharness report --out merged shard-0 shard-1 shard-2     # merge three shards
   xoneharness report --baseline last-night/summary.json --regression-tolerance 10% reports/today-run
   xoneharness report --format md --out /tmp/r results.bin
@@ -83,6 +89,7 @@ func (b *baselineFlags) apply(a *app, rep *reports.Report, base *reports.Report,
 // reportInput is one INPUT of the report command.
 type reportInput struct {
 	name    string
+	dir     string          // the report directory, "" for a bare results file
 	summary *reports.Report // nil for a bare results.bin
 	results string          // path of results.bin, "" when there is none
 }
@@ -100,14 +107,19 @@ func readReportInput(path string) (reportInput, error) {
 				return in, usagef("input %v", err)
 			}
 			in.summary = sum
-			if rb := filepath.Join(filepath.Dir(path), "results.bin"); fileExists(rb) {
+			in.dir = filepath.Dir(path)
+			if rb := filepath.Join(in.dir, "results.bin"); fileExists(rb) {
 				in.results = rb
 			}
 			return in, nil
 		}
 		in.results = path
+		if filepath.Base(path) == load.ResultsFile {
+			in.dir = filepath.Dir(path)
+		}
 		return in, nil
 	}
+	in.dir = path
 	sumPath := filepath.Join(path, reports.FileName(reports.FormatJSON))
 	if fileExists(sumPath) {
 		sum, err := reports.ReadSummary(sumPath)
@@ -135,7 +147,7 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	var bf baselineFlags
 	bf.register(fs)
 	formatsFlag := fs.String("format", "all", "report formats, comma-separated: json, md, junit, html, all")
-	out := fs.String("out", "", "output directory (default reports/<UTC timestamp>-report, or the input directory when re-rendering one)")
+	out := fs.String("out", "", "output directory, new or holding no results (default reports/<UTC timestamp>-report); never an input's")
 	var thresholds stringsFlag
 	fs.Var(&thresholds, "threshold", "threshold evaluated on the (merged) load result, repeatable (default: the first input's)")
 	if err := parseFlags(fs, args); err != nil {
@@ -166,28 +178,93 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := checkDistinct(inputs, in); err != nil {
+			return err
+		}
 		inputs = append(inputs, in)
+	}
+	if *out != "" {
+		if err := checkOutNotInput(*out, inputs); err != nil {
+			return err
+		}
 	}
 	rep, err := mergeInputs(inputs, ts)
 	if err != nil {
 		return err
 	}
-	dir := *out
-	if dir == "" {
-		if len(inputs) == 1 && inputs[0].summary != nil {
-			if st, err := os.Stat(inputs[0].name); err == nil && st.IsDir() {
-				dir = inputs[0].name
-			}
-		}
-		if dir == "" {
-			dir = reports.DefaultDir(a.now(), "report")
-		}
+	claim, err := claimReportOut(a, *out)
+	if err != nil {
+		return err
 	}
-	if err := reports.Prepare(dir); err != nil {
-		return usagef("--out: %v", err)
-	}
+	defer claim.Release()
 	bf.apply(a, rep, base, tol)
-	return finishReport(a, dir, formats, rep)
+	return finishReport(a, claim.Dir(), formats, rep)
+}
+
+// checkDistinct refuses an input that is one already given, by identity
+// rather than by spelling: "dir", "dir/", "dir/results.bin",
+// "dir/summary.json" and a symbolic link to any of them are one input.
+func checkDistinct(prev []reportInput, in reportInput) error {
+	for _, p := range prev {
+		if sameInput(p, in) {
+			return usagef("inputs %s and %s are the same input: each run may be given once", p.name, in.name)
+		}
+	}
+	return nil
+}
+
+func sameInput(a, b reportInput) bool {
+	return samePath(a.dir, b.dir) || samePath(a.results, b.results)
+}
+
+// samePath reports whether two non-empty paths name the same file or
+// directory.
+func samePath(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
+}
+
+// checkOutNotInput refuses --out naming an input's directory (or file).
+func checkOutNotInput(out string, inputs []reportInput) error {
+	for _, in := range inputs {
+		if samePath(out, in.dir) || samePath(out, in.name) {
+			return usagef("--out %s is the input %s: a report never writes over its inputs; choose a new directory", out, in.name)
+		}
+	}
+	return nil
+}
+
+// claimReportOut claims the output directory: --out when given (refused when
+// it holds results of a run or another run holds it), else a new
+// reports/<UTC timestamp>-report, with a numeric suffix when a report of the
+// same second took that name.
+func claimReportOut(a *app, out string) (*reports.Claim, error) {
+	if out != "" {
+		c, err := reports.ClaimDir(out)
+		if err != nil {
+			return nil, usagef("--out: %v", err)
+		}
+		return c, nil
+	}
+	base := reports.DefaultDir(a.now(), "report")
+	dir := base
+	for i := 2; ; i++ {
+		c, err := reports.ClaimDir(dir)
+		if err == nil {
+			return c, nil
+		}
+		if i > 100 || !(errors.Is(err, reports.ErrHeld) || errors.Is(err, reports.ErrHoldsResults)) {
+			return nil, usagef("report directory: %v", err)
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
+	}
 }
 
 // mergeInputs builds one report from the inputs: a single summary is
@@ -217,12 +294,17 @@ func mergeInputs(inputs []reportInput, ts []load.Threshold) (*reports.Report, er
 		}
 	}
 	if len(inputs) == 1 && first != nil {
-		// Re-render one saved report as it is.
+		// Re-render one saved report as it is, keeping why it was incomplete.
 		if len(ts) > 0 && rep.Load != nil {
 			load.EvaluateThresholds(rep.Load, ts)
 		}
+		for _, why := range inputIncomplete(inputs[0]) {
+			rep.MarkIncomplete(why)
+		}
 		return rep, nil
 	}
+	// A merge says for itself why it is incomplete, naming the inputs.
+	rep.Incomplete = nil
 	if len(files) == 0 {
 		return nil, usagef("no results.bin among the inputs: nothing to merge")
 	}
@@ -254,6 +336,15 @@ func mergeInputs(inputs []reportInput, ts []load.Threshold) (*reports.Report, er
 		merged.RetryAfterPauses.Count += l.RetryAfterPauses.Count
 		merged.Interrupted = merged.Interrupted || l.Interrupted
 	}
+	for _, in := range inputs {
+		for _, why := range inputIncomplete(in) {
+			rep.MarkIncomplete(in.name + ": " + why)
+		}
+	}
+	for _, cut := range merged.Truncated {
+		rep.Notes = append(rep.Notes, "salvaged "+cut)
+		rep.MarkIncomplete("results file cut short (a killed run): " + cut)
+	}
 	if len(ts) == 0 {
 		for _, e := range merged.Plan.Thresholds {
 			th, err := load.ParseThreshold(e)
@@ -282,8 +373,27 @@ func mergeInputs(inputs []reportInput, ts []load.Threshold) (*reports.Report, er
 	rep.Notes = append(rep.Notes, note)
 	if missing := missingShards(shards); len(missing) > 0 {
 		rep.Notes = append(rep.Notes, "missing shards: "+strings.Join(missing, ", "))
+		rep.MarkIncomplete("missing shards: " + strings.Join(missing, ", "))
 	}
 	return rep, nil
+}
+
+// inputIncomplete lists why a saved run lacks the evidence a pass needs, as
+// its summary recorded it: its own reasons, an "incomplete" verdict, an
+// interrupted load.
+func inputIncomplete(in reportInput) []string {
+	s := in.summary
+	if s == nil {
+		return nil
+	}
+	out := slices.Clone(s.Incomplete)
+	if s.Verdict == reports.VerdictIncomplete && len(out) == 0 {
+		out = append(out, "its report was incomplete")
+	}
+	if s.Load != nil && s.Load.Interrupted {
+		out = append(out, "load interrupted")
+	}
+	return out
 }
 
 // missingShards lists the shards "I/N" absent from labels, for the N the
@@ -313,7 +423,10 @@ func duplicateOffers(inputs []reportInput) ([]string, error) {
 	owner := map[string]string{}
 	var dups []string
 	for _, in := range inputs {
-		path := filepath.Join(in.name, load.BookingsFile)
+		if in.dir == "" {
+			continue
+		}
+		path := filepath.Join(in.dir, load.BookingsFile)
 		if !fileExists(path) {
 			continue
 		}

@@ -37,10 +37,14 @@ func ReadOffers(r io.Reader, name string) ([]Offer, error) {
 	return l.Expand(), nil
 }
 
-// checkID accepts non-empty ids of URL-unreserved characters.
+// checkID accepts non-empty ids of URL-unreserved characters that are one
+// clean path segment: not "." or "..", which a URL resolves away.
 func checkID[S string | []byte](s S) error {
 	if len(s) == 0 {
 		return errors.New("empty")
+	}
+	if string(s) == "." || string(s) == ".." {
+		return fmt.Errorf("%q is not a path segment (an id is put in the URL path)", string(s))
 	}
 	if len(s) > maxIDLen {
 		return fmt.Errorf("longer than %d bytes", maxIDLen)

@@ -134,15 +134,20 @@ func (f *listFeed) Left() int {
 	return max(f.list.Len()-int(f.next.Load()), 0)
 }
 
-// ReadOfferList reads an offer feed: CSV lines of offer_id,quote_id. A header
-// line "offer_id,quote_id" is optional; a UTF-8 BOM, CRLF line ends, spaces
-// around fields, double quotes around fields and blank lines are tolerated.
-// Ids may use only letters, digits and "-._~" (UUIDs in practice), at most 128
-// bytes. A line with another number of columns, a duplicate offer_id, a line
-// longer than 4 KiB, more than 10 Mi rows or a feed with no offers is an error
-// of the form "NAME:LINE: problem", where NAME is name (e.g. the file name);
-// when a feed has several problems, the error is about the first line with
-// one.
+// ReadOfferList reads a whole offer feed into memory (see OfferStream for a
+// feed read as the attack needs it): CSV lines of offer_id,quote_id under the
+// rules of offerScanner, which OfferStream applies too. The first non-blank
+// line may be a header naming the columns in either order ("offer_id,quote_id"
+// or "quote_id,offer_id", any case); a header line anywhere else is an error.
+// A UTF-8 BOM, CRLF line ends, spaces around fields, double quotes around
+// fields and blank lines are tolerated. Ids may use only letters, digits and
+// "-._~" (UUIDs in practice), at most 128 bytes, and are neither "." nor "..".
+// Two rows whose offer ids are equal ignoring ASCII case (so the same UUID in
+// upper and lower case) are a duplicate. A line with another number of
+// columns, a duplicate offer_id, a line longer than 4 KiB, more than 10 Mi
+// rows or a feed with no offers is an error of the form "NAME:LINE: problem",
+// where NAME is name (e.g. the file name); when a feed has several problems,
+// the error is about the first line with one.
 //
 // Memory: 33 bytes per offer of two lower-case UUIDs (plus the ids' length for
 // other ids), and 4 bytes more per offer while reading, for the duplicate check.
@@ -159,14 +164,9 @@ func ReadOfferList(r io.Reader, name string) (*OfferList, error) {
 // for a duplicate among the rows read so far: a duplicate's line is before the
 // line of any other error.
 func readOfferList(r io.Reader, name string, limit int) (*OfferList, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxOfferLine)
+	sc := newOfferScanner(r, name)
 	l := &OfferList{stride: 1}
-	var (
-		lines  lineIndex
-		line   int
-		header = true // the next non-blank line may be the header
-	)
+	var lines lineIndex
 	// fail returns the duplicate among the rows read so far, if any, else err.
 	fail := func(err error) (*OfferList, error) {
 		if dup := l.duplicate(name, &lines); dup != nil {
@@ -174,58 +174,144 @@ func readOfferList(r io.Reader, name string, limit int) (*OfferList, error) {
 		}
 		return nil, err
 	}
-	for sc.Scan() {
-		line++
-		text := sc.Bytes()
-		if line == 1 {
+	for {
+		ok, err := sc.scan()
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
+			break
+		}
+		var row offerRow
+		for j := range sc.ids {
+			if u, ok := parseLowerUUID(sc.ids[j]); ok { // stored as 16 bytes
+				row.ids[j] = u
+				continue
+			}
+			row.arena |= 1 << j
+		}
+		lines.add(l.n, sc.line)
+		l.add(row, sc.ids)
+		if l.n > limit {
+			// A duplicate on this very line comes before the limit.
+			return fail(fmt.Errorf("%s:%d: more than %d offers", name, sc.line, limit))
+		}
+	}
+	if l.n == 0 {
+		return nil, noOffers(name)
+	}
+	if dup := l.duplicate(name, &lines); dup != nil {
+		return nil, dup
+	}
+	return l, nil
+}
+
+// noOffers is the error of a feed without a row.
+func noOffers(name string) error {
+	return fmt.Errorf("%s: no offers (want CSV lines offer_id,quote_id)", name)
+}
+
+// duplicateError is the error of a row whose offer id (as written on line)
+// is on an earlier line, first.
+func duplicateError(name string, line int, id []byte, first int) error {
+	return fmt.Errorf("%s:%d: duplicate offer_id %s (first on line %d): an offer is confirmed at most once", name, line, id, first)
+}
+
+// offerScanner reads the lines of an offer feed and applies every rule that
+// needs no memory of earlier rows: columns, the header, the ids. ReadOfferList
+// and OfferStream both read through it, so that they accept the same feeds.
+//
+// It splits lines itself rather than with encoding/csv: a line is bounded
+// (maxOfferLine) before it is parsed, so a stream without line ends cannot
+// grow the buffer, and no id may hold a comma, a quote or a line end, so the
+// only CSV a valid row can use is a field in one pair of double quotes, which
+// csvField removes.
+type offerScanner struct {
+	sc    *bufio.Scanner
+	name  string
+	line  int       // line of the current row (1-based)
+	first bool      // no non-blank line read yet
+	cols  [2]int    // fields of the offer id and the quote id in a line
+	ids   [2][]byte // the current row: offer id, quote id; valid until the next scan
+}
+
+func newOfferScanner(r io.Reader, name string) *offerScanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxOfferLine)
+	return &offerScanner{sc: sc, name: name, first: true, cols: [2]int{0, 1}}
+}
+
+// scan advances to the next row: false at the end of the feed (with a nil
+// error) or at the first line that breaks a rule, with an error
+// "NAME:LINE: problem".
+func (s *offerScanner) scan() (bool, error) {
+	for s.sc.Scan() {
+		s.line++
+		text := s.sc.Bytes()
+		if s.line == 1 {
 			text = bytes.TrimPrefix(text, []byte("\uFEFF"))
 		}
 		text = bytes.TrimSpace(text)
 		if len(text) == 0 {
 			continue
 		}
-		offerID, quoteID, ok := bytes.Cut(text, []byte(","))
-		if !ok || bytes.IndexByte(quoteID, ',') >= 0 {
-			return fail(fmt.Errorf("%s:%d: want 2 columns (offer_id,quote_id), got %d", name, line, bytes.Count(text, []byte(","))+1))
+		a, b, ok := bytes.Cut(text, []byte(","))
+		if !ok || bytes.IndexByte(b, ',') >= 0 {
+			return false, fmt.Errorf("%s:%d: want 2 columns (offer_id,quote_id), got %d", s.name, s.line, bytes.Count(text, []byte(","))+1)
 		}
-		ids := [2][]byte{csvField(offerID), csvField(quoteID)}
-		if header {
-			header = false
-			if bytes.EqualFold(ids[0], []byte("offer_id")) && bytes.EqualFold(ids[1], []byte("quote_id")) {
-				continue
+		fields := [2][]byte{csvField(a), csvField(b)}
+		first := s.first
+		s.first = false
+		if h, swapped := isHeader(fields); h {
+			if !first {
+				return false, fmt.Errorf("%s:%d: header line after the first line (a feed has at most one header, on its first line)", s.name, s.line)
 			}
-		}
-		var row offerRow
-		for j, col := range []string{"offer_id", "quote_id"} {
-			if u, ok := parseLowerUUID(ids[j]); ok { // valid, and stored as 16 bytes
-				row.ids[j] = u
-				continue
+			if swapped {
+				s.cols = [2]int{1, 0}
 			}
-			if err := checkID(ids[j]); err != nil {
-				return fail(fmt.Errorf("%s:%d: %s: %w", name, line, col, err))
+			continue
+		}
+		for j, col := range offerColumns {
+			id := fields[s.cols[j]]
+			if err := checkID(id); err != nil {
+				return false, fmt.Errorf("%s:%d: %s: %w", s.name, s.line, col, err)
 			}
-			row.arena |= 1 << j
+			if isColumnName(id) {
+				return false, fmt.Errorf("%s:%d: %s: %q is a column name, not an id", s.name, s.line, col, id)
+			}
+			s.ids[j] = id
 		}
-		lines.add(l.n, line)
-		l.add(row, ids)
-		if l.n > limit {
-			// A duplicate on this very line comes before the limit.
-			return fail(fmt.Errorf("%s:%d: more than %d offers", name, line, limit))
-		}
+		return true, nil
 	}
-	if err := sc.Err(); err != nil {
+	if err := s.sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return fail(fmt.Errorf("%s:%d: line longer than %d bytes", name, line+1, maxOfferLine))
+			return false, fmt.Errorf("%s:%d: line longer than %d bytes", s.name, s.line+1, maxOfferLine)
 		}
-		return fail(fmt.Errorf("%s:%d: read: %w", name, line+1, err))
+		return false, fmt.Errorf("%s:%d: read: %w", s.name, s.line+1, err)
 	}
-	if l.n == 0 {
-		return nil, fmt.Errorf("%s: no offers (want CSV lines offer_id,quote_id)", name)
+	return false, nil
+}
+
+// offerColumns are the column names, offer id first.
+var offerColumns = [2]string{"offer_id", "quote_id"}
+
+// isHeader reports whether fields name the two columns, in either order
+// (ignoring case), and whether the quote id comes first.
+func isHeader(fields [2][]byte) (header, swapped bool) {
+	o, q := []byte(offerColumns[0]), []byte(offerColumns[1])
+	switch {
+	case bytes.EqualFold(fields[0], o) && bytes.EqualFold(fields[1], q):
+		return true, false
+	case bytes.EqualFold(fields[0], q) && bytes.EqualFold(fields[1], o):
+		return true, true
 	}
-	if dup := l.duplicate(name, &lines); dup != nil {
-		return nil, dup
-	}
-	return l, nil
+	return false, false
+}
+
+// isColumnName reports whether id is a column name (ignoring case): a header
+// gone wrong, never an offer.
+func isColumnName(id []byte) bool {
+	return bytes.EqualFold(id, []byte(offerColumns[0])) || bytes.EqualFold(id, []byte(offerColumns[1]))
 }
 
 // csvField trims the spaces around a field, then one pair of double quotes.
@@ -338,25 +424,67 @@ func (l *OfferList) duplicate(name string, lines *lineIndex) error {
 }
 
 // compareOfferID orders rows a and b of a list being read (not a view) by
-// offer id: UUIDs first, by their bytes, then the other ids, by theirs. A
-// UUID and another id are never equal: an id of the UUID form is always kept
-// as a UUID.
+// offer id, ignoring ASCII case: UUIDs first (an id that parses as a UUID in
+// any case), by their bytes, then the other ids, by their lower-case bytes.
+// A UUID and another id are never equal.
 func (l *OfferList) compareOfferID(a, b int) int {
-	ra, rb := &l.rows[a/offerChunk][a%offerChunk], &l.rows[b/offerChunk][b%offerChunk]
-	ua, ub := ra.arena&1 == 0, rb.arena&1 == 0
+	ua, ia, oka := l.offerKey(a)
+	ub, ib, okb := l.offerKey(b)
 	switch {
-	case ua && ub:
-		a, b := &ra.ids[0], &rb.ids[0]
-		if c := cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])); c != 0 {
+	case oka && okb:
+		if c := cmp.Compare(binary.BigEndian.Uint64(ua[:8]), binary.BigEndian.Uint64(ub[:8])); c != 0 {
 			return c
 		}
-		return cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]))
-	case ua:
+		return cmp.Compare(binary.BigEndian.Uint64(ua[8:]), binary.BigEndian.Uint64(ub[8:]))
+	case oka:
 		return -1
-	case ub:
+	case okb:
 		return 1
 	}
-	return bytes.Compare(l.arenaID(ra.ids[0]), l.arenaID(rb.ids[0]))
+	return compareFold(ia, ib)
+}
+
+// offerKey returns row k's offer id as a UUID (isUUID) or, for another id,
+// its bytes as written.
+func (l *OfferList) offerKey(k int) (u [16]byte, id []byte, isUUID bool) {
+	r := &l.rows[k/offerChunk][k%offerChunk]
+	if r.arena&1 == 0 {
+		return r.ids[0], nil, true
+	}
+	id = l.arenaID(r.ids[0])
+	if u, ok := parseUUID(id); ok {
+		return u, nil, true
+	}
+	return u, id, false
+}
+
+// compareFold compares a and b as if both were in ASCII lower case.
+func compareFold(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if c := cmp.Compare(lowerASCII(a[i]), lowerASCII(b[i])); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// parseUUID parses a UUID (8-4-4-4-12 hex digits) in any case.
+func parseUUID(s []byte) (u [16]byte, ok bool) {
+	if len(s) != 36 {
+		return u, false
+	}
+	var low [36]byte
+	for i, c := range s {
+		low[i] = lowerASCII(c)
+	}
+	return parseLowerUUID(low[:])
 }
 
 // lineIndex maps rows to their line numbers. Rows are on consecutive lines

@@ -16,16 +16,19 @@ import (
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
-// readOffersRef is ReadOffers as it was before OfferList (a map of every id
-// read so far, a []Offer), with limit in place of maxOffers: the reference
-// that ReadOfferList must agree with, error for error.
+// readOffersRef is an independent reference reader (a map of every id read
+// so far, a []Offer, strings.Split), with limit in place of maxOffers: the
+// reference that ReadOfferList and OfferStream must agree with, error for
+// error.
 func readOffersRef(r io.Reader, name string, limit int) ([]Offer, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxOfferLine)
 	var (
-		offers []Offer
-		seen   = map[string]int{}
-		line   int
+		offers   []Offer
+		seen     = map[string]int{}
+		line     int
+		nonBlank int
+		offerCol = 0
 	)
 	for sc.Scan() {
 		line++
@@ -37,6 +40,7 @@ func readOffersRef(r io.Reader, name string, limit int) ([]Offer, error) {
 		if len(text) == 0 {
 			continue
 		}
+		nonBlank++
 		fields := strings.Split(string(text), ",")
 		if len(fields) != 2 {
 			return nil, fmt.Errorf("%s:%d: want 2 columns (offer_id,quote_id), got %d", name, line, len(fields))
@@ -48,23 +52,33 @@ func readOffersRef(r io.Reader, name string, limit int) ([]Offer, error) {
 			}
 			fields[i] = f
 		}
-		if len(offers) == 0 && len(seen) == 0 && strings.EqualFold(fields[0], "offer_id") && strings.EqualFold(fields[1], "quote_id") {
-			seen[""] = line // header consumed; "" is never a valid id
+		a, b := strings.ToLower(fields[0]), strings.ToLower(fields[1])
+		if (a == "offer_id" && b == "quote_id") || (a == "quote_id" && b == "offer_id") {
+			if nonBlank > 1 {
+				return nil, fmt.Errorf("%s:%d: header line after the first line (a feed has at most one header, on its first line)", name, line)
+			}
+			if a == "quote_id" {
+				offerCol = 1
+			}
 			continue
 		}
-		for i, col := range []string{"offer_id", "quote_id"} {
-			if err := checkID(fields[i]); err != nil {
-				return nil, fmt.Errorf("%s:%d: %s: %w", name, line, col, err)
+		o := Offer{OfferID: fields[offerCol], QuoteID: fields[1-offerCol]}
+		for _, c := range []struct{ col, id string }{{"offer_id", o.OfferID}, {"quote_id", o.QuoteID}} {
+			if err := checkID(c.id); err != nil {
+				return nil, fmt.Errorf("%s:%d: %s: %w", name, line, c.col, err)
+			}
+			if l := strings.ToLower(c.id); l == "offer_id" || l == "quote_id" {
+				return nil, fmt.Errorf("%s:%d: %s: %q is a column name, not an id", name, line, c.col, c.id)
 			}
 		}
-		if first, dup := seen[fields[0]]; dup {
-			return nil, fmt.Errorf("%s:%d: duplicate offer_id %s (first on line %d): an offer is confirmed at most once", name, line, fields[0], first)
+		if first, dup := seen[strings.ToLower(o.OfferID)]; dup {
+			return nil, fmt.Errorf("%s:%d: duplicate offer_id %s (first on line %d): an offer is confirmed at most once", name, line, o.OfferID, first)
 		}
 		if len(offers) >= limit {
 			return nil, fmt.Errorf("%s:%d: more than %d offers", name, line, limit)
 		}
-		seen[fields[0]] = line
-		offers = append(offers, Offer{OfferID: fields[0], QuoteID: fields[1]})
+		seen[strings.ToLower(o.OfferID)] = line
+		offers = append(offers, o)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -123,8 +137,14 @@ func TestReadOfferList(t *testing.T) {
 		{name: "dash out of place", in: "00000000-0000-0000-0000-0000-0000000,q\n00000000-0000-0000-0000-00000000000-,q\n"},
 		{name: "quoted UUID", in: `"` + uuidA + `","` + uuidB + `"` + "\n"},
 		{name: "longest id", in: strings.Repeat("x", maxIDLen) + "," + strings.Repeat("y", maxIDLen) + "\n"},
-		{name: "header twice: the second is data", in: "offer_id,quote_id\nOFFER_ID,Quote_ID\n"},
-		{name: "header after data is data", in: "a,b\noffer_id,quote_id\n"},
+		{name: "header twice", in: "offer_id,quote_id\nOFFER_ID,Quote_ID\n"},
+		{name: "header after data", in: "a,b\noffer_id,quote_id\n"},
+		{name: "swapped header", in: "quote_id,offer_id\nq1,o1\nq2,o2\n"},
+		{name: "swapped header, then the header", in: "quote_id,offer_id\nq1,o1\noffer_id,quote_id\n"},
+		{name: "column name as id", in: "a,b\nc,QUOTE_ID\n"},
+		{name: "dot ids", in: "a,b\n..,c\n"},
+		{name: "duplicate mixed-case UUID", in: uuidA + ",q1\n" + strings.ToUpper(uuidA[:20]) + uuidA[20:] + ",q2\n"},
+		{name: "duplicate mixed-case id", in: "AbC,q1\nx,y\naBc,q2\n"},
 		{name: "header with quotes and spaces", in: " \"offer_id\" , quote_id \na,b\n"},
 		{name: "three columns", in: "offer_id,quote_id\na,b,c\n"},
 		{name: "one column", in: "a\n"},
@@ -377,5 +397,48 @@ func BenchmarkOfferListFeed(b *testing.B) {
 		if _, ok := feed.Next(); !ok {
 			b.Fatal("exhausted")
 		}
+	}
+}
+
+// offerRuleCases are the CSV rules every offer reader applies, with the
+// offers or the error each input must give.
+var offerRuleCases = []struct {
+	name    string
+	in      string
+	want    []Offer
+	wantErr string
+}{
+	{name: "header in file order", in: "offer_id,quote_id\na,1\nb,2\n", want: []Offer{{"a", "1"}, {"b", "2"}}},
+	{name: "swapped header", in: "quote_id,offer_id\n1,a\n2,b\n", want: []Offer{{"a", "1"}, {"b", "2"}}},
+	{name: "swapped header with BOM, spaces and quotes", in: "\uFEFF \"Quote_ID\" ,  OFFER_ID \r\n1,a\r\n", want: []Offer{{"a", "1"}}},
+	{name: "second header line", in: "offer_id,quote_id\na,1\noffer_id,quote_id\nb,2\n", wantErr: "f.csv:3: header line after the first line"},
+	{name: "second header swapped", in: "offer_id,quote_id\na,1\n\nQUOTE_ID,offer_id\n", wantErr: "f.csv:4: header line after the first line"},
+	{name: "header after data", in: "a,1\noffer_id,quote_id\n", wantErr: "f.csv:2: header line after the first line"},
+	{name: "header twice at the top", in: "offer_id,quote_id\nOFFER_ID,Quote_ID\n", wantErr: "f.csv:2: header line after the first line"},
+	{name: "column name as an id", in: "a,1\noffer_id,2\n", wantErr: `f.csv:2: offer_id: "offer_id" is a column name, not an id`},
+	{name: "duplicate UUID upper then lower case", in: strings.ToUpper(uuidA) + ",q1\n" + uuidB + ",q2\n" + uuidA + ",q3\n",
+		wantErr: "f.csv:3: duplicate offer_id " + uuidA + " (first on line 1)"},
+	{name: "duplicate UUID lower then mixed case", in: uuidA + ",q1\n\n" + strings.ToUpper(uuidA[:8]) + uuidA[8:] + ",q3\n",
+		wantErr: "f.csv:3: duplicate offer_id " + strings.ToUpper(uuidA[:8]) + uuidA[8:] + " (first on line 1)"},
+	{name: "duplicate non-UUID in other case", in: "Offer-1,q1\nOFFER-1,q2\n", wantErr: "f.csv:2: duplicate offer_id OFFER-1 (first on line 1)"},
+	{name: "upper-case UUIDs kept as written", in: strings.ToUpper(uuidA) + "," + strings.ToUpper(uuidB) + "\n",
+		want: []Offer{{strings.ToUpper(uuidA), strings.ToUpper(uuidB)}}},
+	{name: "dot offer id", in: "a,1\n.,2\n", wantErr: `f.csv:2: offer_id: "." is not a path segment`},
+	{name: "dot-dot quote id", in: "a,..\n", wantErr: `f.csv:1: quote_id: ".." is not a path segment`},
+	{name: "three dots are an id", in: "...,1\n", want: []Offer{{"...", "1"}}},
+}
+
+func TestOfferCSVRules(t *testing.T) {
+	for _, tt := range offerRuleCases {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadOffers(strings.NewReader(tt.in), "f.csv")
+			if tt.wantErr != "" {
+				require.Error(t, err, "got offers %v, want error %q", got, tt.wantErr)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
 	}
 }

@@ -2,11 +2,15 @@ package ci
 
 import (
 	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xoneharness/xoneharness/load"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -75,10 +79,15 @@ func TestGitHubActions(t *testing.T) {
 		j, ok := wf.Jobs["nightly"]
 		require.True(t, ok)
 		assert.Contains(t, j.If, "schedule")
-		run := findStep(j.Steps, "go run ./cmd/xoneharness run")
+		build := findStep(j.Steps, "go build -o bin/xoneharness ./cmd/xoneharness")
+		require.NotNil(t, build, "xoneharness is built before offers are made")
+		run := findStep(j.Steps, "bin/xoneharness run")
 		require.NotNil(t, run, "a step runs xoneharness run")
+		assert.Less(t, indexOf(j.Steps, build), indexOf(j.Steps, run), "build before the run")
 		assert.Contains(t, run.Run, "--report-dir reports/nightly")
 		assert.Contains(t, run.Run, "--baseline baseline/summary.json")
+		checkOffersPipe(t, run.Run)
+		checkExitCodes(t, run.Run)
 		for _, s := range []string{"XONE_BASE_URL", "XONE_CLIENT_ID", "XONE_CLIENT_SECRET", "XONE_PARTNER_ID"} {
 			assert.Equal(t, "${{ secrets."+s+" }}", run.Env[s], "%s comes from a secret", s)
 		}
@@ -118,10 +127,70 @@ func TestGitLabCI(t *testing.T) {
 		require.NotEmpty(t, rules)
 		assert.Contains(t, rules[0].(map[string]any)["if"], `$CI_PIPELINE_SOURCE == "schedule"`)
 		script := strings.Join(toStrings(get(t, doc, "nightly", "script").([]any)), "\n")
-		assert.Contains(t, script, "go run ./cmd/xoneharness run --report-dir reports/nightly")
+		assert.Contains(t, script, "go build -o bin/xoneharness ./cmd/xoneharness")
+		assert.Contains(t, script, "bin/xoneharness run --report-dir reports/nightly")
 		assert.Contains(t, script, "--baseline baseline/summary.json")
+		checkOffersPipe(t, script)
+		checkExitCodes(t, script)
 		assert.Contains(t, script, "reports/nightly/summary.json", "the baseline comes from the last nightly's artifacts")
 	})
+}
+
+// checkOffersPipe checks that script makes its own offers and pipes them into
+// the run.
+func checkOffersPipe(t *testing.T, script string) {
+	t.Helper()
+	assert.Regexp(t, `sh examples/ci/make-offers\.sh "\$\{XONE_OFFERS:-\d+\}" \|\s*\n?[^\n]*bin/xoneharness run `, script,
+		"the stand-in generator is piped into xoneharness run")
+	assert.Contains(t, script, "--offers -", "the run reads its offers from standard input")
+}
+
+// checkExitCodes checks that script fails with its own message for each exit
+// code, 4 (incomplete) apart from 1 (findings), and exits with the run's code.
+func checkExitCodes(t *testing.T, script string) {
+	t.Helper()
+	for code, word := range map[string]string{"1": "findings", "2": "configuration", "3": "infrastructure", "4": "incomplete"} {
+		assert.Regexp(t, `(?m)^\s*`+code+`\) echo "[^"]*`+word, script, "exit code %s has its own message", code)
+	}
+	assert.Regexp(t, `(?m)^\s*exit "?\$code"?\s*$`, script, "the step fails with the run's exit code")
+}
+
+// TestMakeOffers runs the stand-in generator and reads its output with the
+// harness's own offers reader: a header and N valid, distinct rows.
+func TestMakeOffers(t *testing.T) {
+	if _, err := os.Stat("/dev/urandom"); err != nil {
+		t.Skip("no /dev/urandom")
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	for _, n := range []int{1, 250} {
+		out, err := exec.Command("sh", "make-offers.sh", strconv.Itoa(n)).Output()
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		require.Equal(t, "offer_id,quote_id", lines[0], "a header first")
+		require.Len(t, lines, n+1, "a header and %d rows", n)
+		offers, err := load.ReadOffers(strings.NewReader(string(out)), "make-offers.sh")
+		require.NoError(t, err, "the rows are valid offers, without duplicates")
+		require.Len(t, offers, n)
+		ids := map[string]bool{}
+		for _, o := range offers {
+			assert.Regexp(t, uuid, o.OfferID)
+			assert.Regexp(t, uuid, o.QuoteID)
+			ids[o.OfferID], ids[o.QuoteID] = true, true
+		}
+		assert.Len(t, ids, 2*n, "every id is fresh")
+	}
+	two := make([]string, 2)
+	for i := range two {
+		out, err := exec.Command("sh", "make-offers.sh", "5").Output()
+		require.NoError(t, err)
+		two[i] = string(out)
+	}
+	assert.NotEqual(t, two[0], two[1], "each call makes new offers")
+
+	err := exec.Command("sh", "make-offers.sh", "ten").Run()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "a count that is not a number is refused")
+	assert.Equal(t, 2, ee.ExitCode())
 }
 
 func toStrings(xs []any) []string {

@@ -73,6 +73,32 @@ type Config struct {
 	// it is modified, and must not be used concurrently with Run). nil uses
 	// a fresh auth.NewRedactor().
 	Redactor *auth.Redactor
+	// OnBooking, when set, receives every confirm that booked or may have
+	// booked, as it happens (for the run's ledger). It is called from Run's
+	// goroutine.
+	OnBooking func(Booking)
+	// Generate is the number of generated cases sent after the fixed ones
+	// (half positive, half negative; see doc.go); 0 sends none.
+	Generate int
+	// Seed replays the generated cases: the same seed against the same
+	// target gives the same cases. 0 picks a random seed; the seed used is
+	// in Result.Generation.
+	Seed uint64
+	// MaxShrinks bounds the requests spent shrinking each failing generated
+	// case; 0 is DefaultMaxShrinks, a negative value disables shrinking.
+	MaxShrinks int
+	// NextOffer supplies an unconfirmed offer for generated cases; only a
+	// confirm that booked or may have booked consumes one. nil: fresh
+	// random offer ids, which only the embedded sandbox (Embedded) accepts;
+	// off the sandbox no case is generated without it. It is called from
+	// Run's goroutine.
+	NextOffer func() (offerID, quoteID string, ok bool)
+	// GenerateOffers is the most offers generated cases may take from
+	// NextOffer; 0 means Generate.
+	GenerateOffers int
+	// GenerateRate caps generated requests per second off loopback; 0 is
+	// DefaultGenerateRate. Loopback targets are not paced.
+	GenerateRate float64
 	// Now is the clock for Started, Finished and the expired token; nil is
 	// time.Now. Latencies always use the monotonic clock.
 	Now func() time.Time
@@ -95,6 +121,9 @@ func (cfg *Config) check() (*url.URL, error) {
 	}
 	if cfg.Spec == nil {
 		return nil, fmt.Errorf("contract: config: no spec: %w", ErrConfig)
+	}
+	if cfg.Generate < 0 {
+		return nil, fmt.Errorf("contract: config: generate %d is negative: %w", cfg.Generate, ErrConfig)
 	}
 	if err := checkInvariantNames(cfg.SkipInvariants); err != nil {
 		return nil, err

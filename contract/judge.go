@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -22,7 +23,7 @@ const (
 
 func isDriftRule(rule string) bool {
 	switch rule {
-	case specRuleStatusUndocumented, specRuleUndocumentedField, RuleStatusUnexpected:
+	case specRuleStatusUndocumented, specRuleUndocumentedField, RuleStatusUnexpected, spec.RuleHeaderShape:
 		return true
 	}
 	return false
@@ -30,8 +31,9 @@ func isDriftRule(rule string) bool {
 
 // judge validates one exchange against the spec and the case's policy and
 // returns its result (without Exchange) and, for a 2xx confirm, the booking
-// id in the answer.
-func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange) (CaseResult, string) {
+// id in the answer. Text taken from the response is redacted with red (nil
+// scrubs only what needs no known secret) before it is shortened.
+func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, red *auth.Redactor) (CaseResult, string) {
 	cr := CaseResult{Name: d.name, Status: x.status, Duration: x.duration}
 	req, err := http.NewRequest(x.method, x.url, bytes.NewReader(x.reqBody))
 	if err != nil { // only a recording with a mangled URL gets here
@@ -51,7 +53,12 @@ func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange) 
 	status := strconv.Itoa(x.status)
 	ok2xx := x.status >= 200 && x.status < 300
 	undocumented := slices.ContainsFunc(cr.Violations, func(v Violation) bool { return v.Rule == specRuleStatusUndocumented })
-	msg := errorMessage(x.respBody)
+	if x.status >= 500 || x.status == http.StatusTooManyRequests {
+		// An error status is judged once, as a server error or a refusal,
+		// not also as drift from the document.
+		cr.Violations = slices.DeleteFunc(cr.Violations, func(v Violation) bool { return v.Rule == specRuleStatusUndocumented })
+	}
+	msg := errorMessage(red.JSON(x.respBody))
 	// finding explains a status-level verdict; summary describes a normal
 	// answer and is replaced by the first violation when there is one.
 	var booking, finding, summary string

@@ -50,6 +50,9 @@ func Record(dir string, r *Result) error {
 		return fmt.Errorf("contract: record: %w", err)
 	}
 	for _, c := range r.Cases {
+		if c.Generated != nil {
+			continue // generated cases are replayed from their seed, not recorded
+		}
 		if _, ok := lookup(c.Name); !ok {
 			return fmt.Errorf("contract: record: unknown case %q", c.Name)
 		}
@@ -185,7 +188,7 @@ func replayCase(d caseDef, s *spec.Spec, strict bool, rec recording) CaseResult 
 	if x.respHeader == nil {
 		x.respHeader = http.Header{}
 	}
-	cr, _ := judge(d, s, strict, rec.Context, x)
+	cr, _ := judge(d, s, strict, rec.Context, x, nil)
 	// Carry over what redaction hid from this judgement.
 	for _, v := range rec.Case.Violations {
 		if sensitiveLeaf(v.Path) && !slices.ContainsFunc(cr.Violations, func(w Violation) bool {

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -9,14 +10,18 @@ import (
 // Outcome is the verdict of one case.
 type Outcome string
 
-// The four outcomes of a case. Only [OutcomeFail] makes [Result.Failed]
-// true; [OutcomeDrift] is a warning unless [Config.Strict] is set, in which
-// case the runner reports fail instead.
+// The outcomes of a case. [OutcomeFail] and [OutcomeError] make
+// [Result.Failed] true; [OutcomeDrift] is a warning unless [Config.Strict] is
+// set, in which case the runner reports fail instead.
 const (
 	OutcomePass  Outcome = "pass"  // the target behaved as the contract says
 	OutcomeFail  Outcome = "fail"  // a contract violation, a security finding or a server error
 	OutcomeDrift Outcome = "drift" // behaviour the document does not describe (undocumented 4xx, undocumented field)
 	OutcomeSkip  Outcome = "skip"  // not run; Reason says why
+	// OutcomeError: the request failed at the transport level (timeout,
+	// reset, malformed HTTP); Reason gives the cause and how long the case
+	// waited. The other cases still run.
+	OutcomeError Outcome = "error"
 )
 
 // Rules the contract package adds to those of package spec (spec rules such
@@ -113,6 +118,9 @@ type CaseResult struct {
 	Reason     string        `json:"reason,omitempty"`
 	Security   bool          `json:"security"`
 	Exchange   *Exchange     `json:"exchange,omitempty"`
+	// Generated is set on generated cases (names starting "gen-"): their
+	// kind and, when they did not pass, the minimal body and a reproducer.
+	Generated *GeneratedCase `json:"generated,omitempty"`
 }
 
 type caseResultJSON CaseResult
@@ -149,6 +157,7 @@ type Counts struct {
 	Fail  int `json:"fail"`
 	Drift int `json:"drift"`
 	Skip  int `json:"skip"`
+	Error int `json:"error"`
 }
 
 // Result is one run of the suite: which target (base URL, or the recording
@@ -165,6 +174,12 @@ type Result struct {
 	Finished time.Time    `json:"finished"`
 	Cases    []CaseResult `json:"cases"`
 	Counts   Counts       `json:"counts"`
+	// Interrupted is set when the context was cancelled during the run: the
+	// cases not run are skipped with reason "interrupted".
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Generation is set when generated cases were asked for
+	// (Config.Generate > 0): the seed that replays them and what they used.
+	Generation *Generation `json:"generation,omitempty"`
 
 	// contexts holds, per case name, what Record stores for Replay.
 	contexts map[string]caseContext
@@ -176,11 +191,45 @@ func (r *Result) Failed() bool {
 		return false
 	}
 	for _, c := range r.Cases {
-		if c.Outcome == OutcomeFail {
+		if c.Outcome == OutcomeFail || c.Outcome == OutcomeError {
 			return true
 		}
 	}
 	return false
+}
+
+// Incomplete lists why the suite lacks the evidence a pass needs (the cases
+// a pass needs are confirm-ok always, double-confirm when confirm-ok created
+// a booking): it was
+// interrupted, confirm-ok was skipped (no offer configured), or
+// double-confirm was skipped although confirm-ok booked. Empty otherwise.
+func (r *Result) Incomplete() []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	if r.Interrupted {
+		out = append(out, "contract suite interrupted by a signal")
+	}
+	if g := r.Generation; g != nil && g.Stopped != "" {
+		out = append(out, fmt.Sprintf("generated cases stopped after %d of %d: %s", g.Run, g.Requested, g.Stopped))
+	}
+	ok := r.Case(CaseConfirmOK)
+	switch {
+	case ok == nil && !r.Replay:
+		out = append(out, "contract case confirm-ok did not run")
+	case ok != nil && ok.Outcome == OutcomeSkip:
+		out = append(out, "contract case confirm-ok skipped: "+ok.Reason)
+	case ok != nil && ok.Status >= 200 && ok.Status < 300:
+		if d := r.Case(CaseDoubleConfirm); d == nil || d.Outcome == OutcomeSkip {
+			why := "not run"
+			if d != nil {
+				why = d.Reason
+			}
+			out = append(out, "contract case double-confirm skipped after confirm-ok booked: "+why)
+		}
+	}
+	return out
 }
 
 // Case returns the result of the named case, or nil.
@@ -210,6 +259,8 @@ func (r *Result) finish() {
 			r.Counts.Drift++
 		case OutcomeSkip:
 			r.Counts.Skip++
+		case OutcomeError:
+			r.Counts.Error++
 		}
 	}
 }

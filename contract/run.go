@@ -14,7 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
@@ -57,11 +60,13 @@ type rawExchange struct {
 
 // Run runs every case once, in suite order, one request at a time, against
 // cfg.BaseURL. Findings (violations, security findings, drift) are in the
-// Result; an error means the suite could not do its job: a bad Config
-// (errors.Is(err, ErrConfig)), a token fetch failure, a request the spec
-// judges differently than the case intends, or a transport error. With a
-// transport error Run returns the cases finished so far together with the
-// error. Negative and authentication cases each use a fresh random offer id;
+// Result. A case whose request fails at the transport level gets outcome
+// error and the other cases still run; a cancelled ctx skips the cases not
+// yet run (Result.Interrupted). Every confirm that booked or may have booked
+// is handed to cfg.OnBooking as it happens. An error means the suite could
+// not do its job: a bad Config (errors.Is(err, ErrConfig)), a token fetch
+// failure, a request the spec judges differently than the case intends, or a
+// target that answered no case at all (returned with the cases). Negative and authentication cases each use a fresh random offer id;
 // the configured offer is confirmed at most twice (confirm-ok, then
 // double-confirm, and the second only after the first created a booking).
 // Run is safe to call concurrently with different Configs.
@@ -94,8 +99,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Target: cfg.BaseURL, Embedded: cfg.Embedded, Strict: cfg.Strict, Started: now(),
 		contexts: map[string]caseContext{}}
 
-	creds, err := fetchCredentials(&cfg, red, now())
+	creds, err := fetchCredentials(ctx, &cfg, red, now())
 	if err != nil {
+		if ctx.Err() != nil { // interrupted while the token endpoint was slow: nothing was sent
+			res.Interrupted = true
+			for _, d := range suite() {
+				res.Cases = append(res.Cases, CaseResult{Name: d.name, Outcome: OutcomeSkip, Reason: "interrupted"})
+			}
+			res.Finished = now()
+			res.finish()
+			return res, nil
+		}
 		return nil, err
 	}
 	plans, err := plan(&cfg, base, ph, creds)
@@ -106,7 +120,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	var firstBooking string
 	var firstStatus int
 	confirmed := false
-	for _, p := range plans {
+	sent, answered := 0, 0
+	var lastErr error
+	for i, p := range plans {
+		if ctx.Err() != nil {
+			res.Interrupted = true
+			for _, q := range plans[i:] {
+				res.contexts[q.def.name] = q.context
+				res.Cases = append(res.Cases, CaseResult{Name: q.def.name, Outcome: OutcomeSkip, Reason: "interrupted"})
+			}
+			break
+		}
 		if p.skip == "" && p.def.kind == kindDouble {
 			if !confirmed {
 				p.skip = fmt.Sprintf("confirm-ok did not create a booking (status %d): the offer is not confirmed again", firstStatus)
@@ -118,26 +142,104 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			res.Cases = append(res.Cases, CaseResult{Name: p.def.name, Outcome: OutcomeSkip, Reason: p.skip})
 			continue
 		}
+		sent++
 		x, err := send(ctx, client, p)
 		if err != nil {
-			res.Finished = now()
-			res.finish()
-			return res, fmt.Errorf("contract: %s: %w", p.def.name, err)
+			// The request left and no answer came back: it may have booked.
+			lastErr = err
+			cr := CaseResult{Name: p.def.name, Outcome: OutcomeError, Duration: x.duration,
+				Reason: fmt.Sprintf("no answer after %s: %s", x.duration.Round(time.Millisecond), red.String(err.Error()))}
+			if ctx.Err() != nil {
+				// Cut off by the interrupt: not a finding about the target.
+				res.Interrupted = true
+				cr.Outcome = OutcomeSkip
+				cr.Reason = "interrupted while waiting for the answer: " + cr.Reason
+			}
+			x.status = 0
+			cr.Exchange = redactExchange(red, x)
+			res.Cases = append(res.Cases, cr)
+			cfg.book(Booking{Case: p.def.name, OfferID: p.context.OfferID, QuoteID: p.context.QuoteID,
+				Outcome: BookingUnknown, Error: red.String(err.Error()), At: now()})
+			continue
 		}
-		cr, booking := judge(p.def, cfg.Spec, cfg.Strict, p.context, x)
+		answered++
+		addResponseSecrets(red, x.respBody)
+		cr, booking := judge(p.def, cfg.Spec, cfg.Strict, p.context, x, red)
 		if p.def.kind == kindConfirm {
 			firstStatus = x.status
 			confirmed = x.status >= 200 && x.status < 300
 			firstBooking = booking
 		}
-		addResponseSecrets(red, x.respBody)
 		cr.Exchange = redactExchange(red, x)
 		scrubResult(red, &cr)
 		res.Cases = append(res.Cases, cr)
+		switch {
+		case x.status >= 200 && x.status < 300:
+			if booking == "" {
+				booking = dataID(x.respBody)
+			}
+			cfg.book(Booking{Case: p.def.name, OfferID: p.context.OfferID, QuoteID: p.context.QuoteID,
+				Outcome: BookingBooked, BookingID: booking, Status: x.status, At: now()})
+		case x.status < 400 || x.status >= 500:
+			cfg.book(Booking{Case: p.def.name, OfferID: p.context.OfferID, QuoteID: p.context.QuoteID,
+				Outcome: BookingUnknown, Status: x.status, Error: fmt.Sprintf("HTTP %d", x.status), At: now()})
+		}
+	}
+	if cfg.Generate > 0 && !res.Interrupted {
+		if err := runGenerated(ctx, &cfg, genEnv{client: client, red: red, token: creds.write,
+			loopback: egress.LiteralLoopback(base.Hostname())}, res); err != nil {
+			return nil, err
+		}
 	}
 	res.Finished = now()
 	res.finish()
+	if sent > 0 && answered == 0 && !res.Interrupted {
+		return res, fmt.Errorf("contract: target unreachable: no case got an answer: %w", lastErr)
+	}
 	return res, nil
+}
+
+// Booking outcomes of a confirm the suite sent (the load ledger's words).
+const (
+	BookingBooked  = "booked"  // answered 2xx
+	BookingUnknown = "unknown" // no answer, a 5xx or a 3xx: it may have booked
+)
+
+// Booking is a confirm the suite sent that booked or may have booked: any
+// case answered 2xx (a negative or unauthenticated case included), and any
+// case without an answer, or answered 5xx or 3xx. Known refusals (4xx) are
+// not bookings.
+type Booking struct {
+	Case             string
+	OfferID, QuoteID string
+	Outcome          string
+	BookingID        string
+	Status           int
+	Error            string
+	At               time.Time
+}
+
+// book hands b to OnBooking, when set.
+func (cfg *Config) book(b Booking) {
+	if cfg.OnBooking != nil {
+		cfg.OnBooking(b)
+	}
+}
+
+// dataID returns data.id of a JSON body, or "".
+func dataID(body []byte) string {
+	var v struct {
+		Data struct {
+			ID any `json:"id"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	if id, ok := v.Data.ID.(string); ok {
+		return id
+	}
+	return ""
 }
 
 // credentials are the bearer tokens the cases send.
@@ -145,9 +247,29 @@ type credentials struct {
 	write, readOnly, expired string
 }
 
-func fetchCredentials(cfg *Config, red *auth.Redactor, now time.Time) (credentials, error) {
+// tokenCtx is src.Token() abandoned when ctx is cancelled (the fetch is
+// bounded by the source's own timeout and ends in the background).
+func tokenCtx(ctx context.Context, src TokenSource) (*oauth2.Token, error) {
+	type answer struct {
+		tok *oauth2.Token
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		tok, err := src.Token()
+		done <- answer{tok, err}
+	}()
+	select {
+	case a := <-done:
+		return a.tok, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func fetchCredentials(ctx context.Context, cfg *Config, red *auth.Redactor, now time.Time) (credentials, error) {
 	var c credentials
-	tok, err := cfg.Tokens.Token()
+	tok, err := tokenCtx(ctx, cfg.Tokens)
 	if err != nil {
 		return c, fmt.Errorf("contract: fetch token: %w", err)
 	}
@@ -157,7 +279,7 @@ func fetchCredentials(cfg *Config, red *auth.Redactor, now time.Time) (credentia
 	c.write = tok.AccessToken
 	red.Add(c.write)
 	if cfg.ReadOnlyTokens != nil {
-		tok, err := cfg.ReadOnlyTokens.Token()
+		tok, err := tokenCtx(ctx, cfg.ReadOnlyTokens)
 		if err != nil {
 			return c, fmt.Errorf("contract: fetch read-only token: %w", err)
 		}
@@ -179,7 +301,7 @@ func fetchCredentials(cfg *Config, red *auth.Redactor, now time.Time) (credentia
 // is sent: positive requests must validate, negative ones must be invalid
 // for the reason the case is about.
 func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]planned, error) {
-	loopback := xone.IsLoopback(base.Host)
+	loopback := egress.LiteralLoopback(base.Hostname())
 	var out []planned
 	for _, d := range suite() {
 		p := planned{def: d}
@@ -263,13 +385,14 @@ func send(ctx context.Context, client *http.Client, p planned) (rawExchange, err
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
+		x.duration = time.Since(start)
 		return x, fmt.Errorf("send request: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
 	x.duration = time.Since(start)
 	if err != nil {
-		return x, fmt.Errorf("read response: %w", err)
+		return x, fmt.Errorf("read response (status %d): %w", resp.StatusCode, err)
 	}
 	x.status, x.respHeader, x.respBody = resp.StatusCode, resp.Header, body
 	return x, nil

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/spec"
 )
@@ -56,11 +56,20 @@ type Config struct {
 	Policyholder json.RawMessage
 	// Spec, when set, validates Plan.ValidateSample of the responses.
 	Spec *spec.Spec
-	// Transport, optional, carries TLS settings; Run uses a clone with its own
-	// connection limits. Default: a clone of http.DefaultTransport.
+	// Gate is the egress gate every request passes (production refused, rate
+	// ceiling off loopback, no redirects); Run uses a transport of it with its
+	// own connection limits. Default: egress.Default with Transport's TLS
+	// settings.
+	Gate *egress.Gate
+	// Transport, optional, carries TLS settings when Gate is nil; otherwise it
+	// is ignored.
 	Transport *http.Transport
 	// OutDir receives results.bin and bookings.csv (created if missing). Required.
 	OutDir string
+	// Ledger, when set, receives the run's bookings.csv rows instead of a new
+	// ledger in OutDir (a run whose contract stage already wrote rows); Run
+	// flushes it but does not close it.
+	Ledger *Ledger
 	// Progress, when set, receives one progress line per second.
 	Progress io.Writer
 	// Registerer, when set, gets the run's Prometheus collectors (see Metrics).
@@ -70,27 +79,21 @@ type Config struct {
 	Now func() time.Time
 }
 
-const (
-	// maxBody is how much of each response body is read (for booking ids and
-	// validation); longer bodies count as truncated.
-	maxBody = 1 << 20
-	// interruptGrace is how long in-flight requests may finish after ctx is
-	// cancelled before they are cancelled too (their bookings still reach the
-	// ledger); capped at Plan.Timeout.
-	interruptGrace = 2 * time.Second
-	// authWindow and authMaxBad: stop when more than authMaxBad of the last
-	// authWindow responses are 401.
-	authWindow = 100
-	authMaxBad = 5
-	// maxSchemaDetails is how many violations the result keeps in detail.
-	maxSchemaDetails = 20
-)
+// InterruptGrace is how long in-flight requests may finish after Run's
+// context is cancelled before they are cancelled too (capped at
+// Plan.Timeout): short, so that the process exits within a second of the
+// signal. A request cut off then is in the ledger as "unknown".
+const InterruptGrace = 400 * time.Millisecond
 
-var (
-	errFeedExhausted = errors.New("load: offer feed exhausted")
-	errTokenSource   = errors.New("load: token source failing")
-	jsonCT           = []string{"application/json"} // read-only: shared by every request's header
-)
+// maxBody is how much of each response body is read (for booking ids and
+// validation); longer bodies count as truncated.
+const maxBody = 1 << 20
+
+// ErrFeed marks an error from Run about the offer feed's first row (a
+// malformed row, an offer an earlier run confirmed): nothing was sent. A bad
+// row later in the feed ends the run instead (its stop reason names the
+// line). Test with errors.Is; it is the user's input, not the target.
+var ErrFeed = errors.New("load: offer feed")
 
 // Run executes the plan against the target and returns its result. It fetches the
 // first token before the attack (an error then is returned: nothing was sent),
@@ -98,33 +101,16 @@ var (
 // OutDir/bookings.csv as it arrives, and never holds all results in memory.
 //
 // Cancelling ctx stops the attack at once: no new request is sent, in-flight
-// requests get up to 2 s (at most Plan.Timeout) to finish so their bookings are
-// recorded, then are cancelled; the files are completed and the result has
-// Interrupted set and a nil error. Thresholds from the plan are evaluated into
-// the result. A returned error means a bad configuration or an I/O failure.
+// requests get InterruptGrace (at most Plan.Timeout) to finish so their
+// bookings are recorded, then are cancelled; the files are completed and the
+// result has Interrupted set and a nil error. Thresholds from the plan are
+// evaluated into the result. A returned error means a bad configuration or an I/O failure.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	e, err := newEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return e.run(ctx)
-}
-
-type flight struct {
-	offer Offer
-	tok   *oauth2.Token
-}
-
-type authHeader struct {
-	tok *oauth2.Token
-	hdr []string
-}
-
-type validateJob struct {
-	seq    uint64
-	status int
-	header http.Header
-	body   []byte
 }
 
 type engine struct {
@@ -143,28 +129,32 @@ type engine struct {
 	mu       sync.Mutex
 	inflight map[string]flight
 
-	tokenErr   atomic.Pointer[string] // first token error during the attack
-	stopOnce   sync.Once
-	stopCh     chan struct{}
-	stopReason atomic.Pointer[string]
-	attacker   *vegeta.Attacker
-	pacer      *runPacer
+	tokenErr     atomic.Pointer[string] // first token error during the attack
+	abandoning   atomic.Bool            // the interrupt's grace is over: requests still in flight are cut off
+	starvedSends atomic.Uint64          // sends that waited more than lateThreshold for the offer feed
+	primed       atomic.Pointer[Offer]  // a stream's first offer, read before the attack started
+	stopOnce     sync.Once
+	stopCh       chan struct{}
+	stopReason   atomic.Pointer[string]
+	attacker     *vegeta.Attacker
+	pacer        *runPacer
 
 	// Owned by the consumer goroutine.
 	stats       *stats
 	results     *resultsWriter
-	bookings    *bookingsWriter
+	bookings    *Ledger
+	ownLedger   bool // bookings was opened by Run, which closes it
 	metrics     *Metrics
-	invalidated map[string]struct{} // access tokens already invalidated
+	invalidated map[string]time.Time // access tokens already invalidated, and when
 	invalidN    int64
-	authRing    [authWindow]bool
-	authPos     int
-	authBad     int
-	authSeen    int
+	rejected    int // tokens rejected in a row
 	sampleAcc   float64
+	lateEWMA    time.Duration // smoothed lateness of sends, for validation to yield
 	pauses      PauseStats
 	truncated   uint64
 	planned     uint64
+	// undocumented counts responses whose status the document does not list.
+	undocumented uint64
 
 	// Validation.
 	tmplReq  *http.Request
@@ -217,12 +207,12 @@ func newEngine(cfg Config) (*engine, error) {
 	}
 	e := &engine{
 		cfg: cfg, plan: plan, thresholds: ts, sched: sched, now: cfg.Now,
-		urlPrefix:   strings.TrimRight(cfg.BaseURL, "/") + "/api/partners/" + cfg.PartnerID + "/offers/",
+		urlPrefix:   strings.TrimRight(cfg.BaseURL, "/") + xone.ConfirmPrefix(cfg.PartnerID),
 		bodyPrefix:  []byte(`{"quotes":[{"id":"`),
 		bodySuffix:  append(append([]byte(`"}],"policyholder":`), phc...), '}'),
 		inflight:    map[string]flight{},
 		stopCh:      make(chan struct{}),
-		invalidated: map[string]struct{}{},
+		invalidated: map[string]time.Time{},
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -236,11 +226,18 @@ func newEngine(cfg Config) (*engine, error) {
 	return e, nil
 }
 
-// stop ends the attack with reason (the first reason wins).
+// stop ends the attack with reason (the first reason wins). Unless the plan
+// ran to its end, a streamed feed is closed, so that workers waiting for its
+// source return at once.
 func (e *engine) stop(reason string) {
 	e.stopOnce.Do(func() {
 		e.stopReason.Store(&reason)
 		close(e.stopCh)
+		// A plan that ran to its end still hands offers to the sends already
+		// ticked; any other stop unblocks workers waiting for a slow source.
+		if sf, ok := e.cfg.Feed.(StreamFeed); ok && reason != stopCompleted && reason != stopMaxRequests {
+			_ = sf.Close()
+		}
 		if e.attacker != nil {
 			e.attacker.Stop()
 		}
@@ -253,8 +250,32 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	if e.cfg.TokenStats != nil {
 		tokBefore = e.cfg.TokenStats()
 	}
-	if _, err := e.cfg.Tokens.Token(); err != nil {
+	// The first token is fetched before anything is written, but an interrupt
+	// does not wait for a slow token endpoint: the run ends at once, having
+	// sent nothing.
+	if err := e.firstToken(ctx); err != nil {
+		if ctx.Err() != nil {
+			res.StopReason, res.Interrupted = stopInterrupted, true
+			res.StartedAt, res.FinishedAt = e.now().UTC(), e.now().UTC()
+			EvaluateThresholds(res, e.thresholds)
+			return res, nil
+		}
 		return nil, fmt.Errorf("load: fetch first token: %w", err)
+	}
+	// A stream's first row may come a moment after the process starts (a
+	// generator piped in): wait for it before the clock starts, so that the
+	// attack's first sends are not late for want of an offer. A feed whose
+	// first row is bad (malformed, already confirmed) sends nothing.
+	if sf, ok := e.cfg.Feed.(StreamFeed); ok {
+		unwatch := context.AfterFunc(ctx, func() { _ = sf.Close() })
+		o, _, ok := sf.NextWait()
+		unwatch()
+		switch {
+		case ok:
+			e.primed.Store(&o)
+		case sf.Err() != nil:
+			return nil, fmt.Errorf("%w: %w", ErrFeed, sf.Err())
+		}
 	}
 	if err := os.MkdirAll(e.cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("load: output directory: %w", err)
@@ -263,42 +284,30 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	if e.results, err = newResultsWriter(e.cfg.OutDir); err != nil {
 		return nil, err
 	}
-	if e.bookings, err = newBookingsWriter(e.cfg.OutDir); err != nil {
-		_ = e.results.close()
-		return nil, err
+	e.bookings = e.cfg.Ledger
+	if e.bookings == nil {
+		if e.bookings, err = OpenLedger(e.cfg.OutDir); err != nil {
+			_ = e.results.close()
+			return nil, err
+		}
+		e.ownLedger = true
+	}
+	closeFiles := func() error {
+		err := e.results.close()
+		if e.ownLedger {
+			return errors.Join(err, e.bookings.Close())
+		}
+		return errors.Join(err, e.bookings.Flush())
 	}
 	if e.cfg.Registerer != nil {
 		if e.metrics, err = NewMetrics(e.cfg.Registerer); err != nil {
-			_ = e.results.close()
-			_ = e.bookings.close()
+			_ = closeFiles()
 			return nil, err
 		}
 		e.metrics.rateRequested.Set(e.sched.rate(0))
 	}
 	e.stats = newStats(5)
 	e.startValidators()
-
-	// In-flight requests are cancelled through hardCtx: at once when the run
-	// ends, interruptGrace after ctx is cancelled.
-	hardCtx, hardCancel := context.WithCancel(context.Background())
-	defer hardCancel()
-	runCtx, runCancel := context.WithCancel(ctx)
-	defer runCancel()
-	if pf, ok := e.cfg.Tokens.(interface{ Prefetch(context.Context) }); ok {
-		go pf.Prefetch(runCtx)
-	}
-	var interrupted atomic.Bool
-	go func() {
-		select {
-		case <-ctx.Done():
-			interrupted.Store(true)
-			e.stop(stopInterrupted)
-			t := time.AfterFunc(min(interruptGrace, e.plan.Timeout), hardCancel)
-			<-hardCtx.Done()
-			t.Stop()
-		case <-hardCtx.Done():
-		}
-	}()
 
 	feedCap := int64(e.cfg.Feed.Left())
 	e.planned = e.sched.count(e.plan.Duration)
@@ -308,6 +317,13 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	if feedCap >= 0 {
 		e.planned = min(e.planned, uint64(feedCap))
 	}
+	// In-flight requests are cancelled through hardCtx: at once when the run
+	// ends, InterruptGrace after ctx is cancelled.
+	hardCtx, hardCancel := context.WithCancel(context.Background())
+	defer hardCancel()
+	runCtx, runCancel := context.WithCancel(ctx)
+	defer runCancel()
+	// The attacker exists before anything can stop the run: stop reads it.
 	e.pacer = newRunPacer(e.sched, e.plan.Duration, e.plan.MaxRequests, feedCap, e.stopCh, e.stop)
 	e.attacker = vegeta.NewAttacker(
 		vegeta.Client(e.client(hardCtx)),
@@ -316,13 +332,32 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		vegeta.MaxBody(maxBody),
 		vegeta.Redirects(vegeta.NoFollow),
 	)
+	if pf, ok := e.cfg.Tokens.(interface{ Prefetch(context.Context) }); ok {
+		go pf.Prefetch(runCtx)
+	}
+	var interrupted atomic.Bool
+	go func() {
+		select {
+		case <-ctx.Done():
+			interrupted.Store(true)
+			e.stop(stopInterrupted)
+			t := time.AfterFunc(min(InterruptGrace, e.plan.Timeout), func() {
+				e.abandoning.Store(true) // before the connections close
+				hardCancel()
+			})
+			<-hardCtx.Done()
+			t.Stop()
+		case <-hardCtx.Done():
+		}
+	}()
 	if ctx.Err() != nil {
-		e.stop(stopInterrupted)
 		interrupted.Store(true)
+		e.stop(stopInterrupted)
 	}
 
 	res.StartedAt = e.now().UTC()
 	began := time.Now()
+	e.stats.timeline.origin = began // the timeline counts seconds from the attack's start
 	var results <-chan *vegeta.Result
 	select {
 	case <-e.stopCh: // interrupted before the start
@@ -345,10 +380,13 @@ loop:
 			}
 			e.process(r)
 		case <-flushBookings.C:
-			_ = e.bookings.flush() // an error is kept and returned by close
+			// The ledger and results.bin reach the disk on the same cadence:
+			// a killed run loses at most this interval of either. Errors are
+			// kept and returned at the end.
+			_ = e.bookings.Flush()
+			_ = e.results.flush()
 			e.sendBatch(false)
 		case <-tick.C:
-			_ = e.results.flush()
 			e.progress(time.Since(began))
 			e.checkAbort()
 		}
@@ -372,9 +410,14 @@ loop:
 	e.vmu.Lock()
 	res.Schema = e.schema
 	e.vmu.Unlock()
+	res.StatusUndocumented = e.undocumented
 	res.Schema.Skipped = e.vSkipped.Load()
 	res.Schema.TruncatedBodies = e.truncated
 	res.RetryAfterPauses = e.pauses
+	if sf, ok := e.cfg.Feed.(StreamFeed); ok {
+		total, waits := sf.Starved()
+		res.FeedStarved = FeedStarvation{Ms: round(total.Seconds()*1e3, 3), Waits: waits, LateSends: e.starvedSends.Load()}
+	}
 	res.Tokens.Invalidations = e.invalidN
 	if msg := e.tokenErr.Load(); msg != nil {
 		res.Errors = append(res.Errors, ErrorCount{Message: "token source: " + *msg, Count: 1})
@@ -389,7 +432,7 @@ loop:
 		res.Tokens.MaxMs = round(after.MaxFetchTime.Seconds()*1e3, 3)
 	}
 	EvaluateThresholds(res, e.thresholds)
-	if err := errors.Join(e.results.close(), e.bookings.close()); err != nil {
+	if err := closeFiles(); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -401,336 +444,4 @@ func (e *engine) requestedRate() float64 {
 		return c.rate(0)
 	}
 	return float64(e.sched.count(e.plan.Duration)) / e.plan.Duration.Seconds()
-}
-
-// client is the attacker's HTTP client: a clone of the configured transport with
-// the run's limits, whose connections all close when hardCtx ends.
-func (e *engine) client(hardCtx context.Context) *http.Client {
-	var tr *http.Transport
-	if e.cfg.Transport != nil {
-		tr = e.cfg.Transport.Clone()
-	} else {
-		tr = http.DefaultTransport.(*http.Transport).Clone()
-	}
-	tr.MaxIdleConnsPerHost = int(e.plan.Connections)
-	tr.MaxIdleConns = int(e.plan.Connections)
-	conns := newConnTracker()
-	conns.track(tr)
-	context.AfterFunc(hardCtx, conns.stop)
-	return &http.Client{
-		Transport:     tr,
-		Timeout:       e.plan.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-// target is the vegeta.Targeter: one fresh offer per request, the body spliced
-// from pre-rendered bytes, the cached bearer token.
-func (e *engine) target(t *vegeta.Target) error {
-	tok, err := e.cfg.Tokens.Token()
-	if err != nil {
-		msg := err.Error()
-		e.tokenErr.CompareAndSwap(nil, &msg)
-		e.stop(stopTokens)
-		return fmt.Errorf("%w: %w", errTokenSource, err)
-	}
-	o, ok := e.cfg.Feed.Next()
-	if !ok {
-		e.stop(stopExhausted)
-		return errFeedExhausted
-	}
-	ah := e.auth.Load()
-	if ah == nil || ah.tok != tok {
-		ah = &authHeader{tok: tok, hdr: []string{tok.Type() + " " + tok.AccessToken}}
-		e.auth.Store(ah)
-	}
-	t.Method = http.MethodPost
-	t.URL = e.urlPrefix + o.OfferID + "/confirm"
-	body := make([]byte, 0, len(e.bodyPrefix)+len(o.QuoteID)+len(e.bodySuffix))
-	body = append(body, e.bodyPrefix...)
-	body = append(body, o.QuoteID...)
-	t.Body = append(body, e.bodySuffix...)
-	h := make(http.Header, 4)
-	h["Content-Type"], h["Accept"], h["Authorization"] = jsonCT, jsonCT, ah.hdr
-	if e.idemHeader != "" {
-		h[e.idemHeader] = []string{e.idemPrefix + strconv.FormatUint(e.idemSeq.Add(1), 10)}
-	}
-	t.Header = h
-	e.mu.Lock()
-	e.inflight[o.OfferID] = flight{offer: o, tok: tok}
-	e.mu.Unlock()
-	return nil
-}
-
-// process accounts for one result; it runs on the consumer goroutine only.
-func (e *engine) process(r *vegeta.Result) {
-	if r.Method == "" {
-		return // the targeter failed: no request was sent
-	}
-	offerID := strings.TrimSuffix(strings.TrimPrefix(r.URL, e.urlPrefix), "/confirm")
-	e.mu.Lock()
-	fl, ok := e.inflight[offerID]
-	delete(e.inflight, offerID)
-	e.mu.Unlock()
-	if !ok {
-		fl.offer.OfferID = offerID
-	}
-	intended := e.pacer.intended(r.Seq, r.Timestamp)
-	corrected, class := e.stats.add(r, intended)
-	e.results.write(r, intended)
-	if len(r.Body) >= maxBody {
-		e.truncated++
-	}
-	if m := e.metrics; m != nil {
-		m.requests[class].Inc()
-		m.latency[class].Observe(corrected.Seconds())
-		m.service[class].Observe(r.Latency.Seconds())
-		if r.Timestamp.Sub(intended) > lateThreshold {
-			m.late.Inc()
-		}
-	}
-	switch class {
-	case class2xx:
-		e.bookings.add(fl.offer, bookingID(r.Body), r.Code, e.now())
-	case class401:
-		if fl.tok != nil {
-			if _, done := e.invalidated[fl.tok.AccessToken]; !done {
-				if len(e.invalidated) > 1000 {
-					clear(e.invalidated)
-				}
-				e.invalidated[fl.tok.AccessToken] = struct{}{}
-				e.invalidN++
-				e.cfg.Tokens.Invalidate(fl.tok)
-			}
-		}
-	case class429:
-		e.retryAfter(r)
-	}
-	if r.Code != 0 {
-		if len(r.Body) < maxBody { // a truncated body cannot be validated
-			e.sample(r)
-		}
-		bad := class == class401
-		if e.authSeen == authWindow && e.authRing[e.authPos] {
-			e.authBad--
-		}
-		e.authRing[e.authPos] = bad
-		if bad {
-			e.authBad++
-		}
-		e.authPos = (e.authPos + 1) % authWindow
-		e.authSeen = min(e.authSeen+1, authWindow)
-		if e.authBad > authMaxBad {
-			e.stop(stopAuth)
-		}
-	}
-}
-
-// retryAfter pauses the pacer for a 429's Retry-After.
-func (e *engine) retryAfter(r *vegeta.Result) {
-	d, ok := ParseRetryAfter(r.Headers.Get("Retry-After"), e.now())
-	if !ok || d <= 0 {
-		return
-	}
-	if e.plan.IgnoreRetryAfter {
-		e.pauses.Ignored++
-		return
-	}
-	now := time.Now()
-	newWindow, added := e.pacer.pause(now, now.Add(d))
-	if newWindow {
-		e.pauses.Count++
-		if m := e.metrics; m != nil {
-			m.pauses.Inc()
-		}
-	}
-	if added > 0 {
-		e.pauses.TotalMs = round(e.pauses.TotalMs+added.Seconds()*1e3, 3)
-		e.pauses.MaxMs = max(e.pauses.MaxMs, round(d.Seconds()*1e3, 3))
-	}
-}
-
-// sample hands the sampled fraction of responses to the validators in batches
-// of validateBatch, sent when full and every bookingsFlushEvery.
-func (e *engine) sample(r *vegeta.Result) {
-	if e.jobs == nil || e.plan.ValidateSample <= 0 {
-		return
-	}
-	e.sampleAcc += e.plan.ValidateSample
-	if e.sampleAcc < 1 {
-		return
-	}
-	e.sampleAcc--
-	e.batch = append(e.batch, validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body})
-	if len(e.batch) >= validateBatch {
-		e.sendBatch(false)
-	}
-}
-
-// validateBatch is the most responses handed to a validator at once. Handing
-// them over one by one cost a channel send and often a goroutine wake-up each.
-const validateBatch = 32
-
-// sendBatch hands the batch to the validators. Unless block is set (and there
-// are validators) it never blocks the consumer: when the validators are
-// saturated the batch is skipped (and counted).
-func (e *engine) sendBatch(block bool) {
-	if len(e.batch) == 0 {
-		return
-	}
-	if block && e.tmplReq != nil { // tmplReq is set when the validators start
-		e.jobs <- e.batch
-	} else {
-		select {
-		case e.jobs <- e.batch:
-		default:
-			e.vSkipped.Add(uint64(len(e.batch)))
-		}
-	}
-	e.batch = make([]validateJob, 0, validateBatch) // the validators own the one sent
-}
-
-func (e *engine) startValidators() {
-	if e.cfg.Spec == nil || e.plan.ValidateSample <= 0 {
-		e.jobs = make(chan []validateJob) // closed at the end; never fed
-		return
-	}
-	req, err := http.NewRequest(http.MethodPost, e.urlPrefix+"00000000-0000-4000-8000-000000000000/confirm", nil)
-	if err != nil {
-		e.jobs = make(chan []validateJob)
-		return
-	}
-	req.Header["Content-Type"], req.Header["Accept"] = jsonCT, jsonCT
-	e.tmplReq = req
-	e.jobs = make(chan []validateJob, 1024/validateBatch)
-	for range validators {
-		e.vwg.Add(1)
-		go func() {
-			defer e.vwg.Done()
-			for b := range e.jobs {
-				for _, j := range b {
-					e.validate(j)
-				}
-			}
-		}()
-	}
-}
-
-// validators is the number of validation goroutines.
-const validators = 2
-
-func (e *engine) validate(j validateJob) {
-	vs := e.cfg.Spec.ValidateResponse(e.tmplReq, spec.Response{Status: j.status, Header: j.header, Body: j.body})
-	e.vmu.Lock()
-	defer e.vmu.Unlock()
-	e.schema.Validated++
-	e.schema.Violations += uint64(len(vs))
-	for _, v := range vs {
-		if len(e.schema.Details) >= maxSchemaDetails {
-			break
-		}
-		e.schema.Details = append(e.schema.Details, SchemaViolation{
-			Seq: j.seq, Status: j.status, Rule: v.Rule, Path: v.Path, Expected: v.Expected, Observed: v.Observed, Reason: v.Reason,
-		})
-	}
-	if m := e.metrics; m != nil {
-		if len(vs) > 0 {
-			m.validations.WithLabelValues("violation").Inc()
-			m.violations.Add(float64(len(vs)))
-		} else {
-			m.validations.WithLabelValues("valid").Inc()
-		}
-	}
-}
-
-// progress writes one progress line.
-func (e *engine) progress(elapsed time.Duration) {
-	if e.cfg.Progress == nil {
-		return
-	}
-	s := e.stats
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(s.n) / elapsed.Seconds()
-	}
-	errs := s.n - s.success
-	pct := 0.0
-	if s.n > 0 {
-		pct = 100 * float64(errs) / float64(s.n)
-	}
-	fmt.Fprintf(e.cfg.Progress, "load %5s/%s  requests %d  rate %.1f/s  p99 %.1fms  errors %d (%.1f%%)\n",
-		elapsed.Round(time.Second), e.plan.Duration, s.n, rate, usToMs(s.lat.ValueAtQuantile(99)), errs, pct)
-}
-
-// checkAbort stops the attack when Plan.AbortOnFail is set and a threshold can
-// no longer pass, whatever the remaining requests do.
-func (e *engine) checkAbort() {
-	if !e.plan.AbortOnFail || e.planned == 0 {
-		return
-	}
-	for _, t := range e.thresholds {
-		if e.cannotPass(t) {
-			e.stop(stopThreshold + t.Expr)
-			return
-		}
-	}
-}
-
-// cannotPass decides, for the metrics where it is possible, that t fails
-// whatever the rest of the planned requests do.
-func (e *engine) cannotPass(t Threshold) bool {
-	s, planned := e.stats, float64(e.planned)
-	upperBound := t.Op == "<" || t.Op == "<=" || t.Op == "=="
-	exceeds := func(low float64) bool { // the final value is at least low
-		return upperBound && (low > t.Value || (t.Op == "<" && low >= t.Value))
-	}
-	scale := 1.0
-	if t.Unit == "%" {
-		scale = 100
-	}
-	failures := float64(s.n - s.success)
-	switch t.Metric {
-	case "error_rate":
-		return exceeds(scale * failures / planned)
-	case "success_ratio":
-		up := scale * (planned - failures) / planned
-		return (t.Op == ">=" || t.Op == "==") && up < t.Value || t.Op == ">" && up <= t.Value
-	case "max":
-		return exceeds(usToMs(s.lat.Max()))
-	case "mean", "min", "throughput", "rate_achieved":
-		return false
-	}
-	kind, _, _ := lookupMetric(t.Metric)
-	switch kind {
-	case kindLatency:
-		if !upperBound || t.Op == "==" {
-			return false
-		}
-		q, _ := percentileOf(t.Metric)
-		limitUs := int64(t.Value * 1e3)
-		var above int64
-		for _, b := range s.lat.Distribution() {
-			if b.From >= limitUs {
-				above += b.Count
-			}
-		}
-		return float64(above) > (1-q/100)*planned
-	case kindCount:
-		if t.Metric == "schema_violations" {
-			e.vmu.Lock()
-			n := e.schema.Violations
-			e.vmu.Unlock()
-			return t.Unit == "" && exceeds(float64(n))
-		}
-		r := Result{Requests: s.n, LateSends: LateSends{Count: s.late}, StatusCodes: map[string]uint64{}}
-		for code, n := range s.codes {
-			r.StatusCodes[strconv.Itoa(int(code))] = n
-		}
-		n, _ := r.countOf(t.Metric)
-		if t.Unit == "%" {
-			return t.Metric != "requests" && exceeds(100*float64(n)/planned)
-		}
-		return t.Metric != "requests" && exceeds(float64(n))
-	}
-	return false
 }

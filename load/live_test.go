@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -55,7 +56,7 @@ func TestLiveLoad(t *testing.T) {
 	require.NoError(t, err)
 
 	src, err := auth.New(auth.Config{
-		TokenURL: env("XONE_TOKEN_URL", base+"/api/oauth/token"),
+		TokenURL: env("XONE_TOKEN_URL", base+xone.TokenPath),
 		ClientID: env("XONE_CLIENT_ID", ""), ClientSecret: env("XONE_CLIENT_SECRET", ""),
 	})
 	require.NoError(t, err)

@@ -55,6 +55,8 @@ const (
 	stopTokens      = "token source failing"
 	stopInterrupted = "interrupted"
 	stopThreshold   = "threshold cannot pass: "
+	stopFeedError   = "offer feed: "
+	stopBehind      = "could not keep the planned rate: requests still unsent at the end of the duration"
 )
 
 func newRunPacer(sched schedule, duration time.Duration, maxReq uint64, feedCap int64, stop <-chan struct{}, onStop func(string)) *runPacer {
@@ -62,6 +64,13 @@ func newRunPacer(sched schedule, duration time.Duration, maxReq uint64, feedCap 
 		wake: make(chan struct{}, 1)}
 	p.shifts.Store(&[]shiftPoint{})
 	return p
+}
+
+// catchUp is how long past the plan's duration late requests may still be
+// sent: a tenth of the duration, at least 1 s and at most 1 min. Requests
+// still unsent then end the run as stopBehind.
+func catchUp(d time.Duration) time.Duration {
+	return min(max(d/10, time.Second), time.Minute)
 }
 
 // Pace implements vegeta.Pacer.
@@ -85,8 +94,14 @@ func (p *runPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool
 	for {
 		at := base + p.applyPauses(hits, base)
 		now := time.Since(p.start)
-		if at >= p.duration || now >= p.duration {
+		switch {
+		case at >= p.duration:
 			p.onStop(stopCompleted)
+			return 0, true
+		case now >= p.duration+catchUp(p.duration):
+			// Far behind: the rest of the plan is not sent, and the run says so
+			// rather than calling itself complete at a lower rate.
+			p.onStop(stopBehind)
 			return 0, true
 		}
 		if at <= now {

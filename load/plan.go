@@ -57,6 +57,15 @@ type Plan struct {
 	AbortOnFail bool `json:"abort_on_fail,omitempty"`
 	// Thresholds are ParseThreshold expressions evaluated on the result.
 	Thresholds []string `json:"thresholds,omitempty"`
+	// DefaultThresholds records that Thresholds are DefaultThresholds(),
+	// applied because none was given (reports say so).
+	DefaultThresholds bool `json:"default_thresholds,omitempty"`
+}
+
+// DefaultThresholds are the load gates applied when none is given: a run
+// whose every response is an error or breaks the document must not pass.
+func DefaultThresholds() []string {
+	return []string{"error_rate<1%", "schema_violations==0"}
 }
 
 // PlanError is an invalid Plan field. Field is the flag-style name of the field
@@ -156,6 +165,8 @@ func (p Plan) Validate() error {
 	}
 	if h := p.IdempotencyHeader; h != "" && !validHeaderName(h) {
 		return bad("idempotency-header", "%q is not a valid header name", h)
+	} else if h != "" && reservedHeader(h) {
+		return bad("idempotency-header", "%q is a header the harness or HTTP sets itself (hop-by-hop, credentials, content, host): pick another name, e.g. Idempotency-Key", h)
 	}
 	for _, expr := range p.Thresholds {
 		if _, err := ParseThreshold(expr); err != nil {
@@ -186,6 +197,22 @@ func (p Plan) schedule() (schedule, error) {
 		return newConstSchedule(r), nil
 	}
 	return NewStagesPacer(p.Stages)
+}
+
+// Requests is the number of requests a valid plan sends when nothing stops
+// it early: what its rate profile schedules within Duration, capped at
+// MaxRequests; 0 for an invalid plan. The engine plans with the same count,
+// so --dry-run says what the run will send.
+func (p Plan) Requests() uint64 {
+	sched, err := p.schedule()
+	if err != nil {
+		return 0
+	}
+	n := sched.count(p.Duration)
+	if p.MaxRequests > 0 {
+		n = min(n, p.MaxRequests)
+	}
+	return n
 }
 
 // PeakRate is the highest rate the plan asks for, per second (for CheckTarget);
@@ -234,6 +261,7 @@ type planJSON struct {
 	IgnoreRetryAfter  bool     `json:"ignore_retry_after,omitempty"`
 	AbortOnFail       bool     `json:"abort_on_fail,omitempty"`
 	Thresholds        []string `json:"thresholds,omitempty"`
+	DefaultThresholds bool     `json:"default_thresholds,omitempty"`
 }
 
 // MarshalJSON writes p with durations as Go duration strings ("30s").
@@ -243,6 +271,7 @@ func (p Plan) MarshalJSON() ([]byte, error) {
 		Timeout: p.Timeout.String(), MaxRequests: p.MaxRequests, Workers: p.Workers, MaxWorkers: p.MaxWorkers,
 		Connections: p.Connections, ValidateSample: p.ValidateSample, IdempotencyHeader: p.IdempotencyHeader,
 		IgnoreRetryAfter: p.IgnoreRetryAfter, AbortOnFail: p.AbortOnFail, Thresholds: p.Thresholds,
+		DefaultThresholds: p.DefaultThresholds,
 	})
 }
 
@@ -267,5 +296,6 @@ func (p *Plan) UnmarshalJSON(b []byte) error {
 	p.Rate, p.Stages, p.MaxRequests, p.Workers, p.MaxWorkers = j.Rate, j.Stages, j.MaxRequests, j.Workers, j.MaxWorkers
 	p.Connections, p.ValidateSample, p.IdempotencyHeader = j.Connections, j.ValidateSample, j.IdempotencyHeader
 	p.IgnoreRetryAfter, p.AbortOnFail, p.Thresholds = j.IgnoreRetryAfter, j.AbortOnFail, j.Thresholds
+	p.DefaultThresholds = j.DefaultThresholds
 	return nil
 }

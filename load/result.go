@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 // Result is the outcome of a load run (or of merged runs): plain data that the
@@ -24,22 +25,34 @@ type Result struct {
 	Target string `json:"target,omitempty"`
 	// Requests is the number of requests sent.
 	Requests uint64 `json:"requests"`
-	// RateRequested is the planned mean rate per second; RateAchieved is
-	// Requests over the span from first to last send.
+	// RateRequested is the planned mean rate per second; RateAchieved is the
+	// rate at which requests were actually sent: the intervals between sends
+	// (Requests-1) over the span from the first send to the last, 0 with
+	// fewer than two requests. A perfectly paced run achieves its requested
+	// rate exactly; the engine, merges and reports all use this definition.
 	RateRequested float64 `json:"rate_requested"`
 	RateAchieved  float64 `json:"rate_achieved"`
 	// Throughput is 2xx responses per second, first send to last response.
 	Throughput float64 `json:"throughput"`
-	// SuccessRatio is the fraction of requests answered 2xx; ErrorRate is 1 minus it.
+	// SuccessRatio is the fraction of requests answered 2xx; ErrorRate is 1
+	// minus it. Requests abandoned at an interrupt are left out of both:
+	// they say nothing of the target.
 	SuccessRatio float64 `json:"success_ratio"`
 	ErrorRate    float64 `json:"error_rate"`
-	Latency      Latency `json:"latency_ms"`
-	ServiceTime  Latency `json:"service_time_ms"`
+	// Abandoned counts requests in flight when an interrupt cut them off
+	// (their outcome is unknown; the ledger lists them).
+	Abandoned   uint64  `json:"abandoned,omitempty"`
+	Latency     Latency `json:"latency_ms"`
+	ServiceTime Latency `json:"service_time_ms"`
 	// ByClass holds per-outcome statistics, keyed by class: "2xx", "401", "429",
 	// "other_4xx", "5xx", "transport_error" and "other" (1xx/3xx).
 	ByClass map[string]ClassStats `json:"by_class"`
 	// StatusCodes counts responses by HTTP status; "0" counts transport errors.
 	StatusCodes map[string]uint64 `json:"status_codes"`
+	// StatusUndocumented counts responses whose status the document does not
+	// list (a 5xx, a 429, a 3xx, an unlisted 4xx): an error class of its own,
+	// never a schema violation. Filled when responses are validated.
+	StatusUndocumented uint64 `json:"status_undocumented"`
 	// Errors are the most frequent error messages (at most 20), most frequent first.
 	Errors           []ErrorCount      `json:"errors"`
 	BytesIn          uint64            `json:"bytes_in"`
@@ -50,6 +63,9 @@ type Result struct {
 	Offers           OfferStats        `json:"offers"`
 	Tokens           TokenStats        `json:"tokens"`
 	RetryAfterPauses PauseStats        `json:"retry_after_pauses"`
+	// FeedStarved says how long a streamed offer feed kept the attack
+	// waiting for its source; zero for a feed that is never slow.
+	FeedStarved FeedStarvation `json:"feed_starved"`
 	// StopReason says why the attack ended: "completed", "max requests reached",
 	// "offer feed exhausted", "authentication failing", "token source failing",
 	// "threshold cannot pass: EXPR" or "interrupted".
@@ -59,6 +75,10 @@ type Result struct {
 	FinishedAt  time.Time `json:"finished_at"`
 	// DurationSeconds is the attack's wall-clock length.
 	DurationSeconds float64 `json:"duration_s"`
+	// Truncated lists the results.bin files a merge read only up to a cut (a
+	// run killed while writing), one line each: "NAME: N complete records, cut
+	// after the last one (ERROR)". Non-empty means the merged run is incomplete.
+	Truncated []string `json:"truncated,omitempty"`
 	// Timeline holds one Bucket per second of the run (charts).
 	Timeline []Bucket `json:"timeline,omitempty"`
 	// Distribution is the corrected latency's percentile curve (charts).
@@ -94,9 +114,11 @@ type ErrorCount struct {
 }
 
 // SchemaStats counts schema validation during the run. Skipped counts sampled
-// responses not validated because the validators were saturated (measurement
-// never slows the attack); TruncatedBodies counts bodies cut at the 1 MiB read
-// limit. Details holds the first 20 violations.
+// responses not validated because the attack was falling behind its schedule
+// or the validator was saturated (measurement never slows the attack): the
+// validated fraction is Validated / (Validated + Skipped). TruncatedBodies
+// counts bodies cut at the 1 MiB read limit. Details holds the first 20
+// violations.
 type SchemaStats struct {
 	Validated       uint64            `json:"validated"`
 	Violations      uint64            `json:"violations"`
@@ -142,6 +164,17 @@ type TokenStats struct {
 	Invalidations int64   `json:"invalidations"`
 }
 
+// FeedStarvation is the time a streamed offer feed could not keep up with
+// the rate: Ms of wall-clock time during which a send waited for the source,
+// Waits sends that waited at all, and LateSends those whose wait made them
+// late (late sends with the reason "feed starved"; the rate is never
+// lowered to suit the feed).
+type FeedStarvation struct {
+	Ms        float64 `json:"ms"`
+	Waits     uint64  `json:"waits"`
+	LateSends uint64  `json:"late_sends"`
+}
+
 // PauseStats counts Retry-After pauses of the pacer: distinct pause windows,
 // their total and longest length. Ignored counts 429s with a Retry-After that did
 // not pause (Plan.IgnoreRetryAfter).
@@ -153,6 +186,7 @@ type PauseStats struct {
 }
 
 // Passed reports whether every threshold passed (true when there are none).
+// A threshold without data has not passed.
 func (r *Result) Passed() bool {
 	for _, t := range r.Thresholds {
 		if !t.Passed {
@@ -162,11 +196,60 @@ func (r *Result) Passed() bool {
 	return true
 }
 
-// latencyAt is the corrected latency percentile q (0..100) in ms.
-func (r *Result) latencyAt(q float64) (float64, bool) {
-	if r.hist != nil {
-		return usToMs(r.hist.ValueAtQuantile(q)), true
+// Failed reports whether a threshold failed on data: a finding. A threshold
+// without data is not a failure (see Incomplete).
+func (r *Result) Failed() bool {
+	if r == nil {
+		return false
 	}
+	for _, t := range r.Thresholds {
+		if !t.Passed && !t.NoData {
+			return true
+		}
+	}
+	return false
+}
+
+// Incomplete lists why the run lacks the evidence a pass needs: it was
+// interrupted, stopped before its plan's end for a reason other than a
+// threshold that could no longer pass (that is a failure), sent nothing, a
+// threshold had no data, or its results file was cut. Empty when complete.
+func (r *Result) Incomplete() []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	switch {
+	case r.Interrupted:
+		out = append(out, "load interrupted by a signal")
+	case r.StopReason == stopCompleted, r.StopReason == stopMaxRequests, r.StopReason == "merged":
+	case strings.HasPrefix(r.StopReason, stopThreshold):
+	default:
+		out = append(out, "load stopped before the end of its plan: "+r.StopReason)
+	}
+	if r.Requests == 0 {
+		out = append(out, "load sent no request")
+	}
+	// A stream's first rows may arrive a moment after the attack starts;
+	// more than 1% of the sends late for want of offers is a run that did
+	// not keep its rate.
+	if r.FeedStarved.LateSends > 0 && r.FeedStarved.LateSends*100 > r.Requests {
+		out = append(out, fmt.Sprintf("the offer feed starved the attack: %d sends late waiting for offers, %.0f ms in all",
+			r.FeedStarved.LateSends, r.FeedStarved.Ms))
+	}
+	for _, t := range r.Thresholds {
+		if t.NoData {
+			out = append(out, fmt.Sprintf("threshold %s has no data: %s", t.Expr, t.Note))
+		}
+	}
+	return out
+}
+
+// latencyAt is the corrected latency percentile q (0..100) in ms. The
+// percentiles the report prints are read from the printed fields, so that a
+// threshold is judged on exactly the value the reader sees; the others come
+// from the histogram when the result has one.
+func (r *Result) latencyAt(q float64) (float64, bool) {
 	switch q {
 	case 50:
 		return r.Latency.P50, true
@@ -180,6 +263,9 @@ func (r *Result) latencyAt(q float64) (float64, bool) {
 		return r.Latency.P999, true
 	case 100:
 		return r.Latency.Max, true
+	}
+	if r.hist != nil {
+		return usToMs(r.hist.ValueAtQuantile(q)), true
 	}
 	return 0, false
 }
@@ -259,6 +345,7 @@ type stats struct {
 	errOther   uint64
 	n          uint64
 	success    uint64
+	abandoned  uint64
 	bytesIn    uint64
 	bytesOut   uint64
 	late       uint64
@@ -312,6 +399,9 @@ func (s *stats) add(r *vegeta.Result, intended time.Time) (time.Duration, int) {
 	if c == class2xx {
 		s.success++
 	}
+	if c == classTransport && strings.HasPrefix(r.Error, abandonedPrefix) {
+		s.abandoned++
+	}
 	s.bytesIn += r.BytesIn
 	s.bytesOut += r.BytesOut
 	if lateness > lateThreshold {
@@ -329,6 +419,10 @@ func (s *stats) add(r *vegeta.Result, intended time.Time) (time.Duration, int) {
 	return corrected, c
 }
 
+// abandonedPrefix starts the error of a request that an interrupt cut off
+// (in results.bin too, so merges leave it out of the error rate as well).
+const abandonedPrefix = "abandoned at interrupt: "
+
 // normaliseError replaces the per-offer URL in a transport error ("Post
 // \"http://h/api/partners/P/offers/ID/confirm\": EOF") by the route template,
 // so that messages aggregate.
@@ -336,7 +430,7 @@ func normaliseError(msg string) string {
 	for _, m := range []string{"Post \"", "POST \""} {
 		if rest, ok := strings.CutPrefix(msg, m); ok {
 			if _, after, ok := strings.Cut(rest, "\": "); ok {
-				return "POST /api/partners/{partner_id}/offers/{offer_id}/confirm: " + after
+				return "POST " + xone.ConfirmPathTemplate + ": " + after
 			}
 		}
 	}
@@ -364,16 +458,26 @@ func (s *stats) fill(r *Result) {
 	r.BytesIn, r.BytesOut = s.bytesIn, s.bytesOut
 	r.LateSends = LateSends{Count: s.late, MaxMs: round(max(s.maxLate, 0).Seconds()*1e3, 3)}
 	if s.n > 0 {
-		r.SuccessRatio = round(float64(s.success)/float64(s.n), 6)
-		r.ErrorRate = round(1-float64(s.success)/float64(s.n), 6)
-		if span := s.lastSend.Sub(s.firstSend); span > 0 {
-			r.RateAchieved = round(float64(s.n)/span.Seconds(), 3)
+		if judged := s.n - s.abandoned; judged > 0 {
+			r.SuccessRatio = round(float64(s.success)/float64(judged), 6)
+			r.ErrorRate = round(1-float64(s.success)/float64(judged), 6)
 		}
+		r.RateAchieved = round(achievedRate(s.n, s.lastSend.Sub(s.firstSend)), 3)
 		if span := s.lastEnd.Sub(s.firstSend); span > 0 {
 			r.Throughput = round(float64(s.success)/span.Seconds(), 3)
 		}
 	}
 	r.Offers.Used, r.Offers.Confirmed, r.Offers.Failed = s.n, s.success, s.n-s.success
+	r.Abandoned = s.abandoned
+}
+
+// achievedRate is the rate of n sends spread over span (first to last send):
+// n-1 intervals over span; 0 when it is undefined.
+func achievedRate(n uint64, span time.Duration) float64 {
+	if n < 2 || span <= 0 {
+		return 0
+	}
+	return float64(n-1) / span.Seconds()
 }
 
 func topErrorList(m map[string]uint64, other uint64) []ErrorCount {
@@ -418,20 +522,30 @@ func intendedOf(r *vegeta.Result) time.Time {
 // from its intended send times. Fields results.bin does not carry (Plan, Schema,
 // Tokens, RetryAfterPauses, StopReason, Thresholds) are left zero; Offers.Left is
 // -1. The caller re-evaluates thresholds with EvaluateThresholds.
+//
+// A file cut short (a run killed while writing it) is read up to its last
+// complete record and listed in Truncated; a file with no complete record
+// before the cut, or that is not a results file, is an error.
 func MergeResults(files ...string) (*Result, error) {
 	if len(files) == 0 {
 		return nil, errors.New("load: merge: no files")
 	}
 	s := newStats(0)
-	var requested float64
+	var (
+		requested float64
+		truncated []string
+	)
 	for _, name := range files {
-		rate, err := mergeFile(s, name)
+		m, err := mergeFile(s, name)
 		if err != nil {
 			return nil, err
 		}
-		requested += rate
+		requested += m.rate
+		if m.cut != nil {
+			truncated = append(truncated, fmt.Sprintf("%s: %d complete records, cut after the last one (%v)", name, m.records, m.cut))
+		}
 	}
-	r := &Result{StopReason: "merged", Offers: OfferStats{Left: -1}}
+	r := &Result{StopReason: "merged", Offers: OfferStats{Left: -1}, Truncated: truncated}
 	s.fill(r)
 	r.Offers.Left = -1
 	r.RateRequested = round(requested, 3)
@@ -442,15 +556,29 @@ func MergeResults(files ...string) (*Result, error) {
 	return r, nil
 }
 
-func mergeFile(s *stats, name string) (float64, error) {
+// merged is what mergeFile read from one file: the rate estimated from its
+// intended send times, its complete records, and why it ended early (nil when
+// it ended cleanly).
+type merged struct {
+	rate    float64
+	records uint64
+	cut     error
+}
+
+// mergeFile adds the complete records of one results.bin to s. gob writes the
+// type definition once, before the first record, and every message is
+// length-prefixed, so a file cut anywhere decodes cleanly up to the last record
+// before the cut and then fails (io.ErrUnexpectedEOF, or a decode error for a
+// cut that left garbage): that is a salvage, unless no record came before it.
+func mergeFile(s *stats, name string) (merged, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return 0, fmt.Errorf("load: merge: %w", err)
+		return merged{}, fmt.Errorf("load: merge: %w", err)
 	}
 	defer f.Close()
 	dec := vegeta.NewDecoder(f)
 	var (
-		n           uint64
+		m           merged
 		first, last time.Time
 	)
 	for {
@@ -459,24 +587,24 @@ func mergeFile(s *stats, name string) (float64, error) {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return 0, fmt.Errorf("load: merge %s: result %d: %w", name, n+1, err)
+			if m.records == 0 {
+				return merged{}, fmt.Errorf("load: merge %s: result 1: %w", name, err)
+			}
+			m.cut = err
+			break
 		}
 		it := intendedOf(&r)
-		if n == 0 || it.Before(first) {
+		if m.records == 0 || it.Before(first) {
 			first = it
 		}
 		if it.After(last) {
 			last = it
 		}
-		n++
+		m.records++
 		s.add(&r, it)
 	}
-	if n < 2 || !last.After(first) {
-		return 0, nil
+	if last.After(first) {
+		m.rate = achievedRate(m.records, last.Sub(first))
 	}
-	rate := float64(n-1) / last.Sub(first).Seconds()
-	if math.IsInf(rate, 0) || math.IsNaN(rate) {
-		return 0, nil
-	}
-	return rate, nil
+	return m, nil
 }

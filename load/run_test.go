@@ -64,7 +64,7 @@ func readBookings(t *testing.T, dir string) map[string][]string {
 	rows, err := csv.NewReader(f).ReadAll()
 	require.NoError(t, err)
 	require.NotEmpty(t, rows)
-	require.Equal(t, bookingsHeader, rows[0])
+	require.Equal(t, LedgerHeader, rows[0])
 	out := map[string][]string{}
 	for _, r := range rows[1:] {
 		out[r[0]] = r
@@ -72,28 +72,39 @@ func readBookings(t *testing.T, dir string) map[string][]string {
 	return out
 }
 
-// checkLedger asserts that every 2xx in results.bin has its bookings.csv row and
-// that results.bin holds no bodies and no response headers.
+// checkLedger asserts that every confirm in results.bin that booked or may
+// have booked has its bookings.csv row (2xx: booked with a booking id;
+// transport error, 5xx, 1xx/3xx: unknown), that refusals have none, and that
+// results.bin holds no bodies and no response headers.
 func checkLedger(t *testing.T, dir string, wantResults uint64) {
 	t.Helper()
 	results := readResults(t, dir)
 	assert.Len(t, results, int(wantResults))
 	bookings := readBookings(t, dir)
-	var ok int
+	var rows int
 	for _, r := range results {
 		assert.Empty(t, r.Body, "results.bin must not carry bodies")
 		assert.Equal(t, []string{IntendedHeader}, keys(r.Headers), "results.bin keeps only the intended time")
-		if r.Code/100 == 2 {
-			ok++
-			offer := strings.TrimSuffix(r.URL[strings.LastIndex(r.URL, "/offers/")+len("/offers/"):], "/confirm")
-			row, found := bookings[offer]
+		offer := strings.TrimSuffix(r.URL[strings.LastIndex(r.URL, "/offers/")+len("/offers/"):], "/confirm")
+		row, found := bookings[offer]
+		switch {
+		case r.Code/100 == 2:
+			rows++
 			if assert.True(t, found, "no bookings.csv row for confirmed offer %s", offer) {
-				assert.NotEmpty(t, row[2], "booking id")
-				assert.Equal(t, "200", row[3])
+				assert.Equal(t, OutcomeBooked, row[2])
+				assert.NotEmpty(t, row[3], "booking id")
+				assert.Equal(t, "200", row[4])
 			}
+		case r.Code == 0 || r.Code >= 500 || r.Code < 200 || r.Code/100 == 3:
+			rows++
+			if assert.True(t, found, "no bookings.csv row for offer %s (status %d, %s)", offer, r.Code, r.Error) {
+				assert.Equal(t, OutcomeUnknown, row[2])
+			}
+		default:
+			assert.False(t, found, "refused offer %s (status %d) has a ledger row", offer, r.Code)
 		}
 	}
-	assert.Len(t, bookings, ok, "bookings.csv rows, got %d, want one per 2xx", len(bookings))
+	assert.Len(t, bookings, rows, "bookings.csv rows, got %d, want one per confirm that may have booked", len(bookings))
 }
 
 func keys[V any](m map[string]V) []string {
@@ -334,7 +345,10 @@ func TestRunAuthAndAbort(t *testing.T) {
 		assert.Equal(t, stopAuth, res.StopReason)
 		assert.Positive(t, res.StatusCodes["401"])
 		assert.Less(t, res.Requests, uint64(60))
-		assert.Equal(t, int64(1), res.Tokens.Invalidations)
+		// The same refused token is handed out again after each invalidation:
+		// each time counts, and the third rejection in a row stops the run.
+		assert.Equal(t, int64(authMaxRejected), res.Tokens.Invalidations)
+		assert.Contains(t, res.Incomplete(), "load stopped before the end of its plan: "+stopAuth)
 		assert.LessOrEqual(t, bad.invalidations.Load(), int64(res.StatusCodes["401"]))
 	})
 	t.Run("first token fails", func(t *testing.T) {
@@ -353,6 +367,7 @@ func TestRunAuthAndAbort(t *testing.T) {
 		assert.Less(t, time.Since(start), 3*time.Second)
 		assert.Equal(t, stopThreshold+"status_5xx==0", res.StopReason)
 		assert.False(t, res.Passed())
+		assert.True(t, res.Failed(), "an abort-on-fail stop is a failure")
 		assert.True(t, res.Thresholds[0].Passed)
 		assert.False(t, res.Thresholds[1].Passed)
 	})

@@ -1,6 +1,8 @@
 package load
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -106,8 +108,29 @@ func TestReadBookings(t *testing.T) {
 	got, err := ReadBookings(strings.NewReader(in), "bookings.csv")
 	require.NoError(t, err)
 	require.Len(t, got, 2)
-	assert.Equal(t, Booking{OfferID: "o1", QuoteID: "q1", BookingID: "B-1", Status: 200,
-		ConfirmedAt: time.Date(2026, 11, 27, 1, 0, 0, 5e8, time.UTC)}, got[0])
+	assert.Equal(t, Booking{OfferID: "o1", QuoteID: "q1", Outcome: OutcomeBooked, BookingID: "B-1", Status: 200,
+		At: time.Date(2026, 11, 27, 1, 0, 0, 5e8, time.UTC)}, got[0])
+
+	// The current format, with outcomes, as a Ledger writes it.
+	dir := t.TempDir()
+	l, err := OpenLedger(dir)
+	require.NoError(t, err)
+	at := time.Date(2026, 11, 27, 1, 0, 2, 0, time.UTC)
+	l.Add(Booking{OfferID: "o3", QuoteID: "q3", Outcome: OutcomeBooked, BookingID: "B-3", Status: 200, At: at})
+	l.Add(Booking{OfferID: "o4", QuoteID: "q4", Error: "context deadline exceeded\n(Client.Timeout)", At: at})
+	require.NoError(t, l.Close())
+	f, err := os.Open(filepath.Join(dir, BookingsFile))
+	require.NoError(t, err)
+	defer f.Close()
+	got, err = ReadBookings(f, BookingsFile)
+	require.NoError(t, err)
+	assert.Equal(t, []Booking{
+		{OfferID: "o3", QuoteID: "q3", Outcome: OutcomeBooked, BookingID: "B-3", Status: 200, At: at},
+		{OfferID: "o4", QuoteID: "q4", Outcome: OutcomeUnknown, Error: "context deadline exceeded (Client.Timeout)", At: at},
+	}, got)
+	// A ledger is never overwritten.
+	_, err = OpenLedger(dir)
+	assert.ErrorIs(t, err, os.ErrExist)
 
 	_, err = ReadBookings(strings.NewReader("o1,q1,B-1,abc,2026-11-27T01:00:00Z\n"), "b.csv")
 	assert.ErrorContains(t, err, "b.csv:1: http_status")

@@ -21,11 +21,15 @@ type Threshold struct {
 
 // ThresholdResult is one evaluated threshold: Observed is in the threshold's Unit.
 // Note explains an observation that could not be made (Passed is then false).
+// NoData marks a threshold whose metric had no sample (no request sent, no
+// response validated): it has not passed, it has not failed, and it makes the
+// run incomplete.
 type ThresholdResult struct {
 	Expr     string  `json:"expr"`
 	Observed float64 `json:"observed"`
 	Unit     string  `json:"unit,omitempty"`
 	Passed   bool    `json:"passed"`
+	NoData   bool    `json:"no_data,omitempty"`
 	Note     string  `json:"note,omitempty"`
 }
 
@@ -59,10 +63,10 @@ var namedMetrics = map[string]metricKind{
 	"throughput": kindRate, "rate_achieved": kindRate,
 	"requests": kindCount, "schema_violations": kindCount, "late_sends": kindCount,
 	"transport_errors": kindCount, "status_2xx": kindCount, "status_4xx": kindCount,
-	"status_5xx": kindCount,
+	"status_5xx": kindCount, "status_undocumented": kindCount,
 }
 
-const metricList = "pNN (p50, p99, p99.9, p999), min, mean, max, error_rate, success_ratio, throughput, rate_achieved, requests, schema_violations, late_sends, transport_errors, status_2xx, status_4xx, status_5xx, status_NNN"
+const metricList = "pNN (p50, p99, p99.9, p999, p100), min, mean, max, error_rate, success_ratio, throughput, rate_achieved, requests, schema_violations, status_undocumented, late_sends, transport_errors, status_2xx, status_4xx, status_5xx, status_NNN"
 
 // ParseThreshold parses a threshold expression:
 //
@@ -72,8 +76,12 @@ const metricList = "pNN (p50, p99, p99.9, p999), min, mean, max, error_rate, suc
 //	           | "throughput" | "rate_achieved"                   (per second)
 //	           | "requests" | "schema_violations" | "late_sends"
 //	           | "transport_errors" | "status_2xx" | "status_4xx"
-//	           | "status_5xx" | "status_" digit digit digit       (count)
-//	percentile = "p" digit { digit } [ "." digit { digit } ]     (p999 means p99.9, p9999 p99.99)
+//	           | "status_5xx" | "status_undocumented"
+//	           | "status_" digit digit digit                       (count)
+//	percentile = "p" pct
+//	pct        = digit [ digit ] [ "." digit { digit } ]          (p1 … p99, p99.9, p0.5)
+//	           | "99" digit { digit }                             (p999 means p99.9, p9999 p99.99)
+//	           | "100"                                            (the maximum)
 //	op         = "<" | "<=" | ">" | ">=" | "=="
 //	value      = number [ unit ]
 //	number     = digit { digit } [ "." digit { digit } ]
@@ -207,13 +215,19 @@ func lookupMetric(name string) (metricKind, string, bool) {
 	return 0, "", false
 }
 
-// percentileOf parses "p99" → 99, "p99.9" and "p999" → 99.9, "p9999" → 99.99.
+// percentileOf parses "p99" → 99, "p99.9" and "p999" → 99.9, "p9999" → 99.99,
+// "p100" → 100 (the maximum). Three or more digits without a point are read
+// as 99.x only when they start with "99": "p500" or "p123" is refused rather
+// than guessed.
 func percentileOf(name string) (float64, bool) {
 	digits, ok := strings.CutPrefix(name, "p")
 	if !ok || !validNumber(digits) {
 		return 0, false
 	}
-	if !strings.Contains(digits, ".") && len(digits) > 2 {
+	if !strings.Contains(digits, ".") && len(digits) > 2 && digits != "100" {
+		if !strings.HasPrefix(digits, "99") {
+			return 0, false
+		}
 		digits = digits[:2] + "." + digits[2:]
 	}
 	q, err := strconv.ParseFloat(digits, 64)
@@ -259,14 +273,37 @@ func EvaluateThresholds(r *Result, ts []Threshold) {
 	for _, t := range ts {
 		obs, note := observe(r, t)
 		tr := ThresholdResult{Expr: t.Expr, Observed: round(obs, 6), Unit: t.Unit, Note: note}
-		tr.Passed = note == "" && compare(obs, t.Op, t.Value)
+		tr.NoData = note != ""
+		tr.Passed = !tr.NoData && compare(obs, t.Op, t.Value)
 		r.Thresholds = append(r.Thresholds, tr)
 	}
+}
+
+// noData says why t's metric has no sample in r, or "" when it has one: no
+// request was sent (every metric but requests), no response was validated
+// (schema_violations), fewer than two sends (rate_achieved).
+func noData(r *Result, t Threshold) string {
+	switch {
+	case t.Metric == "requests":
+		return ""
+	case r.Requests == 0:
+		return "no requests were made"
+	case t.Metric == "schema_violations" && r.Schema.Validated == 0:
+		return "no response was validated"
+	case (t.Metric == "error_rate" || t.Metric == "success_ratio") && r.Requests == r.Abandoned:
+		return "every request was abandoned at the interrupt"
+	case t.Metric == "rate_achieved" && r.Requests < 2:
+		return "fewer than two requests were made"
+	}
+	return ""
 }
 
 // observe returns r's value for t's metric, in t's unit, or a note saying why
 // there is none.
 func observe(r *Result, t Threshold) (float64, string) {
+	if why := noData(r, t); why != "" {
+		return 0, why
+	}
 	kind, _, _ := lookupMetric(t.Metric)
 	var v float64
 	switch t.Metric {
@@ -278,9 +315,6 @@ func observe(r *Result, t Threshold) (float64, string) {
 		v = r.Latency.Max
 	case "error_rate":
 		v = 1 - r.SuccessRatio
-		if r.Requests == 0 {
-			v = 0
-		}
 	case "success_ratio":
 		v = r.SuccessRatio
 	case "throughput":
@@ -306,9 +340,6 @@ func observe(r *Result, t Threshold) (float64, string) {
 			}
 		}
 	}
-	if r.Requests == 0 && kind == kindLatency {
-		return 0, "no requests were made"
-	}
 	if t.Unit == "%" {
 		v *= 100
 	}
@@ -323,6 +354,8 @@ func (r *Result) countOf(metric string) (n, base uint64) {
 		return r.Requests, r.Requests
 	case "schema_violations":
 		return r.Schema.Violations, r.Schema.Validated
+	case "status_undocumented":
+		return r.StatusUndocumented, r.Requests
 	case "late_sends":
 		return r.LateSends.Count, r.Requests
 	case "transport_errors":
@@ -343,4 +376,77 @@ func (r *Result) countOf(metric string) (n, base uint64) {
 func round(v float64, d int) float64 {
 	p := math.Pow(10, float64(d))
 	return math.Round(v*p) / p
+}
+
+// checkAbort stops the attack when Plan.AbortOnFail is set and a threshold can
+// no longer pass, whatever the remaining requests do.
+func (e *engine) checkAbort() {
+	if !e.plan.AbortOnFail || e.planned == 0 {
+		return
+	}
+	for _, t := range e.thresholds {
+		if e.cannotPass(t) {
+			e.stop(stopThreshold + t.Expr)
+			return
+		}
+	}
+}
+
+// cannotPass decides, for the metrics where it is possible, that t fails
+// whatever the rest of the planned requests do.
+func (e *engine) cannotPass(t Threshold) bool {
+	s, planned := e.stats, float64(e.planned)
+	upperBound := t.Op == "<" || t.Op == "<=" || t.Op == "=="
+	exceeds := func(low float64) bool { // the final value is at least low
+		return upperBound && (low > t.Value || (t.Op == "<" && low >= t.Value))
+	}
+	scale := 1.0
+	if t.Unit == "%" {
+		scale = 100
+	}
+	failures := float64(s.n - s.success)
+	switch t.Metric {
+	case "error_rate":
+		return exceeds(scale * failures / planned)
+	case "success_ratio":
+		up := scale * (planned - failures) / planned
+		return (t.Op == ">=" || t.Op == "==") && up < t.Value || t.Op == ">" && up <= t.Value
+	case "max":
+		return exceeds(usToMs(s.lat.Max()))
+	case "mean", "min", "throughput", "rate_achieved":
+		return false
+	}
+	kind, _, _ := lookupMetric(t.Metric)
+	switch kind {
+	case kindLatency:
+		if !upperBound || t.Op == "==" {
+			return false
+		}
+		q, _ := percentileOf(t.Metric)
+		limitUs := int64(t.Value * 1e3)
+		var above int64
+		for _, b := range s.lat.Distribution() {
+			if b.From >= limitUs {
+				above += b.Count
+			}
+		}
+		return float64(above) > (1-q/100)*planned
+	case kindCount:
+		if t.Metric == "schema_violations" {
+			e.vmu.Lock()
+			n := e.schema.Violations
+			e.vmu.Unlock()
+			return t.Unit == "" && exceeds(float64(n))
+		}
+		r := Result{Requests: s.n, LateSends: LateSends{Count: s.late}, StatusCodes: map[string]uint64{}}
+		for code, n := range s.codes {
+			r.StatusCodes[strconv.Itoa(int(code))] = n
+		}
+		n, _ := r.countOf(t.Metric)
+		if t.Unit == "%" {
+			return t.Metric != "requests" && exceeds(100*float64(n)/planned)
+		}
+		return t.Metric != "requests" && exceeds(float64(n))
+	}
+	return false
 }

@@ -28,14 +28,28 @@ type Quantile struct {
 	LatencyMs  float64 `json:"latency_ms"`
 }
 
-// timeline aggregates responses into one-second buckets keyed by the Unix second
-// in which they completed. Open buckets keep a small histogram; close frees it
+// timeline aggregates responses into one-second buckets keyed by the second in
+// which they completed, counted from origin (the attack's start) when it is set,
+// else by the Unix second. Open buckets keep a small histogram; close frees it
 // after computing the percentiles, so a run holds only the last few.
 type timeline struct {
 	open   map[int64]*bucketAgg
 	closed map[int64]*Bucket
 	maxKey int64
 	keep   int64 // close buckets this many seconds older than the newest; 0 keeps all open
+	origin time.Time
+}
+
+// key is the bucket of a response that completed at end.
+func (tl *timeline) key(end time.Time) int64 {
+	if tl.origin.IsZero() {
+		return end.Unix()
+	}
+	d := end.Sub(tl.origin)
+	if d < 0 {
+		return 0
+	}
+	return int64(d / time.Second)
 }
 
 type bucketAgg struct {
@@ -48,7 +62,7 @@ func newTimeline(keep int64) *timeline {
 }
 
 func (tl *timeline) add(end time.Time, corrected time.Duration, class int) {
-	key := end.Unix()
+	key := tl.key(end)
 	if b, ok := tl.closed[key]; ok { // a straggler: counts only
 		b.Requests++
 		b.Classes[classNames[class]]++
@@ -100,6 +114,9 @@ func (tl *timeline) buckets() []Bucket {
 	first := tl.maxKey
 	for k := range tl.closed {
 		first = min(first, k)
+	}
+	if !tl.origin.IsZero() {
+		first = 0 // seconds count from the attack's start, empty ones included
 	}
 	out := make([]Bucket, 0, tl.maxKey-first+1)
 	for k := first; k <= tl.maxKey; k++ {

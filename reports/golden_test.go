@@ -2,11 +2,15 @@ package reports
 
 import (
 	"bytes"
+	"encoding/xml"
 	"flag"
+	"fmt"
+	"html/template"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,8 +222,200 @@ func sampleSparse() *Report {
 	return r
 }
 
+// sampleIncomplete is a load interrupted after a few requests whose
+// schema gate had no data: Decide calls it incomplete, never pass.
+func sampleIncomplete() *Report {
+	r := sampleSparse()
+	r.Verdict = ""
+	r.Load.StopReason, r.Load.Interrupted = "interrupted", true
+	r.Load.Plan.Thresholds, r.Load.Plan.DefaultThresholds = load.DefaultThresholds(), true
+	r.Load.Thresholds = []load.ThresholdResult{
+		{Expr: "error_rate<1%", Observed: 0, Unit: "%", Passed: true},
+		{Expr: "schema_violations==0", NoData: true, Note: "no response was validated"},
+	}
+	r.Decide()
+	return r
+}
+
+// The generated cases of sampleGenerated: the seed, the drift's minimal
+// body (non-ASCII text, a quote, backticks and markup, so that every format
+// has to escape it) and the curl lines the contract package wrote for it.
+const (
+	genSeed      = uint64(8675309)
+	genDriftBody = `{"quotes":[{"id":"a1b2c3d4-0000-4000-8000-000000000001"}],"policyholder":{"last_name":"Ñúñez O'Brien ` + "```" + ` </pre><script>x()</script>"}}`
+	genFailBody  = `{"quotes":[{"id":42}]}`
+	genDriftCurl = `curl -sS -X POST '` + confirmURL + `' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -H 'Accept: application/json' --data-binary '{"quotes":[{"id":"a1b2c3d4-0000-4000-8000-000000000001"}],"policyholder":{"last_name":"Ñúñez O'\''Brien ` + "```" + ` </pre><script>x()</script>"}}'`
+	genFailCurl  = `curl -sS -X POST '` + confirmURL + `' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -H 'Accept: application/json' --data-binary '{"quotes":[{"id":42}]}'`
+)
+
+// sampleGenerated is a contract report with generated cases after the fixed
+// ones: two positive passes, a positive drift (the API refuses a body the
+// document accepts) and a negative fail (a forbidden body was booked), with
+// generation stopped early by the offer budget.
+func sampleGenerated() *Report {
+	r := New(KindContract, "1.2.3", Target{URL: sampleURL, Embedded: true})
+	r.StartedAt, r.FinishedAt = t0, t0.Add(2*time.Second)
+	okBody := `{"quotes":[{"id":"a1b2c3d4-0000-4000-8000-000000000001"}],"policyholder":{"first_name":"Ada","last_name":"Lovelace","email":"[REDACTED]","phone":"[REDACTED]"}}`
+	x := func(body string, status int, resp string) *contract.Exchange {
+		return &contract.Exchange{Method: "POST", URL: confirmURL,
+			RequestHeader: http.Header{"Authorization": {"Bearer [REDACTED]"}, "Content-Type": {"application/json"}},
+			RequestBody:   body, Status: status, ResponseHeader: http.Header{"Content-Type": {"application/json"}},
+			ResponseBody: resp, Duration: 20 * time.Millisecond}
+	}
+	booked := `{"data":{"id":"EYYLD-F8LDV-INS","status":"CONFIRMED","security_token":"[REDACTED]"}}`
+	refused := `{"type":"validation_error","message":"last_name: <b>invalid</b>"}`
+	r.Contract = &contract.Result{
+		Target: sampleURL, Embedded: true, Started: t0, Finished: t0.Add(2 * time.Second),
+		Cases: []contract.CaseResult{
+			{Name: contract.CaseConfirmOK, Outcome: contract.OutcomePass, Status: 200, Duration: 40 * time.Millisecond,
+				Exchange: x(okBody, 200, booked)},
+			{Name: contract.CaseNoToken, Outcome: contract.OutcomePass, Status: 401, Duration: 5 * time.Millisecond},
+			{Name: contract.CaseDoubleConfirm, Outcome: contract.OutcomePass, Status: 409, Duration: 6 * time.Millisecond},
+			{Name: "gen-positive-000", Outcome: contract.OutcomePass, Status: 200, Duration: 21 * time.Millisecond,
+				Generated: &contract.GeneratedCase{Kind: contract.KindPositive}, Exchange: x(okBody, 200, booked)},
+			{Name: "gen-positive-001", Outcome: contract.OutcomePass, Status: 201, Duration: 22 * time.Millisecond,
+				Generated: &contract.GeneratedCase{Kind: contract.KindPositive}, Exchange: x(okBody, 201, booked)},
+			{Name: "gen-positive-002", Outcome: contract.OutcomeDrift, Status: 400, Duration: 23 * time.Millisecond,
+				Reason: "the document accepts this body, the API refuses it",
+				Violations: []contract.Violation{{Rule: contract.RuleStatusUnexpected, Expected: "2xx", Observed: "400",
+					Message: "undocumented 400 | refused"}},
+				Generated: &contract.GeneratedCase{Kind: contract.KindPositive, MinimalBody: genDriftBody,
+					MinimalStatus: 400, Curl: genDriftCurl, ShrinkRequests: 7},
+				Exchange: x(genDriftBody, 400, refused)},
+			{Name: "gen-negative-003", Outcome: contract.OutcomeFail, Status: 200, Duration: 24 * time.Millisecond,
+				Reason: "a body the document forbids was booked",
+				Violations: []contract.Violation{{Rule: contract.RuleStatus, Expected: "4xx", Observed: "200",
+					Message: "2xx answer to an invalid request"}},
+				Generated: &contract.GeneratedCase{Kind: contract.KindNegative, Mutation: "wrong-type(number) $.quotes[0].id",
+					MinimalBody: genFailBody, MinimalStatus: 200, Curl: genFailCurl, ShrinkRequests: 3},
+				Exchange: x(genFailBody, 200, booked)},
+		},
+		Counts: contract.Counts{Pass: 5, Fail: 1, Drift: 1},
+		Generation: &contract.Generation{Seed: genSeed, Requested: 6, Run: 4, OffersUsed: 3, OfferBudget: 3,
+			Requests: 14, Stopped: "offer budget of 3 offers used up"},
+	}
+	r.Decide()
+	return r
+}
+
 func samples() map[string]func() *Report {
-	return map[string]func() *Report{"run": sampleRun, "error": sampleError, "sparse": sampleSparse}
+	return map[string]func() *Report{"run": sampleRun, "error": sampleError, "sparse": sampleSparse,
+		"incomplete": sampleIncomplete, "generated": sampleGenerated}
+}
+
+// TestGeneratedGrouped: every format shows the generated cases in a group of
+// their own, with the seed, the replay flags, the stop reason, and for each
+// case that did not pass its minimal body and curl line; the fixed cases keep
+// their table.
+func TestGeneratedGrouped(t *testing.T) {
+	render := func(t *testing.T, w Writer) string {
+		t.Helper()
+		var buf bytes.Buffer
+		require.NoError(t, w(&buf, sampleGenerated()))
+		return buf.String()
+	}
+	replay := "--generate 6 --seed 8675309"
+	stopped := "offer budget of 3 offers used up"
+
+	t.Run("markdown", func(t *testing.T) {
+		md := render(t, Markdown)
+		require.Contains(t, md, "### Generated cases")
+		fixed, gen, _ := strings.Cut(md, "### Generated cases")
+		assert.Contains(t, fixed, "| confirm-ok |", "fixed cases keep their table")
+		assert.NotContains(t, fixed, "gen-", "generated cases are not in the fixed table")
+		assert.Contains(t, gen, "8675309")
+		assert.Contains(t, gen, replay)
+		assert.Contains(t, gen, stopped)
+		assert.Contains(t, gen, "| positive | 2 | 0 | 1 | 0 |")
+		assert.Contains(t, gen, "| negative | 0 | 1 | 0 | 0 |")
+		assert.Contains(t, gen, genDriftCurl)
+		assert.Contains(t, gen, genFailCurl)
+		assert.Contains(t, gen, "wrong-type(number) $.quotes[0].id")
+		assert.Contains(t, gen, "````json\n{\n  \"quotes\": [", "the drift's body is pretty JSON in a fence longer than its backticks")
+		assert.NotContains(t, gen, "gen-positive-000", "passing generated cases are counted, not listed")
+		assert.NotContains(t, gen, "gen-positive-001")
+		assert.Contains(t, gen, "2 passing generated cases")
+	})
+	t.Run("html", func(t *testing.T) {
+		page := render(t, HTML)
+		require.Contains(t, page, `id="generated"`)
+		fixed, gen, _ := strings.Cut(page, `id="generated"`)
+		assert.Contains(t, fixed, `id="case-confirm-ok"`)
+		assert.NotContains(t, fixed, `id="case-gen-`, "generated cases are not in the fixed table")
+		assert.Contains(t, gen, "8675309")
+		assert.Contains(t, gen, replay)
+		assert.Contains(t, gen, stopped)
+		esc := template.HTMLEscapeString
+		assert.Contains(t, gen, esc(genDriftCurl))
+		assert.Contains(t, gen, esc(genFailCurl))
+		assert.Contains(t, gen, "<pre class=\"body\">{\n  &#34;quotes&#34;: [", "minimal body as pretty JSON in a <pre>")
+		assert.NotContains(t, gen, "<script>x()", "partner-controlled text is escaped")
+		assert.Contains(t, gen, "gen-positive-000", "passing generated cases may be listed, collapsed")
+	})
+	t.Run("junit", func(t *testing.T) {
+		var doc junitSuites
+		require.NoError(t, xml.Unmarshal([]byte(render(t, JUnit)), &doc))
+		suites := map[string]junitSuite{}
+		for _, s := range doc.Suites {
+			suites[s.Name] = s
+		}
+		require.Contains(t, suites, "contract-generated")
+		for _, tc := range suites["contract"].Cases {
+			assert.False(t, strings.HasPrefix(tc.Name, contract.GeneratedPrefix), "got %s in the fixed suite", tc.Name)
+		}
+		g := suites["contract-generated"]
+		assert.Contains(t, g.Properties, junitProperty{"seed", "8675309"})
+		assert.Contains(t, g.Properties, junitProperty{"stopped", stopped})
+		assert.Equal(t, 4, g.Tests)
+		assert.Equal(t, 1, g.Failures)
+		assert.Equal(t, 0, g.Skipped)
+		byName := map[string]junitCase{}
+		for _, tc := range g.Cases {
+			byName[tc.Name] = tc
+		}
+		require.Len(t, byName, 4)
+		drift, fail := byName["gen-positive-002"], byName["gen-negative-003"]
+		assert.Nil(t, drift.Failure)
+		assert.Nil(t, drift.Skipped)
+		assert.Contains(t, drift.SystemOut, genDriftCurl)
+		assert.Contains(t, drift.SystemOut, "\"last_name\": \"Ñúñez O'Brien")
+		require.NotNil(t, fail.Failure)
+		assert.Contains(t, fail.SystemOut, genFailCurl)
+		assert.Contains(t, fail.SystemOut, "\"id\": 42")
+		pass := byName["gen-positive-000"]
+		assert.Nil(t, pass.Failure)
+		assert.Nil(t, pass.Skipped)
+	})
+}
+
+// TestDecideIncomplete: the verdict needs evidence; findings win over
+// missing evidence, and the report keeps both.
+func TestDecideIncomplete(t *testing.T) {
+	r := sampleIncomplete()
+	assert.Equal(t, VerdictIncomplete, r.Verdict)
+	assert.Equal(t, []string{"load interrupted by a signal",
+		"threshold schema_violations==0 has no data: no response was validated"}, r.Incomplete)
+	r.Decide()
+	assert.Len(t, r.Incomplete, 2, "Decide twice does not repeat reasons")
+
+	r.Load.Thresholds[0].Passed = false // a finding as well
+	r.Decide()
+	assert.Equal(t, VerdictFail, r.Verdict, "findings win over incomplete")
+	assert.NotEmpty(t, r.Incomplete, "and the report says both")
+
+	c := New(KindContract, "1", Target{URL: sampleURL})
+	c.Contract = &contract.Result{Cases: []contract.CaseResult{
+		{Name: contract.CaseConfirmOK, Outcome: contract.OutcomeSkip, Reason: "no offer configured"},
+		{Name: contract.CaseNoToken, Outcome: contract.OutcomePass, Status: 401},
+	}}
+	c.Decide()
+	assert.Equal(t, VerdictIncomplete, c.Verdict, "a skipped confirm-ok is not a pass")
+
+	m := New(KindLoad, "1", Target{URL: sampleURL})
+	m.Load = &load.Result{Requests: 10, StopReason: "merged"}
+	m.MarkIncomplete("shard 2/3 missing")
+	m.Decide()
+	assert.Equal(t, VerdictIncomplete, m.Verdict, "a merge with a missing shard")
 }
 
 // golden compares got with testdata/name, rewriting it under -update.
@@ -383,4 +579,92 @@ func TestSummarySchema(t *testing.T) {
 		assert.NoError(t, loose.Validate(inst), "new fields are allowed to consumers")
 		assert.Error(t, strict.Validate(inst))
 	})
+}
+
+// TestGeneratedMarkdownShort: report.md lists at most mdMaxGenerated cases
+// that did not pass and counts the rest, so that a run with many findings
+// still fits $GITHUB_STEP_SUMMARY; report.html lists them all.
+func TestGeneratedMarkdownShort(t *testing.T) {
+	const n = mdMaxGenerated + 5
+	r := sampleGenerated()
+	for i := range n {
+		r.Contract.Cases = append(r.Contract.Cases, contract.CaseResult{
+			Name: fmt.Sprintf("gen-negative-%03d", 100+i), Outcome: contract.OutcomeFail, Status: 500,
+			Generated: &contract.GeneratedCase{Kind: contract.KindNegative, MinimalBody: genFailBody, MinimalStatus: 500, Curl: genFailCurl}})
+	}
+	var md, page bytes.Buffer
+	require.NoError(t, Markdown(&md, r))
+	require.NoError(t, HTML(&page, r))
+	listed := strings.Count(md.String(), "\n#### `gen-")
+	assert.Equal(t, mdMaxGenerated, listed, "got %d generated cases listed in report.md, want %d", listed, mdMaxGenerated)
+	assert.Contains(t, md.String(), "7 more generated cases that did not pass are in report.html and summary.json")
+	assert.Contains(t, page.String(), fmt.Sprintf(`id="case-gen-negative-%03d"`, 100+n-1))
+}
+
+// TestGeneratedWithoutGeneration: generated cases without a Generation
+// record (an older summary.json, a merge) are still grouped, without a seed,
+// in every format; a Generation without cases still shows its seed.
+func TestGeneratedWithoutGeneration(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *contract.Result)
+		seed   bool
+		want   string
+	}{
+		{"no generation record", func(c *contract.Result) { c.Generation = nil }, false, genFailCurl},
+		{"no generated case ran", func(c *contract.Result) {
+			c.Cases = slices.DeleteFunc(c.Cases, func(cs contract.CaseResult) bool { return cs.Generated != nil })
+		}, true, "offer budget of 3 offers used up"},
+	}
+	writers := []struct {
+		name, group string
+		write       Writer
+		escape      func(string) string
+	}{
+		{"md", "### Generated cases", Markdown, func(s string) string { return s }},
+		{"html", `id="generated"`, HTML, template.HTMLEscapeString},
+		{"junit", `name="contract-generated"`, JUnit, template.HTMLEscapeString}, // encoding/xml escapes one-line text alike
+	}
+	for _, tt := range tests {
+		for _, w := range writers {
+			t.Run(tt.name+"/"+w.name, func(t *testing.T) {
+				r := sampleGenerated()
+				tt.mutate(r.Contract)
+				var buf bytes.Buffer
+				require.NoError(t, w.write(&buf, r))
+				out := buf.String()
+				assert.Contains(t, out, w.group)
+				assert.Equal(t, tt.seed, strings.Contains(out, "8675309"), "seed shown: got %v, want %v", !tt.seed, tt.seed)
+				assert.Contains(t, out, w.escape(tt.want))
+			})
+		}
+	}
+}
+
+// TestSummarySchemaGenerated: the schema describes the generated-case
+// fields closely enough to reject nonsense in them.
+func TestSummarySchemaGenerated(t *testing.T) {
+	sch := compileSummarySchema(t, true)
+	require.NoError(t, sch.Validate(summaryInstance(t, sampleGenerated())))
+	tests := []struct {
+		name   string
+		mutate func(contract map[string]any)
+	}{
+		{"unknown kind", func(c map[string]any) {
+			c["cases"].([]any)[3].(map[string]any)["generated"].(map[string]any)["kind"] = "fuzzy"
+		}},
+		{"generated without kind", func(c map[string]any) {
+			delete(c["cases"].([]any)[3].(map[string]any)["generated"].(map[string]any), "kind")
+		}},
+		{"negative requested", func(c map[string]any) { c["generation"].(map[string]any)["requested"] = -1 }},
+		{"generation without seed", func(c map[string]any) { delete(c["generation"].(map[string]any), "seed") }},
+		{"seed as text", func(c map[string]any) { c["generation"].(map[string]any)["seed"] = "8675309" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inst := summaryInstance(t, sampleGenerated())
+			tt.mutate(inst.(map[string]any)["contract"].(map[string]any))
+			assert.Error(t, sch.Validate(inst))
+		})
+	}
 }

@@ -27,7 +27,10 @@ var assets embed.FS
 // prints. It shows the verdict banner, the target and times, the notes, the
 // baseline comparison, the contract cases with their violations (each with
 // its redacted request and response and a curl reproducer that takes the
-// token from $XONE_TOKEN) and the load figures, thresholds, latency tables,
+// token from $XONE_TOKEN), the generated contract cases as a group of their
+// own (seed and replay flags, offers used, stop reason, a tally per kind and
+// outcome, each case that did not pass with its minimal body and curl line,
+// the passing ones collapsed) and the load figures, thresholds, latency tables,
 // status codes, errors, schema violations and charts. Every value from the
 // report is escaped by html/template: a partner's error body is shown, never
 // interpreted. HTML is safe for concurrent use.
@@ -76,6 +79,29 @@ type contractView struct {
 	Target            string
 	Started, Duration string
 	Cases             []caseView
+	// Generated is set when the run had generated cases.
+	Generated *generatedView
+}
+
+// generatedView is the group of generated cases: how to replay them, their
+// tally, the cases that did not pass (each with its minimal body and curl
+// line) and the others, listed collapsed.
+type generatedView struct {
+	Generation *contract.Generation
+	Replay     string
+	Offers     string
+	Tally      []generatedTally
+	Findings   []genCaseView
+	Others     []genCaseView
+}
+
+// genCaseView is one generated case.
+type genCaseView struct {
+	caseView
+	Kind, Mutation    string
+	MinimalLabel      string
+	MinimalBody, Curl string
+	ShrinkRequests    int
 }
 
 type caseView struct {
@@ -146,12 +172,14 @@ func newHTMLView(r *Report) *htmlView {
 		v.VerdictClass, v.VerdictSymbol, v.VerdictLabel = "pass", "✔", "PASS"
 	case VerdictFail:
 		v.VerdictClass, v.VerdictSymbol, v.VerdictLabel = "fail", "✖", "FAIL"
+	case VerdictIncomplete:
+		v.VerdictClass, v.VerdictSymbol, v.VerdictLabel = "incomplete", "◌", "INCOMPLETE"
 	default:
 		v.VerdictClass, v.VerdictSymbol, v.VerdictLabel = "error", "⚠", strings.ToUpper(orUnknown(r.Verdict))
 	}
 	v.VerdictText = verdictText(r)
 	if c := r.Contract; c != nil {
-		v.Contract = newContractView(c)
+		v.Contract = newContractView(r.Kind, c)
 	}
 	if l := r.Load; l != nil {
 		v.Load = newLoadView(l)
@@ -165,17 +193,27 @@ func verdictText(r *Report) string {
 	if r.Error != "" {
 		parts = append(parts, "the harness could not finish")
 	}
+	if len(r.Incomplete) > 0 {
+		parts = append(parts, "not a pass: the run lacks evidence (see below)")
+	}
 	if c := r.Contract; c != nil {
-		parts = append(parts, fmt.Sprintf("contract: %d of %d cases failed", c.Counts.Fail, len(c.Cases)))
+		parts = append(parts, fmt.Sprintf("contract: %d of %d cases failed", c.Counts.Fail+c.Counts.Error, len(c.Cases)))
 	}
 	if l := r.Load; l != nil {
-		failed := 0
+		failed, noData := 0, 0
 		for _, t := range l.Thresholds {
-			if !t.Passed {
+			switch {
+			case t.NoData:
+				noData++
+			case !t.Passed:
 				failed++
 			}
 		}
-		parts = append(parts, fmt.Sprintf("load: %d of %d thresholds failed", failed, len(l.Thresholds)))
+		text := fmt.Sprintf("load: %d of %d thresholds failed", failed, len(l.Thresholds))
+		if noData > 0 {
+			text += fmt.Sprintf(", %d without data", noData)
+		}
+		parts = append(parts, text)
 	}
 	if b := r.Baseline; b != nil {
 		parts = append(parts, fmt.Sprintf("baseline: %d regressions", b.Regressions))
@@ -183,30 +221,62 @@ func verdictText(r *Report) string {
 	return strings.Join(parts, " · ")
 }
 
-func newContractView(c *contract.Result) *contractView {
+func newContractView(kind string, c *contract.Result) *contractView {
 	cv := &contractView{Counts: c.Counts, Strict: c.Strict, Replay: c.Replay, Target: c.Target,
 		Started: c.Started.UTC().Format(htmlTime), Duration: fmtDuration(c.Finished.Sub(c.Started))}
-	for _, cs := range c.Cases {
-		view := caseView{Name: cs.Name, Outcome: cs.Outcome, Security: cs.Security, Status: statusText(cs.Status),
-			Ms: fmtMS(ms(cs.Duration)), Reason: cs.Reason, Violations: cs.Violations}
-		if x := cs.Exchange; x != nil {
-			view.Exchange = &exchangeView{
-				Open:              cs.Outcome == contract.OutcomeFail || cs.Security,
-				RequestLine:       x.Method + " " + x.URL,
-				RequestHeaders:    headerLines(x.RequestHeader),
-				ResponseHeaders:   headerLines(x.ResponseHeader),
-				RequestBody:       prettyBody(x.RequestBody),
-				ResponseBody:      prettyBody(x.ResponseBody),
-				RequestTruncated:  x.RequestBodyTruncated,
-				ResponseTruncated: x.ResponseBodyTruncated,
-				Status:            x.Status,
-				Ms:                fmtMS(ms(x.Duration)),
-				Curl:              Curl(x),
-			}
-		}
-		cv.Cases = append(cv.Cases, view)
+	fixed, gen := splitGenerated(c.Cases)
+	for _, cs := range fixed {
+		cv.Cases = append(cv.Cases, newCaseView(cs, cs.Outcome == contract.OutcomeFail || cs.Security))
+	}
+	if c.Generation != nil || len(gen) > 0 {
+		cv.Generated = newGeneratedView(kind, c.Generation, gen)
 	}
 	return cv
+}
+
+// newGeneratedView groups the generated cases; their exchanges start
+// collapsed, since the minimal body is what reproduces the finding.
+func newGeneratedView(kind string, g *contract.Generation, gen []contract.CaseResult) *generatedView {
+	gv := &generatedView{Generation: g, Tally: tallyGenerated(gen)}
+	if g != nil {
+		gv.Replay, gv.Offers = replayCommand(kind, g), offersText(g)
+	}
+	for _, cs := range gen {
+		gc := generatedOf(cs)
+		v := genCaseView{caseView: newCaseView(cs, false), Kind: gc.Kind, Mutation: gc.Mutation,
+			ShrinkRequests: gc.ShrinkRequests}
+		if cs.Outcome == contract.OutcomePass || cs.Outcome == contract.OutcomeSkip {
+			gv.Others = append(gv.Others, v)
+			continue
+		}
+		body, curl := minimalOf(cs)
+		v.MinimalLabel, v.MinimalBody, v.Curl = minimalLabel(cs), prettyBody(body), curl
+		gv.Findings = append(gv.Findings, v)
+	}
+	return gv
+}
+
+// newCaseView formats one case; open says whether its exchange is shown
+// unfolded.
+func newCaseView(cs contract.CaseResult, open bool) caseView {
+	view := caseView{Name: cs.Name, Outcome: cs.Outcome, Security: cs.Security, Status: statusText(cs.Status),
+		Ms: fmtMS(ms(cs.Duration)), Reason: cs.Reason, Violations: cs.Violations}
+	if x := cs.Exchange; x != nil {
+		view.Exchange = &exchangeView{
+			Open:              open,
+			RequestLine:       x.Method + " " + x.URL,
+			RequestHeaders:    headerLines(x.RequestHeader),
+			ResponseHeaders:   headerLines(x.ResponseHeader),
+			RequestBody:       prettyBody(x.RequestBody),
+			ResponseBody:      prettyBody(x.ResponseBody),
+			RequestTruncated:  x.RequestBodyTruncated,
+			ResponseTruncated: x.ResponseBodyTruncated,
+			Status:            x.Status,
+			Ms:                fmtMS(ms(x.Duration)),
+			Curl:              Curl(x),
+		}
+	}
+	return view
 }
 
 func headerLines(h http.Header) []headerLine {

@@ -1,10 +1,12 @@
 package reports
 
 import (
+	"slices"
 	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
 	"github.com/xoneharness/xoneharness/load"
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 // SchemaVersion is the version of summary.json's schema. It changes only when
@@ -20,9 +22,10 @@ const (
 
 // Verdicts.
 const (
-	VerdictPass  = "pass"  // nothing failed
-	VerdictFail  = "fail"  // findings: contract failures, failed thresholds, regressions
-	VerdictError = "error" // the harness could not finish (Report.Error says why)
+	VerdictPass       = "pass"       // the run completed and nothing failed
+	VerdictFail       = "fail"       // findings: contract failures, failed thresholds, regressions
+	VerdictIncomplete = "incomplete" // no findings, but the run lacks the evidence a pass needs (Report.Incomplete says why)
+	VerdictError      = "error"      // the harness could not finish (Report.Error says why)
 )
 
 // Target is what a report measured.
@@ -47,8 +50,18 @@ type Report struct {
 	// Notes are one-line remarks shown under the verdict (skipped stages,
 	// warnings such as drift).
 	Notes []string `json:"notes,omitempty"`
+	// Incomplete lists why the run lacks the evidence a pass needs: it was
+	// interrupted or cut short, sent nothing, skipped a required case, a
+	// threshold had no data, a shard is missing. Decide adds the reasons it
+	// finds in the sections; callers add their own (a missing shard). Findings
+	// still win: a run with findings is "fail" and keeps these reasons.
+	Incomplete []string `json:"incomplete,omitempty"`
 	// Shard labels a report written by one shard of a distributed run.
 	Shard string `json:"shard,omitempty"`
+
+	// Spec names the OpenAPI document the run was judged against: title,
+	// version and SHA-256 (the embedded vendor document, or --spec).
+	Spec *spec.DocInfo `json:"spec,omitempty"`
 
 	Contract *contract.Result `json:"contract,omitempty"`
 	Load     *load.Result     `json:"load,omitempty"`
@@ -65,25 +78,49 @@ func New(kind, toolVersion string, t Target) *Report {
 	return &Report{SchemaVersion: SchemaVersion, Tool: "xoneharness", ToolVersion: toolVersion, Kind: kind, Target: t}
 }
 
-// Decide sets the verdict from the sections: fail when the contract failed, a
-// threshold failed, the baseline comparison found a regression or shards
-// confirmed the same offer; pass otherwise. It keeps an "error" verdict.
+// Decide sets the verdict from the sections. Findings come first: fail when
+// the contract failed, a threshold failed, the baseline comparison found a
+// regression or shards confirmed the same offer. Otherwise incomplete when the
+// run lacks evidence (Incomplete, plus the reasons of the contract and load
+// sections: a required case skipped, an interrupt, a stop before the plan's
+// end, nothing sent, a threshold without data, a cut results file); pass
+// only when there is none. It keeps an "error" verdict. Decide may be called
+// more than once: reasons are not repeated.
 func (r *Report) Decide() {
 	if r.Verdict == VerdictError || r.Error != "" {
 		r.Verdict = VerdictError
 		return
 	}
-	r.Verdict = VerdictPass
-	if r.Contract != nil && r.Contract.Failed() {
-		r.Verdict = VerdictFail
+	if r.Contract != nil {
+		r.addIncomplete(r.Contract.Incomplete()...)
 	}
-	if r.Load != nil && !r.Load.Passed() {
-		r.Verdict = VerdictFail
+	if r.Load != nil {
+		r.addIncomplete(r.Load.Incomplete()...)
 	}
-	if r.Baseline != nil && r.Baseline.Regressions > 0 {
+	failed := (r.Contract != nil && r.Contract.Failed()) ||
+		(r.Load != nil && r.Load.Failed()) ||
+		(r.Baseline != nil && r.Baseline.Regressions > 0) ||
+		len(r.DuplicateOffers) > 0
+	switch {
+	case failed:
 		r.Verdict = VerdictFail
-	}
-	if len(r.DuplicateOffers) > 0 {
-		r.Verdict = VerdictFail
+	case len(r.Incomplete) > 0:
+		r.Verdict = VerdictIncomplete
+	default:
+		r.Verdict = VerdictPass
 	}
 }
+
+// addIncomplete appends the reasons not already listed.
+func (r *Report) addIncomplete(reasons ...string) {
+	for _, why := range reasons {
+		if why != "" && !slices.Contains(r.Incomplete, why) {
+			r.Incomplete = append(r.Incomplete, why)
+		}
+	}
+}
+
+// MarkIncomplete records why the run lacks the evidence a pass needs (for
+// reasons only the caller knows, such as a missing shard); Decide then gives
+// at best "incomplete".
+func (r *Report) MarkIncomplete(reason string) { r.addIncomplete(reason) }

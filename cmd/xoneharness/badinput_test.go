@@ -51,7 +51,7 @@ func TestBadInput(t *testing.T) {
 	junkBin := write("junk/results.bin", "this is not a gob stream")
 	emptySecret := write("secret.txt", "  \n")
 
-	live := map[string]string{"XONE_BASE_URL": "http://127.0.0.1:1", "XONE_CLIENT_ID": "id", "XONE_CLIENT_SECRET": "s", "XONE_PARTNER_ID": "P"}
+	live := map[string]string{"XONE_BASE_URL": "http://127.0.0.1:1", "XONE_CLIENT_ID": "id", "XONE_CLIENT_SECRET": "test-secret-4d1e", "XONE_PARTNER_ID": "P"}
 	withEnv := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range live {
@@ -175,7 +175,7 @@ func TestBadInputAccepted(t *testing.T) {
 func TestGuardrails(t *testing.T) {
 	offers := writeOffers(t, 60)
 	prod := func(base string) map[string]string {
-		return map[string]string{"XONE_BASE_URL": base, "XONE_CLIENT_ID": "x", "XONE_CLIENT_SECRET": "y", "XONE_PARTNER_ID": "P"}
+		return map[string]string{"XONE_BASE_URL": base, "XONE_CLIENT_ID": "x", "XONE_CLIENT_SECRET": "test-secret-4d1e", "XONE_PARTNER_ID": "P"}
 	}
 	partner := prod("https://partner.example")
 

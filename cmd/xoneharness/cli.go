@@ -12,18 +12,20 @@ import (
 	"time"
 )
 
-// Exit codes, the same for every subcommand (DESIGN.md).
+// Exit codes, the same for every subcommand.
 const (
-	exitOK       = 0 // everything passed
-	exitFindings = 1 // contract violations, failed thresholds, breaking spec changes
-	exitUsage    = 2 // bad flags, env values or input files
-	exitInfra    = 3 // target or token endpoint unreachable, spec will not load
+	exitOK         = 0 // the run completed with the evidence a pass needs, and everything passed
+	exitFindings   = 1 // contract violations, failed thresholds, breaking spec changes
+	exitUsage      = 2 // bad flags, env values or input files; credentials the token endpoint refuses
+	exitInfra      = 3 // target or token endpoint unreachable, spec will not load
+	exitIncomplete = 4 // no findings, but no evidence either: interrupted, cut short, nothing measured, a required case skipped, a shard missing
 )
 
 // app carries what every subcommand needs from the process: the environment,
 // the output streams and the clock. Tests build one directly.
 type app struct {
 	getenv func(string) string
+	stdin  io.Reader // "--offers -" reads it
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
@@ -46,6 +48,11 @@ func usagef(format string, args ...any) error {
 // problems (exit 1). The findings themselves have already been printed.
 var errFindings = errors.New("findings")
 
+// errIncomplete is returned by a subcommand whose run ended without the
+// evidence a pass needs and without findings (exit 4). Why has already been
+// printed and written to the report.
+var errIncomplete = errors.New("incomplete")
+
 // exitCode maps a subcommand's error to the process exit code. Only cmd maps
 // errors to codes; the packages below return plain errors.
 func exitCode(err error) int {
@@ -57,6 +64,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, errFindings):
 		return exitFindings
+	case errors.Is(err, errIncomplete):
+		return exitIncomplete
 	case errors.As(err, &ue):
 		return exitUsage
 	default:
@@ -85,7 +94,7 @@ func commands() []subcommand {
 // run is the whole program: it returns the exit code instead of exiting so
 // that tests can call it directly.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	a := &app{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now, interactive: isTerminal(stderr)}
+	a := &app{getenv: getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, interactive: isTerminal(stderr)}
 	if len(args) == 0 {
 		printUsage(stderr)
 		return exitUsage
@@ -105,8 +114,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		err := c.run(ctx, a, args[1:])
 		code := exitCode(err)
-		if err != nil && code != exitOK && !errors.Is(err, errFindings) {
-			fmt.Fprintf(stderr, "xoneharness %s: %v\n", name, err)
+		if err != nil && code != exitOK && !errors.Is(err, errFindings) && !errors.Is(err, errIncomplete) {
+			// The message names its command once, whatever the layers below
+			// already prefixed.
+			msg := err.Error()
+			for _, p := range []string{name + ": ", "xoneharness " + name + ": "} {
+				for strings.HasPrefix(msg, p) {
+					msg = strings.TrimPrefix(msg, p)
+				}
+			}
+			fmt.Fprintf(stderr, "xoneharness %s: %s\n", name, msg)
 		}
 		return code
 	}
@@ -137,7 +154,13 @@ Examples:
   XONE_BASE_URL=https://sandbox.example XONE_CLIENT_ID=… XONE_CLIENT_SECRET=… \
     XONE_PARTNER_ID=… xoneharness contract
 
-Exit codes: 0 passed, 1 findings, 2 usage or configuration error, 3 infrastructure failure.
+Exit codes (every command):
+  0  pass: the run completed, with evidence, and nothing failed
+  1  findings: contract violations, failed thresholds, regressions, breaking spec changes
+  2  usage or configuration error, including credentials the token endpoint refuses
+  3  infrastructure failure: target or token endpoint unreachable, spec will not load
+  4  incomplete: no findings, but no evidence either (interrupted, cut short,
+     nothing sent, a required case skipped, a threshold without data, a shard missing)
 Run "xoneharness <command> --help" for a command's flags.
 `)
 	fmt.Fprint(w, b.String())

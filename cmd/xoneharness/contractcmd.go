@@ -26,9 +26,12 @@ Runs the contract suite: confirm-ok (with semantic invariants), the 401 cases
 (no token, malformed, expired, wrong scope), negative inputs, and
 double-confirm; every response is validated against the corrected OpenAPI
 document. Prints a line per case and writes summary.json, report.md,
-junit.xml and report.html. Exit 0 when nothing failed (drift is a warning),
-1 on any fail, 2 for bad configuration, 3 when the target or token endpoint
-cannot be reached.
+junit.xml, report.html and bookings.csv (every confirm that booked or may
+have booked). Exit 0 when nothing failed (drift is a warning) and
+confirm-ok ran, 1 on any fail or error case, 2 for bad configuration or
+refused credentials, 3 when the target or token endpoint cannot be reached,
+4 when the suite is incomplete (no offer configured, so confirm-ok was
+skipped; or interrupted).
 
 Examples:
   xoneharness contract                                  # against the embedded sandbox
@@ -49,6 +52,10 @@ type contractFlags struct {
 	policyholder   string
 	skipInvariants stringsFlag
 	record         string
+	gen            generateFlags
+	// reportDir is the run's report directory, named in the lock an
+	// --offers file takes.
+	reportDir string
 }
 
 func (c *contractFlags) register(fs *flag.FlagSet) {
@@ -59,6 +66,7 @@ func (c *contractFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.policyholder, "policyholder", "", "JSON file with the policyholder to send (default: a demo policyholder)")
 	fs.Var(&c.skipInvariants, "skip-invariant", "semantic invariant not to check (repeatable)")
 	fs.StringVar(&c.record, "record", "", "write every exchange, redacted, one JSON file per case, into DIR")
+	c.gen.register(fs)
 }
 
 // contractConfig builds the suite's configuration for a resolved target.
@@ -73,13 +81,18 @@ func (c *contractFlags) config(a *app, tg *target, s *spec.Spec, red *auth.Redac
 		}
 	}
 	offer, quote := pickString(c.offerID, a.getenv("XONE_OFFER_ID")), pickString(c.quoteID, a.getenv("XONE_QUOTE_ID"))
-	if offer == "" && quote == "" && c.offersFile != "" {
+	var feed *load.OfferList
+	feedFirst := 0
+	if c.offersFile != "" && (offer == "" && quote == "" || c.gen.n > 0) {
 		offers, err := readOffersFile(c.offersFile)
 		if err != nil {
 			return contract.Config{}, err
 		}
-		first := offers.At(0)
-		offer, quote = first.OfferID, first.QuoteID
+		feed = offers
+		if offer == "" && quote == "" {
+			first := offers.At(0)
+			offer, quote, feedFirst = first.OfferID, first.QuoteID, 1
+		}
 	}
 	if (offer == "") != (quote == "") {
 		return contract.Config{}, usagef("--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID): give both or neither")
@@ -108,6 +121,7 @@ func (c *contractFlags) config(a *app, tg *target, s *spec.Spec, red *auth.Redac
 	if tg.Sandbox != nil {
 		cfg.ExpiredToken = tg.Sandbox.MintToken(sandbox.ClientID, -time.Hour)
 	}
+	c.gen.apply(&cfg, feed, feedFirst)
 	return cfg, nil
 }
 
@@ -119,6 +133,8 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 	tf.register(fs)
 	cf.register(fs)
 	rf.register(fs, reports.KindContract)
+	var sf specFlags
+	sf.register(fs)
 	replay := fs.String("replay", "", "validate the recordings in DIR offline (no network) instead of calling a target")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -129,13 +145,9 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 	if *replay != "" && cf.record != "" {
 		return usagef("--record and --replay: give one or the other")
 	}
-	var opts []spec.Option
-	if cf.strict {
-		opts = append(opts, spec.Strict())
-	}
-	s, err := spec.Load(opts...)
+	s, err := sf.load(cf.strict)
 	if err != nil {
-		return fmt.Errorf("load spec: %w", err)
+		return err
 	}
 	dir, formats, cleanup, err := rf.prepare(a, reports.KindContract)
 	if err != nil {
@@ -164,14 +176,21 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 		defer tg.Close()
 		failure.target = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
 		red := auth.NewRedactor(tg.Secret)
+		cf.reportDir = dir
 		cfg, err := cf.config(a, tg, s, red)
 		if err != nil {
 			return err
 		}
+		ledger, err := openLedger(dir)
+		if err != nil {
+			return err
+		}
+		defer closeLedger(a, ledger)
+		cfg.OnBooking = ledgerSink(ledger)
 		fmt.Fprintf(a.stdout, "contract suite against %s\n", tg.Describe())
 		res, err = contract.Run(ctx, cfg)
 		if err != nil {
-			return contractError(err)
+			return contractError(tg, err)
 		}
 		if cf.record != "" {
 			if err := contract.Record(cf.record, res); err != nil {
@@ -184,22 +203,70 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 	rep := reports.New(reports.KindContract, version(), tgt)
 	rep.StartedAt, rep.FinishedAt = started, a.now()
 	rep.Contract = res
+	rep.Spec = specInfo(s)
 	return finishReport(a, dir, formats, rep)
 }
 
 // contractError maps a harness error from the suite: configuration mistakes
-// are usage errors, the rest (unreachable target, token failures) are
-// infrastructure failures.
-func contractError(err error) error {
+// and refused credentials are usage errors, the rest (unreachable target,
+// unreachable or failing token endpoint) are infrastructure failures. The
+// suite's errors already name their step.
+func contractError(tg *target, err error) error {
 	if errors.Is(err, contract.ErrConfig) {
 		return usageError{err}
 	}
-	return tlsHint(fmt.Errorf("contract: %w", err))
+	if refused := credentialsRefused(tg, err); refused != nil {
+		return refused
+	}
+	return tlsHint(err)
 }
 
-// readOffersFile reads an --offers CSV into a compact list (33 bytes per row
-// of two UUIDs: a feed of millions of rows is never expanded into strings);
-// errors name the file and line.
+// credentialsRefused turns a token fetch the endpoint refused with a 4xx
+// (invalid_client, a wrong secret) into a configuration error naming the
+// client id and the token URL, never the secret; nil for any other error.
+func credentialsRefused(tg *target, err error) error {
+	var fe *auth.FetchError
+	if !errors.As(err, &fe) || !errors.Is(err, auth.ErrRejected) || fe.Status < 400 || fe.Status >= 500 || fe.Status == 429 {
+		return nil
+	}
+	return usagef("credentials refused: the token endpoint %s answered %d for client id %q (check XONE_CLIENT_ID and the client secret): %w",
+		tg.TokenURL, fe.Status, tg.ClientID, err)
+}
+
+// openLedger creates the run's bookings.csv in dir; an existing ledger is
+// never overwritten.
+func openLedger(dir string) (*load.Ledger, error) {
+	l, err := load.OpenLedger(dir)
+	if err != nil {
+		return nil, usagef("--report-dir: %v (a run's ledger of confirmed offers is never overwritten: choose a new directory)", err)
+	}
+	return l, nil
+}
+
+// closeLedger closes l, warning when the last rows could not be written.
+func closeLedger(a *app, l *load.Ledger) {
+	if err := l.Close(); err != nil {
+		fmt.Fprintf(a.stderr, "xoneharness: warning: %s: %v\n", l.Path(), err)
+	}
+}
+
+// ledgerSink writes the contract suite's bookings to the ledger as they
+// happen.
+func ledgerSink(l *load.Ledger) func(contract.Booking) {
+	return func(b contract.Booking) {
+		why := b.Error
+		if why != "" {
+			why = "contract case " + b.Case + ": " + why
+		}
+		l.Add(load.Booking{OfferID: b.OfferID, QuoteID: b.QuoteID, Outcome: b.Outcome, BookingID: b.BookingID,
+			Status: b.Status, Error: why, At: b.At})
+		_ = l.Flush() // an error is kept and reported by Close
+	}
+}
+
+// readOffersFile reads an --offers CSV whole into a compact list (33 bytes
+// per row of two UUIDs), for the contract suite, which confirms a handful
+// of its rows; errors name the file and line.
 func readOffersFile(path string) (*load.OfferList, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -347,11 +347,16 @@ func TestFaultsTarget(t *testing.T) {
 		require.Len(t, sum.Load.Thresholds, 1)
 		assert.False(t, sum.Load.Thresholds[0].Passed)
 
-		// Without a threshold the same faults are reported but do not fail.
+		// Without a threshold the default gate error_rate<1% fails them;
+		// with no gate at all they are reported but do not fail.
 		s = newStandIn(t, standInOpts{sandbox: []sandbox.Option{sandbox.ResetRate(0.3), sandbox.Seed(7)}})
 		dir = t.TempDir()
 		r = invoke(t, s.env(), "load", "--rate", "50/s", "--duration", "1s", "--report-dir", dir,
 			"--offers", writeOffers(t, 60), "--format", "json")
+		assert.Equal(t, exitFindings, r.code, r.stderr)
+		dir = t.TempDir()
+		r = invoke(t, s.env(), "load", "--rate", "50/s", "--duration", "1s", "--report-dir", dir,
+			"--offers", writeOffers(t, 60), "--format", "json", "--no-default-thresholds")
 		assert.Equal(t, exitOK, r.code, r.stderr)
 		assert.Greater(t, readLoadSummary(t, dir).Load.StatusCodes["0"], uint64(3))
 	})
@@ -369,12 +374,13 @@ func TestFaultsTarget(t *testing.T) {
 		assert.Contains(t, sum.errorText(), "Timeout")
 		// A confirm the harness gave up on may still be booked by the target
 		// (the sandbox, like a real backend, finishes it): such offers are
-		// counted as used and failed, and only 200s go to the ledger.
+		// counted as used and failed, and each has an "unknown" ledger row.
 		assert.Equal(t, sum.Load.Requests, sum.Load.Offers.Used)
 		assert.Equal(t, sum.Load.Requests, sum.Load.Offers.Failed)
 		b, err := os.ReadFile(filepath.Join(dir, "bookings.csv"))
 		require.NoError(t, err)
-		assert.Equal(t, 1, strings.Count(string(b), "\n"), "header only: no 200 was seen")
+		assert.Equal(t, int(sum.Load.Requests)+1, strings.Count(string(b), "\n"), "a row per timed-out confirm")
+		assert.Equal(t, int(sum.Load.Requests), strings.Count(string(b), ",unknown,"))
 	})
 
 	t.Run("bursts of 5xx", func(t *testing.T) {
@@ -421,7 +427,7 @@ func TestFaultsTarget(t *testing.T) {
 			s := newStandIn(t, standInOpts{confirm: retryAfter(c.value)})
 			dir := t.TempDir()
 			r := invoke(t, s.env(), "load", "--rate", "20/s", "--duration", "2s", "--report-dir", dir,
-				"--offers", writeOffers(t, 50), "--format", "json")
+				"--offers", writeOffers(t, 50), "--format", "json", "--threshold", "error_rate<50%")
 			assert.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			sum := readLoadSummary(t, dir)
 			assert.Equal(t, uint64(1), sum.Load.StatusCodes["429"])
@@ -475,7 +481,7 @@ func TestFaultsTarget(t *testing.T) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		r := invoke(t, s.env(), "load", "--rate", "10/s", "--duration", "1s", "--report-dir", dir,
-			"--offers", writeOffers(t, 20), "--format", "json")
+			"--offers", writeOffers(t, 20), "--format", "json", "--threshold", "error_rate<1%")
 		runtime.ReadMemStats(&after)
 		assert.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		sum := readLoadSummary(t, dir)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -33,13 +34,24 @@ Against a target other than the embedded sandbox, --offers is required (a
 confirmed offer is consumed: each row is used once), and a host that is not
 loopback is capped at --max-rate.
 
+Without --threshold the default gates apply: error_rate<1% and
+schema_violations==0 (--no-default-thresholds turns them off). A threshold
+with no sample (nothing sent, nothing validated) is "no data": the run is
+incomplete, never a pass.
+
 Grammars:
   rate       = number [ "/" [ number ] unit ]         50/s, 3000/1m, 50 (per second)
   stages     = stage { "," stage } ;  stage = duration ":" rate     30s:10/s,1m:50/s,30s:0/s
   threshold  = metric op value [unit]                 p99<800ms, error_rate<1%, throughput>=45
-             metrics: min mean p50 p90 p95 p99 p999 max (latency), error_rate, success_ratio,
-             throughput, schema_violations, late_sends, status_5xx, status_429, status_401;
+             metrics: min mean p50 p90 p95 p99 p999 p100 max (latency; p100 is max),
+             error_rate, success_ratio, throughput, rate_achieved, schema_violations,
+             status_undocumented, late_sends, transport_errors, status_5xx, status_429, status_401;
              op: < <= > >= ==
+
+Exit codes: 0 pass, 1 findings (a threshold failed), 2 usage or configuration
+error (credentials refused included), 3 target or token endpoint unreachable,
+4 incomplete (interrupted, stopped before the end of the plan, nothing sent,
+a threshold without data).
 
 Examples:
   xoneharness load                                   # 10s at 50/s against the embedded sandbox
@@ -68,13 +80,17 @@ type loadFlags struct {
 	ignoreRetryAfter  bool
 	thresholds        stringsFlag
 	abortOnFail       bool
-	maxRate           float64
-	metricsAddr       string
-	quiet             bool
-	dryRun            bool
-	shard             string
-	shardRate         string
-	cpuProfile        string
+	// noDefaultThresholds turns off the default gates applied without
+	// --threshold; defaultThresholds are those gates (run has its own).
+	noDefaultThresholds bool
+	defaultThresholds   []string
+	maxRate             float64
+	metricsAddr         string
+	quiet               bool
+	dryRun              bool
+	shard               string
+	shardRate           string
+	cpuProfile          string
 }
 
 // register adds the load flags with the command's default rate and
@@ -95,7 +111,8 @@ func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.
 	fs.BoolVar(&l.ignoreRetryAfter, "ignore-retry-after", false, "keep pacing through 429 Retry-After instead of pausing")
 	fs.Var(&l.thresholds, "threshold", "pass/fail threshold, e.g. 'p99<800ms' (repeatable)")
 	fs.BoolVar(&l.abortOnFail, "abort-on-fail", false, "stop as soon as a threshold can no longer pass")
-	fs.Float64Var(&l.maxRate, "max-rate", load.DefaultMaxRate, "cap on the peak rate (per second) to a host that is not loopback")
+	fs.BoolVar(&l.noDefaultThresholds, "no-default-thresholds", false, "without --threshold, apply no gate (default: "+strings.Join(load.DefaultThresholds(), ", ")+")")
+	fs.Float64Var(&l.maxRate, "max-rate", load.DefaultMaxRate, "ceiling on sends per second to a host that is not loopback, for the whole job: with --shard I/N each shard gets 1/N (above 0, at most 100000)")
 	fs.StringVar(&l.shard, "shard", "", "run shard I of N (0-based, e.g. 0/3): 1/N of the rate profile and rows k with k mod N == I of --offers")
 	fs.StringVar(&l.shardRate, "shard-rate", "", "this shard's own constant rate instead of 1/N of --rate (with --shard)")
 	fs.StringVar(&l.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on this address, e.g. 127.0.0.1:9464")
@@ -115,6 +132,15 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 		Workers: l.workers, MaxWorkers: l.maxWorkers, Connections: l.connections,
 		ValidateSample: l.validateSample, IdempotencyHeader: l.idempotencyHeader,
 		IgnoreRetryAfter: l.ignoreRetryAfter, AbortOnFail: l.abortOnFail, Thresholds: l.thresholds,
+	}
+	if len(l.thresholds) == 0 && !l.noDefaultThresholds {
+		p.Thresholds, p.DefaultThresholds = l.defaultThresholds, true
+		if p.Thresholds == nil {
+			p.Thresholds = load.DefaultThresholds()
+		}
+	}
+	if err := l.checkMaxRate(); err != nil {
+		return p, err
 	}
 	if l.validateSample < 0 || l.validateSample > 1 {
 		return p, usagef("--validate-sample: want a fraction between 0 and 1, got %v", l.validateSample)
@@ -192,25 +218,97 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-// feed returns the offer feed: the --offers file, or generated offers for the
-// embedded sandbox.
-func (l *loadFlags) feed(tg *target, offersFile string) (load.Feed, int, error) {
+// Feed sizes describePlan knows besides a row count.
+const (
+	feedGenerated = -1 // generated offers (embedded sandbox)
+	feedStream    = -2 // streamed from --offers, size unknown until its end
+)
+
+// openFeed returns the offer feed and a release function to call when the
+// run ends: generated offers for the embedded sandbox, else a stream over
+// --offers (a file, a named pipe, or "-" for standard input), read as the
+// attack needs rows so that memory stays flat whatever the feed's size. A
+// regular file is locked for the run (a second process over the same file
+// is refused, naming this run's report directory), and an offer that an
+// earlier run's ledger under the same reports root holds ends the feed
+// with an error rather than being confirmed twice.
+func (l *loadFlags) openFeed(a *app, tg *target, offersFile, dir string) (load.Feed, func(), error) {
 	if offersFile == "" {
 		if !tg.Embedded {
-			return nil, 0, usagef("--offers: required against %s (a confirmed offer is consumed; the harness cannot invent real offers)", tg.BaseURL)
+			return nil, nil, usagef("--offers: required against %s (a confirmed offer is consumed; the harness cannot invent real offers)", tg.BaseURL)
 		}
-		return load.GeneratedFeed(time.Now().UnixNano()), -1, nil
-	}
-	offers, err := readOffersFile(offersFile)
-	if err != nil {
-		return nil, 0, err
+		return load.GeneratedFeed(time.Now().UnixNano()), func() {}, nil
 	}
 	sh, err := l.parseShard()
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	offers = sh.OfferList(offers)
-	return offers.Feed(), offers.Len(), nil
+	return openOfferStream(a, offersFile, dir, sh)
+}
+
+// countOffers checks a regular offers file row by row, as a run would
+// read it (streamed: memory stays flat), and returns this shard's rows; a
+// pipe or standard input is not read (that would consume it): feedStream.
+func countOffers(a *app, path string, sh load.Shard) (int, error) {
+	if path != "-" {
+		st, err := os.Stat(path)
+		if err != nil {
+			return 0, usagef("--offers: %v", err)
+		}
+		if !st.Mode().IsRegular() {
+			return feedStream, nil
+		}
+	} else {
+		return feedStream, nil
+	}
+	s, err := load.OpenOfferStream(path, a.stdin, load.StreamOptions{Shard: sh})
+	if err != nil {
+		return 0, usagef("--offers: %v", err)
+	}
+	defer s.Close()
+	n := 0
+	for {
+		if _, ok := s.Next(); !ok {
+			break
+		}
+		n++
+	}
+	if err := s.Err(); err != nil {
+		return 0, usagef("--offers: %v", err)
+	}
+	return n, nil
+}
+
+// openOfferStream locks and opens an offers stream (see openFeed). A
+// regular file is first read through once, streamed, so that a bad row is a
+// usage error naming its line before anything is sent; a pipe or standard
+// input is checked as it is read, and a bad row ends the run.
+func openOfferStream(a *app, path, dir string, sh load.Shard) (*load.OfferStream, func(), error) {
+	n, err := countOffers(a, path, sh)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n == 0 {
+		return nil, nil, usagef("--offers: %s holds no offers for this run (shard %s)", path, sh)
+	}
+	unlock, err := load.LockOffers(path, dir, sh)
+	if err != nil {
+		return nil, nil, usagef("--offers: %v", err)
+	}
+	confirmed, err := load.LedgerOffers(filepath.Dir(filepath.Clean(dir)))
+	if err != nil {
+		_ = unlock()
+		return nil, nil, usagef("--offers: read earlier ledgers: %v", err)
+	}
+	st, err := load.OpenOfferStream(path, a.stdin, load.StreamOptions{Shard: sh, Confirmed: confirmed})
+	if err != nil {
+		_ = unlock()
+		return nil, nil, usagef("--offers: %v", err)
+	}
+	return st, func() {
+		_ = st.Close()
+		_ = unlock()
+	}, nil
 }
 
 // loadRun is one prepared load stage.
@@ -227,8 +325,8 @@ func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, 
 	if err != nil {
 		return nil, err
 	}
-	if err := load.CheckTarget(tg.BaseURL, plan.PeakRate(), l.maxRate, allowProduction); err != nil {
-		return nil, usageError{err}
+	if err := l.checkTarget(tg, plan, allowProduction); err != nil {
+		return nil, err
 	}
 	ph, err := readPolicyholder(policyholder)
 	if err != nil {
@@ -241,7 +339,7 @@ func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, 
 	lr := &loadRun{offers: n, release: func() {}}
 	lr.cfg = load.Config{
 		Plan: plan, BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Tokens: tokens, TokenStats: tokens.Stats,
-		Feed: feed, Policyholder: ph, Spec: s, Transport: tg.Transport, OutDir: dir, Now: a.now,
+		Feed: feed, Policyholder: ph, Spec: s, Gate: tg.Gate, Transport: tg.Transport, OutDir: dir, Now: a.now,
 	}
 	if a.interactive && !l.quiet {
 		lr.cfg.Progress = a.stderr
@@ -259,7 +357,7 @@ func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, 
 		lr.release = func() { _ = srv.Close() }
 	}
 	if l.cpuProfile != "" {
-		f, err := os.Create(l.cpuProfile)
+		f, err := createProfile(l.cpuProfile)
 		if err != nil {
 			lr.release()
 			return nil, usagef("--cpuprofile: %v", err)
@@ -291,52 +389,33 @@ func describePlan(a *app, tg *target, p load.Plan, offers int) {
 		}
 		profile = "stages: " + strings.Join(parts, ", ")
 	}
-	requests := planRequests(p)
+	requests := p.Requests()
 	fmt.Fprintf(a.stdout, "plan: %s for %s (max %s), about %d requests", profile, p.Duration, p.MaxDuration, requests)
 	if p.MaxRequests > 0 {
 		fmt.Fprintf(a.stdout, ", capped at %d", p.MaxRequests)
 	}
 	fmt.Fprintf(a.stdout, "\ntarget: %s\n", tg.Describe())
 	switch {
-	case offers < 0:
+	case offers == feedGenerated:
 		fmt.Fprintf(a.stdout, "offers: generated (embedded sandbox); %d needed\n", requests)
+	case offers == feedStream:
+		fmt.Fprintf(a.stdout, "offers: a stream, read as the attack needs rows; the plan needs %d\n", requests)
 	default:
 		fmt.Fprintf(a.stdout, "offers: %d in the feed, %d needed", offers, requests)
 		if uint64(offers) < requests {
 			fmt.Fprint(a.stdout, " (the run will stop when the feed is exhausted)")
 		}
+		fmt.Fprint(a.stdout, "; streamed as the attack needs them")
 		fmt.Fprintln(a.stdout)
 	}
-	if len(p.Thresholds) > 0 {
+	switch {
+	case p.DefaultThresholds:
+		fmt.Fprintf(a.stdout, "thresholds: %s (defaults; --threshold replaces them, --no-default-thresholds turns them off)\n", strings.Join(p.Thresholds, ", "))
+	case len(p.Thresholds) > 0:
 		fmt.Fprintf(a.stdout, "thresholds: %s\n", strings.Join(p.Thresholds, ", "))
+	default:
+		fmt.Fprintln(a.stdout, "thresholds: none (--no-default-thresholds): the verdict rests on completion alone")
 	}
-}
-
-// planRequests is the number of requests the rate profile sends, capped by
-// MaxRequests.
-func planRequests(p load.Plan) uint64 {
-	var n float64
-	if len(p.Stages) > 0 {
-		prev := 0.0
-		left := p.Duration
-		for _, s := range p.Stages {
-			d := min(s.Duration, left)
-			if d <= 0 {
-				break
-			}
-			// linear ramp from prev to s.Target over s.Duration, cut at d
-			end := prev + (s.Target-prev)*d.Seconds()/s.Duration.Seconds()
-			n += (prev + end) / 2 * d.Seconds()
-			prev, left = s.Target, left-d
-		}
-	} else if r, err := load.ParseRate(p.Rate); err == nil && r.Per > 0 {
-		n = float64(r.Freq) * p.Duration.Seconds() / r.Per.Seconds()
-	}
-	out := uint64(n + 0.5)
-	if p.MaxRequests > 0 && out > p.MaxRequests {
-		out = p.MaxRequests
-	}
-	return out
 }
 
 func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
@@ -348,6 +427,8 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	tf.register(fs)
 	lf.register(fs, "50/s", 10*time.Second, false)
 	rf.register(fs, reports.KindLoad)
+	var sf specFlags
+	sf.register(fs)
 	bf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -359,6 +440,7 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	tf.maxRate = lf.processMaxRate()
 	base, tol, err := bf.load()
 	if err != nil {
 		return err
@@ -372,17 +454,19 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 		// The embedded sandbox is loopback and not started: its BaseURL is a
 		// description, not a URL to check.
 		if !tg.Embedded {
-			if err := load.CheckTarget(tg.BaseURL, plan.PeakRate(), lf.maxRate, tf.allowProduction); err != nil {
-				return usageError{err}
+			if err := lf.checkTarget(tg, plan, tf.allowProduction); err != nil {
+				return err
 			}
 		}
-		offers := -1
+		offers := feedGenerated
 		if lf.offers != "" {
-			_, n, err := lf.feed(tg, lf.offers)
+			sh, err := lf.parseShard()
 			if err != nil {
 				return err
 			}
-			offers = n
+			if offers, err = countOffers(a, lf.offers, sh); err != nil {
+				return err
+			}
 		} else if !tg.Embedded {
 			return usagef("--offers: required against %s", tg.BaseURL)
 		}
@@ -395,14 +479,11 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 		return err
 	}
 	defer cleanup()
-	if err := checkFreshLedger(dir); err != nil {
-		return err
-	}
 	failure := &failureRecord{a: a, kind: reports.KindLoad, dir: dir, formats: formats, started: a.now()}
 	defer func() { err = failure.report(err) }()
-	s, err := spec.Load()
+	s, err := sf.load(false)
 	if err != nil {
-		return fmt.Errorf("load spec: %w", err)
+		return err
 	}
 	tg, err := tf.resolve(a)
 	if err != nil {
@@ -410,9 +491,14 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	}
 	defer tg.Close()
 	failure.target = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
-	feed, n, err := lf.feed(tg, lf.offers)
+	feed, closeFeed, err := lf.openFeed(a, tg, lf.offers, dir)
 	if err != nil {
 		return err
+	}
+	defer closeFeed()
+	n := feedGenerated
+	if lf.offers != "" {
+		n = feedStream
 	}
 	lr, err := lf.prepare(a, fs, tg, s, dir, feed, n, lf.policyholder, tf.allowProduction)
 	if err != nil {
@@ -429,6 +515,7 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	rep := reports.New(reports.KindLoad, version(), reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded})
 	rep.StartedAt, rep.FinishedAt = started, a.now()
 	rep.Load = res
+	rep.Spec = specInfo(s)
 	rep.Shard = lf.shardLabel()
 	bf.apply(a, rep, base, tol)
 	return finishReport(a, dir, formats, rep)
@@ -441,7 +528,14 @@ func loadError(tg *target, err error) error {
 	switch {
 	case errors.As(err, &pe):
 		return usageError{err}
-	case errors.Is(err, auth.ErrUnreachable), errors.Is(err, auth.ErrRejected):
+	}
+	if errors.Is(err, load.ErrFeed) {
+		return usagef("--offers: %v", err)
+	}
+	if refused := credentialsRefused(tg, err); refused != nil {
+		return refused
+	}
+	if errors.Is(err, auth.ErrUnreachable) || errors.Is(err, auth.ErrRejected) {
 		return tlsHint(fmt.Errorf("token endpoint %s: %w", tg.TokenURL, err))
 	}
 	return tlsHint(err)
@@ -450,12 +544,8 @@ func loadError(tg *target, err error) error {
 // printLoad prints the final table of a load run.
 func printLoad(a *app, r *load.Result) {
 	w := a.stdout
-	fmt.Fprintf(w, "\nrequests %d in %.1fs  requested %.1f/s  achieved %.1f/s  success %.2f%%  stop: %s",
+	fmt.Fprintf(w, "\nrequests %d in %.1fs  requested %.1f/s  achieved %.1f/s  success %.2f%%  stop: %s\n",
 		r.Requests, r.DurationSeconds, r.RateRequested, r.RateAchieved, 100*r.SuccessRatio, r.StopReason)
-	if r.Interrupted {
-		fmt.Fprint(w, "  (interrupted)")
-	}
-	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-22s %8s %8s %8s %8s %8s %8s %8s\n", "latency ms", "min", "p50", "p90", "p95", "p99", "p99.9", "max")
 	row := func(name string, l load.Latency) {
 		fmt.Fprintf(w, "%-22s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f\n", name, l.Min, l.P50, l.P90, l.P95, l.P99, l.P999, l.Max)
@@ -466,8 +556,19 @@ func printLoad(a *app, r *load.Result) {
 	for code, n := range r.StatusCodes {
 		codes = append(codes, fmt.Sprintf("%s×%d", code, n))
 	}
-	fmt.Fprintf(w, "status: %s   late sends: %d (worst %.1fms)   schema: %d validated, %d violations\n",
-		strings.Join(slices.Sorted(slices.Values(codes)), " "), r.LateSends.Count, r.LateSends.MaxMs, r.Schema.Validated, r.Schema.Violations)
+	fmt.Fprintf(w, "status: %s (%d undocumented)   late sends: %d (worst %.1fms)   schema: %d validated, %d violations",
+		strings.Join(slices.Sorted(slices.Values(codes)), " "), r.StatusUndocumented, r.LateSends.Count, r.LateSends.MaxMs, r.Schema.Validated, r.Schema.Violations)
+	if r.Schema.Skipped > 0 {
+		// Validation yields to the attack when it falls behind: say how much
+		// of the sample was checked.
+		fmt.Fprintf(w, " (%.1f%% of the sample validated; the rest yielded to the attack)",
+			100*float64(r.Schema.Validated)/float64(r.Schema.Validated+r.Schema.Skipped))
+	}
+	fmt.Fprintln(w)
+	if r.FeedStarved.Waits > 0 {
+		fmt.Fprintf(w, "offer feed: starved %.0f ms in all, %d sends waited, %d late (feed starved)\n",
+			r.FeedStarved.Ms, r.FeedStarved.Waits, r.FeedStarved.LateSends)
+	}
 	fmt.Fprintf(w, "offers: %d used, %d confirmed, %d failed", r.Offers.Used, r.Offers.Confirmed, r.Offers.Failed)
 	if r.Offers.Left >= 0 {
 		fmt.Fprintf(w, ", %d left", r.Offers.Left)
@@ -480,10 +581,13 @@ func printLoad(a *app, r *load.Result) {
 		fmt.Fprintf(w, "error ×%d: %s\n", e.Count, oneLine(e.Message, 160))
 	}
 	for _, t := range r.Thresholds {
-		res := "pass"
-		if !t.Passed {
-			res = "FAIL"
+		switch {
+		case t.NoData:
+			fmt.Fprintf(w, "threshold %-24s no data (%s)\n", t.Expr, t.Note)
+		case t.Passed:
+			fmt.Fprintf(w, "threshold %-24s observed %g%s  pass\n", t.Expr, t.Observed, t.Unit)
+		default:
+			fmt.Fprintf(w, "threshold %-24s observed %g%s  FAIL\n", t.Expr, t.Observed, t.Unit)
 		}
-		fmt.Fprintf(w, "threshold %-24s observed %g%s  %s\n", t.Expr, t.Observed, t.Unit, res)
 	}
 }

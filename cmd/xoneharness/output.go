@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
-	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
 )
 
@@ -47,16 +46,24 @@ func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), er
 		}
 		created = append(created, d)
 	}
-	cleanup := func() {
+	removeCreated := func() {
 		for _, d := range created {
 			if os.Remove(d) != nil { // not empty: the run wrote its report
 				return
 			}
 		}
 	}
-	if err := reports.Prepare(dir); err != nil {
-		cleanup()
+	// The run owns the directory from here on: a second run, or one started
+	// at the same moment, is refused, and so is a directory that holds an
+	// earlier run's results.
+	claim, err := reports.ClaimDir(dir)
+	if err != nil {
+		removeCreated()
 		return "", nil, nil, usagef("--report-dir: %v", err)
+	}
+	cleanup := func() {
+		claim.Release()
+		removeCreated()
 	}
 	return dir, formats, cleanup, nil
 }
@@ -90,18 +97,6 @@ func (f *failureRecord) report(err error) error {
 	return err
 }
 
-// checkFreshLedger refuses a report directory that already holds a load
-// run's ledger: reusing it would truncate the only record of which offers
-// the earlier run confirmed.
-func checkFreshLedger(dir string) error {
-	for _, f := range []string{load.BookingsFile, load.ResultsFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return usagef("--report-dir: %s already holds %s from an earlier run; choose a new directory (the ledger of confirmed offers must not be overwritten)", dir, f)
-		}
-	}
-	return nil
-}
-
 // writeReport decides the verdict, writes every format, appends the Markdown
 // to $GITHUB_STEP_SUMMARY when set, and prints where the files are.
 func writeReport(a *app, dir string, formats []string, rep *reports.Report) error {
@@ -119,17 +114,34 @@ func writeReport(a *app, dir string, formats []string, rep *reports.Report) erro
 	return nil
 }
 
-// finishReport writes the report, prints the verdict line and returns
-// errFindings unless the verdict is pass.
+// finishReport writes the report, prints the verdict line and returns the
+// verdict's error (verdictError).
 func finishReport(a *app, dir string, formats []string, rep *reports.Report) error {
 	if err := writeReport(a, dir, formats, rep); err != nil {
 		return err
 	}
+	printIncomplete(a, rep)
 	fmt.Fprintf(a.stdout, "verdict: %s\n", strings.ToUpper(rep.Verdict))
-	if rep.Verdict != reports.VerdictPass {
-		return errFindings
+	return verdictError(rep)
+}
+
+// printIncomplete prints why the run lacks the evidence a pass needs.
+func printIncomplete(a *app, rep *reports.Report) {
+	for _, why := range rep.Incomplete {
+		fmt.Fprintf(a.stdout, "incomplete: %s\n", why)
 	}
-	return nil
+}
+
+// verdictError maps a decided verdict to the error cmd turns into the exit
+// code: nil for pass, errFindings for fail, errIncomplete for incomplete.
+func verdictError(rep *reports.Report) error {
+	switch rep.Verdict {
+	case reports.VerdictPass:
+		return nil
+	case reports.VerdictIncomplete:
+		return errIncomplete
+	}
+	return errFindings
 }
 
 func appendStepSummary(path string, rep *reports.Report) error {
@@ -167,8 +179,9 @@ func printContract(a *app, res *contract.Result) {
 		fmt.Fprintf(a.stdout, "%-17s %-5s %7.1fms  %-22s %s\n", label, status,
 			float64(c.Duration.Microseconds())/1000, c.Name, oneLine(first, 160))
 	}
-	fmt.Fprintf(a.stdout, "contract: %d pass, %d fail, %d drift, %d skip\n",
-		res.Counts.Pass, res.Counts.Fail, res.Counts.Drift, res.Counts.Skip)
+	fmt.Fprintf(a.stdout, "contract: %d pass, %d fail, %d drift, %d skip, %d error\n",
+		res.Counts.Pass, res.Counts.Fail, res.Counts.Drift, res.Counts.Skip, res.Counts.Error)
+	printGeneration(a, res)
 	if res.Counts.Drift > 0 && !res.Strict {
 		fmt.Fprintln(a.stdout, "warning: drift is behaviour the document does not describe; --strict makes it a failure")
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
-	"github.com/xoneharness/xoneharness/spec"
 )
 
 const runUsage = `
@@ -31,6 +30,11 @@ XONE_PARTNER_ID, one offer for the contract suite (XONE_OFFER_ID +
 XONE_QUOTE_ID, or the first row of --offers) and --offers for the load stage
 (its remaining rows; each offer is confirmed once). Off loopback the load
 stage defaults to 2/s and is capped at --max-rate.
+
+The contract stage's confirms and the load stage's share one bookings.csv.
+Exit codes: 0 pass, 1 findings, 2 usage or configuration error, 3 target or
+token endpoint unreachable, 4 incomplete (interrupted, confirm-ok skipped for
+want of an offer, load stopped early, a threshold without data).
 
 Examples:
   xoneharness run
@@ -64,6 +68,8 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	cf.register(fs)
 	lf.register(fs, runRate, runDuration, true)
 	rf.register(fs, reports.KindRun)
+	var sf specFlags
+	sf.register(fs)
 	continueOnFail := fs.Bool("continue-on-fail", false, "run the load stage even when the contract suite failed")
 	fs.BoolVar(&lf.quiet, "quiet", false, "no progress lines")
 	if err := parseFlags(fs, args); err != nil {
@@ -72,13 +78,12 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if len(lf.thresholds) == 0 {
-		lf.thresholds = runThresholds()
-	}
+	lf.defaultThresholds = runThresholds()
 	// Validate the load plan up front: a bad --rate must not cost an offer.
 	if _, err := lf.plan(fs); err != nil {
 		return err
 	}
+	tf.maxRate = lf.processMaxRate()
 	base, tol, err := bf.load()
 	if err != nil {
 		return err
@@ -88,17 +93,14 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 		return err
 	}
 	defer cleanup()
-	if err := checkFreshLedger(dir); err != nil {
-		return err
-	}
 
 	started := a.now()
 	failure := &failureRecord{a: a, kind: reports.KindRun, dir: dir, formats: formats, started: started}
 	defer func() { err = failure.report(err) }()
 	// Stage 1: spec preflight.
-	defects, err := spec.Lint(spec.Vendor())
+	defects, source, err := sf.lint("spec preflight")
 	if err != nil {
-		return fmt.Errorf("spec preflight: %w", err)
+		return err
 	}
 	handled := 0
 	for _, d := range defects {
@@ -106,15 +108,11 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 			handled++
 		}
 	}
-	var opts []spec.Option
-	if cf.strict {
-		opts = append(opts, spec.Strict())
-	}
-	s, err := spec.Load(opts...)
+	s, err := sf.load(cf.strict)
 	if err != nil {
-		return fmt.Errorf("load spec: %w", err)
+		return err
 	}
-	fmt.Fprintf(a.stdout, "spec: %d vendor defects, %d fixed by the overlay\n", len(defects), handled)
+	fmt.Fprintf(a.stdout, "spec: %s: %d defects, %d fixed by the overlay\n", source, len(defects), handled)
 
 	tg, err := tf.resolve(a)
 	if err != nil {
@@ -132,47 +130,56 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	// loopback) are checked before the contract suite confirms an offer.
 	if plan, err := lf.plan(fs); err != nil {
 		return err
-	} else if err := load.CheckTarget(tg.BaseURL, plan.PeakRate(), lf.maxRate, tf.allowProduction); err != nil {
-		return usageError{err}
+	} else if err := lf.checkTarget(tg, plan, tf.allowProduction); err != nil {
+		return err
 	}
 
-	// The offers: the contract suite takes the first row (of this shard's
-	// partition) unless an offer is configured; the load stage gets the rest.
-	// No row is confirmed twice.
-	var rows *load.OfferList
+	// The offers: one stream (a file, a named pipe, or "-" for standard
+	// input). The contract suite takes its first row (of this shard's share)
+	// unless an offer is configured; the load stage reads the rest as it
+	// needs them. No row is confirmed twice.
+	var stream *load.OfferStream
 	if cf.offersFile != "" {
-		if rows, err = readOffersFile(cf.offersFile); err != nil {
-			return err
-		}
-		// A shard only ever touches its own partition, the contract's offer
-		// included.
 		sh, err := lf.parseShard()
 		if err != nil {
 			return err
 		}
-		rows = sh.OfferList(rows)
-		if rows.Len() == 0 {
-			return usagef("--offers: %s has no row for shard %s", cf.offersFile, sh)
+		var closeStream func()
+		if stream, closeStream, err = openOfferStream(a, cf.offersFile, dir, sh); err != nil {
+			return err
 		}
+		defer closeStream()
 	}
 	contractOffer := cf
 	contractOffer.offersFile = ""
-	if pickString(cf.offerID, a.getenv("XONE_OFFER_ID")) == "" && rows != nil && rows.Len() > 0 {
-		first := rows.At(0)
+	if pickString(cf.offerID, a.getenv("XONE_OFFER_ID")) == "" && stream != nil {
+		first, ok := stream.Next()
+		if !ok {
+			if err := stream.Err(); err != nil {
+				return usagef("--offers: %v", err)
+			}
+			return usagef("--offers: %s has no row for this run (shard %s)", cf.offersFile, lf.shard)
+		}
 		contractOffer.offerID, contractOffer.quoteID = first.OfferID, first.QuoteID
-		rows = rows.Slice(1, rows.Len())
 	}
 
-	// Stage 2: the contract suite.
+	// Stage 2: the contract suite. Its confirms and the load stage's share
+	// one ledger.
 	red := auth.NewRedactor(tg.Secret)
 	ccfg, err := contractOffer.config(a, tg, s, red)
 	if err != nil {
 		return err
 	}
+	ledger, err := openLedger(dir)
+	if err != nil {
+		return err
+	}
+	defer closeLedger(a, ledger)
+	ccfg.OnBooking = ledgerSink(ledger)
 	fmt.Fprintf(a.stdout, "contract suite against %s\n", tg.Describe())
 	cres, err := contract.Run(ctx, ccfg)
 	if err != nil {
-		return contractError(err)
+		return contractError(tg, err)
 	}
 	if cf.record != "" {
 		if err := contract.Record(cf.record, cres); err != nil {
@@ -183,6 +190,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	rep := reports.New(reports.KindRun, version(), reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded})
 	rep.StartedAt = started
 	rep.Contract = cres
+	rep.Spec = specInfo(s)
 	rep.Notes = append(rep.Notes, fmt.Sprintf("spec preflight: %d vendor defects, %d fixed by the overlay", len(defects), handled))
 
 	// Stage 3: load.
@@ -191,17 +199,17 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 		rep.Notes = append(rep.Notes, "load stage skipped: the contract suite failed (--continue-on-fail runs it anyway)")
 		fmt.Fprintln(a.stdout, "load stage skipped: the contract suite failed (--continue-on-fail runs it anyway)")
 	case ctx.Err() != nil:
-		rep.Notes = append(rep.Notes, "load stage skipped: interrupted")
+		rep.MarkIncomplete("load stage skipped: interrupted")
 	default:
 		var (
 			feed load.Feed
 			n    int
 		)
 		switch {
-		case cf.offersFile != "":
-			feed, n = rows.Feed(), rows.Len()
+		case stream != nil:
+			feed, n = stream, feedStream
 		case tg.Embedded:
-			feed, n = load.GeneratedFeed(time.Now().UnixNano()), -1
+			feed, n = load.GeneratedFeed(time.Now().UnixNano()), feedGenerated
 		default:
 			return usagef("--offers: required for the load stage against %s (a confirmed offer is consumed)", tg.BaseURL)
 		}
@@ -209,6 +217,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 		if err != nil {
 			return err
 		}
+		lr.cfg.Ledger = ledger
 		defer lr.release()
 		fmt.Fprintln(a.stdout)
 		describePlan(a, tg, lr.cfg.Plan, n)
@@ -225,6 +234,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	if err := writeReport(a, dir, formats, rep); err != nil {
 		return err
 	}
+	printIncomplete(a, rep)
 	html := filepath.Join(dir, reports.FileName(reports.FormatHTML))
 	verdict := strings.ToUpper(rep.Verdict)
 	if slices.Contains(formats, reports.FormatHTML) {
@@ -232,8 +242,5 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	} else {
 		fmt.Fprintf(a.stdout, "\nverdict: %s against %s; reports in %s\n", verdict, tg.Describe(), dir)
 	}
-	if rep.Verdict != reports.VerdictPass {
-		return errFindings
-	}
-	return nil
+	return verdictError(rep)
 }

@@ -1,0 +1,268 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"golang.org/x/oauth2"
+
+	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/sandbox"
+	"github.com/xoneharness/xoneharness/spec"
+)
+
+// TestPercentileThresholdsMatchReport: every percentile the grammar accepts is
+// judged on the value the report prints (p100 is the maximum, never p10).
+func TestPercentileThresholdsMatchReport(t *testing.T) {
+	s := newStats(0)
+	start := time.Now()
+	for i := range 1000 {
+		r := &vegeta.Result{Code: 200, Timestamp: start.Add(time.Duration(i) * time.Millisecond),
+			Latency: time.Duration(i+1) * time.Millisecond}
+		s.add(r, r.Timestamp)
+	}
+	r := &Result{}
+	s.fill(r)
+	for expr, printed := range map[string]float64{
+		"p50": r.Latency.P50, "p90": r.Latency.P90, "p95": r.Latency.P95, "p99": r.Latency.P99,
+		"p99.9": r.Latency.P999, "p999": r.Latency.P999, "p100": r.Latency.Max, "max": r.Latency.Max,
+	} {
+		th, err := ParseThreshold(expr + "<60m")
+		require.NoError(t, err)
+		EvaluateThresholds(r, []Threshold{th})
+		assert.Equal(t, printed, r.Thresholds[0].Observed, "%s: got %v, want the printed %v", expr, r.Thresholds[0].Observed, printed)
+	}
+	assert.InDelta(t, 1000, r.Latency.Max, 1, "p100 is the maximum")
+}
+
+// TestNoDataThresholds: a threshold whose metric has no sample neither passes
+// nor fails; the run is incomplete.
+func TestNoDataThresholds(t *testing.T) {
+	ts := mustThresholds(t, "error_rate<1%", "schema_violations==0", "p99<1s", "requests>=0")
+	empty := &Result{StopReason: stopCompleted}
+	EvaluateThresholds(empty, ts)
+	for _, tr := range empty.Thresholds[:3] {
+		assert.False(t, tr.Passed, "%s passed with no requests", tr.Expr)
+		assert.True(t, tr.NoData, "%s: got NoData false, want true", tr.Expr)
+	}
+	assert.True(t, empty.Thresholds[3].Passed, "requests>=0 has data (0) and passes")
+	assert.False(t, empty.Failed(), "no data is not a finding")
+	assert.Contains(t, strings.Join(empty.Incomplete(), "; "), "sent no request")
+
+	// Requests but nothing validated: only schema_violations lacks data.
+	r := &Result{Requests: 10, SuccessRatio: 1, StopReason: stopCompleted}
+	EvaluateThresholds(r, ts)
+	assert.True(t, r.Thresholds[0].Passed)
+	assert.True(t, r.Thresholds[1].NoData, "schema_violations==0 with nothing validated")
+	assert.Equal(t, []string{"threshold schema_violations==0 has no data: no response was validated"}, r.Incomplete())
+}
+
+func mustThresholds(t *testing.T, exprs ...string) []Threshold {
+	t.Helper()
+	var out []Threshold
+	for _, e := range exprs {
+		th, err := ParseThreshold(e)
+		require.NoError(t, err)
+		out = append(out, th)
+	}
+	return out
+}
+
+// TestIncompleteStops: a run that ended before its plan's end for any reason
+// but a threshold that could no longer pass is incomplete; an interrupt says
+// so once.
+func TestIncompleteStops(t *testing.T) {
+	for _, tc := range []struct {
+		res  Result
+		want string
+	}{
+		{Result{Requests: 5, StopReason: stopCompleted}, ""},
+		{Result{Requests: 5, StopReason: stopMaxRequests}, ""},
+		{Result{Requests: 5, StopReason: stopInterrupted, Interrupted: true}, "load interrupted by a signal"},
+		{Result{Requests: 39, StopReason: stopTokens}, "load stopped before the end of its plan: token source failing"},
+		{Result{Requests: 39, StopReason: stopAuth}, "load stopped before the end of its plan: authentication failing"},
+		{Result{Requests: 39, StopReason: stopExhausted}, "load stopped before the end of its plan: offer feed exhausted"},
+		{Result{Requests: 39, StopReason: stopThreshold + "p99<1ms"}, ""},
+		{Result{Requests: 39, StopReason: "merged"}, ""},
+	} {
+		got := strings.Join(tc.res.Incomplete(), "; ")
+		assert.Equal(t, tc.want, got, "stop %q", tc.res.StopReason)
+	}
+}
+
+// TestAchievedRateDefinition: a perfectly paced run achieves its requested
+// rate (sends at 0, 300, 600 and 900 ms are 3.33/s, not 4.44/s), in the engine
+// and in a merge alike, and --dry-run's count is what the run sends.
+func TestAchievedRateDefinition(t *testing.T) {
+	s := newStats(0)
+	start := time.Now()
+	for i := range 4 {
+		r := &vegeta.Result{Code: 200, Timestamp: start.Add(time.Duration(i) * 300 * time.Millisecond), Latency: time.Millisecond}
+		s.add(r, r.Timestamp)
+	}
+	r := &Result{}
+	s.fill(r)
+	assert.InDelta(t, 3.333, r.RateAchieved, 0.001, "got %v, want the paced 3.333/s", r.RateAchieved)
+
+	cfg, _, _ := sandboxConfig(t, Plan{Rate: "1/300ms", Duration: time.Second})
+	plan := cfg.Plan.WithDefaults()
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, plan.Requests(), res.Requests, "planned requests, got %d sent", res.Requests)
+	assert.InDelta(t, 3.333, res.RateAchieved, 0.4)
+	merged, err := MergeResults(cfg.OutDir + "/" + ResultsFile)
+	require.NoError(t, err)
+	assert.InDelta(t, res.RateAchieved, merged.RateAchieved, 0.01, "one definition in the engine and the merge")
+	assert.Empty(t, res.Incomplete())
+	if assert.NotEmpty(t, res.Timeline) {
+		assert.Equal(t, 0, res.Timeline[0].Second, "the timeline counts from the attack's start")
+	}
+}
+
+// TestErrorStatusesAreNotSchemaViolations: a 5xx is an error status, counted
+// once in its own class, never a schema violation.
+func TestErrorStatusesAreNotSchemaViolations(t *testing.T) {
+	cfg, _, _ := sandboxConfig(t, Plan{Rate: "50/s", Duration: time.Second,
+		Thresholds: []string{"schema_violations==0", "status_undocumented==0", "error_rate<1%"}}, sandbox.ErrorRate(1))
+	s, err := spec.Load()
+	require.NoError(t, err)
+	cfg.Spec = s
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	require.Positive(t, res.Requests)
+	assert.Zero(t, res.Schema.Violations, "5xx counted as schema violations: %+v", res.Schema.Details)
+	assert.Equal(t, res.Requests, res.StatusUndocumented)
+	require.Len(t, res.Thresholds, 3)
+	assert.True(t, res.Thresholds[0].NoData, "nothing with a documented status was validated")
+	assert.False(t, res.Thresholds[1].Passed)
+	assert.False(t, res.Thresholds[2].Passed)
+	assert.True(t, res.Failed())
+	checkLedger(t, cfg.OutDir, res.Requests)
+}
+
+// TestRunPreCancelled: a Run whose context is already cancelled sends
+// nothing, reports the interrupt, and does not race (run with -race).
+func TestRunPreCancelled(t *testing.T) {
+	cfg, _, _ := sandboxConfig(t, Plan{Rate: "50/s", Duration: time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Run(ctx, cfg)
+	require.NoError(t, err)
+	assert.True(t, res.Interrupted)
+	assert.Zero(t, res.Requests)
+	assert.NotEmpty(t, res.Incomplete())
+}
+
+// revokingFront answers 401 to one revoked token and passes everything else
+// to the sandbox.
+type revokingFront struct {
+	sb      http.Handler
+	revoked atomic.Pointer[string]
+	seen    atomic.Int64
+	revokeN int64
+	once    sync.Once
+}
+
+func (f *revokingFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := r.Header.Get("Authorization")
+	if p := f.revoked.Load(); p != nil && h == *p {
+		time.Sleep(20 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"message":"Unauthenticated."}`)
+		return
+	}
+	if strings.Contains(r.URL.Path, "/confirm") && f.seen.Add(1) == f.revokeN {
+		f.once.Do(func() { f.revoked.Store(&h) })
+	}
+	f.sb.ServeHTTP(w, r)
+}
+
+// TestOneRevocationDoesNotStopTheRun: at 300/s with 20 ms latency, one
+// server-side revocation makes the requests in flight with that token fail;
+// the token is fetched again and the run completes its plan.
+func TestOneRevocationDoesNotStopTheRun(t *testing.T) {
+	sb := sandbox.StartTB(t, sandbox.Latency(20*time.Millisecond))
+	front := &revokingFront{sb: sb.Handler(), revokeN: 100}
+	srv := httptest.NewServer(front)
+	t.Cleanup(srv.Close)
+	src, err := auth.New(auth.Config{TokenURL: sb.TokenURL(), ClientID: sandbox.ClientID, ClientSecret: sandbox.ClientSecret})
+	require.NoError(t, err)
+	cfg := Config{Plan: Plan{Rate: "300/s", Duration: 2 * time.Second}, BaseURL: srv.URL, PartnerID: sandbox.PartnerID,
+		Tokens: src, TokenStats: src.Stats, Feed: GeneratedFeed(1), OutDir: t.TempDir()}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, stopCompleted, res.StopReason, "401s %d", res.StatusCodes["401"])
+	// Every request the pacer got out before the end (a loaded 2-core
+	// machine may send fewer than 600, late; that is the pacer's business).
+	assert.Greater(t, res.Requests, uint64(300))
+	assert.Positive(t, res.StatusCodes["401"], "the revocation was seen")
+	assert.Equal(t, int64(1), res.Tokens.Invalidations, "one invalidation for one revoked token")
+}
+
+// flakyTokens fails the first fetch after each invalidation.
+type flakyTokens struct {
+	mu        sync.Mutex
+	n         int
+	failNext  bool
+	failures  int
+	refreshed int
+}
+
+func (f *flakyTokens) Token() (*oauth2.Token, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failNext {
+		f.failNext = false
+		f.failures++
+		return nil, fmt.Errorf("token endpoint hiccup")
+	}
+	return &oauth2.Token{AccessToken: fmt.Sprintf("tok-%d", f.n), TokenType: "Bearer"}, nil
+}
+
+func (f *flakyTokens) Invalidate(*oauth2.Token) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	f.failNext = true
+	f.refreshed++
+}
+
+// TestTokenFetchRetried: one failed token fetch after an invalidation is
+// retried, not the end of the run.
+func TestTokenFetchRetried(t *testing.T) {
+	sb := sandbox.StartTB(t)
+	ft := &flakyTokens{}
+	// The first token is refused by the sandbox (not a sandbox token): one
+	// invalidation, one failed fetch, then the retry hands out another
+	// refused token... so use a front that accepts any tok-N but tok-0.
+	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer tok-0" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"message":"Unauthenticated."}`)
+			return
+		}
+		r.Header.Set("Authorization", "Bearer "+sb.MintToken(sandbox.ClientID, time.Hour))
+		sb.Handler().ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(front)
+	t.Cleanup(srv.Close)
+	cfg := Config{Plan: Plan{Rate: "50/s", Duration: time.Second}, BaseURL: srv.URL, PartnerID: sandbox.PartnerID,
+		Tokens: ft, Feed: GeneratedFeed(1), OutDir: t.TempDir()}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	assert.Equal(t, stopCompleted, res.StopReason)
+	assert.Equal(t, 1, ft.failures, "one failed fetch")
+	assert.Positive(t, res.StatusCodes["200"])
+}

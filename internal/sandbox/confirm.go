@@ -91,13 +91,20 @@ func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request, offerID st
 		writeJSON(w, s.jsonCT, http.StatusBadRequest, `{"message":"The request body could not be read."}`)
 		return
 	}
-	req, verrs := parseConfirm(r.Header.Get("Content-Type"), body, (*sp)[:0])
+	parsed := s.requestBody(body)
+	req, verrs := parseConfirm(r.Header.Get("Content-Type"), parsed, (*sp)[:0])
+	verrs = s.optionalErrors(r.Header.Get("Content-Type"), parsed, verrs)
 	if len(verrs) > 0 {
 		status := http.StatusUnprocessableEntity
 		if d.has(drift422As400) {
 			status = http.StatusBadRequest
 		}
 		writeBody(w, s.jsonCT, status, appendValidationErrors((*bp)[len(body):len(body)], verrs))
+		return
+	}
+	if s.serverErrorDrift(parsed) {
+		s.stats.errors5xx.Add(1)
+		writeJSON(w, s.jsonCT, http.StatusInternalServerError, bodyServerError)
 		return
 	}
 	if s.markConfirmed(offer) {

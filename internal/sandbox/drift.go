@@ -1,6 +1,13 @@
 package sandbox
 
-import "strings"
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
 
 // DriftMode describes one named way in which the sandbox can break the Confirm offer
 // contract on purpose (enable it with Drift(Name)), so that the contract suite can prove
@@ -19,7 +26,9 @@ type DriftMode struct {
 	//   "check"   only the suite's own checks beyond the document (offer id echoed,
 	//             401 without a valid token, no second booking for one offer);
 	//   "strict"  only spec.ValidateResponse with spec.Strict (undocumented properties);
-	//   "drift"   nothing can fail it; the suite reports the observed difference.
+	//   "drift"   nothing can fail it; the suite reports the observed difference;
+	//   "generate" only generated cases (contract --generate) find it: the fixed
+	//             cases' bodies never trigger it.
 	Detect string
 	// Rule is the spec.Violation rule the drifted response produces, when Detect is
 	// "schema", "format" or "strict" (exactly one rule per mode); "" otherwise.
@@ -48,6 +57,9 @@ const (
 	driftDuplicateBooking
 	drift422As400
 	drift401As403
+	driftNonASCII500
+	driftWrongTypesBooked
+	driftInsuredRefused
 )
 
 func (d driftSet) has(bit driftSet) bool { return d&bit != 0 }
@@ -71,14 +83,17 @@ func driftTable() []driftEntry {
 		{driftDuplicateBooking, DriftMode{"duplicate-booking", "a second confirm of an already confirmed offer is answered 200 with a new booking id instead of 422 (double booking)", false, "check", ""}},
 		{driftEmpty200, DriftMode{"empty-200", "the 200 response has Content-Type application/json but an empty body", false, "schema", "empty-body"}},
 		{driftHTML401, DriftMode{"html-401", "the 401 response is a Cloudflare-style text/html page instead of application/json", false, "schema", "content-type"}},
+		{driftInsuredRefused, DriftMode{"insured-refused", "a valid confirm whose quote carries the optional insured array (even empty) is refused 422 \"The quotes.N.insured field is prohibited.\"", true, "generate", ""}},
 		{driftMessageAsNumber, DriftMode{"message-as-number", `the 401 body is {"message":401}: message is a number instead of a string`, false, "schema", "schema"}},
 		{driftMissingContentType, DriftMode{"missing-content-type", "the 200 response has no Content-Type header (and none is sniffed)", false, "schema", "content-type"}},
+		{driftNonASCII500, DriftMode{"non-ascii-500", `a valid confirm with a non-ASCII character in any policyholder string is answered 500 {"message":"Server Error"} (a surname like "Łukasiewicz" crashes the booking)`, false, "generate", ""}},
 		{driftNull200, DriftMode{"null-200", "the 200 response body is the JSON literal null", false, "schema", "empty-body"}},
 		{driftOfferIDNotEchoed, DriftMode{"offer-id-not-echoed", "data.offer_id is a different UUID from the offer id in the path", false, "check", ""}},
 		{driftPoliciesAsObject, DriftMode{"policies-as-object", "data.policies is a single policy object instead of an array of policies", false, "schema", "schema"}},
 		{driftPriceAsString, DriftMode{"price-as-string", `data.price is a JSON string ("24.95") instead of a number`, false, "schema", "schema"}},
 		{driftUndocumented500, DriftMode{"undocumented-500", `every confirm request, valid or not, is answered 500 {"message":"Server Error"}`, false, "schema", "status-undocumented"}},
 		{driftUndocumentedField, DriftMode{"undocumented-field", "the booking has an extra property data.surprise_field that the document does not declare", true, "strict", "undocumented-field"}},
+		{driftWrongTypesBooked, DriftMode{"wrong-types-booked", "numbers and booleans where the document wants strings (quotes[].id, policyholder members) are coerced to strings and booked with 200 instead of being refused 422", false, "generate", ""}},
 	}
 }
 
@@ -109,4 +124,152 @@ func driftNames() string {
 		names[i] = e.mode.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// requestBody returns the body confirm parses: under wrong-types-booked,
+// numbers and booleans in quotes[].id and the policyholder's members are
+// turned into strings first (PHP-style coercion), so they are booked. body
+// itself is never modified.
+func (s *Server) requestBody(body []byte) []byte {
+	if !s.cfg.drift.has(driftWrongTypesBooked) {
+		return body
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return body
+	}
+	changed := false
+	coerce := func(obj map[string]json.RawMessage, key string) {
+		v, ok := obj[key]
+		if !ok || len(v) == 0 || v[0] == '"' || v[0] == '{' || v[0] == '[' || v[0] == 'n' {
+			return
+		}
+		b, err := json.Marshal(string(v)) // 12345 -> "12345", true -> "true"
+		if err == nil {
+			obj[key], changed = b, true
+		}
+	}
+	var quotes []map[string]json.RawMessage
+	if json.Unmarshal(top["quotes"], &quotes) == nil {
+		for _, q := range quotes {
+			coerce(q, "id")
+		}
+		if b, err := json.Marshal(quotes); err == nil {
+			top["quotes"] = b
+		}
+	}
+	var holder map[string]json.RawMessage
+	if json.Unmarshal(top["policyholder"], &holder) == nil && holder != nil {
+		for k := range holder {
+			coerce(holder, k)
+		}
+		if b, err := json.Marshal(holder); err == nil {
+			top["policyholder"] = b
+		}
+	}
+	if !changed {
+		return body
+	}
+	out, err := json.Marshal(top)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// optionalErrors appends the validation errors of the optional quote
+// members (insured: an array of objects of strings; brightwrite_details: an
+// object of strings; null counts as absent), and, under insured-refused,
+// an error for every quote that carries insured at all.
+func (s *Server) optionalErrors(contentType string, body []byte, errs []fieldError) []fieldError {
+	if !isJSONContentType(contentType) || !(bytes.Contains(body, []byte("insured")) ||
+		bytes.Contains(body, []byte("brightwrite_details")) || bytes.Contains(body, []byte(`\u`))) {
+		return errs // fast path: neither member is present
+	}
+	var top struct {
+		Quotes []json.RawMessage `json:"quotes"`
+	}
+	if json.Unmarshal(body, &top) != nil {
+		return errs
+	}
+	for i, raw := range top.Quotes {
+		var q map[string]json.RawMessage
+		if json.Unmarshal(raw, &q) != nil || q == nil {
+			continue
+		}
+		f := "quotes." + strconv.Itoa(i)
+		if ins, ok := q["insured"]; ok && jsonKind(ins) != 'n' {
+			if s.cfg.drift.has(driftInsuredRefused) {
+				errs = append(errs, fieldError{f + ".insured", "The " + f + ".insured field is prohibited."})
+			}
+			var people []json.RawMessage
+			if jsonKind(ins) != '[' || json.Unmarshal(ins, &people) != nil {
+				errs = append(errs, fieldError{f + ".insured", "The " + f + ".insured field must be an array."})
+			}
+			for j, p := range people {
+				errs = stringMembers(errs, f+".insured."+strconv.Itoa(j), p)
+			}
+		}
+		if bw, ok := q["brightwrite_details"]; ok && jsonKind(bw) != 'n' {
+			errs = stringMembers(errs, f+".brightwrite_details", bw)
+		}
+	}
+	return errs
+}
+
+// stringMembers checks that raw is an object (or null) whose members are
+// strings (or null).
+func stringMembers(errs []fieldError, field string, raw json.RawMessage) []fieldError {
+	if jsonKind(raw) == 'n' {
+		return errs
+	}
+	var obj map[string]json.RawMessage
+	if jsonKind(raw) != '{' || json.Unmarshal(raw, &obj) != nil {
+		return append(errs, fieldError{field, "The " + field + " field must be an object."})
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if c := jsonKind(obj[k]); c != '"' && c != 'n' {
+			f := field + "." + k
+			errs = append(errs, fieldError{f, "The " + f + " field must be a string."})
+		}
+	}
+	return errs
+}
+
+// serverErrorDrift reports whether non-ascii-500 turns this valid confirm
+// into a server error: a policyholder string holds a non-ASCII character.
+func (s *Server) serverErrorDrift(body []byte) bool {
+	if !s.cfg.drift.has(driftNonASCII500) {
+		return false
+	}
+	var top struct {
+		Policyholder map[string]any `json:"policyholder"`
+	}
+	if json.Unmarshal(body, &top) != nil {
+		return false
+	}
+	for _, v := range top.Policyholder {
+		if str, ok := v.(string); ok {
+			for i := 0; i < len(str); i++ {
+				if str[i] >= utf8.RuneSelf {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// jsonKind returns the first byte of a JSON value ('{', '[', '"', 'n', ...),
+// 0 when absent.
+func jsonKind(raw json.RawMessage) byte {
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
 }

@@ -20,8 +20,10 @@ func TestDriftModesList(t *testing.T) {
 	for i, m := range modes {
 		names[i] = m.Name
 		assert.NotEmpty(t, m.Description, m.Name)
-		assert.Contains(t, []string{"schema", "format", "check", "strict", "drift"}, m.Detect, m.Name)
-		assert.Equal(t, m.Detect == "strict" || m.Detect == "drift", m.DriftOnly, "%s: DriftOnly agrees with Detect", m.Name)
+		assert.Contains(t, []string{"schema", "format", "check", "strict", "drift", "generate"}, m.Detect, m.Name)
+		if m.Detect != "generate" {
+			assert.Equal(t, m.Detect == "strict" || m.Detect == "drift", m.DriftOnly, "%s: DriftOnly agrees with Detect", m.Name)
+		}
 		_, err := New(Drift(m.Name))
 		assert.NoError(t, err, m.Name)
 	}
@@ -60,6 +62,12 @@ func driftResponse(t *testing.T, s *Server, scenario string, offer string) (int,
 		r = confirmReq(offer, "", validBody(t))
 	case "invalid":
 		r = confirmReq(offer, tok, []byte(`{"quotes":[]}`))
+	case "nonascii":
+		r = confirmReq(offer, tok, []byte(`{"quotes":[{"id":"`+offerID(2)+`"}],"policyholder":{"first_name":"Ada","last_name":"Łukasiewicz","email":"ada@example.com"}}`))
+	case "wrongtype":
+		r = confirmReq(offer, tok, []byte(`{"quotes":[{"id":12345}],"policyholder":{"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com"}}`))
+	case "insured":
+		r = confirmReq(offer, tok, []byte(`{"quotes":[{"id":"`+offerID(2)+`","insured":[]}],"policyholder":{"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com"}}`))
 	case "dup":
 		first := serve(s, confirmReq(offer, tok, validBody(t)))
 		require.Equal(t, http.StatusOK, first.Code)
@@ -156,6 +164,18 @@ func driftCases() map[string]driftCase {
 		"duplicate-booking": {"dup", func(t *testing.T, code int, h http.Header, body []byte) {
 			assert.Equal(t, http.StatusOK, code)
 			assert.Regexp(t, reBookingID, data(t, body)["id"])
+		}},
+		"non-ascii-500": {"nonascii", func(t *testing.T, code int, h http.Header, body []byte) {
+			assert.Equal(t, http.StatusInternalServerError, code)
+			assert.JSONEq(t, bodyServerError, string(body))
+		}},
+		"wrong-types-booked": {"wrongtype", func(t *testing.T, code int, h http.Header, body []byte) {
+			assert.Equal(t, http.StatusOK, code)
+			assert.Equal(t, "12345", data(t, body)["quote"].(map[string]any)["uuid"], "the coerced id is echoed")
+		}},
+		"insured-refused": {"insured", func(t *testing.T, code int, h http.Header, body []byte) {
+			assert.Equal(t, http.StatusUnprocessableEntity, code)
+			assert.Contains(t, string(body), "quotes.0.insured")
 		}},
 		"422-as-400": {"invalid", func(t *testing.T, code int, h http.Header, body []byte) {
 			assert.Equal(t, http.StatusBadRequest, code)

@@ -321,8 +321,7 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 	}
 	g.gen.Requests++
 	raw := marshalBody(fillQuote(body, g.quoteID))
-	u := strings.TrimRight(g.cfg.BaseURL, "/") + "/api/partners/" + url.PathEscape(g.cfg.PartnerID) +
-		"/offers/" + url.PathEscape(g.offerID) + "/confirm"
+	u := strings.TrimRight(g.cfg.BaseURL, "/") + xone.ConfirmPath(url.PathEscape(g.cfg.PartnerID), url.PathEscape(g.offerID))
 	p := planned{url: u, body: raw, header: http.Header{}}
 	p.header.Set("Accept", "application/json")
 	p.header.Set("Content-Type", "application/json")

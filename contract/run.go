@@ -321,8 +321,7 @@ func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]
 			out = append(out, p)
 			continue
 		}
-		p.url = strings.TrimRight(cfg.BaseURL, "/") + "/api/partners/" + url.PathEscape(cfg.PartnerID) +
-			"/offers/" + url.PathEscape(offer) + "/confirm"
+		p.url = strings.TrimRight(cfg.BaseURL, "/") + xone.ConfirmPath(url.PathEscape(cfg.PartnerID), url.PathEscape(offer))
 		p.body = d.body(quote, ph)
 		p.header = http.Header{}
 		p.header.Set("Accept", "application/json")

@@ -21,6 +21,8 @@ import (
 	"github.com/pb33f/libopenapi/orderedmap"
 	"github.com/pb33f/libopenapi/overlay"
 	"github.com/pb33f/libopenapi/utils"
+
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 //go:embed confirm-offer.openapi.json
@@ -30,7 +32,7 @@ var vendorDoc string
 var overlayDoc string
 
 // confirmPath is the path template of the XONE Confirm offer operation.
-const confirmPath = "/api/partners/{partner_id}/offers/{offer_id}/confirm"
+const confirmPath = xone.ConfirmPathTemplate
 
 // Vendor returns the embedded vendor document (spec/confirm-offer.openapi.json), byte-for-byte as
 // published by the vendor. Each call returns a fresh copy the caller may modify.

@@ -18,6 +18,8 @@ import (
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/helpers"
 	"github.com/pb33f/libopenapi-validator/strict"
+
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 // Rule ids of a Violation. They are stable: reports, baselines and tests key on them.
@@ -76,12 +78,7 @@ const redacted = "[redacted]"
 
 // isSensitiveName reports body properties and headers whose values never appear in a Violation.
 func isSensitiveName(name string) bool {
-	switch strings.ToLower(name) {
-	case "email", "phone", "security_token", "access_token", "refresh_token", "client_secret",
-		"password", "token", "authorization", "cookie", "set-cookie":
-		return true
-	}
-	return false
+	return xone.SensitiveKey(name) || xone.SensitiveHeader(name)
 }
 
 // ValidateResponse validates a confirm response against the document: status, Content-Type,

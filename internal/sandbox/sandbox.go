@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 // Demo credentials accepted by the sandbox's token endpoint. They are not secrets: the
@@ -33,8 +35,8 @@ const (
 
 // Paths served by the sandbox.
 const (
-	TokenPath   = "/api/oauth/token"
-	ConfirmPath = "/api/partners/{partner_id}/offers/{offer_id}/confirm" // ServeMux pattern
+	TokenPath   = xone.TokenPath
+	ConfirmPath = xone.ConfirmPathTemplate // ServeMux pattern
 )
 
 // salts separate the random streams derived from one request sequence number.

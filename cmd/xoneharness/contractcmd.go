@@ -56,6 +56,9 @@ type contractFlags struct {
 	// reportDir is the run's report directory, named in the lock an
 	// --offers file takes.
 	reportDir string
+	// nextOffer, set by run, hands generated cases offers from the stream the
+	// load stage reads next.
+	nextOffer func() (load.Offer, bool)
 }
 
 func (c *contractFlags) register(fs *flag.FlagSet) {
@@ -121,7 +124,18 @@ func (c *contractFlags) config(a *app, tg *target, s *spec.Spec, red *auth.Redac
 	if tg.Sandbox != nil {
 		cfg.ExpiredToken = tg.Sandbox.MintToken(sandbox.ClientID, -time.Hour)
 	}
-	c.gen.apply(&cfg, feed, feedFirst)
+	next := c.nextOffer
+	if next == nil && feed != nil {
+		i := feedFirst
+		next = func() (load.Offer, bool) {
+			if i >= feed.Len() {
+				return load.Offer{}, false
+			}
+			i++
+			return feed.At(i - 1), true
+		}
+	}
+	c.gen.apply(&cfg, next)
 	return cfg, nil
 }
 

@@ -27,9 +27,9 @@ func (g *generateFlags) register(fs *flag.FlagSet) {
 }
 
 // apply copies the flags into cfg. Off the embedded sandbox, generated cases
-// draw offers from feed's rows first, first+1, ... (the --offers file after
-// the row confirm-ok uses); a nil feed means none are generated there.
-func (g *generateFlags) apply(cfg *contract.Config, feed *load.OfferList, first int) {
+// draw offers from next (the --offers feed after the row confirm-ok uses); a
+// nil next means none are generated there.
+func (g *generateFlags) apply(cfg *contract.Config, next func() (load.Offer, bool)) {
 	if g.n <= 0 {
 		return
 	}
@@ -39,15 +39,10 @@ func (g *generateFlags) apply(cfg *contract.Config, feed *load.OfferList, first 
 	if g.maxShrinks == 0 {
 		cfg.MaxShrinks = -1
 	}
-	if !cfg.Embedded && feed != nil {
-		i := first
+	if !cfg.Embedded && next != nil {
 		cfg.NextOffer = func() (string, string, bool) {
-			if i >= feed.Len() {
-				return "", "", false
-			}
-			o := feed.At(i)
-			i++
-			return o.OfferID, o.QuoteID, true
+			o, ok := next()
+			return o.OfferID, o.QuoteID, ok
 		}
 	}
 }

@@ -30,7 +30,7 @@ func TestGenerateFlagsApply(t *testing.T) {
 			g.register(fs)
 			assert.NoError(t, fs.Parse(tc.args))
 			cfg := contract.Config{Embedded: tc.embedded}
-			g.apply(&cfg, nil, 0)
+			g.apply(&cfg, nil)
 			assert.Equal(t, tc.want.Generate, cfg.Generate)
 			assert.Equal(t, tc.want.Seed, cfg.Seed)
 			assert.Equal(t, tc.want.MaxShrinks, cfg.MaxShrinks)

@@ -226,3 +226,30 @@ func TestLedgerMatchesWhatTheServerBooked(t *testing.T) {
 		}
 	})
 }
+
+// TestOffersFileConsumedOnce: two loads started together over one offers
+// file: the second is refused (exit 2) naming the first's report directory,
+// and what the server booked is the first one's ledger.
+func TestOffersFileConsumedOnce(t *testing.T) {
+	s, log := bookingStandIn(t, func(int64) time.Duration { return 0 })
+	offers := writeOffers(t, 100)
+	root := t.TempDir()
+	first := filepath.Join(root, "first")
+	cmd := command(t, "load", "--offers", offers, "--rate", "20/s", "--duration", "3s", "--report-dir", first)
+	cmd.Env = append(cmd.Env, envList(s.env())...)
+	require.NoError(t, cmd.Start())
+	waitFor(t, 60*time.Second, "the first run's first booking", func() bool { return ledgerRows(first) >= 1 })
+	second := filepath.Join(root, "second")
+	r := invoke(t, s.env(), "load", "--offers", offers, "--rate", "20/s", "--duration", "1s", "--report-dir", second)
+	assert.Equal(t, exitUsage, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stderr, first, "the refusal names the other run's report directory")
+	require.NoError(t, cmd.Wait())
+	booked, unknown := ledgerOffers(t, first)
+	assert.Equal(t, log.offers(), union(booked, unknown), "every booking is the first run's")
+
+	// Once the first run is over, its ledger keeps the same offers from
+	// being confirmed again by a later run under the same reports root.
+	r = invoke(t, s.env(), "load", "--offers", offers, "--rate", "20/s", "--duration", "1s", "--report-dir", filepath.Join(root, "third"))
+	assert.Equal(t, exitUsage, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stderr, "already confirmed by an earlier run")
+}

@@ -162,6 +162,9 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 		}
 		contractOffer.offerID, contractOffer.quoteID = first.OfferID, first.QuoteID
 	}
+	if stream != nil {
+		contractOffer.nextOffer = stream.Next // generated cases draw from the same stream
+	}
 
 	// Stage 2: the contract suite. Its confirms and the load stage's share
 	// one ledger.

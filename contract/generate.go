@@ -384,14 +384,7 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 // withoutRule drops the violations of rule from cr and judges it again.
 func withoutRule(cr CaseResult, rule string, strict bool) CaseResult {
 	cr.Violations = slices.DeleteFunc(cr.Violations, func(v Violation) bool { return v.Rule == rule })
-	cr.Outcome = OutcomePass
-	for _, v := range cr.Violations {
-		if !isDriftRule(v.Rule) {
-			cr.Outcome = OutcomeFail
-			break
-		}
-		cr.Outcome = OutcomeDrift
-	}
+	cr.Outcome = outcomeOf(cr.Violations)
 	if cr.Outcome == OutcomeDrift && strict {
 		cr.Outcome = OutcomeFail
 	}

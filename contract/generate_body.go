@@ -34,7 +34,7 @@ func coverageStrings() []string {
 	return []string{
 		plainString,
 		"",
-		strings.Repeat("Lorem ipsum ", 22)[:255],
+		strings.Repeat("Lorem ipsum ", 22)[:maxFieldRunes],
 		"Zoë Ångström-Łukasiewicz",
 		"e\u0301a\u0300o\u0308\u0323",
 		"שלום עליכם",

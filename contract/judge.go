@@ -21,6 +21,19 @@ const (
 	specRuleUndocumentedField  = "undocumented-field"
 )
 
+// outcomeOf is the outcome a case's violations give: pass with none, drift
+// when every one is a drift rule, fail otherwise.
+func outcomeOf(vs []Violation) Outcome {
+	out := OutcomePass
+	for _, v := range vs {
+		if !isDriftRule(v.Rule) {
+			return OutcomeFail
+		}
+		out = OutcomeDrift
+	}
+	return out
+}
+
 func isDriftRule(rule string) bool {
 	switch rule {
 	case specRuleStatusUndocumented, specRuleUndocumentedField, RuleStatusUnexpected, spec.RuleHeaderShape:
@@ -108,14 +121,7 @@ func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, 
 		finding = rejected(&cr, d, x.status, undocumented, msg)
 	}
 
-	cr.Outcome = OutcomePass
-	for _, v := range cr.Violations {
-		if !isDriftRule(v.Rule) {
-			cr.Outcome = OutcomeFail
-			break
-		}
-		cr.Outcome = OutcomeDrift
-	}
+	cr.Outcome = outcomeOf(cr.Violations)
 	reason := finding
 	if reason == "" {
 		reason = summary

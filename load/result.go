@@ -531,6 +531,13 @@ func MergeResults(files ...string) (*Result, error) {
 		return nil, errors.New("load: merge: no files")
 	}
 	s := newStats(0)
+	// The timeline counts seconds from the earliest intended send of all
+	// the files (the attack's start), as a run's own timeline does.
+	for _, name := range files {
+		if t, ok := firstIntended(name); ok && (s.timeline.origin.IsZero() || t.Before(s.timeline.origin)) {
+			s.timeline.origin = t
+		}
+	}
 	var (
 		requested float64
 		truncated []string
@@ -570,6 +577,21 @@ type merged struct {
 // length-prefixed, so a file cut anywhere decodes cleanly up to the last record
 // before the cut and then fails (io.ErrUnexpectedEOF, or a decode error for a
 // cut that left garbage): that is a salvage, unless no record came before it.
+// firstIntended is the intended send time of the first result in a
+// results.bin, or false when it has none that can be read.
+func firstIntended(name string) (time.Time, bool) {
+	f, err := os.Open(name)
+	if err != nil {
+		return time.Time{}, false
+	}
+	defer f.Close()
+	var r vegeta.Result
+	if err := vegeta.NewDecoder(f).Decode(&r); err != nil {
+		return time.Time{}, false
+	}
+	return intendedOf(&r), true
+}
+
 func mergeFile(s *stats, name string) (merged, error) {
 	f, err := os.Open(name)
 	if err != nil {

@@ -123,6 +123,14 @@ func TestAchievedRateDefinition(t *testing.T) {
 	merged, err := MergeResults(cfg.OutDir + "/" + ResultsFile)
 	require.NoError(t, err)
 	assert.InDelta(t, res.RateAchieved, merged.RateAchieved, 0.01, "one definition in the engine and the merge")
+	if assert.NotEmpty(t, merged.Timeline) {
+		assert.Equal(t, 0, merged.Timeline[0].Second, "a merge's timeline counts from the attack's start too")
+		var n uint64
+		for _, b := range merged.Timeline {
+			n += b.Requests
+		}
+		assert.Equal(t, merged.Requests, n)
+	}
 	assert.Empty(t, res.Incomplete())
 	if assert.NotEmpty(t, res.Timeline) {
 		assert.Equal(t, 0, res.Timeline[0].Second, "the timeline counts from the attack's start")

@@ -82,8 +82,13 @@ func (s *Source) newFetchError(status int, body []byte, err error) *FetchError {
 	}
 }
 
-// unreachable wraps a transport error.
+// unreachable wraps a transport error; a timeout says so in words, whichever
+// of the client's timer and the request's deadline noticed it first.
 func unreachable(err error) error {
+	var ne interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("%w: timed out: %w", ErrUnreachable, err)
+	}
 	return fmt.Errorf("%w: %w", ErrUnreachable, err)
 }
 

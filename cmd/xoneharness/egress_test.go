@@ -226,15 +226,15 @@ func TestEgressRedirectsNeverFollowed(t *testing.T) {
 // sends in any one-second window.
 func TestEgressRateCeilingAfterStall(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes about 5 s")
+		t.Skip("takes about 8 s")
 	}
 	s := newStandIn(t, standInOpts{})
 	p := newLogProxy(t, map[string]http.HandlerFunc{"partner.example": s.serve})
-	p.stallFrom, p.stallFor = 500*time.Millisecond, 2500*time.Millisecond
+	p.stallFrom, p.stallFor = 500*time.Millisecond, 5*time.Second
 	env := proxyEnv(t, p, map[string]string{"XONE_BASE_URL": "http://partner.example", "XONE_CLIENT_ID": standInClientID,
 		"XONE_CLIENT_SECRET": standInSecret, "XONE_PARTNER_ID": sandbox.PartnerID})
 	r := invoke(t, env, "load", "--offers", writeOffers(t, 60), "--rate", "5/s", "--max-rate", "5",
-		"--workers", "2", "--max-workers", "2", "--duration", "4s", "--report-dir", t.TempDir(), "--format", "json")
+		"--workers", "10", "--max-workers", "10", "--duration", "7s", "--report-dir", t.TempDir(), "--format", "json")
 	require.NotEqual(t, exitUsage, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	ts := p.times()
 	require.GreaterOrEqual(t, len(ts), 12, "the load reached the target through the proxy: %v", p.requests())

@@ -363,7 +363,7 @@ func TestSandboxKnobsRefused(t *testing.T) {
 		{[]string{"--drift", "price-as-string,"}, "--drift"},
 		{[]string{"--addr", "0.0.0.0:0"}, "--addr"},
 		{[]string{"--addr", "[::]:0"}, "--addr"},
-		{[]string{"--addr", ":0"}, "--addr"},
+		{[]string{"--addr", ":18099"}, "--addr"}, // an empty host is every interface: refused before any bind
 		{[]string{"--addr", "0.0.0.0:0", "--allow-remote"}, "--addr"},
 		{[]string{"--addr", "192.0.2.1:0"}, "--addr"},
 	}

@@ -59,6 +59,9 @@ type contractFlags struct {
 	// nextOffer, set by run, hands generated cases offers from the stream the
 	// load stage reads next.
 	nextOffer func() (load.Offer, bool)
+	// release, set by config when it opened --offers, closes the stream and
+	// drops its lock; the command calls it when the suite is over.
+	release func()
 }
 
 func (c *contractFlags) register(fs *flag.FlagSet) {
@@ -84,18 +87,26 @@ func (c *contractFlags) config(a *app, tg *target, s *spec.Spec, red *auth.Redac
 		}
 	}
 	offer, quote := pickString(c.offerID, a.getenv("XONE_OFFER_ID")), pickString(c.quoteID, a.getenv("XONE_QUOTE_ID"))
-	var feed *load.OfferList
-	feedFirst := 0
+	next := c.nextOffer
 	if c.offersFile != "" && (offer == "" && quote == "" || c.gen.n > 0) {
-		offers, err := readOffersFile(c.offersFile)
+		// The same rules as load: the file is locked for the run, and an
+		// offer an earlier run's ledger holds is refused.
+		st, release, err := openOfferStream(a, c.offersFile, c.reportDir, load.Shard{Index: 0, Count: 1})
 		if err != nil {
 			return contract.Config{}, err
 		}
-		feed = offers
+		c.release = release
 		if offer == "" && quote == "" {
-			first := offers.At(0)
-			offer, quote, feedFirst = first.OfferID, first.QuoteID, 1
+			first, ok := st.Next()
+			if !ok {
+				if err := st.Err(); err != nil {
+					return contract.Config{}, usagef("--offers: %v", err)
+				}
+				return contract.Config{}, usagef("--offers: %s holds no offer", c.offersFile)
+			}
+			offer, quote = first.OfferID, first.QuoteID
 		}
+		next = st.Next
 	}
 	if (offer == "") != (quote == "") {
 		return contract.Config{}, usagef("--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID): give both or neither")
@@ -123,17 +134,6 @@ func (c *contractFlags) config(a *app, tg *target, s *spec.Spec, red *auth.Redac
 	}
 	if tg.Sandbox != nil {
 		cfg.ExpiredToken = tg.Sandbox.MintToken(sandbox.ClientID, -time.Hour)
-	}
-	next := c.nextOffer
-	if next == nil && feed != nil {
-		i := feedFirst
-		next = func() (load.Offer, bool) {
-			if i >= feed.Len() {
-				return load.Offer{}, false
-			}
-			i++
-			return feed.At(i - 1), true
-		}
 	}
 	c.gen.apply(&cfg, next)
 	return cfg, nil
@@ -192,6 +192,9 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 		red := auth.NewRedactor(tg.Secret)
 		cf.reportDir = dir
 		cfg, err := cf.config(a, tg, s, red)
+		if cf.release != nil {
+			defer cf.release()
+		}
 		if err != nil {
 			return err
 		}
@@ -276,20 +279,4 @@ func ledgerSink(l *load.Ledger) func(contract.Booking) {
 			Status: b.Status, Error: why, At: b.At})
 		_ = l.Flush() // an error is kept and reported by Close
 	}
-}
-
-// readOffersFile reads an --offers CSV whole into a compact list (33 bytes
-// per row of two UUIDs), for the contract suite, which confirms a handful
-// of its rows; errors name the file and line.
-func readOffersFile(path string) (*load.OfferList, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, usagef("--offers: %v", err)
-	}
-	defer f.Close()
-	offers, err := load.ReadOfferList(f, path)
-	if err != nil {
-		return nil, usagef("--offers: %v", err)
-	}
-	return offers, nil
 }

@@ -26,19 +26,21 @@
 //	if err := load.CheckTarget(baseURL, plan.PeakRate(), 0, false); err != nil {
 //		return err
 //	}
-//	offers, err := load.ReadOfferList(f, "offers.csv") // 33 bytes per offer
+//	offers, err := load.OpenOfferStream("offers.csv", os.Stdin, load.StreamOptions{}) // read as needed
 //	if err != nil {
 //		return err
 //	}
+//	defer offers.Close()
 //	res, err := load.Run(ctx, load.Config{
 //		Plan: plan, BaseURL: baseURL, PartnerID: partnerID,
-//		Tokens: src, TokenStats: src.Stats, Feed: offers.Feed(),
+//		Tokens: src, TokenStats: src.Stats, Feed: offers,
 //		Spec: s, OutDir: "reports/20260101T000000Z-load", Progress: os.Stderr,
 //	})
 //	if err != nil {
-//		return err // configuration, first token or I/O: nothing measured
+//		return err // configuration, first token, first offer or I/O: nothing measured
 //	}
-//	if !res.Passed() {
-//		// a threshold failed: a finding, exit 1
+//	switch {
+//	case res.Failed(): // a threshold failed on data: a finding, exit 1
+//	case len(res.Incomplete()) > 0: // cut short, nothing sent, a threshold without data: exit 4
 //	}
 package load

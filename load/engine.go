@@ -155,6 +155,9 @@ type engine struct {
 	planned     uint64
 	// undocumented counts responses whose status the document does not list.
 	undocumented uint64
+	// undocumentedStatus[c] is whether the document leaves status c out,
+	// looked up once so the per-response check is an index (nil: no spec).
+	undocumentedStatus []bool
 
 	// Validation.
 	tmplReq  *http.Request
@@ -307,6 +310,12 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		e.metrics.rateRequested.Set(e.sched.rate(0))
 	}
 	e.stats = newStats(5)
+	if e.cfg.Spec != nil {
+		e.undocumentedStatus = make([]bool, 1000)
+		for c := range e.undocumentedStatus {
+			e.undocumentedStatus[c] = !e.cfg.Spec.Documents(c)
+		}
+	}
 	e.startValidators()
 
 	feedCap := int64(e.cfg.Feed.Left())

@@ -68,3 +68,7 @@ func normKey(name string) string {
 		return c
 	}, strings.ToLower(name))
 }
+
+// Redacted is the one marker that replaces a secret, a token or a sensitive
+// value wherever the harness prints or writes it.
+const Redacted = "[REDACTED]"

@@ -2,61 +2,114 @@ package egress
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
+	"net/url"
 	"sync"
 	"time"
 )
 
+// MaxClockSkew is the largest difference between the clocks of any two
+// shards' hosts (each within MaxClockSkew/2 of true time) under which a
+// sharded ceiling holds exactly: 10 ms, several times what NTP-synchronised
+// hosts usually show. Its guard is built into every sharded slot; the package
+// doc says what it costs and what happens beyond it.
+const MaxClockSkew = 10 * time.Millisecond
+
+// maxPeriod bounds a shard's period (the time between two of its slots), so
+// that slot instants stay within time.Duration and Unix nanoseconds.
+const maxPeriod = float64(1 << 62)
+
+// Shard is one process's part of a job split across Count processes, Index
+// in [0, Count). The zero value and Count 1 mean not sharded.
+type Shard struct{ Index, Count int }
+
+// ErrGroupTooLarge is returned (wrapped) by Admit for a group of sends the
+// rate ceiling can never release together.
+var ErrGroupTooLarge = errors.New("group too large for the rate ceiling")
+
 // ceiling is a hard limit on sends: at most n sends in any window of length
-// window, wherever the window starts. For a rate r >= 1 per second that is
-// floor(r) sends per second; for r < 1 one send per 1/r seconds. The limit
-// is on the moments the gate lets requests go; the far side sees them with
-// the network's jitter (a new connection's handshake delays a send more than
-// a reused connection does).
+// w, wherever it starts, where (n, w) is (floor(rate), 1 s) for a rate of at
+// least 1 per second and (1, 1/rate) below. Sends are spaced evenly, one per
+// slot of length (w+guard)/n, and a group of m sends released at one instant
+// reserves 2m-1 consecutive slots of the gate (its own, N grid slots apart
+// when sharded), the instant in the middle one, so that every window around
+// that instant still holds at least m slots the group owns and no one else
+// uses; any n consecutive grid slots hold at least floor(n/N) of a shard's,
+// hence the largest group.
 //
-// Each send reserves a slot: the n-th previous reservation plus the window,
-// or now if that is past. Reservations are handed out in order, so any
-// window holds at most n of them. A waiter that gives up keeps its slot (the
+// Unsharded (guard 0), a slot starts wherever the previous one ended, on the
+// monotonic clock. Sharded over N, slots lie on a grid of Unix time: slot k
+// starts at k*slot and belongs to shard k mod N, so N gates agree without
+// talking to each other; guard = MaxClockSkew absorbs their clocks'
+// difference. Sends in slots d apart are then at least d*slot - skew apart in
+// true time, so the sends of any window of w lie in n consecutive slots.
+//
+// The limit is on the instants the gate releases sends; the far side sees
+// them with the network's jitter. A waiter that gives up keeps its slot (the
 // ceiling only ever errs on the side of fewer sends).
 type ceiling struct {
-	window time.Duration
-	now    func() time.Time
+	period  time.Duration // between two slots of this gate
+	phase   int64         // sharded: Unix ns of the shard's slot 0
+	sharded bool
+	group   int // largest group: slots a window of w holds for this gate
+	now     func() time.Time
 
 	mu   sync.Mutex
-	ring []time.Time // the last n reservations, oldest at next
-	next int
+	last time.Time // the last slot reserved
 }
 
-func newCeiling(rate float64, now func() time.Time) *ceiling {
-	n, window := int(math.Floor(rate)), time.Second
+func newCeiling(rate float64, sh Shard, now func() time.Time) (*ceiling, error) {
+	n, window := math.Floor(rate), float64(time.Second)
 	if n < 1 {
-		n, window = 1, time.Duration(float64(time.Second)/rate)
+		n, window = 1, float64(time.Second)/rate
 	}
-	return &ceiling{window: window, now: now, ring: make([]time.Time, n)}
+	count, guard := max(sh.Count, 1), 0.0
+	if count > 1 {
+		guard = float64(MaxClockSkew)
+	}
+	slot := math.Ceil((window + guard) / n)
+	if slot*float64(count) > maxPeriod {
+		return nil, fmt.Errorf("%g sends per second: one send per %.3g s is too slow to schedule", rate, slot*float64(count)/1e9)
+	}
+	period := time.Duration(slot) * time.Duration(count)
+	return &ceiling{
+		period:  period,
+		phase:   int64(slot) * int64(sh.Index),
+		sharded: count > 1,
+		group:   max(1, int(n)/count),
+		now:     now,
+		last:    now().Add(-period), // as if a slot had just ended: a restarted shard's past counts as used
+	}, nil
 }
 
-// reserve returns the time at which the caller may send.
-func (c *ceiling) reserve() time.Time {
+// reserve returns the instant at which a group of m sends (1 <= m <=
+// c.group) may leave together.
+func (c *ceiling) reserve(m int) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.now()
-	if old := c.ring[c.next]; !old.IsZero() {
-		if free := old.Add(c.window); free.After(t) {
-			t = free
+	// m-1 unused slots before the instant, none of them reserved before.
+	if free := c.last.Add(time.Duration(m) * c.period); free.After(t) {
+		t = free
+	}
+	if c.sharded { // the shard's first grid slot at or after t
+		p := int64(c.period)
+		k := (t.UnixNano() - c.phase) / p
+		if c.phase+k*p < t.UnixNano() {
+			k++
 		}
+		t = time.Unix(0, c.phase+k*p)
 	}
-	c.ring[c.next] = t
-	c.next++
-	if c.next == len(c.ring) {
-		c.next = 0
-	}
+	c.last = t.Add(time.Duration(m-1) * c.period) // m-1 slots after it
 	return t
 }
 
-// wait blocks until a send is allowed, or until ctx or stop ends (stop may be
-// nil), and returns the cause in that case.
-func (c *ceiling) wait(ctx, stop context.Context) error {
-	d := c.reserve().Sub(c.now())
+// wait blocks until a group of m sends may leave, or until ctx or stop ends
+// (stop may be nil), and returns the cause in that case.
+func (c *ceiling) wait(ctx, stop context.Context, m int) error {
+	d := c.reserve(m).Sub(c.now())
 	if d <= 0 {
 		return nil
 	}
@@ -74,4 +127,51 @@ func (c *ceiling) wait(ctx, stop context.Context) error {
 	case <-stopped:
 		return context.Cause(stop)
 	}
+}
+
+// MaxGroup is the largest group of sends Admit releases together to a route
+// that is not loopback: floor(MaxRate)/Count sends for a gate of shard I/Count
+// (floor(MaxRate) unsharded), and at least 1.
+func (g *Gate) MaxGroup() int { return g.ceiling.group }
+
+// Admit counts n sends to rawURL's route against the rate ceiling and
+// returns when all n may leave at the same instant, so that no window keeps
+// more than the ceiling even though the sends are not spread out: the group
+// reserves its slots on both sides of the instant (2n-1 of the gate's slots).
+// For a loopback route it returns at once. It fails for a URL the gate
+// refuses, for n < 1, for n above MaxGroup (wrapping ErrGroupTooLarge), and
+// when ctx ends first (the slots stay reserved). Safe for concurrent use.
+func (g *Gate) Admit(ctx context.Context, rawURL string, n int) error {
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return err
+	}
+	if n < 1 {
+		return fmt.Errorf("egress: admit: want a group of at least 1 send, got %d", n)
+	}
+	r, err := g.route(ctx, u)
+	if err != nil || r.loopback {
+		return err
+	}
+	if n > g.ceiling.group {
+		why := fmt.Sprintf("at most %d at %g sends per second", g.ceiling.group, g.cfg.MaxRate)
+		if g.ceiling.sharded {
+			why += fmt.Sprintf(" shared by %d shards", g.cfg.Shard.Count)
+		}
+		return fmt.Errorf("egress: admit %d sends at once: %w (%s)", n, ErrGroupTooLarge, why)
+	}
+	if err := g.ceiling.wait(ctx, nil, n); err != nil {
+		return fmt.Errorf("egress: waiting for the rate ceiling: %w", err)
+	}
+	return nil
+}
+
+// parseURL parses an absolute http(s) URL with a host. The error does not
+// repeat the URL (it may hold credentials).
+func parseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("egress: want an absolute http(s) URL with a host")
+	}
+	return u, nil
 }

@@ -12,14 +12,49 @@
 //     redirect nor a token URL walks around it;
 //   - never follows a redirect (a 3xx is an answer);
 //   - holds every send that does not go to a loopback address under a hard
-//     rate ceiling: no window of one second, wherever it starts, holds more
-//     than floor(MaxRate) sends, whatever the caller's pacing does. A request
-//     is loopback only when no proxy carries it and every address its host
-//     resolves to is loopback (the gate dials only those addresses).
+//     rate ceiling for the whole job, all shards together: no window of one
+//     second, wherever it starts, holds more than floor(MaxRate) sends (below
+//     1/s: one send per 1/MaxRate seconds), whatever the callers' pacing
+//     does. A request is loopback only when no proxy carries it and every
+//     address its host resolves to is loopback (the gate dials only those
+//     addresses).
+//
+// # The ceiling
+//
+// Sends are spaced evenly, one per slot. Unsharded, a slot is 1/floor(MaxRate)
+// seconds (below 1/s, 1/MaxRate) and starts when the previous one ends.
+//
+// Sharded (Config.Shard with Count N > 1), the N processes of a job share the
+// ceiling without talking to each other: slots lie on a grid of the wall
+// clock (Unix time), slot k belongs to shard k mod N, and a shard sends only
+// at the start of its own slots, so shards started at any moments, together
+// or not, take turns. The slot is lengthened by a guard for the hosts' clock
+// differences: (1 s + MaxClockSkew)/floor(MaxRate) (below 1/s, 1/MaxRate +
+// MaxClockSkew). With clocks within MaxClockSkew of one another the ceiling
+// holds exactly; each shard sends floor(MaxRate)/N per second less the guard.
+// The guard costs MaxClockSkew/(1 s + MaxClockSkew) of floor(MaxRate), about
+// 1% (at 20/s a slot of 50.5 ms instead of 50 ms: 19.8 sends per second);
+// below 1/s less than 1%. Beyond MaxClockSkew, each further slot length of
+// skew lets at most one more send into a window (at 20/s, one per further
+// 50.5 ms of skew), and however large the skew, a window of single sends
+// never holds more than floor(MaxRate) + N - 1 (each shard's own sends stay
+// N slots apart). A clock stepped by NTP is such a skew while it lasts.
+//
+// A group of n sends released together (Gate.Admit, a race check) reserves
+// 2n-1 of the gate's slots with the group's instant in the middle one, so
+// that every window around the instant still holds n slots that no one else
+// uses: Admit waits for n-1 more of the gate's turns than a single send would,
+// and refuses a group above MaxGroup (floor(MaxRate)/N, at least 1), which
+// could never be released without breaking a window.
+//
+// The ceiling is on the instants the gate releases sends; the far side sees
+// them with the network's jitter. A waiter that gives up keeps its slot, and
+// a new gate treats the time before it as used: the ceiling only ever errs on
+// the side of fewer sends.
 //
 // Use:
 //
-//	g, err := egress.New(egress.Config{MaxRate: 20, Proxy: proxyFunc})
+//	g, err := egress.New(egress.Config{MaxRate: 20, Shard: egress.Shard{Index: i, Count: n}, Proxy: proxyFunc})
 //	if err != nil {
 //		return err
 //	}
@@ -29,5 +64,6 @@
 //	client := g.Client(30 * time.Second)
 //
 // A caller that tunes its own transport starts from g.Transport() and sends
-// through g.ClientFor(tr, timeout, stop).
+// through g.ClientFor(tr, timeout, stop). A caller that writes requests
+// itself opens connections with g.Conn and counts its sends with g.Admit.
 package egress

@@ -23,6 +23,10 @@ const DefaultMaxRate = 20.0
 // MaxRateLimit is the highest ceiling a Gate accepts, in sends per second.
 const MaxRateLimit = 100000.0
 
+// tlsHandshakeTimeout bounds a TLS handshake of the gate's transports and
+// of Conn.
+const tlsHandshakeTimeout = 10 * time.Second
+
 // Resolver looks up the addresses of a host name; *net.Resolver implements
 // it. network is "ip", "ip4" or "ip6".
 type Resolver interface {
@@ -36,11 +40,15 @@ type Config struct {
 	// AllowProduction lets requests reach the production host family.
 	AllowProduction bool
 	// MaxRate is the ceiling, in sends per second, on requests that do not
-	// go to a loopback address: no window of one second ever holds more than
-	// floor(MaxRate) of them (below 1/s: one send per 1/MaxRate seconds).
-	// 0 means DefaultMaxRate; otherwise it must be finite, positive and at
-	// most MaxRateLimit.
+	// go to a loopback address, for the whole job (all its shards together):
+	// no window of one second ever holds more than floor(MaxRate) of them
+	// (below 1/s: one send per 1/MaxRate seconds). 0 means DefaultMaxRate;
+	// otherwise it must be finite, positive and at most MaxRateLimit.
 	MaxRate float64
+	// Shard is this process's part of the job: with Count > 1 the gate sends
+	// only in the shard's slots of the wall clock (see the package doc). The
+	// zero value means not sharded.
+	Shard Shard
 	// Proxy picks the proxy for a request URL, like
 	// httpproxy.Config.ProxyFunc; nil, or a nil URL, means a direct
 	// connection. A proxied request is never loopback.
@@ -56,12 +64,13 @@ type Config struct {
 	// names itself); nil means a net.Dialer with a 30 s timeout and 30 s
 	// keep-alive. Tests use it to route a test address to a local server.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Now is the clock of the rate ceiling; nil means time.Now.
+	// Now is the clock of the rate ceiling; a sharded gate places its slots
+	// by its Unix time. nil means time.Now.
 	Now func() time.Time
 }
 
 // Gate is the one way out of the harness: every HTTP request and connection
-// goes through a client or transport it makes. It refuses the production
+// goes through a client or transport it makes, or through Conn. It refuses the production
 // host family (after IDNA mapping, per request and per dial) unless allowed,
 // never follows a redirect, and holds the sends that do not go to a loopback
 // address under the rate ceiling. A Gate is safe for concurrent use; the
@@ -91,12 +100,23 @@ func CheckMaxRate(r float64) error {
 	return nil
 }
 
-// New returns a gate for cfg. It fails only for an invalid MaxRate.
+// New returns a gate for cfg. It fails only for an invalid MaxRate or
+// Shard.
 func New(cfg Config) (*Gate, error) {
 	if cfg.MaxRate == 0 {
 		cfg.MaxRate = DefaultMaxRate
 	}
 	if err := CheckMaxRate(cfg.MaxRate); err != nil {
+		return nil, fmt.Errorf("egress: max rate: %w", err)
+	}
+	if sh := cfg.Shard; sh.Count < 0 || sh.Index < 0 || sh.Index >= max(sh.Count, 1) {
+		return nil, fmt.Errorf("egress: shard: want 0 <= index < count, got %d/%d", sh.Index, sh.Count)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c, err := newCeiling(cfg.MaxRate, cfg.Shard, cfg.Now)
+	if err != nil {
 		return nil, fmt.Errorf("egress: max rate: %w", err)
 	}
 	if cfg.Resolver == nil {
@@ -105,13 +125,10 @@ func New(cfg Config) (*Gate, error) {
 	if cfg.Dial == nil {
 		cfg.Dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.TLS != nil {
 		cfg.TLS = cfg.TLS.Clone()
 	}
-	g := &Gate{cfg: cfg, ceiling: newCeiling(cfg.MaxRate, cfg.Now), addrs: map[string][]netip.Addr{}}
+	g := &Gate{cfg: cfg, ceiling: c, addrs: map[string][]netip.Addr{}}
 	g.shared = g.Transport()
 	return g, nil
 }
@@ -147,7 +164,7 @@ func (g *Gate) Transport() *http.Transport {
 		MaxIdleConns:          100,
 		MaxIdleConnsPerHost:   100,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
+		TLSHandshakeTimeout:   tlsHandshakeTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
 	if g.cfg.TLS != nil {
@@ -173,22 +190,22 @@ func (g *Gate) ClientFor(tr *http.Transport, timeout time.Duration, stop context
 	return &http.Client{
 		Transport:     &gated{g: g, base: tr, stop: stop},
 		Timeout:       timeout,
-		CheckRedirect: NoRedirect,
+		CheckRedirect: noRedirect,
 	}
 }
 
-// NoRedirect is the CheckRedirect of every client the gate makes: a redirect
+// noRedirect is the CheckRedirect of every client the gate makes: a redirect
 // is an answer to record and judge, never followed.
-func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Check applies the host rules to a configured URL, before any traffic: an
 // error wraps ErrProduction or ErrBadHost, or says the URL is not an
 // absolute http(s) URL. The message does not repeat the URL (it may hold
 // credentials).
 func (g *Gate) Check(rawURL string) error {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("egress: want an absolute http(s) URL with a host")
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return err
 	}
 	_, err = checkHost(u.Hostname(), g.cfg.AllowProduction)
 	return err
@@ -351,7 +368,7 @@ func (t *gated) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if !r.loopback {
-		if err := t.g.ceiling.wait(req.Context(), t.stop); err != nil {
+		if err := t.g.ceiling.wait(req.Context(), t.stop, 1); err != nil {
 			closeBody(req)
 			return nil, fmt.Errorf("egress: waiting for the rate ceiling: %w", err)
 		}

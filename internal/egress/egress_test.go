@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -230,38 +229,6 @@ func TestCeilingWaitRespectsContext(t *testing.T) {
 	_, err = g.ClientFor(g.Transport(), 0, stop).Get("http://partner.test/3")
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Len(t, rec.requests(), 1)
-}
-
-// TestCeilingProperty drives the ceiling with a fake clock and random
-// arrivals (bursts, pauses, stalls): no window of one second holds more than
-// floor(rate) reservations, and a steady backlog is served at that rate.
-func TestCeilingProperty(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, rate := range []float64{1, 2.5, 5, 20, 0.5} {
-		t.Run(fmt.Sprint(rate), func(t *testing.T) {
-			now := time.Unix(0, 0)
-			c := newCeiling(rate, func() time.Time { return now })
-			var got []time.Time
-			for range 2000 {
-				switch rng.IntN(4) {
-				case 0: // a burst: several at once
-				case 1:
-					now = now.Add(time.Duration(rng.IntN(3000)) * time.Millisecond)
-				default:
-					now = now.Add(time.Duration(rng.IntN(50)) * time.Millisecond)
-				}
-				got = append(got, c.reserve())
-			}
-			n := max(1, int(math.Floor(rate)))
-			w := time.Second
-			if rate < 1 {
-				w = time.Duration(float64(time.Second) / rate)
-			}
-			if m := maxInWindow(got, w); m > n {
-				t.Fatalf("got %d reservations in a window of %s, want at most %d", m, w, n)
-			}
-		})
-	}
 }
 
 func TestMaxRate(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 // ErrProduction is returned (wrapped) for a request, a dial or a configured
 // URL whose host belongs to the production host family while production
 // traffic is not allowed.
-var ErrProduction = errors.New("production host refused without --allow-production")
+var ErrProduction = errors.New("production host refused: production traffic is not allowed")
 
 // ErrBadHost is returned (wrapped) for a host that has no ASCII form under
 // the UTS #46 lookup mapping: the gate cannot tell where it leads, so it

@@ -6,7 +6,11 @@
 package xone
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
 )
 
 // ConfirmPathTemplate is the Confirm offer operation's path in the spec.
@@ -73,4 +77,67 @@ func AppendUUID(dst []byte, b [16]byte) []byte {
 		dst = append(dst, hexDigits[c>>4], hexDigits[c&0x0f])
 	}
 	return dst
+}
+
+// MaxIDLen is the longest id (partner, offer or quote) the harness accepts,
+// in bytes.
+const MaxIDLen = 128
+
+// CheckID accepts an id that is one clean URL path segment: 1 to MaxIDLen
+// bytes of letters, digits and "-._~" (URL-unreserved characters, so it
+// needs no escaping in a path, a JSON string or a CSV field), and neither
+// "." nor "..", which a URL resolves away. XONE's ids are UUIDs and partner
+// codes. The error says what is wrong; the caller names the id's source.
+func CheckID[S string | []byte](s S) error {
+	switch {
+	case len(s) == 0:
+		return errors.New("empty")
+	case string(s) == "." || string(s) == "..":
+		return fmt.Errorf("%q is not a path segment (an id is put in the URL path)", string(s))
+	case len(s) > MaxIDLen:
+		return fmt.Errorf("longer than %d bytes", MaxIDLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return fmt.Errorf("invalid character %q at byte %d (ids are letters, digits and -._~)", rune(c), i+1)
+		}
+	}
+	return nil
+}
+
+// ConfirmBody renders the body of a valid confirm request,
+// {"quotes":[{"id":QUOTE}],"policyholder":POLICYHOLDER}, for one
+// policyholder and any quote: the one place the harness builds it. Its
+// methods are safe for concurrent use.
+type ConfirmBody struct {
+	prefix, suffix []byte
+}
+
+// NewConfirmBody returns the builder for policyholder, a JSON object (nil:
+// DemoPolicyholder), which it compacts.
+func NewConfirmBody(policyholder json.RawMessage) (ConfirmBody, error) {
+	if policyholder == nil {
+		policyholder = json.RawMessage(DemoPolicyholder)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(policyholder, &obj); err != nil {
+		return ConfirmBody{}, fmt.Errorf("policyholder must be a JSON object: %w", err)
+	}
+	if obj == nil {
+		return ConfirmBody{}, errors.New("policyholder must be a JSON object, not null")
+	}
+	var ph bytes.Buffer
+	if err := json.Compact(&ph, policyholder); err != nil {
+		return ConfirmBody{}, fmt.Errorf("policyholder: %w", err)
+	}
+	return ConfirmBody{prefix: []byte(`{"quotes":[{"id":`), suffix: append(append([]byte(`}],"policyholder":`), ph.Bytes()...), '}')}, nil
+}
+
+// For returns the body for quoteID (JSON-escaped as needed), a new slice
+// the caller owns.
+func (b ConfirmBody) For(quoteID string) []byte {
+	q, _ := json.Marshal(quoteID) // a string always marshals
+	out := make([]byte, 0, len(b.prefix)+len(q)+len(b.suffix))
+	return append(append(append(out, b.prefix...), q...), b.suffix...)
 }

@@ -23,8 +23,8 @@ const (
 	DefaultFailureHold = time.Second
 )
 
-// maxResponseBytes caps how much of a token response is read (1 MiB, as
-// golang.org/x/oauth2 does).
+// maxResponseBytes is the largest token response accepted (1 MiB, as
+// golang.org/x/oauth2 reads); a larger one is refused, not cut.
 const maxResponseBytes = 1 << 20
 
 // Config configures a [Source]. TokenURL, ClientID and ClientSecret are
@@ -41,9 +41,14 @@ type Config struct {
 	// Scopes are optional; when set they are sent as "scope", space
 	// separated.
 	Scopes []string
-	// Style says how the credentials are sent; default StyleJSON. StyleForm
-	// and StyleBasic go through golang.org/x/oauth2/clientcredentials.
+	// Style says how the credentials are sent; default StyleJSON.
 	Style Style
+	// Redactor receives the client secret (kept for good) and every token
+	// the Source learns (the most recent 32 kept), each before Token returns
+	// it and before an error could carry it. Default: a new Redactor per
+	// Source. Give every Source of a process the one Redactor its outputs
+	// go through.
+	Redactor *Redactor
 	// HTTPClient sends the token requests. Default: a client whose transport
 	// has a 5 s dial timeout, a 5 s TLS handshake timeout and a 10 s
 	// response header timeout, and uses the environment's proxy settings

@@ -1,15 +1,12 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
-	"strings"
-	"unicode/utf8"
-
-	"golang.org/x/oauth2"
+	"net/http"
+	"regexp"
 )
 
 // ErrUnreachable marks a fetch that got no HTTP answer: connection refused,
@@ -18,68 +15,73 @@ import (
 var ErrUnreachable = errors.New("token endpoint unreachable")
 
 // ErrRejected marks a fetch that got an HTTP answer that yields no token: a
-// status outside 2xx, invalid JSON, or no access_token (the message says
-// which). Test with errors.Is.
+// status outside 2xx, a body over 1 MiB, a body that is neither JSON nor a
+// form, or one without a usable access_token (the message says which).
+// Test with errors.Is.
 var ErrRejected = errors.New("token endpoint rejected the request")
-
-// maxErrorBody is the most of a response body a FetchError keeps, in bytes.
-const maxErrorBody = 512
 
 // FetchError is the error a [Source] returns when a token fetch fails. It
 // wraps ErrUnreachable or ErrRejected (and the underlying cause, such as
-// context.DeadlineExceeded). Its Error text names the token URL but never
-// the client secret or a token.
+// context.DeadlineExceeded). It describes the answer by its status, content
+// type and length, never by its body: neither its fields nor its Error text
+// hold the client secret, a token or any part of the body (except an
+// OAuth2 error code such as invalid_client).
 type FetchError struct {
 	// URL is the token endpoint, with any password in it replaced.
 	URL string
 	// Status is the HTTP status of the answer, 0 if there was none.
 	Status int
-	// Body is the start of the answer's body: redacted (secrets, tokens,
-	// e-mail and phone values), then cut to at most 512 bytes.
-	Body string
+	// ContentType is the answer's media type, lower case, without
+	// parameters, at most 64 bytes; "" when absent or unparseable.
+	ContentType string
+	// Length is how many bytes of the answer's body were read: at most
+	// 1 MiB + 1, as a longer body is not read further.
+	Length int
 	// Err is the cause; it wraps ErrUnreachable or ErrRejected.
 	Err error
 
-	redact *Redactor // scrubs Error's text; nil for a hand-made FetchError
+	redact *Redactor // scrubs Error's text; nil (credentials only) for a hand-made FetchError
 }
 
-// Error reports the token URL, the status and the cause, and the redacted
-// body when there is one.
+// Error reports the token URL, the status, content type and length of the
+// answer when there was one, and the cause.
 func (e *FetchError) Error() string {
-	var b strings.Builder
-	b.WriteString("auth: fetch token from ")
-	b.WriteString(e.URL)
+	msg := "auth: fetch token from " + e.URL
 	if e.Status != 0 {
-		b.WriteString(": status ")
-		b.WriteString(strconv.Itoa(e.Status))
+		msg += fmt.Sprintf(": status %d (%s, %d bytes)", e.Status, cmp.Or(e.ContentType, "no content type"), e.Length)
 	}
 	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		msg += ": " + e.Err.Error()
 	}
-	if e.Body != "" {
-		b.WriteString(": body: ")
-		b.WriteString(e.Body)
-	}
-	if e.redact != nil {
-		return e.redact.String(b.String())
-	}
-	return b.String()
+	return e.redact.String(msg) // a nil Redactor still scrubs credentials
 }
 
 // Unwrap returns the cause, so errors.Is(err, ErrUnreachable) and
 // errors.Is(err, context.DeadlineExceeded) work.
 func (e *FetchError) Unwrap() error { return e.Err }
 
-// newFetchError builds a FetchError; body is redacted and truncated here.
-func (s *Source) newFetchError(status int, body []byte, err error) *FetchError {
-	return &FetchError{
-		URL:    s.redactedURL,
-		Status: status,
-		Body:   truncate(string(s.redact.JSON(body)), maxErrorBody),
-		Err:    err,
-		redact: s.redact,
+// fail builds a FetchError describing resp (nil when there was no answer)
+// and the n bytes of its body that were read.
+func (s *Source) fail(resp *http.Response, n int, err error) *FetchError {
+	fe := &FetchError{URL: s.redactedURL, Err: err, redact: s.redact}
+	if resp != nil {
+		fe.Status, fe.ContentType, fe.Length = resp.StatusCode, mediaType(resp.Header.Get("Content-Type")), n
 	}
+	return fe
+}
+
+// errorCodeRE matches an OAuth2 error code (RFC 6749 section 5.2:
+// invalid_client, invalid_scope, …) and nothing that could be a credential.
+var errorCodeRE = regexp.MustCompile(`^[a-z_]{1,40}$`)
+
+// refused is the cause for a non-2xx answer: ErrRejected, with the OAuth2
+// error code when the body is JSON or a form with one.
+func refused(body []byte, contentType string) error {
+	obj, _, err := decodeFields(body, contentType)
+	if code, ok := obj["error"].(string); err == nil && ok && errorCodeRE.MatchString(code) {
+		return fmt.Errorf("%w: error %q", ErrRejected, code)
+	}
+	return ErrRejected
 }
 
 // unreachable wraps a transport error; a timeout says so in words, whichever
@@ -90,42 +92,4 @@ func unreachable(err error) error {
 		return fmt.Errorf("%w: timed out: %w", ErrUnreachable, err)
 	}
 	return fmt.Errorf("%w: %w", ErrUnreachable, err)
-}
-
-// classifyOAuth2 maps an error from golang.org/x/oauth2/clientcredentials to
-// a FetchError. Errors from the HTTP client (*url.Error) and context errors
-// are ErrUnreachable; *oauth2.RetrieveError (non-2xx, or an OAuth2 error
-// object) and parse failures are ErrRejected. The RetrieveError itself is not
-// kept as the cause: its message carries the raw, unredacted body.
-func (s *Source) classifyOAuth2(err error) *FetchError {
-	var rErr *oauth2.RetrieveError
-	if errors.As(err, &rErr) {
-		status := 0
-		if rErr.Response != nil {
-			status = rErr.Response.StatusCode
-		}
-		cause := ErrRejected
-		if rErr.ErrorCode != "" {
-			// The OAuth2 error code is a short registered token such as
-			// invalid_client; keep it, it says what was wrong.
-			cause = fmt.Errorf("%w: error %q", ErrRejected, truncate(rErr.ErrorCode, 64))
-		}
-		return s.newFetchError(status, rErr.Body, cause)
-	}
-	var uErr *url.Error
-	if errors.As(err, &uErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return s.newFetchError(0, nil, unreachable(err))
-	}
-	return s.newFetchError(0, nil, fmt.Errorf("%w: %w", ErrRejected, err))
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

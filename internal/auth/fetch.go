@@ -3,23 +3,14 @@ package auth
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
+	"net/url"
 	"time"
 
 	"golang.org/x/oauth2"
 )
-
-// jsonRequest is the body StyleJSON posts.
-type jsonRequest struct {
-	GrantType    string `json:"grant_type"`
-	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
-	Scope        string `json:"scope,omitempty"`
-}
 
 // fetch asks the token endpoint for a new token, bounded by FetchTimeout, and
 // records it in Stats. The returned held has the shortened Expiry and the
@@ -29,81 +20,51 @@ func (s *Source) fetch(parent context.Context) (*held, error) {
 	defer cancel()
 	start := time.Now()
 	issued := s.cfg.Now()
-	var (
-		tok *oauth2.Token
-		err error
-	)
-	if s.cc != nil {
-		tok, err = s.fetchOAuth2(ctx, issued)
-	} else {
-		tok, err = s.fetchJSON(ctx, issued)
-	}
+	tok, err := s.request(ctx, issued)
 	s.record(time.Since(start), err != nil && parent.Err() == nil)
 	if err != nil {
 		return nil, err
 	}
-	s.redact.addRecent(tok.AccessToken)
-	s.redact.addRecent(tok.RefreshToken)
 	return s.hold(tok, issued), nil
 }
 
-// fetchJSON posts the JSON body (StyleJSON) and parses the answer.
-func (s *Source) fetchJSON(ctx context.Context, issued time.Time) (*oauth2.Token, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.TokenURL, bytes.NewReader(s.jsonBody))
+// request sends one token request in the configured Style and reads the
+// answer. Every token-looking value of the answer, whatever its format and
+// status, is registered with the redactor before anything else is done
+// with it, and so is the token it yields.
+func (s *Source) request(ctx context.Context, issued time.Time) (*oauth2.Token, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.TokenURL, bytes.NewReader(s.body))
 	if err != nil {
-		return nil, s.newFetchError(0, nil, fmt.Errorf("build request: %w", err))
+		return nil, s.fail(nil, 0, fmt.Errorf("build request: %w", err))
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", s.bodyType)
 	req.Header.Set("Accept", "application/json")
+	if s.cfg.Style == StyleBasic {
+		// RFC 6749 §2.3.1: both are form-encoded first, as
+		// golang.org/x/oauth2 does.
+		req.SetBasicAuth(url.QueryEscape(s.cfg.ClientID), url.QueryEscape(s.cfg.ClientSecret))
+	}
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, s.newFetchError(0, nil, unreachable(err))
+		return nil, s.fail(nil, 0, unreachable(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	s.redact.addRecent(tokenValues(body)...)
+	ctype := resp.Header.Get("Content-Type")
+	switch {
+	case err != nil:
+		return nil, s.fail(resp, len(body), unreachable(fmt.Errorf("read response: %w", err)))
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return nil, s.fail(resp, len(body), refused(body, ctype))
+	case len(body) > maxResponseBytes:
+		return nil, s.fail(resp, len(body), fmt.Errorf("%w: response larger than %d bytes", ErrRejected, maxResponseBytes))
+	}
+	tok, err := ParseTokenResponse(body, ctype, issued, s.cfg.DefaultLifetime)
 	if err != nil {
-		return nil, s.newFetchError(resp.StatusCode, body, unreachable(fmt.Errorf("read response: %w", err)))
+		return nil, s.fail(resp, len(body), fmt.Errorf("%w: %w", ErrRejected, err))
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, s.newFetchError(resp.StatusCode, body, ErrRejected)
-	}
-	if len(body) > maxResponseBytes {
-		return nil, s.newFetchError(resp.StatusCode, body[:maxErrorBody], fmt.Errorf("%w: response larger than %d bytes", ErrRejected, maxResponseBytes))
-	}
-	tok, err := ParseTokenResponse(body, issued, s.cfg.DefaultLifetime)
-	if err != nil {
-		return nil, s.newFetchError(resp.StatusCode, body, fmt.Errorf("%w: %w", ErrRejected, err))
-	}
-	return tok, nil
-}
-
-// fetchOAuth2 fetches through golang.org/x/oauth2/clientcredentials
-// (StyleForm, StyleBasic) and gives the token the same expiry rules as
-// ParseTokenResponse.
-func (s *Source) fetchOAuth2(ctx context.Context, issued time.Time) (*oauth2.Token, error) {
-	tok, err := s.cc.Token(context.WithValue(ctx, oauth2.HTTPClient, s.cfg.HTTPClient))
-	if err != nil {
-		return nil, s.classifyOAuth2(err)
-	}
-	if tok.TokenType == "" {
-		tok.TokenType = "Bearer"
-	}
-	// clientcredentials leaves ExpiresIn at 0 and stamps Expiry with
-	// time.Now; read expires_in from the raw answer (JSON or form-encoded)
-	// with ParseTokenResponse's rules instead.
-	raw := tok.Extra("expires_in")
-	if f, ok := raw.(float64); ok {
-		raw = json.Number(strconv.FormatFloat(f, 'f', -1, 64))
-	}
-	secs, err := expiresIn(raw)
-	if err != nil {
-		return nil, s.newFetchError(http.StatusOK, nil, fmt.Errorf("%w: %w", ErrRejected, err))
-	}
-	tok.ExpiresIn = secs
-	tok.Expiry = issued.Add(s.cfg.DefaultLifetime)
-	if secs > 0 {
-		tok.Expiry = issued.Add(time.Duration(secs) * time.Second)
-	}
+	s.redact.addRecent(tok.AccessToken, tok.RefreshToken)
 	return tok, nil
 }
 

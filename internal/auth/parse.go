@@ -2,14 +2,20 @@ package auth
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"mime"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 )
@@ -18,13 +24,24 @@ import (
 // 68 years, far below time.Duration's range.
 const maxExpiresIn = math.MaxInt32
 
-// ParseTokenResponse parses a token endpoint's JSON answer, received at now.
+// maxTokenValues is the most token-looking values [tokenValues] returns for
+// one response: a Source keeps only its recent tokens (maxRecent) anyway.
+const maxTokenValues = 16
+
+// ParseTokenResponse parses a token endpoint's answer, received at now,
+// whose Content-Type header was contentType. The body is read as
 //
-// The body must be one JSON object (nothing after it) with:
+//	JSON  when it starts with '{' (after white space) or contentType is
+//	      application/json or ends in +json: one object, nothing after it;
+//	form  when contentType is application/x-www-form-urlencoded or
+//	      text/plain (RFC 6749's form body, which GitHub sends as
+//	      text/plain): the first value of each name counts.
+//
+// Anything else (HTML, other text) is refused. Both formats carry:
 //
 //	access_token  string, required, non-empty
 //	token_type    string, optional, default "Bearer"
-//	expires_in    seconds as a JSON number or a numeric string ("3600");
+//	expires_in    seconds as a number or a numeric string ("3600");
 //	              fractions are cut; missing, null, "" or 0 mean
 //	              defaultLifetime; negative is an error; capped at 2^31-1
 //	refresh_token string, optional
@@ -32,78 +49,90 @@ const maxExpiresIn = math.MaxInt32
 //
 // Expiry is now + expires_in (now + defaultLifetime when absent; zero, that
 // is never, when defaultLifetime <= 0 too). ExpiresIn is the server's value
-// (0 when absent). Every member is kept through Token.WithExtra, decoded as
-// golang.org/x/oauth2 does (numbers as float64), so tok.Extra("scope") works.
-// Errors say which rule failed and never quote the body.
-func ParseTokenResponse(body []byte, now time.Time, defaultLifetime time.Duration) (*oauth2.Token, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
-		return nil, fmt.Errorf("parse token response: invalid JSON: %w", jsonCause(err))
-	}
-	if obj == nil {
-		return nil, errors.New("parse token response: not a JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("parse token response: invalid JSON: data after the object")
-	}
-
-	access, err := optString(obj, "access_token")
+// (0 when absent). Every member is kept through Token.WithExtra as
+// golang.org/x/oauth2 keeps it (JSON numbers as float64, form values as
+// url.Values), so tok.Extra("scope") works. Errors say which rule failed and
+// never quote the body.
+func ParseTokenResponse(body []byte, contentType string, now time.Time, defaultLifetime time.Duration) (*oauth2.Token, error) {
+	obj, extra, err := decodeFields(body, contentType)
 	if err != nil {
 		return nil, err
 	}
-	if access == "" {
+	var str [3]string // access_token, token_type, refresh_token; null is ""
+	for i, key := range []string{"access_token", "token_type", "refresh_token"} {
+		switch v := obj[key].(type) {
+		case string:
+			str[i] = v
+		case nil:
+		default:
+			return nil, fmt.Errorf("parse token response: %s is not a string", key)
+		}
+	}
+	if str[0] == "" {
 		return nil, errors.New("parse token response: missing access_token")
-	}
-	tokenType, err := optString(obj, "token_type")
-	if err != nil {
-		return nil, err
-	}
-	if tokenType == "" {
-		tokenType = "Bearer"
-	}
-	refresh, err := optString(obj, "refresh_token")
-	if err != nil {
-		return nil, err
 	}
 	secs, err := expiresIn(obj["expires_in"])
 	if err != nil {
 		return nil, err
 	}
-
-	tok := &oauth2.Token{
-		AccessToken:  access,
-		TokenType:    tokenType,
-		RefreshToken: refresh,
-		ExpiresIn:    secs,
-	}
+	tok := &oauth2.Token{AccessToken: str[0], TokenType: cmp.Or(str[1], "Bearer"), RefreshToken: str[2], ExpiresIn: secs}
 	switch {
 	case secs > 0:
 		tok.Expiry = now.Add(time.Duration(secs) * time.Second)
 	case defaultLifetime > 0:
 		tok.Expiry = now.Add(defaultLifetime)
 	}
-
-	// The extras are decoded again without UseNumber so they look like
-	// golang.org/x/oauth2's (float64 numbers); the body is known valid.
-	var raw map[string]any
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, fmt.Errorf("parse token response: invalid JSON: %w", jsonCause(err))
-	}
-	return tok.WithExtra(raw), nil
+	return tok.WithExtra(extra), nil
 }
 
-// optString returns obj[key] as a string; absent and null give "".
-func optString(obj map[string]any, key string) (string, error) {
-	switch v := obj[key].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	default:
-		return "", fmt.Errorf("parse token response: %s is not a string", key)
+// decodeFields decodes a JSON object or a form body (see
+// ParseTokenResponse) into its members, JSON numbers as json.Number and
+// form values as strings, and the extras a token keeps.
+func decodeFields(body []byte, contentType string) (map[string]any, any, error) {
+	mt := mediaType(contentType)
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '{' || mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return nil, nil, fmt.Errorf("parse token response: invalid JSON: %w", jsonCause(err))
+		}
+		if obj == nil {
+			return nil, nil, errors.New("parse token response: not a JSON object")
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, nil, errors.New("parse token response: invalid JSON: data after the object")
+		}
+		// The extras are decoded again without UseNumber so they look like
+		// golang.org/x/oauth2's (float64 numbers); the body is known valid.
+		var raw map[string]any
+		_ = json.Unmarshal(body, &raw)
+		return obj, raw, nil
+	case mt == "application/x-www-form-urlencoded" || mt == "text/plain":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, nil, errors.New("parse token response: invalid form body")
+		}
+		obj := make(map[string]any, len(vals))
+		for k := range vals {
+			obj[k] = vals.Get(k)
+		}
+		return obj, vals, nil
 	}
+	return nil, nil, fmt.Errorf("parse token response: content type %q is neither JSON nor a form", cmp.Or(mt, "none"))
+}
+
+// mediaType returns the media type of a Content-Type header, lower case and
+// without parameters, cut to 64 bytes; "" when there is none or it does
+// not parse. Media types are ASCII tokens, so the cut splits no rune.
+func mediaType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+		return ""
+	}
+	return mt[:min(len(mt), 64)]
 }
 
 // expiresIn reads expires_in: a JSON number or a numeric string. Absent,
@@ -123,34 +152,18 @@ func expiresIn(v any) (int64, error) {
 	default:
 		return 0, errors.New("parse token response: expires_in is not a number")
 	}
-	n, err := strconv.ParseInt(text, 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(text, 64)
-		if ferr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			if errors.Is(err, strconv.ErrRange) {
-				// An integer too large for int64 is still a number.
-				if strings.HasPrefix(text, "-") {
-					return 0, errors.New("parse token response: expires_in is negative")
-				}
-				return maxExpiresIn, nil
-			}
-			return 0, errors.New("parse token response: expires_in is not a number")
-		}
-		switch {
-		case f < 0:
-			return 0, errors.New("parse token response: expires_in is negative")
-		case f > maxExpiresIn:
-			return maxExpiresIn, nil
-		}
-		n = int64(f)
-	}
+	// Every value in range is exact as a float64; a number too large for
+	// one (ErrRange, ±Inf) is still a number, while "Inf" and "NaN" are not.
+	f, err := strconv.ParseFloat(text, 64)
 	switch {
-	case n < 0:
+	case math.IsNaN(f) || err != nil && !errors.Is(err, strconv.ErrRange) || err == nil && math.IsInf(f, 0):
+		return 0, errors.New("parse token response: expires_in is not a number")
+	case f < 0:
 		return 0, errors.New("parse token response: expires_in is negative")
-	case n > maxExpiresIn:
+	case f > maxExpiresIn:
 		return maxExpiresIn, nil
 	}
-	return n, nil
+	return int64(f), nil
 }
 
 // jsonCause drops the parts of a JSON decoding error that could echo the
@@ -168,5 +181,51 @@ func jsonCause(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return errors.New("empty or truncated")
 	}
-	return err
+	return errors.New("unreadable")
+}
+
+// tokenFieldRE finds a token-looking field in any text: a name ending in
+// "token" (access_token, refresh_token, id_token, accessToken, …), maybe
+// quoted, then ':', '=' or an HTML value attribute, then the value as a JSON
+// string, a single- or &quot;-quoted string, or a bare run of b64token
+// characters (RFC 6750), '=' and percent escapes.
+var tokenFieldRE = regexp.MustCompile(`(?i)token(?:"|'|&quot;)?(?:\s*[:=]|\s+value\s*=)\s*(?:"((?:[^"\\]|\\.)+)"|'([^']+)'|&quot;(.+?)&quot;|([A-Za-z0-9\-._~+/%=]+))`)
+
+// tokenValues returns the values of the token-looking fields in body, in
+// any format (JSON, form, HTML, plain text), as written and decoded (JSON
+// escapes, percent escapes): at most maxTokenValues distinct values of at
+// least MinSecretLen characters. Shorter ones would match ordinary text
+// ("null", "{"); a Source registers the tokens it accepts whatever their
+// length.
+func tokenValues(body []byte) []string {
+	if !containsFold(string(body), "token") {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if utf8.RuneCountInString(v) >= MinSecretLen && len(out) < maxTokenValues && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	for _, m := range tokenFieldRE.FindAllSubmatch(body, -1) {
+		switch {
+		case m[1] != nil:
+			add(string(m[1]))
+			var s string
+			if json.Unmarshal(append(append([]byte{'"'}, m[1]...), '"'), &s) == nil {
+				add(s)
+			}
+		case m[4] != nil:
+			add(string(m[4]))
+			if s, err := url.PathUnescape(string(m[4])); err == nil {
+				add(s)
+			}
+		default:
+			add(string(m[2]) + string(m[3]))
+		}
+		if len(out) == maxTokenValues {
+			break
+		}
+	}
+	return out
 }

@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,7 +41,7 @@ func TestParseTokenResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := ParseTokenResponse([]byte(tt.body), now, def)
+			tok, err := ParseTokenResponse([]byte(tt.body), "application/json", now, def)
 			require.NoError(t, err)
 			assert.Equal(t, "a", tok.AccessToken)
 			assert.Equal(t, tt.wantType, tok.TokenType)
@@ -50,13 +53,13 @@ func TestParseTokenResponse(t *testing.T) {
 }
 
 func TestParseTokenResponseNumbersLikeOAuth2(t *testing.T) {
-	tok, err := ParseTokenResponse([]byte(`{"access_token":"a","expires_in":3600}`), time.Now(), time.Minute)
+	tok, err := ParseTokenResponse([]byte(`{"access_token":"a","expires_in":3600}`), "application/json", time.Now(), time.Minute)
 	require.NoError(t, err)
 	assert.Equal(t, float64(3600), tok.Extra("expires_in"), "extras decode numbers as float64, as x/oauth2 does")
 }
 
 func TestParseTokenResponseNoDefaultLifetime(t *testing.T) {
-	tok, err := ParseTokenResponse([]byte(`{"access_token":"a"}`), time.Now(), 0)
+	tok, err := ParseTokenResponse([]byte(`{"access_token":"a"}`), "application/json", time.Now(), 0)
 	require.NoError(t, err)
 	assert.True(t, tok.Expiry.IsZero())
 }
@@ -89,7 +92,7 @@ func TestParseTokenResponseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := ParseTokenResponse([]byte(tt.body), time.Now(), time.Minute)
+			tok, err := ParseTokenResponse([]byte(tt.body), "application/json", time.Now(), time.Minute)
 			require.Error(t, err, "token %+v", tok)
 			assert.Contains(t, err.Error(), tt.wantIn)
 			assert.True(t, strings.HasPrefix(err.Error(), "parse token response: "), "error %q", err)
@@ -105,36 +108,140 @@ func TestParseTokenResponseErrorDoesNotEchoBody(t *testing.T) {
 		`{"token":"` + secretish + `"}`,
 	}
 	for _, b := range bodies {
-		_, err := ParseTokenResponse([]byte(b), time.Now(), time.Minute)
+		_, err := ParseTokenResponse([]byte(b), "application/json", time.Now(), time.Minute)
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), secretish)
 	}
 }
 
+func TestParseTokenResponseFormats(t *testing.T) {
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	const form = "access_token=a%2Bb&token_type=bearer&expires_in=3600&scope=offers%3Aupdate"
+	tests := []struct {
+		name, ctype, body string
+		wantToken         string
+		wantType          string
+		wantIn            int64
+		wantScope         any
+	}{
+		{"form", "application/x-www-form-urlencoded", form, "a+b", "bearer", 3600, "offers:update"},
+		{"form as text/plain", "text/plain; charset=utf-8", form, "a+b", "bearer", 3600, "offers:update"},
+		{"form, first value counts", "application/x-www-form-urlencoded", "access_token=x&access_token=y", "x", "Bearer", 0, ""},
+		{"JSON as text/plain", "text/plain", `{"access_token":"a","scope":"s"}`, "a", "Bearer", 0, "s"},
+		{"JSON without content type", "", ` {"access_token":"a","expires_in":60}`, "a", "Bearer", 60, nil},
+		{"JSON with a vendor type", "application/vnd.xone+json", `{"access_token":"a"}`, "a", "Bearer", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := ParseTokenResponse([]byte(tt.body), tt.ctype, now, time.Minute)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantToken, tok.AccessToken)
+			assert.Equal(t, tt.wantType, tok.TokenType)
+			assert.Equal(t, tt.wantIn, tok.ExpiresIn)
+			assert.Equal(t, tt.wantScope, tok.Extra("scope"))
+		})
+	}
+}
+
+func TestParseTokenResponseFormatErrors(t *testing.T) {
+	tests := []struct{ name, ctype, body, wantIn string }{
+		{"html", "text/html", `<html>access_token=abc</html>`, `content type "text/html" is neither JSON nor a form`},
+		{"no content type, form body", "", `access_token=abc`, `content type "none"`},
+		{"colon text as text/plain", "text/plain", "access_token: abc\nexpires_in: 60", "missing access_token"},
+		{"bad escape in form", "application/x-www-form-urlencoded", "access_token=abc&x=%zz", "invalid form body"},
+		{"form negative expires_in", "application/x-www-form-urlencoded", "access_token=abc&expires_in=-5", "negative"},
+		{"form body as JSON", "application/json", "access_token=abc", "invalid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := ParseTokenResponse([]byte(tt.body), tt.ctype, time.Now(), time.Minute)
+			require.Error(t, err, "token %+v", tok)
+			assert.Contains(t, err.Error(), tt.wantIn)
+			assert.NotContains(t, err.Error(), "abc", "the error quotes the body")
+		})
+	}
+}
+
+func TestTokenValues(t *testing.T) {
+	const tok = "tok+en/VALUE=42xyz"
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"json", `{"access_token": "tok+en\/VALUE=42xyz","token_type":"Bearer"}`, []string{`tok+en\/VALUE=42xyz`, tok}},
+		{"form", "access_token=tok%2Ben%2FVALUE%3D42xyz&expires_in=3600", []string{"tok%2Ben%2FVALUE%3D42xyz", tok}},
+		{"colon text", "Refresh-Token: " + tok + "\nexpires: soon", []string{tok}},
+		{"html with escaped json", `<pre>{&quot;access_token&quot;: &quot;` + tok + `&quot;}</pre>`, []string{tok}},
+		{"html form post", `<input type="hidden" name="id_token" value="` + tok + `"/>`, []string{tok}},
+		{"single quotes", `{'accessToken': '` + tok + `'}`, []string{tok}},
+		{"several fields", `access_token=` + tok + `&refresh_token=another-long-one`, []string{tok, "another-long-one"}},
+		{"short values ignored", `{"access_token":null,"id_token":"short","token":{"a":1}}`, nil},
+		{"no token field", `{"token_type":"Bearer","expires_in":3600}`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tokenValues([]byte(tt.body)))
+		})
+	}
+	t.Run("at most maxTokenValues", func(t *testing.T) {
+		var b strings.Builder
+		for i := range 3 * maxTokenValues {
+			fmt.Fprintf(&b, "token=value-%04d ", i)
+		}
+		got := tokenValues([]byte(b.String()))
+		assert.Len(t, got, maxTokenValues)
+		assert.Equal(t, "value-0000", got[0])
+	})
+}
+
+// fuzzCanary replaces "@@" in fuzzed bodies: a value that must never show
+// in an error.
+const fuzzCanary = "Qz7Xw9Kp3Vb2Lm8Rt"
+
 func FuzzParseTokenResponse(f *testing.F) {
-	for _, s := range []string{
-		`{"access_token":"a","token_type":"Bearer","expires_in":3600,"scope":"offers:update"}`,
-		`{"access_token":"a","expires_in":"3600"}`,
-		`{"access_token":"a","expires_in":1e400}`,
-		`{"access_token":"a","expires_in":"-0"}`,
-		`{"access_token":"a","expires_in":"0x10"}`,
-		`{"access_token":""}`,
-		`{"access_token":"a"} x`,
-		`null`,
-		`[]`,
-		``,
+	for _, s := range []struct{ body, ctype string }{
+		{`{"access_token":"@@","token_type":"Bearer","expires_in":3600,"scope":"offers:update"}`, "application/json"},
+		{`{"access_token":"a","expires_in":"@@"}`, "application/json"},
+		{`{"access_token":"a","expires_in":1e400}`, "application/json"},
+		{`{"access_token":"a","expires_in":"-0"}`, ""},
+		{`{"access_token":"a","expires_in":"0x10"}`, "text/plain"},
+		{`{"access_token":""}`, "application/json"},
+		{`{"access_token":@@}`, "application/json"},
+		{`{"access_token":"a"} @@`, "application/json"},
+		{`{"@@":"a"}`, "application/json"},
+		{`access_token=@@&expires_in=3600`, "application/x-www-form-urlencoded"},
+		{`access_token=a&expires_in=@@`, "text/plain; charset=utf-8"},
+		{`access_token=a&@@=%zz`, "application/x-www-form-urlencoded"},
+		{`<html><p>access_token=@@</p></html>`, "text/html"},
+		{`access_token: @@`, "text/plain"},
+		{`null`, "application/json"},
+		{`[]`, "application/json"},
+		{``, ""},
 	} {
-		f.Add([]byte(s))
+		f.Add([]byte(s.body), s.ctype)
 	}
 	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		tok, err := ParseTokenResponse(body, now, time.Minute)
+	f.Fuzz(func(t *testing.T, body []byte, ctype string) {
+		body = bytes.ReplaceAll(body, []byte("@@"), []byte(fuzzCanary))
+		for _, v := range tokenValues(body) {
+			if utf8.RuneCountInString(v) < MinSecretLen {
+				t.Errorf("tokenValues gave %q, shorter than %d", v, MinSecretLen)
+			}
+		}
+		tok, err := ParseTokenResponse(body, ctype, now, time.Minute)
 		if err != nil {
+			msg := err.Error()
 			if tok != nil {
 				t.Errorf("got token %+v with error %v", tok, err)
 			}
-			if len(err.Error()) > 120 {
-				t.Errorf("error is %d bytes long, may echo the body: %q", len(err.Error()), err)
+			if strings.Contains(msg, fuzzCanary) {
+				t.Errorf("error %q holds the body's value %q", msg, fuzzCanary)
+			}
+			if len(msg) > 120+len(ctype) {
+				t.Errorf("error is %d bytes long, may echo the body: %q", len(msg), msg)
+			}
+			if !strings.HasPrefix(msg, "parse token response: ") {
+				t.Errorf("got error %q, want the prefix %q", msg, "parse token response: ")
 			}
 			return
 		}

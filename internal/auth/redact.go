@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,13 +12,15 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
-// Redacted replaces every secret a [Redactor] scrubs.
-const Redacted = "[REDACTED]"
+// Redacted replaces every secret a [Redactor] scrubs. It is xone.Redacted,
+// the project's one redaction marker.
+const Redacted = xone.Redacted
 
 // MinSecretLen is the fewest characters (runes) a configured secret may have
 // ([CheckSecret]); a [Redactor] matches shorter literals only as whole tokens.
@@ -53,12 +56,8 @@ var (
 // URLs ("http://[REDACTED]@host").
 //
 // Each literal secret of at least [MinSecretLen] characters is replaced in
-// every form it takes on the wire: as is; JSON-escaped (encoding/json with
-// and without HTML escaping, and PHP's json_encode with "\/" and \uXXXX);
-// percent-encoded (url.QueryEscape and url.PathEscape, upper- or lower-case
-// hex); and base64 (standard and URL alphabets, padded or not) of
-// "id:secret" for any id, as HTTP Basic authentication sends it, also of the
-// query-escaped secret as golang.org/x/oauth2 sends it. A base64 match is
+// each of the 16 encodings [Forms] lists, the base64 ones for any client id:
+// a base64 match is found on the part that depends on the secret alone and
 // widened to the whole run of base64 characters around it. Where matches
 // overlap, their union is replaced by one marker.
 //
@@ -69,7 +68,7 @@ var (
 // [CheckSecret], which refuses them.
 //
 // Building is linear in the secrets' length; scrubbing a text costs about
-// its length times the number of forms (about a dozen per secret).
+// its length times the number of patterns (at most 20 per secret).
 type Redactor struct {
 	mu      sync.Mutex
 	secrets []string // added by NewRedactor and Add, kept for good
@@ -96,11 +95,8 @@ type redactSnapshot struct {
 func NewRedactor(secrets ...string) *Redactor {
 	r := &Redactor{}
 	for _, s := range secrets {
-		if s != "" && !slices.Contains(r.secrets, s) {
-			r.secrets = append(r.secrets, s)
-		}
+		r.Add(s)
 	}
-	r.rebuild()
 	return r
 }
 
@@ -120,17 +116,19 @@ func (r *Redactor) Add(secret string) {
 	r.rebuild()
 }
 
-// addRecent adds a token to the bounded list of recent tokens.
-func (r *Redactor) addRecent(secret string) {
-	if secret == "" {
-		return
-	}
+// addRecent adds tokens to the bounded list of recent tokens.
+func (r *Redactor) addRecent(tokens ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if slices.Contains(r.secrets, secret) || slices.Contains(r.recent, secret) {
+	n := len(r.recent)
+	for _, t := range tokens {
+		if t != "" && !slices.Contains(r.secrets, t) && !slices.Contains(r.recent, t) {
+			r.recent = append(r.recent, t)
+		}
+	}
+	if len(r.recent) == n {
 		return
 	}
-	r.recent = append(r.recent, secret)
 	if len(r.recent) > maxRecent {
 		r.recent = slices.Delete(r.recent, 0, len(r.recent)-maxRecent)
 	}
@@ -165,32 +163,77 @@ func (r *Redactor) rebuild() {
 	r.snap.Store(snap)
 }
 
-// secretForms returns the patterns that find s in each form it takes.
+// Forms returns the strings secret takes on the wire for the client id id:
+// the 16 encodings a [Redactor] scrubs, in this order, each string once
+// (some coincide: an alphanumeric secret's first eight are one) and none
+// empty, so at most 16 strings:
+//
+//	1     as is
+//	2, 3  JSON-escaped by encoding/json, with and without HTML escaping
+//	4     JSON-escaped by PHP's json_encode ("\/", non-ASCII as \uXXXX;
+//	      none for invalid UTF-8, which json_encode refuses)
+//	5-8   percent-encoded by url.QueryEscape and url.PathEscape, with upper-
+//	      and lower-case hex
+//	9-12  base64 of "id:secret" (HTTP Basic authentication): standard and
+//	      URL alphabets, padded and not
+//	13-16 the same of "id:secret" with both query-escaped first, as
+//	      golang.org/x/oauth2 and RFC 6749 section 2.3.1 send them
+//
+// A Redactor scrubs all of them for a secret of at least MinSecretLen
+// characters, the base64 ones for any id; a shorter secret only as is, as a
+// whole token.
+func Forms(id, secret string) []string {
+	out := textForms(secret)
+	for _, p := range basicPairs(id, secret) {
+		raw := []byte(p[0] + ":" + p[1])
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			out = append(out, enc.EncodeToString(raw))
+		}
+	}
+	var forms []string
+	for _, f := range out {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
+
+// textForms returns Forms' first eight encodings of s, empty or repeated
+// ones included.
+func textForms(s string) []string {
+	q, p := url.QueryEscape(s), url.PathEscape(s)
+	return []string{s, jsonEscape(s, true), jsonEscape(s, false), phpJSONEscape(s), q, lowerHexEscapes(q), p, lowerHexEscapes(p)}
+}
+
+// basicPairs returns the (id, secret) pairs whose "id:secret" Forms encodes
+// in base64: as given, and both query-escaped.
+func basicPairs(id, secret string) [2][2]string {
+	return [2][2]string{{id, secret}, {url.QueryEscape(id), url.QueryEscape(secret)}}
+}
+
+// secretForms returns the patterns that find s in each of Forms' encodings,
+// for any client id.
 func secretForms(s string) []pattern {
 	if utf8.RuneCountInString(s) < MinSecretLen {
 		return []pattern{{s: s, whole: true}}
 	}
 	var out []pattern
 	seen := map[string]bool{}
-	add := func(f string) {
+	add := func(f, b64 string) {
 		if f != "" && !seen[f] {
 			seen[f] = true
-			out = append(out, pattern{s: f})
+			out = append(out, pattern{s: f, b64: b64})
 		}
 	}
-	add(s)
-	add(jsonEscape(s, true))
-	add(jsonEscape(s, false))
-	add(phpJSONEscape(s))
-	q, p := url.QueryEscape(s), url.PathEscape(s)
-	for _, f := range []string{q, p} {
-		add(f)
-		add(lowerHexEscapes(f))
+	for _, f := range textForms(s) {
+		add(f, "")
 	}
 	// Base64 of "id:secret": the secret starts at any offset modulo 3 and
 	// only whole 3-byte groups inside it encode to characters that do not
 	// depend on the id or what follows, so find those and widen the match.
-	for _, src := range []string{s, q} {
+	for _, p := range basicPairs("", s) {
+		src := p[1]
 		for j := range 3 {
 			g := (len(src) - j) / 3
 			if g < 2 {
@@ -200,11 +243,11 @@ func secretForms(s string) []pattern {
 			std := base64.RawStdEncoding.EncodeToString(chunk)
 			web := base64.RawURLEncoding.EncodeToString(chunk)
 			if std == web {
-				add64(&out, seen, std, b64Both)
+				add(std, b64Both)
 				continue
 			}
-			add64(&out, seen, std, b64Std)
-			add64(&out, seen, web, b64URL)
+			add(std, b64Std)
+			add(web, b64URL)
 		}
 	}
 	return out
@@ -217,65 +260,29 @@ const (
 	b64Both = "+/-_"
 )
 
-// add64 appends a base64 core pattern unless seen.
-func add64(out *[]pattern, seen map[string]bool, core, alphabet string) {
-	if seen[core] {
-		return
-	}
-	seen[core] = true
-	*out = append(*out, pattern{s: core, b64: alphabet})
-}
-
 // jsonEscape returns s as encoding/json writes it, without the quotes.
 func jsonEscape(s string, escapeHTML bool) string {
 	var buf bytes.Buffer
-	writeJSONStringHTML(&buf, s, escapeHTML)
+	writeJSONString(&buf, s, escapeHTML)
 	return buf.String()[1 : buf.Len()-1]
 }
 
 // phpJSONEscape returns s as PHP's json_encode writes it by default, without
-// the quotes: "/" as "\/" and every non-ASCII rune as \uXXXX (lower-case hex,
-// UTF-16 surrogate pairs). Invalid UTF-8 makes json_encode fail; it gives "".
+// the quotes: as encoding/json without HTML escapes, but "/" as "\/" and
+// every non-ASCII rune as \uXXXX (lower-case hex, UTF-16 surrogate pairs).
+// Invalid UTF-8 makes json_encode fail; it gives "".
 func phpJSONEscape(s string) string {
 	if !utf8.ValidString(s) {
 		return ""
 	}
-	const hex = "0123456789abcdef"
 	var b strings.Builder
-	u4 := func(c rune) {
-		b.WriteString(`\u`)
-		b.WriteByte(hex[c>>12&0xf])
-		b.WriteByte(hex[c>>8&0xf])
-		b.WriteByte(hex[c>>4&0xf])
-		b.WriteByte(hex[c&0xf])
-	}
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\' || c == '/':
-			b.WriteByte('\\')
+	for _, c := range strings.ReplaceAll(jsonEscape(s, false), "/", `\/`) {
+		if c < utf8.RuneSelf {
 			b.WriteRune(c)
-		case c == '\b':
-			b.WriteString(`\b`)
-		case c == '\f':
-			b.WriteString(`\f`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c < 0x20 || (c >= 0x7f && c < 0x10000):
-			if c == 0x7f {
-				b.WriteRune(c)
-				continue
-			}
-			u4(c)
-		case c >= 0x10000:
-			c -= 0x10000
-			u4(0xd800 + c>>10)
-			u4(0xdc00 + c&0x3ff)
-		default:
-			b.WriteRune(c)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{c}) {
+			fmt.Fprintf(&b, `\u%04x`, u)
 		}
 	}
 	return b.String()
@@ -287,18 +294,11 @@ func lowerHexEscapes(s string) string {
 	b := []byte(s)
 	for i := 0; i+2 < len(b); i++ {
 		if b[i] == '%' {
-			b[i+1], b[i+2] = lowerASCII(b[i+1]), lowerASCII(b[i+2])
+			copy(b[i+1:], strings.ToLower(string(b[i+1:i+3])))
 			i += 2
 		}
 	}
 	return string(b)
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // String returns s with every "Bearer xxx" and "Basic xxx" credential turned
@@ -314,40 +314,18 @@ func credentials(s string) string {
 		s = bearerRE.ReplaceAllString(s, "${1}${2}"+Redacted)
 	}
 	if containsFold(s, "basic") {
-		s = replaceSubmatchFunc(basicRE, s, func(m []string) string {
-			if !basicCredential(m[3]) {
-				return m[0]
+		s = basicRE.ReplaceAllStringFunc(s, func(m string) string {
+			g := basicRE.FindStringSubmatch(m)
+			if !basicCredential(g[3]) {
+				return m
 			}
-			return m[1] + m[2] + Redacted
+			return g[1] + g[2] + Redacted
 		})
 	}
 	if strings.Contains(s, "/") && strings.Contains(s, "@") {
 		s = userinfoRE.ReplaceAllString(s, "${1}"+Redacted+"@")
 	}
 	return s
-}
-
-// replaceSubmatchFunc is regexp's ReplaceAllStringFunc with submatches.
-func replaceSubmatchFunc(re *regexp.Regexp, s string, f func([]string) string) string {
-	idx := re.FindAllStringSubmatchIndex(s, -1)
-	if idx == nil {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for _, m := range idx {
-		groups := make([]string, len(m)/2)
-		for i := range groups {
-			if m[2*i] >= 0 {
-				groups[i] = s[m[2*i]:m[2*i+1]]
-			}
-		}
-		b.WriteString(s[last:m[0]])
-		b.WriteString(f(groups))
-		last = m[1]
-	}
-	b.WriteString(s[last:])
-	return b.String()
 }
 
 // basicCredential reports whether w, the word after "Basic", is a
@@ -574,14 +552,14 @@ func (r *Redactor) walk(dec *json.Decoder, buf *bytes.Buffer) error {
 					return err
 				}
 				key, _ := kt.(string)
-				writeJSONString(buf, r.String(key))
+				writeJSONString(buf, r.String(key), false)
 				buf.WriteByte(':')
 				if xone.SensitiveKey(key) {
 					var skip json.RawMessage
 					if err := dec.Decode(&skip); err != nil {
 						return err
 					}
-					writeJSONString(buf, Redacted)
+					writeJSONString(buf, Redacted, false)
 					continue
 				}
 				if err := r.walk(dec, buf); err != nil {
@@ -604,29 +582,17 @@ func (r *Redactor) walk(dec *json.Decoder, buf *bytes.Buffer) error {
 		_, err := dec.Token() // the closing delimiter
 		return err
 	case string:
-		writeJSONString(buf, r.String(v))
-	case json.Number:
-		buf.WriteString(v.String())
-	case bool:
-		if v {
-			buf.WriteString("true")
-		} else {
-			buf.WriteString("false")
-		}
-	case nil:
-		buf.WriteString("null")
+		writeJSONString(buf, r.String(v), false)
+	default: // json.Number, bool or nil: always marshals
+		b, _ := json.Marshal(v)
+		buf.Write(b)
 	}
 	return nil
 }
 
-// writeJSONString writes s as a JSON string without HTML escaping.
-func writeJSONString(buf *bytes.Buffer, s string) {
-	writeJSONStringHTML(buf, s, false)
-}
-
-// writeJSONStringHTML writes s as a JSON string, escaping <, > and & when
+// writeJSONString writes s as a JSON string, escaping <, > and & when
 // escapeHTML is set.
-func writeJSONStringHTML(buf *bytes.Buffer, s string, escapeHTML bool) {
+func writeJSONString(buf *bytes.Buffer, s string, escapeHTML bool) {
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(escapeHTML)
 	_ = enc.Encode(s)           // a string always encodes; writes to a Buffer do not fail

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,4 +188,51 @@ func TestRedactorUserinfoIdempotent(t *testing.T) {
 		assert.NotContains(t, once, "p@ss")
 	}
 	assert.Equal(t, "http://[::1]:8080/a@b", r.String("http://[::1]:8080/a@b"), "an IPv6 host is not userinfo")
+}
+
+// refBasic is the reference's list of the base64 forms of "id:secret": the
+// four spellings of the pair as given and of the pair query-escaped.
+func refBasic(id, secret string) []string {
+	var out []string
+	for _, raw := range []string{id + ":" + secret, url.QueryEscape(id) + ":" + url.QueryEscape(secret)} {
+		for _, e := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			out = append(out, e.EncodeToString([]byte(raw)))
+		}
+	}
+	return out
+}
+
+func TestFormsAgreesWithEncoders(t *testing.T) {
+	secrets := []string{"s3cr3t-Th1s-Must-N3ver-Leak", "hunter22", `p/s"s+w<rd \u00e9~~~`, "line1\nline2\ttab", "\u00e9t\u00e9-secret>>\xff?", "abcdefgh"}
+	ids := []string{"", "a", "client-id-42", "id with spaces"}
+	for _, secret := range secrets {
+		for _, id := range ids {
+			full, _ := refForms(secret)
+			want := slices.Concat(full, refBasic(id, secret))
+			slices.Sort(want)
+			want = slices.Compact(want)
+			got := Forms(id, secret)
+			assert.LessOrEqual(t, len(got), 16, "id %q secret %q", id, secret)
+			slices.Sort(got)
+			assert.Equal(t, want, got, "id %q secret %q: got Forms, want the encoders' forms", id, secret)
+		}
+	}
+}
+
+func TestFormsCount(t *testing.T) {
+	tests := []struct {
+		name, id, secret string
+		want             int
+	}{
+		{"every encoding differs", testID, "p/s\"s+w<rd \u00e9~~~", 16},
+		{"alphanumeric secret and id", "client42", "hunter22hunter22", 3}, // raw; base64 padded and not
+		{"short secret", "", "ab/c", 8},                                   // path and query escapes agree
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Forms(tt.id, tt.secret)
+			assert.Len(t, got, tt.want, "got %q", got)
+			assert.Equal(t, tt.secret, got[0], "the raw secret comes first")
+		})
+	}
 }

@@ -2,16 +2,12 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // reuseDelta is the early-expiry margin given to x/oauth2's reuse cache. The
@@ -36,9 +32,9 @@ type Source struct {
 	cfg         Config
 	redact      *Redactor
 	redactedURL string
-	jsonBody    []byte                    // StyleJSON request body
-	cc          *clientcredentials.Config // StyleForm, StyleBasic; nil for StyleJSON
-	cur         atomic.Pointer[cache]     // never nil after New
+	body        []byte                // the token request's body
+	bodyType    string                // its content type
+	cur         atomic.Pointer[cache] // never nil after New
 
 	fetches, failures, invalidations atomic.Int64
 	blockingFetches                  atomic.Int64 // fetches made for a Token caller (tests read it)
@@ -112,35 +108,14 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(cfg.TokenURL)
-	if err != nil { // withDefaults parsed it already
-		return nil, fmt.Errorf("auth: config: TokenURL: %w", err)
+	u, _ := url.Parse(cfg.TokenURL) // withDefaults parsed it already
+	red := cfg.Redactor
+	if red == nil {
+		red = NewRedactor()
 	}
-	s := &Source{cfg: cfg, redact: NewRedactor(cfg.ClientSecret), redactedURL: u.Redacted()}
-	switch cfg.Style {
-	case StyleJSON:
-		s.jsonBody, err = json.Marshal(jsonRequest{
-			GrantType:    "client_credentials",
-			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret,
-			Scope:        strings.Join(cfg.Scopes, " "),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("auth: config: encode request body: %w", err)
-		}
-	case StyleForm, StyleBasic:
-		style := oauth2.AuthStyleInParams
-		if cfg.Style == StyleBasic {
-			style = oauth2.AuthStyleInHeader
-		}
-		s.cc = &clientcredentials.Config{
-			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret,
-			TokenURL:     cfg.TokenURL,
-			Scopes:       cfg.Scopes,
-			AuthStyle:    style,
-		}
-	}
+	red.Add(cfg.ClientSecret)
+	s := &Source{cfg: cfg, redact: red, redactedURL: u.Redacted()}
+	s.body, s.bodyType = requestBody(cfg)
 	s.cur.Store(s.newCache(nil))
 	return s, nil
 }
@@ -254,8 +229,9 @@ func (s *Source) sleep(ctx context.Context, c *cache, d time.Duration) {
 	}
 }
 
-// Redactor returns the Source's redactor: it scrubs the client secret and
-// the tokens this Source fetched recently. Callers may Add more secrets.
+// Redactor returns the Source's redactor (Config.Redactor, or the one New
+// made): it scrubs the client secret and the tokens this Source learned
+// recently. Callers may Add more secrets.
 func (s *Source) Redactor() *Redactor { return s.redact }
 
 // Stats returns the counters so far. Safe for concurrent use.

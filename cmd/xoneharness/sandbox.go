@@ -32,6 +32,7 @@ Examples:
   xoneharness sandbox --latency 20ms --error-rate 0.01
   xoneharness sandbox --latency-median 15ms --latency-p99 120ms --throttle-rate 0.05 --retry-after 2s
   xoneharness sandbox --drift price-as-string,html-401
+  xoneharness sandbox --every-member          (exercise every documented member)
   xoneharness sandbox --drift list
 
   curl -s -X POST http://127.0.0.1:18080/api/oauth/token -H 'Content-Type: application/json' \
@@ -53,6 +54,7 @@ type sandboxFlags struct {
 	tokenTTL      time.Duration
 	seed          int64
 	drift         string
+	everyMember   bool
 	allowRemote   bool
 }
 
@@ -70,6 +72,7 @@ func (s *sandboxFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.tokenTTL, "token-ttl", time.Hour, "lifetime (expires_in) of issued tokens")
 	fs.Int64Var(&s.seed, "seed", 1, "seed for ids and fault selection")
 	fs.StringVar(&s.drift, "drift", "", "comma-separated drift modes that break the contract on purpose; \"list\" prints them")
+	fs.BoolVar(&s.everyMember, "every-member", false, "send every member the document lists: nullable 200 members non-null, every array non-empty, every 401 header")
 }
 
 // options turns the flags into sandbox options; errors name the flag.
@@ -129,6 +132,9 @@ func (s *sandboxFlags) options() ([]sandbox.Option, error) {
 		return nil, usagef("--token-ttl: must be positive, got %s", s.tokenTTL)
 	}
 	opts = append(opts, sandbox.TokenTTL(s.tokenTTL), sandbox.Seed(s.seed))
+	if s.everyMember {
+		opts = append(opts, sandbox.EveryMember())
+	}
 	if s.drift != "" {
 		var modes []string
 		for _, m := range strings.Split(s.drift, ",") {

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // benchPath returns the confirm path for a distinct offer id per i.
@@ -14,9 +16,7 @@ func benchPath(i uint64) string {
 	var u [16]byte
 	binary.BigEndian.PutUint64(u[8:], i)
 	u[6], u[8] = 0x40, 0x80|u[8]&0x3f
-	b := append([]byte("/api/partners/"+PartnerID+"/offers/"), make([]byte, 0, 48)...)
-	b = appendUUIDBytes(b, u)
-	return string(append(b, "/confirm"...))
+	return "/api/partners/" + PartnerID + "/offers/" + uuid.UUID(u).String() + "/confirm"
 }
 
 // BenchmarkConfirm measures one successful confirm through the full handler (routing,

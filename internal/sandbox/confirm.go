@@ -1,14 +1,14 @@
 package sandbox
 
 import (
-	"bytes"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // maxConfirmBody is the largest confirm request body read (larger ones get 413).
@@ -17,16 +17,23 @@ const maxConfirmBody = 1 << 20
 // maxField is the longest accepted request string (Laravel's max:255).
 const maxField = 255
 
+// raceWindow is the time racy-double-book leaves between looking an offer up and
+// booking it, without holding the lock.
+const raceWindow = 2 * time.Millisecond
+
 // serveConfirm implements POST /api/partners/{partner_id}/offers/{offer_id}/confirm.
 //
-// Order of processing: latency and stall; connection reset; undocumented-500 drift;
-// authentication (401); throttling (429); injected 5xx; offer id (404); body validation
-// (422); duplicate (422); booking (200).
-func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request, offerID string) {
+// Order of processing: reading the body (the arrival time); latency and stall;
+// connection reset; undocumented-500 drift; authentication (401); throttling (429);
+// injected 5xx; offer id (404); body size and validation (413, 422); duplicate (422);
+// booking (200).
+func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		s.writeMethodNotAllowed(w, r)
 		return
 	}
+	body, readErr := readBody(r.Body, maxConfirmBody)
+	received(w, s.cfg.now())
 	s.stats.confirms.Add(1)
 	n := s.confirmSeq.Add(1)
 	fr := newRNG(s.seed, n, saltFault)
@@ -41,99 +48,111 @@ func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request, offerID st
 	}
 	now := s.cfg.now()
 	s.edgeHeaders(w.Header(), n, now)
-	d := s.cfg.drift
-	if d.has(driftUndocumented500) {
-		s.stats.errors5xx.Add(1)
-		writeJSON(w, s.jsonCT, http.StatusInternalServerError, bodyServerError)
+	if s.refuse(w, r, u, &fr, now) {
 		return
 	}
-	if !d.has(driftAcceptWithoutToken) {
-		if tok, ok := bearer(r); !ok || !s.allowed(tok, now) {
-			s.writeUnauthorized(w)
-			return
-		}
-	}
-	if u < s.cfg.resetRate+s.cfg.throttleRate {
-		s.stats.throttled.Add(1)
-		w.Header()["Retry-After"] = s.retryAfter
-		writeBody(w, s.jsonCT, http.StatusTooManyRequests, s.throttled)
+	offerID := r.PathValue("offer_id")
+	offer, ok := parseOfferID(offerID)
+	switch {
+	case !ok:
+		writeJSON(w, http.StatusNotFound, bodyOfferNotFound)
+		return
+	case errors.Is(readErr, errBodyTooLarge):
+		w.Header().Set("Connection", "close") // the rest of the body is not read
+		writeJSON(w, http.StatusRequestEntityTooLarge, bodyTooLarge)
+		return
+	case readErr != nil:
+		writeJSON(w, http.StatusBadRequest, bodyUnreadable)
 		return
 	}
-	if u < s.cfg.resetRate+s.cfg.throttleRate+s.cfg.errorRate {
-		s.stats.errors5xx.Add(1)
-		switch fr.intn(3) {
-		case 0:
-			writeJSON(w, s.jsonCT, http.StatusInternalServerError, bodyServerError)
-		case 1:
-			writeJSON(w, s.jsonCT, http.StatusBadGateway, bodyBadGateway)
-		default:
-			writeJSON(w, s.jsonCT, http.StatusServiceUnavailable, bodyUnavailable)
-		}
-		return
+	top := decodeBody(r.Header.Get("Content-Type"), body)
+	if s.cfg.drift.has(driftWrongTypesBooked) {
+		coerceWrongTypes(top)
 	}
-	offer, ok := parseUUID(offerID)
-	if !ok {
-		writeJSON(w, s.jsonCT, http.StatusNotFound, bodyOfferNotFound)
-		return
-	}
-
-	bp, sp := s.getBuf(), s.getBuf()
-	defer s.putBuf(bp)
-	defer s.putBuf(sp)
-	body, err := readBody(r.Body, (*bp)[:0], maxConfirmBody)
-	*bp = body
-	if err != nil {
-		if errors.Is(err, errBodyTooLarge) {
-			w.Header().Set("Connection", "close") // the rest of the body is not read
-			writeJSON(w, s.jsonCT, http.StatusRequestEntityTooLarge, bodyTooLarge)
-			return
-		}
-		writeJSON(w, s.jsonCT, http.StatusBadRequest, `{"message":"The request body could not be read."}`)
-		return
-	}
-	parsed := s.requestBody(body)
-	req, verrs := parseConfirm(r.Header.Get("Content-Type"), parsed, (*sp)[:0])
-	verrs = s.optionalErrors(r.Header.Get("Content-Type"), parsed, verrs)
-	if len(verrs) > 0 {
+	req, verrs := parseConfirm(top)
+	if verrs = s.optionalErrors(top, verrs); len(verrs) > 0 {
 		status := http.StatusUnprocessableEntity
-		if d.has(drift422As400) {
+		if s.cfg.drift.has(drift422As400) {
 			status = http.StatusBadRequest
 		}
-		writeBody(w, s.jsonCT, status, appendValidationErrors((*bp)[len(body):len(body)], verrs))
+		writeBody(w, "application/json", status, validationBody(verrs))
 		return
 	}
-	if s.serverErrorDrift(parsed) {
+	if s.serverErrorDrift(top) {
 		s.stats.errors5xx.Add(1)
-		writeJSON(w, s.jsonCT, http.StatusInternalServerError, bodyServerError)
+		writeJSON(w, http.StatusInternalServerError, bodyServerError)
 		return
 	}
-	if s.markConfirmed(offer) {
-		s.stats.duplicates.Add(1)
-		if !d.has(driftDuplicateBooking) {
-			out := append((*bp)[len(body):len(body)], `{"message":"Booking already exists for offer `...)
-			out = append(out, offerID...) // a validated UUID: nothing to escape
-			out = append(out, `."}`...)
-			writeBody(w, s.jsonCT, http.StatusUnprocessableEntity, out)
-			return
-		}
+	if s.claim(offer) && !s.cfg.drift.has(driftDuplicateBooking) {
+		writeJSON(w, http.StatusUnprocessableEntity, messageBody("Booking already exists for offer "+offerID+"."))
+		return
 	}
 	s.stats.confirmed.Add(1)
+	s.writeBooking(w, s.booking(n, offerID, &req, now), now)
+}
 
-	// The booking is rendered after the request body in the same buffer, leaving the
-	// body intact.
-	out := s.appendBooking((*bp)[len(body):len(body)], n, offerID, &req, now)
+// refuse answers a confirm refused before its offer is looked at (undocumented-500
+// drift, token 401, throttling 429, injected 5xx) and reports whether it did.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, u float64, fr *rng, now time.Time) bool {
+	d := s.cfg.drift
 	switch {
-	case d.has(driftEmpty200):
-		writeBody(w, s.jsonCT, http.StatusOK, nil)
-	case d.has(driftNull200):
-		writeJSON(w, s.jsonCT, http.StatusOK, "null")
-	case d.has(driftMissingContentType):
-		writeBody(w, nil, http.StatusOK, out)
+	case d.has(driftUndocumented500):
+		s.stats.errors5xx.Add(1)
+		writeJSON(w, http.StatusInternalServerError, bodyServerError)
+	case !d.has(driftAcceptWithoutToken) && !s.allowed(bearer(r), now):
+		s.writeUnauthorized(w)
+	case u < s.cfg.resetRate+s.cfg.throttleRate:
+		s.stats.throttled.Add(1)
+		w.Header().Set("Retry-After", s.retryAfter)
+		writeJSON(w, http.StatusTooManyRequests, s.throttled)
+	case u < s.cfg.resetRate+s.cfg.throttleRate+s.cfg.errorRate:
+		s.stats.errors5xx.Add(1)
+		i := fr.intn(3)
+		writeJSON(w, [...]int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[i],
+			[...]string{bodyServerError, bodyBadGateway, bodyUnavailable}[i])
 	default:
-		writeBody(w, s.jsonCT, http.StatusOK, out)
+		return false
 	}
-	if cap(out) > cap(*bp)-len(body) { // the booking outgrew the buffer: keep the bigger one
-		*bp = out[:0]
+	return true
+}
+
+// claim books offer and reports whether it was already booked (a duplicate confirm,
+// which books again only under duplicate-booking). The lookup and the insert happen
+// under one lock, so simultaneous confirms of one offer book it once; racy-double-book
+// releases the lock for raceWindow between them.
+func (s *Server) claim(offer uuid.UUID) (dup bool) {
+	s.mu.Lock()
+	_, dup = s.booked[offer]
+	if !dup && s.cfg.drift.has(driftRacyDoubleBook) {
+		s.mu.Unlock()
+		time.Sleep(raceWindow) // check, then act: a simultaneous confirm books meanwhile
+		s.mu.Lock()
+		if _, twice := s.booked[offer]; twice {
+			s.stats.doubleBookings.Add(1)
+		}
+	}
+	s.booked[offer] = struct{}{}
+	s.mu.Unlock()
+	if dup {
+		s.stats.duplicates.Add(1)
+		if s.cfg.drift.has(driftDuplicateBooking) {
+			s.stats.doubleBookings.Add(1)
+		}
+	}
+	return dup
+}
+
+// writeBooking answers 200 with b, as the enabled drift modes render it.
+func (s *Server) writeBooking(w http.ResponseWriter, b *booking, now time.Time) {
+	switch d := s.cfg.drift; {
+	case d.has(driftEmpty200):
+		writeBody(w, "application/json", http.StatusOK, nil)
+	case d.has(driftNull200):
+		writeJSON(w, http.StatusOK, "null")
+	case d.has(driftMissingContentType):
+		writeBody(w, "", http.StatusOK, s.renderBooking(b, now))
+	default:
+		writeBody(w, "application/json", http.StatusOK, s.renderBooking(b, now))
 	}
 }
 
@@ -169,14 +188,24 @@ func (s *Server) writeUnauthorized(w http.ResponseWriter) {
 	if d.has(drift401As403) {
 		status = http.StatusForbidden
 	}
+	ct, body := "application/json", bodyUnauthenticated
 	switch {
 	case d.has(driftHTML401):
-		writeJSON(w, s.htmlCT, status, bodyHTML401)
+		ct, body = "text/html; charset=UTF-8", bodyHTML401
 	case d.has(driftMessageAsNumber):
-		writeJSON(w, s.jsonCT, status, bodyMessageAsNumber)
-	default:
-		writeJSON(w, s.jsonCT, status, bodyUnauthenticated)
+		body = bodyMessageAsNumber
 	}
+	if !s.cfg.everyMember {
+		writeBody(w, ct, status, []byte(body))
+		return
+	}
+	// Streamed, as Cloudflare sends it: every header the document lists is present.
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Transfer-Encoding", "chunked")
+	h.Set("Connection", "keep-alive")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body) // a write error means the client has gone
 }
 
 // reset aborts the connection with a TCP RST.
@@ -192,131 +221,17 @@ func (s *Server) reset(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// edgeHeaders sets the Cloudflare-like headers XONE sends on confirm responses.
+// edgeHeaders sets the Cloudflare-like headers XONE sends on confirm answers (the
+// correlation headers CF-RAY and Server-Timing are on every answer: see stamped).
 func (s *Server) edgeHeaders(h http.Header, n uint64, now time.Time) {
 	hr := newRNG(s.seed, n, saltHeaders)
-	var b [256]byte
-	buf := appendHTTPDate(b[:0], now)
-	iDate := len(buf)
-	buf = appendHex(buf, &hr, 16)
-	buf = append(buf, "-SYD"...)
-	iRay := len(buf)
-	buf = appendHex(buf, &hr, 32)
-	iTeam := len(buf)
-	rtt := 8000 + hr.intn(20000)
-	buf = append(buf, `cfL4;desc="?proto=TCP&rtt=`...)
-	buf = strconv.AppendInt(buf, int64(rtt), 10)
-	buf = append(buf, "&min_rtt="...)
-	buf = strconv.AppendInt(buf, int64(rtt-hr.intn(2000)), 10)
-	buf = append(buf, "&rtt_var="...)
-	buf = strconv.AppendInt(buf, int64(hr.intn(5000)), 10)
-	buf = append(buf, `&sent=5&recv=6&lost=0&retrans=0&sent_bytes=3105&recv_bytes=1202&cwnd=252&unsent_bytes=0&x=0"`...)
-	all := string(buf) // one allocation for the four dynamic values
-	v := new([4]string)
-	v[0], v[1], v[2], v[3] = all[:iDate], all[iDate:iRay], all[iRay:iTeam], all[iTeam:]
-	h["Date"] = v[0:1:1]
-	h["Cache-Control"] = s.hdrCacheControl
-	h["Vary"] = s.hdrVary
-	h["X-Content-Type-Options"] = s.hdrNosniff
-	h["X-Xss-Protection"] = s.hdrXSS
-	h["Strict-Transport-Security"] = s.hdrHSTS
-	h["Cf-Cache-Status"] = s.hdrCFCache
-	h["Server"] = s.hdrServer
-	h["Cf-Ray"] = v[1:2:2]
-	h["Server-Timing"] = v[3:4:4]
-	h["Cf-Team"] = v[2:3:3]
-}
-
-// isJSONContentType reports whether a Content-Type header names application/json
-// (parameters such as charset are allowed).
-func isJSONContentType(ct string) bool {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	return strings.EqualFold(strings.TrimSpace(ct), "application/json")
-}
-
-// parseConfirm parses and validates a confirm body. Like Laravel, a body that is not
-// application/json or not valid JSON counts as empty input, so it fails with "field is
-// required" errors (422), not 400.
-// scratch receives unescaped strings.
-func parseConfirm(contentType string, body, scratch []byte) (confirmRequest, []fieldError) {
-	if !isJSONContentType(contentType) {
-		body = nil
-	}
-	return parseConfirmJSON(body, scratch)
-}
-
-// validEmail accepts a conservative subset of what JSON Schema's "email" format accepts
-// (unquoted local part, dotted host name), so that every echoed address passes the
-// response validator's format check.
-func validEmail(s []byte) bool {
-	at := bytes.LastIndexByte(s, '@')
-	if at < 1 || len(s) > 254 {
-		return false
-	}
-	local, domain := s[:at], s[at+1:]
-	if len(local) > 64 || local[0] == '.' || local[len(local)-1] == '.' || bytes.Contains(local, []byte("..")) {
-		return false
-	}
-	for i := 0; i < len(local); i++ {
-		c := local[i]
-		if !isAlnum(c) && strings.IndexByte(".!#$%&'*+-/=?^_`{|}~", c) < 0 {
-			return false
-		}
-	}
-	if len(domain) > 253 || bytes.IndexByte(domain, '.') < 0 {
-		return false
-	}
-	for label := range bytes.SplitSeq(domain, []byte(".")) {
-		if len(label) < 1 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			if c := label[i]; !isAlnum(c) && c != '-' {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
-
-// appendValidationErrors renders a Laravel-style 422 body, grouping messages by field in
-// first-seen order.
-func appendValidationErrors(b []byte, errs []fieldError) []byte {
-	b = append(b, `{"type":"validation_error","message":"The given data was invalid.","errors":{`...)
-	for i, e := range errs {
-		seen := false
-		for _, p := range errs[:i] {
-			if p.field == e.field {
-				seen = true
-				break
-			}
-		}
-		if seen {
-			continue
-		}
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, e.field)
-		b = append(b, ':', '[')
-		first := true
-		for _, m := range errs[i:] {
-			if m.field != e.field {
-				continue
-			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendJSONString(b, m.msg)
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}', '}')
+	h.Set("Date", now.UTC().Format(http.TimeFormat))
+	h.Set("Cache-Control", "no-cache, private")
+	h.Set("Vary", "Origin")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-XSS-Protection", "1; mode=block")
+	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	h.Set("CF-Cache-Status", "DYNAMIC")
+	h.Set("Server", "cloudflare")
+	h.Set("Cf-Team", hr.hex(2))
 }

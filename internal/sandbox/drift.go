@@ -1,9 +1,9 @@
 package sandbox
 
 import (
-	"bytes"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -28,7 +28,10 @@ type DriftMode struct {
 	//   "strict"  only spec.ValidateResponse with spec.Strict (undocumented properties);
 	//   "drift"   nothing can fail it; the suite reports the observed difference;
 	//   "generate" only generated cases (contract --generate) find it: the fixed
-	//             cases' bodies never trigger it.
+	//             cases' bodies never trigger it;
+	//   "race"    only the race check (simultaneous confirms of one offer, released
+	//             together) finds it: every confirm sent after the previous one was
+	//             answered sees the clean behaviour.
 	Detect string
 	// Rule is the spec.Violation rule the drifted response produces, when Detect is
 	// "schema", "format" or "strict" (exactly one rule per mode); "" otherwise.
@@ -60,6 +63,7 @@ const (
 	driftNonASCII500
 	driftWrongTypesBooked
 	driftInsuredRefused
+	driftRacyDoubleBook
 )
 
 func (d driftSet) has(bit driftSet) bool { return d&bit != 0 }
@@ -91,6 +95,7 @@ func driftTable() []driftEntry {
 		{driftOfferIDNotEchoed, DriftMode{"offer-id-not-echoed", "data.offer_id is a different UUID from the offer id in the path", false, "check", ""}},
 		{driftPoliciesAsObject, DriftMode{"policies-as-object", "data.policies is a single policy object instead of an array of policies", false, "schema", "schema"}},
 		{driftPriceAsString, DriftMode{"price-as-string", `data.price is a JSON string ("24.95") instead of a number`, false, "schema", "schema"}},
+		{driftRacyDoubleBook, DriftMode{"racy-double-book", "confirm checks whether the offer is booked and books it " + raceWindow.String() + " later without holding a lock in between, so simultaneous confirms of one offer each book, with their own booking ids; a confirm sent after another was answered is still refused 422", false, "race", ""}},
 		{driftUndocumented500, DriftMode{"undocumented-500", `every confirm request, valid or not, is answered 500 {"message":"Server Error"}`, false, "schema", "status-undocumented"}},
 		{driftUndocumentedField, DriftMode{"undocumented-field", "the booking has an extra property data.surprise_field that the document does not declare", true, "strict", "undocumented-field"}},
 		{driftWrongTypesBooked, DriftMode{"wrong-types-booked", "numbers and booleans where the document wants strings (quotes[].id, policyholder members) are coerced to strings and booked with 200 instead of being refused 422", false, "generate", ""}},
@@ -126,114 +131,70 @@ func driftNames() string {
 	return strings.Join(names, ", ")
 }
 
-// requestBody returns the body confirm parses: under wrong-types-booked,
-// numbers and booleans in quotes[].id and the policyholder's members are
-// turned into strings first (PHP-style coercion), so they are booked. body
-// itself is never modified.
-func (s *Server) requestBody(body []byte) []byte {
-	if !s.cfg.drift.has(driftWrongTypesBooked) {
-		return body
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return body
-	}
-	changed := false
-	coerce := func(obj map[string]json.RawMessage, key string) {
-		v, ok := obj[key]
-		if !ok || len(v) == 0 || v[0] == '"' || v[0] == '{' || v[0] == '[' || v[0] == 'n' {
-			return
-		}
-		b, err := json.Marshal(string(v)) // 12345 -> "12345", true -> "true"
-		if err == nil {
-			obj[key], changed = b, true
+// coerceWrongTypes turns numbers and booleans in quotes[].id and in the policyholder's
+// members into strings, in place (PHP-style coercion), so that wrong-types-booked books
+// them.
+func coerceWrongTypes(top map[string]any) {
+	str := func(m map[string]any, k string) {
+		switch t := m[k].(type) {
+		case json.Number:
+			m[k] = string(t) // 12345 -> "12345"
+		case bool:
+			m[k] = strconv.FormatBool(t)
 		}
 	}
-	var quotes []map[string]json.RawMessage
-	if json.Unmarshal(top["quotes"], &quotes) == nil {
-		for _, q := range quotes {
-			coerce(q, "id")
-		}
-		if b, err := json.Marshal(quotes); err == nil {
-			top["quotes"] = b
+	quotes, _ := top["quotes"].([]any)
+	for _, q := range quotes {
+		if quote, ok := q.(map[string]any); ok {
+			str(quote, "id")
 		}
 	}
-	var holder map[string]json.RawMessage
-	if json.Unmarshal(top["policyholder"], &holder) == nil && holder != nil {
-		for k := range holder {
-			coerce(holder, k)
-		}
-		if b, err := json.Marshal(holder); err == nil {
-			top["policyholder"] = b
-		}
+	holder, _ := top["policyholder"].(map[string]any)
+	for k := range holder {
+		str(holder, k)
 	}
-	if !changed {
-		return body
-	}
-	out, err := json.Marshal(top)
-	if err != nil {
-		return body
-	}
-	return out
 }
 
-// optionalErrors appends the validation errors of the optional quote
-// members (insured: an array of objects of strings; brightwrite_details: an
-// object of strings; null counts as absent), and, under insured-refused,
-// an error for every quote that carries insured at all.
-func (s *Server) optionalErrors(contentType string, body []byte, errs []fieldError) []fieldError {
-	if !isJSONContentType(contentType) || !(bytes.Contains(body, []byte("insured")) ||
-		bytes.Contains(body, []byte("brightwrite_details")) || bytes.Contains(body, []byte(`\u`))) {
-		return errs // fast path: neither member is present
-	}
-	var top struct {
-		Quotes []json.RawMessage `json:"quotes"`
-	}
-	if json.Unmarshal(body, &top) != nil {
-		return errs
-	}
-	for i, raw := range top.Quotes {
-		var q map[string]json.RawMessage
-		if json.Unmarshal(raw, &q) != nil || q == nil {
-			continue
-		}
+// optionalErrors appends the validation errors of the optional quote members (insured:
+// an array of objects of strings; brightwrite_details: an object of strings; null counts
+// as absent), and, under insured-refused, an error for every quote that carries insured
+// at all.
+func (s *Server) optionalErrors(top map[string]any, errs []fieldError) []fieldError {
+	quotes, _ := top["quotes"].([]any)
+	for i, q := range quotes {
+		quote, _ := q.(map[string]any)
 		f := "quotes." + strconv.Itoa(i)
-		if ins, ok := q["insured"]; ok && jsonKind(ins) != 'n' {
+		if ins := quote["insured"]; ins != nil {
 			if s.cfg.drift.has(driftInsuredRefused) {
 				errs = append(errs, fieldError{f + ".insured", "The " + f + ".insured field is prohibited."})
 			}
-			var people []json.RawMessage
-			if jsonKind(ins) != '[' || json.Unmarshal(ins, &people) != nil {
+			people, ok := ins.([]any)
+			if !ok {
 				errs = append(errs, fieldError{f + ".insured", "The " + f + ".insured field must be an array."})
 			}
 			for j, p := range people {
 				errs = stringMembers(errs, f+".insured."+strconv.Itoa(j), p)
 			}
 		}
-		if bw, ok := q["brightwrite_details"]; ok && jsonKind(bw) != 'n' {
-			errs = stringMembers(errs, f+".brightwrite_details", bw)
-		}
+		errs = stringMembers(errs, f+".brightwrite_details", quote["brightwrite_details"])
 	}
 	return errs
 }
 
-// stringMembers checks that raw is an object (or null) whose members are
-// strings (or null).
-func stringMembers(errs []fieldError, field string, raw json.RawMessage) []fieldError {
-	if jsonKind(raw) == 'n' {
+// stringMembers checks that v is an object (or null) whose members are strings (or
+// null), in key order.
+func stringMembers(errs []fieldError, field string, v any) []fieldError {
+	if v == nil {
 		return errs
 	}
-	var obj map[string]json.RawMessage
-	if jsonKind(raw) != '{' || json.Unmarshal(raw, &obj) != nil {
+	obj, ok := v.(map[string]any)
+	if !ok {
 		return append(errs, fieldError{field, "The " + field + " field must be an object."})
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if c := jsonKind(obj[k]); c != '"' && c != 'n' {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		switch obj[k].(type) {
+		case string, nil:
+		default:
 			f := field + "." + k
 			errs = append(errs, fieldError{f, "The " + f + " field must be a string."})
 		}
@@ -241,35 +202,17 @@ func stringMembers(errs []fieldError, field string, raw json.RawMessage) []field
 	return errs
 }
 
-// serverErrorDrift reports whether non-ascii-500 turns this valid confirm
-// into a server error: a policyholder string holds a non-ASCII character.
-func (s *Server) serverErrorDrift(body []byte) bool {
+// serverErrorDrift reports whether non-ascii-500 turns this valid confirm into a server
+// error: a policyholder string holds a non-ASCII character.
+func (s *Server) serverErrorDrift(top map[string]any) bool {
 	if !s.cfg.drift.has(driftNonASCII500) {
 		return false
 	}
-	var top struct {
-		Policyholder map[string]any `json:"policyholder"`
-	}
-	if json.Unmarshal(body, &top) != nil {
-		return false
-	}
-	for _, v := range top.Policyholder {
-		if str, ok := v.(string); ok {
-			for i := 0; i < len(str); i++ {
-				if str[i] >= utf8.RuneSelf {
-					return true
-				}
-			}
+	holder, _ := top["policyholder"].(map[string]any)
+	for _, v := range holder {
+		if str, ok := v.(string); ok && strings.IndexFunc(str, func(r rune) bool { return r >= utf8.RuneSelf }) >= 0 {
+			return true
 		}
 	}
 	return false
-}
-
-// jsonKind returns the first byte of a JSON value ('{', '[', '"', 'n', ...),
-// 0 when absent.
-func jsonKind(raw json.RawMessage) byte {
-	if len(raw) == 0 {
-		return 0
-	}
-	return raw[0]
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
@@ -20,7 +21,7 @@ func TestDriftModesList(t *testing.T) {
 	for i, m := range modes {
 		names[i] = m.Name
 		assert.NotEmpty(t, m.Description, m.Name)
-		assert.Contains(t, []string{"schema", "format", "check", "strict", "drift", "generate"}, m.Detect, m.Name)
+		assert.Contains(t, []string{"schema", "format", "check", "strict", "drift", "generate", "race"}, m.Detect, m.Name)
 		if m.Detect != "generate" {
 			assert.Equal(t, m.Detect == "strict" || m.Detect == "drift", m.DriftOnly, "%s: DriftOnly agrees with Detect", m.Name)
 		}
@@ -46,7 +47,7 @@ func TestDriftModesList(t *testing.T) {
 
 // driftCase describes how to provoke a drift mode and what must differ from clean.
 type driftCase struct {
-	scenario string // ok | noauth | invalid | dup
+	scenario string // ok | noauth | invalid | dup | race | ...
 	check    func(t *testing.T, code int, h http.Header, body []byte)
 }
 
@@ -72,11 +73,36 @@ func driftResponse(t *testing.T, s *Server, scenario string, offer string) (int,
 		first := serve(s, confirmReq(offer, tok, validBody(t)))
 		require.Equal(t, http.StatusOK, first.Code)
 		r = confirmReq(offer, tok, validBody(t))
+	case "race":
+		rec := raceResponse(s, tok, offer, validBody(t))
+		return rec.Code, rec.Result().Header, rec.Body.Bytes()
 	default:
 		t.Fatalf("unknown scenario %q", scenario)
 	}
 	rec := serve(s, r)
 	return rec.Code, rec.Result().Header, rec.Body.Bytes()
+}
+
+// raceResponse confirms offer 5 times at once, and again with fresh offers until one
+// books more than once (10 tries at most). It returns a second booking when one was
+// made, and otherwise a refused confirm.
+func raceResponse(s *Server, tok, offer string, body []byte) *httptest.ResponseRecorder {
+	var refused *httptest.ResponseRecorder
+	for try := range 10 {
+		var booked []*httptest.ResponseRecorder
+		for _, rec := range together(5, func(int) *httptest.ResponseRecorder { return serve(s, confirmReq(offer, tok, body)) }) {
+			if rec.Code == http.StatusOK {
+				booked = append(booked, rec)
+			} else {
+				refused = rec
+			}
+		}
+		if len(booked) > 1 {
+			return booked[1]
+		}
+		offer = offerID(5000 + try)
+	}
+	return refused
 }
 
 func data(t *testing.T, body []byte) map[string]any {
@@ -103,7 +129,7 @@ func driftCases() map[string]driftCase {
 		"bad-email": {"ok", func(t *testing.T, code int, _ http.Header, body []byte) {
 			e, _ := data(t, body)["policyholder"].(map[string]any)["email"].(string)
 			assert.NotContains(t, e, "@")
-			assert.False(t, validEmail([]byte(e)), e)
+			assert.False(t, validEmail(e), e)
 		}},
 		"bad-uri": {"ok", func(t *testing.T, code int, _ http.Header, body []byte) {
 			u, _ := data(t, body)["coi"].(map[string]any)["url"].(string)
@@ -176,6 +202,10 @@ func driftCases() map[string]driftCase {
 		"insured-refused": {"insured", func(t *testing.T, code int, h http.Header, body []byte) {
 			assert.Equal(t, http.StatusUnprocessableEntity, code)
 			assert.Contains(t, string(body), "quotes.0.insured")
+		}},
+		"racy-double-book": {"race", func(t *testing.T, code int, h http.Header, body []byte) {
+			assert.Equal(t, http.StatusOK, code, "a second confirm of the offer booked: %s", body)
+			assert.Regexp(t, reBookingID, data(t, body)["id"])
 		}},
 		"422-as-400": {"invalid", func(t *testing.T, code int, h http.Header, body []byte) {
 			assert.Equal(t, http.StatusBadRequest, code)

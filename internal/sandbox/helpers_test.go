@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -87,4 +90,40 @@ var (
 	reUUID          = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	reCFRay         = regexp.MustCompile(`^[0-9a-f]{16}-SYD$`)
 	reCfTeam        = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	reServerTiming  = regexp.MustCompile(`^recv;desc="(\d+)", app;dur=(\d+\.\d{3})$`)
 )
+
+// serverTiming reads the arrival time (recv) and the server's time (app) off a
+// Server-Timing header.
+func serverTiming(tb testing.TB, h http.Header) (recv time.Time, app time.Duration) {
+	tb.Helper()
+	m := reServerTiming.FindStringSubmatch(h.Get("Server-Timing"))
+	require.NotNil(tb, m, "Server-Timing %q", h.Get("Server-Timing"))
+	us, err := strconv.ParseInt(m[1], 10, 64)
+	require.NoError(tb, err)
+	ms, err := strconv.ParseFloat(m[2], 64)
+	require.NoError(tb, err)
+	return time.UnixMicro(us), time.Duration(ms * float64(time.Millisecond))
+}
+
+// together runs f(0) ... f(n-1) in n goroutines released at once by a barrier and
+// returns their results.
+func together[T any](n int, f func(i int) T) []T {
+	out := make([]T, n)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for i := range out {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-start
+			out[i] = f(i)
+		}()
+	}
+	ready.Wait()
+	close(start)
+	done.Wait()
+	return out
+}

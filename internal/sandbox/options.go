@@ -28,6 +28,7 @@ type config struct {
 	seed          int64
 	seeded        bool
 	drift         driftSet
+	everyMember   bool
 	addr          string
 	now           func() time.Time
 	errs          []error
@@ -216,8 +217,8 @@ func Addr(addr string) Option {
 	}
 }
 
-// Clock replaces time.Now for token expiry, timestamps in bookings, Date headers and the
-// Stall window. now must be safe for concurrent use.
+// Clock replaces time.Now for token expiry, timestamps in bookings, Date headers, the
+// Server-Timing header and the Stall window. now must be safe for concurrent use.
 func Clock(now func() time.Time) Option {
 	return func(c *config) {
 		if now == nil {
@@ -226,4 +227,17 @@ func Clock(now func() time.Time) Option {
 		}
 		c.now = now
 	}
+}
+
+// EveryMember makes every answer carry every member the document lists, so that a
+// coverage report can see each exercised: in each 200 body every nullable member has a
+// value (provider_customer_id, payment_status, policies[].cover_amount, cancelled_at,
+// parent_id, extra_fields.event_cost, policyholder.birth_date and address2) and every
+// array has an element (policies[].policy_content.extra_content), and each 401 is
+// streamed with every header the document lists (Transfer-Encoding: chunked and
+// Connection: keep-alive included). The values are chosen for their shape, not their
+// business sense: a confirmed policy carries a cancelled_at. Default off: the default
+// sandbox answers as XONE usually does, with those members null or empty.
+func EveryMember() Option {
+	return func(c *config) { c.everyMember = true }
 }

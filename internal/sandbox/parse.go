@@ -3,104 +3,118 @@ package sandbox
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"mime"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
 // confirmRequest is the parsed confirm body.
 type confirmRequest struct {
-	quoteID   []byte // id of the first quote
-	nQuotes   int
-	hasHolder bool
-	holder    policyholder
+	quoteID string // id of the first quote
+	nQuotes int
+	holder  policyholder
 }
 
-// policyholder holds the echoed policyholder fields (nil when absent or null).
+// policyholder holds the echoed policyholder members ("" when absent or null).
 type policyholder struct {
-	FirstName, LastName, Email, Phone, Country, Address1, City, Region, Postcode []byte
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Email     string `json:"email"`
+	Phone     string `json:"phone"`
+	Country   string `json:"country"`
+	Address1  string `json:"address1"`
+	City      string `json:"city"`
+	Region    string `json:"region"`
+	Postcode  string `json:"postcode"`
+}
+
+// member is one echoed policyholder member and its JSON name.
+type member struct {
+	name string
+	v    *string
+}
+
+// members returns h's members in document order; the first three are required.
+func (h *policyholder) members() []member {
+	return []member{{"first_name", &h.FirstName}, {"last_name", &h.LastName}, {"email", &h.Email},
+		{"phone", &h.Phone}, {"country", &h.Country}, {"address1", &h.Address1}, {"city", &h.City},
+		{"region", &h.Region}, {"postcode", &h.Postcode}}
 }
 
 // fieldError is one Laravel-style validation message.
 type fieldError struct{ field, msg string }
 
-// field states
-const (
-	absent = iota
-	present
-	wrongType
-)
-
-// parseConfirmJSON parses body with encoding/json, in one pass into generic values (maps keep
-// keys exactly as sent, which a struct would match in any case). Semantics (documented in
-// doc.go): keys match exactly and the last duplicate wins; a body that is not a JSON object (or
-// not JSON) counts as empty input; null counts as absent; a value of the wrong type is a
-// validation error for that field. Strings are decoded as encoding/json decodes them (invalid
-// UTF-8 becomes U+FFFD). The second argument is unused.
-func parseConfirmJSON(body, _ []byte) (req confirmRequest, errs []fieldError) {
-	var top map[string]any
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber() // any number is valid JSON, however large
-		if dec.Decode(&top) != nil || dec.InputOffset() != int64(len(bytes.TrimRight(body, " \t\r\n"))) {
-			top = nil
-		}
+// decodeBody decodes a confirm body as the handler reads it. Like Laravel, a body that
+// is not application/json (parameters such as charset allowed), not valid JSON or not
+// a JSON object counts as empty input: nil. Keys are kept exactly as sent (the last
+// duplicate wins) and numbers stay json.Number, so any number is valid however large.
+func decodeBody(contentType string, body []byte) map[string]any {
+	if ct, _, _ := mime.ParseMediaType(contentType); ct != "application/json" {
+		return nil
 	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var top map[string]any
+	if dec.Decode(&top) != nil || !errors.Is(dec.Decode(new(any)), io.EOF) {
+		return nil
+	}
+	return top
+}
+
+// parseConfirm validates a decoded confirm body (see decodeBody). Semantics (documented
+// in doc.go): null counts as absent; a value of the wrong type is a validation error
+// for its field.
+func parseConfirm(top map[string]any) (req confirmRequest, errs []fieldError) {
 	if top == nil {
-		return confirmRequest{}, []fieldError{
+		return req, []fieldError{
 			{"quotes", "The quotes field is required."},
 			{"policyholder", "The policyholder field is required."},
 		}
 	}
-	switch state, quoteErrs := parseQuotes(top["quotes"], &req); state {
-	case absent:
+	switch quotes := top["quotes"].(type) {
+	case nil:
 		errs = append(errs, fieldError{"quotes", "The quotes field is required."})
-	case wrongType:
+	case []any:
+		errs = parseQuotes(quotes, &req, errs)
+	default:
 		errs = append(errs, fieldError{"quotes", "The quotes field must be an array."})
-	default:
-		errs = append(errs, quoteErrs...)
 	}
-	switch state, holderErrs := parsePolicyholder(top["policyholder"], &req.holder); state {
-	case absent:
+	switch holder := top["policyholder"].(type) {
+	case nil:
 		errs = append(errs, fieldError{"policyholder", "The policyholder field is required."})
-	case wrongType:
-		errs = append(errs, fieldError{"policyholder", "The policyholder field must be an object."})
+	case map[string]any:
+		errs = parsePolicyholder(holder, &req.holder, errs)
 	default:
-		req.hasHolder = true
-		errs = validatePolicyholder(&req.holder, append(errs, holderErrs...))
+		errs = append(errs, fieldError{"policyholder", "The policyholder field must be an object."})
 	}
 	return req, errs
 }
 
-// stringField reads a value that must be a string: nil for absent or null, typeErr for another
-// type.
-func stringField(v any) (s []byte, typeErr bool) {
+// stringField reads a value that must be a string: "" for absent or null, typeErr for
+// another type.
+func stringField(v any) (s string, typeErr bool) {
 	switch t := v.(type) {
 	case nil:
-		return nil, false
+		return "", false
 	case string:
-		return []byte(t), false
+		return t, false
 	}
-	return nil, true
+	return "", true
 }
 
-// parseQuotes reads the quotes array into req: the first quote's id and the number of quotes.
-func parseQuotes(v any, req *confirmRequest) (int, []fieldError) {
-	var quotes []any
-	switch t := v.(type) {
-	case nil:
-		return absent, nil
-	case []any:
-		quotes = t
-	default:
-		return wrongType, nil
+// parseQuotes reads the quotes array into req: the first quote's id and the number of
+// quotes. An empty array fails "required", as in Laravel.
+func parseQuotes(quotes []any, req *confirmRequest, errs []fieldError) []fieldError {
+	req.nQuotes = len(quotes)
+	if len(quotes) == 0 {
+		return append(errs, fieldError{"quotes", "The quotes field is required."})
 	}
-	var errs []fieldError
 	for n, q := range quotes {
-		var id []byte
-		typeErr := false
-		if quote, ok := q.(map[string]any); ok {
-			id, typeErr = stringField(quote["id"])
-		}
+		quote, _ := q.(map[string]any)
+		id, typeErr := stringField(quote["id"])
 		if n == 0 {
 			req.quoteID = id
 		}
@@ -108,9 +122,9 @@ func parseQuotes(v any, req *confirmRequest) (int, []fieldError) {
 		switch {
 		case typeErr:
 			msg = "must be a string."
-		case len(id) == 0:
+		case id == "":
 			msg = "is required."
-		case utf8.RuneCount(id) > maxField:
+		case utf8.RuneCountInString(id) > maxField:
 			msg = "must not be greater than 255 characters."
 		}
 		if msg != "" {
@@ -118,92 +132,72 @@ func parseQuotes(v any, req *confirmRequest) (int, []fieldError) {
 			errs = append(errs, fieldError{f, "The " + f + " field " + msg})
 		}
 	}
-	req.nQuotes = len(quotes)
-	if len(quotes) == 0 {
-		return absent, nil // an empty array fails "required", as in Laravel
-	}
-	return present, errs
+	return errs
 }
 
-// parsePolicyholder reads the policyholder object into h.
-func parsePolicyholder(v any, h *policyholder) (int, []fieldError) {
-	var obj map[string]any
-	switch t := v.(type) {
-	case nil:
-		return absent, nil
-	case map[string]any:
-		obj = t
-	default:
-		return wrongType, nil
-	}
-	var errs []fieldError
-	for _, name := range holderFields {
-		s, typeErr := stringField(obj[name])
-		*h.field(name) = s
-		if typeErr {
-			f := "policyholder." + name
+// parsePolicyholder reads and validates the policyholder object into h.
+func parsePolicyholder(obj map[string]any, h *policyholder, errs []fieldError) []fieldError {
+	typeErr := map[string]bool{}
+	for _, m := range h.members() {
+		var bad bool
+		if *m.v, bad = stringField(obj[m.name]); bad {
+			typeErr[m.name] = true
+			f := "policyholder." + m.name
 			errs = append(errs, fieldError{f, "The " + f + " field must be a string."})
 		}
 	}
-	return present, errs
-}
-
-// holderFields lists the echoed policyholder fields, in the order of policyholder.values.
-var holderFields = [...]string{"first_name", "last_name", "email", "phone", "country", "address1", "city", "region", "postcode"}
-
-// field returns the field named as in holderFields.
-func (h *policyholder) field(name string) *[]byte {
-	switch name {
-	case "first_name":
-		return &h.FirstName
-	case "last_name":
-		return &h.LastName
-	case "email":
-		return &h.Email
-	case "phone":
-		return &h.Phone
-	case "country":
-		return &h.Country
-	case "address1":
-		return &h.Address1
-	case "city":
-		return &h.City
-	case "region":
-		return &h.Region
-	}
-	return &h.Postcode
-}
-
-func (h *policyholder) values() [9][]byte {
-	return [9][]byte{h.FirstName, h.LastName, h.Email, h.Phone, h.Country, h.Address1, h.City, h.Region, h.Postcode}
-}
-
-func validatePolicyholder(h *policyholder, errs []fieldError) []fieldError {
-	for _, f := range [...]struct {
-		name string
-		v    []byte
-	}{{"first_name", h.FirstName}, {"last_name", h.LastName}, {"email", h.Email}} {
-		if len(f.v) == 0 && !hasField(errs, "policyholder."+f.name) {
-			errs = append(errs, fieldError{"policyholder." + f.name, "The policyholder." + f.name + " field is required."})
+	for _, m := range h.members()[:3] {
+		if *m.v == "" && !typeErr[m.name] {
+			errs = append(errs, fieldError{"policyholder." + m.name, "The policyholder." + m.name + " field is required."})
 		}
 	}
-	if len(h.Email) > 0 && !validEmail(h.Email) {
+	if h.Email != "" && !validEmail(h.Email) {
 		errs = append(errs, fieldError{"policyholder.email", "The policyholder.email field must be a valid email address."})
 	}
-	for i, v := range h.values() {
-		if utf8.RuneCount(v) > maxField {
-			f := "policyholder." + holderFields[i]
+	for _, m := range h.members() {
+		if utf8.RuneCountInString(*m.v) > maxField {
+			f := "policyholder." + m.name
 			errs = append(errs, fieldError{f, "The " + f + " field must not be greater than 255 characters."})
 		}
 	}
 	return errs
 }
 
-func hasField(errs []fieldError, f string) bool {
-	for _, e := range errs {
-		if e.field == f {
-			return true
+// validEmail accepts a conservative subset of what JSON Schema's "email" format accepts
+// (unquoted local part, dotted host name), so that every echoed address passes the
+// response validator's format check.
+func validEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || len(s) > 254 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	if len(local) > 64 || local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") ||
+		strings.Trim(local, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.!#$%&'*+-/=?^_`{|}~") != "" {
+		return false
+	}
+	if len(domain) > 253 || !strings.Contains(domain, ".") {
+		return false
+	}
+	for label := range strings.SplitSeq(domain, ".") {
+		if len(label) < 1 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+			return false
 		}
 	}
-	return false
+	return true
+}
+
+// validationBody renders a Laravel-style 422 body. Messages keep their order within a
+// field; fields are sorted by name.
+func validationBody(errs []fieldError) []byte {
+	byField := map[string][]string{}
+	for _, e := range errs {
+		byField[e.field] = append(byField[e.field], e.msg)
+	}
+	return marshal(struct {
+		Type    string              `json:"type"`
+		Message string              `json:"message"`
+		Errors  map[string][]string `json:"errors"`
+	}{"validation_error", "The given data was invalid.", byField})
 }

@@ -8,7 +8,7 @@ func BenchmarkParseConfirm(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, errs := parseConfirmJSON(body, nil); len(errs) > 0 {
+		if _, errs := parseConfirm(decodeBody("application/json", body)); len(errs) > 0 {
 			b.Fatalf("got %v, want no errors", errs)
 		}
 	}

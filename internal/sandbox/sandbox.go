@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
@@ -44,38 +46,10 @@ const (
 	saltFault uint64 = iota + 1
 	saltBooking
 	saltHeaders
-	saltToken
 	saltTokenFault
 	saltKey
+	saltRay
 )
-
-// offerShards is the number of shards of the confirmed-offer set.
-const offerShards = 64
-
-// offerShard is one shard of the set of confirmed offers. The map has pointer-free keys
-// and values, so the garbage collector never scans it, however many offers it holds
-// (a sync.Map of boxed keys made GC dominate the confirm cost under load).
-type offerShard struct {
-	mu sync.Mutex
-	m  map[[16]byte]struct{}
-	_  [40]byte // keep shards on separate cache lines
-}
-
-// markConfirmed records offer as confirmed and reports whether it already was.
-func (s *Server) markConfirmed(offer [16]byte) (already bool) {
-	h := (binary.LittleEndian.Uint64(offer[:8]) ^ binary.LittleEndian.Uint64(offer[8:])) * golden
-	sh := &s.confirmed[h>>58]
-	sh.mu.Lock()
-	_, already = sh.m[offer]
-	if !already {
-		if sh.m == nil {
-			sh.m = make(map[[16]byte]struct{})
-		}
-		sh.m[offer] = struct{}{}
-	}
-	sh.mu.Unlock()
-	return already
-}
 
 // Stats counts what the sandbox has done since it was built. Every field is a count of
 // requests or responses; see each field for what it counts.
@@ -97,6 +71,10 @@ type Stats struct {
 	Errors5xx int64
 	// Resets counts connections reset on purpose.
 	Resets int64
+	// DoubleBookings counts bookings (200s) of an offer that was already booked: the
+	// server's own record of double booking, which only the duplicate-booking and
+	// racy-double-book drift modes make.
+	DoubleBookings int64
 }
 
 // Server is the embedded XONE sandbox: a token endpoint and the Confirm offer endpoint
@@ -105,34 +83,28 @@ type Stats struct {
 type Server struct {
 	cfg       config
 	start     time.Time
-	seed      uint64 // randomness for ids, values and faults (Seed option or random)
-	keySeed   uint64 // randomness for token nonces, always random
-	idKey     uint64 // key of the booking id permutation
-	ipad      [64]byte
-	opad      [64]byte
+	seed      uint64   // randomness for ids, values and faults (Seed option or random)
+	idKey     uint64   // key of the booking id permutation
+	tokenKey  [32]byte // HMAC key of access tokens, always random
 	expiresIn int64
 
 	confirmSeq  atomic.Uint64
-	tokenSeq    atomic.Uint64
 	tokenReqSeq atomic.Uint64
-	confirmed   [offerShards]offerShard
+	answerSeq   atomic.Uint64 // numbers every answer, for CF-RAY
+
+	mu     sync.Mutex
+	booked map[uuid.UUID]struct{} // offers confirmed; pointer-free, so never scanned by the GC
 
 	stats struct {
 		tokensIssued, confirms, confirmed, duplicates, unauthorized,
-		throttled, errors5xx, resets atomic.Int64
+		throttled, errors5xx, resets, doubleBookings atomic.Int64
 	}
 
-	handler http.Handler
-	bufs    sync.Pool // *[]byte
-	done    chan struct{}
-	once    sync.Once
-
-	// pre-rendered header values (shared read-only slices with len == cap, so an
-	// append by a caller copies instead of writing into them)
-	jsonCT, htmlCT, hdrNoStore, hdrNoCache, hdrCacheControl, hdrVary, hdrNosniff,
-	hdrXSS, hdrHSTS, hdrCFCache, hdrServer []string
-	retryAfter []string
-	throttled  []byte
+	handler    http.Handler
+	done       chan struct{}
+	once       sync.Once
+	retryAfter string
+	throttled  string
 	tz         *time.Location
 	products   [2]product
 
@@ -159,75 +131,42 @@ func New(opts ...Option) (*Server, error) {
 	if err := errors.Join(cfg.errs...); err != nil {
 		return nil, fmt.Errorf("sandbox: new: %w", err)
 	}
-	var key [48]byte
-	if _, err := rand.Read(key[:]); err != nil {
-		return nil, fmt.Errorf("sandbox: new: token key: %w", err)
-	}
 	s := &Server{
-		cfg:             cfg,
-		keySeed:         binary.LittleEndian.Uint64(key[32:40]),
-		done:            make(chan struct{}),
-		jsonCT:          []string{"application/json"},
-		htmlCT:          []string{"text/html; charset=UTF-8"},
-		hdrNoStore:      []string{"no-store"},
-		hdrNoCache:      []string{"no-cache"},
-		hdrCacheControl: []string{"no-cache, private"},
-		hdrVary:         []string{"Origin"},
-		hdrNosniff:      []string{"nosniff"},
-		hdrXSS:          []string{"1; mode=block"},
-		hdrHSTS:         []string{"max-age=31536000; includeSubDomains"},
-		hdrCFCache:      []string{"DYNAMIC"},
-		hdrServer:       []string{"cloudflare"},
-		tz:              time.FixedZone("AEST", 10*60*60),
+		cfg:      cfg,
+		booked:   map[uuid.UUID]struct{}{},
+		done:     make(chan struct{}),
+		tz:       time.FixedZone("AEST", 10*60*60),
+		products: products(),
 	}
+	var seed [8]byte
+	_, _ = rand.Read(s.tokenKey[:]) // never fails
+	_, _ = rand.Read(seed[:])
+	s.seed = binary.LittleEndian.Uint64(seed[:])
 	if cfg.seeded {
 		s.seed = uint64(cfg.seed)
-	} else {
-		s.seed = binary.LittleEndian.Uint64(key[40:48])
-	}
-	for i := range s.ipad {
-		k := byte(0)
-		if i < 32 {
-			k = key[i]
-		}
-		s.ipad[i], s.opad[i] = k^0x36, k^0x5c
 	}
 	idr := newRNG(s.seed, 0, saltKey)
 	s.idKey = idr.next()
 	s.expiresIn = int64((cfg.tokenTTL + time.Second - 1) / time.Second)
-	secs := int64((cfg.retryAfter + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	s.retryAfter = []string{strconv.FormatInt(secs, 10)}
+	secs := max(int64((cfg.retryAfter+time.Second-1)/time.Second), 1)
+	s.retryAfter = strconv.FormatInt(secs, 10)
 	unit := "seconds"
 	if secs == 1 {
 		unit = "second"
 	}
-	s.throttled = fmt.Appendf(nil, `{"message":"Request was throttled. Expected available in %d %s."}`, secs, unit)
-	s.products = products()
-	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	s.throttled = fmt.Sprintf(`{"message":"Request was throttled. Expected available in %d %s."}`, secs, unit)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc(TokenPath, s.serveToken)
-	mux.HandleFunc(ConfirmPath, func(w http.ResponseWriter, r *http.Request) {
-		s.serveConfirm(w, r, r.PathValue("offer_id"))
-	})
+	mux.HandleFunc(ConfirmPath, s.serveConfirm)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, s.jsonCT, http.StatusOK, bodyHealthy)
+		writeJSON(w, http.StatusOK, bodyHealthy)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, s.jsonCT, http.StatusNotFound, bodyNotFound)
+		writeJSON(w, http.StatusNotFound, bodyNotFound)
 	})
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Fast path for canonical confirm paths: ServeMux's pattern matching costs two
-		// allocations and ~8% of a confirm. Everything else, including confirm paths that
-		// need cleaning, goes through the mux, which has the same confirm route.
-		if offer, ok := confirmOfferID(r.URL.Path); ok {
-			s.serveConfirm(w, r, offer)
-			return
-		}
-		mux.ServeHTTP(w, r)
+		mux.ServeHTTP(&stamped{ResponseWriter: w, s: s, recv: s.cfg.now()}, r)
 	})
 	s.start = cfg.now()
 	return s, nil
@@ -337,6 +276,7 @@ func (s *Server) Stats() Stats {
 		Throttled:         s.stats.throttled.Load(),
 		Errors5xx:         s.stats.errors5xx.Load(),
 		Resets:            s.stats.resets.Load(),
+		DoubleBookings:    s.stats.doubleBookings.Load(),
 	}
 }
 
@@ -357,98 +297,97 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// stamped is the ResponseWriter every answer goes through: just before the status line
+// it adds the correlation headers, a CF-RAY unique to the answer and a Server-Timing
+// that carries the request's arrival time (recv) and the time the server took (app).
+type stamped struct {
+	http.ResponseWriter
+	s       *Server
+	recv    time.Time // when the whole request had arrived
+	written bool
+}
+
+func (w *stamped) WriteHeader(status int) {
+	if !w.written {
+		w.written = true
+		now := w.s.cfg.now()
+		r := newRNG(w.s.seed, w.s.answerSeq.Add(1), saltRay) // distinct numbers, distinct rays
+		h := w.Header()
+		h.Set("CF-RAY", fmt.Sprintf("%016x-SYD", r.next()))
+		h.Set("Server-Timing", fmt.Sprintf(`recv;desc="%d", app;dur=%.3f`,
+			w.recv.UnixMicro(), float64(now.Sub(w.recv))/float64(time.Millisecond)))
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *stamped) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (ResetRate hijacks it).
+func (w *stamped) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// received records that w's request had fully arrived at now. Handlers call it once
+// they have read the body, so that a request whose last byte was held back (last-byte
+// synchronisation) counts as arriving when that byte did.
+func received(w http.ResponseWriter, now time.Time) {
+	if st, ok := w.(*stamped); ok {
+		st.recv = now
+	}
+}
+
 // writeAborted answers a request whose wait was cut short (the client has usually gone).
 func (s *Server) writeAborted(w http.ResponseWriter) {
-	writeJSON(w, s.jsonCT, http.StatusServiceUnavailable, bodyUnavailable)
+	writeJSON(w, http.StatusServiceUnavailable, bodyUnavailable)
 }
 
 func (s *Server) writeMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", http.MethodPost)
-	if !validMethod(r.Method) {
-		writeJSON(w, s.jsonCT, http.StatusMethodNotAllowed, `{"message":"The method is not supported for this route. Supported methods: POST."}`)
-		return
+	msg := "The " + r.Method + " method is not supported for this route. Supported methods: POST."
+	if strings.Trim(r.Method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" { // not echoed: it could be anything
+		msg = "The method is not supported for this route. Supported methods: POST."
 	}
-	writeJSON(w, s.jsonCT, http.StatusMethodNotAllowed,
-		`{"message":"The `+r.Method+` method is not supported for this route. Supported methods: POST."}`)
-}
-
-func validMethod(m string) bool {
-	for i := 0; i < len(m); i++ {
-		if c := m[i]; c < 'A' || c > 'Z' {
-			return false
-		}
-	}
-	return true
+	writeJSON(w, http.StatusMethodNotAllowed, messageBody(msg))
 }
 
 // writeBody writes a complete response with an explicit Content-Length (so a body over
-// net/http's 2 KiB buffer is not chunked). ct nil means no Content-Type and no sniffing.
-func writeBody(w http.ResponseWriter, ct []string, status int, body []byte) {
-	writeHead(w, ct, status, len(body))
+// net/http's 2 KiB buffer is not chunked). ct "" sends no Content-Type, and net/http
+// sniffs none.
+func writeBody(w http.ResponseWriter, ct string, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = nil // present but empty: suppresses net/http's content sniffing
+	if ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
 	_, _ = w.Write(body) // a write error means the client has gone; nothing to do
 }
 
-// writeJSON is writeBody for a constant body.
-func writeJSON(w http.ResponseWriter, ct []string, status int, body string) {
-	writeHead(w, ct, status, len(body))
-	_, _ = io.WriteString(w, body) // a write error means the client has gone
+// writeJSON writes a complete application/json response.
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	writeBody(w, "application/json", status, []byte(body))
 }
 
-func writeHead(w http.ResponseWriter, ct []string, status, n int) {
-	h := w.Header()
-	h["Content-Type"] = ct // nil suppresses net/http's content sniffing
-	h["Content-Length"] = []string{strconv.Itoa(n)}
-	w.WriteHeader(status)
+// messageBody is the JSON body {"message": msg}.
+func messageBody(msg string) string {
+	return string(marshal(struct {
+		Message string `json:"message"`
+	}{msg}))
 }
 
 var errBodyTooLarge = errors.New("body too large")
 
-// confirmOfferID matches "/api/partners/{partner_id}/offers/{offer_id}/confirm" with
-// non-empty, slash-free segments and returns offer_id.
-func confirmOfferID(path string) (string, bool) {
-	const prefix, suffix = "/api/partners/", "/confirm"
-	if !strings.HasPrefix(path, prefix) || !strings.HasSuffix(path, suffix) {
-		return "", false
+// readBody reads r to EOF; more than limit bytes is errBodyTooLarge.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = errBodyTooLarge
 	}
-	mid := path[len(prefix) : len(path)-len(suffix)] // {partner_id}/offers/{offer_id}
-	partner, rest, ok := strings.Cut(mid, "/offers/")
-	if !ok || partner == "" || rest == "" || strings.IndexByte(partner, '/') >= 0 || strings.IndexByte(rest, '/') >= 0 {
-		return "", false
-	}
-	return rest, true
-}
-
-// readBody reads r to EOF into b (reusing its capacity); more than limit bytes is
-// errBodyTooLarge.
-func readBody(r io.Reader, b []byte, limit int) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if len(b) > limit {
-			return b, errBodyTooLarge
-		}
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-	}
-}
-
-// getBuf takes a request/response buffer from the server's pool.
-func (s *Server) getBuf() *[]byte { return s.bufs.Get().(*[]byte) }
-
-// putBuf returns b to the pool unless it grew huge.
-func (s *Server) putBuf(b *[]byte) {
-	if cap(*b) > 64<<10 {
-		return
-	}
-	*b = (*b)[:0]
-	s.bufs.Put(b)
+	return b, err
 }
 
 // Static bodies.
@@ -462,6 +401,7 @@ const (
 	bodyBadGateway       = `{"message":"Bad Gateway"}`
 	bodyUnavailable      = `{"message":"Service Unavailable"}`
 	bodyTooLarge         = `{"message":"The request body is too large."}`
+	bodyUnreadable       = `{"message":"The request body could not be read."}`
 	bodyInvalidClient    = `{"error":"invalid_client","error_description":"Client authentication failed","message":"Invalid client credentials."}`
 	bodyInvalidRequest   = `{"error":"invalid_request","error_description":"The request is missing a required parameter, includes an invalid parameter value, or is otherwise malformed.","message":"The request is malformed."}`
 	bodyUnsupportedGrant = `{"error":"unsupported_grant_type","error_description":"The authorization grant type is not supported by the authorization server.","message":"The authorization grant type is not supported by the authorization server."}`

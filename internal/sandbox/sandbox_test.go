@@ -195,7 +195,7 @@ func assertEdgeHeaders(t *testing.T, h http.Header) {
 	assert.Equal(t, "cloudflare", h.Get("Server"))
 	assert.Regexp(t, reCFRay, h.Get("CF-RAY"))
 	assert.Regexp(t, reCfTeam, h.Get("Cf-Team"))
-	assert.True(t, strings.HasPrefix(h.Get("Server-Timing"), "cfL4;desc="), "Server-Timing %q", h.Get("Server-Timing"))
+	assert.Regexp(t, reServerTiming, h.Get("Server-Timing"))
 	_, err := http.ParseTime(h.Get("Date"))
 	assert.NoError(t, err, "Date %q", h.Get("Date"))
 }
@@ -500,22 +500,6 @@ func TestRoutes(t *testing.T) {
 	}
 	assert.Equal(t, int64(0), s.Stats().Confirms)
 
-	for _, tt := range []struct {
-		path, offer string
-		ok          bool
-	}{
-		{"/api/partners/P/offers/X/confirm", "X", true},
-		{"/api/partners/P/offers//confirm", "", false},
-		{"/api/partners//offers/X/confirm", "", false},
-		{"/api/partners/P/Q/offers/X/confirm", "", false},
-		{"/api/partners/P/offers/X/Y/confirm", "", false},
-		{"/api/partners/P/offers/X/confirm/", "", false},
-		{"/api/partners/P/offers/X", "", false},
-	} {
-		offer, ok := confirmOfferID(tt.path)
-		assert.Equal(t, tt.ok, ok, tt.path)
-		assert.Equal(t, tt.offer, offer, tt.path)
-	}
 	t.Run("non-canonical path still routes through the mux", func(t *testing.T) {
 		tok := s.MintToken(ClientID, 0)
 		r := confirmReq(offerID(1), tok, validBody(t))

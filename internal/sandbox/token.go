@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -9,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -33,33 +34,23 @@ const (
 const (
 	tokenVersion    = 1
 	tokenPayloadLen = 20
-	tokenMACLen     = 16
-	tokenRawLen     = tokenPayloadLen + tokenMACLen
+	tokenRawLen     = tokenPayloadLen + 16
 	tokenLen        = tokenRawLen / 3 * 4
 )
 
-// mac computes HMAC-SHA256 over a token payload without allocating.
-func (s *Server) mac(payload []byte) [sha256.Size]byte {
-	var inner [64 + tokenPayloadLen]byte
-	copy(inner[:64], s.ipad[:])
-	copy(inner[64:], payload)
-	ih := sha256.Sum256(inner[:])
-	var outer [64 + sha256.Size]byte
-	copy(outer[:64], s.opad[:])
-	copy(outer[64:], ih[:])
-	return sha256.Sum256(outer[:])
+// mac returns the first 16 bytes of HMAC-SHA256 over a token payload.
+func (s *Server) mac(payload []byte) []byte {
+	h := hmac.New(sha256.New, s.tokenKey[:])
+	h.Write(payload)
+	return h.Sum(nil)[:tokenRawLen-tokenPayloadLen]
 }
 
 func (s *Server) mintToken(scope byte, expiry time.Time) string {
-	var raw [tokenRawLen]byte
-	raw[0] = tokenVersion
-	raw[1] = scope
+	raw := make([]byte, tokenPayloadLen, tokenRawLen)
+	raw[0], raw[1] = tokenVersion, scope
 	binary.BigEndian.PutUint64(raw[4:12], uint64(expiry.UnixMilli()))
-	r := newRNG(s.keySeed, s.tokenSeq.Add(1), saltToken)
-	binary.BigEndian.PutUint64(raw[12:20], r.next())
-	m := s.mac(raw[:tokenPayloadLen])
-	copy(raw[tokenPayloadLen:], m[:tokenMACLen])
-	return base64.RawURLEncoding.EncodeToString(raw[:])
+	_, _ = rand.Read(raw[12:20]) // never fails
+	return base64.RawURLEncoding.EncodeToString(append(raw, s.mac(raw)...))
 }
 
 // verifyToken returns the scope code of a valid, unexpired token, or ok=false.
@@ -67,61 +58,23 @@ func (s *Server) verifyToken(tok string, now time.Time) (scope byte, ok bool) {
 	if len(tok) != tokenLen {
 		return 0, false
 	}
-	var raw [tokenRawLen]byte
-	if !decodeToken(&raw, tok) || raw[0] != tokenVersion {
-		return 0, false
-	}
-	m := s.mac(raw[:tokenPayloadLen])
-	if subtle.ConstantTimeCompare(m[:tokenMACLen], raw[tokenPayloadLen:]) != 1 {
-		return 0, false
-	}
-	if now.UnixMilli() >= int64(binary.BigEndian.Uint64(raw[4:12])) {
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(raw) != tokenRawLen || raw[0] != tokenVersion ||
+		!hmac.Equal(s.mac(raw[:tokenPayloadLen]), raw[tokenPayloadLen:]) ||
+		now.UnixMilli() >= int64(binary.BigEndian.Uint64(raw[4:12])) {
 		return 0, false
 	}
 	return raw[1], true
 }
 
-// decodeToken decodes tokenLen characters of unpadded base64url into raw without
-// allocating (base64.Encoding.Decode would need a []byte copy of the string).
-func decodeToken(raw *[tokenRawLen]byte, tok string) bool {
-	for i, j := 0, 0; i < tokenLen; i, j = i+4, j+3 {
-		var v uint32
-		for k := 0; k < 4; k++ {
-			d, ok := b64val(tok[i+k])
-			if !ok {
-				return false
-			}
-			v = v<<6 | uint32(d)
-		}
-		raw[j], raw[j+1], raw[j+2] = byte(v>>16), byte(v>>8), byte(v)
-	}
-	return true
-}
-
-func b64val(c byte) (byte, bool) {
-	switch {
-	case 'A' <= c && c <= 'Z':
-		return c - 'A', true
-	case 'a' <= c && c <= 'z':
-		return c - 'a' + 26, true
-	case '0' <= c && c <= '9':
-		return c - '0' + 52, true
-	case c == '-':
-		return 62, true
-	case c == '_':
-		return 63, true
-	}
-	return 0, false
-}
-
-// bearer extracts the token of an "Authorization: Bearer <token>" header.
-func bearer(r *http.Request) (string, bool) {
+// bearer extracts the token of an "Authorization: Bearer <token>" header ("" without one).
+func bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
 	const p = "bearer "
 	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
-		return "", false
+		return ""
 	}
-	return strings.TrimSpace(h[len(p):]), true
+	return strings.TrimSpace(h[len(p):])
 }
 
 // MintToken returns an access token for clientID as the token endpoint would issue it,
@@ -189,6 +142,8 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.writeMethodNotAllowed(w, r)
 		return
 	}
+	body, err := readBody(r.Body, maxTokenBody)
+	received(w, s.cfg.now())
 	if !s.sleep(r.Context(), s.cfg.tokenLatency) {
 		s.writeAborted(w)
 		return
@@ -197,25 +152,17 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		rnd := newRNG(s.seed, s.tokenReqSeq.Add(1), saltTokenFault)
 		if rnd.float() < s.cfg.tokenFailRate {
 			s.stats.errors5xx.Add(1)
-			writeJSON(w, s.jsonCT, http.StatusInternalServerError, bodyServerError)
+			writeJSON(w, http.StatusInternalServerError, bodyServerError)
 			return
 		}
 	}
-	bp := s.getBuf()
-	defer s.putBuf(bp)
-	body, err := readBody(r.Body, (*bp)[:0], maxTokenBody)
-	*bp = body
-	if err != nil {
-		writeJSON(w, s.jsonCT, http.StatusBadRequest, bodyInvalidRequest)
-		return
-	}
 	tr, ok := parseTokenRequest(r, body)
 	switch {
-	case !ok:
-		writeJSON(w, s.jsonCT, http.StatusBadRequest, bodyInvalidRequest)
+	case err != nil || !ok:
+		writeJSON(w, http.StatusBadRequest, bodyInvalidRequest)
 		return
 	case tr.GrantType != "client_credentials":
-		writeJSON(w, s.jsonCT, http.StatusBadRequest, bodyUnsupportedGrant)
+		writeJSON(w, http.StatusBadRequest, bodyUnsupportedGrant)
 		return
 	}
 	var scope byte
@@ -226,23 +173,18 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	case secretMatch(tr.ClientID, tr.ClientSecret, ReadOnlyClientID, ReadOnlyClientSecret):
 		scope, scopeName = scopeView, ScopeView
 	default:
-		writeJSON(w, s.jsonCT, http.StatusUnauthorized, bodyInvalidClient)
+		writeJSON(w, http.StatusUnauthorized, bodyInvalidClient)
 		return
 	}
-	tok := s.mintToken(scope, s.cfg.now().Add(s.cfg.tokenTTL))
-	out := append((*bp)[:0], `{"access_token":"`...)
-	out = append(out, tok...) // base64url: no escaping needed
-	out = append(out, `","token_type":"Bearer","expires_in":`...)
-	out = strconv.AppendInt(out, s.expiresIn, 10)
-	out = append(out, `,"scope":"`...)
-	out = append(out, scopeName...) // a constant without characters to escape
-	out = append(out, '"', '}')
-	*bp = out
-	h := w.Header()
-	h["Cache-Control"] = s.hdrNoStore
-	h["Pragma"] = s.hdrNoCache
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
 	s.stats.tokensIssued.Add(1)
-	writeBody(w, s.jsonCT, http.StatusOK, out)
+	writeBody(w, "application/json", http.StatusOK, marshal(struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int64  `json:"expires_in"`
+		Scope       string `json:"scope"`
+	}{s.mintToken(scope, s.cfg.now().Add(s.cfg.tokenTTL)), "Bearer", s.expiresIn, scopeName}))
 }
 
 func secretMatch(id, secret, wantID, wantSecret string) bool {

@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pb33f/libopenapi"
+	v3low "github.com/pb33f/libopenapi/datamodel/low/v3"
+	whatchanged "github.com/pb33f/libopenapi/what-changed"
 	"github.com/pb33f/libopenapi/what-changed/model"
 )
 
@@ -40,22 +41,31 @@ type DiffReport struct {
 }
 
 // Diff reports what newDoc changed relative to oldDoc (both raw vendor documents, JSON or YAML, in
-// any valid JSON spelling),
-// using libopenapi's what-changed and its breaking-change rules. Identical documents give an empty
-// report. Errors wrap ErrUnreadable when either input is not an OpenAPI 3 document.
-func Diff(oldDoc, newDoc []byte) (*DiffReport, error) {
-	left, err := newV3Document(normalize(oldDoc))
+// any valid JSON spelling), using libopenapi's what-changed and its breaking-change rules. Both are
+// read as Load reads a document, within the same limits; of the options only Context counts.
+// Identical documents give an empty report. Errors wrap ErrUnreadable when either input is not an
+// OpenAPI 3 document, and are a *LimitError for input beyond a limit.
+func Diff(oldDoc, newDoc []byte, opts ...Option) (*DiffReport, error) {
+	o := newOptions(opts)
+	rep, err := interruptible(o.ctx, func() (*DiffReport, error) { return diff(oldDoc, newDoc) })
 	if err != nil {
-		return nil, fmt.Errorf("spec: diff: old document: %w", err)
+		return nil, fmt.Errorf("spec: diff: %w", err)
 	}
-	right, err := newV3Document(normalize(newDoc))
-	if err != nil {
-		return nil, fmt.Errorf("spec: diff: new document: %w", err)
+	return rep, nil
+}
+
+func diff(oldDoc, newDoc []byte) (*DiffReport, error) {
+	var models [2]*v3low.Document
+	for i, b := range [][]byte{oldDoc, newDoc} {
+		d, err := parseDocument(b)
+		if err == nil {
+			models[i], _, err = d.newModel(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s document: %w", [2]string{"old", "new"}[i], err)
+		}
 	}
-	dc, err := libopenapi.CompareDocuments(left, right)
-	if err != nil && dc == nil {
-		return nil, fmt.Errorf("spec: diff: compare: %w", err)
-	}
+	dc := whatchanged.CompareOpenAPIDocuments(models[0], models[1])
 	rep := &DiffReport{Changes: []Change{}}
 	if dc == nil {
 		return rep, nil

@@ -17,8 +17,15 @@
 // Any other document can be tested against: ReadDocument reads one (JSON in any valid spelling,
 // escapes and surrogate pairs included, or YAML), FromDocument loads it and WithOverlay replaces
 // the embedded overlay. A document without the confirm operation, or one the overlay leaves
-// unusable, is an error wrapping ErrDocument that names what is missing. Info names the document
-// (title, version, SHA-256) for reports.
+// unusable, is an error wrapping ErrDocument that names what is missing; so is an overlay action
+// whose target matches nothing, named by its index, target and description. Info names the
+// document (title, version, SHA-256) for reports.
+//
+// One loader reads every document and overlay, for ReadDocument, Load, Lint and Diff alike: it
+// parses the input once into a YAML node tree and refuses, with a *LimitError, what exceeds
+// MaxDocumentSize, MaxAliases, MaxNodes (aliases expanded, so an alias bomb of a few kilobytes is
+// refused in milliseconds) or MaxDepth, before libopenapi sees it; the overlay is applied to that
+// tree and libopenapi's model built from it. Context(ctx) makes each return as soon as ctx ends.
 //
 // Load builds the corrected document and one libopenapi-validator validator with format
 // assertions on (date-time, email, uri, int32, int64...). The validator is the only judge:
@@ -39,7 +46,7 @@
 //
 // Usage:
 //
-//	s, err := spec.Load() // or spec.Load(spec.Strict())
+//	s, err := spec.Load(spec.Context(ctx)) // spec.Strict() too for drift checks
 //	if err != nil {
 //		return fmt.Errorf("contract: %w", err)
 //	}
@@ -51,6 +58,6 @@
 //
 //	newVendorDoc, err := spec.ReadDocument("confirm-offer-2027.json")
 //	s, err = spec.Load(spec.FromDocument(newVendorDoc)) // test against it; s.Info() names it
-//	defects, err := spec.Lint(newVendorDoc)   // what is wrong with a vendor document, and is it handled
+//	defects, err := spec.Lint(newVendorDoc) // what is wrong with a vendor document, and is it handled
 //	report, err := spec.Diff(spec.Vendor(), newVendorDoc) // what a newer vendor document changed
 package spec

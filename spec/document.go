@@ -13,8 +13,8 @@ import (
 
 // ErrDocument is wrapped by the errors of Load, Lint, Diff and ReadDocument when a document or an
 // overlay cannot be tested against: it does not parse (those errors also wrap ErrUnreadable), it
-// has no confirm operation, or the overlay does not apply to it. The message names what is
-// missing. Test with errors.Is.
+// exceeds a limit of the loader (a *LimitError), it has no confirm operation, or the overlay does
+// not apply to it. The message names what is missing. Test with errors.Is.
 var ErrDocument = errors.New("unusable document")
 
 // ErrUnreadable is wrapped by the errors of Load, Lint, Diff and ReadDocument when a document does
@@ -28,27 +28,22 @@ type documentError struct{ msg string }
 func (e *documentError) Error() string        { return e.msg }
 func (e *documentError) Is(target error) bool { return target == ErrDocument }
 
-// maxDocumentSize bounds what ReadDocument reads; vendor documents are a few hundred kilobytes.
-const maxDocumentSize = 64 << 20
-
 // ReadDocument reads an OpenAPI 3 document (JSON or YAML) from path and returns its bytes as they
 // are in the file, for FromDocument, Lint and Diff. Every valid JSON spelling is accepted, escapes
-// and surrogate pairs included. Errors wrap the file system's error (os.ErrNotExist...), or
-// ErrUnreadable (and ErrDocument) when the content is not an OpenAPI 3 document.
+// and surrogate pairs included. It reads at most MaxDocumentSize+1 bytes and parses them within
+// the loader's limits. Errors wrap the file system's error (os.ErrNotExist...), ErrUnreadable (and
+// ErrDocument) when the content is not an OpenAPI 3 document, or a *LimitError.
 func ReadDocument(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("spec: read document: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxDocumentSize+1))
+	b, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("spec: read document: %s: %w", path, err)
 	}
-	if len(b) > maxDocumentSize {
-		return nil, fmt.Errorf("spec: read document: %s: larger than %d MiB: %w", path, maxDocumentSize>>20, ErrUnreadable)
-	}
-	if _, err := parseOpenAPINode(normalize(b)); err != nil {
+	if _, err := parseDocument(b); err != nil {
 		return nil, fmt.Errorf("spec: read document: %s: %w", path, err)
 	}
 	return b, nil

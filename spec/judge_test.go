@@ -131,7 +131,6 @@ func TestEscapedDocumentLoads(t *testing.T) {
 
 	s, err := Load(FromDocument(escaped))
 	require.NoError(t, err)
-	assert.Empty(t, s.OverlayWarnings())
 	assert.Equal(t, hexSHA(escaped), s.Info().SHA256, "the digest is of the bytes as given")
 	assert.Empty(t, s.ValidateResponse(confirmReq(t), Response{Status: 200, Header: jsonHeader(), Body: body200(t)}))
 

@@ -8,11 +8,7 @@ import (
 	"strings"
 
 	"github.com/pb33f/go-yaml"
-	"github.com/pb33f/jsonpath/pkg/jsonpath"
-	jpconfig "github.com/pb33f/jsonpath/pkg/jsonpath/config"
-	"github.com/pb33f/libopenapi"
 	highoverlay "github.com/pb33f/libopenapi/datamodel/high/overlay"
-	"github.com/pb33f/libopenapi/overlay"
 )
 
 // Defect rule ids reported by Lint.
@@ -49,57 +45,71 @@ func (d *defect) key() string { return d.Rule + "\x00" + d.Pointer + "\x00" + d.
 // a declared path parameter, response headers typed integer/number whose real values are not
 // numbers (the Cloudflare set CF-RAY, X-XSS-Protection, Cf-Team and other well-known headers), and
 // `format` values outside the OpenAPI format registry and JSON Schema. For each it applies the
-// overlay (the embedded one, or WithOverlay's; other options are ignored), marks the defect Handled
-// when the corrected document no longer has it, and names the overlay action that targets it.
-// Defects are sorted by Pointer, Rule; an empty slice means a clean document. Errors wrap
-// ErrUnreadable (and ErrDocument) for input that is not an OpenAPI 3 document.
+// overlay (the embedded one, or WithOverlay's; of the other options only Context counts), marks
+// the defect Handled when the corrected document no longer has it, and names the overlay action
+// that targets it; when the overlay does not apply (an action matches nothing, say), every defect
+// is not handled and says why. Defects are sorted by Pointer, Rule; an empty slice means a clean
+// document. The document is read as Load reads it, within the same limits. Errors wrap
+// ErrUnreadable (and ErrDocument) for input that is not an OpenAPI 3 document, ErrDocument for an
+// overlay that is not an Overlay document, and are a *LimitError for input beyond a limit.
 func Lint(doc []byte, opts ...Option) ([]Defect, error) {
 	o := newOptions(opts)
-	doc = normalize(doc)
-	root, err := parseOpenAPINode(doc)
+	out, err := interruptible(o.ctx, func() ([]Defect, error) { return lint(doc, o.overlay) })
 	if err != nil {
 		return nil, fmt.Errorf("spec: lint: %w", err)
 	}
-	found := detectDefects(root)
+	return out, nil
+}
+
+func lint(doc, overlayDoc []byte) ([]Defect, error) {
+	d, err := parseDocument(doc)
+	if err != nil {
+		return nil, err
+	}
+	ov, err := readOverlay(overlayDoc)
+	if err != nil {
+		return nil, err
+	}
+	found := detectDefects(d.root)
 	out := make([]Defect, 0, len(found))
 	if len(found) == 0 {
 		return out, nil
 	}
-
-	ov, ovErr := libopenapi.NewOverlayDocument(normalize(o.overlay))
+	type match struct {
+		act *highoverlay.Action
+		idx int
+	}
+	matches := make([]match, len(found))
+	for i, df := range found {
+		matches[i].act, matches[i].idx = matchAction(ov, d.root, df)
+	}
 	remaining := map[string]bool{}
+	ovErr := applyOverlay(d, ov) // on the tree the defects point into: match first
 	if ovErr == nil {
-		res, err := overlay.Apply(doc, ov)
-		if err != nil {
-			ovErr = err
-		} else if fixedRoot, err := parseOpenAPINode(res.Bytes); err != nil {
-			ovErr = err
-		} else {
-			for _, d := range detectDefects(fixedRoot) {
-				remaining[d.key()] = true
-			}
+		for _, df := range detectDefects(d.root) {
+			remaining[df.key()] = true
 		}
 	}
-	for _, d := range found {
-		act, idx := matchAction(ov, root, d)
+	for i, df := range found {
+		act, idx := matches[i].act, matches[i].idx
 		switch {
 		case ovErr != nil:
-			d.Handling = "not handled: overlay does not apply: " + ovErr.Error()
-		case remaining[d.key()] && act != nil:
-			d.Handling = "not handled: " + describeAction(act, idx) + " targets it but the defect remains"
-		case remaining[d.key()]:
-			d.Handling = "not handled"
+			df.Handling = "not handled: overlay does not apply: " + ovErr.Error()
+		case remaining[df.key()] && act != nil:
+			df.Handling = "not handled: " + describeAction(act, idx) + " targets it but the defect remains"
+		case remaining[df.key()]:
+			df.Handling = "not handled"
 		case act != nil:
-			effect, widens := actionEffect(act, d)
+			effect, widens := actionEffect(act, df)
 			if !widens {
-				d.Handling = "not handled: " + describeAction(act, idx) + " " + effect
+				df.Handling = "not handled: " + describeAction(act, idx) + " " + effect
 				break
 			}
-			d.Handled, d.Handling, d.Effect = true, describeAction(act, idx), effect
+			df.Handled, df.Handling, df.Effect = true, describeAction(act, idx), effect
 		default:
-			d.Handled, d.Handling = true, "fixed by the overlay (no single action targets it)"
+			df.Handled, df.Handling = true, "fixed by the overlay (no single action targets it)"
 		}
-		out = append(out, d.Defect)
+		out = append(out, df.Defect)
 	}
 	return out, nil
 }
@@ -115,6 +125,9 @@ func describeAction(a *highoverlay.Action, idx int) string {
 	desc := strings.Join(strings.Fields(a.Description), " ")
 	if i := strings.Index(desc, ": "); i > 0 && i < 120 {
 		desc = desc[:i]
+	}
+	if desc == "" {
+		return fmt.Sprintf("overlay action %d (%s %s)", idx+1, verb, a.Target)
 	}
 	return fmt.Sprintf("overlay action %d (%s %s): %s", idx+1, verb, a.Target, desc)
 }
@@ -225,11 +238,11 @@ func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) (*highover
 		if a == nil || a.Target == "" {
 			continue
 		}
-		p, err := jsonpath.NewPath(a.Target, jpconfig.WithPropertyNameExtension(), jpconfig.WithLazyContextTracking())
+		nodes, err := query(root, a.Target)
 		if err != nil {
 			continue
 		}
-		for _, n := range p.Query(root) {
+		for _, n := range nodes {
 			if containsNode(d.anchors, n) && (d.fixes == nil || d.fixes(a)) {
 				return a, i
 			}
@@ -245,23 +258,6 @@ func containsNode(ns []*yaml.Node, n *yaml.Node) bool {
 		}
 	}
 	return false
-}
-
-// parseOpenAPINode parses doc into a node tree and checks it is an OpenAPI 3 document.
-func parseOpenAPINode(doc []byte) (*yaml.Node, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(doc, &root); err != nil {
-		return nil, fmt.Errorf("parse: %w: %w", ErrUnreadable, err)
-	}
-	top := &root
-	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
-		top = top.Content[0]
-	}
-	v := mapGet(top, "openapi")
-	if top.Kind != yaml.MappingNode || v == nil || !strings.HasPrefix(v.Value, "3.") {
-		return nil, fmt.Errorf("parse: no \"openapi: 3.x\" at the top: %w", ErrUnreadable)
-	}
-	return &root, nil
 }
 
 func detectDefects(root *yaml.Node) []*defect {

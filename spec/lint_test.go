@@ -49,13 +49,13 @@ func TestLintVendor(t *testing.T) {
 	}
 
 	// The pointers resolve in the vendor document.
-	root, err := parseOpenAPINode(Vendor())
+	vendor, err := parseDocument(Vendor())
 	require.NoError(t, err)
 	for _, d := range defects {
 		if d.Rule == DefectUndeclaredPathParameter {
 			continue
 		}
-		assert.NotNil(t, resolveRef(root.Content[0], mapNode("$ref", "#"+d.Pointer)), "pointer %s resolves", d.Pointer)
+		assert.NotNil(t, resolveRef(vendor.root.Content[0], mapNode("$ref", "#"+d.Pointer)), "pointer %s resolves", d.Pointer)
 	}
 
 	// Reasons carry the real values.
@@ -97,8 +97,7 @@ func TestOverlayOneActionPerDefect(t *testing.T) {
 }
 
 func TestLintCorrectedDocumentIsClean(t *testing.T) {
-	s := loadSpec(t)
-	defects, err := Lint(s.Document())
+	defects, err := Lint(loadSpec(t).Document())
 	require.NoError(t, err)
 	assert.Empty(t, defects)
 }
@@ -251,5 +250,20 @@ func TestLastTargetKey(t *testing.T) {
 	}
 	for in, want := range tests {
 		assert.Equal(t, want, lastTargetKey(in), "got %q for %s, want %q", lastTargetKey(in), in, want)
+	}
+}
+
+// TestLintOverlayThatNoLongerApplies: when the vendor fixed a defect itself, the overlay action
+// that fixed it matches nothing; Lint then handles nothing and says which action, and why.
+func TestLintOverlayThatNoLongerApplies(t *testing.T) {
+	fixed := strings.Replace(string(Vendor()), `"postcode":{"type":"string","format":"color"}`, `"postcode":{"type":"string"}`, 1)
+	require.NotEqual(t, string(Vendor()), fixed, "the test edit applies")
+	defects, err := Lint([]byte(fixed))
+	require.NoError(t, err)
+	require.Len(t, defects, 7, "the other seven defects remain")
+	for _, d := range defects {
+		assert.False(t, d.Handled, "%s %s", d.Rule, d.Pointer)
+		assert.Contains(t, d.Handling, "overlay action 6 (remove $.paths")
+		assert.Contains(t, d.Handling, "matches nothing")
 	}
 }

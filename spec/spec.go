@@ -2,8 +2,8 @@ package spec
 
 import (
 	"bytes"
+	"context"
 	_ "embed" // the vendor document and the overlay are embedded
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,15 +12,12 @@ import (
 	"strings"
 
 	"github.com/pb33f/go-yaml"
-	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 	libjson "github.com/pb33f/libopenapi/json"
 	"github.com/pb33f/libopenapi/orderedmap"
-	"github.com/pb33f/libopenapi/overlay"
-	"github.com/pb33f/libopenapi/utils"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
@@ -42,10 +39,11 @@ func Vendor() []byte { return []byte(vendorDoc) }
 // vendor document's defects, one action per defect. Each call returns a fresh copy.
 func Overlay() []byte { return []byte(overlayDoc) }
 
-// Option configures Load and Lint.
+// Option configures Load, Lint and Diff.
 type Option func(*options)
 
 type options struct {
+	ctx       context.Context
 	doc       []byte
 	overlay   []byte
 	noOverlay bool
@@ -53,7 +51,7 @@ type options struct {
 }
 
 func newOptions(opts []Option) options {
-	o := options{}
+	o := options{ctx: context.Background()}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -74,15 +72,15 @@ func WithoutOverlay() Option { return func(o *options) { o.noOverlay = true } }
 
 // FromDocument makes Load use doc (an OpenAPI 3 document, JSON or YAML, for instance a newer
 // vendor release read with ReadDocument) instead of the embedded vendor document. The overlay is
-// still applied unless WithoutOverlay is given; overlay actions that no longer match anything are
-// reported by Spec.OverlayWarnings.
+// still applied unless WithoutOverlay is given; an overlay action that no longer matches anything
+// (the vendor fixed or moved that place) makes Load fail, naming the action.
 func FromDocument(doc []byte) Option {
 	return func(o *options) { o.doc = bytes.Clone(doc) }
 }
 
-// WithOverlay makes Load and Lint apply overlay (an OpenAPI Overlay 1.0 document, YAML or JSON)
+// WithOverlay makes Load and Lint apply overlay (an OpenAPI Overlay 1.x document, YAML or JSON)
 // instead of the embedded one, for a document whose defects the embedded overlay does not fix.
-// An empty overlay is an error at Load.
+// An empty overlay is an error.
 func WithOverlay(overlay []byte) Option {
 	return func(o *options) { o.overlay = append([]byte{}, overlay...) }
 }
@@ -102,7 +100,6 @@ func Strict() Option { return func(o *options) { o.strict = true } }
 type Spec struct {
 	doc        []byte // corrected document (JSON) or the input as is (WithoutOverlay)
 	info       DocInfo
-	warnings   []string
 	path       string
 	statuses   []int
 	version    float32
@@ -136,66 +133,83 @@ type headerInfo struct {
 // Load builds the corrected document (the embedded vendor document, or FromDocument's, with the
 // embedded overlay or WithOverlay's applied, unless WithoutOverlay) and one libopenapi-validator
 // validator with format assertions on; every answer of ValidateResponse and ValidateRequest comes
-// from that validator. It takes a few milliseconds; build one Spec and share it. Errors wrap
-// ErrDocument when the document has no confirm operation, the overlay does not apply or leaves a
-// path parameter of the confirm path undeclared, and also ErrUnreadable when a document does not
-// parse.
+// from that validator. The document is parsed once, within the limits of LimitError, and the
+// overlay applied to that tree. It takes a few milliseconds; build one Spec and share it. With
+// Context, it returns ctx.Err() (wrapped) as soon as ctx ends.
+//
+// Errors wrap ErrDocument when the document has no confirm operation, the overlay does not apply
+// (an action that matches nothing included) or leaves a path parameter of the confirm path
+// undeclared; also ErrUnreadable when a document does not parse; a *LimitError when an input
+// exceeds a limit.
 func Load(opts ...Option) (*Spec, error) {
 	o := newOptions(opts)
-	s := &Spec{strict: o.strict, info: DocInfo{SHA256: hexDigest(o.doc)}}
-	docBytes := normalize(o.doc)
-	if _, err := parseOpenAPINode(docBytes); err != nil {
+	s, err := interruptible(o.ctx, func() (*Spec, error) { return load(o) })
+	if err != nil {
 		return nil, fmt.Errorf("spec: load: %w", err)
 	}
+	return s, nil
+}
+
+// correct parses the document, finds the confirm path in it and applies the overlay, unless
+// WithoutOverlay.
+func correct(o options) (*document, string, error) {
+	d, err := parseDocument(o.doc)
+	if err != nil {
+		return nil, "", err
+	}
+	path, err := confirmPathIn(d.root)
+	if err != nil || o.noOverlay {
+		return d, path, err
+	}
+	ov, err := readOverlay(o.overlay)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := applyOverlay(d, ov); err != nil {
+		return nil, "", fmt.Errorf("correct the document (confirm path %s): %w", path, err)
+	}
+	return d, path, nil
+}
+
+func load(o options) (*Spec, error) {
+	d, path, err := correct(o)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spec{strict: o.strict, doc: bytes.Clone(o.doc), info: DocInfo{SHA256: hexDigest(o.doc)}}
 	if !o.noOverlay {
 		s.info.OverlaySHA256 = hexDigest(o.overlay)
-		fixed, warnings, err := applyOverlay(docBytes, o.overlay)
-		if err != nil {
-			return nil, fmt.Errorf("spec: load: %w", err)
+		if s.doc, err = libjson.YAMLNodeToJSON(d.root, "  "); err != nil {
+			return nil, fmt.Errorf("render the corrected document: %w: %w", ErrDocument, err)
 		}
-		s.warnings = warnings
-		if docBytes, err = yamlToJSON(fixed); err != nil {
-			return nil, fmt.Errorf("spec: load: render corrected document: %w: %w", ErrDocument, err)
+		s.doc = append(s.doc, '\n')
+	}
+	var rawOp any // the operation as generic JSON, for the expected values of violations
+	if op := mapGet(mapGet(mapGet(d.root, "paths"), path), "post"); op != nil {
+		if err := op.Decode(&rawOp); err != nil {
+			return nil, fmt.Errorf("decode the confirm operation: %w: %w", ErrUnreadable, err)
 		}
 	}
-	s.doc = docBytes
-	if o.noOverlay {
-		s.doc = bytes.Clone(o.doc)
-	}
-
-	doc, err := newV3Document(docBytes)
+	_, model, err := d.newModel(o.doc)
 	if err != nil {
-		return nil, fmt.Errorf("spec: load: corrected document: %w", err)
+		return nil, err
 	}
-	model, err := doc.BuildV3Model()
-	if err != nil || model == nil {
-		return nil, fmt.Errorf("spec: load: build model: %w: %w", ErrUnreadable, err)
-	}
-	if info := model.Model.Info; info != nil {
+	if info := model.Info; info != nil {
 		s.info.Title, s.info.Version = info.Title, info.Version
 	}
 	s.version = float32(3.0)
-	if strings.HasPrefix(doc.GetVersion(), "3.1") {
+	if strings.HasPrefix(d.version, "3.1") {
 		s.version = 3.1
 	}
-	var rawDoc any
-	if err := yaml.Unmarshal(docBytes, &rawDoc); err != nil {
-		return nil, fmt.Errorf("spec: load: decode document: %w: %w", ErrUnreadable, err)
-	}
-	if err := s.resolveOperation(&model.Model, rawDoc); err != nil {
-		return nil, fmt.Errorf("spec: load: %w", err)
+	if err := s.resolveOperation(model, path, rawOp); err != nil {
+		return nil, err
 	}
 	if !o.noOverlay {
 		if err := s.checkPathParams(); err != nil {
-			return nil, fmt.Errorf("spec: load: %w", err)
+			return nil, err
 		}
 	}
-
-	v, errs := validator.NewValidator(doc, config.WithFormatAssertions())
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("spec: load: build validator: %w: %w", ErrDocument, errors.Join(errs...))
-	}
-	s.val = v
+	s.val = validator.NewValidatorFromV3Model(model, config.WithFormatAssertions())
 	if s.strict {
 		s.untyped = untypedPaths(s.responses)
 		// Findings inside untyped schemas are filtered after the walk (see strictViolations) rather
@@ -204,24 +218,6 @@ func Load(opts ...Option) (*Spec, error) {
 		s.strictOpts = config.NewValidationOptions(config.WithStrictMode(), config.WithFormatAssertions())
 	}
 	return s, nil
-}
-
-// applyOverlay applies an overlay document to a (normalised) OpenAPI document and returns the
-// result (YAML or JSON) and the overlay's warnings.
-func applyOverlay(doc, overlayDoc []byte) ([]byte, []string, error) {
-	ov, err := libopenapi.NewOverlayDocument(normalize(overlayDoc))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read overlay: %w: not an OpenAPI Overlay 1.0 document: %w", ErrDocument, err)
-	}
-	res, err := overlay.Apply(doc, ov)
-	if err != nil {
-		return nil, nil, fmt.Errorf("apply overlay: %w: %w", ErrDocument, err)
-	}
-	var warnings []string
-	for _, w := range res.Warnings {
-		warnings = append(warnings, w.String())
-	}
-	return res.Bytes, warnings, nil
 }
 
 // checkPathParams fails when a template variable of the confirm path has no path parameter: the
@@ -246,57 +242,33 @@ func (s *Spec) checkPathParams() error {
 	return nil
 }
 
-// newV3Document parses doc as an OpenAPI 3 document; other input wraps ErrUnreadable.
-func newV3Document(docBytes []byte) (libopenapi.Document, error) {
-	if len(bytes.TrimSpace(docBytes)) == 0 {
-		return nil, fmt.Errorf("parse: empty input: %w", ErrUnreadable)
+// confirmPathIn returns the path template of the confirm operation in a document's tree: the XONE
+// confirm path, else the first path ending in /confirm that has a POST operation.
+func confirmPathIn(root *yaml.Node) (string, error) {
+	paths := mapGet(root, "paths")
+	if mapGet(mapGet(paths, confirmPath), "post") != nil {
+		return confirmPath, nil
 	}
-	doc, err := libopenapi.NewDocument(docBytes)
-	if err != nil {
-		return nil, fmt.Errorf("parse: %w: %w", ErrUnreadable, err)
-	}
-	info := doc.GetSpecInfo()
-	if info == nil || info.SpecType != utils.OpenApi3 {
-		return nil, fmt.Errorf("parse: not an OpenAPI 3 document: %w", ErrUnreadable)
-	}
-	return doc, nil
-}
-
-// yamlToJSON renders a YAML (or JSON) document as indented JSON, keeping key order.
-func yamlToJSON(b []byte) ([]byte, error) {
-	var node yaml.Node
-	if err := yaml.Unmarshal(b, &node); err != nil {
-		return nil, err
-	}
-	out, err := libjson.YAMLNodeToJSON(&node, "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(out, '\n'), nil
-}
-
-// resolveOperation finds the confirm operation and indexes its responses and request body.
-func (s *Spec) resolveOperation(m *v3.Document, rawDoc any) error {
-	if m.Paths == nil || m.Paths.PathItems == nil {
-		return fmt.Errorf("find confirm operation: %w: the document has no paths", ErrDocument)
-	}
-	var item *v3.PathItem
-	if pi := m.Paths.PathItems.GetOrZero(confirmPath); pi != nil && pi.Post != nil { // PathItems checked non-nil above
-		s.path, item = confirmPath, pi
-	} else {
-		for p, pi := range m.Paths.PathItems.FromOldest() {
-			if pi != nil && pi.Post != nil && strings.HasSuffix(p, "/confirm") {
-				s.path, item = p, pi
-				break
-			}
+	for i := 0; paths != nil && i+1 < len(paths.Content); i += 2 {
+		if p := paths.Content[i].Value; strings.HasSuffix(p, "/confirm") && mapGet(paths.Content[i+1], "post") != nil {
+			return p, nil
 		}
 	}
-	if item == nil {
-		return fmt.Errorf("find confirm operation: %w: no POST operation on %s or on any path ending in /confirm",
-			ErrDocument, confirmPath)
+	return "", fmt.Errorf("find confirm operation: %w: no POST operation on %s or on any path ending in /confirm",
+		ErrDocument, confirmPath)
+}
+
+// resolveOperation finds the confirm operation at path and indexes its responses and request body.
+func (s *Spec) resolveOperation(m *v3.Document, path string, rawOp any) error {
+	var item *v3.PathItem
+	if m.Paths != nil && m.Paths.PathItems != nil {
+		item = m.Paths.PathItems.GetOrZero(path)
 	}
+	if item == nil || item.Post == nil {
+		return fmt.Errorf("find confirm operation: %w: the overlay removed POST %s", ErrDocument, path)
+	}
+	s.path = path
 	s.item, s.operation = item, item.Post
-	rawOp := lookup(rawDoc, "paths", s.path, "post")
 
 	s.responses = map[string]*responseInfo{}
 	if s.operation.Responses != nil {
@@ -490,25 +462,6 @@ func (s *Spec) Document() []byte { return bytes.Clone(s.doc) }
 // ConfirmPath returns the path template of the confirm operation,
 // "/api/partners/{partner_id}/offers/{offer_id}/confirm" for the XONE document.
 func (s *Spec) ConfirmPath() string { return s.path }
-
-// DocumentedStatuses returns the numeric status codes the confirm operation documents, sorted
-// (for the XONE document: [200 401]). Ranges ("4XX") and default are not listed.
-func (s *Spec) DocumentedStatuses() []int { return slices.Clone(s.statuses) }
-
-// OverlayWarnings returns the overlay's warnings from Load (an action whose target matched nothing,
-// typically because a newer vendor document changed or fixed that place); nil when none.
-func (s *Spec) OverlayWarnings() []string { return slices.Clone(s.warnings) }
-
-// StrictIgnored returns the schemas whose inside Strict does not report, as instance paths with
-// "[*]" for any array index (e.g. "$.data.policies[*].cover_amount"); nil unless Load was given
-// Strict.
-func (s *Spec) StrictIgnored() []string {
-	var out []string
-	for _, u := range s.untyped {
-		out = append(out, renderSegments(u))
-	}
-	return out
-}
 
 // confirmRequest builds a minimal request for the confirm path, used when callers pass nil.
 func (s *Spec) confirmRequest() *http.Request {

@@ -45,12 +45,18 @@ type Response struct {
 	Body   []byte
 }
 
-// Violation is one finding of ValidateRequest or ValidateResponse.
+// Violation is one finding against the contract, the project's one violation type:
+// ValidateRequest and ValidateResponse return them, and callers that judge more (a contract suite,
+// a load engine) report their own rules with it too, embedding it where they need more fields.
 //
-// Path is where: a JSON path into the body ("$.data.policies[0].price"; "$" for the whole body),
-// "header:CF-RAY" for a header, "path" for the request line and "path:partner_id" for a path
-// parameter. Observed is short and never a whole body; values of sensitive fields (email, phone,
-// security_token, tokens, secrets) are shown as "[redacted]", also inside Reason.
+// Rule is a stable id (the Rule* constants, or the caller's own). Path is where: a JSON path into
+// the body ("$.data.policies[0].price"; "$" for the whole body), "header:CF-RAY" for a header,
+// "path" for the request line and "path:partner_id" for a path parameter. Keyword is the JSON
+// Schema keyword that failed ("type", "required"...), "" when none did. Reason says what is wrong
+// in one sentence. Expected and Observed are short, never a whole body; values of sensitive
+// fields (email, phone, security_token, tokens, secrets) are shown as xone.Redacted
+// ("[REDACTED]"), also inside Reason. Status is the status of the response judged, 0 for a
+// request.
 type Violation struct {
 	Rule     string `json:"rule"`
 	Path     string `json:"path"`
@@ -73,8 +79,6 @@ func (v Violation) String() string {
 	}
 	return s
 }
-
-const redacted = "[redacted]"
 
 // isSensitiveName reports body properties and headers whose values never appear in a Violation.
 func isSensitiveName(name string) bool {
@@ -303,9 +307,9 @@ func bodyViolations(e *verrors.ValidationError, schema any, b *bodyView, rule fu
 		if ok {
 			v.Observed = describe(val)
 			if isSensitive(f.InstancePath) {
-				v.Observed = redacted
+				v.Observed = xone.Redacted
 				if str, isStr := val.(string); isStr && str != "" {
-					v.Reason = strings.ReplaceAll(v.Reason, str, redacted)
+					v.Reason = strings.ReplaceAll(v.Reason, str, xone.Redacted)
 				}
 			}
 		}
@@ -348,7 +352,7 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 	value := h.Get(name)
 	observed := shorten(value)
 	if isSensitiveName(name) {
-		observed = redacted
+		observed = xone.Redacted
 	}
 	if len(e.SchemaValidationErrors) == 0 {
 		return []Violation{{Rule: RuleHeader, Path: "header:" + name, Reason: e.Reason, Observed: observed}}
@@ -362,8 +366,8 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 		} else {
 			v.Expected = expectedAt(raw, "/"+kw)
 		}
-		if observed == redacted && value != "" {
-			v.Reason = strings.ReplaceAll(v.Reason, value, redacted)
+		if observed == xone.Redacted && value != "" {
+			v.Reason = strings.ReplaceAll(v.Reason, value, xone.Redacted)
 		}
 		out = append(out, v)
 	}
@@ -416,7 +420,7 @@ func (s *Spec) strictViolations(info *responseInfo, b *bodyView) []Violation {
 			Reason:   fmt.Sprintf("property %q is not documented by the schema", u.Name),
 			Expected: "one of " + shortList(u.DeclaredProperties), Observed: describe(u.Value)}
 		if isSensitiveName(u.Name) {
-			v.Observed = redacted
+			v.Observed = xone.Redacted
 		}
 		out = append(out, v)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 
@@ -41,9 +42,9 @@ func cmdSpec(ctx context.Context, a *app, args []string) error {
 	}
 	switch args[0] {
 	case "lint":
-		return cmdSpecLint(a, args[1:])
+		return cmdSpecLint(ctx, a, args[1:])
 	case "diff":
-		return cmdSpecDiff(a, args[1:])
+		return cmdSpecDiff(ctx, a, args[1:])
 	case "-h", "--help", "-help", "help":
 		fmt.Fprint(a.stdout, specUsage)
 		return nil
@@ -53,7 +54,7 @@ func cmdSpec(ctx context.Context, a *app, args []string) error {
 	}
 }
 
-func cmdSpecLint(a *app, args []string) error {
+func cmdSpecLint(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "spec lint", specUsage)
 	asJSON := fs.Bool("json", false, "print the defects as JSON")
 	var sf specFlags
@@ -69,7 +70,7 @@ func cmdSpecLint(a *app, args []string) error {
 	case fs.NArg() == 1:
 		sf.spec = fs.Arg(0)
 	}
-	defects, source, err := sf.lint("lint")
+	defects, source, err := sf.lintContext(ctx, "lint")
 	if err != nil {
 		return err
 	}
@@ -130,85 +131,113 @@ func (f *specFlags) register(fs *flag.FlagSet) {
 }
 
 // document reads --spec (the embedded vendor document when unset) and names it for messages.
-// A missing or unreadable file is a usage error (exit 2).
+// A missing or unreadable file, or one beyond the loader's limits, is a usage error (exit 2).
 func (f *specFlags) document(step string) (doc []byte, source string, err error) {
 	if f.spec == "" {
 		return spec.Vendor(), "embedded vendor document", nil
 	}
 	doc, err = spec.ReadDocument(f.spec)
+	if errors.As(err, new(*spec.LimitError)) {
+		return nil, "", f.specError(step, f.spec, err)
+	}
 	if err != nil {
 		return nil, "", usagef("%s: --spec: %w", step, err)
 	}
 	return doc, f.spec, nil
 }
 
-// overlayDocument reads --overlay; nil when unset (the embedded overlay applies).
+// overlayDocument reads --overlay; nil when unset (the embedded overlay applies). It reads at
+// most one byte more than spec.MaxDocumentSize, enough for spec to refuse a larger file.
 func (f *specFlags) overlayDocument(step string) ([]byte, error) {
 	if f.overlay == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(f.overlay)
+	file, err := os.Open(f.overlay)
 	if err != nil {
 		return nil, usagef("%s: --overlay: %v", step, err)
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, spec.MaxDocumentSize+1))
+	if err != nil {
+		return nil, usagef("%s: --overlay %s: %v", step, f.overlay, err)
 	}
 	return b, nil
 }
 
-// lint lints the document the flags name with their overlay, and names the document for
-// messages. Unreadable files and documents are usage errors (exit 2).
-func (f *specFlags) lint(step string) ([]spec.Defect, string, error) {
-	doc, source, err := f.document(step)
+// specError maps an error of spec: an input beyond a limit of the loader (*spec.LimitError) is a
+// usage error (exit 2) naming --spec or --overlay and the limit; a document or an overlay the
+// harness cannot test against is a usage error naming source; anything else (the context ended)
+// is returned wrapped.
+func (f *specFlags) specError(step, source string, err error) error {
+	var le *spec.LimitError
+	switch {
+	case errors.As(err, &le) && le.Input == "overlay":
+		return usagef("%s: --overlay %s: %w", step, f.overlay, err)
+	case errors.As(err, &le):
+		return usagef("%s: --spec %s: %w", step, source, err)
+	case errors.Is(err, spec.ErrDocument):
+		return usagef("%s: %s: %w", step, source, err)
+	}
+	return fmt.Errorf("%s: %s: %w", step, source, err)
+}
+
+// options reads the document and the overlay the flags name and returns the document, the spec
+// options that load it (ctx included) and the document's name for messages.
+func (f *specFlags) options(ctx context.Context, step string) (doc []byte, opts []spec.Option, source string, err error) {
+	doc, source, err = f.document(step)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	overlay, err := f.overlayDocument(step)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	var opts []spec.Option
+	opts = []spec.Option{spec.Context(ctx), spec.FromDocument(doc)}
 	if overlay != nil {
 		opts = append(opts, spec.WithOverlay(overlay))
 	}
-	defects, err := spec.Lint(doc, opts...)
-	if errors.Is(err, spec.ErrDocument) {
-		return nil, "", usagef("%s: %s: %w", step, source, err)
-	}
+	return doc, opts, source, nil
+}
+
+// lint is lintContext without a way to interrupt it.
+func (f *specFlags) lint(step string) ([]spec.Defect, string, error) {
+	return f.lintContext(context.Background(), step)
+}
+
+// lintContext lints the document the flags name with their overlay, and names the document for
+// messages; it returns when ctx ends. Unreadable files and documents are usage errors (exit 2).
+func (f *specFlags) lintContext(ctx context.Context, step string) ([]spec.Defect, string, error) {
+	doc, opts, source, err := f.options(ctx, step)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %s: %w", step, source, err)
+		return nil, "", err
+	}
+	defects, err := spec.Lint(doc, opts...)
+	if err != nil {
+		return nil, "", f.specError(step, source, err)
 	}
 	return defects, source, nil
 }
 
-// load builds the Spec the flags name, Strict when strict. A file that cannot be read, a document
-// without the confirm operation, or an overlay that does not apply to it is a usage error (exit 2)
-// naming what is missing; the caller prefixes nothing.
-func (f *specFlags) load(strict bool) (*spec.Spec, error) {
-	doc, source, err := f.document("load spec")
+// loadContext builds the Spec the flags name, Strict when strict; it returns when ctx ends. A file
+// that cannot be read, a document without the confirm operation, an overlay that does not apply
+// to it, or an input beyond the loader's limits is a usage error (exit 2) naming what is wrong;
+// the caller prefixes nothing.
+func (f *specFlags) loadContext(ctx context.Context, strict bool) (*spec.Spec, error) {
+	_, opts, source, err := f.options(ctx, "load spec")
 	if err != nil {
 		return nil, err
-	}
-	overlay, err := f.overlayDocument("load spec")
-	if err != nil {
-		return nil, err
-	}
-	opts := []spec.Option{spec.FromDocument(doc)}
-	if overlay != nil {
-		opts = append(opts, spec.WithOverlay(overlay))
 	}
 	if strict {
 		opts = append(opts, spec.Strict())
 	}
 	s, err := spec.Load(opts...)
-	if errors.Is(err, spec.ErrDocument) {
-		return nil, usagef("load spec: %s: %w", source, err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("load spec: %s: %w", source, err)
+		return nil, f.specError("load spec", source, err)
 	}
 	return s, nil
 }
 
-func cmdSpecDiff(a *app, args []string) error {
+func cmdSpecDiff(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "spec diff", specUsage)
 	asJSON := fs.Bool("json", false, "print the changes as JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -242,12 +271,9 @@ func cmdSpecDiff(a *app, args []string) error {
 	default:
 		return usagef("diff: want NEW or OLD NEW, got %d arguments", fs.NArg())
 	}
-	rep, err := spec.Diff(oldDoc, newDoc)
+	rep, err := spec.Diff(oldDoc, newDoc, spec.Context(ctx))
 	if err != nil {
-		if errors.Is(err, spec.ErrDocument) {
-			return usagef("diff %s %s: %w", oldName, newName, err)
-		}
-		return fmt.Errorf("diff: %w", err)
+		return (&specFlags{}).specError("diff", oldName+" "+newName, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)

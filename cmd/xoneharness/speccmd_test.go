@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -50,7 +52,7 @@ func TestSpecCommandsAcceptEveryJSONSpelling(t *testing.T) {
 
 func TestSpecLintFlags(t *testing.T) {
 	dir := t.TempDir()
-	narrowing, err := os.ReadFile(filepath.Join("..", "..", "spec", "testdata", "narrowing-overlay.yaml"))
+	narrowing, err := os.ReadFile(filepath.Join(repoRoot, "spec", "testdata", "narrowing-overlay.yaml"))
 	require.NoError(t, err)
 	ov := filepath.Join(dir, "narrowing.yaml")
 	require.NoError(t, os.WriteFile(ov, narrowing, 0o600))
@@ -109,7 +111,7 @@ func TestSpecFlagsLoad(t *testing.T) {
 			var sf specFlags
 			sf.register(fs)
 			require.NoError(t, fs.Parse(tt.args))
-			s, err := sf.load(tt.strict)
+			s, err := sf.loadContext(context.Background(), tt.strict)
 			assert.Equal(t, tt.wantCode, exitCode(err), "got %v", err)
 			if tt.wantCode != exitOK {
 				assert.Nil(t, s)
@@ -121,6 +123,93 @@ func TestSpecFlagsLoad(t *testing.T) {
 		})
 	}
 	var ue usageError
-	_, err := (&specFlags{spec: noConfirm}).load(false)
+	_, err := (&specFlags{spec: noConfirm}).loadContext(context.Background(), false)
 	assert.True(t, errors.As(err, &ue) && errors.Is(err, spec.ErrDocument), "got %v", err)
+}
+
+// aliasBomb is a YAML alias bomb of nine levels (9^9 strings once expanded) under an extension,
+// after head: a few hundred bytes.
+func aliasBomb(head string) string {
+	var b strings.Builder
+	b.WriteString(head + "x-l0: &l0 [" + strings.TrimSuffix(strings.Repeat("lol, ", 9), ", ") + "]\n")
+	for l := 1; l <= 9; l++ {
+		fmt.Fprintf(&b, "x-l%d: &l%d [%s]\n", l, l, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", l-1), 9), ", "))
+	}
+	return b.String()
+}
+
+// TestSpecLimitsAreUsageErrors: a --spec or --overlay beyond a limit of the loader is refused at
+// once by every command that reads them, as a usage error (exit 2) naming the flag and the limit.
+func TestSpecLimitsAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	docBomb := write("bomb.yaml", aliasBomb("openapi: 3.0.3\ninfo: {title: bomb, version: '1'}\npaths: {}\n"))
+	overlayBomb := write("bomb-overlay.yaml", aliasBomb("overlay: 1.0.0\ninfo: {title: bomb, version: '1'}\n")+
+		"actions:\n  - {target: $.info, update: {x-a: 1}}\n")
+	bigOverlay := write("big-overlay.yaml", "overlay: 1.0.0\nx-pad: '"+strings.Repeat("a", spec.MaxDocumentSize)+"'\n")
+
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"load --spec", []string{"--spec", docBomb}, []string{"--spec " + docBomb, "nodes after alias expansion, at most 1000000"}},
+		{"load --overlay", []string{"--overlay", overlayBomb}, []string{"--overlay " + overlayBomb, "nodes after alias expansion, at most 1000000"}},
+		{"load --overlay too large", []string{"--overlay", bigOverlay}, []string{"--overlay " + bigOverlay, "bytes, at most 8388608"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			var sf specFlags
+			sf.register(fs)
+			require.NoError(t, fs.Parse(tt.args))
+			start := time.Now()
+			s, err := sf.loadContext(context.Background(), false)
+			assert.Less(t, time.Since(start), 2*time.Second)
+			assert.Nil(t, s)
+			assert.Equal(t, exitUsage, exitCode(err), "got %v", err)
+			var le *spec.LimitError
+			assert.ErrorAs(t, err, &le)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+
+	cli := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"spec lint --spec", []string{"spec", "lint", "--spec", docBomb}, "--spec"},
+		{"spec lint --overlay", []string{"spec", "lint", "--overlay", overlayBomb}, "--overlay"},
+		{"spec diff", []string{"spec", "diff", docBomb}, docBomb},
+		{"contract --spec", []string{"contract", "--spec", docBomb, "--report-dir", filepath.Join(dir, "r")}, "--spec"},
+	}
+	for _, tt := range cli {
+		t.Run(tt.name, func(t *testing.T) {
+			r := invoke(t, nil, tt.args...)
+			assert.Equal(t, exitUsage, r.code, r.stderr)
+			assert.Contains(t, r.stderr, tt.want)
+			assert.Contains(t, r.stderr, "nodes after alias expansion, at most 1000000")
+		})
+	}
+}
+
+// TestSpecFlagsLoadEndsWithTheContext: an ended context ends loading with the context's error,
+// not a usage error.
+func TestSpecFlagsLoadEndsWithTheContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var sf specFlags
+	s, err := sf.loadContext(ctx, false)
+	assert.Nil(t, s)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotEqual(t, exitUsage, exitCode(err))
+	_, _, err = sf.lintContext(ctx, "lint")
+	assert.ErrorIs(t, err, context.Canceled)
 }

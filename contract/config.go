@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -73,10 +74,11 @@ type Config struct {
 	// it is modified, and must not be used concurrently with Run). nil uses
 	// a fresh auth.NewRedactor().
 	Redactor *auth.Redactor
-	// OnBooking, when set, receives every confirm that booked or may have
-	// booked, as it happens (for the run's ledger). It is called from Run's
-	// goroutine.
-	OnBooking func(Booking)
+	// Journal records every confirm the suite sends before it leaves, and
+	// its outcome (ledger.Journal: the run's bookings.csv, and the claims
+	// store that refuses an offer another run confirmed). nil records
+	// nothing: a caller that confirms real offers must set it.
+	Journal *ledger.Journal
 	// Generate is the number of generated cases sent after the fixed ones
 	// (half positive, half negative; see doc.go); 0 sends none.
 	Generate int

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -12,8 +13,8 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/ledger"
 )
 
 // Generated case kinds (GeneratedCase.Kind).
@@ -69,8 +70,7 @@ type Generation struct {
 
 // genEnv is what generated cases share with the fixed ones.
 type genEnv struct {
-	client   *http.Client
-	red      *auth.Redactor
+	sender   sender
 	token    string
 	loopback bool
 }
@@ -89,6 +89,7 @@ type generator struct {
 	exhausted        bool
 	interval         time.Duration
 	last             time.Time
+	err              error // the journal could not record a confirm: stop
 }
 
 // runGenerated sends up to cfg.Generate generated cases after the fixed
@@ -161,6 +162,9 @@ func runGenerated(ctx context.Context, cfg *Config, env genEnv, res *Result) err
 		}
 		c.name = fmt.Sprintf("%s%s-%03d", GeneratedPrefix, c.kind, i+1)
 		done, err := g.runCase(ctx, c)
+		if err == nil {
+			err = g.err
+		}
 		if err != nil {
 			return err
 		}
@@ -232,10 +236,10 @@ func (g *generator) runCase(ctx context.Context, c genCase) (bool, error) {
 	if cr.Outcome != OutcomePass && cr.Outcome != OutcomeSkip {
 		minimal, p, n := g.shrink(ctx, c, first)
 		gc.ShrinkRequests = n
-		body := g.env.red.JSON(marshalBody(fillQuote(minimal, p.quote)))
+		body := g.env.sender.red.JSON(marshalBody(fillQuote(minimal, p.quote)))
 		gc.MinimalBody = string(body)
 		gc.MinimalStatus = p.status
-		gc.Curl = curlLine(g.env.red.String(p.x.url), body)
+		gc.Curl = curlLine(g.env.sender.red.String(p.x.url), body)
 	}
 	g.res.Cases = append(g.res.Cases, cr)
 	return true, nil
@@ -313,72 +317,89 @@ func (g *generator) pace(ctx context.Context) bool {
 }
 
 // send confirms body with the current offer and judges the answer. An
-// accepted confirm, or one that may have booked, consumes the offer and is
-// handed to OnBooking; a refusal keeps it for the next case.
+// accepted confirm, or one that may have booked, consumes the offer; a
+// refusal keeps it for the next case. Every confirm is in the journal
+// before it leaves and resolved with its answer. A journal that cannot
+// record it stops generation (g.err for a failed write).
 func (g *generator) send(ctx context.Context, c genCase, body any) probe {
-	if !g.offer() || !g.pace(ctx) {
+	if g.err != nil || !g.offer() || !g.pace(ctx) {
 		return probe{}
 	}
-	g.gen.Requests++
 	raw := marshalBody(fillQuote(body, g.quoteID))
 	u := strings.TrimRight(g.cfg.BaseURL, "/") + xone.ConfirmPath(url.PathEscape(g.cfg.PartnerID), url.PathEscape(g.offerID))
-	p := planned{url: u, body: raw, header: http.Header{}}
-	p.header.Set("Accept", "application/json")
-	p.header.Set("Content-Type", "application/json")
-	p.header.Set("User-Agent", userAgent)
-	p.header.Set("Authorization", "Bearer "+g.env.token)
 	d := caseDef{name: c.name, kind: kindConfirm, cred: credWrite, contentType: "application/json"}
 	if c.kind == KindNegative {
 		d.kind, d.knownStatuses = kindNegative, []int{422, 400}
 	}
 	cc := caseContext{OfferID: g.offerID, QuoteID: g.quoteID, Loopback: g.env.loopback, SkipInvariants: g.cfg.SkipInvariants}
-	x, err := send(ctx, g.env.client, p)
+	p := planned{def: d, url: u, body: raw, header: http.Header{}, context: cc}
+	p.header.Set("Accept", "application/json")
+	p.header.Set("Content-Type", "application/json")
+	p.header.Set("User-Agent", userAgent)
+	p.header.Set("Authorization", "Bearer "+g.env.token)
+	x, err := g.env.sender.send(ctx, p)
+	if g.journalRefused(err) {
+		return probe{}
+	}
+	g.gen.Requests++
 	out := probe{sent: true, x: x, quote: g.quoteID}
+	red := g.env.sender.red
 	var cr CaseResult
-	booking := ""
 	if err != nil {
 		if ctx.Err() != nil {
 			g.res.Interrupted = true
 			return probe{}
 		}
-		cr = CaseResult{Name: c.name, Outcome: OutcomeError, Duration: x.duration,
-			Reason: "no answer: " + g.env.red.String(err.Error())}
+		cr = CaseResult{Name: c.name, Outcome: OutcomeError, Duration: x.duration, Reason: "no answer: " + red.String(err.Error())}
 		x.status = 0
 	} else {
-		addResponseSecrets(g.env.red, x.respBody)
-		cr, booking = judge(d, g.cfg.Spec, g.cfg.Strict, cc, x, g.env.red)
-		refused := x.status >= 400 && x.status < 500 && x.status != http.StatusUnauthorized &&
-			x.status != http.StatusTooManyRequests
-		switch {
-		case refused && c.kind == KindPositive:
-			cr = refusedValid(cr, x.status, g.cfg.Strict, errorMessage(g.env.red.JSON(x.respBody)))
-		case refused && slices.Contains(d.knownStatuses, x.status):
-			// The fixed negative cases already report the undocumented
-			// status the API is known to refuse with; a generated case
-			// checks only that the body is refused.
-			cr = withoutRule(cr, specRuleStatusUndocumented, g.cfg.Strict)
-		}
+		addResponseSecrets(red, x.respBody)
+		cr, _ = judge(d, g.cfg.Spec, g.cfg.Strict, cc, x, red)
+		cr = g.refusal(cr, c, d, x)
 	}
-	cr.Exchange = redactExchange(g.env.red, x)
-	scrubResult(g.env.red, &cr)
+	cr.Exchange = redactExchange(red, x)
+	scrubResult(red, &cr)
 	out.cr, out.status = cr, x.status
-	b := Booking{Case: c.name, OfferID: g.offerID, QuoteID: g.quoteID, Status: x.status, At: g.now()}
-	switch {
-	case err != nil:
-		b.Outcome, b.Error = BookingUnknown, g.env.red.String(err.Error())
-	case x.status >= 200 && x.status < 300:
-		if booking == "" {
-			booking = dataID(x.respBody)
-		}
-		b.Outcome, b.BookingID = BookingBooked, booking
-	case x.status < 400 || x.status >= 500:
-		b.Outcome, b.Error = BookingUnknown, fmt.Sprintf("HTTP %d", x.status)
-	default:
+	if err == nil && x.status >= 400 && x.status < 500 {
 		return out // refused: the offer is still unconfirmed
 	}
-	g.cfg.book(b)
 	g.offerID, g.quoteID = "", "" // consumed, or perhaps consumed: never confirm it again
 	return out
+}
+
+// journalRefused reports whether the journal refused to record a confirm
+// (nothing was sent), and stops generation: an offer another run claimed
+// ends the feed, a failed write is the run's error.
+func (g *generator) journalRefused(err error) bool {
+	var je *journalError
+	if !errors.As(err, &je) {
+		return false
+	}
+	var ce *ledger.ClaimedError
+	if errors.As(err, &ce) {
+		g.exhausted = true
+		g.gen.Stopped = ce.Error()
+		g.offerID, g.quoteID = "", ""
+		return true
+	}
+	g.err = je.err
+	return true
+}
+
+// refusal adjusts the judge's verdict on a 4xx refusal of a generated body.
+func (g *generator) refusal(cr CaseResult, c genCase, d caseDef, x rawExchange) CaseResult {
+	refused := x.status >= 400 && x.status < 500 && x.status != http.StatusUnauthorized &&
+		x.status != http.StatusTooManyRequests
+	switch {
+	case refused && c.kind == KindPositive:
+		return refusedValid(cr, x.status, g.cfg.Strict, errorMessage(g.env.sender.red.JSON(x.respBody)))
+	case refused && slices.Contains(d.knownStatuses, x.status):
+		// The fixed negative cases already report the undocumented status
+		// the API is known to refuse with; a generated case checks only
+		// that the body is refused.
+		return withoutRule(cr, specRuleStatusUndocumented, g.cfg.Strict)
+	}
+	return cr
 }
 
 // withoutRule drops the violations of rule from cr and judges it again.

@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"flag"
 	"regexp"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -16,6 +16,7 @@ import (
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/ledger"
 )
 
 func init() {
@@ -215,9 +216,8 @@ func stringLeaves(v any) []string {
 }
 
 // TestGenerateOfferBudget: off the embedded sandbox generated cases draw
-// offers from NextOffer, only bookings consume them, every booking reaches
-// OnBooking, and an empty feed stops generation and makes the run
-// incomplete.
+// offers from NextOffer, only bookings consume them, every booking is in the
+// journal, and an empty feed stops generation and makes the run incomplete.
 func TestGenerateOfferBudget(t *testing.T) {
 	srv := sandbox.StartTB(t)
 	cfg := sandboxConfig(t, srv, false)
@@ -234,17 +234,16 @@ func TestGenerateOfferBudget(t *testing.T) {
 		drawn++
 		return feed[drawn-1], xone.NewUUID(), true
 	}
-	var mu sync.Mutex
+	var rows func() []ledger.Row
+	cfg.Journal, rows = testJournal(t)
+	cfg.Generate, cfg.Seed = 30, 5
+	res := mustRun(t, cfg)
 	booked := map[string]int{}
-	cfg.OnBooking = func(b Booking) {
-		mu.Lock()
-		defer mu.Unlock()
-		if strings.HasPrefix(b.Case, GeneratedPrefix) {
+	for _, b := range rows() {
+		if slices.Contains(feed, b.OfferID) {
 			booked[b.OfferID]++
 		}
 	}
-	cfg.Generate, cfg.Seed = 30, 5
-	res := mustRun(t, cfg)
 	g := res.Generation
 	require.NotNil(t, g)
 	assert.Equal(t, 4, g.OffersUsed)
@@ -264,7 +263,7 @@ func TestGenerateOfferBudget(t *testing.T) {
 	require.NotEmpty(t, res.Incomplete())
 	assert.Contains(t, strings.Join(res.Incomplete(), "\n"), "generated cases stopped")
 
-	cfg.NextOffer = nil
+	cfg.NextOffer, cfg.Journal = nil, nil
 	res = mustRun(t, cfg)
 	assert.Equal(t, 0, res.Generation.Run)
 	assert.Contains(t, strings.Join(res.Incomplete(), "\n"), "no offer feed")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/fsx"
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -38,38 +41,100 @@ type recording struct {
 // recordingExt is the file name suffix of a recording.
 const recordingExt = ".json"
 
-// Record writes one redacted JSON file per case of r into dir (created if
-// needed, mode 0755; files 0644), named after the case ("confirm-ok.json").
-// Existing files of the same names are replaced. r must come from [Run] or
-// [Replay]: only their results carry the context Replay needs.
+// Record writes one redacted JSON file per case of r into dir, named after
+// the case ("confirm-ok.json"), mode 0644. dir must be new or empty (see
+// CheckRecordDir): Record creates it (parents 0755), writes through it
+// without following a symbolic link, and never replaces a file. r must come
+// from [Run] or [Replay]: only their results carry the context Replay needs.
 func Record(dir string, r *Result) error {
 	if r == nil {
 		return errors.New("contract: record: nil result")
 	}
+	if err := CheckRecordDir(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("contract: record: %w", err)
 	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("contract: record: %w", err)
+	}
+	defer func() { _ = root.Close() }()
 	for _, c := range r.Cases {
 		if c.Generated != nil {
 			continue // generated cases are replayed from their seed, not recorded
 		}
-		if _, ok := lookup(c.Name); !ok {
-			return fmt.Errorf("contract: record: unknown case %q", c.Name)
-		}
-		rec := recording{Version: RecordingVersion, Target: r.Target, Embedded: r.Embedded,
-			Started: r.Started, Finished: r.Finished, Case: c, Context: r.contexts[c.Name]}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false) // bodies and headers stay readable (& not \u0026)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rec); err != nil {
-			return fmt.Errorf("contract: record %s: %w", c.Name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, c.Name+recordingExt), buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("contract: record %s: %w", c.Name, err)
+		if err := writeRecording(root, r, c); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// writeRecording writes one case's recording as a new file under root.
+func writeRecording(root *os.Root, r *Result, c CaseResult) error {
+	if _, ok := lookup(c.Name); !ok {
+		return fmt.Errorf("contract: record: unknown case %q", c.Name)
+	}
+	rec := recording{Version: RecordingVersion, Target: r.Target, Embedded: r.Embedded,
+		Started: r.Started, Finished: r.Finished, Case: c, Context: r.contexts[c.Name]}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // bodies and headers stay readable (& not \u0026)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rec); err != nil {
+		return fmt.Errorf("contract: record %s: %w", c.Name, err)
+	}
+	f, err := root.OpenFile(c.Name+recordingExt, os.O_WRONLY|os.O_CREATE|os.O_EXCL|fsx.NoFollow, 0o644)
+	if err != nil {
+		return fmt.Errorf("contract: record %s: %w", c.Name, err)
+	}
+	_, err = f.Write(buf.Bytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("contract: record %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// CheckRecordDir says whether Record may write into dir: a directory that
+// does not exist yet, or an empty one that is not a symbolic link, and not
+// inside a run's report directory (one that holds a journal, bookings.csv):
+// recordings never mix with another run's files or replace older ones.
+func CheckRecordDir(dir string) error {
+	st, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("contract: record: %w", err)
+	case st.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("contract: record: %s is a symbolic link: name a new directory", dir)
+	case !st.IsDir():
+		return fmt.Errorf("contract: record: %s is not a directory", dir)
+	default:
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("contract: record: %w", err)
+		}
+		if len(entries) > 0 {
+			return fmt.Errorf("contract: record: %s is not empty: recordings never replace others; name a new directory", dir)
+		}
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("contract: record: %w", err)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ledger.File)); err == nil {
+			return fmt.Errorf("contract: record: %s is inside the report directory of a run (%s): name a directory of its own", dir, d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 // Replay judges the recordings in dir (written by [Record]) against s, with

@@ -19,6 +19,7 @@ import (
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/ledger"
 )
 
 // maxResponseRead bounds how much of a response body Run reads (8 MiB).
@@ -62,12 +63,14 @@ type rawExchange struct {
 // cfg.BaseURL. Findings (violations, security findings, drift) are in the
 // Result. A case whose request fails at the transport level gets outcome
 // error and the other cases still run; a cancelled ctx skips the cases not
-// yet run (Result.Interrupted). Every confirm that booked or may have booked
-// is handed to cfg.OnBooking as it happens. An error means the suite could
-// not do its job: a bad Config (errors.Is(err, ErrConfig)), a token fetch
-// failure, a request the spec judges differently than the case intends, or a
-// target that answered no case at all (returned with the cases). Negative and authentication cases each use a fresh random offer id;
-// the configured offer is confirmed at most twice (confirm-ok, then
+// yet run (Result.Interrupted). Every confirm is recorded in cfg.Journal
+// before it leaves and resolved when it is answered. An error means the suite
+// could not do its job: a bad Config (errors.Is(err, ErrConfig)), the journal
+// (an offer another run claimed, *ledger.ClaimedError; a failed write), a
+// token fetch failure, a request the spec judges differently than the case
+// intends, or a target that answered no case at all (returned with the
+// cases). Negative and authentication cases each use a fresh random offer
+// id; the configured offer is confirmed at most twice (confirm-ok, then
 // double-confirm, and the second only after the first created a booking).
 // Run is safe to call concurrently with different Configs.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -75,9 +78,62 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
+	r := newRunner(&cfg, base)
+	res := &Result{Target: cfg.BaseURL, Embedded: cfg.Embedded, Strict: cfg.Strict, Started: r.now(),
+		contexts: map[string]caseContext{}}
+	creds, err := fetchCredentials(ctx, &cfg, r.red, r.now())
+	if err != nil {
+		if ctx.Err() != nil { // interrupted while the token endpoint was slow: nothing was sent
+			res.Interrupted = true
+			for _, d := range suite() {
+				res.Cases = append(res.Cases, CaseResult{Name: d.name, Outcome: OutcomeSkip, Reason: "interrupted"})
+			}
+			res.Finished = r.now()
+			res.finish()
+			return res, nil
+		}
+		return nil, err
+	}
+	plans, err := plan(&cfg, base, r.policyholder, creds)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.runFixed(ctx, plans, res); err != nil {
+		return nil, err
+	}
+	if cfg.Generate > 0 && !res.Interrupted {
+		if err := runGenerated(ctx, &cfg, genEnv{sender: r.sender, token: creds.write,
+			loopback: egress.LiteralLoopback(base.Hostname())}, res); err != nil {
+			return nil, err
+		}
+	}
+	res.Finished = r.now()
+	res.finish()
+	if r.sent > 0 && r.answered == 0 && !res.Interrupted {
+		return res, fmt.Errorf("contract: target unreachable: no case got an answer: %w", r.lastErr)
+	}
+	return res, nil
+}
+
+// runner runs the fixed cases of one Run, one at a time.
+type runner struct {
+	cfg          *Config
+	now          func() time.Time
+	red          *auth.Redactor
+	policyholder json.RawMessage
+	sender       sender
+
+	sent, answered int
+	lastErr        error  // the last transport error
+	firstBooking   string // confirm-ok's booking id
+	firstStatus    int    // confirm-ok's status
+	confirmed      bool   // confirm-ok booked
+}
+
+func newRunner(cfg *Config, base *url.URL) *runner {
+	r := &runner{cfg: cfg, now: cfg.Now, red: cfg.Redactor, policyholder: json.RawMessage(xone.DemoPolicyholder)}
+	if r.now == nil {
+		r.now = time.Now
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -87,41 +143,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	red := cfg.Redactor
-	if red == nil {
-		red = auth.NewRedactor()
+	if r.red == nil {
+		r.red = auth.NewRedactor()
 	}
-	ph := json.RawMessage(xone.DemoPolicyholder)
 	if cfg.Policyholder != nil {
-		ph = cfg.Policyholder
+		r.policyholder = cfg.Policyholder
 	}
-	addPolicyholderSecrets(red, ph)
-	res := &Result{Target: cfg.BaseURL, Embedded: cfg.Embedded, Strict: cfg.Strict, Started: now(),
-		contexts: map[string]caseContext{}}
+	addPolicyholderSecrets(r.red, r.policyholder)
+	r.sender = sender{client: client, journal: cfg.Journal, red: r.red}
+	return r
+}
 
-	creds, err := fetchCredentials(ctx, &cfg, red, now())
-	if err != nil {
-		if ctx.Err() != nil { // interrupted while the token endpoint was slow: nothing was sent
-			res.Interrupted = true
-			for _, d := range suite() {
-				res.Cases = append(res.Cases, CaseResult{Name: d.name, Outcome: OutcomeSkip, Reason: "interrupted"})
-			}
-			res.Finished = now()
-			res.finish()
-			return res, nil
-		}
-		return nil, err
-	}
-	plans, err := plan(&cfg, base, ph, creds)
-	if err != nil {
-		return nil, err
-	}
-
-	var firstBooking string
-	var firstStatus int
-	confirmed := false
-	sent, answered := 0, 0
-	var lastErr error
+// runFixed runs the fixed cases in order. An error is the journal's: the
+// suite stops before sending anything unrecorded.
+func (r *runner) runFixed(ctx context.Context, plans []planned, res *Result) error {
 	for i, p := range plans {
 		if ctx.Err() != nil {
 			res.Interrupted = true
@@ -129,117 +164,99 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				res.contexts[q.def.name] = q.context
 				res.Cases = append(res.Cases, CaseResult{Name: q.def.name, Outcome: OutcomeSkip, Reason: "interrupted"})
 			}
-			break
+			return nil
 		}
 		if p.skip == "" && p.def.kind == kindDouble {
-			if !confirmed {
-				p.skip = fmt.Sprintf("confirm-ok did not create a booking (status %d): the offer is not confirmed again", firstStatus)
+			if !r.confirmed {
+				p.skip = fmt.Sprintf("confirm-ok did not create a booking (status %d): the offer is not confirmed again", r.firstStatus)
 			}
-			p.context.FirstBookingID = firstBooking
+			p.context.FirstBookingID = r.firstBooking
 		}
 		res.contexts[p.def.name] = p.context
 		if p.skip != "" {
 			res.Cases = append(res.Cases, CaseResult{Name: p.def.name, Outcome: OutcomeSkip, Reason: p.skip})
 			continue
 		}
-		sent++
-		x, err := send(ctx, client, p)
+		cr, err := r.runCase(ctx, p, res)
 		if err != nil {
-			// The request left and no answer came back: it may have booked.
-			lastErr = err
-			cr := CaseResult{Name: p.def.name, Outcome: OutcomeError, Duration: x.duration,
-				Reason: fmt.Sprintf("no answer after %s: %s", x.duration.Round(time.Millisecond), red.String(err.Error()))}
-			if ctx.Err() != nil {
-				// Cut off by the interrupt: not a finding about the target.
-				res.Interrupted = true
-				cr.Outcome = OutcomeSkip
-				cr.Reason = "interrupted while waiting for the answer: " + cr.Reason
-			}
-			x.status = 0
-			cr.Exchange = redactExchange(red, x)
-			res.Cases = append(res.Cases, cr)
-			cfg.book(Booking{Case: p.def.name, OfferID: p.context.OfferID, QuoteID: p.context.QuoteID,
-				Outcome: BookingUnknown, Error: red.String(err.Error()), At: now()})
-			continue
+			return err
 		}
-		answered++
-		addResponseSecrets(red, x.respBody)
-		cr, booking := judge(p.def, cfg.Spec, cfg.Strict, p.context, x, red)
-		if p.def.kind == kindConfirm {
-			firstStatus = x.status
-			confirmed = x.status >= 200 && x.status < 300
-			firstBooking = booking
-		}
-		cr.Exchange = redactExchange(red, x)
-		scrubResult(red, &cr)
 		res.Cases = append(res.Cases, cr)
-		switch {
-		case x.status >= 200 && x.status < 300:
-			if booking == "" {
-				booking = dataID(x.respBody)
-			}
-			cfg.book(Booking{Case: p.def.name, OfferID: p.context.OfferID, QuoteID: p.context.QuoteID,
-				Outcome: BookingBooked, BookingID: booking, Status: x.status, At: now()})
-		case x.status < 400 || x.status >= 500:
-			cfg.book(Booking{Case: p.def.name, OfferID: p.context.OfferID, QuoteID: p.context.QuoteID,
-				Outcome: BookingUnknown, Status: x.status, Error: fmt.Sprintf("HTTP %d", x.status), At: now()})
+	}
+	return nil
+}
+
+// runCase sends one case and judges its answer.
+func (r *runner) runCase(ctx context.Context, p planned, res *Result) (CaseResult, error) {
+	x, err := r.sender.send(ctx, p)
+	var je *journalError
+	if errors.As(err, &je) {
+		return CaseResult{}, je.err
+	}
+	r.sent++
+	if err != nil {
+		// The request left and no answer came back: it may have booked.
+		r.lastErr = err
+		cr := CaseResult{Name: p.def.name, Outcome: OutcomeError, Duration: x.duration,
+			Reason: fmt.Sprintf("no answer after %s: %s", x.duration.Round(time.Millisecond), r.red.String(err.Error()))}
+		if ctx.Err() != nil {
+			// Cut off by the interrupt: not a finding about the target.
+			res.Interrupted = true
+			cr.Outcome = OutcomeSkip
+			cr.Reason = "interrupted while waiting for the answer: " + cr.Reason
 		}
+		x.status = 0
+		cr.Exchange = redactExchange(r.red, x)
+		return cr, nil
 	}
-	if cfg.Generate > 0 && !res.Interrupted {
-		if err := runGenerated(ctx, &cfg, genEnv{client: client, red: red, token: creds.write,
-			loopback: egress.LiteralLoopback(base.Hostname())}, res); err != nil {
-			return nil, err
-		}
+	r.answered++
+	addResponseSecrets(r.red, x.respBody)
+	cr, booking := judge(p.def, r.cfg.Spec, r.cfg.Strict, p.context, x, r.red)
+	if p.def.kind == kindConfirm {
+		r.firstStatus = x.status
+		r.confirmed = x.status >= 200 && x.status < 300
+		r.firstBooking = booking
 	}
-	res.Finished = now()
-	res.finish()
-	if sent > 0 && answered == 0 && !res.Interrupted {
-		return res, fmt.Errorf("contract: target unreachable: no case got an answer: %w", lastErr)
-	}
-	return res, nil
+	cr.Exchange = redactExchange(r.red, x)
+	scrubResult(r.red, &cr)
+	return cr, nil
 }
 
-// Booking outcomes of a confirm the suite sent (the load ledger's words).
-const (
-	BookingBooked  = "booked"  // answered 2xx
-	BookingUnknown = "unknown" // no answer, a 5xx or a 3xx: it may have booked
-)
-
-// Booking is a confirm the suite sent that booked or may have booked: any
-// case answered 2xx (a negative or unauthenticated case included), and any
-// case without an answer, or answered 5xx or 3xx. Known refusals (4xx) are
-// not bookings.
-type Booking struct {
-	Case             string
-	OfferID, QuoteID string
-	Outcome          string
-	BookingID        string
-	Status           int
-	Error            string
-	At               time.Time
+// sender sends confirms, each recorded in the journal before it leaves and
+// resolved with its answer.
+type sender struct {
+	client  *http.Client
+	journal *ledger.Journal
+	red     *auth.Redactor
 }
 
-// book hands b to OnBooking, when set.
-func (cfg *Config) book(b Booking) {
-	if cfg.OnBooking != nil {
-		cfg.OnBooking(b)
-	}
-}
+// journalError is a confirm the journal refused to record (an offer another
+// run claimed, a failed write): it was not sent.
+type journalError struct{ err error }
 
-// dataID returns data.id of a JSON body, or "".
-func dataID(body []byte) string {
-	var v struct {
-		Data struct {
-			ID any `json:"id"`
-		} `json:"data"`
+func (e *journalError) Error() string { return e.err.Error() }
+func (e *journalError) Unwrap() error { return e.err }
+
+// send records p's confirm, sends it and records its outcome. A
+// *journalError means nothing was sent.
+func (s sender) send(ctx context.Context, p planned) (rawExchange, error) {
+	offer, quote := p.context.OfferID, p.context.QuoteID
+	if err := s.journal.Begin(offer, quote); err != nil {
+		return rawExchange{}, &journalError{fmt.Errorf("contract: %s: %w", p.def.name, err)}
 	}
-	if json.Unmarshal(body, &v) != nil {
-		return ""
+	x, err := send(ctx, s.client, p)
+	row := ledger.Row{OfferID: offer, QuoteID: quote, Status: x.status, Outcome: ledger.OutcomeOf(x.status)}
+	switch {
+	case err != nil:
+		row.Status, row.Outcome = 0, ledger.Unknown
+		row.Error = "contract case " + p.def.name + ": " + s.red.String(err.Error())
+	case row.Outcome == ledger.Booked:
+		row.BookingID = ledger.BookingID(x.respBody)
+	case row.Outcome == ledger.Unknown:
+		row.Error = fmt.Sprintf("contract case %s: HTTP %d", p.def.name, x.status)
 	}
-	if id, ok := v.Data.ID.(string); ok {
-		return id
-	}
-	return ""
+	s.journal.Resolve(row)
+	return x, err
 }
 
 // credentials are the bearer tokens the cases send.

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 )
 
@@ -112,7 +113,7 @@ func TestShardStopsWithinGrace(t *testing.T) {
 	assert.True(t, sum.Load.Interrupted, "summary.json: got interrupted=false, want true")
 	assert.Equal(t, "interrupted", sum.Load.StopReason)
 	assert.Positive(t, sum.Load.Requests, "summary.json counts the requests in flight at the signal")
-	for _, f := range []string{load.BookingsFile, load.ResultsFile} {
+	for _, f := range []string{ledger.File, load.ResultsFile} {
 		assert.FileExists(t, filepath.Join(reportDir, f))
 	}
 }

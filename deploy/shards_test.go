@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 )
 
@@ -239,9 +240,9 @@ func runSharded(t *testing.T, env []string, n int) runResult {
 		confirmed += sum.Load.Offers.Confirmed
 		resultFiles = append(resultFiles, filepath.Join(d, load.ResultsFile))
 
-		f, err := os.Open(filepath.Join(d, load.BookingsFile))
+		f, err := os.Open(filepath.Join(d, ledger.File))
 		require.NoError(t, err)
-		bs, err := load.ReadBookings(f, load.BookingsFile)
+		bs, err := ledger.Read(f, ledger.File)
 		f.Close()
 		require.NoError(t, err)
 		for _, b := range bs {

@@ -60,6 +60,7 @@ type Journal struct {
 	err    error
 	dirty  bool // written since the last sync
 	closed bool
+	begun  int64 // pending rows written
 	stop   chan struct{}
 	done   chan struct{}
 }
@@ -181,12 +182,30 @@ func (j *Journal) commit(batch []*entry, out []byte) error {
 	}
 	b := bytes.NewBuffer(out)
 	at := j.now()
+	n := 0
 	for _, e := range batch {
 		if e.err == nil {
 			Row{OfferID: e.offerID, QuoteID: e.quoteID, Outcome: Pending, At: at}.write(b)
+			n++
 		}
 	}
-	return j.write(b.Bytes())
+	if err := j.write(b.Bytes()); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.begun += int64(n)
+	j.mu.Unlock()
+	return nil
+}
+
+// Begun is the number of confirms recorded so far.
+func (j *Journal) Begun() int64 {
+	if j == nil {
+		return 0
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.begun
 }
 
 // Resolve records the outcome of a confirm Begin recorded (r.Outcome is

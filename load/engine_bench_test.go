@@ -38,38 +38,35 @@ func BenchmarkRun(b *testing.B) {
 	require.Equal(b, res.Requests, res.Offers.Confirmed, "errors: %+v", res.Errors)
 }
 
-// BenchmarkProcess measures the consumer's per-result work (statistics,
-// results.bin, bookings.csv, booking id, sampling) for one 200 result, without
-// validation.
+// BenchmarkProcess measures one confirm's work besides the request itself:
+// the targeter (offer, journal's pending row, token, body) and the
+// collector (statistics, results.bin, the outcome row, booking id,
+// sampling), for one 200 result, without validation.
 func BenchmarkProcess(b *testing.B) {
 	cfg, sb, _ := benchConfig(b, Plan{Rate: "100/s", Duration: time.Second})
-	e, err := newEngine(cfg)
+	r, err := newRun(cfg)
 	require.NoError(b, err)
+	require.NoError(b, r.bearer.first(context.Background()))
+	a, err := r.assemble(context.Background())
+	require.NoError(b, err)
+	defer func() { require.NoError(b, r.close()) }()
 	body := confirmBody(b, sb)
-	e.results, err = newResultsWriter(cfg.OutDir)
-	require.NoError(b, err)
-	e.bookings, err = OpenLedger(cfg.OutDir)
-	require.NoError(b, err)
-	e.stats = newStats(5)
-	e.pacer = newRunPacer(e.sched, time.Hour, 0, -1, make(chan struct{}), func(string) {})
-	e.pacer.start = time.Now()
-	e.jobs = make(chan []validateJob)
+	a.pacer.start = time.Now()
 	hdr := http.Header{"Content-Type": {"application/json"}}
 	b.ReportAllocs()
 	start := time.Now()
 	for i := uint64(0); b.Loop(); i++ {
 		var t vegeta.Target
-		if err := e.target(&t); err != nil {
+		if err := a.targeter.target(&t); err != nil {
 			b.Fatal(err)
 		}
-		r := &vegeta.Result{Attack: "xoneharness", Seq: i, Code: 200, Timestamp: start.Add(time.Duration(i) * time.Microsecond),
+		res := &vegeta.Result{Attack: "xoneharness", Seq: i, Code: 200, Timestamp: start.Add(time.Duration(i) * time.Microsecond),
 			Latency: time.Millisecond, BytesIn: uint64(len(body)), BytesOut: uint64(len(t.Body)), Method: t.Method,
 			URL: t.URL, Body: body, Headers: hdr}
-		e.process(r)
+		a.collector.add(res)
 	}
 	b.StopTimer()
-	require.NoError(b, e.results.close())
-	require.NoError(b, e.bookings.Close())
+	a.hardStop()
 }
 
 // confirmBody fetches one real 200 body from sb.
@@ -126,7 +123,7 @@ func benchConfig(b *testing.B, plan Plan, opts ...sandbox.Option) (Config, *sand
 	src, err := auth.New(auth.Config{TokenURL: sb.TokenURL(), ClientID: sandbox.ClientID, ClientSecret: sandbox.ClientSecret})
 	require.NoError(b, err)
 	return Config{
-		Plan: plan, BaseURL: sb.URL(), PartnerID: sandbox.PartnerID, Tokens: src, TokenStats: src.Stats,
-		Feed: GeneratedFeed(1), OutDir: b.TempDir(),
+		Plan: plan, BaseURL: sb.URL(), PartnerID: sandbox.PartnerID, Tokens: src,
+		Offers: GeneratedFeed(1), OutDir: b.TempDir(),
 	}, sb, src
 }

@@ -3,7 +3,6 @@ package load
 import (
 	"errors"
 	"math"
-	"strings"
 	"testing"
 	"time"
 )
@@ -82,34 +81,6 @@ func FuzzParseThreshold(f *testing.F) {
 			t.Fatalf("ParseThreshold(%q) = %+v, but its Expr parses to %+v, %v", s, th, again, err)
 		}
 		EvaluateThresholds(&Result{Requests: 1, StatusCodes: map[string]uint64{"200": 1}}, []Threshold{th})
-	})
-}
-
-func FuzzReadOffers(f *testing.F) {
-	for _, s := range []string{"offer_id,quote_id\na,b\n", "\uFEFFa,b\r\nc,d\r\n", "a,b\na,c\n", "a,b,c", "\"a\",\"b\"\n\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		offers, err := ReadOffers(strings.NewReader(s), "fuzz.csv")
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "fuzz.csv") {
-				t.Fatalf("error %q does not start with the feed name", err)
-			}
-			return
-		}
-		if len(offers) == 0 {
-			t.Fatal("no error and no offers")
-		}
-		seen := map[string]bool{}
-		for _, o := range offers {
-			if checkID(o.OfferID) != nil || checkID(o.QuoteID) != nil {
-				t.Fatalf("unsafe id accepted: %+v", o)
-			}
-			if seen[o.OfferID] {
-				t.Fatalf("duplicate accepted: %s", o.OfferID)
-			}
-			seen[o.OfferID] = true
-		}
 	})
 }
 

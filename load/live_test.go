@@ -2,6 +2,7 @@ package load
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -45,15 +47,10 @@ func TestLiveLoad(t *testing.T) {
 	require.NoError(t, plan.Validate())
 	maxRate, err := strconv.ParseFloat(env("XONE_MAX_RATE", "0"), 64)
 	require.NoError(t, err, "XONE_MAX_RATE")
-	require.NoError(t, CheckTarget(base, plan.PeakRate(), maxRate, false))
+	require.NoError(t, CheckTarget(base, plan.PeakRate(), maxRate, 1, false))
 
 	offersFile := env("XONE_OFFERS_FILE", "")
 	require.NotEmpty(t, offersFile, "XONE_OFFERS_FILE is required against a live target")
-	f, err := os.Open(offersFile)
-	require.NoError(t, err)
-	offers, err := ReadOffers(f, offersFile)
-	require.NoError(t, f.Close())
-	require.NoError(t, err)
 
 	src, err := auth.New(auth.Config{
 		TokenURL: env("XONE_TOKEN_URL", base+xone.TokenPath),
@@ -63,14 +60,23 @@ func TestLiveLoad(t *testing.T) {
 	s, err := spec.Load()
 	require.NoError(t, err)
 	// Live bookings must be cleaned up: keep the ledger (XONE_LOAD_OUT, or a kept temp dir).
+	// Offers are claimed under out's parent: runs that share it never
+	// confirm an offer twice.
 	out := env("XONE_LOAD_OUT", "")
 	if out == "" {
-		out, err = os.MkdirTemp("", "xoneharness-load-")
+		root, err := os.MkdirTemp("", "xoneharness-load-")
 		require.NoError(t, err)
+		out = filepath.Join(root, "run")
 	}
+	claims, err := ledger.OpenClaims(filepath.Dir(filepath.Clean(out)), out)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, claims.Close()) }()
+	offers, _, err := OpenOffers(t.Context(), offersFile, nil, OfferOptions{Claims: claims})
+	require.NoError(t, err)
+	defer func() { _ = offers.Close() }()
 	res, err := Run(t.Context(), Config{
-		Plan: plan, BaseURL: base, PartnerID: env("XONE_PARTNER_ID", ""), Tokens: src, TokenStats: src.Stats,
-		Feed: SliceFeed(offers), Spec: s, OutDir: out,
+		Plan: plan, BaseURL: base, PartnerID: env("XONE_PARTNER_ID", ""), Tokens: src,
+		Offers: offers, Spec: s, OutDir: out,
 	})
 	require.NoError(t, err)
 	ms := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }

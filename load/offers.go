@@ -3,223 +3,444 @@ package load
 import (
 	"bufio"
 	"bytes"
-	"cmp"
-	"encoding/binary"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"sort"
-	"sync/atomic"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/ledger"
 )
 
-// OfferList is a compact, read-only list of offers, as read by ReadOfferList.
-// It holds no pointers per offer: an id in the canonical lower-case UUID form
-// (the common case) is kept as its 16 bytes, any other id (upper-case UUIDs,
-// other ids of up to 128 bytes) in a shared byte arena, so an offer of two
-// UUIDs takes 33 bytes instead of the ~112 of an Offer and its strings. At
-// renders an offer back exactly as it was written in the file.
-//
-// An OfferList may be a view of another one (Slice, Shard.OfferList): views
-// share the storage, nothing is copied. It is safe for concurrent use. The
-// zero OfferList is empty.
-type OfferList struct {
-	rows   [][]offerRow // chunks of offerChunk rows; only the last may be shorter
-	arena  []byte       // ids that are not lower-case canonical UUIDs
-	start  int          // row of the view's first offer
-	stride int          // rows from one offer of the view to the next, >= 1
-	n      int          // offers in the view
+// Offer is one offer to confirm: its id (in the URL path) and the id of the
+// quote sent in the body. A Feed guarantees both pass xone.CheckID.
+type Offer struct {
+	OfferID string `json:"offer_id"`
+	QuoteID string `json:"quote_id"`
+
+	line int // the offer's line in its feed, when the feed records it
 }
 
-// offerRow is one offer: ids[0] is the offer id, ids[1] the quote id. Each is a
-// UUID's bytes, or, when bit i of arena is set, an arena reference: the offset
-// (little-endian uint64) in bytes 0-7 and the length in byte 8.
-type offerRow struct {
-	ids   [2][16]byte
-	arena uint8
+// Feed hands out offers, each at most once. Implementations are safe for
+// concurrent use.
+type Feed interface {
+	// Next returns the next offer and how long it waited for its source (0
+	// when an offer was ready); false when the feed has ended, Err saying
+	// why (nil: the source ended cleanly).
+	Next() (o Offer, waited time.Duration, ok bool)
+	// Err is the error that ended the feed: a malformed or duplicate row
+	// ("offers.csv:123: ..."), a read error; nil while it is being read,
+	// after a clean end and after Close.
+	Err() error
+	// Close ends the feed: Next returns false from then on, callers waiting
+	// for the source included.
+	Close() error
 }
 
-// offerChunk is the number of rows per chunk (2 MiB): the list grows a chunk
-// at a time, without the copy (and twice the memory) of growing one slice.
-const offerChunk = 1 << 16
-
-// Len returns the number of offers.
-func (l *OfferList) Len() int { return l.n }
-
-// At returns offer i (0 <= i < Len), with its ids exactly as in the file. The
-// two ids share one allocation.
-func (l *OfferList) At(i int) Offer {
-	if i < 0 || i >= l.n {
-		panic(fmt.Sprintf("load: OfferList.At(%d) out of range [0:%d]", i, l.n))
-	}
-	k := l.start + i*l.stride
-	r := &l.rows[k/offerChunk][k%offerChunk]
-	var buf [2 * maxIDLen]byte
-	b := l.appendID(buf[:0], r, 0)
-	split := len(b)
-	s := string(l.appendID(b, r, 1))
-	return Offer{OfferID: s[:split], QuoteID: s[split:]}
+// GeneratedFeed returns an unbounded Feed of random version 4 UUID offer and
+// quote ids, deterministic for a seed. It is meant for the embedded sandbox,
+// which accepts any offer id; such fresh ids need no claim.
+func GeneratedFeed(seed int64) Feed {
+	var key [32]byte
+	key[0], key[1], key[2], key[3] = byte(seed), byte(seed>>8), byte(seed>>16), byte(seed>>24)
+	key[4], key[5], key[6], key[7] = byte(seed>>32), byte(seed>>40), byte(seed>>48), byte(seed>>56)
+	return &genFeed{rng: rand.NewChaCha8(key)}
 }
 
-// appendID appends id j (0: offer, 1: quote) of r to dst.
-func (l *OfferList) appendID(dst []byte, r *offerRow, j int) []byte {
-	if r.arena&(1<<j) == 0 {
-		return xone.AppendUUID(dst, r.ids[j])
-	}
-	return append(dst, l.arenaID(r.ids[j])...)
-}
-
-// arenaID returns the arena bytes an arena reference points to.
-func (l *OfferList) arenaID(ref [16]byte) []byte {
-	off := binary.LittleEndian.Uint64(ref[:8])
-	return l.arena[off : off+uint64(ref[8])]
-}
-
-// Slice returns the view of offers i to j-1 (0 <= i <= j <= Len), sharing l's
-// storage.
-func (l *OfferList) Slice(i, j int) *OfferList {
-	if i < 0 || j < i || j > l.n {
-		panic(fmt.Sprintf("load: OfferList.Slice(%d, %d) out of range [0:%d]", i, j, l.n))
-	}
-	v := *l
-	v.start, v.n = l.start+i*l.stride, j-i
-	return &v
-}
-
-// every returns the view of offers first, first+step, first+2*step, ...
-// (0 <= first, 1 <= step; empty when first >= Len), sharing l's storage.
-func (l *OfferList) every(first, step int) *OfferList {
-	v := *l
-	v.start, v.stride, v.n = l.start+first*l.stride, l.stride*step, 0
-	if first < l.n {
-		v.n = (l.n - first + step - 1) / step
-	}
-	return &v
-}
-
-// Expand returns the offers as a slice of Offer, two strings each: for small
-// lists. A large feed is what OfferList is for.
-func (l *OfferList) Expand() []Offer {
-	out := make([]Offer, l.n)
-	for i := range out {
-		out[i] = l.At(i)
-	}
-	return out
-}
-
-// Feed returns a Feed over the list, in order: each offer is handed out once.
-// Every call returns a new feed that starts at the first offer.
-func (l *OfferList) Feed() Feed { return &listFeed{list: l} }
-
-type listFeed struct {
-	list *OfferList
-	next atomic.Int64
+type genFeed struct {
+	mu  sync.Mutex
+	rng *rand.ChaCha8
 }
 
 // Next implements Feed.
-func (f *listFeed) Next() (Offer, bool) {
-	n := int64(f.list.Len())
-	i := f.next.Add(1) - 1
-	if i >= n {
-		f.next.Store(n)
-		return Offer{}, false
+func (f *genFeed) Next() (Offer, time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := uuid.Must(uuid.NewRandomFromReader(f.rng))
+	q := uuid.Must(uuid.NewRandomFromReader(f.rng))
+	return Offer{OfferID: o.String(), QuoteID: q.String()}, 0, true
+}
+
+func (f *genFeed) Err() error   { return nil }
+func (f *genFeed) Close() error { return nil }
+
+// OfferOptions configure OpenOffers. The zero value reads every row with the
+// defaults and checks no claims.
+type OfferOptions struct {
+	// Shard keeps the rows of one shard (see StreamOptions.Shard).
+	Shard Shard
+	// Claims is the reports root's claims store: a regular file is checked
+	// against it before the run, so that an offer another run claimed is an
+	// error naming its line before anything is sent.
+	Claims *ledger.Claims
+	// Waiting, when set, is called once if opening path takes more than a
+	// second (a named pipe with no writer yet), with what it waits for.
+	Waiting func(msg string)
+}
+
+// OpenOffers opens the offers of a run, path being a CSV file, a named pipe
+// or "-" (stdin), with the checks that make "each offer is confirmed at most
+// once" true for a Go caller as for the CLI. A regular file is first read
+// through once (streamed: memory stays flat whatever its size): a malformed
+// or duplicate row, or an offer another run under the same reports root
+// claimed, is an error naming its line, and total is the number of rows
+// this shard takes. A pipe or stdin is checked as it is read (total -1).
+// Either way each offer is claimed when its confirm is recorded
+// (ledger.Journal.Begin), which refuses one that another run claimed in the
+// meantime.
+//
+// Opening a named pipe waits for its writer; cancelling ctx ends the wait.
+func OpenOffers(ctx context.Context, path string, stdin io.Reader, opt OfferOptions) (s *OfferStream, total int, err error) {
+	if path == "-" {
+		return NewOfferStream(stdin, "stdin", StreamOptions{Shard: opt.Shard}), -1, nil
 	}
-	return f.list.At(int(i)), true
-}
-
-// Left implements Feed.
-func (f *listFeed) Left() int {
-	return max(f.list.Len()-int(f.next.Load()), 0)
-}
-
-// ReadOfferList reads a whole offer feed into memory (see OfferStream for a
-// feed read as the attack needs it): CSV lines of offer_id,quote_id under the
-// rules of offerScanner, which OfferStream applies too. The first non-blank
-// line may be a header naming the columns in either order ("offer_id,quote_id"
-// or "quote_id,offer_id", any case); a header line anywhere else is an error.
-// A UTF-8 BOM, CRLF line ends, spaces around fields, double quotes around
-// fields and blank lines are tolerated. Ids may use only letters, digits and
-// "-._~" (UUIDs in practice), at most 128 bytes, and are neither "." nor "..".
-// Two rows whose offer ids are equal ignoring ASCII case (so the same UUID in
-// upper and lower case) are a duplicate. A line with another number of
-// columns, a duplicate offer_id, a line longer than 4 KiB, more than 10 Mi
-// rows or a feed with no offers is an error of the form "NAME:LINE: problem",
-// where NAME is name (e.g. the file name); when a feed has several problems,
-// the error is about the first line with one.
-//
-// Memory: 33 bytes per offer of two lower-case UUIDs (plus the ids' length for
-// other ids), and 4 bytes more per offer while reading, for the duplicate check.
-func ReadOfferList(r io.Reader, name string) (*OfferList, error) {
-	return readOfferList(r, name, maxOffers)
-}
-
-// readOfferList is ReadOfferList with limit in place of maxOffers (tests use a
-// small one).
-//
-// Duplicates are found after reading, by sorting the row numbers by offer id,
-// not with a map of every id read so far. So that the error is the one of the
-// first line with a problem, any error, and the end of the feed, first looks
-// for a duplicate among the rows read so far: a duplicate's line is before the
-// line of any other error.
-func readOfferList(r io.Reader, name string, limit int) (*OfferList, error) {
-	sc := newOfferScanner(r, name)
-	l := &OfferList{stride: 1}
-	var lines lineIndex
-	// fail returns the duplicate among the rows read so far, if any, else err.
-	fail := func(err error) (*OfferList, error) {
-		if dup := l.duplicate(name, &lines); dup != nil {
-			return nil, dup
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("offers: %w", err)
+	}
+	total = -1
+	if st.Mode().IsRegular() {
+		if total, err = checkOffers(path, opt); err != nil {
+			return nil, 0, err
 		}
-		return nil, err
 	}
+	f, err := openWaiting(ctx, path, opt.Waiting)
+	if err != nil {
+		return nil, 0, err
+	}
+	s = NewOfferStream(f, path, StreamOptions{Shard: opt.Shard})
+	s.closer, s.total = f, total
+	return s, total, nil
+}
+
+// checkOffers reads a regular offers file through and returns the number of
+// rows the shard takes.
+func checkOffers(path string, opt OfferOptions) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("offers: %w", err)
+	}
+	defer func() { _ = f.Close() }() // read only
+	if opt.Claims != nil {
+		if err := opt.Claims.Refresh(); err != nil {
+			return 0, err
+		}
+	}
+	s := NewOfferStream(f, path, StreamOptions{Shard: opt.Shard, keepLines: true})
+	n := 0
+	for {
+		o, _, ok := s.Next()
+		if !ok {
+			break
+		}
+		if opt.Claims != nil {
+			if run, taken := opt.Claims.Holder(o.OfferID); taken {
+				_ = s.Close()
+				err := &ledger.ClaimedError{OfferID: o.OfferID, Run: run}
+				return 0, fmt.Errorf("%s:%d: %w", path, o.line, err)
+			}
+		}
+		n++
+	}
+	if err := s.Err(); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// openWaiting opens path for reading. Opening a named pipe blocks until a
+// writer opens it: after a second, waiting is told what the open waits for,
+// and cancelling ctx ends the wait (the pending open is released by opening
+// the pipe for writing once, which gives it an empty stream to read).
+func openWaiting(ctx context.Context, path string, waiting func(string)) (*os.File, error) {
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(path)
+		done <- opened{f, err}
+	}()
+	slow := time.NewTimer(time.Second)
+	defer slow.Stop()
+	for {
+		select {
+		case o := <-done:
+			if o.err != nil {
+				return nil, fmt.Errorf("offers: %w", o.err)
+			}
+			return o.f, nil
+		case <-slow.C:
+			if waiting != nil {
+				waiting(fmt.Sprintf("offers: waiting for a writer to open the named pipe %s (Ctrl-C to stop)", path))
+			}
+		case <-ctx.Done():
+			if w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				_ = w.Close()
+			}
+			if o := <-done; o.f != nil {
+				_ = o.f.Close()
+			}
+			return nil, fmt.Errorf("offers: open %s: %w", path, ctx.Err())
+		}
+	}
+}
+
+// DuplicateWindow is the number of consecutive rows within which an
+// OfferStream refuses a repeated offer id (StreamOptions.Window's default).
+const DuplicateWindow = 1 << 15
+
+// streamReadAhead is how many offers an OfferStream reads ahead.
+const streamReadAhead = 256
+
+// StreamOptions are the optional settings of an OfferStream.
+type StreamOptions struct {
+	// Shard keeps the rows of one shard: data row k (counting from 0, in the
+	// whole feed) is kept when k mod Count == Index. The zero Shard keeps
+	// every row. Every row is still checked, duplicates across shards
+	// included.
+	Shard Shard
+	// Window is the number of consecutive rows within which a repeated offer
+	// id is refused; 0 means DuplicateWindow.
+	Window int
+
+	keepLines bool // record each offer's line (checkOffers)
+}
+
+// OfferStream is a Feed read lazily from an io.Reader (standard input, a
+// named pipe, a file of any size): a goroutine reads rows as the attack takes
+// them, holding at most 256 ahead, so memory stays flat in the size of the
+// feed.
+//
+// The format: CSV lines of offer_id,quote_id. The first non-blank line may be
+// a header naming the columns in either order ("offer_id,quote_id" or
+// "quote_id,offer_id", any case); a header line anywhere else is an error. A
+// UTF-8 BOM, CRLF line ends, spaces around fields, double quotes around
+// fields and blank lines are tolerated. Ids pass xone.CheckID. A repeated
+// offer id (ignoring case, ledger.KeyOf) within the last Window rows
+// (32,768 by default: about 2 MB, a map and a ring of recent keys) ends the
+// feed with an error naming both lines; a repeat further apart is not seen
+// here, but the target's refusal of a second confirm and the claims store
+// are rails for it. A malformed row ends the feed where it is: the offers
+// before it are handed out, then Next returns false and Err says
+// "NAME:LINE: problem".
+//
+// An OfferStream is safe for concurrent use.
+type OfferStream struct {
+	name   string
+	rows   chan Offer    // read ahead; closed when reading ends
+	closed chan struct{} // closed by Close
+	once   sync.Once
+	closer io.Closer // the source, when the stream opened it
+	total  int       // rows in the feed when known (OpenOffers), else -1
+
+	mu        sync.Mutex
+	err       error
+	waiting   int       // callers waiting for the source
+	waitStart time.Time // when waiting went from 0 to 1
+	starved   time.Duration
+	waits     uint64
+}
+
+var _ Feed = (*OfferStream)(nil)
+
+// NewOfferStream starts reading offers from r (named name in errors, e.g.
+// "offers.csv" or "stdin"). It does not close r; closing r after Close ends
+// a read the goroutine is blocked in.
+func NewOfferStream(r io.Reader, name string, opt StreamOptions) *OfferStream {
+	if opt.Window <= 0 {
+		opt.Window = DuplicateWindow
+	}
+	if opt.Shard.Count < 1 {
+		opt.Shard = Shard{Index: 0, Count: 1}
+	}
+	s := &OfferStream{name: name, total: -1, rows: make(chan Offer, streamReadAhead), closed: make(chan struct{})}
+	go s.read(r, opt)
+	return s
+}
+
+// read is the reading goroutine: it sends the kept rows to s.rows and closes
+// it at the end of the source, at the first error or at Close.
+func (s *OfferStream) read(r io.Reader, opt StreamOptions) {
+	defer close(s.rows)
+	sc := newOfferScanner(r, s.name)
+	seen := newRecent(opt.Window)
+	var k, kept int // data rows read, rows kept
 	for {
 		ok, err := sc.scan()
 		if err != nil {
-			return fail(err)
+			s.fail(err)
+			return
 		}
 		if !ok {
 			break
 		}
-		var row offerRow
-		for j := range sc.ids {
-			if u, ok := parseLowerUUID(sc.ids[j]); ok { // stored as 16 bytes
-				row.ids[j] = u
-				continue
+		if first, dup := seen.add(ledger.KeyOf(string(sc.ids[0])), sc.line); dup {
+			s.fail(fmt.Errorf("%s:%d: duplicate offer_id %s (first on line %d): an offer is confirmed at most once", s.name, sc.line, sc.ids[0], first))
+			return
+		}
+		mine := k%opt.Shard.Count == opt.Shard.Index
+		k++
+		if !mine {
+			continue
+		}
+		kept++
+		o := Offer{OfferID: string(sc.ids[0]), QuoteID: string(sc.ids[1])}
+		if opt.keepLines {
+			o.line = sc.line
+		}
+		select {
+		case s.rows <- o:
+		case <-s.closed:
+			return
+		}
+	}
+	switch {
+	case k == 0:
+		s.fail(fmt.Errorf("%s: no offers (want CSV lines offer_id,quote_id)", s.name))
+	case kept == 0:
+		s.fail(fmt.Errorf("%s: no offers for shard %s (%d rows in the feed)", s.name, opt.Shard, k))
+	}
+}
+
+func (s *OfferStream) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.closed: // closed by the caller: the read error is the close's doing
+	default:
+		s.err = err
+	}
+}
+
+// Next implements Feed: it waits for the source when no offer is read ahead.
+func (s *OfferStream) Next() (Offer, time.Duration, bool) {
+	select {
+	case <-s.closed:
+		return Offer{}, 0, false
+	default:
+	}
+	select {
+	case o, ok := <-s.rows:
+		return o, 0, ok
+	default:
+	}
+	start := s.beginWait()
+	var (
+		o  Offer
+		ok bool
+	)
+	select {
+	case o, ok = <-s.rows:
+	case <-s.closed:
+	}
+	return o, s.endWait(start), ok
+}
+
+func (s *OfferStream) beginWait() time.Time {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiting == 0 {
+		s.waitStart = now
+	}
+	s.waiting++
+	s.waits++
+	return now
+}
+
+func (s *OfferStream) endWait(start time.Time) time.Duration {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.waiting--
+	if s.waiting == 0 {
+		s.starved += now.Sub(s.waitStart)
+	}
+	return now.Sub(start)
+}
+
+// Starved returns the wall-clock time during which at least one caller of
+// Next was waiting for the source (overlapping waits count once, a wait
+// still going on counts up to now), and the number of calls that waited.
+func (s *OfferStream) Starved() (total time.Duration, waits uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	total = s.starved
+	if s.waiting > 0 {
+		total += time.Since(s.waitStart)
+	}
+	return total, s.waits
+}
+
+// Total is the number of rows the stream holds for its shard when OpenOffers
+// counted them (a regular file), else -1.
+func (s *OfferStream) Total() int { return s.total }
+
+// Err implements Feed.
+func (s *OfferStream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close implements Feed. It is safe to call more than once.
+func (s *OfferStream) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.mu.Lock()
+		close(s.closed)
+		s.mu.Unlock()
+		if s.closer != nil {
+			if cerr := s.closer.Close(); cerr != nil {
+				err = fmt.Errorf("offers: close %s: %w", s.name, cerr)
 			}
-			row.arena |= 1 << j
 		}
-		lines.add(l.n, sc.line)
-		l.add(row, sc.ids)
-		if l.n > limit {
-			// A duplicate on this very line comes before the limit.
-			return fail(fmt.Errorf("%s:%d: more than %d offers", name, sc.line, limit))
-		}
-	}
-	if l.n == 0 {
-		return nil, noOffers(name)
-	}
-	if dup := l.duplicate(name, &lines); dup != nil {
-		return nil, dup
-	}
-	return l, nil
+	})
+	return err
 }
 
-// noOffers is the error of a feed without a row.
-func noOffers(name string) error {
-	return fmt.Errorf("%s: no offers (want CSV lines offer_id,quote_id)", name)
+// recent remembers the offer keys of the last size rows, with their lines:
+// a map and a ring of the keys in the order added.
+type recent struct {
+	lines map[ledger.Key]int
+	ring  []ledger.Key
+	next  int
 }
 
-// duplicateError is the error of a row whose offer id (as written on line)
-// is on an earlier line, first.
-func duplicateError(name string, line int, id []byte, first int) error {
-	return fmt.Errorf("%s:%d: duplicate offer_id %s (first on line %d): an offer is confirmed at most once", name, line, id, first)
+func newRecent(size int) *recent {
+	return &recent{lines: make(map[ledger.Key]int, size), ring: make([]ledger.Key, 0, size)}
 }
+
+// add records key on line, forgetting the oldest key past the window's size,
+// or returns the line of the same key within the window.
+func (w *recent) add(key ledger.Key, line int) (first int, dup bool) {
+	if first, dup := w.lines[key]; dup {
+		return first, true
+	}
+	if len(w.ring) < cap(w.ring) {
+		w.ring = append(w.ring, key)
+	} else {
+		delete(w.lines, w.ring[w.next])
+		w.ring[w.next] = key
+		w.next = (w.next + 1) % len(w.ring)
+	}
+	w.lines[key] = line
+	return 0, false
+}
+
+const maxOfferLine = 4 << 10 // bytes per CSV line
 
 // offerScanner reads the lines of an offer feed and applies every rule that
-// needs no memory of earlier rows: columns, the header, the ids. ReadOfferList
-// and OfferStream both read through it, so that they accept the same feeds.
+// needs no memory of earlier rows: columns, the header, the ids.
 //
 // It splits lines itself rather than with encoding/csv: a line is bounded
 // (maxOfferLine) before it is parsed, so a stream without line ends cannot
@@ -240,6 +461,9 @@ func newOfferScanner(r io.Reader, name string) *offerScanner {
 	sc.Buffer(make([]byte, 0, 4096), maxOfferLine)
 	return &offerScanner{sc: sc, name: name, first: true, cols: [2]int{0, 1}}
 }
+
+// offerColumns are the column names, offer id first.
+var offerColumns = [2]string{"offer_id", "quote_id"}
 
 // scan advances to the next row: false at the end of the feed (with a nil
 // error) or at the first line that breaks a rule, with an error
@@ -262,7 +486,7 @@ func (s *offerScanner) scan() (bool, error) {
 		fields := [2][]byte{csvField(a), csvField(b)}
 		first := s.first
 		s.first = false
-		if h, swapped := isHeader(fields); h {
+		if header, swapped := isHeader(fields); header {
 			if !first {
 				return false, fmt.Errorf("%s:%d: header line after the first line (a feed has at most one header, on its first line)", s.name, s.line)
 			}
@@ -271,17 +495,7 @@ func (s *offerScanner) scan() (bool, error) {
 			}
 			continue
 		}
-		for j, col := range offerColumns {
-			id := fields[s.cols[j]]
-			if err := checkID(id); err != nil {
-				return false, fmt.Errorf("%s:%d: %s: %w", s.name, s.line, col, err)
-			}
-			if isColumnName(id) {
-				return false, fmt.Errorf("%s:%d: %s: %q is a column name, not an id", s.name, s.line, col, id)
-			}
-			s.ids[j] = id
-		}
-		return true, nil
+		return true, s.setIDs(fields)
 	}
 	if err := s.sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -292,8 +506,20 @@ func (s *offerScanner) scan() (bool, error) {
 	return false, nil
 }
 
-// offerColumns are the column names, offer id first.
-var offerColumns = [2]string{"offer_id", "quote_id"}
+// setIDs checks a row's two fields and keeps them as the current ids.
+func (s *offerScanner) setIDs(fields [2][]byte) error {
+	for j, col := range offerColumns {
+		id := fields[s.cols[j]]
+		if err := xone.CheckID(id); err != nil {
+			return fmt.Errorf("%s:%d: %s: %w", s.name, s.line, col, err)
+		}
+		if bytes.EqualFold(id, []byte(offerColumns[0])) || bytes.EqualFold(id, []byte(offerColumns[1])) {
+			return fmt.Errorf("%s:%d: %s: %q is a column name, not an id", s.name, s.line, col, id)
+		}
+		s.ids[j] = id
+	}
+	return nil
+}
 
 // isHeader reports whether fields name the two columns, in either order
 // (ignoring case), and whether the quote id comes first.
@@ -308,12 +534,6 @@ func isHeader(fields [2][]byte) (header, swapped bool) {
 	return false, false
 }
 
-// isColumnName reports whether id is a column name (ignoring case): a header
-// gone wrong, never an offer.
-func isColumnName(id []byte) bool {
-	return bytes.EqualFold(id, []byte(offerColumns[0])) || bytes.EqualFold(id, []byte(offerColumns[1]))
-}
-
 // csvField trims the spaces around a field, then one pair of double quotes.
 func csvField(f []byte) []byte {
 	f = bytes.TrimSpace(f)
@@ -321,190 +541,4 @@ func csvField(f []byte) []byte {
 		f = f[1 : len(f)-1]
 	}
 	return f
-}
-
-// add appends row to a list being read (not a view): the ids that are not
-// UUIDs (r.arena) are copied from ids into the arena.
-func (l *OfferList) add(r offerRow, ids [2][]byte) {
-	for j, id := range ids {
-		if r.arena&(1<<j) != 0 {
-			binary.LittleEndian.PutUint64(r.ids[j][:8], uint64(len(l.arena)))
-			r.ids[j][8] = uint8(len(id)) // at most maxIDLen
-			l.arena = append(l.arena, id...)
-		}
-	}
-	if len(l.rows) == 0 || len(l.rows[len(l.rows)-1]) == offerChunk {
-		// The first chunk starts small (small feeds stay small), the others
-		// are allocated whole.
-		var c []offerRow
-		if len(l.rows) > 0 {
-			c = make([]offerRow, 0, offerChunk)
-		}
-		l.rows = append(l.rows, c)
-	}
-	last := &l.rows[len(l.rows)-1]
-	if len(*last) == cap(*last) && cap(*last) >= offerChunk/64 {
-		// Past 1024 rows, straight to a whole chunk rather than append's
-		// many 25% steps, each a copy.
-		*last = slices.Grow(*last, offerChunk-len(*last))
-	}
-	*last = append(*last, r)
-	l.n++
-}
-
-// parseLowerUUID parses the canonical lower-case UUID form
-// (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hex digits 0-9a-f): the ids that
-// xone.AppendUUID gives back byte for byte.
-func parseLowerUUID(s []byte) (u [16]byte, ok bool) {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, false
-	}
-	for i, j := 0, 0; j < 16; i, j = i+2, j+1 {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i++ // the dash, checked above
-		}
-		hi, lo := lowerHex[s[i]], lowerHex[s[i+1]]
-		if hi|lo > 0x0f {
-			return u, false
-		}
-		u[j] = hi<<4 | lo
-	}
-	return u, true
-}
-
-// lowerHex is the value of a lower-case hex digit, 0xff for other bytes. A
-// constant table, never written after init.
-var lowerHex = func() (t [256]byte) {
-	for c := range t {
-		switch {
-		case '0' <= c && c <= '9':
-			t[c] = byte(c - '0')
-		case 'a' <= c && c <= 'f':
-			t[c] = byte(c - 'a' + 10)
-		default:
-			t[c] = 0xff
-		}
-	}
-	return t
-}()
-
-// duplicate returns the error for the first line (in file order) whose
-// offer_id is on an earlier line, or nil. It sorts the rows by offer id (then
-// row): O(n log n) time, 4 bytes per row.
-func (l *OfferList) duplicate(name string, lines *lineIndex) error {
-	idx := make([]uint32, l.n) // l.n <= maxOffers+1 fits
-	for i := range idx {
-		idx[i] = uint32(i)
-	}
-	slices.SortFunc(idx, func(a, b uint32) int {
-		if c := l.compareOfferID(int(a), int(b)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
-	// In each run of equal ids, the rows are in file order: the first two are
-	// the first occurrence and the first repeat. The error is the earliest
-	// repeat.
-	first, second := -1, -1
-	for k := 1; k < len(idx); k++ {
-		a, b := int(idx[k-1]), int(idx[k])
-		if l.compareOfferID(a, b) != 0 || (k >= 2 && l.compareOfferID(int(idx[k-2]), a) == 0) {
-			continue
-		}
-		if second < 0 || b < second {
-			first, second = a, b
-		}
-	}
-	if second < 0 {
-		return nil
-	}
-	id := l.Slice(second, second+1).At(0).OfferID
-	return fmt.Errorf("%s:%d: duplicate offer_id %s (first on line %d): an offer is confirmed at most once",
-		name, lines.line(second), id, lines.line(first))
-}
-
-// compareOfferID orders rows a and b of a list being read (not a view) by
-// offer id, ignoring ASCII case: UUIDs first (an id that parses as a UUID in
-// any case), by their bytes, then the other ids, by their lower-case bytes.
-// A UUID and another id are never equal.
-func (l *OfferList) compareOfferID(a, b int) int {
-	ua, ia, oka := l.offerKey(a)
-	ub, ib, okb := l.offerKey(b)
-	switch {
-	case oka && okb:
-		if c := cmp.Compare(binary.BigEndian.Uint64(ua[:8]), binary.BigEndian.Uint64(ub[:8])); c != 0 {
-			return c
-		}
-		return cmp.Compare(binary.BigEndian.Uint64(ua[8:]), binary.BigEndian.Uint64(ub[8:]))
-	case oka:
-		return -1
-	case okb:
-		return 1
-	}
-	return compareFold(ia, ib)
-}
-
-// offerKey returns row k's offer id as a UUID (isUUID) or, for another id,
-// its bytes as written.
-func (l *OfferList) offerKey(k int) (u [16]byte, id []byte, isUUID bool) {
-	r := &l.rows[k/offerChunk][k%offerChunk]
-	if r.arena&1 == 0 {
-		return r.ids[0], nil, true
-	}
-	id = l.arenaID(r.ids[0])
-	if u, ok := parseUUID(id); ok {
-		return u, nil, true
-	}
-	return u, id, false
-}
-
-// compareFold compares a and b as if both were in ASCII lower case.
-func compareFold(a, b []byte) int {
-	for i := range min(len(a), len(b)) {
-		if c := cmp.Compare(lowerASCII(a[i]), lowerASCII(b[i])); c != 0 {
-			return c
-		}
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// parseUUID parses a UUID (8-4-4-4-12 hex digits) in any case.
-func parseUUID(s []byte) (u [16]byte, ok bool) {
-	if len(s) != 36 {
-		return u, false
-	}
-	var low [36]byte
-	for i, c := range s {
-		low[i] = lowerASCII(c)
-	}
-	return parseLowerUUID(low[:])
-}
-
-// lineIndex maps rows to their line numbers. Rows are on consecutive lines
-// except after a header or blank lines, so it keeps only those jumps: a few
-// bytes for most feeds instead of one number per row.
-type lineIndex struct {
-	rows, lines []int // row rows[k] is on line lines[k], the rows after it on the lines after it
-}
-
-// add records that row (the next row) is on line.
-func (x *lineIndex) add(row, line int) {
-	if k := len(x.rows) - 1; k >= 0 && x.lines[k]+row-x.rows[k] == line {
-		return
-	}
-	x.rows = append(x.rows, row)
-	x.lines = append(x.lines, line)
-}
-
-// line returns the line of a recorded row.
-func (x *lineIndex) line(row int) int {
-	k := sort.Search(len(x.rows), func(k int) bool { return x.rows[k] > row }) - 1
-	return x.lines[k] + row - x.rows[k]
 }

@@ -46,19 +46,6 @@ type shiftPoint struct {
 	shift time.Duration
 }
 
-// Stop reasons.
-const (
-	stopCompleted   = "completed"
-	stopMaxRequests = "max requests reached"
-	stopExhausted   = "offer feed exhausted"
-	stopAuth        = "authentication failing"
-	stopTokens      = "token source failing"
-	stopInterrupted = "interrupted"
-	stopThreshold   = "threshold cannot pass: "
-	stopFeedError   = "offer feed: "
-	stopBehind      = "could not keep the planned rate: requests still unsent at the end of the duration"
-)
-
 func newRunPacer(sched schedule, duration time.Duration, maxReq uint64, feedCap int64, stop <-chan struct{}, onStop func(string)) *runPacer {
 	p := &runPacer{sched: sched, duration: duration, maxReq: maxReq, feedCap: feedCap, stopCh: stop, onStop: onStop,
 		wake: make(chan struct{}, 1)}

@@ -3,6 +3,7 @@ package load
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -197,7 +198,7 @@ func TestParseThreshold(t *testing.T) {
 
 func TestEvaluateThresholds(t *testing.T) {
 	r := &Result{
-		Requests: 1000, SuccessRatio: 0.995, ErrorRate: 0.005, Throughput: 49.5, RateAchieved: 50,
+		Requests: 1000, SuccessRatio: 0.995, ErrorRate: 0.005, Throughput: 49.5, RateAchieved: 50, DurationSeconds: 20,
 		Latency:     Latency{Min: 1, Mean: 20, P50: 18, P90: 40, P95: 60, P99: 750, P999: 900, Max: 1200},
 		StatusCodes: map[string]uint64{"200": 995, "503": 3, "0": 2},
 		Schema:      SchemaStats{Validated: 500, Violations: 1},
@@ -259,7 +260,7 @@ func TestEvaluateThresholds(t *testing.T) {
 	})
 }
 
-func TestReadOffers(t *testing.T) {
+func TestOfferStreamRows(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
@@ -267,8 +268,8 @@ func TestReadOffers(t *testing.T) {
 		wantErr string
 	}{
 		{name: "header BOM CRLF blank lines", in: "\uFEFFoffer_id,quote_id\r\n\r\nO-1,Q-1\r\n  \r\n\"O-2\", Q-2 \r\n",
-			want: []Offer{{"O-1", "Q-1"}, {"O-2", "Q-2"}}},
-		{name: "no header", in: "a,b\nc,d", want: []Offer{{"a", "b"}, {"c", "d"}}},
+			want: []Offer{{OfferID: "O-1", QuoteID: "Q-1"}, {OfferID: "O-2", QuoteID: "Q-2"}}},
+		{name: "no header", in: "a,b\nc,d", want: []Offer{{OfferID: "a", QuoteID: "b"}, {OfferID: "c", QuoteID: "d"}}},
 		{name: "three columns", in: "offer_id,quote_id\na,b,c\n", wantErr: "f.csv:2: want 2 columns"},
 		{name: "one column", in: "a\n", wantErr: "f.csv:1: want 2 columns"},
 		{name: "duplicate", in: "a,b\nc,d\na,e\n", wantErr: "f.csv:3: duplicate offer_id a (first on line 1)"},
@@ -281,7 +282,7 @@ func TestReadOffers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadOffers(strings.NewReader(tt.in), "f.csv")
+			got, err := streamAll(t, tt.in, StreamOptions{})
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -291,36 +292,6 @@ func TestReadOffers(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
-}
-
-func TestFeeds(t *testing.T) {
-	t.Run("slice feed hands out each offer once", func(t *testing.T) {
-		f := SliceFeed([]Offer{{"a", "1"}, {"b", "2"}})
-		assert.Equal(t, 2, f.Left())
-		o, ok := f.Next()
-		assert.True(t, ok)
-		assert.Equal(t, "a", o.OfferID)
-		_, _ = f.Next()
-		_, ok = f.Next()
-		assert.False(t, ok)
-		_, ok = f.Next()
-		assert.False(t, ok)
-		assert.Equal(t, 0, f.Left())
-	})
-	t.Run("generated feed is deterministic, unbounded, UUIDs", func(t *testing.T) {
-		a, b := GeneratedFeed(7), GeneratedFeed(7)
-		assert.Equal(t, -1, a.Left())
-		seen := map[string]bool{}
-		for range 100 {
-			x, _ := a.Next()
-			y, _ := b.Next()
-			assert.Equal(t, x, y)
-			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, x.OfferID)
-			assert.NoError(t, checkID(x.QuoteID))
-			assert.False(t, seen[x.OfferID], "duplicate %s", x.OfferID)
-			seen[x.OfferID] = true
-		}
-	})
 }
 
 func TestParseRetryAfter(t *testing.T) {
@@ -351,39 +322,6 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
-func TestCheckTarget(t *testing.T) {
-	tests := []struct {
-		name      string
-		url       string
-		rate, max float64
-		allowProd bool
-		wantErr   string
-	}{
-		{name: "loopback uncapped", url: "http://127.0.0.1:8080", rate: 5000},
-		{name: "localhost uncapped", url: "http://localhost:8080", rate: 5000},
-		{name: "ipv6 loopback", url: "http://[::1]:8080", rate: 5000},
-		{name: "remote under default cap", url: "https://sandbox.example.com", rate: 20},
-		{name: "remote over default cap", url: "https://sandbox.example.com", rate: 21, wantErr: "--max-rate 20"},
-		{name: "remote raised cap", url: "https://sandbox.example.com", rate: 50, max: 60},
-		{name: "production refused", url: "https://api.xone.xcover.com", rate: 1, wantErr: "--allow-production"},
-		{name: "production case and dot", url: "https://API.XONE.xcover.com.:443", rate: 1, wantErr: "--allow-production"},
-		{name: "production allowed still capped", url: "https://api.xone.xcover.com", rate: 50, allowProd: true, wantErr: "--max-rate"},
-		{name: "production allowed", url: "https://api.xone.xcover.com", rate: 2, allowProd: true},
-		{name: "not http", url: "ftp://x", rate: 1, wantErr: "http(s)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := CheckTarget(tt.url, tt.rate, tt.max, tt.allowProd)
-			if tt.wantErr == "" {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.wantErr)
-		})
-	}
-}
-
 func TestPlanValidate(t *testing.T) {
 	ok := Plan{Rate: "50/s", Duration: 10 * time.Second}
 	tests := []struct {
@@ -404,6 +342,8 @@ func TestPlanValidate(t *testing.T) {
 		{name: "sample", edit: func(p *Plan) { p.ValidateSample = 1.5 }, field: "validate-sample"},
 		{name: "header", edit: func(p *Plan) { p.IdempotencyHeader = "Bad Header" }, field: "idempotency-header"},
 		{name: "threshold", edit: func(p *Plan) { p.Thresholds = []string{"p99<1s", "p99<<1s"} }, field: "threshold"},
+		{name: "one request", edit: func(p *Plan) { p.Duration = time.Nanosecond }, field: "duration"},
+		{name: "two requests", edit: func(p *Plan) { p.Duration = 21 * time.Millisecond }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,6 +373,46 @@ func TestPlanJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, p, back)
 	assert.InDelta(t, 10.0, p.PeakRate(), 1e-9)
+
+	// Every field of Plan is in its JSON, none listed by hand: a field added
+	// later cannot drop out of summary.json.
+	full := Plan{Rate: "1/s", Duration: time.Second, MaxDuration: time.Hour, Timeout: time.Second, MaxRequests: 1,
+		Workers: 1, MaxWorkers: 1, Connections: 1, ValidateSample: 1, IdempotencyHeader: "X", IgnoreRetryAfter: true,
+		AbortOnFail: true, Thresholds: []string{"p99<1s"}, DefaultThresholds: true, GatesOff: true}
+	b, err = json.Marshal(full)
+	require.NoError(t, err)
+	var fields map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &fields))
+	typ := reflect.TypeOf(full)
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if name == "stages" {
+			continue // set only with a ramp
+		}
+		assert.Contains(t, fields, name, "Plan.%s is missing from its JSON", typ.Field(i).Name)
+	}
+}
+
+func TestWithGates(t *testing.T) {
+	tests := []struct {
+		name  string
+		given []string
+		off   bool
+		want  []string
+	}{
+		{"no threshold: the gates", nil, false, []string{"error_rate<1%", "schema_violations==0"}},
+		{"a threshold adds to the gates", []string{"p99<800ms"}, false, []string{"error_rate<1%", "schema_violations==0", "p99<800ms"}},
+		{"naming a gate's metric loosens it", []string{"error_rate<5%"}, false, []string{"schema_violations==0", "error_rate<5%"}},
+		{"off", []string{"p99<800ms"}, true, []string{"p99<800ms"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Plan{Thresholds: tt.given}.WithGates(tt.off)
+			assert.Equal(t, tt.want, p.Thresholds)
+			assert.Equal(t, tt.off, p.GatesOff)
+			assert.Equal(t, !tt.off, p.DefaultThresholds)
+		})
+	}
 }
 
 func TestRunPacer(t *testing.T) {

@@ -55,17 +55,49 @@ type Plan struct {
 	IgnoreRetryAfter bool `json:"ignore_retry_after,omitempty"`
 	// AbortOnFail stops the attack as soon as a threshold can no longer pass.
 	AbortOnFail bool `json:"abort_on_fail,omitempty"`
-	// Thresholds are ParseThreshold expressions evaluated on the result.
+	// Thresholds are ParseThreshold expressions evaluated on the result,
+	// the safety gates included (see WithGates).
 	Thresholds []string `json:"thresholds,omitempty"`
-	// DefaultThresholds records that Thresholds are DefaultThresholds(),
-	// applied because none was given (reports say so).
+	// DefaultThresholds records that Thresholds hold safety gates that
+	// WithGates added (reports say so).
 	DefaultThresholds bool `json:"default_thresholds,omitempty"`
+	// GatesOff records that the safety gates were turned off explicitly
+	// (reports print it on the verdict line).
+	GatesOff bool `json:"gates_off,omitempty"`
 }
 
-// DefaultThresholds are the load gates applied when none is given: a run
-// whose every response is an error or breaks the document must not pass.
+// DefaultThresholds are the safety gates: a run whose responses are errors
+// or break the document must not pass, whatever else it measures.
 func DefaultThresholds() []string {
 	return []string{"error_rate<1%", "schema_violations==0"}
+}
+
+// WithGates returns p with the safety gates added to its thresholds: each
+// gate of DefaultThresholds applies unless a threshold on the same metric
+// is given (a user may loosen a gate by naming its metric, e.g.
+// error_rate<5%, never drop it by giving another threshold). off turns the
+// gates off instead, which the plan records. Thresholds that do not parse
+// are left for Validate to refuse.
+func (p Plan) WithGates(off bool) Plan {
+	p.DefaultThresholds, p.GatesOff = false, off
+	if off {
+		return p
+	}
+	named := map[string]bool{}
+	for _, expr := range p.Thresholds {
+		if t, err := ParseThreshold(expr); err == nil {
+			named[t.Metric] = true
+		}
+	}
+	var gates []string
+	for _, g := range DefaultThresholds() {
+		if t, _ := ParseThreshold(g); !named[t.Metric] {
+			gates = append(gates, g)
+		}
+	}
+	p.DefaultThresholds = len(gates) > 0
+	p.Thresholds = append(gates, p.Thresholds...)
+	return p
 }
 
 // PlanError is an invalid Plan field. Field is the flag-style name of the field
@@ -173,6 +205,9 @@ func (p Plan) Validate() error {
 			return &PlanError{Field: "threshold", Msg: "invalid", Err: err}
 		}
 	}
+	if n := p.Requests(); n < 2 {
+		return bad("duration", "the plan sends %d request(s) in %s: a measurement needs at least 2", n, p.Duration)
+	}
 	return nil
 }
 
@@ -245,46 +280,38 @@ func (p Plan) ParsedThresholds() ([]Threshold, error) {
 	return ts, nil
 }
 
-// planJSON is Plan with durations as strings.
-type planJSON struct {
-	Rate              string   `json:"rate,omitempty"`
-	Stages            []Stage  `json:"stages,omitempty"`
-	Duration          string   `json:"duration"`
-	MaxDuration       string   `json:"max_duration"`
-	Timeout           string   `json:"timeout"`
-	MaxRequests       uint64   `json:"max_requests,omitempty"`
-	Workers           uint64   `json:"workers"`
-	MaxWorkers        uint64   `json:"max_workers"`
-	Connections       uint64   `json:"connections"`
-	ValidateSample    float64  `json:"validate_sample"`
-	IdempotencyHeader string   `json:"idempotency_header,omitempty"`
-	IgnoreRetryAfter  bool     `json:"ignore_retry_after,omitempty"`
-	AbortOnFail       bool     `json:"abort_on_fail,omitempty"`
-	Thresholds        []string `json:"thresholds,omitempty"`
-	DefaultThresholds bool     `json:"default_thresholds,omitempty"`
-}
+// plainPlan is Plan without its JSON methods.
+type plainPlan Plan
 
-// MarshalJSON writes p with durations as Go duration strings ("30s").
+// MarshalJSON writes p with durations as Go duration strings ("30s"). The
+// strings shadow the embedded fields of the same JSON name (they are
+// shallower), so a field added to Plan appears in summary.json without being
+// listed here.
 func (p Plan) MarshalJSON() ([]byte, error) {
-	return json.Marshal(planJSON{
-		Rate: p.Rate, Stages: p.Stages, Duration: p.Duration.String(), MaxDuration: p.MaxDuration.String(),
-		Timeout: p.Timeout.String(), MaxRequests: p.MaxRequests, Workers: p.Workers, MaxWorkers: p.MaxWorkers,
-		Connections: p.Connections, ValidateSample: p.ValidateSample, IdempotencyHeader: p.IdempotencyHeader,
-		IgnoreRetryAfter: p.IgnoreRetryAfter, AbortOnFail: p.AbortOnFail, Thresholds: p.Thresholds,
-		DefaultThresholds: p.DefaultThresholds,
-	})
+	return json.Marshal(struct {
+		plainPlan
+		Duration    string `json:"duration"`
+		MaxDuration string `json:"max_duration"`
+		Timeout     string `json:"timeout"`
+	}{plainPlan(p), p.Duration.String(), p.MaxDuration.String(), p.Timeout.String()})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (p *Plan) UnmarshalJSON(b []byte) error {
-	var j planJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	var v struct {
+		*plainPlan
+		Duration    string `json:"duration"`
+		MaxDuration string `json:"max_duration"`
+		Timeout     string `json:"timeout"`
+	}
+	v.plainPlan = (*plainPlan)(p)
+	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	durs := []*time.Duration{&p.Duration, &p.MaxDuration, &p.Timeout}
-	for i, s := range []string{j.Duration, j.MaxDuration, j.Timeout} {
+	for i, s := range []string{v.Duration, v.MaxDuration, v.Timeout} {
+		*durs[i] = 0
 		if s == "" {
-			*durs[i] = 0
 			continue
 		}
 		d, err := time.ParseDuration(s)
@@ -293,9 +320,5 @@ func (p *Plan) UnmarshalJSON(b []byte) error {
 		}
 		*durs[i] = d
 	}
-	p.Rate, p.Stages, p.MaxRequests, p.Workers, p.MaxWorkers = j.Rate, j.Stages, j.MaxRequests, j.Workers, j.MaxWorkers
-	p.Connections, p.ValidateSample, p.IdempotencyHeader = j.Connections, j.ValidateSample, j.IdempotencyHeader
-	p.IgnoreRetryAfter, p.AbortOnFail, p.Thresholds = j.IgnoreRetryAfter, j.AbortOnFail, j.Thresholds
-	p.DefaultThresholds = j.DefaultThresholds
 	return nil
 }

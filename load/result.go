@@ -123,6 +123,7 @@ type SchemaStats struct {
 	Validated       uint64            `json:"validated"`
 	Violations      uint64            `json:"violations"`
 	Skipped         uint64            `json:"skipped,omitempty"`
+	SkipReason      string            `json:"skip_reason,omitempty"`
 	TruncatedBodies uint64            `json:"truncated_bodies,omitempty"`
 	Details         []SchemaViolation `json:"details,omitempty"`
 }
@@ -183,6 +184,11 @@ type PauseStats struct {
 	TotalMs float64 `json:"total_ms"`
 	MaxMs   float64 `json:"max_ms"`
 	Ignored uint64  `json:"ignored,omitempty"`
+	// Values are the distinct Retry-After values seen (at most 10).
+	Values []string `json:"values,omitempty"`
+	// Unsent is the number of planned requests the pauses left unsent: the
+	// duration ran out first. Non-zero makes the run incomplete.
+	Unsent uint64 `json:"unsent,omitempty"`
 }
 
 // Passed reports whether every threshold passed (true when there are none).
@@ -227,8 +233,11 @@ func (r *Result) Incomplete() []string {
 	default:
 		out = append(out, "load stopped before the end of its plan: "+r.StopReason)
 	}
-	if r.Requests == 0 {
+	switch {
+	case r.Requests == 0:
 		out = append(out, "load sent no request")
+	case r.SuccessRatio == 0 && r.Abandoned < r.Requests:
+		out = append(out, fmt.Sprintf("no confirm succeeded: none of the %d requests was answered 2xx", r.Requests))
 	}
 	// A stream's first rows may arrive a moment after the attack starts;
 	// more than 1% of the sends late for want of offers is a run that did

@@ -3,7 +3,6 @@ package load
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -32,8 +32,8 @@ func sandboxConfig(t *testing.T, plan Plan, opts ...sandbox.Option) (Config, *sa
 	src, err := auth.New(auth.Config{TokenURL: sb.TokenURL(), ClientID: sandbox.ClientID, ClientSecret: sandbox.ClientSecret})
 	require.NoError(t, err)
 	return Config{
-		Plan: plan, BaseURL: sb.URL(), PartnerID: sandbox.PartnerID, Tokens: src, TokenStats: src.Stats,
-		Feed: GeneratedFeed(1), OutDir: t.TempDir(),
+		Plan: plan, BaseURL: sb.URL(), PartnerID: sandbox.PartnerID, Tokens: src,
+		Offers: GeneratedFeed(1), OutDir: t.TempDir(),
 	}, sb, src
 }
 
@@ -55,32 +55,33 @@ func readResults(t *testing.T, dir string) []vegeta.Result {
 	}
 }
 
-// readBookings reads bookings.csv rows (without the header) keyed by offer id.
-func readBookings(t *testing.T, dir string) map[string][]string {
+// readBookings reads bookings.csv as ledger.Read resolves it, keyed by offer
+// id, and checks that the raw journal holds one pending row per confirm.
+func readBookings(t *testing.T, dir string, confirms int) map[string]ledger.Row {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, BookingsFile))
+	path := filepath.Join(dir, ledger.File)
+	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	require.True(t, strings.HasPrefix(string(raw), strings.Join(ledger.Header, ",")+"\n"))
+	assert.Equal(t, confirms, strings.Count(string(raw), ",pending,"), "one pending row per confirm sent")
+	rows, err := ledger.ReadFile(path)
 	require.NoError(t, err)
-	require.NotEmpty(t, rows)
-	require.Equal(t, LedgerHeader, rows[0])
-	out := map[string][]string{}
-	for _, r := range rows[1:] {
-		out[r[0]] = r
+	out := map[string]ledger.Row{}
+	for _, r := range rows {
+		out[r.OfferID] = r
 	}
 	return out
 }
 
 // checkLedger asserts that every confirm in results.bin that booked or may
-// have booked has its bookings.csv row (2xx: booked with a booking id;
-// transport error, 5xx, 1xx/3xx: unknown), that refusals have none, and that
-// results.bin holds no bodies and no response headers.
+// have booked reads from bookings.csv with its outcome (2xx: booked with a
+// booking id; transport error, 5xx, 1xx/3xx: unknown), that refusals read as
+// none, and that results.bin holds no bodies and no response headers.
 func checkLedger(t *testing.T, dir string, wantResults uint64) {
 	t.Helper()
 	results := readResults(t, dir)
 	assert.Len(t, results, int(wantResults))
-	bookings := readBookings(t, dir)
+	bookings := readBookings(t, dir, len(results))
 	var rows int
 	for _, r := range results {
 		assert.Empty(t, r.Body, "results.bin must not carry bodies")
@@ -91,17 +92,17 @@ func checkLedger(t *testing.T, dir string, wantResults uint64) {
 		case r.Code/100 == 2:
 			rows++
 			if assert.True(t, found, "no bookings.csv row for confirmed offer %s", offer) {
-				assert.Equal(t, OutcomeBooked, row[2])
-				assert.NotEmpty(t, row[3], "booking id")
-				assert.Equal(t, "200", row[4])
+				assert.Equal(t, ledger.Booked, row.Outcome)
+				assert.NotEmpty(t, row.BookingID, "booking id")
+				assert.Equal(t, 200, row.Status)
 			}
 		case r.Code == 0 || r.Code >= 500 || r.Code < 200 || r.Code/100 == 3:
 			rows++
 			if assert.True(t, found, "no bookings.csv row for offer %s (status %d, %s)", offer, r.Code, r.Error) {
-				assert.Equal(t, OutcomeUnknown, row[2])
+				assert.Equal(t, ledger.Unknown, row.Outcome)
 			}
 		default:
-			assert.False(t, found, "refused offer %s (status %d) has a ledger row", offer, r.Code)
+			assert.False(t, found, "refused offer %s (status %d) reads as booked or unknown", offer, r.Code)
 		}
 	}
 	assert.Len(t, bookings, rows, "bookings.csv rows, got %d, want one per confirm that may have booked", len(bookings))
@@ -242,16 +243,18 @@ func TestRunTokenRefresh(t *testing.T) {
 }
 
 func TestRunFeedExhausted(t *testing.T) {
-	offers := make([]Offer, 50)
-	for i := range offers {
-		offers[i] = Offer{OfferID: uuidString(uint64(i), 1), QuoteID: uuidString(uint64(i), 2)}
-	}
 	cfg, sb, _ := sandboxConfig(t, Plan{Rate: "100/s", Duration: 5 * time.Second})
-	cfg.Feed = SliceFeed(offers)
+	path := filepath.Join(t.TempDir(), "offers.csv")
+	require.NoError(t, os.WriteFile(path, []byte(genOffers(50, 3)), 0o644))
+	feed, total, err := OpenOffers(context.Background(), path, nil, OfferOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 50, total)
+	cfg.Offers = feed
 	start := time.Now()
 	res, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Less(t, time.Since(start), 2*time.Second, "stops when the feed runs out")
+	assert.Contains(t, res.Incomplete(), "load stopped before the end of its plan: "+stopExhausted)
 	assert.Equal(t, uint64(50), res.Requests)
 	assert.Equal(t, stopExhausted, res.StopReason)
 	assert.Equal(t, OfferStats{Used: 50, Confirmed: 50, Failed: 0, Left: 0}, res.Offers)
@@ -285,6 +288,10 @@ func TestRunRetryAfterPauses(t *testing.T) {
 				assert.GreaterOrEqual(t, res.RetryAfterPauses.Count, uint64(1))
 				assert.GreaterOrEqual(t, res.RetryAfterPauses.TotalMs, 900.0)
 				assert.Equal(t, 1000.0, res.RetryAfterPauses.MaxMs)
+				assert.Equal(t, []string{"1"}, res.RetryAfterPauses.Values)
+				assert.Equal(t, 100-res.Requests, res.RetryAfterPauses.Unsent, "planned 100, the rest unsent")
+				assert.True(t, strings.HasPrefix(res.StopReason, stopPausedOut), "stop reason %q", res.StopReason)
+				assert.NotEmpty(t, res.Incomplete(), "a plan cut short by pauses is incomplete")
 			} else {
 				assert.Zero(t, res.RetryAfterPauses.Count)
 				assert.Equal(t, res.Requests, res.RetryAfterPauses.Ignored)
@@ -337,7 +344,7 @@ func TestRunAuthAndAbort(t *testing.T) {
 	t.Run("authentication failing", func(t *testing.T) {
 		cfg, _, _ := sandboxConfig(t, Plan{Rate: "100/s", Duration: 5 * time.Second})
 		bad := &badTokens{}
-		cfg.Tokens, cfg.TokenStats = bad, nil
+		cfg.Tokens = bad
 		start := time.Now()
 		res, err := Run(context.Background(), cfg)
 		require.NoError(t, err)
@@ -353,14 +360,14 @@ func TestRunAuthAndAbort(t *testing.T) {
 	})
 	t.Run("first token fails", func(t *testing.T) {
 		cfg, _, _ := sandboxConfig(t, Plan{Rate: "10/s", Duration: time.Second})
-		cfg.Tokens, cfg.TokenStats = failingTokens{}, nil
+		cfg.Tokens = failingTokens{}
 		_, err := Run(context.Background(), cfg)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "first token")
 	})
 	t.Run("abort on fail", func(t *testing.T) {
 		cfg, _, _ := sandboxConfig(t, Plan{Rate: "50/s", Duration: 10 * time.Second, AbortOnFail: true,
-			Thresholds: []string{"p99<5s", "status_5xx==0"}}, sandbox.ErrorRate(0.5), sandbox.Seed(3))
+			Thresholds: []string{"p50<5s", "status_5xx==0"}}, sandbox.ErrorRate(0.5), sandbox.Seed(3))
 		start := time.Now()
 		res, err := Run(context.Background(), cfg)
 		require.NoError(t, err)
@@ -381,23 +388,26 @@ func TestRunAuthAndAbort(t *testing.T) {
 }
 
 func BenchmarkTargeter(b *testing.B) {
-	e, err := newEngine(Config{Plan: Plan{Rate: "100/s", Duration: time.Second, IdempotencyHeader: "Idempotency-Key"},
-		BaseURL: "http://127.0.0.1:1", PartnerID: "P", Tokens: &badTokens{}, Feed: GeneratedFeed(1), OutDir: b.TempDir()})
+	r, err := newRun(Config{Plan: Plan{Rate: "100/s", Duration: time.Second, IdempotencyHeader: "Idempotency-Key"},
+		BaseURL: "http://127.0.0.1:1", PartnerID: "P", Tokens: &badTokens{}, Offers: GeneratedFeed(1), OutDir: b.TempDir()})
 	require.NoError(b, err)
+	a, err := r.assemble(context.Background())
+	require.NoError(b, err)
+	defer func() { a.hardStop(); require.NoError(b, r.close()) }()
 	b.ReportAllocs()
 	for b.Loop() {
 		var t vegeta.Target
-		if err := e.target(&t); err != nil {
+		if err := a.targeter.target(&t); err != nil {
 			b.Fatal(err)
 		}
-		e.mu.Lock()
-		clear(e.inflight)
-		e.mu.Unlock()
+		a.targeter.mu.Lock()
+		clear(a.targeter.inflight)
+		a.targeter.mu.Unlock()
 	}
 }
 
-// TestBookingsFlushedDuringRun: booking rows reach bookings.csv within moments while the run goes
-// on, not only at its end (a process killed outright loses at most bookingsFlushEvery of rows).
+// TestBookingsFlushedDuringRun: journal rows reach bookings.csv while the run goes on, not only
+// at its end.
 func TestBookingsFlushedDuringRun(t *testing.T) {
 	cfg, _, _ := sandboxConfig(t, Plan{Rate: "50/s", Duration: 3 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -407,10 +417,10 @@ func TestBookingsFlushedDuringRun(t *testing.T) {
 		_, err := Run(ctx, cfg)
 		done <- err
 	}()
-	name := filepath.Join(cfg.OutDir, BookingsFile)
+	name := filepath.Join(cfg.OutDir, ledger.File)
 	require.Eventually(t, func() bool {
 		b, err := os.ReadFile(name)
-		return err == nil && bytes.Count(b, []byte("\n")) >= 6 // the header and 5 bookings
+		return err == nil && bytes.Count(b, []byte("\n")) >= 6 // the header and 5 rows
 	}, 2*time.Second, 20*time.Millisecond, "rows are flushed while the run goes on")
 	select {
 	case err := <-done:

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,20 +13,29 @@ import (
 // is not loopback, for the whole job (all shards together).
 const DefaultMaxRate = egress.DefaultMaxRate
 
-// CheckTarget is CheckShardTarget for a job of one shard.
-func CheckTarget(baseURL string, rate float64, maxRate float64, allowProduction bool) error {
-	return CheckShardTarget(baseURL, rate, maxRate, 1, allowProduction)
-}
+// Errors of CheckTarget, to test with errors.Is.
+var (
+	// ErrProduction: the target is the XONE production API, and production
+	// traffic is not allowed.
+	ErrProduction = egress.ErrProduction
+	// ErrMaxRate: the ceiling is not a finite number of sends per second
+	// above 0 and at most egress.MaxRateLimit.
+	ErrMaxRate = errors.New("invalid max rate")
+	// ErrAboveCeiling: the plan's rate is above the ceiling's share for
+	// its shard on a host that is not loopback.
+	ErrAboveCeiling = errors.New("rate above the ceiling")
+)
 
-// CheckShardTarget applies the plan-time safety rules to one shard of a load
-// job (shards >= 1) against baseURL at rate (the shard's peak requests per
+// CheckTarget applies the plan-time safety rules to one shard of a load job
+// (shards >= 1) against baseURL at rate (the shard's peak requests per
 // second): the production host family, in any spelling, is refused unless
-// allowProduction (error names --allow-production); maxRate (per second, the
-// whole job's; 0 means DefaultMaxRate) must be valid; and a host that is not
-// loopback gets maxRate/shards per shard (error names --max-rate). Only
-// loopback IP literals and "localhost" count as loopback here; the egress gate
-// enforces the ceiling on every send at run time whatever this check says.
-func CheckShardTarget(baseURL string, rate, maxRate float64, shards int, allowProduction bool) error {
+// allowProduction; maxRate (per second, the whole job's; 0 means
+// DefaultMaxRate) must be valid; and a host that is not loopback gets
+// maxRate/shards per shard. Only loopback IP literals and "localhost" count
+// as loopback here; the egress gate enforces the ceiling on every send at
+// run time whatever this check says. Errors wrap ErrProduction, ErrMaxRate or
+// ErrAboveCeiling.
+func CheckTarget(baseURL string, rate, maxRate float64, shards int, allowProduction bool) error {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("load: target: want an http(s) URL with a host")
@@ -35,13 +45,13 @@ func CheckShardTarget(baseURL string, rate, maxRate float64, shards int, allowPr
 		return fmt.Errorf("load: target: %w", err)
 	}
 	if !allowProduction && egress.IsProduction(host) {
-		return fmt.Errorf("load: target %s is the XONE production API: refused without --allow-production", host)
+		return fmt.Errorf("load: target %s: %w", host, ErrProduction)
 	}
 	if maxRate == 0 {
 		maxRate = DefaultMaxRate
 	}
 	if err := egress.CheckMaxRate(maxRate); err != nil {
-		return fmt.Errorf("load: --max-rate: %w", err)
+		return fmt.Errorf("load: %w: %w", ErrMaxRate, err)
 	}
 	if egress.LiteralLoopback(host) {
 		return nil
@@ -49,10 +59,10 @@ func CheckShardTarget(baseURL string, rate, maxRate float64, shards int, allowPr
 	shards = max(shards, 1)
 	if share := maxRate / float64(shards); rate > share {
 		if shards == 1 {
-			return fmt.Errorf("load: rate %g/s to non-loopback host %s is above --max-rate %g/s: raise --max-rate explicitly to send more", rate, host, maxRate)
+			return fmt.Errorf("load: %w: %g/s to non-loopback host %s is above the ceiling of %g/s: raise the ceiling explicitly to send more", ErrAboveCeiling, rate, host, maxRate)
 		}
-		return fmt.Errorf("load: rate %g/s per shard to non-loopback host %s is above its share of --max-rate %g/s over %d shards (%g/s each): --max-rate is the whole job's; raise it explicitly to send more",
-			rate, host, maxRate, shards, share)
+		return fmt.Errorf("load: %w: %g/s per shard to non-loopback host %s is above its share of the job's ceiling of %g/s over %d shards (%g/s each): raise the ceiling explicitly to send more",
+			ErrAboveCeiling, rate, host, maxRate, shards, share)
 	}
 	return nil
 }

@@ -36,22 +36,6 @@ func ParseShard(s string) (Shard, error) {
 // String returns "I/N".
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
-// Offers returns the shard's partition of a feed: row k goes to shard k mod
-// Count, so no offer is confirmed by two shards and every row has a shard.
-func (s Shard) Offers(all []Offer) []Offer {
-	out := make([]Offer, 0, len(all)/max(s.Count, 1)+1)
-	for k := s.Index; k < len(all); k += s.Count {
-		out = append(out, all[k])
-	}
-	return out
-}
-
-// OfferList is Offers for an OfferList: the shard's rows k (k mod Count ==
-// Index) as a view that shares all's storage, with nothing copied.
-func (s Shard) OfferList(all *OfferList) *OfferList {
-	return all.every(s.Index, max(s.Count, 1))
-}
-
 // Plan returns p with its rate profile divided by Count, so the shards
 // together send the whole profile: a constant rate "F/P" becomes
 // "F/(P*Count)" (50/s over 3 shards is 50 per 3 s each) and every stage's

@@ -1,133 +1,173 @@
 package load
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
+	"sync"
+	"sync/atomic"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"golang.org/x/oauth2"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/ledger"
 )
 
+// jsonCT is read-only: shared by every request's header.
+var jsonCT = []string{"application/json"}
+
+// Errors that end the attack from the targeter (vegeta stops on them).
 var (
-	errFeedExhausted = errors.New("load: offer feed exhausted")
-	errTokenSource   = errors.New("load: token source failing")
-	jsonCT           = []string{"application/json"} // read-only: shared by every request's header
+	errFeedEnded   = errors.New("load: offer feed ended")
+	errTokenSource = errors.New("load: token source failing")
 )
 
-// flight is a request sent and not yet accounted for: its offer and the token
-// it carried.
+// targeter is the vegeta.Targeter of a run: for each request a fresh offer
+// from the feed, recorded in the journal before it leaves, the current
+// bearer token and the confirm body. vegeta's workers call it concurrently:
+// its own state is atomics and the inflight map under mu.
+type targeter struct {
+	feed      Feed
+	journal   *ledger.Journal
+	bearer    *bearer
+	body      xone.ConfirmBody
+	urlPrefix string
+	idem      idempotency
+	stop      *stopper
+
+	primed  atomic.Pointer[Offer] // the feed's first offer, begun before the attack
+	starved atomic.Uint64         // sends late because the feed kept them waiting
+
+	mu       sync.Mutex
+	inflight map[string][]flight // offer id -> its confirms in flight, oldest first
+}
+
+// flight is a confirm sent and not yet accounted for: its offer and the
+// token it carried.
 type flight struct {
 	offer Offer
 	tok   *oauth2.Token
 }
 
-// authHeader is the Authorization header value rendered for tok, shared by
-// every request that carries tok.
-type authHeader struct {
-	tok *oauth2.Token
-	hdr []string
+// idempotency renders the optional per-request idempotency header.
+type idempotency struct {
+	header, prefix string
+	seq            atomic.Uint64
 }
 
-// firstToken fetches the first token before the attack, giving up at once
-// when ctx is cancelled (the fetch itself is bounded by the token source's
-// HTTP timeout and ends in the background).
-func (e *engine) firstToken(ctx context.Context) error {
-	done := make(chan error, 1)
-	go func() {
-		_, err := e.cfg.Tokens.Token()
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+func newTargeter(feed Feed, j *ledger.Journal, b *bearer, body xone.ConfirmBody, urlPrefix string, st *stopper) *targeter {
+	return &targeter{feed: feed, journal: j, bearer: b, body: body, urlPrefix: urlPrefix, stop: st,
+		inflight: map[string][]flight{}}
 }
 
-// token returns the current token. After an invalidation the source fetches
-// a new one, and one failed fetch must not end the run: failures are retried
-// with backoff (50 ms doubling, at most 1 s apart) for up to Plan.Timeout
-// before the run stops as "token source failing".
-func (e *engine) token() (*oauth2.Token, error) {
-	tok, err := e.cfg.Tokens.Token()
-	if err == nil {
-		return tok, nil
-	}
-	deadline := time.Now().Add(e.plan.Timeout)
-	for wait := 50 * time.Millisecond; time.Now().Add(wait).Before(deadline); wait = min(2*wait, time.Second) {
-		t := time.NewTimer(wait)
-		select {
-		case <-e.stopCh:
-			t.Stop()
-			return nil, err
-		case <-t.C:
+// prime takes the feed's first offer and records it before the attack
+// starts: a stream's first row may come a moment after the process starts
+// (a generator piped in), and a feed whose first offer is bad, or claimed by
+// another run, sends nothing (the error wraps ErrFeed).
+func (t *targeter) prime() error {
+	o, _, ok := t.feed.Next()
+	if !ok {
+		if err := t.feed.Err(); err != nil {
+			return fmt.Errorf("%w: %w", ErrFeed, err)
 		}
-		if tok, err = e.cfg.Tokens.Token(); err == nil {
-			return tok, nil
-		}
+		return fmt.Errorf("%w: no offers", ErrFeed)
 	}
-	return nil, err
+	if err := t.journal.Begin(o.OfferID, o.QuoteID); err != nil {
+		var ce *ledger.ClaimedError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("%w: %w", ErrFeed, err)
+		}
+		return fmt.Errorf("%w: %w", ErrJournal, err)
+	}
+	t.primed.Store(&o)
+	return nil
 }
 
-// target is the vegeta.Targeter: one fresh offer per request, the body spliced
-// from pre-rendered bytes, the cached bearer token.
-func (e *engine) target(t *vegeta.Target) error {
-	tok, err := e.token()
+// target implements vegeta.Targeter.
+func (t *targeter) target(tg *vegeta.Target) error {
+	ah, err := t.bearer.header()
 	if err != nil {
-		msg := err.Error()
-		e.tokenErr.CompareAndSwap(nil, &msg)
-		e.stop(stopTokens)
+		t.stop.end(stopTokens, nil)
 		return fmt.Errorf("%w: %w", errTokenSource, err)
 	}
-	var (
-		o      Offer
-		ok     bool
-		waited time.Duration
-	)
-	if p := e.primed.Swap(nil); p != nil {
-		o, ok = *p, true
-	} else if sf, stream := e.cfg.Feed.(StreamFeed); stream {
-		o, waited, ok = sf.NextWait()
-		if !ok && sf.Err() != nil {
-			e.stop(stopFeedError + sf.Err().Error())
-			return errFeedExhausted
-		}
-	} else {
-		o, ok = e.cfg.Feed.Next()
+	o, err := t.next()
+	if err != nil {
+		return err
 	}
-	if !ok {
-		e.stop(stopExhausted)
-		return errFeedExhausted
-	}
-	if waited > lateThreshold {
-		e.starvedSends.Add(1) // this send is late because the feed was
-	}
-	ah := e.auth.Load()
-	if ah == nil || ah.tok != tok {
-		ah = &authHeader{tok: tok, hdr: []string{tok.Type() + " " + tok.AccessToken}}
-		e.auth.Store(ah)
-	}
-	t.Method = http.MethodPost
-	t.URL = e.urlPrefix + o.OfferID + xone.ConfirmSuffix
-	body := make([]byte, 0, len(e.bodyPrefix)+len(o.QuoteID)+len(e.bodySuffix))
-	body = append(body, e.bodyPrefix...)
-	body = append(body, o.QuoteID...)
-	t.Body = append(body, e.bodySuffix...)
+	tg.Method = http.MethodPost
+	tg.URL = t.urlPrefix + o.OfferID + xone.ConfirmSuffix
+	tg.Body = t.body.For(o.QuoteID)
 	h := make(http.Header, 4)
 	h["Content-Type"], h["Accept"], h["Authorization"] = jsonCT, jsonCT, ah.hdr
-	if e.idemHeader != "" {
-		h[e.idemHeader] = []string{e.idemPrefix + strconv.FormatUint(e.idemSeq.Add(1), 10)}
+	if t.idem.header != "" {
+		h[t.idem.header] = []string{t.idem.prefix + strconv.FormatUint(t.idem.seq.Add(1), 10)}
 	}
-	t.Header = h
-	e.mu.Lock()
-	e.inflight[o.OfferID] = flight{offer: o, tok: tok}
-	e.mu.Unlock()
+	tg.Header = h
+	t.mu.Lock()
+	t.inflight[o.OfferID] = append(t.inflight[o.OfferID], flight{offer: o, tok: ah.tok})
+	t.mu.Unlock()
 	return nil
+}
+
+// next returns the next offer, recorded in the journal. A feed that ended,
+// an offer another run claimed and a journal that cannot be written stop the
+// attack.
+func (t *targeter) next() (Offer, error) {
+	if p := t.primed.Swap(nil); p != nil {
+		return *p, nil // begun by prime
+	}
+	o, waited, ok := t.feed.Next()
+	if !ok {
+		if err := t.feed.Err(); err != nil {
+			t.stop.end(stopFeedError+err.Error(), nil)
+		} else {
+			t.stop.end(stopExhausted, nil)
+		}
+		return o, errFeedEnded
+	}
+	if waited > lateThreshold {
+		t.starved.Add(1) // this send is late because the feed was
+	}
+	if err := t.journal.Begin(o.OfferID, o.QuoteID); err != nil {
+		var ce *ledger.ClaimedError
+		if errors.As(err, &ce) {
+			t.stop.end(stopFeedError+err.Error(), nil)
+			return o, errFeedEnded
+		}
+		err = fmt.Errorf("%w: %w", ErrJournal, err)
+		t.stop.end(stopJournal, err)
+		return o, err
+	}
+	return o, nil
+}
+
+// landed removes the oldest confirm of offerID in flight and returns it.
+func (t *targeter) landed(offerID string) (flight, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	q := t.inflight[offerID]
+	if len(q) == 0 {
+		return flight{offer: Offer{OfferID: offerID}}, false
+	}
+	if len(q) == 1 {
+		delete(t.inflight, offerID)
+	} else {
+		t.inflight[offerID] = q[1:]
+	}
+	return q[0], true
+}
+
+// unanswered returns, and forgets, the confirms still in flight: sent, and
+// no result came back (vegeta dropped them when the run stopped).
+func (t *targeter) unanswered() []flight {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []flight
+	for _, q := range t.inflight {
+		out = append(out, q...)
+	}
+	clear(t.inflight)
+	return out
 }

@@ -95,103 +95,112 @@ const metricList = "pNN (p50, p99, p99.9, p999, p100), min, mean, max, error_rat
 // success_ratio>=99%, throughput>=45, schema_violations==0, late_sends<1%,
 // status_5xx==0. Errors are *ThresholdError.
 func ParseThreshold(s string) (Threshold, error) {
-	fail := func(pos int, format string, args ...any) (Threshold, error) {
-		return Threshold{}, &ThresholdError{Expr: s, Pos: pos + 1, Msg: fmt.Sprintf(format, args...)}
-	}
 	if len(s) > 200 {
-		return fail(200, "expression longer than 200 bytes")
+		return Threshold{}, &ThresholdError{Expr: s, Pos: 201, Msg: "expression longer than 200 bytes"}
 	}
-	i := 0
-	skip := func() {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
-	}
-	skip()
-	mStart := i
-	for i < len(s) && (s[i] == '_' || s[i] == '.' || isAlnum(s[i])) {
-		i++
-	}
-	name := s[mStart:i]
+	sc := &exprScanner{s: s}
+	name, mStart := sc.take(func(c byte) bool { return c == '_' || c == '.' || isAlnum(c) })
 	if name == "" {
-		return fail(mStart, "missing metric: want one of %s", metricList)
+		return sc.fail(mStart, "missing metric: want one of %s", metricList)
 	}
 	kind, metric, ok := lookupMetric(name)
 	if !ok {
-		return fail(mStart, "unknown metric %q: want one of %s", name, metricList)
+		return sc.fail(mStart, "unknown metric %q: want one of %s", name, metricList)
 	}
-	skip()
-	opStart := i
-	for i < len(s) && strings.IndexByte("<>=!", s[i]) >= 0 {
-		i++
-	}
-	op := s[opStart:i]
+	op, opStart := sc.take(func(c byte) bool { return strings.IndexByte("<>=!", c) >= 0 })
 	switch op {
 	case "<", "<=", ">", ">=", "==":
 	case "":
-		return fail(opStart, "missing operator after %q: want one of < <= > >= ==", name)
+		return sc.fail(opStart, "missing operator after %q: want one of < <= > >= ==", name)
 	default:
-		return fail(opStart, "unknown operator %q: want one of < <= > >= ==", op)
+		return sc.fail(opStart, "unknown operator %q: want one of < <= > >= ==", op)
 	}
-	skip()
-	nStart := i
-	for i < len(s) && (s[i] == '.' || (s[i] >= '0' && s[i] <= '9')) {
-		i++
-	}
-	numStr := s[nStart:i]
+	numStr, nStart := sc.take(func(c byte) bool { return c == '.' || (c >= '0' && c <= '9') })
 	if numStr == "" {
-		return fail(nStart, "missing number after %q", op)
-	}
-	if !validNumber(numStr) {
-		return fail(nStart, "bad number %q", numStr)
+		return sc.fail(nStart, "missing number after %q", op)
 	}
 	v, err := strconv.ParseFloat(numStr, 64)
-	if err != nil || math.IsInf(v, 0) {
-		return fail(nStart, "bad number %q", numStr)
+	if !validNumber(numStr) || err != nil || math.IsInf(v, 0) {
+		return sc.fail(nStart, "bad number %q", numStr)
 	}
-	skip()
-	uStart := i
-	unit := strings.TrimRight(s[i:], " \t")
+	sc.skip()
+	uStart := sc.i
 	t := Threshold{Expr: strings.TrimSpace(s), Metric: metric, Op: op, Value: v}
+	if pos, msg := t.setUnit(kind, strings.TrimRight(s[sc.i:], " \t"), numStr, nStart, uStart); msg != "" {
+		return sc.fail(pos, "%s", msg)
+	}
+	return t, nil
+}
+
+// exprScanner reads a threshold expression left to right.
+type exprScanner struct {
+	s string
+	i int
+}
+
+// take skips blanks, then returns the longest run of bytes in, and where it
+// starts.
+func (sc *exprScanner) take(in func(byte) bool) (string, int) {
+	sc.skip()
+	start := sc.i
+	for sc.i < len(sc.s) && in(sc.s[sc.i]) {
+		sc.i++
+	}
+	return sc.s[start:sc.i], start
+}
+
+func (sc *exprScanner) skip() {
+	for sc.i < len(sc.s) && (sc.s[sc.i] == ' ' || sc.s[sc.i] == '\t') {
+		sc.i++
+	}
+}
+
+func (sc *exprScanner) fail(pos int, format string, args ...any) (Threshold, error) {
+	return Threshold{}, &ThresholdError{Expr: sc.s, Pos: pos + 1, Msg: fmt.Sprintf(format, args...)}
+}
+
+// setUnit checks unit for the metric's kind and converts t.Value to the
+// threshold's unit; it returns where a problem is and what, or "".
+func (t *Threshold) setUnit(kind metricKind, unit, numStr string, nStart, uStart int) (int, string) {
+	percent := func() (int, string) {
+		if t.Value > 100 {
+			return nStart, fmt.Sprintf("percentage %s above 100", numStr)
+		}
+		t.Unit = "%"
+		return 0, ""
+	}
 	switch kind {
 	case kindLatency:
 		mult, ok := map[string]float64{"": 1, "ms": 1, "us": 1e-3, "µs": 1e-3, "s": 1e3, "m": 60e3}[unit]
 		if !ok {
-			return fail(uStart, "unit %q is not a duration unit (us, ms, s, m) for latency metric %s", unit, metric)
+			return uStart, fmt.Sprintf("unit %q is not a duration unit (us, ms, s, m) for latency metric %s", unit, t.Metric)
 		}
-		t.Value, t.Unit = v*mult, "ms"
+		t.Value, t.Unit = t.Value*mult, "ms"
 	case kindRatio:
-		switch unit {
-		case "%":
-			if v > 100 {
-				return fail(nStart, "percentage %s above 100", numStr)
-			}
-			t.Unit = "%"
-		case "":
-			if v > 1 {
-				return fail(nStart, "ratio %s above 1: write a percentage with %% (e.g. %s%%)", numStr, numStr)
-			}
-		default:
-			return fail(uStart, "unit %q not valid for %s: want %% or a ratio in [0, 1]", unit, metric)
+		switch {
+		case unit == "%":
+			return percent()
+		case unit != "":
+			return uStart, fmt.Sprintf("unit %q not valid for %s: want %% or a ratio in [0, 1]", unit, t.Metric)
+		case t.Value > 1:
+			return nStart, fmt.Sprintf("ratio %s above 1: write a percentage with %% (e.g. %s%%)", numStr, numStr)
 		}
 	case kindRate:
 		if unit != "" && unit != "/s" {
-			return fail(uStart, "unit %q not valid for %s: want a number per second (e.g. 45 or 45/s)", unit, metric)
+			return uStart, fmt.Sprintf("unit %q not valid for %s: want a number per second (e.g. 45 or 45/s)", unit, t.Metric)
 		}
 		t.Unit = "/s"
 	case kindCount:
-		switch unit {
-		case "":
-		case "%":
-			if v > 100 {
-				return fail(nStart, "percentage %s above 100", numStr)
-			}
-			t.Unit = "%"
-		default:
-			return fail(uStart, "unit %q not valid for %s: want a count or a percentage", unit, metric)
+		switch {
+		case unit == "%":
+			return percent()
+		case unit != "":
+			return uStart, fmt.Sprintf("unit %q not valid for %s: want a count or a percentage", unit, t.Metric)
+		case t.Value != math.Trunc(t.Value):
+			return nStart, fmt.Sprintf("%s is not a whole number: %s counts responses (write a share with %%, e.g. %s%%)", numStr, t.Metric, numStr)
 		}
 	}
-	return t, nil
+	return 0, ""
 }
 
 func isAlnum(c byte) bool {
@@ -279,10 +288,15 @@ func EvaluateThresholds(r *Result, ts []Threshold) {
 	}
 }
 
-// noData says why t's metric has no sample in r, or "" when it has one: no
-// request was sent (every metric but requests), no response was validated
-// (schema_violations), fewer than two sends (rate_achieved).
+// noData says why t's metric has no sample in r, or too few to mean
+// anything, or "" when it has enough: no request was sent (every metric but
+// requests), no response was validated (schema_violations), every request
+// was abandoned (ratios); a latency percentile pQ needs at least
+// 100/(100-Q) requests (p50: 2, p99: 100, p99.9: 1000) and min, mean, max and
+// p100 at least 2; a rate (throughput, rate_achieved) needs at least 2
+// requests over at least 1 s.
 func noData(r *Result, t Threshold) string {
+	kind, _, _ := lookupMetric(t.Metric)
 	switch {
 	case t.Metric == "requests":
 		return ""
@@ -290,12 +304,27 @@ func noData(r *Result, t Threshold) string {
 		return "no requests were made"
 	case t.Metric == "schema_violations" && r.Schema.Validated == 0:
 		return "no response was validated"
-	case (t.Metric == "error_rate" || t.Metric == "success_ratio") && r.Requests == r.Abandoned:
+	case kind == kindRatio && r.Requests == r.Abandoned:
 		return "every request was abandoned at the interrupt"
-	case t.Metric == "rate_achieved" && r.Requests < 2:
-		return "fewer than two requests were made"
+	case kind == kindRate && (r.Requests < 2 || r.DurationSeconds < 1):
+		return fmt.Sprintf("%d request(s) over %.3f s: a rate needs at least 2 requests over at least 1 s", r.Requests, r.DurationSeconds)
+	case kind == kindLatency:
+		if need := minSamples(t.Metric); r.Requests < need {
+			return fmt.Sprintf("%d request(s): %s needs at least %d to mean anything", r.Requests, t.Metric, need)
+		}
 	}
 	return ""
+}
+
+// minSamples is the fewest requests a latency metric needs: 100/(100-Q)
+// for the percentile pQ (the percentile then lies between two samples), 2
+// for min, mean, max and p100.
+func minSamples(metric string) uint64 {
+	q, ok := percentileOf(metric)
+	if !ok || q >= 100 {
+		return 2
+	}
+	return max(2, uint64(math.Ceil(100/(100-q)-1e-9)))
 }
 
 // observe returns r's value for t's metric, in t's unit, or a note saying why
@@ -378,24 +407,11 @@ func round(v float64, d int) float64 {
 	return math.Round(v*p) / p
 }
 
-// checkAbort stops the attack when Plan.AbortOnFail is set and a threshold can
-// no longer pass, whatever the remaining requests do.
-func (e *engine) checkAbort() {
-	if !e.plan.AbortOnFail || e.planned == 0 {
-		return
-	}
-	for _, t := range e.thresholds {
-		if e.cannotPass(t) {
-			e.stop(stopThreshold + t.Expr)
-			return
-		}
-	}
-}
-
 // cannotPass decides, for the metrics where it is possible, that t fails
-// whatever the rest of the planned requests do.
-func (e *engine) cannotPass(t Threshold) bool {
-	s, planned := e.stats, float64(e.planned)
+// whatever the rest of the planned requests do, given the statistics so far
+// and the schema violations found so far.
+func cannotPass(t Threshold, s *stats, violations, planned uint64) bool {
+	p := float64(planned)
 	upperBound := t.Op == "<" || t.Op == "<=" || t.Op == "=="
 	exceeds := func(low float64) bool { // the final value is at least low
 		return upperBound && (low > t.Value || (t.Op == "<" && low >= t.Value))
@@ -407,9 +423,9 @@ func (e *engine) cannotPass(t Threshold) bool {
 	failures := float64(s.n - s.success)
 	switch t.Metric {
 	case "error_rate":
-		return exceeds(scale * failures / planned)
+		return exceeds(scale * failures / p)
 	case "success_ratio":
-		up := scale * (planned - failures) / planned
+		up := scale * (p - failures) / p
 		return (t.Op == ">=" || t.Op == "==") && up < t.Value || t.Op == ">" && up <= t.Value
 	case "max":
 		return exceeds(usToMs(s.lat.Max()))
@@ -430,13 +446,10 @@ func (e *engine) cannotPass(t Threshold) bool {
 				above += b.Count
 			}
 		}
-		return float64(above) > (1-q/100)*planned
+		return float64(above) > (1-q/100)*p
 	case kindCount:
 		if t.Metric == "schema_violations" {
-			e.vmu.Lock()
-			n := e.schema.Violations
-			e.vmu.Unlock()
-			return t.Unit == "" && exceeds(float64(n))
+			return t.Unit == "" && exceeds(float64(violations))
 		}
 		r := Result{Requests: s.n, LateSends: LateSends{Count: s.late}, StatusCodes: map[string]uint64{}}
 		for code, n := range s.codes {
@@ -444,7 +457,7 @@ func (e *engine) cannotPass(t Threshold) bool {
 		}
 		n, _ := r.countOf(t.Metric)
 		if t.Unit == "%" {
-			return t.Metric != "requests" && exceeds(100*float64(n)/planned)
+			return t.Metric != "requests" && exceeds(100*float64(n)/p)
 		}
 		return t.Metric != "requests" && exceeds(float64(n))
 	}

@@ -3,18 +3,28 @@ package load
 import (
 	"net/http"
 	"slices"
-	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"strconv"
+	"sync"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// maxSchemaDetails is how many violations the result keeps in detail.
-const maxSchemaDetails = 20
+// Validation queue sizes.
+const (
+	// ValidateQueue is how many sampled responses may wait for a validator:
+	// at the library's ~80 µs per 200 body, about 80 ms of work. A response
+	// that finds the queue full is not validated and is counted as skipped
+	// ("queue full"): the validators are behind. Nothing else skips one.
+	ValidateQueue = 1024
+	// validators is the number of validation goroutines: one, so that
+	// validation takes at most one core from the attack.
+	validators = 1
+	// maxSchemaDetails is how many violations the result keeps in detail.
+	maxSchemaDetails = 20
+)
 
-// validateJob is one sampled response handed to the validators.
+// validateJob is one sampled response.
 type validateJob struct {
 	seq    uint64
 	status int
@@ -22,110 +32,91 @@ type validateJob struct {
 	body   []byte
 }
 
-// sample hands the sampled fraction of responses to the validators in batches
-// of validateBatch, sent when full and every bookingsFlushEvery.
-func (e *engine) sample(r *vegeta.Result) {
-	if e.jobs == nil || e.plan.ValidateSample <= 0 {
-		return
-	}
-	e.sampleAcc += e.plan.ValidateSample
-	if e.sampleAcc < 1 {
-		return
-	}
-	e.sampleAcc--
-	if e.lateEWMA > validateYield {
-		// The attack is falling behind its schedule: validation yields the
-		// CPU to it (measurement never slows the attack), and the skipped
-		// response is counted, so the validated fraction is reported.
-		e.vSkipped.Add(1)
-		return
-	}
-	e.batch = append(e.batch, validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body})
-	if len(e.batch) >= validateBatch {
-		e.sendBatch(false)
-	}
+// validatorPool validates sampled responses against the spec on its own
+// goroutines, fed through a bounded queue. Its counters are under mu.
+type validatorPool struct {
+	spec    *spec.Spec
+	req     *http.Request // a template confirm request: read only
+	jobs    chan validateJob
+	wg      sync.WaitGroup
+	metrics *Metrics
+
+	mu     sync.Mutex
+	schema SchemaStats
 }
 
-// validateBatch is the most responses handed to a validator at once. Handing
-// them over one by one cost a channel send and often a goroutine wake-up each.
-const validateBatch = 32
-
-// sendBatch hands the batch to the validators. Unless block is set (and there
-// are validators) it never blocks the consumer: when the validators are
-// saturated the batch is skipped (and counted).
-func (e *engine) sendBatch(block bool) {
-	if len(e.batch) == 0 {
-		return
-	}
-	if block && e.tmplReq != nil { // tmplReq is set when the validators start
-		e.jobs <- e.batch
-	} else {
-		select {
-		case e.jobs <- e.batch:
-		default:
-			e.vSkipped.Add(uint64(len(e.batch)))
-		}
-	}
-	e.batch = make([]validateJob, 0, validateBatch) // the validators own the one sent
-}
-
-// startValidators starts the validation goroutines, or, when nothing is to
-// be validated, leaves a channel that is never fed.
-func (e *engine) startValidators() {
-	if e.cfg.Spec == nil || e.plan.ValidateSample <= 0 {
-		e.jobs = make(chan []validateJob) // closed at the end; never fed
-		return
-	}
-	req, err := http.NewRequest(http.MethodPost, e.urlPrefix+"00000000-0000-4000-8000-000000000000"+xone.ConfirmSuffix, nil)
+// newValidatorPool starts the validators for confirms sent to urlPrefix.
+func newValidatorPool(s *spec.Spec, urlPrefix string, m *Metrics) (*validatorPool, error) {
+	req, err := http.NewRequest(http.MethodPost, urlPrefix+"00000000-0000-4000-8000-000000000000"+xone.ConfirmSuffix, nil)
 	if err != nil {
-		e.jobs = make(chan []validateJob)
-		return
+		return nil, err
 	}
 	req.Header["Content-Type"], req.Header["Accept"] = jsonCT, jsonCT
-	e.tmplReq = req
-	e.jobs = make(chan []validateJob, 1024/validateBatch)
+	v := &validatorPool{spec: s, req: req, jobs: make(chan validateJob, ValidateQueue), metrics: m}
 	for range validators {
-		e.vwg.Add(1)
+		v.wg.Add(1)
 		go func() {
-			defer e.vwg.Done()
-			for b := range e.jobs {
-				for _, j := range b {
-					e.validate(j)
-				}
+			defer v.wg.Done()
+			for j := range v.jobs {
+				v.validate(j)
 			}
 		}()
 	}
+	return v, nil
 }
 
-// validators is the number of validation goroutines: one, so that
-// validation takes at most one core of the machine from the attack.
-const validators = 1
+// submit queues j, or counts it skipped when the queue is full. It never
+// blocks.
+func (v *validatorPool) submit(j validateJob) {
+	select {
+	case v.jobs <- j:
+	default:
+		v.mu.Lock()
+		v.schema.Skipped++
+		v.mu.Unlock()
+	}
+}
 
-// validateYield is the smoothed lateness of sends above which sampled
-// responses are not validated (see sample).
-const validateYield = 2 * time.Millisecond
+// violations is the number of violations found so far.
+func (v *validatorPool) violations() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.schema.Violations
+}
 
-// validate checks one response against the spec and accounts for its
-// violations; validators call it concurrently.
-func (e *engine) validate(j validateJob) {
-	vs := e.cfg.Spec.ValidateResponse(e.tmplReq, spec.Response{Status: j.status, Header: j.header, Body: j.body})
-	// The consumer never hands over a response with an undocumented status
+// close waits for the queued responses to be validated and returns the
+// counts; submit must not be called after it.
+func (v *validatorPool) close() SchemaStats {
+	close(v.jobs)
+	v.wg.Wait()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.schema.Skipped > 0 {
+		v.schema.SkipReason = "queue full: the validators were behind (queue of " + strconv.Itoa(ValidateQueue) + " responses)"
+	}
+	return v.schema
+}
+
+// validate checks one response and accounts for its violations.
+func (v *validatorPool) validate(j validateJob) {
+	vs := v.spec.ValidateResponse(v.req, spec.Response{Status: j.status, Header: j.header, Body: j.body})
+	// The collector never hands over a response with an undocumented status
 	// (an error class of its own); drop the finding should the spec still
 	// report one, so the schema counts only bodies and headers.
-	vs = slices.DeleteFunc(vs, func(v spec.Violation) bool { return v.Rule == spec.RuleStatusUndocumented })
-	e.vmu.Lock()
-	defer e.vmu.Unlock()
-	e.schema.Validated++
-	e.schema.Violations += uint64(len(vs))
-	for _, v := range vs {
-		if len(e.schema.Details) >= maxSchemaDetails {
+	vs = slices.DeleteFunc(vs, func(x spec.Violation) bool { return x.Rule == spec.RuleStatusUndocumented })
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.schema.Validated++
+	v.schema.Violations += uint64(len(vs))
+	for _, x := range vs {
+		if len(v.schema.Details) >= maxSchemaDetails {
 			break
 		}
-		e.schema.Details = append(e.schema.Details, SchemaViolation{
-			Seq: j.seq, Status: j.status, Rule: v.Rule, Path: v.Path, Expected: v.Expected, Observed: v.Observed, Reason: v.Reason,
+		v.schema.Details = append(v.schema.Details, SchemaViolation{
+			Seq: j.seq, Status: j.status, Rule: x.Rule, Path: x.Path, Expected: x.Expected, Observed: x.Observed, Reason: x.Reason,
 		})
 	}
-	if m := e.metrics; m != nil {
+	if m := v.metrics; m != nil {
 		if len(vs) > 0 {
 			m.validations.WithLabelValues("violation").Inc()
 			m.violations.Add(float64(len(vs)))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,11 +62,34 @@ func TestNoDataThresholds(t *testing.T) {
 	assert.Contains(t, strings.Join(empty.Incomplete(), "; "), "sent no request")
 
 	// Requests but nothing validated: only schema_violations lacks data.
-	r := &Result{Requests: 10, SuccessRatio: 1, StopReason: stopCompleted}
+	r := &Result{Requests: 100, SuccessRatio: 1, StopReason: stopCompleted, Offers: OfferStats{Confirmed: 100}}
 	EvaluateThresholds(r, ts)
 	assert.True(t, r.Thresholds[0].Passed)
 	assert.True(t, r.Thresholds[1].NoData, "schema_violations==0 with nothing validated")
 	assert.Equal(t, []string{"threshold schema_violations==0 has no data: no response was validated"}, r.Incomplete())
+
+	// Too few samples to mean anything: a p99 of 10 requests, a rate of one.
+	few := &Result{Requests: 10, SuccessRatio: 1, StopReason: stopCompleted, Offers: OfferStats{Confirmed: 10}, DurationSeconds: 5,
+		Schema: SchemaStats{Validated: 10}}
+	EvaluateThresholds(few, mustThresholds(t, "p99<1s", "p90<1s", "throughput>=1"))
+	assert.True(t, few.Thresholds[0].NoData, "p99 of 10 requests")
+	assert.Contains(t, few.Thresholds[0].Note, "p99 needs at least 100")
+	assert.False(t, few.Thresholds[1].NoData, "p90 of 10 requests is the worst of them")
+	assert.False(t, few.Thresholds[2].NoData)
+	one := &Result{Requests: 1, SuccessRatio: 1, Throughput: 1000, StopReason: stopCompleted, Offers: OfferStats{Confirmed: 1}}
+	EvaluateThresholds(one, mustThresholds(t, "throughput>=100", "max<1s"))
+	assert.True(t, one.Thresholds[0].NoData, "one request is never enough for a rate")
+	assert.True(t, one.Thresholds[1].NoData, "one request is never enough for a latency gate")
+	assert.False(t, one.Passed())
+}
+
+// TestNoSuccessIsNeverPass: with every gate off, a run whose every request
+// failed lacks the evidence of a pass.
+func TestNoSuccessIsNeverPass(t *testing.T) {
+	r := &Result{Requests: 50, StopReason: stopCompleted, StatusCodes: map[string]uint64{"503": 50}}
+	EvaluateThresholds(r, nil)
+	assert.True(t, r.Passed(), "no threshold to fail")
+	assert.Contains(t, strings.Join(r.Incomplete(), "; "), "no confirm succeeded")
 }
 
 func mustThresholds(t *testing.T, exprs ...string) []Threshold {
@@ -86,14 +111,14 @@ func TestIncompleteStops(t *testing.T) {
 		res  Result
 		want string
 	}{
-		{Result{Requests: 5, StopReason: stopCompleted}, ""},
-		{Result{Requests: 5, StopReason: stopMaxRequests}, ""},
-		{Result{Requests: 5, StopReason: stopInterrupted, Interrupted: true}, "load interrupted by a signal"},
-		{Result{Requests: 39, StopReason: stopTokens}, "load stopped before the end of its plan: token source failing"},
-		{Result{Requests: 39, StopReason: stopAuth}, "load stopped before the end of its plan: authentication failing"},
-		{Result{Requests: 39, StopReason: stopExhausted}, "load stopped before the end of its plan: offer feed exhausted"},
-		{Result{Requests: 39, StopReason: stopThreshold + "p99<1ms"}, ""},
-		{Result{Requests: 39, StopReason: "merged"}, ""},
+		{Result{Requests: 5, SuccessRatio: 1, StopReason: stopCompleted}, ""},
+		{Result{Requests: 5, SuccessRatio: 1, StopReason: stopMaxRequests}, ""},
+		{Result{Requests: 5, SuccessRatio: 1, StopReason: stopInterrupted, Interrupted: true}, "load interrupted by a signal"},
+		{Result{Requests: 39, SuccessRatio: 1, StopReason: stopTokens}, "load stopped before the end of its plan: token source failing"},
+		{Result{Requests: 39, SuccessRatio: 1, StopReason: stopAuth}, "load stopped before the end of its plan: authentication failing"},
+		{Result{Requests: 39, SuccessRatio: 1, StopReason: stopExhausted}, "load stopped before the end of its plan: offer feed exhausted"},
+		{Result{Requests: 39, SuccessRatio: 1, StopReason: stopThreshold + "p99<1ms"}, ""},
+		{Result{Requests: 39, SuccessRatio: 1, StopReason: "merged"}, ""},
 	} {
 		got := strings.Join(tc.res.Incomplete(), "; ")
 		assert.Equal(t, tc.want, got, "stop %q", tc.res.StopReason)
@@ -207,7 +232,7 @@ func TestOneRevocationDoesNotStopTheRun(t *testing.T) {
 	src, err := auth.New(auth.Config{TokenURL: sb.TokenURL(), ClientID: sandbox.ClientID, ClientSecret: sandbox.ClientSecret})
 	require.NoError(t, err)
 	cfg := Config{Plan: Plan{Rate: "300/s", Duration: 2 * time.Second}, BaseURL: srv.URL, PartnerID: sandbox.PartnerID,
-		Tokens: src, TokenStats: src.Stats, Feed: GeneratedFeed(1), OutDir: t.TempDir()}
+		Tokens: src, Offers: GeneratedFeed(1), OutDir: t.TempDir()}
 	res, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Equal(t, stopCompleted, res.StopReason, "401s %d", res.StatusCodes["401"])
@@ -267,10 +292,50 @@ func TestTokenFetchRetried(t *testing.T) {
 	srv := httptest.NewServer(front)
 	t.Cleanup(srv.Close)
 	cfg := Config{Plan: Plan{Rate: "50/s", Duration: time.Second}, BaseURL: srv.URL, PartnerID: sandbox.PartnerID,
-		Tokens: ft, Feed: GeneratedFeed(1), OutDir: t.TempDir()}
+		Tokens: ft, Offers: GeneratedFeed(1), OutDir: t.TempDir()}
 	res, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
 	assert.Equal(t, stopCompleted, res.StopReason)
 	assert.Equal(t, 1, ft.failures, "one failed fetch")
 	assert.Positive(t, res.StatusCodes["200"])
+}
+
+// TestValidationUnderCPUPressure: with two CPU-bound processes beside the
+// run on this machine, every sampled response is still validated, at a
+// partner's rate and at ten times it: validation sheds only when its queue
+// is full, never because sends are late.
+func TestValidationUnderCPUPressure(t *testing.T) {
+	if os.Getenv("LOAD_BUSY_CHILD") != "" {
+		spin() // until killed
+	}
+	for range 2 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestValidationUnderCPUPressure$")
+		cmd.Env = append(os.Environ(), "LOAD_BUSY_CHILD=1")
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	s, err := spec.Load()
+	require.NoError(t, err)
+	for _, rate := range []string{"30/s", "300/s"} {
+		t.Run(rate, func(t *testing.T) {
+			cfg, _, _ := sandboxConfig(t, Plan{Rate: rate, Duration: 3 * time.Second, ValidateSample: 1})
+			cfg.Spec = s
+			res, err := Run(context.Background(), cfg)
+			require.NoError(t, err)
+			assert.Zero(t, res.Schema.Skipped, "skipped: %s", res.Schema.SkipReason)
+			assert.Equal(t, res.StatusCodes["200"], res.Schema.Validated, "every 200 validated")
+			assert.Zero(t, res.Schema.Violations)
+		})
+	}
+}
+
+// spin burns one core until the process is killed.
+func spin() {
+	x := 1
+	for {
+		x = x*31 + 7
+		if x == 0 {
+			fmt.Println(x)
+		}
+	}
 }

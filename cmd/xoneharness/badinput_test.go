@@ -64,7 +64,7 @@ func TestBadInput(t *testing.T) {
 	}
 	rd := func() string { return filepath.Join(t.TempDir(), "r") }
 	loadArgs := func(extra ...string) []string {
-		return append([]string{"load", "--rate", "1/s", "--duration", "1s", "--report-dir", rd()}, extra...)
+		return append([]string{"load", "--rate", "2/s", "--duration", "1s", "--report-dir", rd()}, extra...)
 	}
 
 	cases := []struct {
@@ -93,7 +93,7 @@ func TestBadInput(t *testing.T) {
 		{"offers id too long", live, loadArgs("--offers", longID), []string{"longid.csv:1", "longer than 128"}},
 		{"offers duplicate with BOM and CRLF", live, loadArgs("--offers", dupCRLF), []string{"dupcrlf.csv:3", "duplicate", "line 2"}},
 		{"offers bad quote id", live, loadArgs("--offers", quoteBad), []string{"quotebad.csv:1", "quote_id"}},
-		{"contract --offers empty", nil, []string{"contract", "--offers", blankOnly, "--report-dir", rd()}, []string{"blank.csv"}},
+		{"contract --offers empty", nil, []string{"contract", "--sandbox", "--offers", blankOnly, "--report-dir", rd()}, []string{"blank.csv"}},
 
 		// Thresholds.
 		{"threshold unknown metric", nil, []string{"load", "--dry-run", "--threshold", "latency<5ms"}, []string{"--threshold", "latency"}},
@@ -103,9 +103,9 @@ func TestBadInput(t *testing.T) {
 
 		// Policyholder JSON: file and line.
 		{"policyholder array", nil, []string{"contract", "--policyholder", phArray, "--report-dir", rd()}, []string{"ph-array.json:1", "JSON object"}},
-		{"policyholder null", nil, []string{"load", "--policyholder", phNull, "--rate", "1/s", "--duration", "1s", "--report-dir", rd()}, []string{"ph-null.json:1", "JSON object"}},
+		{"policyholder null", nil, []string{"load", "--policyholder", phNull, "--rate", "2/s", "--duration", "1s", "--report-dir", rd()}, []string{"ph-null.json:1", "JSON object"}},
 		{"policyholder empty", nil, []string{"contract", "--policyholder", phEmpty, "--report-dir", rd()}, []string{"ph-empty.json"}},
-		{"policyholder trailing comma", nil, []string{"load", "--policyholder", phTrailing, "--rate", "1/s", "--duration", "1s", "--report-dir", rd()}, []string{"ph-trailing.json:5"}},
+		{"policyholder trailing comma", nil, []string{"load", "--policyholder", phTrailing, "--rate", "2/s", "--duration", "1s", "--report-dir", rd()}, []string{"ph-trailing.json:5"}},
 		{"policyholder two objects", nil, []string{"contract", "--policyholder", phWrongType, "--report-dir", rd()}, []string{"ph-type.json:4"}},
 		{"policyholder missing", nil, []string{"run", "--policyholder", filepath.Join(dir, "no-ph.json"), "--report-dir", rd()}, []string{"--policyholder", "no-ph.json"}},
 
@@ -136,8 +136,8 @@ func TestBadInput(t *testing.T) {
 		{"duration over --max-duration", nil, []string{"load", "--dry-run", "--duration", "2s", "--max-duration", "1s"}, []string{"--max-duration"}},
 		{"stages over --max-duration", nil, []string{"load", "--stages", "2s:10/s,2s:10/s", "--max-duration", "3s", "--dry-run"}, []string{"--max-duration"}},
 		{"unexpected argument", nil, []string{"load", "extra"}, []string{"extra"}},
-		{"metrics address", nil, []string{"load", "--metrics-addr", "no-port", "--rate", "1/s", "--duration", "1s", "--report-dir", rd()}, []string{"--metrics-addr"}},
-		{"cpu profile not writable", nil, []string{"load", "--cpuprofile", "/nonexistent/cpu.prof", "--rate", "1/s", "--duration", "1s", "--report-dir", rd()}, []string{"--cpuprofile"}},
+		{"metrics address", nil, []string{"load", "--metrics-addr", "no-port", "--rate", "2/s", "--duration", "1s", "--report-dir", rd()}, []string{"--metrics-addr"}},
+		{"cpu profile not writable", nil, []string{"load", "--cpuprofile", "/nonexistent/cpu.prof", "--rate", "2/s", "--duration", "1s", "--report-dir", rd()}, []string{"--cpuprofile"}},
 		{"sandbox median without p99", nil, []string{"sandbox", "--latency-median", "10ms"}, []string{"--latency-p99"}},
 		{"sandbox token ttl", nil, []string{"sandbox", "--token-ttl", "0s"}, []string{"--token-ttl"}},
 		{"sandbox address", nil, []string{"sandbox", "--addr", "no-port"}, []string{"--addr"}},
@@ -183,9 +183,9 @@ func TestGuardrails(t *testing.T) {
 		for _, base := range []string{"https://api.xone.xcover.com", "https://API.XONE.XCOVER.COM./", "https://api.xone.xcover.com:443/v1"} {
 			for _, args := range [][]string{
 				{"contract"},
-				{"load", "--rate", "1/s", "--duration", "1s", "--offers", offers},
-				{"load", "--dry-run", "--rate", "1/s", "--duration", "1s", "--offers", offers},
-				{"run", "--rate", "1/s", "--duration", "1s", "--offers", offers},
+				{"load", "--rate", "2/s", "--duration", "1s", "--offers", offers},
+				{"load", "--dry-run", "--rate", "2/s", "--duration", "1s", "--offers", offers},
+				{"run", "--rate", "2/s", "--duration", "1s", "--offers", offers},
 			} {
 				r := invoke(t, prod(base), append(args, "--report-dir", t.TempDir())...)
 				assert.Equal(t, exitUsage, r.code, "%s %v: stdout:\n%s\nstderr:\n%s", base, args, r.stdout, r.stderr)
@@ -194,7 +194,7 @@ func TestGuardrails(t *testing.T) {
 		}
 		// --allow-production lifts the refusal (a dry run sends nothing).
 		r := invoke(t, prod("https://api.xone.xcover.com"), "load", "--dry-run", "--allow-production",
-			"--rate", "1/s", "--duration", "1s", "--offers", offers)
+			"--rate", "2/s", "--duration", "1s", "--offers", offers)
 		assert.Equal(t, exitOK, r.code, r.stderr)
 		assert.Contains(t, r.stdout, "target: https://api.xone.xcover.com")
 	})
@@ -255,7 +255,7 @@ func TestGuardrails(t *testing.T) {
 		require.Equal(t, exitOK, r.code, r.stderr)
 		assert.Contains(t, r.stdout, "about 30 requests")
 		assert.Contains(t, r.stdout, "60 in the feed, 30 needed")
-		assert.Contains(t, r.stdout, "thresholds: p99<1s")
+		assert.Contains(t, r.stdout, "thresholds: error_rate<1%, schema_violations==0, p99<1s")
 		assert.Contains(t, r.stdout, "target: "+s.srv.URL)
 		assert.Zero(t, s.hits.Load(), "a dry run sends nothing")
 	})

@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/xoneharness/xoneharness/internal/auth"
 )
 
 // Exit codes, the same for every subcommand.
@@ -31,6 +33,23 @@ type app struct {
 	now    func() time.Time
 	// interactive reports whether stderr is a terminal (progress lines).
 	interactive bool
+	// red is the process's one redactor: every secret and token the run
+	// learns is added to it, and stdout and stderr go through it.
+	red *auth.Redactor
+}
+
+// redactingWriter scrubs every write through the app's redactor: a secret
+// or a token never reaches the terminal or a CI log, whichever line holds it.
+type redactingWriter struct {
+	w   io.Writer
+	red *auth.Redactor
+}
+
+func (r redactingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, r.red.String(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // usageError marks an error as a usage or configuration problem (exit 2).
@@ -94,7 +113,9 @@ func commands() []subcommand {
 // run is the whole program: it returns the exit code instead of exiting so
 // that tests can call it directly.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	a := &app{getenv: getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, interactive: isTerminal(stderr)}
+	red := auth.NewRedactor()
+	a := &app{getenv: getenv, stdin: os.Stdin, stdout: redactingWriter{stdout, red}, stderr: redactingWriter{stderr, red},
+		now: time.Now, interactive: isTerminal(stderr), red: red}
 	if len(args) == 0 {
 		printUsage(stderr)
 		return exitUsage
@@ -123,7 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 					msg = strings.TrimPrefix(msg, p)
 				}
 			}
-			fmt.Fprintf(stderr, "xoneharness %s: %s\n", name, msg)
+			fmt.Fprintf(a.stderr, "xoneharness %s: %s\n", name, msg)
 		}
 		return code
 	}
@@ -219,6 +240,9 @@ func cmdVersion(_ context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "version", "Usage: xoneharness version\n\nPrints the harness version.")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (version takes none)", fs.Arg(0))
 	}
 	fmt.Fprintf(a.stdout, "xoneharness %s\n", version())
 	return nil

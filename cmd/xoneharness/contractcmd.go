@@ -16,7 +16,6 @@ import (
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
-	"github.com/xoneharness/xoneharness/spec"
 )
 
 const contractUsage = `
@@ -53,15 +52,6 @@ type contractFlags struct {
 	skipInvariants stringsFlag
 	record         string
 	gen            generateFlags
-	// reportDir is the run's report directory, named in the lock an
-	// --offers file takes.
-	reportDir string
-	// nextOffer, set by run, hands generated cases offers from the stream the
-	// load stage reads next.
-	nextOffer func() (load.Offer, bool)
-	// release, set by config when it opened --offers, closes the stream and
-	// drops its lock; the command calls it when the suite is over.
-	release func()
 }
 
 func (c *contractFlags) register(fs *flag.FlagSet) {
@@ -71,83 +61,111 @@ func (c *contractFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.offersFile, "offers", "", "CSV of offer_id,quote_id; the contract suite uses its first row")
 	fs.StringVar(&c.policyholder, "policyholder", "", "JSON file with the policyholder to send (default: a demo policyholder)")
 	fs.Var(&c.skipInvariants, "skip-invariant", "semantic invariant not to check (repeatable)")
-	fs.StringVar(&c.record, "record", "", "write every exchange, redacted, one JSON file per case, into DIR")
+	fs.StringVar(&c.record, "record", "", "write every exchange, redacted, one JSON file per case, into DIR (new or empty, not inside a run's report directory)")
 	c.gen.register(fs)
 }
 
-// contractConfig builds the suite's configuration for a resolved target.
-func (c *contractFlags) config(a *app, tg *target, s *spec.Spec, red *auth.Redactor) (contract.Config, error) {
+// check refuses the contract flags' bad values before anything is opened
+// or sent.
+func (c *contractFlags) check(a *app) error {
+	for _, n := range c.skipInvariants {
+		if !slices.Contains(contract.Invariants(), n) {
+			return usagef("--skip-invariant: unknown invariant %q (known: %s)", n, strings.Join(contract.Invariants(), ", "))
+		}
+	}
+	if _, err := readPolicyholder(c.policyholder); err != nil {
+		return err
+	}
+	if _, _, err := c.offer(a); err != nil {
+		return err
+	}
+	if c.record != "" {
+		if err := contract.CheckRecordDir(c.record); err != nil {
+			return usagef("--record: %v", err)
+		}
+	}
+	return c.gen.check()
+}
+
+// offer returns the configured offer for confirm-ok (--offer-id and
+// --quote-id, or XONE_OFFER_ID and XONE_QUOTE_ID), each checked like any id.
+func (c *contractFlags) offer(a *app) (offer, quote string, err error) {
+	offer, offerSrc := pickSource(a, c.offerID, "--offer-id", "XONE_OFFER_ID")
+	quote, quoteSrc := pickSource(a, c.quoteID, "--quote-id", "XONE_QUOTE_ID")
+	if (offer == "") != (quote == "") {
+		return "", "", usagef("--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID): give both or neither")
+	}
+	if offer == "" {
+		return "", "", nil
+	}
+	if err := xone.CheckID(offer); err != nil {
+		return "", "", usagef("%s: %v", offerSrc, err)
+	}
+	if err := xone.CheckID(quote); err != nil {
+		return "", "", usagef("%s: %v", quoteSrc, err)
+	}
+	return offer, quote, nil
+}
+
+// config builds the suite's configuration for the session. Offers: the
+// configured offer, else the first row of feed (--offers, or run's stream);
+// generated cases draw from feed too. Against the embedded sandbox without
+// either, confirm-ok uses fresh ids.
+func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Config, error) {
+	if err := c.check(a); err != nil {
+		return contract.Config{}, err
+	}
 	ph, err := readPolicyholder(c.policyholder)
 	if err != nil {
 		return contract.Config{}, err
 	}
-	for _, n := range c.skipInvariants {
-		if !slices.Contains(contract.Invariants(), n) {
-			return contract.Config{}, usagef("--skip-invariant: unknown invariant %q (known: %s)", n, strings.Join(contract.Invariants(), ", "))
-		}
+	offer, quote, err := c.offer(a)
+	if err != nil {
+		return contract.Config{}, err
 	}
-	offer, quote := pickString(c.offerID, a.getenv("XONE_OFFER_ID")), pickString(c.quoteID, a.getenv("XONE_QUOTE_ID"))
-	next := c.nextOffer
-	if c.offersFile != "" && (offer == "" && quote == "" || c.gen.n > 0) {
-		// The same rules as load: the file is locked for the run, and an
-		// offer an earlier run's ledger holds is refused.
-		st, release, err := openOfferStream(a, c.offersFile, c.reportDir, load.Shard{Index: 0, Count: 1})
-		if err != nil {
-			return contract.Config{}, err
+	if offer == "" && feed != nil {
+		first, _, ok := feed.Next()
+		if !ok {
+			return contract.Config{}, usagef("--offers: no offer for the contract suite: %v", feed.Err())
 		}
-		c.release = release
-		if offer == "" && quote == "" {
-			first, ok := st.Next()
-			if !ok {
-				if err := st.Err(); err != nil {
-					return contract.Config{}, usagef("--offers: %v", err)
-				}
-				return contract.Config{}, usagef("--offers: %s holds no offer", c.offersFile)
-			}
-			offer, quote = first.OfferID, first.QuoteID
-		}
-		next = st.Next
+		offer, quote = first.OfferID, first.QuoteID
 	}
-	if (offer == "") != (quote == "") {
-		return contract.Config{}, usagef("--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID): give both or neither")
-	}
+	tg := st.tg
 	if tg.Embedded && offer == "" {
 		offer, quote = xone.NewUUID(), xone.NewUUID()
 	}
-	tokens, err := tg.newTokenSource()
+	tokens, err := tg.newTokenSource(a.red)
 	if err != nil {
 		return contract.Config{}, err
 	}
 	cfg := contract.Config{
 		BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, OfferID: offer, QuoteID: quote,
-		Policyholder: ph, Tokens: tokens, Spec: s, Strict: c.strict,
+		Policyholder: ph, Tokens: tokens, Spec: st.spec, Strict: c.strict, Journal: st.journal,
 		SkipInvariants: c.skipInvariants, Embedded: tg.Embedded, HTTPClient: tg.HTTPClient(),
-		Redactor: red, Now: a.now,
+		Redactor: a.red, Now: a.now,
 	}
 	if tg.ReadOnlyClientID != "" && tg.ReadOnlySecret != "" {
-		ro, err := auth.New(auth.Config{TokenURL: tg.TokenURL, ClientID: tg.ReadOnlyClientID,
-			ClientSecret: tg.ReadOnlySecret, Style: tg.Style, HTTPClient: tg.HTTPClient()})
-		if err != nil {
+		if cfg.ReadOnlyTokens, err = tg.tokenSource(a.red, tg.ReadOnlyClientID, tg.ReadOnlySecret); err != nil {
 			return contract.Config{}, usagef("XONE_READONLY_CLIENT_ID: %v", err)
 		}
-		cfg.ReadOnlyTokens = ro
 	}
 	if tg.Sandbox != nil {
 		cfg.ExpiredToken = tg.Sandbox.MintToken(sandbox.ClientID, -time.Hour)
 	}
-	c.gen.apply(&cfg, next)
-	return cfg, nil
+	return cfg, c.gen.apply(&cfg, feed)
 }
 
 func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 	fs := newFlagSet(a, "contract", fmt.Sprintf(contractUsage, strings.Join(contract.Invariants(), ", ")))
-	var tf targetFlags
-	var cf contractFlags
-	var rf reportFlags
+	var (
+		tf targetFlags
+		cf contractFlags
+		rf reportFlags
+		sf specFlags
+	)
 	tf.register(fs)
 	cf.register(fs)
 	rf.register(fs, reports.KindContract)
-	var sf specFlags
 	sf.register(fs)
 	replay := fs.String("replay", "", "validate the recordings in DIR offline (no network) instead of calling a target")
 	if err := parseFlags(fs, args); err != nil {
@@ -156,80 +174,93 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if *replay != "" && cf.record != "" {
-		return usagef("--record and --replay: give one or the other")
+	if *replay != "" {
+		if cf.record != "" {
+			return usagef("--record and --replay: give one or the other")
+		}
+		return contractReplay(ctx, a, &rf, &sf, *replay, cf.strict)
 	}
-	s, err := sf.load(cf.strict)
+	if err := cf.check(a); err != nil {
+		return err
+	}
+	tf.partnerInputs = map[string]string{"--offer-id": cf.offerID, "--offers": cf.offersFile}
+	st, err := openSession(ctx, a, &rf, &tf, &sf, reports.KindContract, cf.strict)
 	if err != nil {
 		return err
 	}
-	dir, formats, cleanup, err := rf.prepare(a, reports.KindContract)
+	defer func() { err = st.close(err) }()
+	res, err := runContract(ctx, a, st, &cf, nil)
+	if err != nil {
+		return err
+	}
+	rep := st.report(reports.KindContract)
+	rep.Contract = res
+	return st.finish(rep)
+}
+
+// runContract runs the suite of the session, taking its offers from feed
+// when set (run's stream), else from --offers; it prints the cases and keeps
+// the recordings.
+func runContract(ctx context.Context, a *app, st *session, cf *contractFlags, feed load.Feed) (*contract.Result, error) {
+	if feed == nil && cf.offersFile != "" {
+		s, _, err := load.OpenOffers(ctx, cf.offersFile, a.stdin, load.OfferOptions{Claims: st.claims,
+			Waiting: func(msg string) { fmt.Fprintln(a.stderr, msg) }})
+		if err != nil {
+			return nil, usagef("--offers: %v", err)
+		}
+		defer func() { _ = s.Close() }()
+		feed = s
+	}
+	cfg, err := cf.config(a, st, feed)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(a.stdout, "contract suite against %s\n", st.tg.Describe())
+	res, err := contract.Run(ctx, cfg)
+	if err != nil {
+		return nil, contractError(st.tg, err)
+	}
+	if cf.record != "" {
+		if err := contract.Record(cf.record, res); err != nil {
+			return nil, usagef("--record: %v", err)
+		}
+	}
+	printContract(a, res)
+	return res, nil
+}
+
+// contractReplay validates recordings offline.
+func contractReplay(ctx context.Context, a *app, rf *reportFlags, sf *specFlags, dir string, strict bool) error {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return usagef("--replay: %s is not a directory of recordings", dir)
+	}
+	s, err := sf.loadContext(ctx, strict)
+	if err != nil {
+		return err
+	}
+	out, formats, cleanup, err := rf.prepare(a, reports.KindContract)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	started := a.now()
-	failure := &failureRecord{a: a, kind: reports.KindContract, dir: dir, formats: formats, started: started}
-	defer func() { err = failure.report(err) }()
-	var res *contract.Result
-	var tgt reports.Target
-	if *replay != "" {
-		if st, err := os.Stat(*replay); err != nil || !st.IsDir() {
-			return usagef("--replay: %s is not a directory of recordings", *replay)
-		}
-		res, err = contract.Replay(*replay, s, cf.strict)
-		if err != nil {
-			return usagef("--replay: %v", err)
-		}
-		tgt = reports.Target{URL: "replay of " + *replay}
-	} else {
-		tg, err := tf.resolve(a)
-		if err != nil {
-			return err
-		}
-		defer tg.Close()
-		failure.target = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
-		red := auth.NewRedactor(tg.Secret)
-		cf.reportDir = dir
-		cfg, err := cf.config(a, tg, s, red)
-		if cf.release != nil {
-			defer cf.release()
-		}
-		if err != nil {
-			return err
-		}
-		ledger, err := openLedger(dir)
-		if err != nil {
-			return err
-		}
-		defer closeLedger(a, ledger)
-		cfg.OnBooking = ledgerSink(ledger)
-		fmt.Fprintf(a.stdout, "contract suite against %s\n", tg.Describe())
-		res, err = contract.Run(ctx, cfg)
-		if err != nil {
-			return contractError(tg, err)
-		}
-		if cf.record != "" {
-			if err := contract.Record(cf.record, res); err != nil {
-				return usagef("--record: %v", err)
-			}
-		}
-		tgt = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
+	res, err := contract.Replay(dir, s, strict)
+	if err != nil {
+		return usagef("--replay: %v", err)
 	}
 	printContract(a, res)
-	rep := reports.New(reports.KindContract, version(), tgt)
+	rep := reports.New(reports.KindContract, version(), reports.Target{URL: "replay of " + dir})
 	rep.StartedAt, rep.FinishedAt = started, a.now()
-	rep.Contract = res
-	rep.Spec = specInfo(s)
-	return finishReport(a, dir, formats, rep)
+	rep.Contract, rep.Spec = res, specInfo(s)
+	return finishReport(a, out, formats, rep)
 }
 
-// contractError maps a harness error from the suite: configuration mistakes
-// and refused credentials are usage errors, the rest (unreachable target,
-// unreachable or failing token endpoint) are infrastructure failures. The
-// suite's errors already name their step.
+// contractError maps a harness error from the suite: configuration mistakes,
+// an offer another run claimed and refused credentials are usage errors; the
+// rest (a journal that cannot be written, an unreachable target or token
+// endpoint) are infrastructure failures. The suite's errors name their step.
 func contractError(tg *target, err error) error {
-	if errors.Is(err, contract.ErrConfig) {
+	if errors.Is(err, contract.ErrConfig) || errClaimed(err) {
 		return usageError{err}
 	}
 	if refused := credentialsRefused(tg, err); refused != nil {
@@ -248,35 +279,4 @@ func credentialsRefused(tg *target, err error) error {
 	}
 	return usagef("credentials refused: the token endpoint %s answered %d for client id %q (check XONE_CLIENT_ID and the client secret): %w",
 		tg.TokenURL, fe.Status, tg.ClientID, err)
-}
-
-// openLedger creates the run's bookings.csv in dir; an existing ledger is
-// never overwritten.
-func openLedger(dir string) (*load.Ledger, error) {
-	l, err := load.OpenLedger(dir)
-	if err != nil {
-		return nil, usagef("--report-dir: %v (a run's ledger of confirmed offers is never overwritten: choose a new directory)", err)
-	}
-	return l, nil
-}
-
-// closeLedger closes l, warning when the last rows could not be written.
-func closeLedger(a *app, l *load.Ledger) {
-	if err := l.Close(); err != nil {
-		fmt.Fprintf(a.stderr, "xoneharness: warning: %s: %v\n", l.Path(), err)
-	}
-}
-
-// ledgerSink writes the contract suite's bookings to the ledger as they
-// happen.
-func ledgerSink(l *load.Ledger) func(contract.Booking) {
-	return func(b contract.Booking) {
-		why := b.Error
-		if why != "" {
-			why = "contract case " + b.Case + ": " + why
-		}
-		l.Add(load.Booking{OfferID: b.OfferID, QuoteID: b.QuoteID, Outcome: b.Outcome, BookingID: b.BookingID,
-			Status: b.Status, Error: why, At: b.At})
-		_ = l.Flush() // an error is kept and reported by Close
-	}
 }

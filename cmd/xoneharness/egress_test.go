@@ -160,14 +160,14 @@ func TestEgressProductionNeverReached(t *testing.T) {
 	for _, sp := range spellings {
 		cases = append(cases,
 			tc{"env base " + sp, with("XONE_BASE_URL", sp), []string{"contract"}, "XONE_BASE_URL"},
-			tc{"flag base " + sp, with(), []string{"load", "--base-url", sp, "--offers", offers, "--rate", "1/s", "--duration", "1s"}, "--base-url"},
+			tc{"flag base " + sp, with(), []string{"load", "--base-url", sp, "--offers", offers, "--rate", "2/s", "--duration", "1s"}, "--base-url"},
 			tc{"token flag " + sp, with("XONE_BASE_URL", s.srv.URL), []string{"contract", "--token-url", sp + "/api/oauth/token"}, "--token-url"},
 			tc{"token env " + sp, with("XONE_BASE_URL", s.srv.URL, "XONE_TOKEN_URL", sp+"/api/oauth/token"),
-				[]string{"load", "--offers", offers, "--rate", "1/s", "--duration", "1s"}, "XONE_TOKEN_URL"},
+				[]string{"load", "--offers", offers, "--rate", "2/s", "--duration", "1s"}, "XONE_TOKEN_URL"},
 		)
 	}
 	cases = append(cases, tc{"token url with run", with("XONE_BASE_URL", s.srv.URL),
-		[]string{"run", "--token-url", "https://api.xone.xcover.com/api/oauth/token", "--offers", offers, "--rate", "1/s", "--duration", "1s"}, "--token-url"})
+		[]string{"run", "--token-url", "https://api.xone.xcover.com/api/oauth/token", "--offers", offers, "--rate", "2/s", "--duration", "1s"}, "--token-url"})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := invoke(t, c.env, append(c.args, "--report-dir", t.TempDir())...)
@@ -298,7 +298,7 @@ func TestEgressConfigRefused(t *testing.T) {
 		return env
 	}
 	loadArgs := func(extra ...string) []string {
-		return append([]string{"load", "--offers", offers, "--rate", "1/s", "--duration", "1s"}, extra...)
+		return append([]string{"load", "--offers", offers, "--rate", "2/s", "--duration", "1s"}, extra...)
 	}
 	cases := []struct {
 		name string

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/xoneharness/xoneharness/contract"
@@ -26,12 +27,34 @@ func (g *generateFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&g.rate, "generate-rate", contract.DefaultGenerateRate, "generated requests per second off loopback")
 }
 
+// maxGenerateRate is the highest --generate-rate: a partner's confirm limit
+// is 50/s, and testing keys allow 2/s.
+const maxGenerateRate = 50
+
+// check refuses flag values that mean nothing.
+func (g *generateFlags) check() error {
+	switch {
+	case g.n < 0:
+		return usagef("--generate: want a number of cases, 0 or more, got %d", g.n)
+	case math.IsNaN(g.rate) || g.rate <= 0 || g.rate > maxGenerateRate:
+		return usagef("--generate-rate: want requests per second above 0 and at most %d, got %v", maxGenerateRate, g.rate)
+	case g.maxShrinks < 0:
+		return usagef("--max-shrinks: want 0 or more, got %d", g.maxShrinks)
+	case g.offers < 0:
+		return usagef("--generate-offers: want 0 or more, got %d", g.offers)
+	}
+	return nil
+}
+
 // apply copies the flags into cfg. Off the embedded sandbox, generated cases
-// draw offers from next (the --offers feed after the row confirm-ok uses); a
-// nil next means none are generated there.
-func (g *generateFlags) apply(cfg *contract.Config, next func() (load.Offer, bool)) {
-	if g.n <= 0 {
-		return
+// draw offers from feed (the --offers feed after the row confirm-ok uses); a
+// nil feed means none are generated there.
+func (g *generateFlags) apply(cfg *contract.Config, feed load.Feed) error {
+	if err := g.check(); err != nil {
+		return err
+	}
+	if g.n == 0 {
+		return nil
 	}
 	prepareRapid()
 	cfg.Generate, cfg.Seed, cfg.GenerateOffers, cfg.GenerateRate = g.n, g.seed, g.offers, g.rate
@@ -39,12 +62,13 @@ func (g *generateFlags) apply(cfg *contract.Config, next func() (load.Offer, boo
 	if g.maxShrinks == 0 {
 		cfg.MaxShrinks = -1
 	}
-	if !cfg.Embedded && next != nil {
+	if !cfg.Embedded && feed != nil {
 		cfg.NextOffer = func() (string, string, bool) {
-			o, ok := next()
+			o, _, ok := feed.Next()
 			return o.OfferID, o.QuoteID, ok
 		}
 	}
+	return nil
 }
 
 // prepareRapid readies pgregory.net/rapid, whose shrinker the generated

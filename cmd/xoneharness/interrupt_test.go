@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 )
 
@@ -25,11 +26,33 @@ import (
 // code as the CLI without a second build.
 const runAsMain = "XONEHARNESS_TEST_RUN_MAIN"
 
+// repoRoot is the repository's root, for tests that read its files: the
+// tests run in a temporary working directory, so that a run with the
+// default report directory (reports/...) leaves nothing in the source tree.
+var repoRoot string
+
 func TestMain(m *testing.M) {
 	if os.Getenv(runAsMain) == "1" {
 		main() // exits
 	}
-	os.Exit(m.Run())
+	os.Exit(runInTempDir(m))
+}
+
+func runInTempDir(m *testing.M) int {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	repoRoot = filepath.Join(wd, "..", "..")
+	tmp, err := os.MkdirTemp("", "xoneharness-cmd-test-")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	if err := os.Chdir(tmp); err != nil {
+		panic(err)
+	}
+	return m.Run()
 }
 
 // command returns the test binary set up to run as xoneharness with args,
@@ -94,17 +117,17 @@ func TestInterruptedLoadLosesNothing(t *testing.T) {
 			}
 
 			// Every 200 in results.bin has its row in bookings.csv.
-			f, err := os.Open(filepath.Join(dir, load.BookingsFile))
+			f, err := os.Open(filepath.Join(dir, ledger.File))
 			require.NoError(t, err)
-			bookings, err := load.ReadBookings(f, load.BookingsFile)
+			bookings, err := ledger.Read(f, ledger.File)
 			f.Close()
 			require.NoError(t, err)
 			booked, unknown := map[string]bool{}, map[string]bool{}
 			for _, b := range bookings {
 				switch b.Outcome {
-				case load.OutcomeBooked:
+				case ledger.Booked:
 					booked[b.OfferID] = true
-				case load.OutcomeUnknown:
+				case ledger.Unknown:
 					unknown[b.OfferID] = true
 				}
 			}

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
+	"net/netip"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/egress"
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
 	"github.com/xoneharness/xoneharness/spec"
@@ -34,10 +36,17 @@ Against a target other than the embedded sandbox, --offers is required (a
 confirmed offer is consumed: each row is used once), and a host that is not
 loopback is capped at --max-rate.
 
-Without --threshold the default gates apply: error_rate<1% and
-schema_violations==0 (--no-default-thresholds turns them off). A threshold
-with no sample (nothing sent, nothing validated) is "no data": the run is
-incomplete, never a pass.
+The safety gates error_rate<1% and schema_violations==0 always apply:
+--threshold adds to them (name a gate's metric to loosen it, e.g.
+error_rate<5%), and --no-default-thresholds turns them off, which the verdict
+line says. A threshold with no sample, or too few to mean anything (p99
+needs 100 requests, a rate 2 requests over 1 s), is "no data": the run is
+incomplete, never a pass; so is a run with no successful confirm.
+
+Every confirm is written to bookings.csv as "pending" before it leaves and
+resolved when answered, so a killed run's offers can be looked up. A plan
+cut short (Retry-After pauses that leave requests unsent, the offer feed
+running out, an interrupt) is incomplete, never a pass.
 
 Grammars:
   rate       = number [ "/" [ number ] unit ]         50/s, 3000/1m, 50 (per second)
@@ -80,17 +89,18 @@ type loadFlags struct {
 	ignoreRetryAfter  bool
 	thresholds        stringsFlag
 	abortOnFail       bool
-	// noDefaultThresholds turns off the default gates applied without
-	// --threshold; defaultThresholds are those gates (run has its own).
+	// noDefaultThresholds turns the safety gates off.
 	noDefaultThresholds bool
-	defaultThresholds   []string
-	maxRate             float64
-	metricsAddr         string
-	quiet               bool
-	dryRun              bool
-	shard               string
-	shardRate           string
-	cpuProfile          string
+	// extraDefaults are thresholds applied when none is given besides the
+	// gates (run's p99 target).
+	extraDefaults []string
+	maxRate       float64
+	metricsAddr   string
+	quiet         bool
+	dryRun        bool
+	shard         string
+	shardRate     string
+	cpuProfile    string
 }
 
 // register adds the load flags with the command's default rate and
@@ -111,11 +121,11 @@ func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.
 	fs.BoolVar(&l.ignoreRetryAfter, "ignore-retry-after", false, "keep pacing through 429 Retry-After instead of pausing")
 	fs.Var(&l.thresholds, "threshold", "pass/fail threshold, e.g. 'p99<800ms' (repeatable)")
 	fs.BoolVar(&l.abortOnFail, "abort-on-fail", false, "stop as soon as a threshold can no longer pass")
-	fs.BoolVar(&l.noDefaultThresholds, "no-default-thresholds", false, "without --threshold, apply no gate (default: "+strings.Join(load.DefaultThresholds(), ", ")+")")
-	fs.Float64Var(&l.maxRate, "max-rate", load.DefaultMaxRate, "ceiling on sends per second to a host that is not loopback, for the whole job: with --shard I/N each shard gets 1/N (above 0, at most 100000)")
+	fs.BoolVar(&l.noDefaultThresholds, "no-default-thresholds", false, "turn off the safety gates ("+strings.Join(load.DefaultThresholds(), ", ")+"), which --threshold adds to; the verdict says so")
+	fs.Float64Var(&l.maxRate, "max-rate", load.DefaultMaxRate, "ceiling on sends per second to a host that is not loopback, for the whole job: with --shard I/N the shards take turns in wall-clock slots (above 0, at most 100000)")
 	fs.StringVar(&l.shard, "shard", "", "run shard I of N (0-based, e.g. 0/3): 1/N of the rate profile and rows k with k mod N == I of --offers")
 	fs.StringVar(&l.shardRate, "shard-rate", "", "this shard's own constant rate instead of 1/N of --rate (with --shard)")
-	fs.StringVar(&l.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on this address, e.g. 127.0.0.1:9464")
+	fs.StringVar(&l.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on this address; a bare :PORT binds loopback (e.g. :9464 is 127.0.0.1:9464), another interface only when its host is spelled out")
 	fs.StringVar(&l.cpuProfile, "cpuprofile", "", "write a CPU profile of the load stage to this file, for 'go tool pprof' (where the harness spends its time)")
 	if !shared {
 		fs.StringVar(&l.offers, "offers", "", "CSV of offer_id,quote_id (header optional), each row used once; required unless the target is the embedded sandbox")
@@ -125,7 +135,8 @@ func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.
 	}
 }
 
-// plan builds and validates the load plan; errors name the flag.
+// plan builds and validates the load plan; errors name the flag. The safety
+// gates are added to the thresholds unless --no-default-thresholds.
 func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 	p := load.Plan{
 		Duration: l.duration, MaxDuration: l.maxDuration, Timeout: l.timeout, MaxRequests: l.maxRequests,
@@ -133,17 +144,11 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 		ValidateSample: l.validateSample, IdempotencyHeader: l.idempotencyHeader,
 		IgnoreRetryAfter: l.ignoreRetryAfter, AbortOnFail: l.abortOnFail, Thresholds: l.thresholds,
 	}
-	if len(l.thresholds) == 0 && !l.noDefaultThresholds {
-		p.Thresholds, p.DefaultThresholds = l.defaultThresholds, true
-		if p.Thresholds == nil {
-			p.Thresholds = load.DefaultThresholds()
-		}
+	if len(p.Thresholds) == 0 {
+		p.Thresholds = l.extraDefaults
 	}
-	if err := l.checkMaxRate(); err != nil {
+	if err := l.checkFlags(fs); err != nil {
 		return p, err
-	}
-	if l.validateSample < 0 || l.validateSample > 1 {
-		return p, usagef("--validate-sample: want a fraction between 0 and 1, got %v", l.validateSample)
 	}
 	if l.stages != "" {
 		st, err := load.ParseStages(l.stages)
@@ -155,33 +160,54 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 			p.Duration = 0 // the stages' total
 		}
 	} else {
-		if _, err := load.ParseRate(l.rate); err != nil {
-			return p, usagef("--rate: %v", err)
-		}
 		p.Rate = l.rate
-	}
-	for _, t := range l.thresholds {
-		if _, err := load.ParseThreshold(t); err != nil {
-			return p, usagef("--threshold: %v", err)
-		}
 	}
 	sh, err := l.parseShard()
 	if err != nil {
 		return p, err
 	}
 	if l.shardRate != "" {
-		if _, err := load.ParseRate(l.shardRate); err != nil {
-			return p, usagef("--shard-rate: %v", err)
-		}
 		p.Rate, p.Stages = l.shardRate, nil
 	} else if p, err = sh.Plan(p); err != nil {
 		return p, usagef("--shard: %v", err)
 	}
-	p = p.WithDefaults()
+	p = p.WithGates(l.noDefaultThresholds).WithDefaults()
 	if err := p.Validate(); err != nil {
 		return p, usageError{err}
 	}
 	return p, nil
+}
+
+// checkFlags refuses flag values that mean nothing, naming the flag and what
+// it expects.
+func (l *loadFlags) checkFlags(fs *flag.FlagSet) error {
+	if err := l.checkMaxRate(); err != nil {
+		return err
+	}
+	switch {
+	case math.IsNaN(l.validateSample) || l.validateSample < 0 || l.validateSample > 1:
+		return usagef("--validate-sample: want a fraction between 0 and 1, got %v", l.validateSample)
+	case l.stages != "" && flagSet(fs, "rate"):
+		return usagef("--stages and --rate: give one rate profile, not both")
+	case l.maxDuration <= 0:
+		return usagef("--max-duration: want a positive duration (a run is always bounded), got %s", l.maxDuration)
+	case l.timeout <= 0:
+		return usagef("--timeout: want a positive per-request timeout, got %s", l.timeout)
+	}
+	for _, r := range []struct{ flag, val string }{{"--rate", l.rate}, {"--shard-rate", l.shardRate}} {
+		if r.val == "" || (r.flag == "--rate" && l.stages != "") {
+			continue
+		}
+		if _, err := load.ParseRate(r.val); err != nil {
+			return usagef("%s: %v", r.flag, err)
+		}
+	}
+	for _, t := range l.thresholds {
+		if _, err := load.ParseThreshold(t); err != nil {
+			return usagef("--threshold: %v", err)
+		}
+	}
+	return nil
 }
 
 // parseShard parses --shard; no flag is shard 0 of 1.
@@ -224,103 +250,48 @@ const (
 	feedStream    = -2 // streamed from --offers, size unknown until its end
 )
 
-// openFeed returns the offer feed and a release function to call when the
-// run ends: generated offers for the embedded sandbox, else a stream over
-// --offers (a file, a named pipe, or "-" for standard input), read as the
-// attack needs rows so that memory stays flat whatever the feed's size. A
-// regular file is locked for the run (a second process over the same file
-// is refused, naming this run's report directory), and an offer that an
-// earlier run's ledger under the same reports root holds ends the feed
-// with an error rather than being confirmed twice.
-func (l *loadFlags) openFeed(a *app, tg *target, offersFile, dir string) (load.Feed, func(), error) {
-	if offersFile == "" {
+// openOffers opens the offers of the load stage: generated ones against the
+// embedded sandbox without --offers, else --offers (a file, a named pipe, or
+// "-" for standard input) through load.OpenOffers, checked against the
+// claims store (claims may be nil: a dry run). n is the rows this shard
+// takes, or feedStream / feedGenerated.
+func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path string, claims *ledger.Claims) (load.Feed, int, error) {
+	if path == "" {
 		if !tg.Embedded {
-			return nil, nil, usagef("--offers: required against %s (a confirmed offer is consumed; the harness cannot invent real offers)", tg.BaseURL)
+			return nil, 0, usagef("--offers: required against %s (a confirmed offer is consumed; the harness cannot invent real offers)", tg.BaseURL)
 		}
-		return load.GeneratedFeed(time.Now().UnixNano()), func() {}, nil
+		return load.GeneratedFeed(time.Now().UnixNano()), feedGenerated, nil
 	}
 	sh, err := l.parseShard()
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, err
 	}
-	return openOfferStream(a, offersFile, dir, sh)
-}
-
-// countOffers checks a regular offers file row by row, as a run would
-// read it (streamed: memory stays flat), and returns this shard's rows; a
-// pipe or standard input is not read (that would consume it): feedStream.
-func countOffers(a *app, path string, sh load.Shard) (int, error) {
-	if path != "-" {
-		st, err := os.Stat(path)
-		if err != nil {
-			return 0, usagef("--offers: %v", err)
-		}
-		if !st.Mode().IsRegular() {
-			return feedStream, nil
-		}
-	} else {
-		return feedStream, nil
+	waiting := func(msg string) { fmt.Fprintln(a.stderr, msg) }
+	s, total, err := load.OpenOffers(ctx, path, a.stdin, load.OfferOptions{Shard: sh, Claims: claims, Waiting: waiting})
+	switch {
+	case ctx.Err() != nil:
+		return nil, 0, errIncomplete
+	case err != nil:
+		return nil, 0, usagef("--offers: %v", err)
+	case total == 0:
+		_ = s.Close()
+		return nil, 0, usagef("--offers: %s holds no offers for this run (shard %s)", path, sh)
+	case total < 0:
+		total = feedStream
 	}
-	s, err := load.OpenOfferStream(path, a.stdin, load.StreamOptions{Shard: sh})
-	if err != nil {
-		return 0, usagef("--offers: %v", err)
-	}
-	defer s.Close()
-	n := 0
-	for {
-		if _, ok := s.Next(); !ok {
-			break
-		}
-		n++
-	}
-	if err := s.Err(); err != nil {
-		return 0, usagef("--offers: %v", err)
-	}
-	return n, nil
-}
-
-// openOfferStream locks and opens an offers stream (see openFeed). A
-// regular file is first read through once, streamed, so that a bad row is a
-// usage error naming its line before anything is sent; a pipe or standard
-// input is checked as it is read, and a bad row ends the run.
-func openOfferStream(a *app, path, dir string, sh load.Shard) (*load.OfferStream, func(), error) {
-	n, err := countOffers(a, path, sh)
-	if err != nil {
-		return nil, nil, err
-	}
-	if n == 0 {
-		return nil, nil, usagef("--offers: %s holds no offers for this run (shard %s)", path, sh)
-	}
-	unlock, err := load.LockOffers(path, dir, sh)
-	if err != nil {
-		return nil, nil, usagef("--offers: %v", err)
-	}
-	confirmed, err := load.LedgerOffers(filepath.Dir(filepath.Clean(dir)))
-	if err != nil {
-		_ = unlock()
-		return nil, nil, usagef("--offers: read earlier ledgers: %v", err)
-	}
-	st, err := load.OpenOfferStream(path, a.stdin, load.StreamOptions{Shard: sh, Confirmed: confirmed})
-	if err != nil {
-		_ = unlock()
-		return nil, nil, usagef("--offers: %v", err)
-	}
-	return st, func() {
-		_ = st.Close()
-		_ = unlock()
-	}, nil
+	return s, total, nil
 }
 
 // loadRun is one prepared load stage.
 type loadRun struct {
 	cfg     load.Config
-	offers  int    // rows in the feed; -1 when generated
+	offers  int    // rows in the feed, or feedStream / feedGenerated
 	release func() // ends the metrics server and the CPU profile
 }
 
-// prepare checks safety rules, builds the token source, the feed and the
-// metrics server. The caller runs load.Run(ctx, lr.cfg) and then lr.release().
-func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, dir string, feed load.Feed, n int, policyholder string, allowProduction bool) (*loadRun, error) {
+// prepare checks safety rules and builds the token source and the metrics
+// server. The caller runs load.Run(ctx, lr.cfg) and then lr.release().
+func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, dir string, j *ledger.Journal, allowProduction bool) (*loadRun, error) {
 	plan, err := l.plan(fs)
 	if err != nil {
 		return nil, err
@@ -328,55 +299,75 @@ func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, 
 	if err := l.checkTarget(tg, plan, allowProduction); err != nil {
 		return nil, err
 	}
-	ph, err := readPolicyholder(policyholder)
+	tokens, err := tg.newTokenSource(a.red)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := tg.newTokenSource()
-	if err != nil {
-		return nil, err
-	}
-	lr := &loadRun{offers: n, release: func() {}}
-	lr.cfg = load.Config{
-		Plan: plan, BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Tokens: tokens, TokenStats: tokens.Stats,
-		Feed: feed, Policyholder: ph, Spec: s, Gate: tg.Gate, Transport: tg.Transport, OutDir: dir, Now: a.now,
-	}
+	lr := &loadRun{release: func() {}}
+	lr.cfg = load.Config{Plan: plan, BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Tokens: tokens, Spec: s,
+		Egress: tg.Gate, OutDir: dir, Journal: j, Events: a.stderr, Now: a.now}
 	if a.interactive && !l.quiet {
 		lr.cfg.Progress = a.stderr
 	}
 	if l.metricsAddr != "" {
-		reg := prometheus.NewRegistry()
-		ln, err := net.Listen("tcp", l.metricsAddr)
-		if err != nil {
-			return nil, usagef("--metrics-addr: %v", err)
+		if err := l.serveMetrics(a, lr); err != nil {
+			return nil, err
 		}
-		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		fmt.Fprintf(a.stderr, "metrics: http://%s/metrics\n", ln.Addr())
-		lr.cfg.Registerer = reg
-		lr.release = func() { _ = srv.Close() }
 	}
 	if l.cpuProfile != "" {
-		f, err := createProfile(l.cpuProfile)
-		if err != nil {
+		if err := l.startProfile(a, lr); err != nil {
 			lr.release()
-			return nil, usagef("--cpuprofile: %v", err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			lr.release()
-			return nil, usagef("--cpuprofile: %v", err)
-		}
-		prev := lr.release
-		lr.release = func() {
-			pprof.StopCPUProfile()
-			if err := f.Close(); err != nil {
-				fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
-			}
-			prev()
+			return nil, err
 		}
 	}
 	return lr, nil
+}
+
+// serveMetrics serves the run's Prometheus metrics on --metrics-addr. A
+// bare ":PORT" binds loopback; another interface only when its host is
+// spelled out, and it is printed as such.
+func (l *loadFlags) serveMetrics(a *app, lr *loadRun) error {
+	addr := l.metricsAddr
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return usagef("--metrics-addr: %v", err)
+	}
+	reg := prometheus.NewRegistry()
+	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	where := "loopback only"
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		where = "reachable from other machines"
+	}
+	fmt.Fprintf(a.stderr, "metrics: http://%s/metrics (%s)\n", ln.Addr(), where)
+	lr.cfg.Registerer = reg
+	prev := lr.release
+	lr.release = func() { _ = srv.Close(); prev() }
+	return nil
+}
+
+// startProfile starts the --cpuprofile CPU profile, stopped by lr.release.
+func (l *loadFlags) startProfile(a *app, lr *loadRun) error {
+	f, err := createProfile(l.cpuProfile)
+	if err != nil {
+		return usagef("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return usagef("--cpuprofile: %v", err)
+	}
+	prev := lr.release
+	lr.release = func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
+		}
+		prev()
+	}
+	return nil
 }
 
 // describePlan prints what a run will do (also the whole output of --dry-run).
@@ -403,31 +394,36 @@ func describePlan(a *app, tg *target, p load.Plan, offers int) {
 	default:
 		fmt.Fprintf(a.stdout, "offers: %d in the feed, %d needed", offers, requests)
 		if uint64(offers) < requests {
-			fmt.Fprint(a.stdout, " (the run will stop when the feed is exhausted)")
+			fmt.Fprint(a.stdout, " (the run will stop when the feed is exhausted: incomplete)")
 		}
-		fmt.Fprint(a.stdout, "; streamed as the attack needs them")
-		fmt.Fprintln(a.stdout)
+		fmt.Fprintln(a.stdout, "; streamed as the attack needs them")
 	}
-	switch {
-	case p.DefaultThresholds:
-		fmt.Fprintf(a.stdout, "thresholds: %s (defaults; --threshold replaces them, --no-default-thresholds turns them off)\n", strings.Join(p.Thresholds, ", "))
-	case len(p.Thresholds) > 0:
-		fmt.Fprintf(a.stdout, "thresholds: %s\n", strings.Join(p.Thresholds, ", "))
-	default:
-		fmt.Fprintln(a.stdout, "thresholds: none (--no-default-thresholds): the verdict rests on completion alone")
+	if p.GatesOff {
+		fmt.Fprintf(a.stdout, "thresholds: %s; safety gates OFF (--no-default-thresholds)\n", orNone(p.Thresholds))
+	} else {
+		fmt.Fprintf(a.stdout, "thresholds: %s (the safety gates always apply; --threshold adds to them)\n", strings.Join(p.Thresholds, ", "))
 	}
+}
+
+func orNone(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return strings.Join(ss, ", ")
 }
 
 func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	fs := newFlagSet(a, "load", loadUsage)
-	var tf targetFlags
-	var lf loadFlags
-	var rf reportFlags
-	var bf baselineFlags
+	var (
+		tf targetFlags
+		lf loadFlags
+		rf reportFlags
+		bf baselineFlags
+		sf specFlags
+	)
 	tf.register(fs)
 	lf.register(fs, "50/s", 10*time.Second, false)
 	rf.register(fs, reports.KindLoad)
-	var sf specFlags
 	sf.register(fs)
 	bf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -440,97 +436,97 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	tf.maxRate = lf.processMaxRate()
+	if err := lf.setEgress(&tf); err != nil {
+		return err
+	}
+	tf.partnerInputs = map[string]string{"--offers": lf.offers}
 	base, tol, err := bf.load()
 	if err != nil {
 		return err
 	}
 	if lf.dryRun {
-		// Resolve without starting anything: a dry run sends nothing.
-		tg, err := tf.resolveDry(a)
-		if err != nil {
-			return err
-		}
-		// The embedded sandbox is loopback and not started: its BaseURL is a
-		// description, not a URL to check.
-		if !tg.Embedded {
-			if err := lf.checkTarget(tg, plan, tf.allowProduction); err != nil {
-				return err
-			}
-		}
-		offers := feedGenerated
-		if lf.offers != "" {
-			sh, err := lf.parseShard()
-			if err != nil {
-				return err
-			}
-			if offers, err = countOffers(a, lf.offers, sh); err != nil {
-				return err
-			}
-		} else if !tg.Embedded {
-			return usagef("--offers: required against %s", tg.BaseURL)
-		}
-		describePlan(a, tg, plan, offers)
-		fmt.Fprintln(a.stdout, "dry run: nothing sent")
-		return nil
+		return lf.dryRunPlan(ctx, a, &tf, plan)
 	}
-	dir, formats, cleanup, err := rf.prepare(a, reports.KindLoad)
+	st, err := openSession(ctx, a, &rf, &tf, &sf, reports.KindLoad, false)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	failure := &failureRecord{a: a, kind: reports.KindLoad, dir: dir, formats: formats, started: a.now()}
-	defer func() { err = failure.report(err) }()
-	s, err := sf.load(false)
+	defer func() { err = st.close(err) }()
+	feed, n, err := lf.openOffers(ctx, a, st.tg, lf.offers, st.claims)
 	if err != nil {
 		return err
 	}
-	tg, err := tf.resolve(a)
-	if err != nil {
-		return err
-	}
-	defer tg.Close()
-	failure.target = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
-	feed, closeFeed, err := lf.openFeed(a, tg, lf.offers, dir)
-	if err != nil {
-		return err
-	}
-	defer closeFeed()
-	n := feedGenerated
-	if lf.offers != "" {
-		n = feedStream
-	}
-	lr, err := lf.prepare(a, fs, tg, s, dir, feed, n, lf.policyholder, tf.allowProduction)
+	defer func() { _ = feed.Close() }()
+	lr, err := lf.prepare(a, fs, st.tg, st.spec, st.dir, st.journal, tf.allowProduction)
 	if err != nil {
 		return err
 	}
 	defer lr.release()
-	describePlan(a, tg, lr.cfg.Plan, lr.offers)
-	started := a.now()
-	res, err := load.Run(ctx, lr.cfg)
-	if err != nil {
-		return loadError(tg, err)
+	lr.cfg.Offers, lr.offers = feed, n
+	if lr.cfg.Policyholder, err = readPolicyholder(lf.policyholder); err != nil {
+		return err
 	}
-	printLoad(a, res)
-	rep := reports.New(reports.KindLoad, version(), reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded})
-	rep.StartedAt, rep.FinishedAt = started, a.now()
-	rep.Load = res
-	rep.Spec = specInfo(s)
-	rep.Shard = lf.shardLabel()
+	describePlan(a, st.tg, lr.cfg.Plan, lr.offers)
+	rep := st.report(reports.KindLoad)
+	res, err := load.Run(ctx, lr.cfg)
+	if res != nil {
+		printLoad(a, res)
+		rep.Load, rep.Shard = res, lf.shardLabel()
+	}
+	if err != nil {
+		return st.failed(rep, loadError(st.tg, err))
+	}
 	bf.apply(a, rep, base, tol)
-	return finishReport(a, dir, formats, rep)
+	return st.finish(rep)
 }
 
-// loadError classifies an error from load.Run: token endpoint and target
-// failures are infrastructure (exit 3), plan errors are usage (exit 2).
+// setEgress gives the target flags the job's ceiling and this process's
+// shard, for the egress gate.
+func (l *loadFlags) setEgress(tf *targetFlags) error {
+	sh, err := l.parseShard()
+	if err != nil {
+		return err
+	}
+	tf.maxRate, tf.shard = l.maxRate, egress.Shard{Index: sh.Index, Count: sh.Count}
+	return nil
+}
+
+// dryRunPlan prints what a run would do and sends nothing: the embedded
+// sandbox is not started, and an offers file is only read.
+func (l *loadFlags) dryRunPlan(ctx context.Context, a *app, tf *targetFlags, plan load.Plan) error {
+	tg, err := tf.resolveDry(a)
+	if err != nil {
+		return err
+	}
+	// The embedded sandbox is loopback and not started: its BaseURL is a
+	// description, not a URL to check.
+	if !tg.Embedded {
+		if err := l.checkTarget(tg, plan, tf.allowProduction); err != nil {
+			return err
+		}
+	}
+	feed, n, err := l.openOffers(ctx, a, tg, l.offers, nil)
+	if err != nil {
+		return err
+	}
+	_ = feed.Close()
+	describePlan(a, tg, plan, n)
+	fmt.Fprintln(a.stdout, "dry run: nothing sent")
+	return nil
+}
+
+// loadError classifies an error from load.Run: a bad plan or offer is usage
+// (exit 2), credentials refused too; the journal, the token endpoint and the
+// target are infrastructure (exit 3).
 func loadError(tg *target, err error) error {
 	var pe *load.PlanError
 	switch {
 	case errors.As(err, &pe):
 		return usageError{err}
-	}
-	if errors.Is(err, load.ErrFeed) {
+	case errors.Is(err, load.ErrFeed):
 		return usagef("--offers: %v", err)
+	case errors.Is(err, load.ErrJournal):
+		return err
 	}
 	if refused := credentialsRefused(tg, err); refused != nil {
 		return refused
@@ -559,12 +555,14 @@ func printLoad(a *app, r *load.Result) {
 	fmt.Fprintf(w, "status: %s (%d undocumented)   late sends: %d (worst %.1fms)   schema: %d validated, %d violations",
 		strings.Join(slices.Sorted(slices.Values(codes)), " "), r.StatusUndocumented, r.LateSends.Count, r.LateSends.MaxMs, r.Schema.Validated, r.Schema.Violations)
 	if r.Schema.Skipped > 0 {
-		// Validation yields to the attack when it falls behind: say how much
-		// of the sample was checked.
-		fmt.Fprintf(w, " (%.1f%% of the sample validated; the rest yielded to the attack)",
-			100*float64(r.Schema.Validated)/float64(r.Schema.Validated+r.Schema.Skipped))
+		fmt.Fprintf(w, " (%.1f%% of the sample validated; %d skipped: %s)",
+			100*float64(r.Schema.Validated)/float64(r.Schema.Validated+r.Schema.Skipped), r.Schema.Skipped, r.Schema.SkipReason)
 	}
 	fmt.Fprintln(w)
+	if p := r.RetryAfterPauses; p.Count > 0 || p.Ignored > 0 {
+		fmt.Fprintf(w, "retry-after: %d pause(s), %.1f s in all, longest %.1f s, values %s; %d ignored; %d planned requests unsent\n",
+			p.Count, p.TotalMs/1e3, p.MaxMs/1e3, strings.Join(p.Values, ", "), p.Ignored, p.Unsent)
+	}
 	if r.FeedStarved.Waits > 0 {
 		fmt.Fprintf(w, "offer feed: starved %.0f ms in all, %d sends waited, %d late (feed starved)\n",
 			r.FeedStarved.Ms, r.FeedStarved.Waits, r.FeedStarved.LateSends)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
 	"github.com/xoneharness/xoneharness/reports"
@@ -30,9 +29,9 @@ func (r *reportFlags) register(fs *flag.FlagSet, kind string) {
 // directories prepare created if they are still empty (a run that failed
 // before writing anything leaves no litter); call it when the command ends.
 func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), error) {
-	formats, err := reports.ParseFormats(r.formats)
+	formats, err := parseFormats(r.formats)
 	if err != nil {
-		return "", nil, nil, usagef("--format: %v", err)
+		return "", nil, nil, err
 	}
 	dir := r.dir
 	if dir == "" {
@@ -66,35 +65,6 @@ func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), er
 		removeCreated()
 	}
 	return dir, formats, cleanup, nil
-}
-
-// failureRecord is what a command knows about its run so far, so that an
-// infrastructure failure (exit 3) still leaves a report whose verdict is
-// "error" and which says what failed, for people and for CI gates alike.
-type failureRecord struct {
-	a       *app
-	kind    string
-	dir     string
-	formats []string
-	started time.Time
-	target  reports.Target
-}
-
-// report writes the error report when err is an infrastructure failure and
-// returns err unchanged.
-func (f *failureRecord) report(err error) error {
-	if err == nil || exitCode(err) != exitInfra {
-		return err
-	}
-	rep := reports.New(f.kind, version(), f.target)
-	rep.StartedAt, rep.FinishedAt = f.started, f.a.now()
-	rep.Verdict, rep.Error = reports.VerdictError, err.Error()
-	if paths, werr := reports.WriteDir(f.dir, rep, f.formats); werr != nil {
-		fmt.Fprintf(f.a.stderr, "xoneharness: warning: write error report: %v\n", werr)
-	} else {
-		fmt.Fprintf(f.a.stdout, "reports (verdict error): %s\n", strings.Join(paths, " "))
-	}
-	return err
 }
 
 // writeReport decides the verdict, writes every format, appends the Markdown
@@ -233,10 +203,14 @@ func readPolicyholder(path string) (json.RawMessage, error) {
 	return json.RawMessage(b), nil
 }
 
-// pickString returns the flag value when set, else the trimmed env value.
-func pickString(flagVal, envVal string) string {
-	if flagVal != "" {
-		return flagVal
+// parseFormats parses --format; an empty value is refused (say "all").
+func parseFormats(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, usagef("--format: empty: want json, md, junit, html or all (comma-separated)")
 	}
-	return strings.TrimSpace(envVal)
+	formats, err := reports.ParseFormats(s)
+	if err != nil {
+		return nil, usagef("--format: %v", err)
+	}
+	return formats, nil
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
 )
@@ -156,9 +157,9 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("report: want at least one INPUT (a report directory or a results.bin)")
 	}
-	formats, err := reports.ParseFormats(*formatsFlag)
+	formats, err := parseFormats(*formatsFlag)
 	if err != nil {
-		return usagef("--format: %v", err)
+		return err
 	}
 	var ts []load.Threshold
 	for _, t := range thresholds {
@@ -426,16 +427,11 @@ func duplicateOffers(inputs []reportInput) ([]string, error) {
 		if in.dir == "" {
 			continue
 		}
-		path := filepath.Join(in.dir, load.BookingsFile)
+		path := filepath.Join(in.dir, ledger.File)
 		if !fileExists(path) {
 			continue
 		}
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, usagef("input %v", err)
-		}
-		rows, err := load.ReadBookings(f, path)
-		f.Close()
+		rows, err := ledger.ReadFile(path)
 		if err != nil {
 			return nil, usagef("input %v", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
 )
@@ -56,10 +57,10 @@ func TestClaimConcurrentLoads(t *testing.T) {
 	sum := readSummary(t, filepath.Join(dir, "summary.json"))
 	assert.Equal(t, "pass", sum["verdict"])
 	l := sum["load"].(map[string]any)
-	f, err := os.Open(filepath.Join(dir, load.BookingsFile))
+	f, err := os.Open(filepath.Join(dir, ledger.File))
 	require.NoError(t, err)
 	defer f.Close()
-	rows, err := load.ReadBookings(f, load.BookingsFile)
+	rows, err := ledger.Read(f, ledger.File)
 	require.NoError(t, err, "the ledger has no malformed row")
 	booked := 0
 	for _, b := range rows {
@@ -81,7 +82,7 @@ func TestClaimConcurrentLoads(t *testing.T) {
 func TestClaimRefusesSymlinkedLedger(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(t.TempDir(), "elsewhere.csv")
-	require.NoError(t, os.Symlink(target, filepath.Join(dir, load.BookingsFile)))
+	require.NoError(t, os.Symlink(target, filepath.Join(dir, ledger.File)))
 	r := invoke(t, nil, "load", "--rate", "20/s", "--duration", "1s", "--report-dir", dir)
 	assert.Equal(t, exitUsage, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	assert.Contains(t, r.stderr, "--report-dir")

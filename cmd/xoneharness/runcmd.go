@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/xoneharness/xoneharness/contract"
-	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 const runUsage = `
@@ -51,24 +48,25 @@ const (
 	runDurationLive = 20 * time.Second
 )
 
-// runThresholds are the load stage's thresholds when none are given.
-func runThresholds() []string {
-	return []string{"p99<500ms", "error_rate<1%", "schema_violations==0"}
-}
+// runP99 is the load stage's latency target when no --threshold is given;
+// the safety gates apply besides it.
+const runP99 = "p99<500ms"
 
 func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	fs := newFlagSet(a, "run", runUsage)
-	var tf targetFlags
-	var cf contractFlags
-	var lf loadFlags
-	var rf reportFlags
-	var bf baselineFlags
+	var (
+		tf targetFlags
+		cf contractFlags
+		lf loadFlags
+		rf reportFlags
+		bf baselineFlags
+		sf specFlags
+	)
 	tf.register(fs)
 	bf.register(fs)
 	cf.register(fs)
 	lf.register(fs, runRate, runDuration, true)
 	rf.register(fs, reports.KindRun)
-	var sf specFlags
 	sf.register(fs)
 	continueOnFail := fs.Bool("continue-on-fail", false, "run the load stage even when the contract suite failed")
 	fs.BoolVar(&lf.quiet, "quiet", false, "no progress lines")
@@ -78,49 +76,69 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	lf.defaultThresholds = runThresholds()
-	// Validate the load plan up front: a bad --rate must not cost an offer.
-	if _, err := lf.plan(fs); err != nil {
+	if err := checkRunFlags(a, fs, &tf, &cf, &lf); err != nil {
 		return err
 	}
-	tf.maxRate = lf.processMaxRate()
 	base, tol, err := bf.load()
 	if err != nil {
 		return err
 	}
-	dir, formats, cleanup, err := rf.prepare(a, reports.KindRun)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-
-	started := a.now()
-	failure := &failureRecord{a: a, kind: reports.KindRun, dir: dir, formats: formats, started: started}
-	defer func() { err = failure.report(err) }()
 	// Stage 1: spec preflight.
 	defects, source, err := sf.lint("spec preflight")
 	if err != nil {
 		return err
 	}
+	st, err := openSession(ctx, a, &rf, &tf, &sf, reports.KindRun, cf.strict)
+	if err != nil {
+		return err
+	}
+	defer func() { err = st.close(err) }()
+	rep := st.report(reports.KindRun)
+	rep.Notes = append(rep.Notes, preflightNote(a, source, defects))
+	if err := runStages(ctx, a, st, rep, fs, &cf, &lf, tf.allowProduction, *continueOnFail); err != nil {
+		return err
+	}
+	bf.apply(a, rep, base, tol)
+	return st.finish(rep)
+}
+
+// checkRunFlags validates every flag before anything is sent: a bad --rate
+// must not cost an offer.
+func checkRunFlags(a *app, fs *flag.FlagSet, tf *targetFlags, cf *contractFlags, lf *loadFlags) error {
+	lf.extraDefaults = []string{runP99}
+	if _, err := lf.plan(fs); err != nil {
+		return err
+	}
+	if err := lf.setEgress(tf); err != nil {
+		return err
+	}
+	if err := cf.check(a); err != nil {
+		return err
+	}
+	tf.partnerInputs = map[string]string{"--offer-id": cf.offerID, "--offers": cf.offersFile}
+	return nil
+}
+
+// preflightNote prints and returns the spec preflight's line.
+func preflightNote(a *app, source string, defects []spec.Defect) string {
 	handled := 0
 	for _, d := range defects {
 		if d.Handled {
 			handled++
 		}
 	}
-	s, err := sf.load(cf.strict)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(a.stdout, "spec: %s: %d defects, %d fixed by the overlay\n", source, len(defects), handled)
+	return fmt.Sprintf("spec preflight: %d vendor defects, %d fixed by the overlay", len(defects), handled)
+}
 
-	tg, err := tf.resolve(a)
-	if err != nil {
-		return err
-	}
-	defer tg.Close()
-	failure.target = reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded}
-	if !tg.Embedded && !flagSet(fs, "rate") && !flagSet(fs, "stages") {
+// runStages runs the contract stage, then the load stage, into rep. The
+// offers are one stream (a file, a named pipe, or "-"): the contract suite
+// takes its first row (of this shard's share) unless an offer is
+// configured, generated cases the next ones, and the load stage the rest.
+// No row is confirmed twice, and every confirm of both stages is in the
+// one journal.
+func runStages(ctx context.Context, a *app, st *session, rep *reports.Report, fs *flag.FlagSet, cf *contractFlags, lf *loadFlags, allowProduction, continueOnFail bool) error {
+	if !st.tg.Embedded && !flagSet(fs, "rate") && !flagSet(fs, "stages") {
 		lf.rate = runRateLive
 		if !flagSet(fs, "duration") {
 			lf.duration = runDurationLive
@@ -130,120 +148,60 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	// loopback) are checked before the contract suite confirms an offer.
 	if plan, err := lf.plan(fs); err != nil {
 		return err
-	} else if err := lf.checkTarget(tg, plan, tf.allowProduction); err != nil {
+	} else if err := lf.checkTarget(st.tg, plan, allowProduction); err != nil {
 		return err
 	}
-
-	// The offers: one stream (a file, a named pipe, or "-" for standard
-	// input). The contract suite takes its first row (of this shard's share)
-	// unless an offer is configured; the load stage reads the rest as it
-	// needs them. No row is confirmed twice.
-	var stream *load.OfferStream
+	var stream load.Feed
 	if cf.offersFile != "" {
-		sh, err := lf.parseShard()
+		s, _, err := lf.openOffers(ctx, a, st.tg, cf.offersFile, st.claims)
 		if err != nil {
 			return err
 		}
-		var closeStream func()
-		if stream, closeStream, err = openOfferStream(a, cf.offersFile, dir, sh); err != nil {
-			return err
-		}
-		defer closeStream()
+		defer func() { _ = s.Close() }()
+		stream = s
 	}
-	contractOffer := cf
-	contractOffer.offersFile = ""
-	if pickString(cf.offerID, a.getenv("XONE_OFFER_ID")) == "" && stream != nil {
-		first, ok := stream.Next()
-		if !ok {
-			if err := stream.Err(); err != nil {
-				return usagef("--offers: %v", err)
-			}
-			return usagef("--offers: %s has no row for this run (shard %s)", cf.offersFile, lf.shard)
-		}
-		contractOffer.offerID, contractOffer.quoteID = first.OfferID, first.QuoteID
-	}
-	if stream != nil {
-		contractOffer.nextOffer = stream.Next // generated cases draw from the same stream
-	}
-
-	// Stage 2: the contract suite. Its confirms and the load stage's share
-	// one ledger.
-	red := auth.NewRedactor(tg.Secret)
-	ccfg, err := contractOffer.config(a, tg, s, red)
+	cres, err := runContract(ctx, a, st, cf, stream)
 	if err != nil {
 		return err
 	}
-	ledger, err := openLedger(dir)
-	if err != nil {
-		return err
-	}
-	defer closeLedger(a, ledger)
-	ccfg.OnBooking = ledgerSink(ledger)
-	fmt.Fprintf(a.stdout, "contract suite against %s\n", tg.Describe())
-	cres, err := contract.Run(ctx, ccfg)
-	if err != nil {
-		return contractError(tg, err)
-	}
-	if cf.record != "" {
-		if err := contract.Record(cf.record, cres); err != nil {
-			return usagef("--record: %v", err)
-		}
-	}
-	printContract(a, cres)
-	rep := reports.New(reports.KindRun, version(), reports.Target{URL: tg.BaseURL, Embedded: tg.Embedded})
-	rep.StartedAt = started
 	rep.Contract = cres
-	rep.Spec = specInfo(s)
-	rep.Notes = append(rep.Notes, fmt.Sprintf("spec preflight: %d vendor defects, %d fixed by the overlay", len(defects), handled))
-
-	// Stage 3: load.
 	switch {
-	case cres.Failed() && !*continueOnFail:
+	case cres.Failed() && !continueOnFail:
 		rep.Notes = append(rep.Notes, "load stage skipped: the contract suite failed (--continue-on-fail runs it anyway)")
 		fmt.Fprintln(a.stdout, "load stage skipped: the contract suite failed (--continue-on-fail runs it anyway)")
+		return nil
 	case ctx.Err() != nil:
 		rep.MarkIncomplete("load stage skipped: interrupted")
-	default:
-		var (
-			feed load.Feed
-			n    int
-		)
-		switch {
-		case stream != nil:
-			feed, n = stream, feedStream
-		case tg.Embedded:
-			feed, n = load.GeneratedFeed(time.Now().UnixNano()), feedGenerated
-		default:
-			return usagef("--offers: required for the load stage against %s (a confirmed offer is consumed)", tg.BaseURL)
-		}
-		lr, err := lf.prepare(a, fs, tg, s, dir, feed, n, cf.policyholder, tf.allowProduction)
-		if err != nil {
-			return err
-		}
-		lr.cfg.Ledger = ledger
-		defer lr.release()
-		fmt.Fprintln(a.stdout)
-		describePlan(a, tg, lr.cfg.Plan, n)
-		lres, err := load.Run(ctx, lr.cfg)
-		if err != nil {
-			return loadError(tg, err)
-		}
-		printLoad(a, lres)
-		rep.Load = lres
-		rep.Shard = lf.shardLabel()
+		return nil
 	}
-	rep.FinishedAt = a.now()
-	bf.apply(a, rep, base, tol)
-	if err := writeReport(a, dir, formats, rep); err != nil {
+	return runLoadStage(ctx, a, st, rep, fs, lf, stream, allowProduction)
+}
+
+// runLoadStage runs run's load stage on the rest of the offers stream (or
+// generated offers against the embedded sandbox).
+func runLoadStage(ctx context.Context, a *app, st *session, rep *reports.Report, fs *flag.FlagSet, lf *loadFlags, stream load.Feed, allowProduction bool) error {
+	feed, n := stream, feedStream
+	if feed == nil {
+		var err error
+		if feed, n, err = lf.openOffers(ctx, a, st.tg, "", nil); err != nil {
+			return usagef("--offers: required for the load stage against %s (a confirmed offer is consumed)", st.tg.BaseURL)
+		}
+	}
+	lr, err := lf.prepare(a, fs, st.tg, st.spec, st.dir, st.journal, allowProduction)
+	if err != nil {
 		return err
 	}
-	printIncomplete(a, rep)
-	html := filepath.Join(dir, reports.FileName(reports.FormatHTML))
-	verdict := strings.ToUpper(rep.Verdict)
-	if slices.Contains(formats, reports.FormatHTML) {
-		fmt.Fprintf(a.stdout, "\nverdict: %s against %s; open %s\n", verdict, tg.Describe(), html)
-	} else {
-		fmt.Fprintf(a.stdout, "\nverdict: %s against %s; reports in %s\n", verdict, tg.Describe(), dir)
+	defer lr.release()
+	lr.cfg.Offers, lr.offers = feed, n
+	fmt.Fprintln(a.stdout)
+	describePlan(a, st.tg, lr.cfg.Plan, n)
+	res, err := load.Run(ctx, lr.cfg)
+	if res != nil {
+		printLoad(a, res)
+		rep.Load, rep.Shard = res, lf.shardLabel()
 	}
-	return verdictError(rep)
+	if err != nil {
+		return st.failed(rep, loadError(st.tg, err))
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,11 +35,20 @@ type targetFlags struct {
 	insecure         bool
 	allowProduction  bool
 	timeout          time.Duration
-	// maxRate is the egress gate's ceiling for this process, in sends per
-	// second off loopback: load and run set it from --max-rate and --shard
-	// (loadFlags.processMaxRate) before resolving; 0 means
+	// sandbox is --sandbox: the embedded sandbox is meant even though
+	// partner settings are present; drift is --drift, its drift modes.
+	sandbox bool
+	drift   string
+	// maxRate and shard are the egress gate's ceiling (the whole job's, in
+	// sends per second off loopback) and this process's shard: load and run
+	// set them from --max-rate and --shard before resolving; 0 means
 	// egress.DefaultMaxRate.
 	maxRate float64
+	shard   egress.Shard
+	// partnerInputs are the command's own partner settings (--offer-id,
+	// --offers), by flag name, for the check that a partner setting
+	// without a base URL is a mistake.
+	partnerInputs map[string]string
 }
 
 func (t *targetFlags) register(fs *flag.FlagSet) {
@@ -52,6 +62,8 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&t.insecure, "insecure-skip-verify", false, "DANGEROUS: accept any TLS certificate (testing only; loudly warned)")
 	fs.BoolVar(&t.allowProduction, "allow-production", false, "allow traffic to the production host "+xone.ProductionHost+" (in any spelling)")
 	fs.DurationVar(&t.timeout, "http-timeout", 30*time.Second, "per-request HTTP timeout for contract checks and token fetches")
+	fs.StringVar(&t.drift, "drift", "", "embedded sandbox only: drift modes that break the contract on purpose, comma-separated (list them: xoneharness sandbox --drift list)")
+	fs.BoolVar(&t.sandbox, "sandbox", false, "run against the embedded sandbox even though partner settings (XONE_CLIENT_ID, XONE_OFFER_ID, --offers, ...) are present; without a base URL they are otherwise an error")
 }
 
 // target is a resolved target: either the embedded sandbox or a live host.
@@ -138,26 +150,11 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 	}
 	base := pick(t.baseURL, "XONE_BASE_URL")
 	if base == "" {
-		if pick(t.clientID, "XONE_CLIENT_ID") != "" {
-			fmt.Fprintln(a.stderr, "xoneharness: note: XONE_CLIENT_ID is set but no --base-url / XONE_BASE_URL: running against the embedded sandbox with its demo credentials")
-		}
-		tg := &target{
-			Embedded: true, BaseURL: "http://127.0.0.1 (embedded sandbox, not started)",
-			ClientID: sandbox.ClientID, Secret: sandbox.ClientSecret, PartnerID: sandbox.PartnerID,
-			ReadOnlyClientID: sandbox.ReadOnlyClientID, ReadOnlySecret: sandbox.ReadOnlyClientSecret,
-			Style: style, Loopback: true, Gate: gate, Transport: tr, Timeout: t.timeout,
-		}
-		if !start {
-			return tg, nil
-		}
-		srv, err := sandbox.Start(sandboxOpts...)
-		if err != nil {
-			return nil, fmt.Errorf("start embedded sandbox: %w", err)
-		}
-		tg.BaseURL, tg.TokenURL, tg.Sandbox = srv.URL(), srv.TokenURL(), srv
-		return tg, nil
+		return t.embedded(a, start, gate, style, sandboxOpts)
 	}
-
+	if t.sandbox || t.drift != "" {
+		return nil, usagef("--sandbox, --drift: for the embedded sandbox, but a base URL is set (--base-url / XONE_BASE_URL)")
+	}
 	_, baseSrc := pickSource(a, t.baseURL, "--base-url", "XONE_BASE_URL")
 	u, err := parseHTTPURL(base, true)
 	if err != nil {
@@ -196,10 +193,71 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 	if tg.PartnerID == "" {
 		return nil, usagef("--partner-id / XONE_PARTNER_ID: required when a target is set (%s)", tg.BaseURL)
 	}
-	if err := checkPartnerID(tg.PartnerID); err != nil {
+	if err := xone.CheckID(tg.PartnerID); err != nil {
 		return nil, usagef("%s: %v", partnerSrc, err)
 	}
+	a.red.Add(tg.Secret)
+	a.red.Add(tg.ReadOnlySecret)
 	return tg, nil
+}
+
+// embedded resolves the embedded sandbox as the target (started when start
+// is set). Partner settings without a base URL are a configuration error
+// unless --sandbox says the sandbox is meant: a nightly job that lost its
+// base URL must not go green against the sandbox.
+func (t *targetFlags) embedded(a *app, start bool, gate *egress.Gate, style auth.Style, opts []sandbox.Option) (*target, error) {
+	if !t.sandbox {
+		if name := t.partnerSetting(a); name != "" {
+			return nil, usagef("%s is set but no base URL is (--base-url / XONE_BASE_URL): set the target, or add --sandbox to run against the embedded sandbox on purpose", name)
+		}
+	}
+	tg := &target{
+		Embedded: true, BaseURL: "http://127.0.0.1 (embedded sandbox, not started)",
+		ClientID: sandbox.ClientID, Secret: sandbox.ClientSecret, PartnerID: sandbox.PartnerID,
+		ReadOnlyClientID: sandbox.ReadOnlyClientID, ReadOnlySecret: sandbox.ReadOnlyClientSecret,
+		Style: style, Loopback: true, Gate: gate, Transport: gate.Transport(), Timeout: t.timeout,
+	}
+	if !start {
+		return tg, nil
+	}
+	srv, err := sandbox.Start(opts...)
+	if err != nil {
+		if t.drift != "" {
+			return nil, usagef("--drift: %v", err)
+		}
+		return nil, fmt.Errorf("start embedded sandbox: %w", err)
+	}
+	tg.BaseURL, tg.TokenURL, tg.Sandbox = srv.URL(), srv.TokenURL(), srv
+	return tg, nil
+}
+
+// sandboxOptions are the embedded sandbox's options from the flags.
+func (t *targetFlags) sandboxOptions() []sandbox.Option {
+	if t.drift == "" {
+		return nil
+	}
+	return []sandbox.Option{sandbox.Drift(strings.Split(t.drift, ",")...)}
+}
+
+// partnerSetting names the first partner setting given (a flag or an
+// environment variable), or "".
+func (t *targetFlags) partnerSetting(a *app) string {
+	for _, f := range []struct{ flag, val, env string }{
+		{"--client-id", t.clientID, "XONE_CLIENT_ID"},
+		{"--client-secret-file", t.clientSecretFile, "XONE_CLIENT_SECRET"},
+		{"--partner-id", t.partnerID, "XONE_PARTNER_ID"},
+		{"--token-url", t.tokenURL, "XONE_TOKEN_URL"},
+		{"--offer-id", t.partnerInputs["--offer-id"], "XONE_OFFER_ID"},
+		{"--offers", t.partnerInputs["--offers"], ""},
+	} {
+		switch {
+		case f.val != "":
+			return f.flag
+		case f.env != "" && strings.TrimSpace(a.getenv(f.env)) != "":
+			return f.env
+		}
+	}
+	return ""
 }
 
 // secret reads the client secret from --client-secret-file or
@@ -228,7 +286,7 @@ func (t *targetFlags) secret(a *app) (string, error) {
 // the proxies of the app's environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY,
 // read through the app's getenv) and the process's rate ceiling.
 func (t *targetFlags) gate(a *app) (*egress.Gate, error) {
-	cfg := egress.Config{AllowProduction: t.allowProduction, MaxRate: t.maxRate, Proxy: envProxy(a.getenv)}
+	cfg := egress.Config{AllowProduction: t.allowProduction, MaxRate: t.maxRate, Shard: t.shard, Proxy: envProxy(a.getenv)}
 	if t.caFile != "" || t.insecure {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if t.caFile != "" {
@@ -303,17 +361,6 @@ func pickSource(a *app, flagVal, flagName, envName string) (string, string) {
 	return strings.TrimSpace(a.getenv(envName)), envName
 }
 
-// processMaxRate is the egress ceiling of this process: --max-rate is the
-// whole job's, so each of N shards gets --max-rate/N. An invalid --max-rate
-// is returned as is (the gate refuses it, naming the flag).
-func (l *loadFlags) processMaxRate() float64 {
-	sh, err := l.parseShard()
-	if err != nil || sh.Count < 1 {
-		return l.maxRate
-	}
-	return l.maxRate / float64(sh.Count)
-}
-
 // checkMaxRate validates --max-rate: a finite number of sends per second
 // above 0 and at most egress.MaxRateLimit.
 func (l *loadFlags) checkMaxRate() error {
@@ -333,27 +380,16 @@ func (l *loadFlags) checkTarget(tg *target, p load.Plan, allowProduction bool) e
 	if err != nil {
 		return err
 	}
-	if err := load.CheckShardTarget(tg.BaseURL, p.PeakRate(), l.maxRate, sh.Count, allowProduction); err != nil {
+	err = load.CheckTarget(tg.BaseURL, p.PeakRate(), l.maxRate, sh.Count, allowProduction)
+	switch {
+	case errors.Is(err, load.ErrProduction):
+		return usagef("%v: add --allow-production if you really mean to confirm real offers there", err)
+	case errors.Is(err, load.ErrMaxRate):
+		return usagef("--max-rate: %v", err)
+	case errors.Is(err, load.ErrAboveCeiling):
+		return usagef("--rate above --max-rate %g/s: %v (--max-rate)", l.maxRate, err)
+	case err != nil:
 		return usageError{err}
-	}
-	return nil
-}
-
-// checkPartnerID accepts what the load engine accepts in the confirm path:
-// exactly one path segment of letters, digits and -._~ (at most 128 bytes),
-// neither "." nor "..", which a URL resolves away. The value is not secret.
-func checkPartnerID(id string) error {
-	if id == "." || id == ".." {
-		return fmt.Errorf("%q is not a path segment (the id is put in the URL path)", id)
-	}
-	if len(id) > 128 {
-		return fmt.Errorf("%q is longer than 128 bytes", id[:32]+"…")
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
-			return fmt.Errorf("%q: invalid character %q at byte %d (want letters, digits and -._~)", id, rune(c), i+1)
-		}
 	}
 	return nil
 }
@@ -393,12 +429,20 @@ func parseHTTPURL(s string, base bool) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
 	case u.Host == "":
 		return nil, fmt.Errorf("%q: no host", s)
+	case u.Port() != "" && !validPort(u.Port()):
+		return nil, fmt.Errorf("%q: port %s: want 1 to 65535", s, u.Port())
 	case base && (u.RawQuery != "" || u.ForceQuery):
 		return nil, fmt.Errorf("%q: a base URL has no query (it would be glued before the API path)", s)
 	case base && strings.Contains(s, "#"):
 		return nil, fmt.Errorf("%q: a base URL has no fragment (it would be glued before the API path)", s)
 	}
 	return u, nil
+}
+
+// validPort reports whether p is a port number from 1 to 65535.
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // showURL is s for a message: as parsed with any password masked, or a
@@ -415,10 +459,16 @@ func showURL(s string) string {
 
 // newTokenSource builds the cached token source for the target's write
 // credential.
-func (t *target) newTokenSource() (*auth.Source, error) {
+func (t *target) newTokenSource(red *auth.Redactor) (*auth.Source, error) {
+	return t.tokenSource(red, t.ClientID, t.Secret)
+}
+
+// tokenSource builds a cached token source for one credential of the
+// target, registering what it learns with red.
+func (t *target) tokenSource(red *auth.Redactor, id, secret string) (*auth.Source, error) {
 	src, err := auth.New(auth.Config{
-		TokenURL: t.TokenURL, ClientID: t.ClientID, ClientSecret: t.Secret, Style: t.Style,
-		HTTPClient: t.HTTPClient(),
+		TokenURL: t.TokenURL, ClientID: id, ClientSecret: secret, Style: t.Style,
+		HTTPClient: t.HTTPClient(), Redactor: red,
 	})
 	if err != nil {
 		return nil, usageError{fmt.Errorf("token source: %w", err)}

@@ -1,6 +1,7 @@
 package ci
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -168,7 +169,7 @@ func TestMakeOffers(t *testing.T) {
 		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 		require.Equal(t, "offer_id,quote_id", lines[0], "a header first")
 		require.Len(t, lines, n+1, "a header and %d rows", n)
-		offers, err := load.ReadOffers(strings.NewReader(string(out)), "make-offers.sh")
+		offers, err := readOffers(strings.NewReader(string(out)), "make-offers.sh")
 		require.NoError(t, err, "the rows are valid offers, without duplicates")
 		require.Len(t, offers, n)
 		ids := map[string]bool{}
@@ -230,4 +231,18 @@ func indexOf(steps []step, s *step) int {
 		}
 	}
 	return -1
+}
+
+// readOffers reads every offer of a feed as a run does.
+func readOffers(r io.Reader, name string) ([]load.Offer, error) {
+	s := load.NewOfferStream(r, name, load.StreamOptions{})
+	defer func() { _ = s.Close() }()
+	var out []load.Offer
+	for {
+		o, _, ok := s.Next()
+		if !ok {
+			return out, s.Err()
+		}
+		out = append(out, o)
+	}
 }

@@ -1,46 +1,73 @@
-// Package load is the load engine: it sends authenticated Confirm offer traffic
-// at a planned rate and measures it honestly.
+// Package load is the load engine: it sends authenticated Confirm offer
+// traffic at a planned rate, records every confirm before it leaves, and
+// measures honestly.
 //
-// It is built on vegeta's library (attacker, gob results), with
-// coordinated-omission-corrected latency: every request's intended send time is
-// computed from the plan's schedule (start + the integral of the rate profile up
-// to the request, plus any Retry-After pauses), latency is measured from it, and
-// the raw service time is reported beside it. Percentiles come from mergeable HDR
-// histograms, overall and per outcome class. Workers are capped (Plan.MaxWorkers):
-// when they are all busy, sends fall behind schedule, which shows as late sends
-// and as latency, not as a silently lower rate.
+// Run composes small parts, in the spirit of vegeta's Targeter/Attacker
+// split, each with one locking discipline:
 //
-// A run streams every result to results.bin (vegeta gob, bodies and response
-// headers dropped; see IntendedHeader) and every booking to bookings.csv as it
-// arrives, so an interrupted run loses nothing. MergeResults rebuilds one Result
-// from several results.bin files (shards).
+//   - the bearer (bearer.go): the current token and its Authorization header,
+//     a failed fetch retried with backoff; atomics only;
+//   - the targeter (targeter.go): for each request a fresh offer from the
+//     Feed, recorded in the journal (ledger.Journal.Begin: claimed in the
+//     reports root's claims store and written as pending) before it leaves,
+//     then the header and the confirm body (xone.ConfirmBody); called
+//     concurrently by vegeta's workers, its state is atomics and one mutex;
+//   - the collector (collector.go): statistics, results.bin (vegeta gob,
+//     bodies and response headers dropped; see IntendedHeader), Prometheus
+//     metrics, each confirm's outcome row in the journal, rejected tokens
+//     and Retry-After pauses; it runs on the one goroutine that reads
+//     vegeta's results and owns its state;
+//   - the validator pool (validate.go): validates sampled responses against
+//     the spec on its own goroutine, fed by a bounded queue
+//     (ValidateQueue); a response is skipped only when the queue is full,
+//     and the result says so;
+//   - the pacer (pacer.go): the plan's schedule, shifted by Retry-After
+//     pauses.
 //
-// The package formats nothing: Result is plain data that package reports renders.
-// Grammars (ParseRate, ParseStages, ParseThreshold) are documented in BNF on the
-// functions.
+// Latency is measured from each request's intended send time (the schedule,
+// plus any Retry-After pauses), so a stalled target cannot hide behind a
+// slowed-down client; the service time (from the actual send) is reported
+// beside it. Percentiles come from mergeable HDR histograms. MergeResults
+// rebuilds one Result from several results.bin files (shards).
+//
+// Each offer is confirmed at most once per reports root: OpenOffers checks a
+// file against the root's claims store before the run, and the journal
+// claims each offer before its confirm leaves, so a second run over a copy
+// of the same offers, or the same rows piped in, is refused naming the run
+// that holds them. The store is an append-only file under flock rather than
+// an embedded database: package ledger says why (cost and guarantees).
+//
+// A run is never green without the evidence a pass needs: the safety gates
+// (DefaultThresholds) apply unless turned off explicitly (Plan.WithGates), a
+// threshold without enough samples has no data, and a plan cut short (a
+// Retry-After pause that leaves requests unsent, the feed running out, an
+// interrupt) is incomplete (Result.Incomplete). The package formats nothing:
+// Result is plain data that package reports renders. Grammars (ParseRate,
+// ParseStages, ParseThreshold) are documented in BNF on the functions.
 //
 // Use:
 //
-//	plan := load.Plan{Rate: "50/s", Duration: 30 * time.Second, ValidateSample: 1,
-//		Thresholds: []string{"p99<800ms", "error_rate<1%"}}
-//	if err := load.CheckTarget(baseURL, plan.PeakRate(), 0, false); err != nil {
-//		return err
-//	}
-//	offers, err := load.OpenOfferStream("offers.csv", os.Stdin, load.StreamOptions{}) // read as needed
+//	claims, err := ledger.OpenClaims("reports", "reports/20260101T000000Z-load")
 //	if err != nil {
 //		return err
+//	}
+//	defer claims.Close()
+//	offers, _, err := load.OpenOffers(ctx, "offers.csv", os.Stdin, load.OfferOptions{Claims: claims})
+//	if err != nil {
+//		return err // a bad row, or an offer another run claimed: names its line
 //	}
 //	defer offers.Close()
+//	plan := load.Plan{Rate: "50/s", Duration: 30 * time.Second, ValidateSample: 1,
+//		Thresholds: []string{"p99<800ms"}}.WithGates(false)
 //	res, err := load.Run(ctx, load.Config{
-//		Plan: plan, BaseURL: baseURL, PartnerID: partnerID,
-//		Tokens: src, TokenStats: src.Stats, Feed: offers,
-//		Spec: s, OutDir: "reports/20260101T000000Z-load", Progress: os.Stderr,
+//		Plan: plan, BaseURL: baseURL, PartnerID: partnerID, Tokens: src,
+//		Offers: offers, Spec: s, OutDir: "reports/20260101T000000Z-load",
 //	})
 //	if err != nil {
-//		return err // configuration, first token, first offer or I/O: nothing measured
+//		return err // configuration, first token, first offer, or the journal (with the result so far)
 //	}
 //	switch {
-//	case res.Failed(): // a threshold failed on data: a finding, exit 1
-//	case len(res.Incomplete()) > 0: // cut short, nothing sent, a threshold without data: exit 4
+//	case res.Failed(): // a threshold failed on data: a finding
+//	case len(res.Incomplete()) > 0: // cut short, nothing sent, too few samples
 //	}
 package load

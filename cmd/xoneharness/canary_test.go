@@ -299,3 +299,49 @@ func checkNoLeak(t *testing.T, root string, values map[string]string, outputs ..
 		}
 	}
 }
+
+// TestCanaryTokenNeverWritten: whatever format the token endpoint answers
+// in (JSON, a form body, HTML, plain text, 2 MiB of it), the token it hands
+// out appears in no output and no file, in none of the 16 encodings the
+// redactor knows. The target echoes the bearer token it received in its
+// error bodies, so a token the CLI learned is everywhere it could leak.
+func TestCanaryTokenNeverWritten(t *testing.T) {
+	const canary = "canary-token-Zq8x7Wv6Ut5Sr4"
+	answers := []struct{ name, ctype, body string }{
+		{"json", "application/json", `{"token_type":"Bearer","expires_in":3600,"access_token":"` + canary + `"}`},
+		{"form", "application/x-www-form-urlencoded", "access_token=" + canary + "&token_type=Bearer&expires_in=3600"},
+		{"html", "text/html", `<html><body><p>access_token=` + canary + `</p></body></html>`},
+		{"plain text", "text/plain; charset=utf-8", "your token: access_token: " + canary + "\n"},
+		{"2 MiB", "application/json", `{"access_token":"` + canary + `","padding":"` + strings.Repeat("x", 2<<20) + `"}`},
+	}
+	for _, a := range answers {
+		t.Run(a.name, func(t *testing.T) {
+			s := newStandIn(t, standInOpts{
+				issue: func(int64) string { return canary },
+				token: func(w http.ResponseWriter, _ *http.Request, _ int64) {
+					w.Header().Set("Content-Type", a.ctype)
+					_, _ = io.WriteString(w, a.body)
+				},
+				confirm: func(w http.ResponseWriter, r *http.Request, _ int64) bool {
+					writeJSONBody(w, http.StatusUnprocessableEntity, fmt.Sprintf(`{"message":"bad token %s"}`, r.Header.Get("Authorization")))
+					return true
+				},
+			})
+			root := t.TempDir()
+			var outputs []string
+			for _, args := range [][]string{
+				{"contract", "--report-dir", filepath.Join(root, "contract")},
+				{"load", "--offers", writeOffers(t, 20), "--rate", "10/s", "--duration", "1s", "--report-dir", filepath.Join(root, "load")},
+			} {
+				r := invoke(t, s.env(), args...)
+				assert.NotEqual(t, exitUsage, r.code, "%v\nstdout:\n%s\nstderr:\n%s", args, r.stdout, r.stderr)
+				outputs = append(outputs, r.stdout, r.stderr)
+			}
+			forms := map[string]string{}
+			for i, f := range auth.Forms(standInClientID, canary) {
+				forms[fmt.Sprintf("encoding %d", i+1)] = f
+			}
+			checkNoLeak(t, root, forms, outputs...)
+		})
+	}
+}

@@ -23,13 +23,14 @@ import (
 // received with a valid token counts as booked before it answers, as a real
 // backend that books and then answers slowly.
 type bookingLog struct {
-	mu     sync.Mutex
-	booked map[string]bool
-	delay  func(n int64) time.Duration
+	mu       sync.Mutex
+	booked   map[string]bool
+	attempts map[string]int // confirms received, per offer
+	delay    func(n int64) time.Duration
 }
 
 func newBookingLog(delay func(n int64) time.Duration) *bookingLog {
-	return &bookingLog{booked: map[string]bool{}, delay: delay}
+	return &bookingLog{booked: map[string]bool{}, attempts: map[string]int{}, delay: delay}
 }
 
 // confirm is a standInOpts.confirm hook: the sandbox decides, and what it
@@ -42,12 +43,14 @@ func (l *bookingLog) confirm(s **standIn) func(w http.ResponseWriter, r *http.Re
 		}
 		rec := httptest.NewRecorder()
 		(*s).sb.Handler().ServeHTTP(rec, r)
+		rest := r.URL.Path[strings.Index(r.URL.Path, "/offers/")+len("/offers/"):]
+		offer := strings.ToLower(strings.TrimSuffix(rest, "/confirm"))
+		l.mu.Lock()
+		l.attempts[offer]++
 		if rec.Code >= 200 && rec.Code < 300 {
-			rest := r.URL.Path[strings.Index(r.URL.Path, "/offers/")+len("/offers/"):]
-			l.mu.Lock()
-			l.booked[strings.ToLower(strings.TrimSuffix(rest, "/confirm"))] = true
-			l.mu.Unlock()
+			l.booked[offer] = true
 		}
+		l.mu.Unlock()
 		if d := l.delay(n); d > 0 {
 			select {
 			case <-r.Context().Done():

@@ -11,11 +11,12 @@ import (
 )
 
 // MaxClockSkew is the largest difference between the clocks of any two
-// shards' hosts (each within MaxClockSkew/2 of true time) under which a
-// sharded ceiling holds exactly: 10 ms, several times what NTP-synchronised
+// shards' hosts (each within MaxClockSkew/2 of true time), the delay between
+// a send's release and its arrival included, under which a sharded ceiling
+// holds exactly: 25 ms, several times what NTP-synchronised
 // hosts usually show. Its guard is built into every sharded slot; the package
 // doc says what it costs and what happens beyond it.
-const MaxClockSkew = 10 * time.Millisecond
+const MaxClockSkew = 25 * time.Millisecond
 
 // maxPeriod bounds a shard's period (the time between two of its slots), so
 // that slot instants stay within time.Duration and Unix nanoseconds.

@@ -32,11 +32,13 @@
 // differences: (1 s + MaxClockSkew)/floor(MaxRate) (below 1/s, 1/MaxRate +
 // MaxClockSkew). With clocks within MaxClockSkew of one another the ceiling
 // holds exactly; each shard sends floor(MaxRate)/N per second less the guard.
-// The guard costs MaxClockSkew/(1 s + MaxClockSkew) of floor(MaxRate), about
-// 1% (at 20/s a slot of 50.5 ms instead of 50 ms: 19.8 sends per second);
-// below 1/s less than 1%. Beyond MaxClockSkew, each further slot length of
+// The guard, 25 ms, covers the hosts' clocks and the jitter between a send's
+// release and its arrival (a loaded machine, a new connection's handshake);
+// it costs MaxClockSkew/(1 s + MaxClockSkew) of floor(MaxRate), about 2.4%
+// (at 20/s a slot of 51.25 ms instead of 50 ms: 19.5 sends per second);
+// below 1/s less than 2.5%. Beyond MaxClockSkew, each further slot length of
 // skew lets at most one more send into a window (at 20/s, one per further
-// 50.5 ms of skew), and however large the skew, a window of single sends
+// 51.25 ms of skew), and however large the skew, a window of single sends
 // never holds more than floor(MaxRate) + N - 1 (each shard's own sends stay
 // N slots apart). A clock stepped by NTP is such a skew while it lasts.
 //

@@ -19,22 +19,28 @@ The go-live check, in stages: spec preflight (lint), the contract suite, then
 directory with summary.json, report.md, junit.xml and report.html; the last
 line says where report.html is.
 
-With no --base-url / XONE_BASE_URL it starts the embedded sandbox and runs
-against it (load: 30/s for 20s with p99<500ms, error_rate<1%, schema_violations==0),
-so it passes on a fresh machine with no credentials. Against a live target it
+With no --base-url / XONE_BASE_URL and no partner setting it starts the
+embedded sandbox and runs against it (load: 30/s for 20s with p99<500ms and
+the safety gates error_rate<1%, schema_violations==0), so it passes on a fresh
+machine with no credentials. A partner setting (XONE_CLIENT_ID, XONE_OFFER_ID,
+--offers, ...) without a base URL is an error unless --sandbox says the
+embedded sandbox is meant. Against a live target it
 needs XONE_CLIENT_ID, XONE_CLIENT_SECRET (or --client-secret-file),
 XONE_PARTNER_ID, one offer for the contract suite (XONE_OFFER_ID +
 XONE_QUOTE_ID, or the first row of --offers) and --offers for the load stage
 (its remaining rows; each offer is confirmed once). Off loopback the load
 stage defaults to 2/s and is capped at --max-rate.
 
-The contract stage's confirms and the load stage's share one bookings.csv.
+The contract stage's confirms and the load stage's share one bookings.csv,
+where each is written before it leaves.
 Exit codes: 0 pass, 1 findings, 2 usage or configuration error, 3 target or
-token endpoint unreachable, 4 incomplete (interrupted, confirm-ok skipped for
-want of an offer, load stopped early, a threshold without data).
+token endpoint unreachable or the journal cannot be written, 4 incomplete
+(interrupted, confirm-ok skipped for want of an offer, the plan cut short, a
+threshold without data or with too few samples).
 
 Examples:
   xoneharness run
+  xoneharness run --drift racy-double-book        # the embedded sandbox breaking the contract on purpose
   xoneharness run --rate 100/s --duration 1m --threshold 'p99<300ms' --report-dir out/golive
   XONE_BASE_URL=https://partner-sandbox.example XONE_CLIENT_ID=abc XONE_CLIENT_SECRET=… \
     XONE_PARTNER_ID=P-1 xoneharness run --offers offers.csv --rate 5/s --duration 1m

@@ -72,9 +72,14 @@ func (r *run) finish(a *assembled, res *Result, elapsed time.Duration, tokBefore
 	r.stop.end(stopCompleted, nil) // a no-op unless the attacker ended on its own
 	a.hardStop()
 	c := a.collector
-	if c.validators != nil {
-		res.Schema = c.validators.close()
+	if v := c.validators; v != nil {
+		res.Schema = v.close()
+		for _, row := range v.violations {
+			c.evidence.fail(row)
+		}
+		c.evidence.total += v.broken - uint64(len(v.violations))
 	}
+	res.Evidence = c.evidence.result()
 	r.settle(a)
 	res.FinishedAt = r.now().UTC()
 	c.progress(r.cfg.Progress, elapsed)
@@ -156,7 +161,7 @@ func (a *assembled) checkAbort() {
 	}
 	violations := uint64(0)
 	if v := a.collector.validators; v != nil {
-		violations = v.violations()
+		violations = v.violationCount()
 	}
 	for _, t := range a.run.thresholds {
 		if cannotPass(t, a.collector.stats, violations, a.planned) {

@@ -32,6 +32,7 @@ type collector struct {
 	targeter   *targeter
 	pacer      *runPacer
 	validators *validatorPool
+	evidence   *evidence
 	rejections rejections
 	pauses     pauses
 	events     io.Writer // one line per pause, as it happens; nil: none
@@ -72,8 +73,7 @@ func (c *collector) add(r *vegeta.Result) {
 	if r.Method == "" {
 		return // the targeter failed: no request was sent
 	}
-	offerID := strings.TrimSuffix(strings.TrimPrefix(r.URL, c.urlPrefix), xone.ConfirmSuffix)
-	fl, _ := c.targeter.landed(offerID)
+	fl, _ := c.targeter.landed(c.offerOf(r))
 	if r.Code == 0 && c.abandoning.Load() {
 		r.Error = abandonedPrefix + r.Error // cut off by the interrupt, not failed by the target
 	}
@@ -85,6 +85,7 @@ func (c *collector) add(r *vegeta.Result) {
 	}
 	c.observe(r, intended, corrected, class)
 	c.resolve(r, fl, class)
+	c.collect(r, fl.offer.OfferID, corrected, class)
 	switch class {
 	case class401:
 		if c.rejections.reject(fl.tok, r.Timestamp, c.targeter.bearer) {
@@ -100,7 +101,7 @@ func (c *collector) add(r *vegeta.Result) {
 	case int(r.Code) < len(c.undocumented) && c.undocumented[r.Code]:
 		c.undocumentedN++ // an error status, never a schema violation
 	case len(r.Body) < maxBody: // a truncated body cannot be validated
-		c.sample(r)
+		c.sample(r, fl.offer.OfferID, corrected)
 	}
 	if class != class401 {
 		c.rejections.accepted(fl.tok, r.Timestamp)
@@ -138,7 +139,7 @@ func (c *collector) resolve(r *vegeta.Result, fl flight, class int) {
 }
 
 // sample hands the sampled fraction of responses to the validators.
-func (c *collector) sample(r *vegeta.Result) {
+func (c *collector) sample(r *vegeta.Result, offerID string, corrected time.Duration) {
 	if c.validators == nil {
 		return
 	}
@@ -147,7 +148,30 @@ func (c *collector) sample(r *vegeta.Result) {
 		return
 	}
 	c.sampleAcc--
-	c.validators.submit(validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body})
+	c.validators.submit(validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body,
+		evidence: func() EvidenceRow {
+			return c.evidence.row(r.Seq, offerID, r.Timestamp, int(r.Code), corrected, r.Latency, r.Headers)
+		}})
+}
+
+// offerOf is the offer id in a result's URL.
+func (c *collector) offerOf(r *vegeta.Result) string {
+	return strings.TrimSuffix(strings.TrimPrefix(r.URL, c.urlPrefix), xone.ConfirmSuffix)
+}
+
+// collect offers the answer to the evidence: among the slowest, and as a
+// failure when it is not a 2xx (requests abandoned at an interrupt say
+// nothing of the target and are left out).
+func (c *collector) collect(r *vegeta.Result, offerID string, corrected time.Duration, class int) {
+	build := func() EvidenceRow {
+		return c.evidence.row(r.Seq, offerID, r.Timestamp, int(r.Code), corrected, r.Latency, r.Headers)
+	}
+	c.evidence.slow(corrected, build)
+	if class != class2xx && !strings.HasPrefix(r.Error, abandonedPrefix) {
+		row := build()
+		row.Error = normaliseError(r.Error)
+		c.evidence.fail(row)
+	}
 }
 
 // retryAfter pauses the pacer for a 429's Retry-After and says so.

@@ -55,6 +55,12 @@ type Plan struct {
 	IgnoreRetryAfter bool `json:"ignore_retry_after,omitempty"`
 	// AbortOnFail stops the attack as soon as a threshold can no longer pass.
 	AbortOnFail bool `json:"abort_on_fail,omitempty"`
+	// Evidence is how many of the slowest requests the result lists with
+	// their correlation headers (0: DefaultEvidence; negative: none).
+	Evidence int `json:"evidence,omitempty"`
+	// EvidenceHeaders are response headers kept as evidence besides
+	// CorrelationHeaders.
+	EvidenceHeaders []string `json:"evidence_headers,omitempty"`
 	// Thresholds are ParseThreshold expressions evaluated on the result,
 	// the safety gates included (see WithGates).
 	Thresholds []string `json:"thresholds,omitempty"`
@@ -138,6 +144,9 @@ func (p Plan) WithDefaults() Plan {
 	if p.Connections == 0 {
 		p.Connections = p.MaxWorkers
 	}
+	if p.Evidence == 0 {
+		p.Evidence = DefaultEvidence
+	}
 	if len(p.Stages) > 0 {
 		var total time.Duration
 		for _, s := range p.Stages {
@@ -194,6 +203,11 @@ func (p Plan) Validate() error {
 	}
 	if math.IsNaN(p.ValidateSample) || p.ValidateSample < 0 || p.ValidateSample > 1 {
 		return bad("validate-sample", "%v is not a fraction in [0, 1]", p.ValidateSample)
+	}
+	for _, h := range p.EvidenceHeaders {
+		if !validHeaderName(h) {
+			return bad("evidence-header", "%q is not a valid header name", h)
+		}
 	}
 	if h := p.IdempotencyHeader; h != "" && !validHeaderName(h) {
 		return bad("idempotency-header", "%q is not a valid header name", h)

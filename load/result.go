@@ -63,6 +63,9 @@ type Result struct {
 	Offers           OfferStats        `json:"offers"`
 	Tokens           TokenStats        `json:"tokens"`
 	RetryAfterPauses PauseStats        `json:"retry_after_pauses"`
+	// Evidence lists the slowest and the failing requests with the
+	// correlation headers the target returned, for a vendor ticket.
+	Evidence Evidence `json:"evidence"`
 	// FeedStarved says how long a streamed offer feed kept the attack
 	// waiting for its source; zero for a feed that is never slow.
 	FeedStarved FeedStarvation `json:"feed_starved"`

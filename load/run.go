@@ -297,7 +297,8 @@ func (r *run) assemble(ctx context.Context) (*assembled, error) {
 	a := &assembled{run: r, targeter: t, planned: r.planned()}
 	a.pacer = newRunPacer(r.sched, r.plan.Duration, r.plan.MaxRequests, r.feedCap(), r.stop.done, func(reason string) { r.stop.end(reason, nil) })
 	a.collector = &collector{plan: r.plan, urlPrefix: r.urlPrefix, now: r.now, stats: newStats(5), results: rw,
-		journal: j, metrics: metrics, targeter: t, pacer: a.pacer, events: r.cfg.Events, abandoning: &atomic.Bool{}}
+		journal: j, metrics: metrics, targeter: t, pacer: a.pacer, events: r.cfg.Events, abandoning: &atomic.Bool{},
+		evidence: newEvidence(r.plan.Evidence, r.plan.EvidenceHeaders)}
 	if err := a.collector.startValidation(r.cfg.Spec, r.urlPrefix); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,8 @@ type validateJob struct {
 	status int
 	header http.Header
 	body   []byte
+	// evidence builds the job's evidence row, should it break the document.
+	evidence func() EvidenceRow
 }
 
 // validatorPool validates sampled responses against the spec on its own
@@ -41,8 +43,10 @@ type validatorPool struct {
 	wg      sync.WaitGroup
 	metrics *Metrics
 
-	mu     sync.Mutex
-	schema SchemaStats
+	mu         sync.Mutex
+	schema     SchemaStats
+	violations []EvidenceRow // the first MaxFailures responses that broke the document
+	broken     uint64        // responses that broke it
 }
 
 // newValidatorPool starts the validators for confirms sent to urlPrefix.
@@ -77,8 +81,8 @@ func (v *validatorPool) submit(j validateJob) {
 	}
 }
 
-// violations is the number of violations found so far.
-func (v *validatorPool) violations() uint64 {
+// violationCount is the number of violations found so far.
+func (v *validatorPool) violationCount() uint64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.schema.Violations
@@ -108,6 +112,14 @@ func (v *validatorPool) validate(j validateJob) {
 	defer v.mu.Unlock()
 	v.schema.Validated++
 	v.schema.Violations += uint64(len(vs))
+	if len(vs) > 0 && j.evidence != nil {
+		v.broken++
+		if len(v.violations) < MaxFailures {
+			row := j.evidence()
+			row.Violation = vs[0].Rule + " " + vs[0].Path + ": " + vs[0].Reason
+			v.violations = append(v.violations, row)
+		}
+	}
 	for _, x := range vs {
 		if len(v.schema.Details) >= maxSchemaDetails {
 			break

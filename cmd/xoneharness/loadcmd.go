@@ -89,6 +89,8 @@ type loadFlags struct {
 	ignoreRetryAfter  bool
 	thresholds        stringsFlag
 	abortOnFail       bool
+	evidence          int
+	evidenceHeaders   stringsFlag
 	// noDefaultThresholds turns the safety gates off.
 	noDefaultThresholds bool
 	// extraDefaults are thresholds applied when none is given besides the
@@ -121,6 +123,8 @@ func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.
 	fs.BoolVar(&l.ignoreRetryAfter, "ignore-retry-after", false, "keep pacing through 429 Retry-After instead of pausing")
 	fs.Var(&l.thresholds, "threshold", "pass/fail threshold, e.g. 'p99<800ms' (repeatable)")
 	fs.BoolVar(&l.abortOnFail, "abort-on-fail", false, "stop as soon as a threshold can no longer pass")
+	fs.IntVar(&l.evidence, "evidence", load.DefaultEvidence, "list the K slowest requests, with their send time and correlation headers (CF-RAY, Server-Timing, ...), in evidence.csv and the reports (0: none)")
+	fs.Var(&l.evidenceHeaders, "evidence-header", "another response header to keep as evidence, e.g. X-Amzn-Trace-Id (repeatable)")
 	fs.BoolVar(&l.noDefaultThresholds, "no-default-thresholds", false, "turn off the safety gates ("+strings.Join(load.DefaultThresholds(), ", ")+"), which --threshold adds to; the verdict says so")
 	fs.Float64Var(&l.maxRate, "max-rate", load.DefaultMaxRate, "ceiling on sends per second to a host that is not loopback, for the whole job: with --shard I/N the shards take turns in wall-clock slots (above 0, at most 100000)")
 	fs.StringVar(&l.shard, "shard", "", "run shard I of N (0-based, e.g. 0/3): 1/N of the rate profile and rows k with k mod N == I of --offers")
@@ -143,6 +147,10 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 		Workers: l.workers, MaxWorkers: l.maxWorkers, Connections: l.connections,
 		ValidateSample: l.validateSample, IdempotencyHeader: l.idempotencyHeader,
 		IgnoreRetryAfter: l.ignoreRetryAfter, AbortOnFail: l.abortOnFail, Thresholds: l.thresholds,
+		Evidence: l.evidence, EvidenceHeaders: l.evidenceHeaders,
+	}
+	if l.evidence == 0 {
+		p.Evidence = -1 // none
 	}
 	if len(p.Thresholds) == 0 {
 		p.Thresholds = l.extraDefaults
@@ -193,6 +201,8 @@ func (l *loadFlags) checkFlags(fs *flag.FlagSet) error {
 		return usagef("--max-duration: want a positive duration (a run is always bounded), got %s", l.maxDuration)
 	case l.timeout <= 0:
 		return usagef("--timeout: want a positive per-request timeout, got %s", l.timeout)
+	case l.evidence < 0 || l.evidence > 1000:
+		return usagef("--evidence: want a number of requests from 0 to 1000, got %d", l.evidence)
 	}
 	for _, r := range []struct{ flag, val string }{{"--rate", l.rate}, {"--shard-rate", l.shardRate}} {
 		if r.val == "" || (r.flag == "--rate" && l.stages != "") {

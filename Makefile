@@ -42,7 +42,7 @@ sandbox: ## serve the embedded sandbox on $(ADDR)
 run: ## the main job against the embedded sandbox
 	$(GO) run ./cmd/xoneharness run
 
-bench: ## performance table of BENCHMARKS.md (about 10 min; go run ./bench -quick for 1.5 min)
+bench: ## performance table of BENCHMARKS.md (about 8 min; go run ./bench -quick for 2 min)
 	$(GO) run ./bench
 
 shards-demo: ## 3 load shards + merge against one local sandbox (deploy/shards-demo.sh)

@@ -1,27 +1,26 @@
-// Command bench measures whether xoneharness is ever the bottleneck: it prints one table of
-// medians measured side by side in one run on this machine.
+// Command bench measures whether xoneharness is ever the bottleneck. It prints one Markdown
+// table of medians over -runs, each run's figures measured side by side against a fresh
+// `xoneharness sandbox` process on 127.0.0.1:
 //
-//  1. the embedded sandbox's capacity: a closed-loop raw HTTP/1.1 client (wrk-like) against
-//     `xoneharness sandbox` served in its own process;
-//  2. bare vegeta (a child process of this program: static target, fresh offer id per request,
-//     no validation, no histograms): the highest constant rate with ≥ 99% of it achieved and
-//     < 0.1% errors, found by stepping the rate up and down, MaxWorkers capped;
-//  3. `xoneharness load` (a child process) with every feature on — offer feed (--offers),
-//     token source, idempotency header, 100% schema validation, HDR histograms, results.bin and
-//     bookings.csv streaming — the same measurement against the same sandbox, and the ratio 3/2
-//     per run;
-//  4. micro-benchmarks (`go test -bench`): spec response validation and the load engine's
-//     per-request work;
-//  5. the wall time of `xoneharness contract` against its embedded sandbox;
-//  6. with -memory, the peak RSS (/usr/bin/time -v) of 100k and 1M request load runs;
-//  7. 5000/s with 100% validation: the fraction of the rate achieved.
+//  1. bare vegeta (this program in its vegeta mode: a static target, no validation, no files)
+//     and 2. `xoneharness load` with every feature on (offers file, token source, idempotency
+//     header, 100% validation, evidence, results.bin, the journal with its claims): the highest
+//     clean rate of each (≥ 99% of the rate achieved, < 0.1% errors) and their ratio;
+//  3. and 4. xoneharness at 2000/s for -fixed: the fraction of the rate achieved and of the
+//     responses validated, on the quiet machine and with two CPU-bound processes (this program
+//     in its spin mode) beside it;
+//  5. with -memory, the peak RSS (getrusage) of a 200/s load for 60 s and for 10 s;
+//  6. the wall time of `xoneharness contract` against its embedded sandbox;
+//  7. once, before the runs: `go test -bench` of spec validation and of the load engine's
+//     per-request work (BenchmarkProcess).
 //
 // Run it from the repository root:
 //
-//	go run ./bench            # 5 runs of 3 s steps: about 10 minutes on 2 cores
-//	go run ./bench -quick     # 3 runs of 1.5 s steps, 10 s at 5000/s: about 2 minutes
-//	go run ./bench -memory    # adds the 100k and 1M memory runs (several minutes)
-//	go run ./bench -v -runs 7 # log every step; more runs
+//	go run ./bench            # 5 runs, 3 s steps, 2000/s for 20 s: about 8 minutes on 2 cores
+//	go run ./bench -quick     # 3 runs, 1.5 s steps, 2000/s for 5 s: about 2 minutes
+//	go run ./bench -memory    # adds the peak RSS rows (70 s more per run)
 //
-// The table is Markdown, ready for BENCHMARKS.md. Progress goes to stderr.
+// BENCHMARKS.md says what each row means and its target.
+//
+// Progress goes to stderr.
 package main

@@ -7,8 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	v3low "github.com/pb33f/libopenapi/datamodel/low/v3"
-	whatchanged "github.com/pb33f/libopenapi/what-changed"
+	"github.com/pb33f/libopenapi"
 	"github.com/pb33f/libopenapi/what-changed/model"
 )
 
@@ -33,7 +32,7 @@ type Change struct {
 }
 
 // DiffReport lists the changes of a newer vendor document. Changes are sorted by Path, Property,
-// Kind; Breaking counts the breaking ones and Total all of them.
+// Kind, Old, New; Breaking counts the breaking ones and Total all of them.
 type DiffReport struct {
 	Changes  []Change `json:"changes"`
 	Breaking int      `json:"breaking"`
@@ -55,17 +54,18 @@ func Diff(oldDoc, newDoc []byte, opts ...Option) (*DiffReport, error) {
 }
 
 func diff(oldDoc, newDoc []byte) (*DiffReport, error) {
-	var models [2]*v3low.Document
+	var docs [2]libopenapi.Document
 	for i, b := range [][]byte{oldDoc, newDoc} {
-		d, err := parseDocument(b)
-		if err == nil {
-			models[i], _, err = d.newModel(b)
-		}
+		c, err := read(b, nil, true)
 		if err != nil {
 			return nil, fmt.Errorf("%s document: %w", [2]string{"old", "new"}[i], err)
 		}
+		docs[i] = c.doc
 	}
-	dc := whatchanged.CompareOpenAPIDocuments(models[0], models[1])
+	dc, err := libopenapi.CompareDocuments(docs[0], docs[1])
+	if err != nil {
+		return nil, fmt.Errorf("compare: %w: %w", ErrUnreadable, err)
+	}
 	rep := &DiffReport{Changes: []Change{}}
 	if dc == nil {
 		return rep, nil
@@ -94,7 +94,10 @@ func diff(oldDoc, newDoc []byte) (*DiffReport, error) {
 		if a.Property != b.Property {
 			return a.Property < b.Property
 		}
-		return a.Kind < b.Kind
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Old+"\x00"+a.New < b.Old+"\x00"+b.New // what-changed reports list items in any order
 	})
 	for _, c := range rep.Changes {
 		if c.Breaking {

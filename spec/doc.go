@@ -21,11 +21,13 @@
 // whose target matches nothing, named by its index, target and description. Info names the
 // document (title, version, SHA-256) for reports.
 //
-// One loader reads every document and overlay, for ReadDocument, Load, Lint and Diff alike: it
-// parses the input once into a YAML node tree and refuses, with a *LimitError, what exceeds
+// One loader reads every document and overlay, for ReadDocument, Load, Lint and Diff alike. Each
+// input is first parsed into a YAML node tree and refused, with a *LimitError, when it exceeds
 // MaxDocumentSize, MaxAliases, MaxNodes (aliases expanded, so an alias bomb of a few kilobytes is
-// refused in milliseconds) or MaxDepth, before libopenapi sees it; the overlay is applied to that
-// tree and libopenapi's model built from it. Context(ctx) makes each return as soon as ctx ends.
+// refused in milliseconds) or MaxDepth, before libopenapi sees it. libopenapi's overlay engine
+// then applies the overlay, and its output is held to the same limits before libopenapi builds a
+// model of it: an overlay that multiplies the document is refused too. Context(ctx) makes each
+// return as soon as ctx ends.
 //
 // Load builds the corrected document and one libopenapi-validator validator with format
 // assertions on (date-time, email, uri, int32, int64...). The validator is the only judge:
@@ -36,8 +38,14 @@
 // as cover_amount, and so are Cloudflare header values off their real shape ("header-shape").
 //
 // Lint finds the defects of a vendor document (for instance a newer release) and says whether the
-// overlay still handles each, and how (every fix must widen); Diff reports what a newer release
-// changed, breaking or not, using libopenapi's what-changed.
+// overlay still handles each, and how (every fix must widen); a loaded Spec's Defects answers the
+// same without reading the document again. Diff reports what a newer release changed, breaking or
+// not, using libopenapi's what-changed.
+//
+// Coverage records which documented members of the response schemas (each JSON path, array items
+// as "[]", and each documented header) the validated responses exercised, how often, and with
+// which kinds of values (enum values, null or a value, format matched or not); its
+// CoverageReport lists the paths never exercised and merges across shards.
 //
 // A Spec is immutable after Load and safe for concurrent use; build it once (a few milliseconds)
 // and share it. Validation reads the bytes it is given and never reads or modifies the caller's
@@ -60,4 +68,10 @@
 //	s, err = spec.Load(spec.FromDocument(newVendorDoc)) // test against it; s.Info() names it
 //	defects, err := spec.Lint(newVendorDoc) // what is wrong with a vendor document, and is it handled
 //	report, err := spec.Diff(spec.Vendor(), newVendorDoc) // what a newer vendor document changed
+//
+//	cov := s.NewCoverage() // shared by every goroutine that validates
+//	resp := spec.Response{Status: r.StatusCode, Header: spec.WireHeader(r), Body: body}
+//	cov.Add(resp, s.ValidateResponse(req, resp))
+//	rep := cov.Report() // rep.Schemas[i].NeverExercised: what no response had
+//	fmt.Printf("%d of %d documented response fields exercised\n", rep.Exercised, rep.Documented)
 package spec

@@ -56,7 +56,7 @@ func ReadDocument(path string) ([]byte, error) {
 // unchanged, for the parsers to accept or refuse.
 func normalize(doc []byte) []byte {
 	t := bytes.TrimLeft(doc, " \t\r\n")
-	if len(t) == 0 || (t[0] != '{' && t[0] != '[') {
+	if len(t) == 0 || (t[0] != '{' && t[0] != '[') || bytes.IndexByte(doc, '\\') < 0 {
 		return doc
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/jsonpath/pkg/jsonpath"
+	jpconfig "github.com/pb33f/jsonpath/pkg/jsonpath/config"
 	highoverlay "github.com/pb33f/libopenapi/datamodel/high/overlay"
 )
 
@@ -62,39 +64,29 @@ func Lint(doc []byte, opts ...Option) ([]Defect, error) {
 }
 
 func lint(doc, overlayDoc []byte) ([]Defect, error) {
-	d, err := parseDocument(doc)
+	c, err := read(doc, overlayDoc, false)
 	if err != nil {
 		return nil, err
 	}
-	ov, err := readOverlay(overlayDoc)
-	if err != nil {
-		return nil, err
-	}
-	found := detectDefects(d.root)
+	return c.defects(), nil
+}
+
+// defects lints the document as given and says, for each defect, whether and how the overlay
+// handles it.
+func (c *corrected) defects() []Defect {
+	found := detectDefects(c.given)
 	out := make([]Defect, 0, len(found))
-	if len(found) == 0 {
-		return out, nil
-	}
-	type match struct {
-		act *highoverlay.Action
-		idx int
-	}
-	matches := make([]match, len(found))
-	for i, df := range found {
-		matches[i].act, matches[i].idx = matchAction(ov, d.root, df)
-	}
 	remaining := map[string]bool{}
-	ovErr := applyOverlay(d, ov) // on the tree the defects point into: match first
-	if ovErr == nil {
-		for _, df := range detectDefects(d.root) {
+	if c.notApplied == nil && len(found) > 0 {
+		for _, df := range detectDefects(c.doc.GetSpecInfo().RootNode) {
 			remaining[df.key()] = true
 		}
 	}
-	for i, df := range found {
-		act, idx := matches[i].act, matches[i].idx
+	for _, df := range found {
+		act, idx := matchAction(c.overlay, c.given, df)
 		switch {
-		case ovErr != nil:
-			df.Handling = "not handled: overlay does not apply: " + ovErr.Error()
+		case c.notApplied != nil:
+			df.Handling = "not handled: overlay does not apply: " + c.notApplied.Error()
 		case remaining[df.key()] && act != nil:
 			df.Handling = "not handled: " + describeAction(act, idx) + " targets it but the defect remains"
 		case remaining[df.key()]:
@@ -111,7 +103,7 @@ func lint(doc, overlayDoc []byte) ([]Defect, error) {
 		}
 		out = append(out, df.Defect)
 	}
-	return out, nil
+	return out
 }
 
 func describeAction(a *highoverlay.Action, idx int) string {
@@ -249,6 +241,16 @@ func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) (*highover
 		}
 	}
 	return nil, -1
+}
+
+// query selects the nodes a JSONPath target designates, with the options libopenapi's overlay
+// engine uses.
+func query(root *yaml.Node, target string) ([]*yaml.Node, error) {
+	p, err := jsonpath.NewPath(target, jpconfig.WithPropertyNameExtension(), jpconfig.WithLazyContextTracking())
+	if err != nil {
+		return nil, err
+	}
+	return p.Query(root), nil
 }
 
 func containsNode(ns []*yaml.Node, n *yaml.Node) bool {
@@ -624,8 +626,12 @@ func formatDefect(ptr, schemaPtr []string, schema, value *yaml.Node) *defect {
 	}
 }
 
-// mapGet returns the value of key in a mapping node, nil when absent or n is not a mapping.
+// mapGet returns the value of key in a mapping node (or an alias of one), nil when absent or n is
+// not a mapping.
 func mapGet(n *yaml.Node, key string) *yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
 	if n == nil {
 		return nil
 	}

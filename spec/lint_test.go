@@ -55,7 +55,7 @@ func TestLintVendor(t *testing.T) {
 		if d.Rule == DefectUndeclaredPathParameter {
 			continue
 		}
-		assert.NotNil(t, resolveRef(vendor.root.Content[0], mapNode("$ref", "#"+d.Pointer)), "pointer %s resolves", d.Pointer)
+		assert.NotNil(t, resolveRef(vendor.Content[0], mapNode("$ref", "#"+d.Pointer)), "pointer %s resolves", d.Pointer)
 	}
 
 	// Reasons carry the real values.
@@ -264,6 +264,52 @@ func TestLintOverlayThatNoLongerApplies(t *testing.T) {
 	for _, d := range defects {
 		assert.False(t, d.Handled, "%s %s", d.Rule, d.Pointer)
 		assert.Contains(t, d.Handling, "overlay action 6 (remove $.paths")
-		assert.Contains(t, d.Handling, "matches nothing")
+		assert.Contains(t, d.Handling, "not applied: target matched zero nodes")
+	}
+}
+
+// TestDefectsOfALoadedSpec: a loaded Spec answers what Lint answers for its document and overlay,
+// from the trees Load already parsed; without an overlay nothing is handled.
+func TestDefectsOfALoadedSpec(t *testing.T) {
+	narrowing, err := os.ReadFile("testdata/narrowing-overlay.yaml")
+	require.NoError(t, err)
+	for name, overlay := range map[string][]byte{"embedded": Overlay(), "narrowing": narrowing} {
+		t.Run(name, func(t *testing.T) {
+			want, err := Lint(Vendor(), WithOverlay(overlay))
+			require.NoError(t, err)
+			s := loadSpec(t, WithOverlay(overlay))
+			assert.Equal(t, want, s.Defects())
+		})
+	}
+	defects := loadSpec(t, WithoutOverlay()).Defects()
+	require.Len(t, defects, 8)
+	for _, d := range defects {
+		assert.Equal(t, "not handled", d.Handling, "%s %s", d.Rule, d.Pointer)
+	}
+}
+
+// TestOverlayActionErrors: where libopenapi's overlay engine fails an action, or only warns about
+// it, Load fails naming the action by index, target and description.
+func TestOverlayActionErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		action string
+		want   []string
+	}{
+		{"copy and update", "{target: $.info, copy: $.info, update: {x-a: 1}}", []string{"overlay action 1 (copy $.info)", "not applied: copy and update are both set"}},
+		{"object into a scalar", "{target: $.info.title, description: 'Retitle: why not', update: {a: 1}}", []string{"overlay action 1 (update $.info.title): Retitle", "incompatible"}},
+		{"bad JSONPath", "{target: '$[', remove: true}", []string{"overlay action 1 (remove $[)", "JSONPath"}},
+		{"copy source missing", "{target: $.info, copy: $.nowhere}", []string{"overlay action 1 (copy $.info)", "copy source"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ov := "overlay: 1.1.0\ninfo: {title: t, version: '1'}\nactions:\n  - " + tt.action + "\n"
+			_, err := Load(WithOverlay([]byte(ov)))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrDocument)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
 	}
 }

@@ -2,16 +2,18 @@ package spec
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/libopenapi"
 	"github.com/pb33f/libopenapi/datamodel"
-	v3high "github.com/pb33f/libopenapi/datamodel/high/v3"
-	lowbase "github.com/pb33f/libopenapi/datamodel/low/base"
-	v3low "github.com/pb33f/libopenapi/datamodel/low/v3"
-	"github.com/pb33f/libopenapi/utils"
+	highoverlay "github.com/pb33f/libopenapi/datamodel/high/overlay"
+	"github.com/pb33f/libopenapi/overlay"
 )
 
 // Limits of the one loader behind ReadDocument, Load, Lint and Diff, for a document and for an
@@ -85,48 +87,39 @@ func interruptible[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	}
 }
 
-// document is a parsed OpenAPI 3 document: its tree, its openapi version and its node count with
-// aliases expanded.
-type document struct {
-	root    *yaml.Node
-	version string
-	nodes   int64
-}
-
 // parseTree parses a document or an overlay (JSON in any valid spelling, or YAML) into a node tree
-// and measures it against the limits; input names it in errors. It returns the expanded node count.
-func parseTree(input string, b []byte) (*yaml.Node, int64, error) {
+// and measures it against the limits; input names it in errors. This is the cheap pre-check every
+// input passes before libopenapi sees it.
+func parseTree(input string, b []byte) (*yaml.Node, error) {
 	if len(b) > MaxDocumentSize {
-		return nil, 0, &LimitError{Input: input, Limit: LimitSize, Max: MaxDocumentSize, Seen: int64(len(b))}
+		return nil, &LimitError{Input: input, Limit: LimitSize, Max: MaxDocumentSize, Seen: int64(len(b))}
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(normalize(b), &root); err != nil {
-		return nil, 0, fmt.Errorf("parse %s: %w: %w", input, ErrUnreadable, err)
+		return nil, fmt.Errorf("parse %s: %w: %w", input, ErrUnreadable, err)
 	}
-	nodes, err := measureTree(input, &root)
-	if err != nil {
-		return nil, 0, err
+	if err := measureTree(input, &root); err != nil {
+		return nil, err
 	}
-	return &root, nodes, nil
+	return &root, nil
 }
 
-// measureTree checks a tree against MaxAliases, MaxDepth and MaxNodes and returns its node count
-// with aliases expanded.
-func measureTree(input string, root *yaml.Node) (int64, error) {
+// measureTree checks a tree against MaxAliases, MaxDepth and MaxNodes, aliases expanded.
+func measureTree(input string, root *yaml.Node) error {
 	m := measurer{input: input, memo: map[*yaml.Node]extent{}}
 	e, err := m.measure(root, 0)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if e.nodes > MaxNodes {
-		return 0, &LimitError{Input: input, Limit: LimitNodes, Max: MaxNodes, Seen: e.nodes}
+		return &LimitError{Input: input, Limit: LimitNodes, Max: MaxNodes, Seen: e.nodes}
 	}
-	return e.nodes, nil
+	return nil
 }
 
-// parseDocument parses an OpenAPI 3 document within the limits.
-func parseDocument(b []byte) (*document, error) {
-	root, nodes, err := parseTree("document", b)
+// parseDocument pre-checks an OpenAPI 3 document within the limits.
+func parseDocument(b []byte) (*yaml.Node, error) {
+	root, err := parseTree("document", b)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +127,7 @@ func parseDocument(b []byte) (*document, error) {
 	if v == nil || v.Kind != yaml.ScalarNode || !strings.HasPrefix(v.Value, "3.") {
 		return nil, fmt.Errorf("parse document: no \"openapi: 3.x\" at the top: %w", ErrUnreadable)
 	}
-	return &document{root: root, version: v.Value, nodes: nodes}, nil
+	return root, nil
 }
 
 // extent is the size of a subtree with its aliases expanded.
@@ -191,27 +184,88 @@ func (m *measurer) measure(n *yaml.Node, depth int64) (extent, error) {
 	return e, nil
 }
 
-// newModel builds libopenapi's model of a parsed document (after the overlay), without parsing it
-// again as libopenapi.NewDocument would; src is the document as given, for line counts. References
-// to files and URLs are not followed.
-func (d *document) newModel(src []byte) (*v3low.Document, *v3high.Document, error) {
-	root, version := d.root, d.version
-	info := &datamodel.SpecInfo{
-		SpecType: utils.OpenApi3, Version: version, SpecFormat: datamodel.OAS3, VersionNumeric: 3.0,
-		SpecFileType: datamodel.YAMLFileType, SpecBytes: &src, RootNode: root,
-		NumLines: strings.Count(string(src), "\n") + 1,
+// corrected is a document read within the limits and corrected by libopenapi's overlay engine.
+type corrected struct {
+	given   *yaml.Node           // the document as given, as the pre-check parsed it
+	overlay *highoverlay.Overlay // nil without an overlay
+	// notApplied says why the overlay does not apply to the document (an action that matches
+	// nothing, conflicts or fails); doc is nil then.
+	notApplied error
+	doc        libopenapi.Document // the corrected document (the given one without an overlay)
+}
+
+// read pre-checks the document and the overlay (unless noOverlay), has libopenapi apply the
+// overlay, and hands the result to libopenapi within the limits: the overlay's output is refused
+// with a *LimitError (Input "overlay") when it exceeds a limit. The document is parsed three times
+// with an overlay (pre-check, the overlay engine, the corrected document: libopenapi's overlay
+// engine and document take bytes only), twice without; the overlay twice (pre-check, libopenapi).
+func read(doc, overlayDoc []byte, noOverlay bool) (*corrected, error) {
+	norm := normalize(doc) // the overlay engine's parser refuses what normalize rewrites
+	given, err := parseDocument(norm)
+	if err != nil {
+		return nil, err
 	}
+	c := &corrected{given: given}
+	src, input := norm, "document"
+	if !noOverlay {
+		if _, err := parseTree("overlay", overlayDoc); err != nil {
+			return nil, err
+		}
+		if c.overlay, err = libopenapi.NewOverlayDocument(normalize(overlayDoc)); err != nil {
+			return nil, fmt.Errorf("read overlay: %w: not an OpenAPI Overlay document: %w", ErrDocument, err)
+		}
+		if src, c.notApplied = applyOverlay(norm, c.overlay); c.notApplied != nil {
+			return c, nil
+		}
+		input = "overlay"
+	}
+	if c.doc, err = newDocument(input, src); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// applyOverlay applies ov to doc with libopenapi's overlay engine. An action the engine fails,
+// and one it only warns about (a target that matches nothing, copy and update both set), is an
+// error naming the action by index, target and description. The engine's own work is bounded by
+// the limits of its inputs only: an update of u nodes made at t targets costs u×t before the
+// output is measured.
+func applyOverlay(doc []byte, ov *highoverlay.Overlay) ([]byte, error) {
+	res, err := overlay.Apply(doc, ov)
+	var ae *overlay.OverlayError
 	switch {
-	case strings.HasPrefix(version, "3.1"):
-		info.SpecFormat, info.VersionNumeric = datamodel.OAS31, 3.1
-	case strings.HasPrefix(version, "3.2"):
-		info.SpecFormat, info.VersionNumeric = datamodel.OAS32, 3.2
+	case errors.As(err, &ae) && ae.Action != nil:
+		a := describeAction(ae.Action, slices.Index(ov.Actions, ae.Action))
+		return nil, fmt.Errorf("apply %s: %w: %w", a, ErrDocument, ae.Cause)
+	case err != nil:
+		return nil, fmt.Errorf("apply overlay: %w: %w", ErrDocument, err)
+	case len(res.Warnings) > 0:
+		w := res.Warnings[0]
+		a := describeAction(w.Action, slices.Index(ov.Actions, w.Action))
+		return nil, fmt.Errorf("apply %s: %w: the action was not applied: %s", a, ErrDocument, w.Message)
 	}
-	low, err := v3low.CreateDocumentFromConfig(info, datamodel.NewDocumentConfiguration())
-	if low == nil || err != nil {
-		return nil, nil, fmt.Errorf("build model: %w: %w", ErrUnreadable, err)
+	return res.Bytes, nil
+}
+
+// newDocument hands b to libopenapi (references to files and URLs are not followed) and measures
+// the tree it parsed (parsing expands no alias) before any model is built from it; input names
+// the input responsible for b in errors: "document", or "overlay" for the overlay's output.
+func newDocument(input string, b []byte) (libopenapi.Document, error) {
+	if len(b) > MaxDocumentSize {
+		return nil, &LimitError{Input: input, Limit: LimitSize, Max: MaxDocumentSize, Seen: int64(len(b))}
 	}
-	high := v3high.NewDocument(low)
-	lowbase.ClearSchemaQuickHashMap() // as BuildV3Model does: the cache is libopenapi's, process-wide
-	return low, high, nil
+	cfg := datamodel.NewDocumentConfiguration()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	doc, err := libopenapi.NewDocumentWithConfiguration(b, cfg)
+	if err != nil {
+		what := "document"
+		if input == "overlay" {
+			what = "the corrected document"
+		}
+		return nil, fmt.Errorf("parse %s: %w: %w", what, ErrUnreadable, err)
+	}
+	if err := measureTree(input, doc.GetSpecInfo().RootNode); err != nil {
+		return nil, err
+	}
+	return doc, nil
 }

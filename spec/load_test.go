@@ -173,25 +173,21 @@ func TestWithinLimitsLoads(t *testing.T) {
 	assert.Empty(t, s.ValidateResponse(confirmReq(t), Response{Status: 200, Header: jsonHeader(), Body: body200(t)}))
 }
 
-// TestOverlayGrowthIsBounded: an overlay within the limits whose update, made at every target,
-// would grow the document beyond MaxNodes is refused before the update is made.
-func TestOverlayGrowthIsBounded(t *testing.T) {
-	ov := `overlay: 1.0.0
-info: {title: grow, version: '1'}
-x-a: &a [` + strings.TrimSuffix(strings.Repeat("0, ", 999), ", ") + `]
-actions:
-  - target: $.paths.*.post.responses.*
-    update: {x-big: ` + aliasList("a", 600) + `}
-`
-	var err error
-	grew := heapGrowth(func() { _, err = Load(WithOverlay([]byte(ov))) })
+// TestOverlayOutputIsBounded: an overlay within the limits whose update, made at every target,
+// multiplies the document beyond a limit is refused with a LimitError on the overlay, before
+// libopenapi builds a model of the result.
+func TestOverlayOutputIsBounded(t *testing.T) {
+	pad := strings.Repeat("a", MaxDocumentSize/2)
+	ov := "overlay: 1.0.0\ninfo: {title: grow, version: '1'}\nactions:\n" +
+		"  - target: $.paths.*.post.responses.*\n    update: {x-pad: '" + pad + "'}\n"
+	_, err := Load(WithOverlay([]byte(ov)))
 	var le *LimitError
 	require.ErrorAs(t, err, &le)
-	assert.Equal(t, "overlay", le.Input)
-	assert.Equal(t, LimitNodes, le.Limit)
-	assert.Less(t, grew, uint64(50<<20), "got %d MB allocated: the copies were made", grew>>20)
-	assert.Greater(t, le.Seen, int64(2*600_000), "two responses, 600,000 nodes each")
-	assert.Less(t, le.Seen, int64(2*600_000+10_000))
+	assert.Equal(t, LimitError{Input: "overlay", Limit: LimitSize, Max: MaxDocumentSize, Seen: le.Seen}, *le)
+	assert.Greater(t, le.Seen, int64(2*len(pad)), "two responses, a copy each")
+	assert.ErrorIs(t, err, ErrDocument)
+	_, err = Lint(Vendor(), WithOverlay([]byte(ov)))
+	assert.ErrorAs(t, err, &le, "Lint refuses it too")
 }
 
 // TestContextEndsLoading: Load, Lint and Diff return the context's error when it has ended, and

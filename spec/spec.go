@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	_ "embed" // the vendor document and the overlay are embedded
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pb33f/go-yaml"
 	validator "github.com/pb33f/libopenapi-validator"
@@ -110,7 +112,8 @@ type Spec struct {
 	request    *mediaInfo               // confirm request body (JSON), nil when undocumented
 	strict     bool
 	strictOpts *config.ValidationOptions
-	untyped    [][]string // untyped schemas, whose inside Strict does not report
+	untyped    [][]string      // untyped schemas, whose inside Strict does not report
+	defects    func() []Defect // Lint's answer for the loaded document, computed once
 }
 
 // responseInfo is what ValidateResponse needs about one documented response, resolved once.
@@ -122,19 +125,22 @@ type responseInfo struct {
 
 type mediaInfo struct {
 	schema *base.Schema
-	raw    any // the schema as generic JSON, to resolve keyword locations into expected values
+	raw    *yaml.Node // the schema as written, to resolve keyword locations into expected values
 }
 
 type headerInfo struct {
-	name string // as documented
-	raw  any    // the header's schema as generic JSON
+	name   string       // as documented
+	schema *base.Schema // nil when the header documents none
+	raw    *yaml.Node   // the header's schema as written
 }
 
 // Load builds the corrected document (the embedded vendor document, or FromDocument's, with the
-// embedded overlay or WithOverlay's applied, unless WithoutOverlay) and one libopenapi-validator
-// validator with format assertions on; every answer of ValidateResponse and ValidateRequest comes
-// from that validator. The document is parsed once, within the limits of LimitError, and the
-// overlay applied to that tree. It takes a few milliseconds; build one Spec and share it. With
+// embedded overlay or WithOverlay's applied by libopenapi's overlay engine, unless
+// WithoutOverlay) and one libopenapi-validator validator with format assertions on; every answer
+// of ValidateResponse and ValidateRequest comes from that validator. The document and the
+// overlay are checked against the limits of LimitError before libopenapi sees them, and so is
+// the overlay's output; one libopenapi document is built from the corrected bytes, and both the
+// model and the validator from it. It takes a few milliseconds; build one Spec and share it. With
 // Context, it returns ctx.Err() (wrapped) as soon as ctx ends.
 //
 // Errors wrap ErrDocument when the document has no confirm operation, the overlay does not apply
@@ -150,58 +156,40 @@ func Load(opts ...Option) (*Spec, error) {
 	return s, nil
 }
 
-// correct parses the document, finds the confirm path in it and applies the overlay, unless
-// WithoutOverlay.
-func correct(o options) (*document, string, error) {
-	d, err := parseDocument(o.doc)
-	if err != nil {
-		return nil, "", err
-	}
-	path, err := confirmPathIn(d.root)
-	if err != nil || o.noOverlay {
-		return d, path, err
-	}
-	ov, err := readOverlay(o.overlay)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := applyOverlay(d, ov); err != nil {
-		return nil, "", fmt.Errorf("correct the document (confirm path %s): %w", path, err)
-	}
-	return d, path, nil
-}
-
 func load(o options) (*Spec, error) {
-	d, path, err := correct(o)
+	c, err := read(o.doc, o.overlay, o.noOverlay)
 	if err != nil {
 		return nil, err
 	}
+	path, err := confirmPathIn(c.given)
+	if err != nil {
+		return nil, err
+	}
+	if c.notApplied != nil {
+		return nil, fmt.Errorf("correct the document (confirm path %s): %w", path, c.notApplied)
+	}
 	s := &Spec{strict: o.strict, doc: bytes.Clone(o.doc), info: DocInfo{SHA256: hexDigest(o.doc)}}
+	root := c.doc.GetSpecInfo().RootNode
 	if !o.noOverlay {
 		s.info.OverlaySHA256 = hexDigest(o.overlay)
-		if s.doc, err = libjson.YAMLNodeToJSON(d.root, "  "); err != nil {
+		if s.doc, err = libjson.YAMLNodeToJSON(root, "  "); err != nil {
 			return nil, fmt.Errorf("render the corrected document: %w: %w", ErrDocument, err)
 		}
 		s.doc = append(s.doc, '\n')
 	}
-	var rawOp any // the operation as generic JSON, for the expected values of violations
-	if op := mapGet(mapGet(mapGet(d.root, "paths"), path), "post"); op != nil {
-		if err := op.Decode(&rawOp); err != nil {
-			return nil, fmt.Errorf("decode the confirm operation: %w: %w", ErrUnreadable, err)
-		}
-	}
-	_, model, err := d.newModel(o.doc)
+	s.defects = sync.OnceValue(c.defects)
+	model, err := c.doc.BuildV3Model()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("build model: %w: %w", ErrUnreadable, err)
 	}
-	if info := model.Info; info != nil {
+	if info := model.Model.Info; info != nil {
 		s.info.Title, s.info.Version = info.Title, info.Version
 	}
 	s.version = float32(3.0)
-	if strings.HasPrefix(d.version, "3.1") {
+	if strings.HasPrefix(c.doc.GetVersion(), "3.1") {
 		s.version = 3.1
 	}
-	if err := s.resolveOperation(model, path, rawOp); err != nil {
+	if err := s.resolveOperation(&model.Model, path, mapGet(mapGet(mapGet(root, "paths"), path), "post")); err != nil {
 		return nil, err
 	}
 	if !o.noOverlay {
@@ -209,7 +197,11 @@ func load(o options) (*Spec, error) {
 			return nil, err
 		}
 	}
-	s.val = validator.NewValidatorFromV3Model(model, config.WithFormatAssertions())
+	val, errs := validator.NewValidator(c.doc, config.WithFormatAssertions())
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("build validator: %w: %w", ErrDocument, errors.Join(errs...))
+	}
+	s.val = val
 	if s.strict {
 		s.untyped = untypedPaths(s.responses)
 		// Findings inside untyped schemas are filtered after the walk (see strictViolations) rather
@@ -219,6 +211,12 @@ func load(o options) (*Spec, error) {
 	}
 	return s, nil
 }
+
+// Defects returns what Lint returns for the document and the overlay s was loaded from (with
+// WithoutOverlay, every defect not handled), computed on first use from the trees Load parsed:
+// a caller that needs both reads the document once. The caller may modify the slice. Safe for
+// concurrent use.
+func (s *Spec) Defects() []Defect { return slices.Clone(s.defects()) }
 
 // checkPathParams fails when a template variable of the confirm path has no path parameter: the
 // validator cannot match such a path, so the overlay must declare it.
@@ -258,8 +256,9 @@ func confirmPathIn(root *yaml.Node) (string, error) {
 		ErrDocument, confirmPath)
 }
 
-// resolveOperation finds the confirm operation at path and indexes its responses and request body.
-func (s *Spec) resolveOperation(m *v3.Document, path string, rawOp any) error {
+// resolveOperation finds the confirm operation at path and indexes its responses and request body;
+// op is the operation as written, for the expected values of violations.
+func (s *Spec) resolveOperation(m *v3.Document, path string, op *yaml.Node) error {
 	var item *v3.PathItem
 	if m.Paths != nil && m.Paths.PathItems != nil {
 		item = m.Paths.PathItems.GetOrZero(path)
@@ -271,41 +270,46 @@ func (s *Spec) resolveOperation(m *v3.Document, path string, rawOp any) error {
 	s.item, s.operation = item, item.Post
 
 	s.responses = map[string]*responseInfo{}
+	responses := mapGet(op, "responses")
 	if s.operation.Responses != nil {
 		for code, r := range s.operation.Responses.Codes.FromOldest() {
-			s.responses[code] = newResponseInfo(r, lookup(rawOp, "responses", code))
+			s.responses[code] = newResponseInfo(r, mapGet(responses, code))
 			if n, err := strconv.Atoi(code); err == nil {
 				s.statuses = append(s.statuses, n)
 			}
 		}
-		if s.operation.Responses.Default != nil {
-			s.responses["default"] = newResponseInfo(s.operation.Responses.Default, lookup(rawOp, "responses", "default"))
+		if r := s.operation.Responses.Default; r != nil {
+			s.responses["default"] = newResponseInfo(r, mapGet(responses, "default"))
 		}
 	}
 	sort.Ints(s.statuses)
 	if rb := s.operation.RequestBody; rb != nil {
 		if mt := mediaGet(rb.Content, "application/json"); mt != nil && mt.Schema != nil {
 			s.request = &mediaInfo{schema: mt.Schema.Schema(),
-				raw: lookup(rawOp, "requestBody", "content", "application/json", "schema")}
+				raw: mapGet(mapGet(mapGet(mapGet(op, "requestBody"), "content"), "application/json"), "schema")}
 		}
 	}
 	return nil
 }
 
-func newResponseInfo(r *v3.Response, raw any) *responseInfo {
+func newResponseInfo(r *v3.Response, raw *yaml.Node) *responseInfo {
 	info := &responseInfo{headers: map[string]headerInfo{}}
 	for mtName, mt := range r.Content.FromOldest() {
 		info.content = append(info.content, mtName)
 		if info.json == nil && isJSONMediaType(mtName) && mt != nil {
-			mi := &mediaInfo{raw: lookup(raw, "content", mtName, "schema")}
+			mi := &mediaInfo{raw: mapGet(mapGet(mapGet(raw, "content"), mtName), "schema")}
 			if mt.Schema != nil {
 				mi.schema = mt.Schema.Schema()
 			}
 			info.json = mi
 		}
 	}
-	for name := range r.Headers.FromOldest() {
-		info.headers[strings.ToLower(name)] = headerInfo{name: name, raw: lookup(raw, "headers", name, "schema")}
+	for name, h := range r.Headers.FromOldest() {
+		hi := headerInfo{name: name, raw: mapGet(mapGet(mapGet(raw, "headers"), name), "schema")}
+		if h != nil && h.Schema != nil {
+			hi.schema = h.Schema.Schema()
+		}
+		info.headers[strings.ToLower(name)] = hi
 	}
 	return info
 }
@@ -468,18 +472,6 @@ func (s *Spec) confirmRequest() *http.Request {
 	p := strings.NewReplacer("{partner_id}", "partner", "{offer_id}", "offer").Replace(s.path)
 	r, _ := http.NewRequest(http.MethodPost, p, nil) // a path-only URL always parses
 	return r
-}
-
-// lookup walks generic decoded JSON/YAML by object keys; nil when any key is missing.
-func lookup(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
 }
 
 func mediaGet(m *orderedmap.Map[string, *v3.MediaType], key string) *v3.MediaType {

@@ -83,6 +83,15 @@ func mutate(tb testing.TB, f func(data map[string]any)) []byte {
 	return b
 }
 
+// lookup walks decoded JSON by object keys; nil when any key is missing.
+func lookup(v any, keys ...string) any {
+	for _, k := range keys {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
 func policy0(data map[string]any) map[string]any {
 	return data["policies"].([]any)[0].(map[string]any)
 }
@@ -180,7 +189,7 @@ func TestFromDocumentAppliesOverlay(t *testing.T) {
 	_, err := Load(FromDocument(fixed))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrDocument)
-	for _, want := range []string{"overlay action 6", "postcode.format", `Remove format "color" from policyholder.postcode`, "matches nothing"} {
+	for _, want := range []string{"overlay action 6", "postcode.format", `Remove format "color" from policyholder.postcode`, "not applied: target matched zero nodes"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pb33f/go-yaml"
 	"github.com/pb33f/jsonschema/v6"
 	"github.com/pb33f/jsonschema/v6/kind"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
@@ -57,14 +58,17 @@ type Response struct {
 // fields (email, phone, security_token, tokens, secrets) are shown as xone.Redacted
 // ("[REDACTED]"), also inside Reason. Status is the status of the response judged, 0 for a
 // request.
+//
+// Its JSON form writes "status" always and "path" only when set; a type that embeds it (a load
+// result's schema details) writes the same names.
 type Violation struct {
 	Rule     string `json:"rule"`
-	Path     string `json:"path"`
+	Path     string `json:"path,omitempty"`
 	Keyword  string `json:"keyword,omitempty"`
 	Reason   string `json:"reason"`
 	Expected string `json:"expected,omitempty"`
 	Observed string `json:"observed,omitempty"`
-	Status   int    `json:"status,omitempty"`
+	Status   int    `json:"status"`
 }
 
 // String renders a violation on one line, for logs and test failures.
@@ -210,7 +214,7 @@ func (s *Spec) responseViolations(e *verrors.ValidationError, resp Response, inf
 	case e.ValidationSubType == "headers" || e.ValidationSubType == helpers.ParameterValidationHeader:
 		return headerViolations(e, resp.Header, info)
 	case e.ValidationSubType == helpers.Schema && len(e.SchemaValidationErrors) > 0:
-		var raw any
+		var raw *yaml.Node
 		if info != nil && info.json != nil {
 			raw = info.json.raw
 		}
@@ -251,7 +255,7 @@ func (s *Spec) requestViolations(e *verrors.ValidationError, rq *http.Request, b
 		return []Violation{{Rule: RuleRequestBody, Path: "header:Content-Type", Reason: reason,
 			Expected: "application/json", Observed: shorten(ct)}}
 	case len(e.SchemaValidationErrors) > 0:
-		var raw any
+		var raw *yaml.Node
 		if s.request != nil {
 			raw = s.request.raw
 		}
@@ -277,7 +281,7 @@ func bodySize(b []byte) string {
 }
 
 // bodyViolations maps the schema failures of one validator error to violations.
-func bodyViolations(e *verrors.ValidationError, schema any, b *bodyView, rule func(keyword string) string) []Violation {
+func bodyViolations(e *verrors.ValidationError, schema *yaml.Node, b *bodyView, rule func(keyword string) string) []Violation {
 	var out []Violation
 	var units []jsonschema.OutputUnit // the flattened jsonschema error, read once for required failures
 	for _, f := range e.SchemaValidationErrors {
@@ -343,7 +347,7 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 	if name == "" && len(e.SchemaValidationErrors) > 0 {
 		name = e.SchemaValidationErrors[0].FieldName
 	}
-	var raw any
+	var raw *yaml.Node
 	if info != nil {
 		if hi, ok := info.headers[strings.ToLower(name)]; ok {
 			name, raw = hi.name, hi.raw
@@ -518,43 +522,38 @@ func shortList(names []string) string {
 	return strings.Join(sorted, ", ")
 }
 
-// expectedAt resolves a JSON Schema keyword location against the raw schema and renders the
-// keyword's value (the expected type, format or pattern); "" when it cannot be resolved.
-func expectedAt(schema any, keywordLocation string) string {
+// expectedAt resolves a JSON Schema keyword location against the schema as written and renders
+// the keyword's value (the expected type, format or pattern; a list joined by "|"); "" when it
+// cannot be resolved.
+func expectedAt(schema *yaml.Node, keywordLocation string) string {
 	if schema == nil || keywordLocation == "" {
 		return ""
 	}
-	v := schema
+	n := schema
 	for _, seg := range strings.Split(strings.TrimPrefix(keywordLocation, "/"), "/") {
 		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
-		switch t := v.(type) {
-		case map[string]any:
-			next, ok := t[seg]
-			if !ok {
-				return ""
-			}
-			v = next
-		case []any:
-			i, err := strconv.Atoi(seg)
-			if err != nil || i < 0 || i >= len(t) {
-				return ""
-			}
-			v = t[i]
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		switch i, err := strconv.Atoi(seg); {
+		case n.Kind == yaml.SequenceNode && err == nil && i >= 0 && i < len(n.Content):
+			n = n.Content[i]
 		default:
+			n = mapGet(n, seg)
+		}
+		if n == nil {
 			return ""
 		}
 	}
-	switch t := v.(type) {
-	case string:
-		return t
-	case []any:
-		parts := make([]string, len(t))
-		for i, p := range t {
-			parts[i] = fmt.Sprint(p)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value
+	case yaml.SequenceNode:
+		parts := make([]string, len(n.Content))
+		for i, p := range n.Content {
+			parts[i] = p.Value
 		}
 		return strings.Join(parts, "|")
-	case bool, int, float64:
-		return fmt.Sprint(t)
 	}
 	return ""
 }

@@ -90,7 +90,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 		return err
 	}
 	// Stage 1: spec preflight.
-	defects, source, err := sf.lint("spec preflight")
+	defects, _, source, err := sf.preflight(ctx, cf.strict)
 	if err != nil {
 		return err
 	}

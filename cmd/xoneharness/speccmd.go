@@ -122,6 +122,10 @@ func cmdSpecLint(ctx context.Context, a *app, args []string) error {
 type specFlags struct {
 	spec    string
 	overlay string
+	// loaded is the Spec preflight built (Strict when loadedStrict), which loadContext returns
+	// instead of reading the files again.
+	loaded       *spec.Spec
+	loadedStrict bool
 }
 
 // register adds --spec and --overlay to fs.
@@ -199,11 +203,6 @@ func (f *specFlags) options(ctx context.Context, step string) (doc []byte, opts 
 	return doc, opts, source, nil
 }
 
-// lint is lintContext without a way to interrupt it.
-func (f *specFlags) lint(step string) ([]spec.Defect, string, error) {
-	return f.lintContext(context.Background(), step)
-}
-
 // lintContext lints the document the flags name with their overlay, and names the document for
 // messages; it returns when ctx ends. Unreadable files and documents are usage errors (exit 2).
 func (f *specFlags) lintContext(ctx context.Context, step string) ([]spec.Defect, string, error) {
@@ -218,23 +217,45 @@ func (f *specFlags) lintContext(ctx context.Context, step string) ([]spec.Defect
 	return defects, source, nil
 }
 
-// loadContext builds the Spec the flags name, Strict when strict; it returns when ctx ends. A file
-// that cannot be read, a document without the confirm operation, an overlay that does not apply
-// to it, or an input beyond the loader's limits is a usage error (exit 2) naming what is wrong;
-// the caller prefixes nothing.
-func (f *specFlags) loadContext(ctx context.Context, strict bool) (*spec.Spec, error) {
-	_, opts, source, err := f.options(ctx, "load spec")
+// preflight builds the Spec the flags name (Strict when strict) and returns the document's
+// defects and how the overlay handles them (spec.Lint's answer), the Spec and the document's name,
+// from one read of the document and the overlay; it returns when ctx ends. It keeps the Spec: a
+// later loadContext with the same strict returns it. Errors are loadContext's.
+func (f *specFlags) preflight(ctx context.Context, strict bool) ([]spec.Defect, *spec.Spec, string, error) {
+	s, source, err := f.load(ctx, "spec preflight", strict)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
+	}
+	f.loaded, f.loadedStrict = s, strict
+	return s.Defects(), s, source, nil
+}
+
+// loadContext builds the Spec the flags name, Strict when strict (or returns preflight's); it
+// returns when ctx ends. A file that cannot be read, a document without the confirm operation,
+// an overlay that does not apply to it, or an input beyond the loader's limits is a usage error
+// (exit 2) naming what is wrong; the caller prefixes nothing.
+func (f *specFlags) loadContext(ctx context.Context, strict bool) (*spec.Spec, error) {
+	if f.loaded != nil && f.loadedStrict == strict {
+		return f.loaded, nil
+	}
+	s, _, err := f.load(ctx, "load spec", strict)
+	return s, err
+}
+
+// load builds the Spec the flags name and names the document; step prefixes errors.
+func (f *specFlags) load(ctx context.Context, step string, strict bool) (*spec.Spec, string, error) {
+	_, opts, source, err := f.options(ctx, step)
+	if err != nil {
+		return nil, "", err
 	}
 	if strict {
 		opts = append(opts, spec.Strict())
 	}
 	s, err := spec.Load(opts...)
 	if err != nil {
-		return nil, f.specError("load spec", source, err)
+		return nil, "", f.specError(step, source, err)
 	}
-	return s, nil
+	return s, source, nil
 }
 
 func cmdSpecDiff(ctx context.Context, a *app, args []string) error {

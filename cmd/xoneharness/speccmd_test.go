@@ -212,4 +212,37 @@ func TestSpecFlagsLoadEndsWithTheContext(t *testing.T) {
 	assert.NotEqual(t, exitUsage, exitCode(err))
 	_, _, err = sf.lintContext(ctx, "lint")
 	assert.ErrorIs(t, err, context.Canceled)
+	_, s, _, err = sf.preflight(ctx, false)
+	assert.Nil(t, s)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestSpecFlagsPreflight: preflight lints and loads from one read of the files; the Spec it
+// built is the one loadContext then returns, without reading the files again.
+func TestSpecFlagsPreflight(t *testing.T) {
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "vendor.json")
+	require.NoError(t, os.WriteFile(doc, spec.Vendor(), 0o600))
+	sf := specFlags{spec: doc}
+	defects, s, source, err := sf.preflight(context.Background(), true)
+	require.NoError(t, err)
+	require.NotNil(t, s)
+	assert.Equal(t, doc, source)
+	want, err := spec.Lint(spec.Vendor())
+	require.NoError(t, err)
+	assert.Equal(t, want, defects, "spec.Lint's answer")
+
+	require.NoError(t, os.Remove(doc))
+	again, err := sf.loadContext(context.Background(), true)
+	require.NoError(t, err, "the files are not read again")
+	assert.Same(t, s, again)
+	_, err = sf.loadContext(context.Background(), false)
+	assert.Equal(t, exitUsage, exitCode(err), "another Spec is read from the files: got %v", err)
+
+	fixed := filepath.Join(dir, "fixed.json")
+	require.NoError(t, os.WriteFile(fixed, bytes.Replace(spec.Vendor(), []byte(`,"format":"color"`), nil, 1), 0o600))
+	_, _, _, err = (&specFlags{spec: fixed}).preflight(context.Background(), false)
+	assert.Equal(t, exitUsage, exitCode(err), "an overlay that no longer applies: got %v", err)
+	assert.ErrorContains(t, err, "spec preflight: "+fixed)
+	assert.ErrorContains(t, err, "target matched zero nodes")
 }

@@ -1,8 +1,6 @@
 package reports
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
+	"github.com/xoneharness/xoneharness/load"
 )
 
 // DefaultTolerance is the default regression tolerance: a metric more than
@@ -42,9 +41,9 @@ const (
 // summary.json). It is plain data, written into summary.json as "baseline"
 // and shown by every writer.
 //
-// Metrics are compared only when both reports have a load section; contract
-// case outcomes only when both have a contract section (Notes says what was
-// not compared and why).
+// Metrics are compared only when both reports have a load section that sent
+// requests; contract case outcomes only when both ran a case of the same
+// name (Notes says what was not compared and why).
 type Comparison struct {
 	// Baseline says what the baseline was. Compare fills it with the
 	// baseline's kind and start time; a caller that loaded the baseline with
@@ -69,6 +68,10 @@ type Comparison struct {
 	// Notes are one-line remarks: sections that could not be compared, a
 	// baseline that itself failed.
 	Notes []string `json:"notes,omitempty"`
+	// NothingComparable is true when no figure and no contract case could be
+	// compared (a contract run against a load run, a baseline that sent
+	// nothing): Report.Decide then calls the run incomplete.
+	NothingComparable bool `json:"nothing_comparable,omitempty"`
 }
 
 // MetricDelta is one figure in the baseline and now. Change is relative,
@@ -98,8 +101,11 @@ type CaseDelta struct {
 
 // Compare compares current with baseline. It returns nil when either is nil.
 // tolerance is a fraction (0.1 = 10 %); a negative or NaN tolerance is taken
-// as 0. Compare does not modify either report: assign the result to
-// current.Baseline and call Decide.
+// as 0. Load figures are compared when both reports sent requests, contract
+// outcomes when both ran a case of the same name; when neither holds,
+// NothingComparable is set (Decide then calls the run incomplete, never
+// "no regression"). Compare does not modify either report: assign the
+// result to current.Baseline and call Decide.
 func Compare(baseline, current *Report, tolerance float64) *Comparison {
 	if baseline == nil || current == nil {
 		return nil
@@ -108,7 +114,7 @@ func Compare(baseline, current *Report, tolerance float64) *Comparison {
 		tolerance = 0
 	}
 	c := &Comparison{
-		Baseline:          fmt.Sprintf("%s report started %s", orUnknown(baseline.Kind), baseline.StartedAt.UTC().Format(time.RFC3339)),
+		Baseline:          fmt.Sprintf("%s report started %s", orUnknown(baseline.Kind), orUnknown(stamp(baseline.StartedAt))),
 		BaselineStartedAt: baseline.StartedAt.UTC(),
 		Tolerance:         tolerance,
 		Metrics:           []MetricDelta{},
@@ -117,63 +123,94 @@ func Compare(baseline, current *Report, tolerance float64) *Comparison {
 	if baseline.Verdict != "" && baseline.Verdict != VerdictPass {
 		c.Notes = append(c.Notes, fmt.Sprintf("the baseline's own verdict was %s", baseline.Verdict))
 	}
-	switch bl, cl := baseline.Load, current.Load; {
-	case bl != nil && cl != nil:
-		add := func(name, unit string, b, cur, floor float64, higherIsWorse bool) {
-			d := MetricDelta{Name: name, Unit: unit, Baseline: b, Current: cur, Change: relChange(b, cur)}
-			worse := cur - b
-			if !higherIsWorse {
-				worse = -worse
-			}
-			d.Regression = worse > floor && worse > tolerance*math.Abs(b)
-			c.Metrics = append(c.Metrics, d)
-		}
-		add(MetricLatencyP50, "ms", bl.Latency.P50, cl.Latency.P50, floorLatencyMs, true)
-		add(MetricLatencyP95, "ms", bl.Latency.P95, cl.Latency.P95, floorLatencyMs, true)
-		add(MetricLatencyP99, "ms", bl.Latency.P99, cl.Latency.P99, floorLatencyMs, true)
-		add(MetricErrorRate, "ratio", bl.ErrorRate, cl.ErrorRate, floorErrorRate, true)
-		add(MetricThroughput, "1/s", bl.Throughput, cl.Throughput, floorThroughput, false)
-	case cl != nil:
-		c.Notes = append(c.Notes, "load figures not compared: the baseline has no load section")
-	case bl != nil:
-		c.Notes = append(c.Notes, "load figures not compared: this report has no load section")
+	loads := c.compareLoad(baseline.Load, current.Load)
+	cases := c.compareContract(baseline.Contract, current.Contract)
+	c.NothingComparable = !loads && !cases
+	if c.NothingComparable {
+		c.Notes = append(c.Notes, fmt.Sprintf("nothing comparable: a %s report compared with a %s report", orUnknown(current.Kind), orUnknown(baseline.Kind)))
 	}
-	switch bc, cc := baseline.Contract, current.Contract; {
+	for _, m := range c.Metrics {
+		c.Regressions += b2i(m.Regression)
+	}
+	for _, cs := range c.Cases {
+		c.Regressions += b2i(cs.Regression)
+	}
+	return c
+}
+
+// compareLoad adds the load figures when both reports sent requests, and
+// reports whether it did.
+func (c *Comparison) compareLoad(bl, cl *load.Result) bool {
+	why := ""
+	switch {
+	case bl == nil && cl == nil:
+		return false
+	case bl == nil:
+		why = "the baseline has no load section"
+	case cl == nil:
+		why = "this report has no load section"
+	case bl.Requests == 0:
+		why = "the baseline sent no request"
+	case cl.Requests == 0:
+		why = "this report sent no request"
+	}
+	if why != "" {
+		c.Notes = append(c.Notes, "load figures not compared: "+why)
+		return false
+	}
+	add := func(name, unit string, b, cur, floor float64, higherIsWorse bool) {
+		d := MetricDelta{Name: name, Unit: unit, Baseline: b, Current: cur, Change: relChange(b, cur)}
+		worse := cur - b
+		if !higherIsWorse {
+			worse = -worse
+		}
+		d.Regression = worse > floor && worse > c.Tolerance*math.Abs(b)
+		c.Metrics = append(c.Metrics, d)
+	}
+	add(MetricLatencyP50, "ms", bl.Latency.P50, cl.Latency.P50, floorLatencyMs, true)
+	add(MetricLatencyP95, "ms", bl.Latency.P95, cl.Latency.P95, floorLatencyMs, true)
+	add(MetricLatencyP99, "ms", bl.Latency.P99, cl.Latency.P99, floorLatencyMs, true)
+	add(MetricErrorRate, "ratio", bl.ErrorRate, cl.ErrorRate, floorErrorRate, true)
+	add(MetricThroughput, "1/s", bl.Throughput, cl.Throughput, floorThroughput, false)
+	return true
+}
+
+// compareContract adds the cases whose outcome changed, and reports whether
+// the two reports ran any case of the same name.
+func (c *Comparison) compareContract(bc, cc *contract.Result) bool {
+	switch {
 	case bc != nil && cc != nil:
-		seen := map[string]bool{}
-		for _, cs := range cc.Cases {
-			seen[cs.Name] = true
-			var before contract.Outcome
-			if b := bc.Case(cs.Name); b != nil {
-				before = b.Outcome
-			}
-			if before == cs.Outcome {
-				continue
-			}
+	case cc != nil:
+		c.Notes = append(c.Notes, "contract outcomes not compared: the baseline has no contract section")
+		return false
+	case bc != nil:
+		c.Notes = append(c.Notes, "contract outcomes not compared: this report has no contract section")
+		return false
+	default:
+		return false
+	}
+	seen := map[string]bool{}
+	common := false
+	for _, cs := range cc.Cases {
+		seen[cs.Name] = true
+		var before contract.Outcome
+		if b := bc.Case(cs.Name); b != nil {
+			before, common = b.Outcome, true
+		}
+		if before != cs.Outcome {
 			c.Cases = append(c.Cases, CaseDelta{Name: cs.Name, Baseline: before, Current: cs.Outcome,
 				Regression: cs.Outcome == contract.OutcomeFail && (before == contract.OutcomePass || before == contract.OutcomeDrift)})
 		}
-		for _, bs := range bc.Cases {
-			if !seen[bs.Name] {
-				c.Cases = append(c.Cases, CaseDelta{Name: bs.Name, Baseline: bs.Outcome})
-			}
-		}
-	case cc != nil:
-		c.Notes = append(c.Notes, "contract outcomes not compared: the baseline has no contract section")
-	case bc != nil:
-		c.Notes = append(c.Notes, "contract outcomes not compared: this report has no contract section")
 	}
-	for _, m := range c.Metrics {
-		if m.Regression {
-			c.Regressions++
+	for _, bs := range bc.Cases {
+		if !seen[bs.Name] {
+			c.Cases = append(c.Cases, CaseDelta{Name: bs.Name, Baseline: bs.Outcome})
 		}
 	}
-	for _, cs := range c.Cases {
-		if cs.Regression {
-			c.Regressions++
-		}
+	if !common {
+		c.Notes = append(c.Notes, "contract outcomes not compared: no case ran in both reports")
 	}
-	return c
+	return common
 }
 
 func relChange(b, cur float64) float64 {
@@ -188,51 +225,20 @@ func relChange(b, cur float64) float64 {
 	return 0
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
-}
-
 // LoadBaseline reads a baseline report: path is a summary.json or a report
-// directory that contains one. Errors name the path.
+// directory that holds one. Errors name the path.
 func LoadBaseline(path string) (*Report, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("reports: baseline %s: %w", path, err)
-	}
 	file := path
-	if fi.IsDir() {
-		file = filepath.Join(path, FileName(FormatJSON))
-		if _, err := os.Stat(file); err != nil {
-			return nil, fmt.Errorf("reports: baseline %s: directory has no %s: %w", path, FileName(FormatJSON), err)
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		if file = filepath.Join(path, FileName(FormatJSON)); !regular(file) {
+			return nil, fmt.Errorf("reports: baseline %s: directory has no %s", path, FileName(FormatJSON))
 		}
 	}
-	b, err := os.ReadFile(file)
+	r, err := readSummary(file)
 	if err != nil {
-		return nil, fmt.Errorf("reports: baseline %s: %w", file, err)
-	}
-	r, err := parseBaseline(b)
-	if err != nil {
-		return nil, fmt.Errorf("reports: baseline %s:%d: %w", file, jsonErrorLine(b, err), err)
+		return nil, fmt.Errorf("reports: baseline %w", err)
 	}
 	return r, nil
-}
-
-// parseBaseline decodes a summary.json and checks it is one.
-func parseBaseline(b []byte) (*Report, error) {
-	var r Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("not a summary.json: %w", err)
-	}
-	switch {
-	case r.SchemaVersion == 0:
-		return nil, errors.New("not a summary.json: no schema_version")
-	case r.SchemaVersion != SchemaVersion:
-		return nil, fmt.Errorf("schema_version %d, this tool reads %d", r.SchemaVersion, SchemaVersion)
-	}
-	return &r, nil
 }
 
 // ParseTolerance parses a regression tolerance: a percentage ("10%",
@@ -268,80 +274,4 @@ func ParseTolerance(s string) (float64, error) {
 		return 0, fmt.Errorf("tolerance %q: a bare number is a fraction (0.1 = 10%%); write %s%% for a percentage", s, num)
 	}
 	return v, nil
-}
-
-// markdownBaseline writes the comparison as a report.md section (a table of
-// the metrics, then the changed contract cases). Markdown calls it after the
-// load section when Report.Baseline is set.
-func markdownBaseline(p func(string, ...any), c *Comparison) {
-	p("### Baseline comparison\n\n")
-	verdict := "no regression"
-	if c.Regressions > 0 {
-		verdict = fmt.Sprintf("**%d regression(s)**", c.Regressions)
-	}
-	p("Compared with %s · tolerance %s · %s\n\n", mdCell(c.Baseline), fmtPct(c.Tolerance), verdict)
-	for _, n := range c.Notes {
-		p("- %s\n", mdCell(n))
-	}
-	if len(c.Notes) > 0 {
-		p("\n")
-	}
-	if len(c.Metrics) > 0 {
-		p("| metric | baseline | current | change | result |\n|---|---:|---:|---:|---|\n")
-		for _, m := range c.Metrics {
-			p("| %s | %s %s | %s %s | %s | %s |\n", mdCell(m.Name), fmtNum(m.Baseline), mdCell(m.Unit),
-				fmtNum(m.Current), mdCell(m.Unit), fmtSignedPct(m.Change), regressionLabel(m.Regression))
-		}
-		p("\n")
-	}
-	if len(c.Cases) > 0 {
-		p("| contract case | baseline | current | result |\n|---|---|---|---|\n")
-		for _, cs := range c.Cases {
-			p("| %s | %s | %s | %s |\n", mdCell(cs.Name), outcomeOrDash(cs.Baseline), outcomeOrDash(cs.Current),
-				regressionLabel(cs.Regression))
-		}
-		p("\n")
-	}
-}
-
-func regressionLabel(r bool) string {
-	if r {
-		return "**REGRESSION**"
-	}
-	return "ok"
-}
-
-func outcomeOrDash(o contract.Outcome) string {
-	if o == "" {
-		return "–"
-	}
-	return mdCell(string(o))
-}
-
-// junitBaselineSuite returns the comparison as a junit.xml testsuite named
-// "baseline": one testcase per metric and per changed contract case, a
-// regression being a failure. JUnit appends it when Report.Baseline is set.
-func junitBaselineSuite(c *Comparison) junitSuite {
-	s := junitSuite{Name: "baseline", Time: "0", Timestamp: c.BaselineStartedAt.UTC().Format(time.RFC3339),
-		Properties: []junitProperty{{"baseline", c.Baseline}, {"tolerance", fmtNum(c.Tolerance)}}}
-	add := func(name, text string, regression bool) {
-		tc := junitCase{Name: name, Classname: "xoneharness.baseline", Time: "0"}
-		if regression {
-			tc.Failure = &junitFailure{Message: "regression: " + text, Type: "regression", Text: text}
-			s.Failures++
-		} else {
-			tc.SystemOut = text
-		}
-		s.Tests++
-		s.Cases = append(s.Cases, tc)
-	}
-	for _, m := range c.Metrics {
-		add(m.Name, fmt.Sprintf("baseline %s %s, current %s %s (%s)", fmtNum(m.Baseline), m.Unit,
-			fmtNum(m.Current), m.Unit, fmtSignedPct(m.Change)), m.Regression)
-	}
-	for _, cs := range c.Cases {
-		add("contract case "+cs.Name, fmt.Sprintf("baseline %s, current %s", outcomeOrDash(cs.Baseline),
-			outcomeOrDash(cs.Current)), cs.Regression)
-	}
-	return s
 }

@@ -3,10 +3,10 @@ package reports
 import (
 	"bytes"
 	"encoding/xml"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,7 +20,7 @@ import (
 func loadReport(p50, p95, p99, errRate, throughput float64) *Report {
 	r := New(KindLoad, "test", Target{URL: sampleURL})
 	r.StartedAt, r.Verdict = t0, VerdictPass
-	r.Load = &load.Result{Latency: load.Latency{P50: p50, P95: p95, P99: p99}, ErrorRate: errRate, Throughput: throughput}
+	r.Load = &load.Result{Requests: 100, Latency: load.Latency{P50: p50, P95: p95, P99: p99}, ErrorRate: errRate, Throughput: throughput}
 	return r
 }
 
@@ -255,7 +255,7 @@ func FuzzParseBaseline(f *testing.F) {
 	f.Add([]byte(`{"schema_version":1}`))
 	f.Add([]byte(`{"schema_version":1,"load":{"latency_ms":{"p99":"x"}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := parseBaseline(b)
+		r, err := parseSummary(b)
 		if err != nil {
 			return
 		}
@@ -271,24 +271,65 @@ func FuzzParseBaseline(f *testing.F) {
 	})
 }
 
+// TestBaselineWriters: every format shows the comparison, a regression as
+// such, from the same rows.
 func TestBaselineWriters(t *testing.T) {
-	c := sampleRun().Baseline
-	require.NotNil(t, c)
+	r := sampleRun()
+	require.NotNil(t, r.Baseline)
 	t.Run("markdown", func(t *testing.T) {
-		var b strings.Builder
-		markdownBaseline(func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }, c)
+		var b bytes.Buffer
+		require.NoError(t, Markdown(&b, r))
 		md := b.String()
 		assert.Contains(t, md, "**4 regression(s)**")
-		assert.Contains(t, md, "| latency_p99_ms | 155.4 ms | 310.9 ms | +100.06% | **REGRESSION** |")
-		assert.Contains(t, md, "| no-token | pass | fail | **REGRESSION** |")
+		assert.Contains(t, md, "| latency_p99_ms | 155.4 ms | 310.9 ms | +100.06% | **regression** |")
+		assert.Contains(t, md, "| no-token | pass | fail | **regression** |")
 	})
 	t.Run("junit", func(t *testing.T) {
-		s := junitBaselineSuite(c)
-		assert.Equal(t, "baseline", s.Name)
+		var b bytes.Buffer
+		require.NoError(t, JUnit(&b, r))
+		var doc junitSuites
+		require.NoError(t, xml.Unmarshal(b.Bytes(), &doc))
+		i := slices.IndexFunc(doc.Suites, func(s junitSuite) bool { return s.Name == "baseline" })
+		require.GreaterOrEqual(t, i, 0, "got no baseline suite")
+		s := doc.Suites[i]
 		assert.Equal(t, 7, s.Tests, "5 metrics + 2 changed cases")
 		assert.Equal(t, 4, s.Failures)
-		var buf bytes.Buffer
-		require.NoError(t, xml.NewEncoder(&buf).Encode(s))
-		assert.Contains(t, buf.String(), `<failure message="regression: baseline 155.4 ms, current 310.9 ms (+100.06%)" type="regression">`)
+		assert.Contains(t, b.String(), `<failure message="regression: baseline 155.4 ms, current 310.9 ms (+100.06%)" type="regression">`)
 	})
+}
+
+// TestNothingComparable: a baseline with nothing in common is never "no
+// regression": the run is incomplete and every format says why.
+func TestNothingComparable(t *testing.T) {
+	empty := loadReport(1, 1, 1, 0, 1)
+	empty.Load.Requests = 0
+	tests := []struct {
+		name     string
+		baseline *Report
+		current  *Report
+	}{
+		{"contract run against a load run", loadReport(1, 1, 1, 0, 1), contractReport(map[string]contract.Outcome{"a": contract.OutcomePass}, "a")},
+		{"load run against a contract run", contractReport(map[string]contract.Outcome{"a": contract.OutcomePass}, "a"), loadReport(1, 1, 1, 0, 1)},
+		{"baseline sent nothing", empty, loadReport(1, 1, 1, 0, 1)},
+		{"no common case", contractReport(map[string]contract.Outcome{"a": contract.OutcomePass}, "a"),
+			contractReport(map[string]contract.Outcome{"b": contract.OutcomePass}, "b")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cur := tt.current
+			cur.Verdict = ""
+			cur.Baseline = Compare(tt.baseline, cur, DefaultTolerance)
+			require.NotNil(t, cur.Baseline)
+			assert.True(t, cur.Baseline.NothingComparable)
+			assert.Zero(t, cur.Baseline.Regressions)
+			cur.Decide()
+			assert.Equal(t, VerdictIncomplete, cur.Verdict, "got %s, want incomplete: %v", cur.Verdict, cur.Incomplete)
+			for _, f := range AllFormats() {
+				out, err := Render(cur, f)
+				require.NoError(t, err)
+				assert.Contains(t, string(out), "nothing comparable", "format %s", f)
+				assert.NotContains(t, string(out), "no regression", "format %s", f)
+			}
+		})
+	}
 }

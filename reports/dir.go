@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // Format names and their files.
@@ -23,17 +26,7 @@ const (
 type Writer func(w io.Writer, r *Report) error
 
 func writerFor(format string) Writer {
-	switch format {
-	case FormatJSON:
-		return JSON
-	case FormatMarkdown:
-		return Markdown
-	case FormatJUnit:
-		return JUnit
-	case FormatHTML:
-		return HTML
-	}
-	return nil
+	return map[string]Writer{FormatJSON: JSON, FormatMarkdown: Markdown, FormatJUnit: JUnit, FormatHTML: HTML}[format]
 }
 
 // AllFormats are the formats written by default, in this order.
@@ -48,7 +41,6 @@ func ParseFormats(s string) ([]string, error) {
 		return AllFormats(), nil
 	}
 	var out []string
-	seen := map[string]bool{}
 	for _, f := range strings.Split(s, ",") {
 		f = strings.ToLower(strings.TrimSpace(f))
 		switch f {
@@ -60,12 +52,18 @@ func ParseFormats(s string) ([]string, error) {
 		if writerFor(f) == nil {
 			return nil, fmt.Errorf("unknown format %q (want json, md, junit, html or all)", f)
 		}
-		if !seen[f] {
-			seen[f] = true
+		if !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// FileName returns the file a format writes in a report directory, e.g.
+// "summary.json" for "json"; "" for an unknown format.
+func FileName(format string) string {
+	return map[string]string{FormatJSON: "summary.json", FormatMarkdown: "report.md", FormatJUnit: "junit.xml",
+		FormatHTML: "report.html"}[format]
 }
 
 // DefaultDir is the default report directory for a run of the given kind
@@ -74,79 +72,82 @@ func DefaultDir(t time.Time, kind string) string {
 	return filepath.Join("reports", t.UTC().Format("20060102T150405Z")+"-"+kind)
 }
 
-// WriteDir writes the report in each format into dir and returns the paths
-// written. Every file is written to a temporary name and renamed into place,
-// so a crash never leaves a truncated summary.json. It does not claim dir: a
-// run writes through its Claim (Claim.WriteReport) instead.
-func WriteDir(dir string, r *Report, formats []string) ([]string, error) {
-	return writeFormats(r, formats, func(name string) string { return filepath.Join(dir, name) },
-		func(name string, data []byte) error { return WriteFileAtomic(filepath.Join(dir, name), data) })
+// Option configures how a report is rendered and written (Render, WriteDir,
+// Claim.WriteReport).
+type Option func(*options)
+
+type options struct{ scrub func(string) string }
+
+// Scrub passes every rendered file through f before a byte of it is
+// written: the CLI passes its redactor's String, so that no secret the run
+// learned reaches a report file, whichever section or format carries it.
+// Without it the files are written as rendered.
+func Scrub(f func(string) string) Option { return func(o *options) { o.scrub = f } }
+
+// Render returns the report in one format, through the options' scrub.
+func Render(r *Report, format string, opts ...Option) ([]byte, error) {
+	wr := writerFor(format)
+	if wr == nil {
+		return nil, fmt.Errorf("reports: unknown format %q", format)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var buf bytes.Buffer
+	if err := wr(&buf, r); err != nil {
+		return nil, err
+	}
+	if o.scrub == nil {
+		return buf.Bytes(), nil
+	}
+	return []byte(o.scrub(buf.String())), nil
 }
 
-// writeFormats renders each format and hands the bytes to write under the
-// format's file name; path names the file for the list returned.
-func writeFormats(r *Report, formats []string, path func(string) string, write func(string, []byte) error) ([]string, error) {
+// WriteDir writes the report in each format into the existing directory
+// dir and returns the paths written. Every file is written to a temporary
+// name, synced and renamed into place (github.com/google/renameio), so a
+// crash never leaves a truncated summary.json, and a symbolic link at a
+// file's name is replaced, never followed. It does not claim dir: a run
+// writes through its Claim (Claim.WriteReport) instead.
+func WriteDir(dir string, r *Report, formats []string, opts ...Option) ([]string, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reports: write %s: %w", dir, err)
+	}
+	defer root.Close()
+	return writeFormats(root, dir, r, formats, opts)
+}
+
+// writeFormats renders and writes each format into root (the directory
+// dir), going on after a failure, and returns the paths written.
+func writeFormats(root *os.Root, dir string, r *Report, formats []string, opts []Option) ([]string, error) {
 	var written []string
 	var errs []error
 	for _, f := range formats {
-		wr := writerFor(f)
-		if wr == nil {
-			return written, fmt.Errorf("reports: unknown format %q", f)
+		data, err := Render(r, f, opts...)
+		if err == nil {
+			err = writeAtomic(root, FileName(f), data)
 		}
-		var buf bytes.Buffer
-		if err := wr(&buf, r); err != nil {
-			errs = append(errs, err)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reports: write %s: %w", filepath.Join(dir, FileName(f)), err))
 			continue
 		}
-		if err := write(FileName(f), buf.Bytes()); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		written = append(written, path(FileName(f)))
+		written = append(written, filepath.Join(dir, FileName(f)))
 	}
 	return written, errors.Join(errs...)
 }
 
-// FileName returns the file a format writes in a report directory, e.g.
-// "summary.json" for "json"; "" for an unknown format.
-func FileName(format string) string {
-	switch format {
-	case FormatJSON:
-		return "summary.json"
-	case FormatMarkdown:
-		return "report.md"
-	case FormatJUnit:
-		return "junit.xml"
-	case FormatHTML:
-		return "report.html"
-	}
-	return ""
-}
-
-// WriteFileAtomic writes data to a temporary file in path's directory, syncs
-// it and renames it to path.
-func WriteFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+// writeAtomic is the one atomic writer of the package: data goes to a new
+// temporary file in root, is synced, and is renamed to name.
+func writeAtomic(root *os.Root, name string, data []byte) error {
+	f, err := renameio.NewPendingFile(name, renameio.WithRoot(root), renameio.WithStaticPermissions(0o644))
 	if err != nil {
-		return fmt.Errorf("reports: write %s: %w", path, err)
+		return err
 	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
+	defer func() { _ = f.Cleanup() }() // a no-op once replaced
+	if _, err := f.Write(data); err != nil {
+		return err
 	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("reports: write %s: %w", path, werr)
-	}
-	return nil
+	return f.CloseAtomicallyReplace()
 }

@@ -20,7 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xoneharness/xoneharness/contract"
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -298,9 +300,76 @@ func sampleGenerated() *Report {
 	return r
 }
 
+// sampleUnusual is a load run that did everything a reader must be told
+// of: TLS verification off, a custom document and overlay, validation
+// sampled and skipped, bodies cut, Retry-After pauses that left requests
+// unsent, the safety gates off; re-rendered after its process was killed,
+// with its journal's confirms that may have booked.
+func sampleUnusual() *Report {
+	r := sampleSparse()
+	r.Verdict = ""
+	r.InsecureSkipVerify, r.SpecFile, r.OverlayFile = true, "specs/confirm-2027.json", "specs/fixes.yaml"
+	r.Spec = &spec.DocInfo{Title: "XCover XONE", Version: "2027-01", SHA256: strings.Repeat("ab", 32), OverlaySHA256: strings.Repeat("cd", 32)}
+	l := r.Load
+	l.Plan = load.Plan{Rate: "50/s", Duration: 10 * time.Second, ValidateSample: 0.25, GatesOff: true}
+	l.Schema = load.SchemaStats{Validated: 90, Skipped: 10, SkipReason: "queue full: the validators were behind", TruncatedBodies: 2}
+	l.RetryAfterPauses = load.PauseStats{Count: 3, TotalMs: 3500, MaxMs: 2000, Values: []string{"1", "2"}, Unsent: 40, Ignored: 1}
+	r.MayHaveBooked = []Bookings{{Journal: "reports/killed/bookings.csv", Booked: 21, Unknown: 1, First: []BookingRow{
+		{OfferID: "6f1c2a3e-0c1d-4b8e-9a5f-2d3c4b5a6e7f", Outcome: ledger.Booked, BookingID: "EYYLD-F8LDV-INS", Status: 200},
+		{OfferID: "0d9c3b1e-5a4f-4c7b-9e2d-1f0a3b4c5d6e", Outcome: ledger.Unknown, Error: "pending | killed\nmid-request"},
+	}}}
+	r.MarkIncomplete("reports/killed: no summary.json: the run did not finish (killed?)")
+	r.Decide()
+	return r
+}
+
 func samples() map[string]func() *Report {
 	return map[string]func() *Report{"run": sampleRun, "error": sampleError, "sparse": sampleSparse,
-		"incomplete": sampleIncomplete, "generated": sampleGenerated}
+		"incomplete": sampleIncomplete, "generated": sampleGenerated, "unusual": sampleUnusual}
+}
+
+// TestUnusualEveryFormat: what weakened a run is said in every format.
+func TestUnusualEveryFormat(t *testing.T) {
+	wants := []string{"--insecure-skip-verify", "specs/confirm-2027.json", strings.Repeat("ab", 32), "specs/fixes.yaml",
+		strings.Repeat("cd", 32), "25%", "queue full: the validators were behind", "own read limit", "3 Retry-After pauses",
+		"values seen: 1, 2", "40 planned requests left unsent", "--no-default-thresholds", "EYYLD-F8LDV-INS"}
+	for _, f := range []string{FormatMarkdown, FormatHTML, FormatJUnit} {
+		out, err := Render(sampleUnusual(), f)
+		require.NoError(t, err)
+		for _, w := range wants {
+			assert.Contains(t, string(out), w, "format %s", f)
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, JSON(&buf, sampleUnusual()))
+	for _, w := range []string{`"insecure_skip_verify": true`, `"spec_file": "specs/confirm-2027.json"`, `"overlay_file": "specs/fixes.yaml"`, `"may_have_booked"`} {
+		assert.Contains(t, buf.String(), w)
+	}
+}
+
+// TestWriteDirScrubs: a secret anywhere in a report reaches no file written
+// with Scrub, whatever the format; without Scrub it would.
+func TestWriteDirScrubs(t *testing.T) {
+	const secret = "s3cr3t-Zq8x7W"
+	r := sampleRun()
+	r.Notes = append(r.Notes, "token "+secret)
+	r.Contract.Cases[2].Exchange.ResponseBody = `{"access_token":"` + secret + `"}`
+	r.Load.Errors = append(r.Load.Errors, load.ErrorCount{Message: "echo " + secret, Count: 1})
+	for _, scrub := range []bool{false, true} {
+		dir := t.TempDir()
+		var opts []Option
+		if scrub {
+			opts = append(opts, Scrub(func(s string) string { return strings.ReplaceAll(s, secret, "[REDACTED]") }))
+		}
+		paths, err := WriteDir(dir, r, AllFormats(), opts...)
+		require.NoError(t, err)
+		require.Len(t, paths, 4)
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			assert.Equal(t, !scrub, strings.Contains(string(b), secret), "%s with scrub=%v", p, scrub)
+		}
+	}
 }
 
 // TestGeneratedGrouped: every format shows the generated cases in a group of
@@ -364,8 +433,8 @@ func TestGeneratedGrouped(t *testing.T) {
 			assert.False(t, strings.HasPrefix(tc.Name, contract.GeneratedPrefix), "got %s in the fixed suite", tc.Name)
 		}
 		g := suites["contract-generated"]
-		assert.Contains(t, g.Properties, junitProperty{"seed", "8675309"})
-		assert.Contains(t, g.Properties, junitProperty{"stopped", stopped})
+		assert.Contains(t, g.Properties, field{"seed", "8675309"})
+		assert.Contains(t, g.Properties, field{"stopped", stopped})
 		assert.Equal(t, 4, g.Tests)
 		assert.Equal(t, 1, g.Failures)
 		assert.Equal(t, 0, g.Skipped)
@@ -429,10 +498,22 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	require.NoError(t, err, "golden file missing: run go test ./reports -run %s -update", t.Name())
-	if !bytes.Equal(want, got) {
-		// assert.Equal on strings prints a readable diff.
-		assert.Equal(t, string(want), string(got), "%s differs from the golden file; rerun with -update if the change is intended", path)
+	if bytes.Equal(want, got) {
+		return
 	}
+	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	i := 0
+	for i < len(wl) && i < len(gl) && wl[i] == gl[i] {
+		i++
+	}
+	at := func(lines []string) string {
+		if i < len(lines) {
+			return lines[i]
+		}
+		return "(end of file)"
+	}
+	t.Errorf("%s differs from the golden file at line %d:\ngot  %q\nwant %q\nrerun with -update if the change is intended",
+		path, i+1, at(gl), at(wl))
 }
 
 func TestGolden(t *testing.T) {

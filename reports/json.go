@@ -35,18 +35,40 @@ func JSON(w io.Writer, r *Report) error {
 	return nil
 }
 
-// ReadSummary reads a summary.json written by JSON. Errors name the file.
+// ReadSummary reads a summary.json written by JSON. Errors name the file,
+// and the line where it stops being one.
 func ReadSummary(path string) (*Report, error) {
+	r, err := readSummary(path)
+	if err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	return r, nil
+}
+
+func readSummary(path string) (*Report, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reports: read summary: %w", err)
+		return nil, err
 	}
+	r, err := parseSummary(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", path, jsonErrorLine(b, err), err)
+	}
+	return r, nil
+}
+
+// parseSummary decodes a summary.json and checks it is one, of the version
+// this tool reads.
+func parseSummary(b []byte) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("reports: %s:%d: not a summary.json: %w", path, jsonErrorLine(b, err), err)
+		return nil, fmt.Errorf("not a summary.json: %w", err)
 	}
-	if r.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("reports: %s: schema_version %d, this tool reads %d", path, r.SchemaVersion, SchemaVersion)
+	switch {
+	case r.SchemaVersion == 0:
+		return nil, errors.New("not a summary.json: no schema_version")
+	case r.SchemaVersion != SchemaVersion:
+		return nil, fmt.Errorf("schema_version %d, this tool reads %d", r.SchemaVersion, SchemaVersion)
 	}
 	return &r, nil
 }

@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,80 +148,62 @@ func TestClaimStaleLock(t *testing.T) {
 	}
 }
 
-// TestClaimWrites: Create never overwrites nor follows a link; WriteFileAtomic
-// replaces a link rather than writing through it; names stay in the directory.
+// TestClaimWrites: WriteReport replaces a symbolic link rather than writing
+// through it, scrubs every file, and writes nothing once the claim is
+// released; a finished run's directory is not claimed again.
 func TestClaimWrites(t *testing.T) {
 	dir := t.TempDir()
 	c, err := ClaimDir(dir)
 	require.NoError(t, err)
 
-	f, err := c.Create("bookings.csv")
-	require.NoError(t, err)
-	_, err = f.WriteString("row\n")
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
-	_, err = c.Create("bookings.csv")
-	assert.ErrorIs(t, err, fs.ErrExist, "got %v, want an existing file refused", err)
-
 	elsewhere := filepath.Join(t.TempDir(), "target")
-	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "results.bin")))
-	_, err = c.Create("results.bin")
-	assert.ErrorIs(t, err, fs.ErrExist)
-	assert.NoFileExists(t, elsewhere, "Create wrote through a symlink")
-
 	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "summary.json")))
-	require.NoError(t, c.WriteFileAtomic("summary.json", []byte("{}")))
-	assert.NoFileExists(t, elsewhere, "WriteFileAtomic wrote through a symlink")
-	st, err := os.Lstat(filepath.Join(dir, "summary.json"))
-	require.NoError(t, err)
-	assert.True(t, st.Mode().IsRegular(), "got mode %v, want the link replaced by a file", st.Mode())
-
-	for _, bad := range []string{"", ".", "..", "../x", "sub/x", LockFile} {
-		_, err := c.Create(bad)
-		assert.Error(t, err, "Create(%q)", bad)
-		assert.Error(t, c.WriteFileAtomic(bad, nil), "WriteFileAtomic(%q)", bad)
-	}
-
-	paths, err := c.WriteReport(New(KindLoad, "test", Target{URL: "x"}), []string{FormatJSON, FormatMarkdown})
+	r := New(KindLoad, "test", Target{URL: "http://secret-host"})
+	paths, err := c.WriteReport(r, []string{FormatJSON, FormatMarkdown}, Scrub(func(s string) string {
+		return strings.ReplaceAll(s, "secret-host", "[REDACTED]")
+	}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{filepath.Join(dir, "summary.json"), filepath.Join(dir, "report.md")}, paths)
+	assert.NoFileExists(t, elsewhere, "WriteReport wrote through a symlink")
+	for _, p := range paths {
+		st, err := os.Lstat(p)
+		require.NoError(t, err)
+		assert.True(t, st.Mode().IsRegular(), "got mode %v, want a regular file", st.Mode())
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), "secret-host", "%s was not scrubbed", p)
+		assert.Contains(t, string(b), "[REDACTED]")
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 3, "the lock and two reports, no temporary file left: %v", entries)
 
 	c.Release()
 	c.Release() // idempotent
 	assert.NoFileExists(t, filepath.Join(dir, LockFile))
-	_, err = c.Create("late.txt")
+	_, err = c.WriteReport(r, []string{FormatHTML})
 	assert.Error(t, err, "a released claim writes nothing")
-	assert.FileExists(t, filepath.Join(dir, "bookings.csv"), "release keeps what was written")
+	assert.NoFileExists(t, filepath.Join(dir, "report.html"))
+	assert.FileExists(t, filepath.Join(dir, "summary.json"), "release keeps what was written")
 
 	_, err = ClaimDir(dir)
 	assert.ErrorIs(t, err, ErrHoldsResults, "a finished run's directory is not claimed again")
 }
 
-// TestRunOutput: what marks a directory as a run's.
-func TestRunOutput(t *testing.T) {
-	for _, tc := range []struct {
-		files []string
-		want  string
-	}{
-		{files: nil, want: ""},
-		{files: []string{"notes.txt", "cpu.prof"}, want: ""},
-		{files: []string{LockFile}, want: LockFile},
-		{files: []string{"report.html"}, want: "report.html"},
-		{files: []string{"results.bin"}, want: "results.bin"},
-	} {
-		t.Run(fmt.Sprint(tc.files), func(t *testing.T) {
-			dir := t.TempDir()
-			for _, f := range tc.files {
-				require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
-			}
-			got, err := RunOutput(dir)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
-		})
+// TestClaimAllowsOtherFiles: files that are not a run's output do not make
+// a directory a run's.
+func TestClaimAllowsOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"notes.txt", "cpu.prof"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
 	}
-	got, err := RunOutput(filepath.Join(t.TempDir(), "missing"))
+	c, err := ClaimDir(dir)
 	require.NoError(t, err)
-	assert.Empty(t, got)
+	c.Release()
+	for _, name := range []string{LockFile, "summary.json", "bookings.csv", "results.bin", "junit.xml", "report.md", "report.html"} {
+		assert.True(t, IsRunOutput(name), "IsRunOutput(%q)", name)
+	}
+	assert.False(t, IsRunOutput("cpu.prof"))
 }
 
 // TestClaimAfterKill: a claim held by another process is refused naming that

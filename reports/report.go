@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/spec"
 )
@@ -68,8 +69,47 @@ type Report struct {
 	// DuplicateOffers lists offers confirmed by more than one shard of a
 	// merged run (each a duplicate booking: a finding).
 	DuplicateOffers []string `json:"duplicate_offers,omitempty"`
+	// MayHaveBooked holds, for each merged input without a summary.json (a
+	// run killed before it wrote one), what its journal says booked or may
+	// have booked. Merge fills it; every format shows it.
+	MayHaveBooked []Bookings `json:"may_have_booked,omitempty"`
+
+	// InsecureSkipVerify is true when the run accepted any TLS certificate
+	// (--insecure-skip-verify). The CLI sets it; every format says so.
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+	// SpecFile is the path of the OpenAPI document given instead of the
+	// embedded vendor document (--spec); its digest is Spec.SHA256. The CLI
+	// sets it; every format names it.
+	SpecFile string `json:"spec_file,omitempty"`
+	// OverlayFile is the path of the overlay given instead of the embedded
+	// one (--overlay); its digest is Spec.OverlaySHA256. The CLI sets it;
+	// every format names it.
+	OverlayFile string `json:"overlay_file,omitempty"`
 	// Baseline is the comparison with a previous run, when one was given.
 	Baseline *Comparison `json:"baseline,omitempty"`
+}
+
+// Bookings is what one run's journal (bookings.csv) says booked or may
+// have booked: the counts of booked and unknown confirms (a pending row
+// left by a killed process counts as unknown) and the first MaxBookingRows
+// of them, in the order they left.
+type Bookings struct {
+	Journal string       `json:"journal"`
+	Booked  int          `json:"booked"`
+	Unknown int          `json:"unknown"`
+	First   []BookingRow `json:"first"`
+}
+
+// MaxBookingRows is how many confirms a Bookings lists.
+const MaxBookingRows = 20
+
+// BookingRow is one confirm of a Bookings.
+type BookingRow struct {
+	OfferID   string         `json:"offer_id"`
+	Outcome   ledger.Outcome `json:"outcome"`
+	BookingID string         `json:"booking_id,omitempty"`
+	Status    int            `json:"http_status,omitempty"`
+	Error     string         `json:"error,omitempty"`
 }
 
 // New returns a report of the given kind with the schema version and tool
@@ -83,9 +123,10 @@ func New(kind, toolVersion string, t Target) *Report {
 // regression or shards confirmed the same offer. Otherwise incomplete when the
 // run lacks evidence (Incomplete, plus the reasons of the contract and load
 // sections: a required case skipped, an interrupt, a stop before the plan's
-// end, nothing sent, a threshold without data, a cut results file); pass
-// only when there is none. It keeps an "error" verdict. Decide may be called
-// more than once: reasons are not repeated.
+// end, nothing sent, a threshold without data, a cut results file; and a
+// baseline with nothing comparable); pass only when there is none. It keeps
+// an "error" verdict. Decide may be called more than once: reasons are not
+// repeated.
 func (r *Report) Decide() {
 	if r.Verdict == VerdictError || r.Error != "" {
 		r.Verdict = VerdictError
@@ -96,6 +137,9 @@ func (r *Report) Decide() {
 	}
 	if r.Load != nil {
 		r.addIncomplete(r.Load.Incomplete()...)
+	}
+	if b := r.Baseline; b != nil && b.NothingComparable {
+		r.addIncomplete("nothing comparable with the baseline " + b.Baseline)
 	}
 	failed := (r.Contract != nil && r.Contract.Failed()) ||
 		(r.Load != nil && r.Load.Failed()) ||

@@ -252,6 +252,7 @@ func contractReplay(ctx context.Context, a *app, rf *reportFlags, sf *specFlags,
 	rep := reports.New(reports.KindContract, version(), reports.Target{URL: "replay of " + dir})
 	rep.StartedAt, rep.FinishedAt = started, a.now()
 	rep.Contract, rep.Spec = res, specInfo(s)
+	rep.SpecFile, rep.OverlayFile = sf.spec, sf.overlay
 	return finishReport(a, out, formats, rep)
 }
 

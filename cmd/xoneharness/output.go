@@ -71,12 +71,12 @@ func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), er
 // to $GITHUB_STEP_SUMMARY when set, and prints where the files are.
 func writeReport(a *app, dir string, formats []string, rep *reports.Report) error {
 	rep.Decide()
-	paths, err := reports.WriteDir(dir, rep, formats)
+	paths, err := reports.WriteDir(dir, rep, formats, reports.Scrub(a.red.String))
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	if f := a.getenv("GITHUB_STEP_SUMMARY"); f != "" {
-		if err := appendStepSummary(f, rep); err != nil {
+		if err := appendStepSummary(a, f, rep); err != nil {
 			fmt.Fprintf(a.stderr, "xoneharness: warning: GITHUB_STEP_SUMMARY: %v\n", err)
 		}
 	}
@@ -114,16 +114,17 @@ func verdictError(rep *reports.Report) error {
 	return errFindings
 }
 
-func appendStepSummary(path string, rep *reports.Report) error {
+func appendStepSummary(a *app, path string, rep *reports.Report) error {
+	md, err := reports.Render(rep, reports.FormatMarkdown, reports.Scrub(a.red.String))
+	if err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	if err := reports.Markdown(f, rep); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	_, err = f.Write(md)
+	return errors.Join(err, f.Close())
 }
 
 // printContract prints a line per case (outcome, status, latency, first

@@ -5,20 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 
-	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
 )
 
 const reportUsage = `
-Usage: xoneharness report [flags] INPUT...
+Usage: xoneharness report [flags] INPUT... [flags]
 
 Re-renders reports from saved results, and merges several inputs (the shards
 of one run) into one report. Each INPUT is a report directory (holding
@@ -28,10 +22,13 @@ from averaged percentiles; thresholds are evaluated again on the merged result
 (--threshold, or those of the first input's plan).
 
 The inputs are never modified: the report goes to a new directory (--out, or
-reports/<UTC timestamp>-report), which must not hold results of its own. A
-results.bin cut short by a killed run is read up to its last complete record;
-such a report, like one of an interrupted run or with a shard missing, is
-incomplete, never pass.
+reports/<UTC timestamp>-report), which must not hold results of its own.
+Flags may come before or after the inputs ("--" ends the flags). A results.bin
+cut short by a killed run is read up to its last complete record; such a
+report, like one of a run that left no summary.json (its bookings.csv is
+listed: those confirms may have booked), of an interrupted run, of a lone
+shard or with a shard missing, or with records repeated, is incomplete, never
+pass; so is a comparison with a baseline that holds nothing comparable.
 
 Examples:
   xoneharness report reports/20261127T010000Z-load            # re-render every format into a new directory
@@ -73,74 +70,21 @@ func (b *baselineFlags) apply(a *app, rep *reports.Report, base *reports.Report,
 	if base == nil {
 		return
 	}
-	rep.Baseline = reports.Compare(base, rep, tol)
-	rep.Baseline.Baseline = b.path
-	if n := rep.Baseline.Regressions; n > 0 {
-		fmt.Fprintf(a.stdout, "baseline %s: %d regression(s) beyond %s\n", b.path, n, b.tolerance)
-		for _, m := range rep.Baseline.Metrics {
+	c := reports.Compare(base, rep, tol)
+	c.Baseline, rep.Baseline = b.path, c
+	switch {
+	case c.Regressions > 0:
+		fmt.Fprintf(a.stdout, "baseline %s: %d regression(s) beyond %s\n", b.path, c.Regressions, b.tolerance)
+		for _, m := range c.Metrics {
 			if m.Regression {
 				fmt.Fprintf(a.stdout, "  %s: %g → %g%s (%+.1f%%)\n", m.Name, m.Baseline, m.Current, m.Unit, 100*m.Change)
 			}
 		}
-	} else {
+	case c.NothingComparable:
+		fmt.Fprintf(a.stdout, "baseline %s: nothing comparable (%s)\n", b.path, strings.Join(c.Notes, "; "))
+	default:
 		fmt.Fprintf(a.stdout, "baseline %s: no regression beyond %s\n", b.path, b.tolerance)
 	}
-}
-
-// reportInput is one INPUT of the report command.
-type reportInput struct {
-	name    string
-	dir     string          // the report directory, "" for a bare results file
-	summary *reports.Report // nil for a bare results.bin
-	results string          // path of results.bin, "" when there is none
-}
-
-func readReportInput(path string) (reportInput, error) {
-	in := reportInput{name: path}
-	st, err := os.Stat(path)
-	if err != nil {
-		return in, usagef("input %s: %v", path, err)
-	}
-	if !st.IsDir() {
-		if filepath.Ext(path) == ".json" {
-			sum, err := reports.ReadSummary(path)
-			if err != nil {
-				return in, usagef("input %v", err)
-			}
-			in.summary = sum
-			in.dir = filepath.Dir(path)
-			if rb := filepath.Join(in.dir, "results.bin"); fileExists(rb) {
-				in.results = rb
-			}
-			return in, nil
-		}
-		in.results = path
-		if filepath.Base(path) == load.ResultsFile {
-			in.dir = filepath.Dir(path)
-		}
-		return in, nil
-	}
-	in.dir = path
-	sumPath := filepath.Join(path, reports.FileName(reports.FormatJSON))
-	if fileExists(sumPath) {
-		sum, err := reports.ReadSummary(sumPath)
-		if err != nil {
-			return in, usagef("input %v", err)
-		}
-		in.summary = sum
-	}
-	if rb := filepath.Join(path, "results.bin"); fileExists(rb) {
-		in.results = rb
-	}
-	if in.summary == nil && in.results == "" {
-		return in, usagef("input %s: holds neither summary.json nor results.bin", path)
-	}
-	return in, nil
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
 }
 
 func cmdReport(_ context.Context, a *app, args []string) error {
@@ -150,11 +94,12 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	formatsFlag := fs.String("format", "all", "report formats, comma-separated: json, md, junit, html, all")
 	out := fs.String("out", "", "output directory, new or holding no results (default reports/<UTC timestamp>-report); never an input's")
 	var thresholds stringsFlag
-	fs.Var(&thresholds, "threshold", "threshold evaluated on the (merged) load result, repeatable (default: the first input's)")
-	if err := parseFlags(fs, args); err != nil {
+	fs.Var(&thresholds, "threshold", "threshold evaluated on the (merged) load result, after the safety gates, repeatable (default: the first input's plan)")
+	inputs, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(inputs) == 0 {
 		return usagef("report: want at least one INPUT (a report directory or a results.bin)")
 	}
 	formats, err := parseFormats(*formatsFlag)
@@ -173,25 +118,12 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	var inputs []reportInput
-	for _, p := range fs.Args() {
-		in, err := readReportInput(p)
-		if err != nil {
-			return err
-		}
-		if err := checkDistinct(inputs, in); err != nil {
-			return err
-		}
-		inputs = append(inputs, in)
-	}
-	if *out != "" {
-		if err := checkOutNotInput(*out, inputs); err != nil {
-			return err
-		}
-	}
-	rep, err := mergeInputs(inputs, ts)
-	if err != nil {
-		return err
+	rep, err := reports.Merge(inputs, reports.MergeOptions{Thresholds: ts, Out: *out, ToolVersion: version()})
+	switch {
+	case errors.Is(err, reports.ErrOutIsInput):
+		return usagef("--out: %v", err)
+	case err != nil:
+		return usageError{err}
 	}
 	claim, err := claimReportOut(a, *out)
 	if err != nil {
@@ -202,44 +134,24 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	return finishReport(a, claim.Dir(), formats, rep)
 }
 
-// checkDistinct refuses an input that is one already given, by identity
-// rather than by spelling: "dir", "dir/", "dir/results.bin",
-// "dir/summary.json" and a symbolic link to any of them are one input.
-func checkDistinct(prev []reportInput, in reportInput) error {
-	for _, p := range prev {
-		if sameInput(p, in) {
-			return usagef("inputs %s and %s are the same input: each run may be given once", p.name, in.name)
+// parseInterspersed parses the flags wherever they stand among the inputs
+// ("report DIR --threshold X" as well as "report --threshold X DIR") and
+// returns the inputs; after "--" every argument is an input.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var inputs []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
-	}
-	return nil
-}
-
-func sameInput(a, b reportInput) bool {
-	return samePath(a.dir, b.dir) || samePath(a.results, b.results)
-}
-
-// samePath reports whether two non-empty paths name the same file or
-// directory.
-func samePath(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	sb, err := os.Stat(b)
-	return err == nil && os.SameFile(sa, sb)
-}
-
-// checkOutNotInput refuses --out naming an input's directory (or file).
-func checkOutNotInput(out string, inputs []reportInput) error {
-	for _, in := range inputs {
-		if samePath(out, in.dir) || samePath(out, in.name) {
-			return usagef("--out %s is the input %s: a report never writes over its inputs; choose a new directory", out, in.name)
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return inputs, nil
 		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(inputs, rest...), nil
+		}
+		inputs, args = append(inputs, rest[0]), rest[1:]
 	}
-	return nil
 }
 
 // claimReportOut claims the output directory: --out when given (refused when
@@ -266,186 +178,4 @@ func claimReportOut(a *app, out string) (*reports.Claim, error) {
 		}
 		dir = fmt.Sprintf("%s-%d", base, i)
 	}
-}
-
-// mergeInputs builds one report from the inputs: a single summary is
-// re-rendered as it is; load results are merged from their raw results.
-func mergeInputs(inputs []reportInput, ts []load.Threshold) (*reports.Report, error) {
-	first := inputs[0].summary
-	var rep *reports.Report
-	if first != nil {
-		cp := *first
-		rep = &cp
-		rep.Verdict = ""
-	} else {
-		rep = reports.New(reports.KindLoad, version(), reports.Target{URL: "results.bin"})
-	}
-	var files, shards []string
-	seenShard := map[string]string{}
-	for _, in := range inputs {
-		if in.results != "" {
-			files = append(files, in.results)
-		}
-		if in.summary != nil && in.summary.Shard != "" {
-			if prev, dup := seenShard[in.summary.Shard]; dup {
-				return nil, usagef("inputs %s and %s are the same shard %s", prev, in.name, in.summary.Shard)
-			}
-			seenShard[in.summary.Shard] = in.name
-			shards = append(shards, in.summary.Shard)
-		}
-	}
-	if len(inputs) == 1 && first != nil {
-		// Re-render one saved report as it is, keeping why it was incomplete.
-		if len(ts) > 0 && rep.Load != nil {
-			load.EvaluateThresholds(rep.Load, ts)
-		}
-		for _, why := range inputIncomplete(inputs[0]) {
-			rep.MarkIncomplete(why)
-		}
-		return rep, nil
-	}
-	// A merge says for itself why it is incomplete, naming the inputs.
-	rep.Incomplete = nil
-	if len(files) == 0 {
-		return nil, usagef("no results.bin among the inputs: nothing to merge")
-	}
-	merged, err := load.MergeResults(files...)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, usagef("%v", err)
-		}
-		return nil, usagef("merge: %v", err)
-	}
-	// Carry over what results.bin does not hold: the plan and the counters
-	// kept only in each summary.
-	for _, in := range inputs {
-		if in.summary == nil || in.summary.Load == nil {
-			continue
-		}
-		l := in.summary.Load
-		if merged.Plan.Rate == "" && len(merged.Plan.Stages) == 0 {
-			merged.Plan = l.Plan
-		}
-		merged.Schema.Validated += l.Schema.Validated
-		merged.Schema.Violations += l.Schema.Violations
-		if len(merged.Schema.Details) < 20 {
-			merged.Schema.Details = append(merged.Schema.Details, l.Schema.Details[:min(len(l.Schema.Details), 20-len(merged.Schema.Details))]...)
-		}
-		merged.Tokens.Fetches += l.Tokens.Fetches
-		merged.Tokens.Failures += l.Tokens.Failures
-		merged.RetryAfterPauses.Count += l.RetryAfterPauses.Count
-		merged.Interrupted = merged.Interrupted || l.Interrupted
-	}
-	for _, in := range inputs {
-		for _, why := range inputIncomplete(in) {
-			rep.MarkIncomplete(in.name + ": " + why)
-		}
-	}
-	for _, cut := range merged.Truncated {
-		rep.Notes = append(rep.Notes, "salvaged "+cut)
-		rep.MarkIncomplete("results file cut short (a killed run): " + cut)
-	}
-	if len(ts) == 0 {
-		for _, e := range merged.Plan.Thresholds {
-			th, err := load.ParseThreshold(e)
-			if err != nil {
-				return nil, usagef("threshold %q from %s: %v", e, inputs[0].name, err)
-			}
-			ts = append(ts, th)
-		}
-	}
-	load.EvaluateThresholds(merged, ts)
-	rep.Load = merged
-	dups, err := duplicateOffers(inputs)
-	if err != nil {
-		return nil, err
-	}
-	rep.DuplicateOffers = dups
-	if len(dups) > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d offer(s) confirmed by more than one input: duplicate bookings", len(dups)))
-	}
-	rep.Shard = ""
-	sort.Strings(shards)
-	note := fmt.Sprintf("merged from %d inputs", len(inputs))
-	if len(shards) > 0 {
-		note += "; shards " + strings.Join(shards, ", ")
-	}
-	rep.Notes = append(rep.Notes, note)
-	if missing := missingShards(shards); len(missing) > 0 {
-		rep.Notes = append(rep.Notes, "missing shards: "+strings.Join(missing, ", "))
-		rep.MarkIncomplete("missing shards: " + strings.Join(missing, ", "))
-	}
-	return rep, nil
-}
-
-// inputIncomplete lists why a saved run lacks the evidence a pass needs, as
-// its summary recorded it: its own reasons, an "incomplete" verdict, an
-// interrupted load.
-func inputIncomplete(in reportInput) []string {
-	s := in.summary
-	if s == nil {
-		return nil
-	}
-	out := slices.Clone(s.Incomplete)
-	if s.Verdict == reports.VerdictIncomplete && len(out) == 0 {
-		out = append(out, "its report was incomplete")
-	}
-	if s.Load != nil && s.Load.Interrupted {
-		out = append(out, "load interrupted")
-	}
-	return out
-}
-
-// missingShards lists the shards "I/N" absent from labels, for the N the
-// labels name.
-func missingShards(labels []string) []string {
-	have := map[string]bool{}
-	n := 0
-	for _, l := range labels {
-		have[l] = true
-		var i, total int
-		if _, err := fmt.Sscanf(l, "%d/%d", &i, &total); err == nil && total > n {
-			n = total
-		}
-	}
-	var missing []string
-	for i := range n {
-		if l := fmt.Sprintf("%d/%d", i, n); !have[l] {
-			missing = append(missing, l)
-		}
-	}
-	return missing
-}
-
-// duplicateOffers reads each input directory's bookings.csv and returns the
-// offers confirmed (2xx) in more than one of them, sorted.
-func duplicateOffers(inputs []reportInput) ([]string, error) {
-	owner := map[string]string{}
-	var dups []string
-	for _, in := range inputs {
-		if in.dir == "" {
-			continue
-		}
-		path := filepath.Join(in.dir, ledger.File)
-		if !fileExists(path) {
-			continue
-		}
-		rows, err := ledger.ReadFile(path)
-		if err != nil {
-			return nil, usagef("input %v", err)
-		}
-		for _, b := range rows {
-			if b.Status < 200 || b.Status > 299 {
-				continue
-			}
-			if prev, seen := owner[b.OfferID]; seen && prev != in.name {
-				dups = append(dups, b.OfferID)
-				continue
-			}
-			owner[b.OfferID] = in.name
-		}
-	}
-	sort.Strings(dups)
-	return slices.Compact(dups), nil
 }

@@ -31,6 +31,10 @@ type session struct {
 	journal  *ledger.Journal
 	reported bool     // a report was written
 	closers  []func() // undone in reverse order by close
+	// unusual settings every report states: TLS verification off, a
+	// custom spec or overlay.
+	insecure              bool
+	specFile, overlayFile string
 }
 
 // openSession claims the report directory, loads the spec, resolves the
@@ -41,7 +45,8 @@ func openSession(ctx context.Context, a *app, rf *reportFlags, tf *targetFlags, 
 	if err != nil {
 		return nil, err
 	}
-	st = &session{a: a, kind: kind, dir: dir, formats: formats, started: a.now(), closers: []func(){cleanup}}
+	st = &session{a: a, kind: kind, dir: dir, formats: formats, started: a.now(), closers: []func(){cleanup},
+		insecure: tf.insecure, specFile: sf.spec, overlayFile: sf.overlay}
 	defer func() {
 		if err != nil {
 			err = st.close(err)
@@ -118,6 +123,7 @@ func (st *session) report(kind string) *reports.Report {
 	rep := reports.New(kind, version(), t)
 	rep.StartedAt = st.started
 	rep.Spec = specInfo(st.spec)
+	rep.InsecureSkipVerify, rep.SpecFile, rep.OverlayFile = st.insecure, st.specFile, st.overlayFile
 	return rep
 }
 
@@ -130,7 +136,7 @@ func (st *session) failed(rep *reports.Report, err error) error {
 	rep.FinishedAt = st.a.now()
 	rep.Verdict, rep.Error = reports.VerdictError, err.Error()
 	st.reported = true
-	if paths, werr := reports.WriteDir(st.dir, rep, st.formats); werr != nil {
+	if paths, werr := reports.WriteDir(st.dir, rep, st.formats, reports.Scrub(st.a.red.String)); werr != nil {
 		fmt.Fprintf(st.a.stderr, "xoneharness: warning: write error report: %v\n", werr)
 	} else {
 		fmt.Fprintf(st.a.stdout, "reports (verdict error): %s\n", strings.Join(paths, " "))

@@ -1,18 +1,11 @@
-// Package fsx holds the few file-system primitives that the packages writing a
-// run's files share: exclusive creation that never follows a symbolic link, an
-// advisory lock on an open file, and a liveness check for a process id.
+// Package fsx holds the file-system primitive that the packages writing a
+// run's files share: exclusive creation that never follows a symbolic link.
 //
 //	f, err := fsx.CreateExclusive(filepath.Join(dir, "results.bin"), 0o644)
 //	if errors.Is(err, fs.ErrExist) { /* another run's file, or a symlink: refuse */ }
 package fsx
 
-import (
-	"errors"
-	"os"
-)
-
-// ErrNoLocks is returned by TryLock on platforms without advisory file locks.
-var ErrNoLocks = errors.New("fsx: advisory file locks are not supported here")
+import "os"
 
 // CreateExclusive creates path for writing with O_CREATE|O_EXCL|O_NOFOLLOW: it
 // fails with an error matching fs.ErrExist when anything is at path already,

@@ -74,6 +74,8 @@ func (r *run) finish(a *assembled, res *Result, elapsed time.Duration, tokBefore
 	c := a.collector
 	if v := c.validators; v != nil {
 		res.Schema = v.close()
+		cov := v.cov.Report()
+		res.Coverage = &cov
 		for _, row := range v.violations {
 			c.evidence.fail(row)
 		}

@@ -14,6 +14,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 // Result is the outcome of a load run (or of merged runs): plain data that the
@@ -63,6 +64,10 @@ type Result struct {
 	Offers           OfferStats        `json:"offers"`
 	Tokens           TokenStats        `json:"tokens"`
 	RetryAfterPauses PauseStats        `json:"retry_after_pauses"`
+	// Coverage says which documented response members the validated
+	// responses exercised, and which never (not checked by this run). vegeta
+	// does not keep Transfer-Encoding, so that header is never seen here.
+	Coverage *spec.CoverageReport `json:"coverage,omitempty"`
 	// Evidence lists the slowest and the failing requests with the
 	// correlation headers the target returned, for a vendor ticket.
 	Evidence Evidence `json:"evidence"`

@@ -38,6 +38,7 @@ type validateJob struct {
 // goroutines, fed through a bounded queue. Its counters are under mu.
 type validatorPool struct {
 	spec    *spec.Spec
+	cov     *spec.Coverage // which documented members the validated responses exercised
 	req     *http.Request // a template confirm request: read only
 	jobs    chan validateJob
 	wg      sync.WaitGroup
@@ -56,7 +57,7 @@ func newValidatorPool(s *spec.Spec, urlPrefix string, m *Metrics) (*validatorPoo
 		return nil, err
 	}
 	req.Header["Content-Type"], req.Header["Accept"] = jsonCT, jsonCT
-	v := &validatorPool{spec: s, req: req, jobs: make(chan validateJob, ValidateQueue), metrics: m}
+	v := &validatorPool{spec: s, cov: s.NewCoverage(), req: req, jobs: make(chan validateJob, ValidateQueue), metrics: m}
 	for range validators {
 		v.wg.Add(1)
 		go func() {
@@ -103,7 +104,9 @@ func (v *validatorPool) close() SchemaStats {
 
 // validate checks one response and accounts for its violations.
 func (v *validatorPool) validate(j validateJob) {
-	vs := v.spec.ValidateResponse(v.req, spec.Response{Status: j.status, Header: j.header, Body: j.body})
+	resp := spec.Response{Status: j.status, Header: j.header, Body: j.body}
+	vs := v.spec.ValidateResponse(v.req, resp)
+	v.cov.Add(resp, vs)
 	// The collector never hands over a response with an undocumented status
 	// (an error class of its own); drop the finding should the spec still
 	// report one, so the schema counts only bodies and headers.

@@ -21,6 +21,7 @@ const (
 	CaseMalformedJSON       = "malformed-json"
 	CaseWrongContentType    = "wrong-content-type"
 	CaseDoubleConfirm       = "double-confirm"
+	CaseConcurrentConfirm   = "concurrent-confirm"
 )
 
 // Cases returns the names of every case in suite order; a fresh slice.
@@ -39,6 +40,7 @@ const (
 	kindAuth                 // must get exactly 401
 	kindNegative             // invalid request with a valid token: must be rejected with a 4xx
 	kindDouble               // second confirm of the confirm-ok offer
+	kindRace                 // simultaneous confirms of one offer: must book it once
 )
 
 type credential int
@@ -107,6 +109,8 @@ func suite() []caseDef {
 		}, "application/json", invalidAt("$", ""), 400, 422),
 		neg(CaseWrongContentType, valid, "text/plain", invalidAt("header:Content-Type", ""), 415, 422, 400),
 		{name: CaseDoubleConfirm, kind: kindDouble, cred: credWrite, body: valid, contentType: "application/json",
+			knownStatuses: []int{422, 409}},
+		{name: CaseConcurrentConfirm, kind: kindRace, cred: credWrite, body: valid, contentType: "application/json",
 			knownStatuses: []int{422, 409}},
 	}
 }

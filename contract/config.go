@@ -101,6 +101,16 @@ type Config struct {
 	// GenerateRate caps generated requests per second off loopback; 0 is
 	// DefaultGenerateRate. Loopback targets are not paced.
 	GenerateRate float64
+	// Race is the number of simultaneous confirms of one offer that
+	// concurrent-confirm sends: 0 is DefaultRace, at most MaxRace; a
+	// negative value skips the case. Its offer is a fresh one against the
+	// embedded sandbox (Embedded), else one taken from NextOffer (none: the
+	// case is skipped).
+	Race int
+	// Conns opens the race check's connections and counts its sends
+	// against the rate ceiling: the run's *egress.Gate. nil dials directly,
+	// which only a loopback target allows (the case is skipped otherwise).
+	Conns Conns
 	// Now is the clock for Started, Finished and the expired token; nil is
 	// time.Now. Latencies always use the monotonic clock.
 	Now func() time.Time
@@ -123,6 +133,9 @@ func (cfg *Config) check() (*url.URL, error) {
 	}
 	if cfg.Spec == nil {
 		return nil, fmt.Errorf("contract: config: no spec: %w", ErrConfig)
+	}
+	if cfg.Race > MaxRace {
+		return nil, fmt.Errorf("contract: config: race of %d simultaneous confirms: at most %d: %w", cfg.Race, MaxRace, ErrConfig)
 	}
 	if cfg.Generate < 0 {
 		return nil, fmt.Errorf("contract: config: generate %d is negative: %w", cfg.Generate, ErrConfig)

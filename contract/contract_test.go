@@ -35,7 +35,7 @@ import (
 // undocumented 4xx, as the real API does: drift, never fail (fail in strict).
 var expectedDrift = []string{
 	CaseMissingQuotes, CaseMissingPolicyholder, CaseEmptyQuotes, CaseQuoteWithoutID,
-	CaseMalformedJSON, CaseWrongContentType, CaseDoubleConfirm,
+	CaseMalformedJSON, CaseWrongContentType, CaseDoubleConfirm, CaseConcurrentConfirm,
 }
 
 func loadSpec(t testing.TB, strict bool) *spec.Spec {
@@ -133,7 +133,9 @@ func TestSandboxClean(t *testing.T) {
 		want := OutcomePass
 		if slices.Contains(expectedDrift, c.Name) {
 			want = OutcomeDrift
-			assert.Equal(t, 422, c.Status, "the sandbox answers like the real API")
+			if c.Name != CaseConcurrentConfirm { // its status is the one booking's
+				assert.Equal(t, 422, c.Status, "the sandbox answers like the real API")
+			}
 			assert.Contains(t, c.Reason, "422")
 		}
 		assert.Equal(t, want, c.Outcome, "got %s, want %s", c.Outcome, want)
@@ -151,13 +153,18 @@ func TestSandboxClean(t *testing.T) {
 	assert.Contains(t, res.Case(CaseConfirmOK).Reason, "booking ")
 
 	// The configured offer is confirmed exactly twice; every other case
-	// used an offer of its own.
+	// used an offer of its own (the race check on connections of its own,
+	// not through the client).
 	st := srv.Stats()
-	assert.Equal(t, int64(1), st.Confirmed, "bookings created")
-	assert.Equal(t, int64(1), st.DuplicateConfirms)
+	assert.Equal(t, int64(2), st.Confirmed, "bookings created: confirm-ok's and the race's")
+	assert.Equal(t, int64(1+DefaultRace-1), st.DuplicateConfirms)
+	assert.Zero(t, st.DoubleBookings)
 	offers := seen.offers()
 	assert.Equal(t, 2, offers[cfg.OfferID], "requests for the configured offer")
-	assert.Len(t, offers, len(Cases())-1, "a fresh offer for every other case")
+	assert.Len(t, offers, len(Cases())-2, "a fresh offer for every other case")
+	race := res.Case(CaseConcurrentConfirm).Race
+	require.NotNil(t, race)
+	assert.NotContains(t, offers, race.OfferID, "the race's offer is its own")
 }
 
 // urlLog is a RoundTripper that remembers the URLs sent.
@@ -249,9 +256,6 @@ func TestDriftModes(t *testing.T) {
 			if m.Detect == "generate" {
 				t.Skip("only generated cases find it: TestGenerateFindsDrift")
 			}
-			if m.Detect == "race" {
-				t.Skip("only simultaneous confirms find it: the suite has no race case yet")
-			}
 			t.Parallel()
 			// Only strict mode sees undocumented fields.
 			strict := m.Detect == "strict"
@@ -284,6 +288,10 @@ func TestDriftModes(t *testing.T) {
 				return
 			}
 			assert.NotEmpty(t, failed, "mode %s (%s) not caught: no case failed", m.Name, m.Description)
+			if m.Detect == "race" {
+				assert.Equal(t, []string{CaseConcurrentConfirm}, failed, "only simultaneous confirms find %s", m.Name)
+				assert.NotContains(t, caught, CaseDoubleConfirm, "a confirm sent after the first was answered does not find it")
+			}
 		})
 	}
 	t.Cleanup(func() {
@@ -336,12 +344,14 @@ func TestSkips(t *testing.T) {
 		}
 	})
 	assert.Equal(t, 3, res.Counts.Skip)
-	assert.Zero(t, srv.Stats().Confirmed, "no booking without a configured offer")
+	assert.Equal(t, int64(1), srv.Stats().Confirmed, "no booking without a configured offer but the race's fresh one")
+	assert.NotNil(t, res.Case(CaseConcurrentConfirm).Race)
 }
 
 func TestDoubleConfirmSkippedWhenFirstFails(t *testing.T) {
 	srv := sandbox.StartTB(t)
 	cfg := sandboxConfig(t, srv, false)
+	cfg.Race = -1 // its confirms of an offer of its own would count too
 	// The offer is already confirmed: confirm-ok gets 422 and must fail;
 	// the suite must not confirm it a third time.
 	first := mustRun(t, cfg)
@@ -462,7 +472,9 @@ func TestHarnessErrors(t *testing.T) {
 				assert.Equal(t, OutcomeError, c.Outcome, c.Name)
 			}
 		}
-		assert.Len(t, rows(), len(res.Cases)-res.Counts.Skip, "every confirm sent without an answer may have booked")
+		race := res.Case(CaseConcurrentConfirm)
+		assert.Contains(t, race.Reason, "nothing sent", "its connections were refused before any confirm left")
+		assert.Len(t, rows(), len(res.Cases)-res.Counts.Skip-1, "every confirm sent without an answer may have booked")
 	})
 	t.Run("cancelled", func(t *testing.T) {
 		srv := sandbox.StartTB(t)
@@ -547,10 +559,13 @@ func TestInterruptKeepsTheBooking(t *testing.T) {
 	defer cancel()
 	var n atomic.Int64
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.Handler().ServeHTTP(w, r)
 		if strings.Contains(r.URL.Path, "/confirm") && n.Add(1) == 3 {
-			cancel() // the signal arrives after the third answer
+			_, _ = io.ReadAll(r.Body) // then the server notices the client leave
+			cancel()                  // the signal arrives while the third confirm is in flight
+			<-r.Context().Done()      // and the client gives up before any answer
+			return
 		}
+		srv.Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
 	cfg := sandboxConfig(t, srv, false)
@@ -679,11 +694,15 @@ func TestCloudflareStandIn(t *testing.T) {
 				Spec:           loadSpec(t, strictSpec), // strict spec: undocumented fields would be drift
 			})
 			eachCase(t, res, func(t *testing.T, c CaseResult) {
-				if slices.Contains(expectedDrift, c.Name) {
+				switch {
+				case c.Name == CaseConcurrentConfirm:
+					assert.Equal(t, OutcomeSkip, c.Outcome, "no offer feed off the sandbox")
+					assert.Contains(t, c.Reason, "--offers")
+				case slices.Contains(expectedDrift, c.Name):
 					assert.Equal(t, OutcomeDrift, c.Outcome)
-					return
+				default:
+					assert.Equal(t, OutcomePass, c.Outcome)
 				}
-				assert.Equal(t, OutcomePass, c.Outcome)
 			})
 			assert.False(t, res.Failed(), "realistic 401 headers and 422 answers are no failure")
 			assert.Equal(t, 422, res.Case(CaseMissingQuotes).Status)
@@ -1110,7 +1129,7 @@ func TestRedirectIsAnAnswer(t *testing.T) {
 	})
 	eachCase(t, res, func(t *testing.T, c CaseResult) {
 		switch c.Name {
-		case CaseWrongScopeToken, CaseDoubleConfirm:
+		case CaseWrongScopeToken, CaseDoubleConfirm, CaseConcurrentConfirm:
 			assert.Equal(t, OutcomeSkip, c.Outcome)
 		default:
 			assert.Equal(t, OutcomeFail, c.Outcome)

@@ -18,12 +18,30 @@
 //	wrong-content-type    /
 //	double-confirm        the configured offer again: a 2xx with another booking id is
 //	                      fail (duplicate booking), a 4xx is drift with its message
+//	concurrent-confirm    the race check: Config.Race (default 5) confirms of one fresh
+//	                      offer released together; exactly one booking and refusals
+//	                      pass, two booking ids are an integrity failure (see below)
 //
 // Policy: a 5xx is always fail; an undocumented status is at least drift;
 // schema, format, header and content-type violations are fail; undocumented
 // response fields (reported by a strict spec) are drift. With
-// Config.Strict every drift becomes fail. Security findings come first in
-// [Result.Cases].
+// Config.Strict every drift becomes fail. Security findings, then integrity
+// findings (an offer booked twice), come first in [Result.Cases].
+//
+// # The race check
+//
+// double-confirm sends its second confirm after the first was answered; a
+// check-then-act race needs confirms that arrive together. concurrent-confirm
+// takes one offer (a fresh one against the embedded sandbox, else one from
+// Config.NextOffer), opens one connection per confirm through Config.Conns
+// (the egress gate: TLS done, production refused), counts the group against
+// the rate ceiling (Admit), records every confirm in the journal, then
+// releases them by last-byte synchronisation: each request, serialised by
+// net/http, is written but for its last byte, and the last bytes are written
+// together after a barrier. The case reports the spread of the final writes
+// and, when the target sends Server-Timing recv, of the arrivals it saw
+// ([Race]). Where a proxy carries the requests it sends ordinary requests
+// released by a barrier instead, and says so.
 //
 // Findings are data: [Run] returns them in a [Result] (no printing; package
 // reports formats it). Errors are for when the suite cannot do its job: a bad
@@ -61,6 +79,6 @@
 //		// exit 1
 //	}
 //
-// Run sends one request at a time; it is safe to run several suites
-// concurrently with separate Configs.
+// Run sends one request at a time, except concurrent-confirm; it is safe to
+// run several suites concurrently with separate Configs.
 package contract

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -326,7 +325,7 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 		return probe{}
 	}
 	raw := marshalBody(fillQuote(body, g.quoteID))
-	u := strings.TrimRight(g.cfg.BaseURL, "/") + xone.ConfirmPath(url.PathEscape(g.cfg.PartnerID), url.PathEscape(g.offerID))
+	u := confirmURL(g.cfg, g.offerID)
 	d := caseDef{name: c.name, kind: kindConfirm, cred: credWrite, contentType: "application/json"}
 	if c.kind == KindNegative {
 		d.kind, d.knownStatuses = kindNegative, []int{422, 400}

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
@@ -294,4 +296,173 @@ func cut(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// judgeRace judges the answers of concurrent-confirm (rc.Attempts): one
+// booking and refusals (any 4xx) for the rest pass, and so does one booking
+// id given several times (an idempotent answer); two or more bookings with
+// distinct ids are an integrity failure; no booking at all, a 5xx or
+// another status fail; a confirm left without an answer (it may have
+// booked) is an error unless something failed; a refusal status the
+// document does not list (documents) is drift. It returns the result
+// without Race, Exchange and Duration, and the index of the attempt whose
+// exchange best shows the verdict. It reads nothing but rc: Replay judges a
+// recording with it.
+func judgeRace(d caseDef, rc *Race, documents func(int) bool, strict bool) (CaseResult, int) {
+	cr := CaseResult{Name: d.name}
+	add := func(rule, path, expected, observed, msg string) {
+		cr.Violations = append(cr.Violations, Violation{Rule: rule, Path: path, Expected: expected, Observed: observed, Message: msg})
+	}
+	n, k := len(rc.Attempts), countRace(rc.Attempts)
+	var finding string
+	switch {
+	case len(k.ids) > 1:
+		cr.Integrity = true
+		add(RuleDuplicateBooking, "$.data.id", "one booking", strings.Join(k.ids, ", "),
+			fmt.Sprintf("%d simultaneous confirms of one offer created %d bookings", n, len(k.ids)))
+		finding = fmt.Sprintf("double booking: %d simultaneous confirms of offer %s created %d bookings: %s",
+			n, rc.OfferID, len(k.ids), strings.Join(k.ids, ", "))
+	case k.booked > 1 && k.noID > 0:
+		add(RuleDuplicateBooking, "$.data.id", "one booking", "absent",
+			"a simultaneous confirm succeeded without a booking id: cannot rule out a second booking")
+		finding = fmt.Sprintf("%d of %d simultaneous confirms answered 2xx, %d without a booking id", k.booked, n, k.noID)
+	}
+	for _, s := range sortedKeys(k.bad) {
+		if s >= 500 {
+			add(RuleServerError, "", "no 5xx", strconv.Itoa(s), "server error")
+		} else {
+			add(RuleStatus, "", "2xx or 4xx", strconv.Itoa(s), "unexpected status")
+		}
+	}
+	if finding == "" && len(k.bad) > 0 {
+		finding = fmt.Sprintf("%s among %d simultaneous confirms", tally(k.bad, nil), n)
+	}
+	if k.booked == 0 && k.lost == 0 {
+		add(RuleStatus, "", "one 2xx", "none", "no confirm of the offer booked it")
+		if finding == "" {
+			finding = fmt.Sprintf("no booking: all %d simultaneous confirms were refused (%s)", n, tally(k.refused, documents))
+		}
+	}
+	for _, s := range sortedKeys(k.refused) {
+		if documents(s) {
+			continue
+		}
+		add(specRuleStatusUndocumented, "$", "a status the document lists", strconv.Itoa(s), "undocumented refusal status")
+		if !slices.Contains(d.knownStatuses, s) {
+			add(RuleStatusUnexpected, "", joinInts(d.knownStatuses), strconv.Itoa(s),
+				"an undocumented status other than the one the API is known to send")
+		}
+	}
+	cr.Outcome = outcomeOf(cr.Violations)
+	if k.lost > 0 && cr.Outcome != OutcomeFail {
+		cr.Outcome = OutcomeError
+		i := slices.IndexFunc(rc.Attempts, func(a RaceAttempt) bool { return a.Status == 0 })
+		finding = fmt.Sprintf("no answer to %d of %d simultaneous confirms (they may have booked): %s", k.lost, n, rc.Attempts[i].Error)
+	}
+	if finding == "" {
+		finding = raceSummary(n, k, documents)
+	}
+	cr.Reason = finding + raceTiming(rc)
+	if cr.Outcome == OutcomeDrift && strict {
+		cr.Outcome, cr.Reason = OutcomeFail, "strict: "+cr.Reason
+	}
+	pick := racePick(rc.Attempts, k.ids)
+	cr.Status = rc.Attempts[pick].Status
+	return cr, pick
+}
+
+// raceCounts is what the answers of a group hold.
+type raceCounts struct {
+	ids                []string // distinct booking ids, in attempt order
+	booked, noID, lost int      // 2xx answers, those without a booking id, no answer
+	refused, bad       map[int]int
+}
+
+func countRace(at []RaceAttempt) raceCounts {
+	k := raceCounts{refused: map[int]int{}, bad: map[int]int{}}
+	for _, a := range at {
+		switch s := a.Status; {
+		case s == 0:
+			k.lost++
+		case s >= 200 && s < 300:
+			k.booked++
+			if a.BookingID == "" {
+				k.noID++
+			} else if !slices.Contains(k.ids, a.BookingID) {
+				k.ids = append(k.ids, a.BookingID)
+			}
+		case s >= 400 && s < 500:
+			k.refused[s]++
+		default:
+			k.bad[s]++
+		}
+	}
+	return k
+}
+
+// raceTiming says how close together the group was released and arrived,
+// and how it was sent when it fell back to ordinary requests.
+func raceTiming(rc *Race) string {
+	s := fmt.Sprintf("; final writes within %s", rc.Spread.Round(time.Microsecond))
+	if rc.ServerTimed {
+		s += fmt.Sprintf(", server arrivals within %s", rc.ServerSpread.Round(time.Microsecond))
+	}
+	if rc.Fallback != "" {
+		s += "; " + rc.Fallback
+	}
+	return s
+}
+
+// raceSummary describes a group of n that booked the offer once.
+func raceSummary(n int, k raceCounts, documents func(int) bool) string {
+	id := "without an id"
+	if len(k.ids) > 0 {
+		id = k.ids[0]
+	}
+	s := fmt.Sprintf("one booking %s from %d simultaneous confirms", id, n)
+	if k.booked > 1 {
+		s = fmt.Sprintf("idempotent: %d of %d simultaneous confirms answered with the same booking %s", k.booked, n, id)
+	}
+	if n > k.booked {
+		s += fmt.Sprintf(", %d refused (%s)", n-k.booked, tally(k.refused, documents))
+	}
+	return s
+}
+
+// racePick is the attempt whose exchange best shows a group's verdict: the
+// second booking, else the first unexpected status, the first booking, the
+// first answer, the first attempt.
+func racePick(at []RaceAttempt, ids []string) int {
+	tests := []func(RaceAttempt) bool{
+		func(a RaceAttempt) bool { return len(ids) > 1 && a.BookingID == ids[1] },
+		func(a RaceAttempt) bool {
+			return a.Status != 0 && (a.Status < 200 || a.Status >= 500 || a.Status/100 == 3)
+		},
+		func(a RaceAttempt) bool { return a.Status >= 200 && a.Status < 300 },
+		func(a RaceAttempt) bool { return a.Status != 0 },
+	}
+	for _, t := range tests {
+		if i := slices.IndexFunc(at, t); i >= 0 {
+			return i
+		}
+	}
+	return 0
+}
+
+// tally writes status counts as "422×4, 429×1", in status order; with
+// documents, a status it does not list is marked undocumented.
+func tally(counts map[int]int, documents func(int) bool) string {
+	var parts []string
+	for _, s := range sortedKeys(counts) {
+		p := fmt.Sprintf("%d×%d", s, counts[s])
+		if documents != nil && !documents(s) {
+			p = "undocumented " + p
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedKeys(m map[int]int) []int {
+	return slices.Sorted(maps.Keys(m))
 }

@@ -35,6 +35,7 @@ type recording struct {
 	// Context is what judging the case needs besides the exchange: the
 	// offer and quote confirmed, whether the target was on loopback, the
 	// invariants skipped, the first booking id (double-confirm).
+	// concurrent-confirm is judged again from Case.Race alone.
 	Context caseContext `json:"context"`
 }
 
@@ -143,9 +144,11 @@ func CheckRecordDir(dir string) error {
 // responses captured elsewhere. Skipped cases stay skipped. Values redacted
 // at record time (policyholder email and phone, security_token) cannot be
 // checked again: their recorded violations are carried over. A case whose
-// response body was truncated keeps its recorded outcome. Result.Target is dir and Result.Replay
-// is true. Errors: dir unreadable, no recordings, a file that is not a
-// recording of a known case.
+// response body was truncated keeps its recorded outcome. concurrent-confirm
+// is judged again from the statuses and booking ids of its group (its Race
+// section), the document saying which refusal statuses it lists.
+// Result.Target is dir and Result.Replay is true. Errors: dir unreadable, no
+// recordings, a file that is not a recording of a known case.
 func Replay(dir string, s *spec.Spec, strict bool) (*Result, error) {
 	if s == nil {
 		return nil, fmt.Errorf("contract: replay: no spec: %w", ErrConfig)
@@ -216,6 +219,10 @@ func decodeRecording(b []byte) (recording, error) {
 	default:
 		return rec, fmt.Errorf("decode recording: case %s: unknown outcome %q", rec.Case.Name, rec.Case.Outcome)
 	}
+	if r := rec.Case.Race; rec.Case.Outcome != OutcomeSkip && rec.Case.Name == CaseConcurrentConfirm &&
+		(r == nil || r.N < 1 || r.N > MaxRace || len(r.Attempts) != r.N) {
+		return rec, fmt.Errorf("decode recording: case %s: no race of 1 to %d attempts", rec.Case.Name, MaxRace)
+	}
 	if rec.Case.Outcome != OutcomeSkip {
 		x := rec.Case.Exchange
 		if x == nil {
@@ -236,6 +243,11 @@ func replayCase(d caseDef, s *spec.Spec, strict bool, rec recording) CaseResult 
 		return CaseResult{Name: d.name, Outcome: OutcomeSkip, Reason: rec.Case.Reason}
 	}
 	e := rec.Case.Exchange
+	if d.kind == kindRace { // judged on the statuses and booking ids of the group
+		cr, _ := judgeRace(d, rec.Case.Race, s.Documents, strict)
+		cr.Race, cr.Exchange, cr.Duration = rec.Case.Race, e, rec.Case.Duration
+		return cr
+	}
 	if e.ResponseBodyTruncated {
 		cr := rec.Case
 		cr.Reason += " (response body truncated at record time: outcome as recorded, not judged again)"

@@ -1,9 +1,11 @@
 package contract
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -42,7 +44,8 @@ const (
 	// RuleSecurity: a 2xx answer to a request without valid authentication.
 	RuleSecurity = "security"
 	// RuleDuplicateBooking: a second confirm of the same offer created a
-	// second booking.
+	// second booking (double-confirm one after the other, concurrent-confirm
+	// at once), or answered 2xx without a booking id that could rule it out.
 	RuleDuplicateBooking = "duplicate-booking"
 	// RuleInvariantPrefix prefixes the rule of a failed semantic invariant:
 	// "invariant:offer-id-echoed" and so on (see [Invariants]).
@@ -108,7 +111,8 @@ func (e *Exchange) UnmarshalJSON(b []byte) error {
 // CaseResult is the outcome of one case. Status is the HTTP status received
 // (0 when skipped); Duration the request's latency; Reason the skip reason or
 // a one-line summary; Security marks a request without valid authentication
-// that was accepted. Exchange is nil for skipped cases.
+// that was accepted; Integrity marks an offer booked more than once.
+// Exchange is nil for skipped cases.
 type CaseResult struct {
 	Name       string        `json:"name"`
 	Outcome    Outcome       `json:"outcome"`
@@ -117,7 +121,11 @@ type CaseResult struct {
 	Violations []Violation   `json:"violations"`
 	Reason     string        `json:"reason,omitempty"`
 	Security   bool          `json:"security"`
+	Integrity  bool          `json:"integrity,omitempty"`
 	Exchange   *Exchange     `json:"exchange,omitempty"`
+	// Race is set on concurrent-confirm when its confirms were sent: what
+	// the group was and what each confirm got back.
+	Race *Race `json:"race,omitempty"`
 	// Generated is set on generated cases (names starting "gen-"): their
 	// kind and, when they did not pass, the minimal body and a reproducer.
 	Generated *GeneratedCase `json:"generated,omitempty"`
@@ -163,8 +171,8 @@ type Counts struct {
 // Result is one run of the suite: which target (base URL, or the recording
 // directory for a replay), whether it was the embedded sandbox, whether
 // strict mode was on, when it ran, and one [CaseResult] per case. Cases
-// holds security findings first, then the rest in suite order. A Result is
-// plain data; package reports formats it.
+// holds security and integrity findings first, then the rest in suite
+// order. A Result is plain data; package reports formats it.
 type Result struct {
 	Target   string       `json:"target"`
 	Embedded bool         `json:"embedded"`
@@ -245,9 +253,10 @@ func (r *Result) Case(name string) *CaseResult {
 	return nil
 }
 
-// finish sorts security findings first (stable) and fills Counts.
+// finish sorts security and integrity findings first (stable) and fills
+// Counts.
 func (r *Result) finish() {
-	sortSecurityFirst(r.Cases)
+	sortFindingsFirst(r.Cases)
 	r.Counts = Counts{}
 	for _, c := range r.Cases {
 		switch c.Outcome {
@@ -265,21 +274,89 @@ func (r *Result) finish() {
 	}
 }
 
-func sortSecurityFirst(cs []CaseResult) {
-	out := make([]CaseResult, 0, len(cs))
-	for _, c := range cs {
-		if c.Security {
-			out = append(out, c)
-		}
+func sortFindingsFirst(cs []CaseResult) {
+	slices.SortStableFunc(cs, func(a, b CaseResult) int {
+		return cmp.Compare(rank(a), rank(b))
+	})
+}
+
+// rank orders the cases of a Result: security findings, then integrity
+// findings, then the rest.
+func rank(c CaseResult) int {
+	switch {
+	case c.Security:
+		return 0
+	case c.Integrity:
+		return 1
 	}
-	for _, c := range cs {
-		if !c.Security {
-			out = append(out, c)
-		}
-	}
-	copy(cs, out)
+	return 2
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func fromMS(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+
+// Race is what concurrent-confirm did: N confirms of one offer released
+// together, and what each got back (Attempts, in the order of their
+// connections). Spread is the time between the first and the last final
+// write, on the monotonic clock (with Fallback, between the first and the
+// last request handed to the client); ServerSpread is that of the arrival times
+// the target reported (Server-Timing recv), known only when every answer
+// carried one (ServerTimed). Fallback is empty when the confirms were
+// released by last-byte synchronisation on connections of their own;
+// otherwise it says why ordinary requests released by a barrier were sent
+// instead. JSON: spread_ms and server_spread_ms (present only when known),
+// float milliseconds.
+type Race struct {
+	N            int           `json:"n"`
+	OfferID      string        `json:"offer_id"`
+	Spread       time.Duration `json:"-"`
+	ServerSpread time.Duration `json:"-"`
+	ServerTimed  bool          `json:"-"`
+	Fallback     string        `json:"fallback,omitempty"`
+	Attempts     []RaceAttempt `json:"attempts"`
+}
+
+// RaceAttempt is one confirm of the race check: its HTTP status (0: no
+// answer, Error says why), the booking id of a 2xx answer, the answer's
+// CF-RAY header and the arrival time the target reported in Server-Timing
+// (recv, Unix microseconds; 0 when absent).
+type RaceAttempt struct {
+	Status     int    `json:"status"`
+	BookingID  string `json:"booking_id,omitempty"`
+	CFRay      string `json:"cf_ray,omitempty"`
+	ServerRecv int64  `json:"server_recv_us,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+type raceJSON Race
+
+type raceWire struct {
+	raceJSON
+	SpreadMS       float64  `json:"spread_ms"`
+	ServerSpreadMS *float64 `json:"server_spread_ms,omitempty"`
+}
+
+// MarshalJSON writes the spreads as float milliseconds.
+func (r Race) MarshalJSON() ([]byte, error) {
+	w := raceWire{raceJSON: raceJSON(r), SpreadMS: ms(r.Spread)}
+	if r.ServerTimed {
+		s := ms(r.ServerSpread)
+		w.ServerSpreadMS = &s
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *Race) UnmarshalJSON(b []byte) error {
+	var w raceWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = Race(w.raceJSON)
+	r.Spread = fromMS(w.SpreadMS)
+	if w.ServerSpreadMS != nil {
+		r.ServerTimed, r.ServerSpread = true, fromMS(*w.ServerSpreadMS)
+	}
+	return nil
+}

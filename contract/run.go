@@ -59,8 +59,9 @@ type rawExchange struct {
 	duration    time.Duration
 }
 
-// Run runs every case once, in suite order, one request at a time, against
-// cfg.BaseURL. Findings (violations, security findings, drift) are in the
+// Run runs every case once, in suite order, one request at a time (but the
+// simultaneous confirms of concurrent-confirm), against cfg.BaseURL.
+// Findings (violations, security and integrity findings, drift) are in the
 // Result. A case whose request fails at the transport level gets outcome
 // error and the other cases still run; a cancelled ctx skips the cases not
 // yet run (Result.Interrupted). Every confirm is recorded in cfg.Journal
@@ -71,7 +72,9 @@ type rawExchange struct {
 // intends, or a target that answered no case at all (returned with the
 // cases). Negative and authentication cases each use a fresh random offer
 // id; the configured offer is confirmed at most twice (confirm-ok, then
-// double-confirm, and the second only after the first created a booking).
+// double-confirm, and the second only after the first created a booking);
+// concurrent-confirm confirms an offer of its own Config.Race times. A
+// group too large for the rate ceiling is an error wrapping ErrConfig.
 // Run is safe to call concurrently with different Configs.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	base, err := cfg.check()
@@ -172,12 +175,19 @@ func (r *runner) runFixed(ctx context.Context, plans []planned, res *Result) err
 			}
 			p.context.FirstBookingID = r.firstBooking
 		}
+		if p.skip == "" && p.def.kind == kindRace && !r.cfg.Embedded {
+			p = r.feedOffer(p)
+		}
 		res.contexts[p.def.name] = p.context
 		if p.skip != "" {
 			res.Cases = append(res.Cases, CaseResult{Name: p.def.name, Outcome: OutcomeSkip, Reason: p.skip})
 			continue
 		}
-		cr, err := r.runCase(ctx, p, res)
+		run := r.runCase
+		if p.def.kind == kindRace {
+			run = r.race
+		}
+		cr, err := run(ctx, p, res)
 		if err != nil {
 			return err
 		}
@@ -245,7 +255,14 @@ func (s sender) send(ctx context.Context, p planned) (rawExchange, error) {
 		return rawExchange{}, &journalError{fmt.Errorf("contract: %s: %w", p.def.name, err)}
 	}
 	x, err := send(ctx, s.client, p)
-	row := ledger.Row{OfferID: offer, QuoteID: quote, Status: x.status, Outcome: ledger.OutcomeOf(x.status)}
+	s.resolve(p, x, err)
+	return x, err
+}
+
+// resolve records the outcome of one confirm of p: its answer x, or err
+// when none came back (it may have booked).
+func (s sender) resolve(p planned, x rawExchange, err error) {
+	row := ledger.Row{OfferID: p.context.OfferID, QuoteID: p.context.QuoteID, Status: x.status, Outcome: ledger.OutcomeOf(x.status)}
 	switch {
 	case err != nil:
 		row.Status, row.Outcome = 0, ledger.Unknown
@@ -256,7 +273,6 @@ func (s sender) send(ctx context.Context, p planned) (rawExchange, error) {
 		row.Error = fmt.Sprintf("contract case %s: HTTP %d", p.def.name, x.status)
 	}
 	s.journal.Resolve(row)
-	return x, err
 }
 
 // credentials are the bearer tokens the cases send.
@@ -333,12 +349,15 @@ func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]
 		if d.cred == credReadOnly && cfg.ReadOnlyTokens == nil {
 			p.skip = "no read-only credential: set XONE_READONLY_CLIENT_ID and XONE_READONLY_CLIENT_SECRET"
 		}
+		if d.kind == kindRace {
+			p.skip = raceSkip(cfg, loopback)
+		}
 		p.context = caseContext{OfferID: offer, QuoteID: quote, Loopback: loopback, SkipInvariants: cfg.SkipInvariants}
 		if p.skip != "" {
 			out = append(out, p)
 			continue
 		}
-		p.url = strings.TrimRight(cfg.BaseURL, "/") + xone.ConfirmPath(url.PathEscape(cfg.PartnerID), url.PathEscape(offer))
+		p.url = confirmURL(cfg, offer)
 		p.body = d.body(quote, ph)
 		p.header = http.Header{}
 		p.header.Set("Accept", "application/json")
@@ -360,6 +379,11 @@ func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// confirmURL is the confirm endpoint of offer on cfg's target.
+func confirmURL(cfg *Config, offer string) string {
+	return strings.TrimRight(cfg.BaseURL, "/") + xone.ConfirmPath(url.PathEscape(cfg.PartnerID), url.PathEscape(offer))
 }
 
 func precheck(cfg *Config, p planned) error {

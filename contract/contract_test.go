@@ -1036,7 +1036,7 @@ func FuzzDecodeRecording(f *testing.F) {
 		if !ok {
 			t.Fatalf("decodeRecording accepted unknown case %q", rec.Case.Name)
 		}
-		cr := replayCase(d, s, false, rec)
+		cr := replayCase(d, s, false, rec, s.NewCoverage())
 		if cr.Name != d.name {
 			t.Fatalf("got case %q, want %q", cr.Name, d.name)
 		}

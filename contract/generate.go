@@ -353,7 +353,7 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 		x.status = 0
 	} else {
 		addResponseSecrets(red, x.respBody)
-		cr, _ = judge(d, g.cfg.Spec, g.cfg.Strict, cc, x, red)
+		cr, _ = judge(d, g.cfg.Spec, g.cfg.Strict, cc, x, red, g.env.sender.cov)
 		cr = g.refusal(cr, c, d, x)
 	}
 	cr.Exchange = redactExchange(red, x)

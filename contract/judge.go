@@ -46,9 +46,10 @@ func isDriftRule(rule string) bool {
 
 // judge validates one exchange against the spec and the case's policy and
 // returns its result (without Exchange) and, for a 2xx confirm, the booking
-// id in the answer. Text taken from the response is redacted with red (nil
-// scrubs only what needs no known secret) before it is shortened.
-func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, red *auth.Redactor) (CaseResult, string) {
+// id in the answer; the answer is added to cov (nil: not counted). Text
+// taken from the response is redacted with red (nil scrubs only what needs
+// no known secret) before it is shortened.
+func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, red *auth.Redactor, cov *spec.Coverage) (CaseResult, string) {
 	cr := CaseResult{Name: d.name, Status: x.status, Duration: x.duration}
 	req, err := http.NewRequest(x.method, x.url, bytes.NewReader(x.reqBody))
 	if err != nil { // only a recording with a mangled URL gets here
@@ -57,7 +58,12 @@ func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, 
 		return cr, ""
 	}
 	req.Header = x.reqHeader.Clone()
-	for _, v := range s.ValidateResponse(req, spec.Response{Status: x.status, Header: x.respHeader.Clone(), Body: x.respBody}) {
+	resp := spec.Response{Status: x.status, Header: x.respHeader.Clone(), Body: x.respBody}
+	vs := s.ValidateResponse(req, resp)
+	if cov != nil {
+		cov.Add(resp, vs)
+	}
+	for _, v := range vs {
 		cr.Violations = append(cr.Violations, Violation{Rule: v.Rule, Path: v.Path, Expected: v.Expected,
 			Observed: v.Observed, Message: v.Reason})
 	}

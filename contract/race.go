@@ -19,6 +19,7 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/ledger"
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 // Sizes of the race check (Config.Race).
@@ -297,7 +298,7 @@ func readAnswer(c net.Conn, req *http.Request, x *rawExchange) error {
 	if err != nil {
 		return fmt.Errorf("read response (status %d): %w", resp.StatusCode, err)
 	}
-	x.status, x.respHeader, x.respBody = resp.StatusCode, resp.Header, body
+	x.status, x.respHeader, x.respBody = resp.StatusCode, spec.WireHeader(resp), body
 	return nil
 }
 

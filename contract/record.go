@@ -179,6 +179,7 @@ func Replay(dir string, s *spec.Spec, strict bool) (*Result, error) {
 		return nil, fmt.Errorf("contract: replay: no recordings (*%s) in %s", recordingExt, dir)
 	}
 	res := &Result{Target: dir, Strict: strict, Replay: true, contexts: map[string]caseContext{}}
+	cov := s.NewCoverage()
 	for _, d := range suite() {
 		rec, ok := recs[d.name]
 		if !ok {
@@ -192,7 +193,10 @@ func Replay(dir string, s *spec.Spec, strict bool) (*Result, error) {
 			res.Finished = rec.Finished
 		}
 		res.contexts[d.name] = rec.Context
-		res.Cases = append(res.Cases, replayCase(d, s, strict, rec))
+		res.Cases = append(res.Cases, replayCase(d, s, strict, rec, cov))
+	}
+	if rep := cov.Report(); rep.Responses > 0 {
+		res.Coverage = &rep
 	}
 	res.finish()
 	return res, nil
@@ -238,7 +242,7 @@ func decodeRecording(b []byte) (recording, error) {
 	return rec, nil
 }
 
-func replayCase(d caseDef, s *spec.Spec, strict bool, rec recording) CaseResult {
+func replayCase(d caseDef, s *spec.Spec, strict bool, rec recording, cov *spec.Coverage) CaseResult {
 	if rec.Case.Outcome == OutcomeSkip {
 		return CaseResult{Name: d.name, Outcome: OutcomeSkip, Reason: rec.Case.Reason}
 	}
@@ -265,7 +269,7 @@ func replayCase(d caseDef, s *spec.Spec, strict bool, rec recording) CaseResult 
 	if x.respHeader == nil {
 		x.respHeader = http.Header{}
 	}
-	cr, _ := judge(d, s, strict, rec.Context, x, nil)
+	cr, _ := judge(d, s, strict, rec.Context, x, nil, cov)
 	// Carry over what redaction hid from this judgement.
 	for _, v := range rec.Case.Violations {
 		if sensitiveLeaf(v.Path) && !slices.ContainsFunc(cr.Violations, func(w Violation) bool {

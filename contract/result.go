@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 // Outcome is the verdict of one case.
@@ -188,6 +190,10 @@ type Result struct {
 	// Generation is set when generated cases were asked for
 	// (Config.Generate > 0): the seed that replays them and what they used.
 	Generation *Generation `json:"generation,omitempty"`
+	// Coverage says which documented response members the judged answers
+	// exercised (the race check's answers are counted by status only and
+	// are not in it); nil when no answer was judged.
+	Coverage *spec.CoverageReport `json:"coverage,omitempty"`
 
 	// contexts holds, per case name, what Record stores for Replay.
 	contexts map[string]caseContext

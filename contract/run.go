@@ -20,6 +20,7 @@ import (
 	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 // maxResponseRead bounds how much of a response body Run reads (8 MiB).
@@ -111,6 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res.Finished = r.now()
+	res.Coverage = r.sender.coverage()
 	res.finish()
 	if r.sent > 0 && r.answered == 0 && !res.Interrupted {
 		return res, fmt.Errorf("contract: target unreachable: no case got an answer: %w", r.lastErr)
@@ -153,7 +155,7 @@ func newRunner(cfg *Config, base *url.URL) *runner {
 		r.policyholder = cfg.Policyholder
 	}
 	addPolicyholderSecrets(r.red, r.policyholder)
-	r.sender = sender{client: client, journal: cfg.Journal, red: r.red}
+	r.sender = sender{client: client, journal: cfg.Journal, red: r.red, cov: cfg.Spec.NewCoverage()}
 	return r
 }
 
@@ -221,7 +223,7 @@ func (r *runner) runCase(ctx context.Context, p planned, res *Result) (CaseResul
 	}
 	r.answered++
 	addResponseSecrets(r.red, x.respBody)
-	cr, booking := judge(p.def, r.cfg.Spec, r.cfg.Strict, p.context, x, r.red)
+	cr, booking := judge(p.def, r.cfg.Spec, r.cfg.Strict, p.context, x, r.red, r.sender.cov)
 	if p.def.kind == kindConfirm {
 		r.firstStatus = x.status
 		r.confirmed = x.status >= 200 && x.status < 300
@@ -238,6 +240,16 @@ type sender struct {
 	client  *http.Client
 	journal *ledger.Journal
 	red     *auth.Redactor
+	cov     *spec.Coverage // which documented response members the answers exercised
+}
+
+// coverage is what the answers judged so far exercised, or nil when none
+// was judged.
+func (s sender) coverage() *spec.CoverageReport {
+	if rep := s.cov.Report(); rep.Responses > 0 {
+		return &rep
+	}
+	return nil
 }
 
 // journalError is a confirm the journal refused to record (an offer another
@@ -434,7 +446,7 @@ func send(ctx context.Context, client *http.Client, p planned) (rawExchange, err
 	if err != nil {
 		return x, fmt.Errorf("read response (status %d): %w", resp.StatusCode, err)
 	}
-	x.status, x.respHeader, x.respBody = resp.StatusCode, resp.Header, body
+	x.status, x.respHeader, x.respBody = resp.StatusCode, spec.WireHeader(resp), body
 	return x, nil
 }
 

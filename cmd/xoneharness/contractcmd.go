@@ -22,9 +22,10 @@ const contractUsage = `
 Usage: xoneharness contract [flags]
 
 Runs the contract suite: confirm-ok (with semantic invariants), the 401 cases
-(no token, malformed, expired, wrong scope), negative inputs, and
-double-confirm; every response is validated against the corrected OpenAPI
-document. Prints a line per case and writes summary.json, report.md,
+(no token, malformed, expired, wrong scope), negative inputs, double-confirm
+and concurrent-confirm (--race N confirms of one offer arriving within a
+millisecond: more than one booking is an integrity failure); every response
+is validated against the corrected OpenAPI document. Prints a line per case and writes summary.json, report.md,
 junit.xml, report.html and bookings.csv (every confirm that booked or may
 have booked). Exit 0 when nothing failed (drift is a warning) and
 confirm-ok ran, 1 on any fail or error case, 2 for bad configuration or
@@ -37,6 +38,7 @@ Examples:
   xoneharness contract --strict --format json,junit --report-dir out/contract
   xoneharness contract --record recordings/nightly      # keep every exchange (redacted)
   xoneharness contract --replay recordings/nightly      # validate recordings offline
+  xoneharness contract --drift racy-double-book --race 10 # the race check catching a double booking
   XONE_BASE_URL=https://partner-sandbox.example XONE_CLIENT_ID=abc XONE_CLIENT_SECRET=… \
     XONE_PARTNER_ID=P-1 XONE_OFFER_ID=… XONE_QUOTE_ID=… xoneharness contract
 
@@ -51,6 +53,7 @@ type contractFlags struct {
 	policyholder   string
 	skipInvariants stringsFlag
 	record         string
+	race           int
 	gen            generateFlags
 }
 
@@ -61,6 +64,7 @@ func (c *contractFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.offersFile, "offers", "", "CSV of offer_id,quote_id; the contract suite uses its first row")
 	fs.StringVar(&c.policyholder, "policyholder", "", "JSON file with the policyholder to send (default: a demo policyholder)")
 	fs.Var(&c.skipInvariants, "skip-invariant", "semantic invariant not to check (repeatable)")
+	fs.IntVar(&c.race, "race", contract.DefaultRace, fmt.Sprintf("simultaneous confirms of one offer in the race check (2 to %d; 0 skips it); off the embedded sandbox the offer is a row of --offers", contract.MaxRace))
 	fs.StringVar(&c.record, "record", "", "write every exchange, redacted, one JSON file per case, into DIR (new or empty, not inside a run's report directory)")
 	c.gen.register(fs)
 }
@@ -78,6 +82,9 @@ func (c *contractFlags) check(a *app) error {
 	}
 	if _, _, err := c.offer(a); err != nil {
 		return err
+	}
+	if c.race != 0 && (c.race < 2 || c.race > contract.MaxRace) {
+		return usagef("--race: want 2 to %d simultaneous confirms, or 0 to skip the race check, got %d", contract.MaxRace, c.race)
 	}
 	if c.record != "" {
 		if err := contract.CheckRecordDir(c.record); err != nil {
@@ -142,7 +149,18 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 		BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, OfferID: offer, QuoteID: quote,
 		Policyholder: ph, Tokens: tokens, Spec: st.spec, Strict: c.strict, Journal: st.journal,
 		SkipInvariants: c.skipInvariants, Embedded: tg.Embedded, HTTPClient: tg.HTTPClient(),
-		Redactor: a.red, Now: a.now,
+		Redactor: a.red, Now: a.now, Race: c.race, Conns: tg.Gate,
+	}
+	if c.race == 0 {
+		cfg.Race = -1 // skipped
+	} else if !tg.Loopback && c.race > tg.Gate.MaxGroup() {
+		return contract.Config{}, usagef("--race: %d simultaneous confirms exceed what --max-rate lets leave at once (%d); lower --race or raise --max-rate", c.race, tg.Gate.MaxGroup())
+	}
+	if !tg.Embedded && feed != nil {
+		cfg.NextOffer = func() (string, string, bool) {
+			o, _, ok := feed.Next()
+			return o.OfferID, o.QuoteID, ok
+		}
 	}
 	if tg.ReadOnlyClientID != "" && tg.ReadOnlySecret != "" {
 		if cfg.ReadOnlyTokens, err = tg.tokenSource(a.red, tg.ReadOnlyClientID, tg.ReadOnlySecret); err != nil {
@@ -152,7 +170,7 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 	if tg.Sandbox != nil {
 		cfg.ExpiredToken = tg.Sandbox.MintToken(sandbox.ClientID, -time.Hour)
 	}
-	return cfg, c.gen.apply(&cfg, feed)
+	return cfg, c.gen.apply(&cfg)
 }
 
 func cmdContract(ctx context.Context, a *app, args []string) (err error) {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/xoneharness/xoneharness/contract"
-	"github.com/xoneharness/xoneharness/load"
 )
 
 // generateFlags are the flags of generated contract cases (contract, run).
@@ -47,9 +46,9 @@ func (g *generateFlags) check() error {
 }
 
 // apply copies the flags into cfg. Off the embedded sandbox, generated cases
-// draw offers from feed (the --offers feed after the row confirm-ok uses); a
-// nil feed means none are generated there.
-func (g *generateFlags) apply(cfg *contract.Config, feed load.Feed) error {
+// draw offers from cfg.NextOffer (the --offers feed after the row confirm-ok
+// uses); without it none are generated there.
+func (g *generateFlags) apply(cfg *contract.Config) error {
 	if err := g.check(); err != nil {
 		return err
 	}
@@ -61,12 +60,6 @@ func (g *generateFlags) apply(cfg *contract.Config, feed load.Feed) error {
 	cfg.MaxShrinks = g.maxShrinks
 	if g.maxShrinks == 0 {
 		cfg.MaxShrinks = -1
-	}
-	if !cfg.Embedded && feed != nil {
-		cfg.NextOffer = func() (string, string, bool) {
-			o, _, ok := feed.Next()
-			return o.OfferID, o.QuoteID, ok
-		}
 	}
 	return nil
 }

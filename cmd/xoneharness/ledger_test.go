@@ -27,6 +27,7 @@ type bookingLog struct {
 	booked   map[string]bool
 	attempts map[string]int // confirms received, per offer
 	delay    func(n int64) time.Duration
+	hold     string // confirms of this offer are answered only when the client gives up
 }
 
 func newBookingLog(delay func(n int64) time.Duration) *bookingLog {
@@ -51,7 +52,11 @@ func (l *bookingLog) confirm(s **standIn) func(w http.ResponseWriter, r *http.Re
 			l.booked[offer] = true
 		}
 		l.mu.Unlock()
-		if d := l.delay(n); d > 0 {
+		d := l.delay(n)
+		if offer == l.hold {
+			d = time.Minute
+		}
+		if d > 0 {
 			select {
 			case <-r.Context().Done():
 				return true
@@ -65,6 +70,13 @@ func (l *bookingLog) confirm(s **standIn) func(w http.ResponseWriter, r *http.Re
 		_, _ = w.Write(rec.Body.Bytes())
 		return true
 	}
+}
+
+// tries is the number of confirms of offer received so far.
+func (l *bookingLog) tries(offer string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.attempts[strings.ToLower(offer)]
 }
 
 func (l *bookingLog) offers() []string {

@@ -132,15 +132,20 @@ func appendStepSummary(a *app, path string, rep *reports.Report) error {
 func printContract(a *app, res *contract.Result) {
 	for _, c := range res.Cases {
 		label := strings.ToUpper(string(c.Outcome))
-		if c.Security {
+		switch {
+		case c.Security:
 			label += " [SECURITY]"
+		case c.Integrity:
+			label += " [INTEGRITY]"
 		}
 		status := "-"
 		if c.Status != 0 {
 			status = fmt.Sprint(c.Status)
 		}
-		first := c.Reason
-		if len(c.Violations) > 0 {
+		first, limit := c.Reason, 160
+		if c.Race != nil {
+			limit = len(first) // the group's statuses, booking ids and spread, whole
+		} else if len(c.Violations) > 0 {
 			v := c.Violations[0]
 			first = strings.TrimSpace(v.Rule + " " + v.Path + ": " + v.Message)
 			if n := len(c.Violations) - 1; n > 0 {
@@ -148,7 +153,7 @@ func printContract(a *app, res *contract.Result) {
 			}
 		}
 		fmt.Fprintf(a.stdout, "%-17s %-5s %7.1fms  %-22s %s\n", label, status,
-			float64(c.Duration.Microseconds())/1000, c.Name, oneLine(first, 160))
+			float64(c.Duration.Microseconds())/1000, c.Name, oneLine(first, limit))
 	}
 	fmt.Fprintf(a.stdout, "contract: %d pass, %d fail, %d drift, %d skip, %d error\n",
 		res.Counts.Pass, res.Counts.Fail, res.Counts.Drift, res.Counts.Skip, res.Counts.Error)

@@ -469,11 +469,12 @@ func (g *generator) shrink(ctx context.Context, c genCase, first probe) (any, pr
 			if spent >= budget || ctx.Err() != nil {
 				return
 			}
-			spent++
 			p = g.send(ctx, c, body)
-			if !p.sent {
+			if !p.sent { // no offer left, interrupted: nothing went out, and nothing will
+				budget = spent
 				return
 			}
+			spent++
 			cache[key] = p
 		}
 		if p.signature() == want {

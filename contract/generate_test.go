@@ -276,3 +276,38 @@ func TestCurlLineQuotes(t *testing.T) {
 		` -H 'Content-Type: application/json' -H 'Accept: application/json' --data-binary '{"a":"O'\''Brien"}'`
 	assert.Equal(t, want, got)
 }
+
+// TestShrinkRequestsCountWhatWasSent: a shrink that runs out of offers
+// (each booked body consumes one) reports the requests it sent, not the
+// ones it meant to send: the generated cases' first sends and shrink
+// requests add up to Generation.Requests and to what the server received.
+func TestShrinkRequestsCountWhatWasSent(t *testing.T) {
+	srv := sandbox.StartTB(t, sandbox.Drift("non-ascii-500"))
+	cfg := sandboxConfig(t, srv, false)
+	cfg.Embedded, cfg.Race = false, -1
+	left := 12
+	cfg.NextOffer = func() (string, string, bool) {
+		if left == 0 {
+			return "", "", false
+		}
+		left--
+		return xone.NewUUID(), xone.NewUUID(), true
+	}
+	cfg.Generate, cfg.Seed, cfg.MaxShrinks = 40, 11, 50
+	res := mustRun(t, cfg)
+	fixed, shrinks, gen := 0, 0, 0
+	for _, c := range res.Cases {
+		switch {
+		case c.Generated != nil:
+			gen++
+			shrinks += c.Generated.ShrinkRequests
+		case c.Outcome != OutcomeSkip:
+			fixed++
+		}
+	}
+	require.NotNil(t, res.Generation)
+	require.Positive(t, shrinks, "a failing generated case was shrunk")
+	assert.NotEmpty(t, res.Generation.Stopped, "the offers ran out")
+	assert.Equal(t, res.Generation.Requests, gen+shrinks, "generated sends plus shrink requests")
+	assert.Equal(t, int64(fixed+gen+shrinks), srv.Stats().Confirms, "confirms the server received")
+}

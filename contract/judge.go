@@ -58,6 +58,12 @@ func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, 
 		return cr, ""
 	}
 	req.Header = x.reqHeader.Clone()
+	if x.cut { // what was read is not the answer: judging it would blame the target for the cut
+		cr.Outcome = OutcomeError
+		cr.Reason = fmt.Sprintf("the %d answer's body is longer than this tool's read limit of %d MiB: read that far and not validated",
+			x.status, maxResponseRead>>20)
+		return cr, ""
+	}
 	resp := spec.Response{Status: x.status, Header: x.respHeader.Clone(), Body: x.respBody}
 	vs := s.ValidateResponse(req, resp)
 	if cov != nil {

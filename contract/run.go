@@ -58,6 +58,7 @@ type rawExchange struct {
 	respHeader  http.Header
 	respBody    []byte
 	duration    time.Duration
+	cut         bool // the body was longer than maxResponseRead: respBody is its first part
 }
 
 // Run runs every case once, in suite order, one request at a time (but the
@@ -441,12 +442,13 @@ func send(ctx context.Context, client *http.Client, p planned) (rawExchange, err
 		return x, fmt.Errorf("send request: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead+1))
 	x.duration = time.Since(start)
 	if err != nil {
 		return x, fmt.Errorf("read response (status %d): %w", resp.StatusCode, err)
 	}
-	x.status, x.respHeader, x.respBody = resp.StatusCode, spec.WireHeader(resp), body
+	x.cut = len(body) > maxResponseRead
+	x.status, x.respHeader, x.respBody = resp.StatusCode, spec.WireHeader(resp), body[:min(len(body), maxResponseRead)]
 	return x, nil
 }
 

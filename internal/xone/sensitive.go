@@ -2,8 +2,9 @@ package xone
 
 import "strings"
 
-// sensitiveKeys are the canonical names behind SensitiveKeys and
-// SensitiveKey. Never modified.
+// sensitiveKeys are the JSON member names whose values are secret or
+// personal: such values never appear in a report, a recording or a log.
+// Never modified.
 var sensitiveKeys = [...]string{
 	"security_token", "access_token", "refresh_token", "id_token", "token",
 	"client_secret", "secret", "password", "api_key", "authorization",
@@ -23,17 +24,10 @@ var sensitiveNorm = func() map[string]bool {
 // sensitiveHeaderWords mark header names whose whole value is secret.
 var sensitiveHeaderWords = [...]string{"token", "secret", "password", "api-key", "api_key", "apikey"}
 
-// SensitiveKeys returns the JSON member names whose values are secret or
-// personal: security_token, access_token, refresh_token, id_token, token,
-// client_secret, secret, password, api_key, authorization, email,
-// email_address, phone, phone_number and mobile. Such values never appear in
-// a report, a recording or a log. The slice is a fresh copy on each call.
-func SensitiveKeys() []string {
-	return append([]string(nil), sensitiveKeys[:]...)
-}
-
 // SensitiveKey reports whether a JSON member name (or the last segment of a
-// JSON path) is one of SensitiveKeys, compared after lower-casing and
+// JSON path) is secret or personal (security_token, access_token,
+// refresh_token, id_token, token, client_secret, secret, password, api_key,
+// authorization, email, email_address, phone, phone_number, mobile), compared after lower-casing and
 // dropping '_', '-' and '.', so accessToken, access-token and ACCESS_TOKEN
 // all match access_token. Safe for concurrent use.
 func SensitiveKey(name string) bool {

@@ -90,6 +90,10 @@ func Render(r *Report, format string, opts ...Option) ([]byte, error) {
 	if wr == nil {
 		return nil, fmt.Errorf("reports: unknown format %q", format)
 	}
+	return renderWith(wr, r, opts)
+}
+
+func renderWith(wr Writer, r *Report, opts []Option) ([]byte, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -105,9 +109,10 @@ func Render(r *Report, format string, opts ...Option) ([]byte, error) {
 }
 
 // WriteDir writes the report in each format into the existing directory
-// dir and returns the paths written. Every file is written to a temporary
-// name, synced and renamed into place (github.com/google/renameio), so a
-// crash never leaves a truncated summary.json, and a symbolic link at a
+// dir, and EvidenceFile when the run has support evidence (whatever the
+// formats), and returns the paths written. Every file is written to a
+// temporary name, synced and renamed into place (github.com/google/renameio),
+// so a crash never leaves a truncated summary.json, and a symbolic link at a
 // file's name is replaced, never followed. It does not claim dir: a run
 // writes through its Claim (Claim.WriteReport) instead.
 func WriteDir(dir string, r *Report, formats []string, opts ...Option) ([]string, error) {
@@ -120,20 +125,28 @@ func WriteDir(dir string, r *Report, formats []string, opts ...Option) ([]string
 }
 
 // writeFormats renders and writes each format into root (the directory
-// dir), going on after a failure, and returns the paths written.
+// dir), then EvidenceFile when r has evidence, going on after a failure, and
+// returns the paths written.
 func writeFormats(root *os.Root, dir string, r *Report, formats []string, opts []Option) ([]string, error) {
 	var written []string
 	var errs []error
-	for _, f := range formats {
-		data, err := Render(r, f, opts...)
+	put := func(name string, data []byte, err error) {
 		if err == nil {
-			err = writeAtomic(root, FileName(f), data)
+			err = writeAtomic(root, name, data)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("reports: write %s: %w", filepath.Join(dir, FileName(f)), err))
-			continue
+			errs = append(errs, fmt.Errorf("reports: write %s: %w", filepath.Join(dir, name), err))
+			return
 		}
-		written = append(written, filepath.Join(dir, FileName(f)))
+		written = append(written, filepath.Join(dir, name))
+	}
+	for _, f := range formats {
+		data, err := Render(r, f, opts...)
+		put(FileName(f), data, err)
+	}
+	if hasEvidence(r) {
+		data, err := renderWith(EvidenceCSV, r, opts)
+		put(EvidenceFile, data, err)
 	}
 	return written, errors.Join(errs...)
 }

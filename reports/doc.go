@@ -1,9 +1,12 @@
 // Package reports is the one report model of xoneharness and its writers:
 // summary.json (a stable, versioned schema), report.md, report.html and
-// junit.xml. Each writer lays out one view computed from the Report (every
-// label, line and row once), so the formats never disagree. It also compares
-// a run with a baseline, merges saved runs and shards (Merge), and owns a
-// run's report directory (ClaimDir) and the atomic writes into it.
+// junit.xml, and evidence.csv (the slowest and failing requests with their
+// correlation headers) whenever a load has support evidence. Each writer
+// lays out one view computed from the Report (every label, line and row
+// once), so the formats never disagree; response coverage and the race
+// check are part of that view. It also compares a run with a baseline,
+// merges saved runs and shards (Merge), and owns a run's report directory
+// (ClaimDir) and the atomic writes into it.
 //
 //	rep := reports.New(reports.KindLoad, version, reports.Target{URL: url})
 //	rep.StartedAt, rep.Load, rep.FinishedAt = start, res, time.Now()

@@ -38,7 +38,7 @@ const (
 
 // sampleContract is a contract result with every outcome: a security
 // finding, a pass, a fail with several violations (one with "|" and a
-// newline), a drift and a skip.
+// newline), a drift and a skip; and the coverage of its answers.
 func sampleContract() *contract.Result {
 	reqHeader := http.Header{
 		"Authorization":   {"Bearer [REDACTED]"},
@@ -94,13 +94,15 @@ func sampleContract() *contract.Result {
 				Reason: "needs a second offer | set XONE_OFFER_ID\nand XONE_QUOTE_ID",
 			},
 		},
-		Counts: contract.Counts{Pass: 1, Fail: 2, Drift: 1, Skip: 1},
+		Counts:   contract.Counts{Pass: 1, Fail: 2, Drift: 1, Skip: 1},
+		Coverage: sampleCoverage(4, 1),
 	}
 	return c
 }
 
 // sampleLoad is a load result with a 20-second timeline (a gap at seconds 8
-// and 9, some 429 and 5xx), a distribution and three thresholds.
+// and 9, some 429 and 5xx), a distribution, three thresholds, the coverage
+// of its 2xx answers and support evidence.
 func sampleLoad() *load.Result {
 	var tl []load.Bucket
 	for s := range 20 {
@@ -163,6 +165,8 @@ func sampleLoad() *load.Result {
 			{Percentile: 99, LatencyMs: 310.9}, {Percentile: 99.5, LatencyMs: 350}, {Percentile: 99.9, LatencyMs: 402.5},
 			{Percentile: 100, LatencyMs: 411},
 		},
+		Coverage: sampleCoverage(514, 0),
+		Evidence: sampleEvidence(),
 	}
 }
 
@@ -325,7 +329,7 @@ func sampleUnusual() *Report {
 
 func samples() map[string]func() *Report {
 	return map[string]func() *Report{"run": sampleRun, "error": sampleError, "sparse": sampleSparse,
-		"incomplete": sampleIncomplete, "generated": sampleGenerated, "unusual": sampleUnusual}
+		"incomplete": sampleIncomplete, "generated": sampleGenerated, "unusual": sampleUnusual, "race": sampleRace}
 }
 
 // TestUnusualEveryFormat: what weakened a run is said in every format.
@@ -348,13 +352,15 @@ func TestUnusualEveryFormat(t *testing.T) {
 }
 
 // TestWriteDirScrubs: a secret anywhere in a report reaches no file written
-// with Scrub, whatever the format; without Scrub it would.
+// with Scrub, whatever the format (evidence.csv included); without Scrub it
+// would.
 func TestWriteDirScrubs(t *testing.T) {
 	const secret = "s3cr3t-Zq8x7W"
 	r := sampleRun()
 	r.Notes = append(r.Notes, "token "+secret)
 	r.Contract.Cases[2].Exchange.ResponseBody = `{"access_token":"` + secret + `"}`
 	r.Load.Errors = append(r.Load.Errors, load.ErrorCount{Message: "echo " + secret, Count: 1})
+	r.Load.Evidence.Slowest[1].Headers["X-Request-Id"] = "req-" + secret
 	for _, scrub := range []bool{false, true} {
 		dir := t.TempDir()
 		var opts []Option
@@ -363,7 +369,7 @@ func TestWriteDirScrubs(t *testing.T) {
 		}
 		paths, err := WriteDir(dir, r, AllFormats(), opts...)
 		require.NoError(t, err)
-		require.Len(t, paths, 4)
+		require.Len(t, paths, 5, "the formats and evidence.csv")
 		for _, p := range paths {
 			b, err := os.ReadFile(p)
 			require.NoError(t, err)
@@ -646,6 +652,8 @@ func TestSummarySchema(t *testing.T) {
 		{"error rate above 1", func(r *Report) { r.Load.ErrorRate = 2.5 }},
 		{"unknown outcome", func(r *Report) { r.Contract.Cases[0].Outcome = "flaky" }},
 		{"bad baseline metric", func(r *Report) { r.Baseline.Metrics[0].Name = "latency_p42_ms" }},
+		{"unknown coverage part", func(r *Report) { r.Load.Coverage.Schemas[0].Part = "trailers" }},
+		{"unknown coverage kind", func(r *Report) { r.Contract.Coverage.Schemas[0].Paths[1].Kinds["maybe"] = 1 }},
 	}
 	for _, tt := range invalid {
 		t.Run("invalid "+tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
 
 	"github.com/xoneharness/xoneharness/contract"
 	"github.com/xoneharness/xoneharness/load"
@@ -93,8 +95,10 @@ func TestHTMLContent(t *testing.T) {
 			has(t, page, `class="badge `+o+`"`)
 		}
 		has(t, page, "got object | want array")
-		assert.Equal(t, 4, strings.Count(page, "<details"), "one expandable exchange per case with an exchange")
-		assert.Equal(t, 2, strings.Count(page, "<details open>"), "failed cases are expanded")
+		_, section, _ := strings.Cut(page, `<section id="contract">`)
+		section, _, _ = strings.Cut(section, "</section>")
+		assert.Equal(t, 4, strings.Count(section, "<details"), "one expandable exchange per case with an exchange")
+		assert.Equal(t, 2, strings.Count(section, "<details open>"), "failed cases are expanded")
 		has(t, page, `-H &#34;Authorization: Bearer $XONE_TOKEN&#34;`)
 		hasNot(t, page, "Bearer [REDACTED]\"", "curl must use the placeholder")
 	})
@@ -254,4 +258,30 @@ func TestNinesLabel(t *testing.T) {
 	}
 	assert.InDelta(t, 2, nines(99), 1e-9)
 	assert.Equal(t, maxNines, nines(100))
+}
+
+// TestHTMLWellFormed: every sample page closes each element it opens, in
+// order (void elements aside), so that a section such as the coverage tree's
+// <details> or a race table never swallows what follows it.
+func TestHTMLWellFormed(t *testing.T) {
+	void := map[string]bool{"meta": true, "br": true, "link": true, "img": true, "hr": true, "input": true}
+	for name, build := range samples() {
+		t.Run(name, func(t *testing.T) {
+			z := html.NewTokenizer(strings.NewReader(renderHTML(t, build())))
+			var open []string
+			for tt := z.Next(); tt != html.ErrorToken; tt = z.Next() {
+				tag, _ := z.TagName()
+				switch {
+				case tt == html.StartTagToken && !void[string(tag)]:
+					open = append(open, string(tag))
+				case tt == html.EndTagToken:
+					require.NotEmpty(t, open, "got </%s> with nothing open", tag)
+					require.Equal(t, open[len(open)-1], string(tag), "got </%s>, want </%s>", tag, open[len(open)-1])
+					open = open[:len(open)-1]
+				}
+			}
+			assert.ErrorIs(t, z.Err(), io.EOF)
+			assert.Empty(t, open, "elements left open")
+		})
+	}
 }

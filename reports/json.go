@@ -7,13 +7,20 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 // JSON writes the report as summary.json: indented, with every object's keys
 // sorted so that two runs diff cleanly. Field names carry their units
-// (latency_ms, duration_s); see summary.schema.json.
+// (latency_ms, duration_s); see summary.schema.json. Besides the fields of
+// Report it writes "coverage", the run's response coverage (Report.Coverage),
+// which ReadSummary does not read back: the sections hold it.
 func JSON(w io.Writer, r *Report) error {
-	raw, err := json.Marshal(r)
+	raw, err := json.Marshal(struct {
+		*Report
+		Coverage *spec.CoverageReport `json:"coverage,omitempty"`
+	}{r, r.Coverage()})
 	if err != nil {
 		return fmt.Errorf("reports: encode summary: %w", err)
 	}

@@ -65,11 +65,11 @@ type Claim struct {
 // written or unlocked). It refuses, with an error matching ErrHeld and naming
 // the holder's pid, a directory claimed by a live run; and, with an error
 // matching ErrHoldsResults, a directory that holds results of a run
-// (summary.json, bookings.csv, results.bin, junit.xml, report.*) or any
-// symbolic link. A stale LockFile, left by a run that died (its lock is
-// gone), is taken over only when the directory holds no results. A platform
-// without file locks is an error, never a claim without a lock. Call Release
-// when the run has written everything.
+// (summary.json, bookings.csv, results.bin, evidence.csv, junit.xml,
+// report.*) or any symbolic link. A stale LockFile, left by a run that died
+// (its lock is gone), is taken over only when the directory holds no
+// results. A platform without file locks is an error, never a claim without
+// a lock. Call Release when the run has written everything.
 func ClaimDir(dir string) (*Claim, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("reports: create %s: %w", dir, err)
@@ -191,9 +191,9 @@ func (c *Claim) current(lk *flock.Flock) bool {
 // Dir is the claimed directory, as given to ClaimDir.
 func (c *Claim) Dir() string { return c.dir }
 
-// WriteReport writes the report in each format into the claimed directory
-// (each file atomically, through the options' scrub) and returns the paths
-// written.
+// WriteReport writes the report in each format into the claimed directory,
+// and EvidenceFile when the run has support evidence (each file atomically,
+// through the options' scrub), and returns the paths written.
 func (c *Claim) WriteReport(r *Report, formats []string, opts ...Option) ([]string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -221,10 +221,10 @@ func (c *Claim) Release() {
 
 // IsRunOutput reports whether a file name in a directory marks it as a run's
 // report directory: LockFile, summary.json, bookings.csv, results.bin,
-// junit.xml or report.*.
+// evidence.csv, junit.xml or report.*.
 func IsRunOutput(name string) bool {
 	switch name {
-	case LockFile, "summary.json", "bookings.csv", "results.bin", "junit.xml":
+	case LockFile, "summary.json", "bookings.csv", "results.bin", EvidenceFile, "junit.xml":
 		return true
 	}
 	return strings.HasPrefix(name, "report.")

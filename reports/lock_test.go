@@ -78,7 +78,7 @@ func TestClaimRefusesRunOutput(t *testing.T) {
 		name string
 		link bool // a dangling symlink of this name
 	}{
-		{name: "summary.json"}, {name: "bookings.csv"}, {name: "results.bin"}, {name: "junit.xml"},
+		{name: "summary.json"}, {name: "bookings.csv"}, {name: "results.bin"}, {name: EvidenceFile}, {name: "junit.xml"},
 		{name: "report.md"}, {name: "report.html"},
 		{name: "bookings.csv", link: true}, {name: "unrelated", link: true},
 	} {
@@ -200,7 +200,7 @@ func TestClaimAllowsOtherFiles(t *testing.T) {
 	c, err := ClaimDir(dir)
 	require.NoError(t, err)
 	c.Release()
-	for _, name := range []string{LockFile, "summary.json", "bookings.csv", "results.bin", "junit.xml", "report.md", "report.html"} {
+	for _, name := range []string{LockFile, "summary.json", "bookings.csv", "results.bin", EvidenceFile, "junit.xml", "report.md", "report.html"} {
 		assert.True(t, IsRunOutput(name), "IsRunOutput(%q)", name)
 	}
 	assert.False(t, IsRunOutput("cpu.prof"))

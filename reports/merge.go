@@ -374,8 +374,10 @@ func bookingsOf(path string, rows []ledger.Row) Bookings {
 
 // addCounters adds to merged what results.bin does not hold and only a
 // shard's summary does: the plan (the first one), schema validation, token
-// fetches, Retry-After pauses, feed starvation and the interrupt. Shards run
-// side by side: totals add up, maxima are the largest.
+// fetches, Retry-After pauses, feed starvation, the interrupt, response
+// coverage and support evidence (the plan's K slowest of all shards, their
+// failures in time order). Shards run side by side: totals add up, maxima
+// are the largest.
 func addCounters(merged, l *load.Result) {
 	if l == nil {
 		return
@@ -406,6 +408,19 @@ func addCounters(merged, l *load.Result) {
 	f, lf := &merged.FeedStarved, l.FeedStarved
 	f.Ms, f.Waits, f.LateSends = f.Ms+lf.Ms, f.Waits+lf.Waits, f.LateSends+lf.LateSends
 	merged.Interrupted = merged.Interrupted || l.Interrupted
+	merged.Coverage = mergeCoverage(merged.Coverage, l.Coverage)
+	merged.Evidence = merged.Evidence.Merge(l.Evidence, evidenceK(merged.Plan))
+}
+
+// evidenceK is how many slowest requests a plan keeps as evidence.
+func evidenceK(p load.Plan) int {
+	switch {
+	case p.Evidence == 0:
+		return load.DefaultEvidence
+	case p.Evidence < 0:
+		return 0
+	}
+	return p.Evidence
 }
 
 // maxTrackedSeq bounds the memory of the repeat check: sequence numbers

@@ -136,8 +136,9 @@ func JUnit(w io.Writer, r *Report) error {
 }
 
 // junitCases is a suite of contract cases: a failure carries its
-// violations, a drift passes with them in system-out, a generated case that
-// did not pass carries how to reproduce it, and a passing one nothing.
+// violations (and a race check's confirms: the message names its booking
+// ids), a drift passes with them in system-out, a generated case that did
+// not pass carries how to reproduce it, and a passing one nothing.
 func junitCases(name, stamp, secs string, properties []field, class string, cases []caseView) junitSuite {
 	s := junitSuite{Name: name, Timestamp: stamp, Time: secs, Properties: properties}
 	for _, cs := range cases {

@@ -32,6 +32,10 @@ type view struct {
 	Baseline   *baselineView
 	Contract   *contractView
 	Load       *loadView
+	Coverage   *coverageView
+	Evidence   *evidenceView
+	// Vendor is the block for a vendor ticket (report.md ends with it).
+	Vendor string
 }
 
 // verdictView is the verdict as shown: a CSS class, a symbol, a label, a
@@ -69,6 +73,14 @@ func newView(r *Report) *view {
 	}
 	if r.Load != nil {
 		v.Load = newLoadView(r.Load)
+		ev := newEvidenceView(r.Load.Evidence)
+		v.Vendor = vendorText(r.Load, ev)
+		if hasEvidence(r) {
+			v.Evidence = ev
+		}
+	}
+	if c := r.Coverage(); c != nil {
+		v.Coverage = newCoverageView(c)
 	}
 	return v
 }

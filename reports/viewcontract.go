@@ -27,12 +27,14 @@ type contractView struct {
 type caseView struct {
 	Name, Outcome, Label, Status, Ms, Secs, First, Reason string
 	// Failed marks an outcome shown as a failure; Open an exchange shown
-	// unfolded (a failure or a security case).
-	Security, Failed, Open bool
-	Violations             []contract.Violation
-	// Text is the outcome and every violation, one per line (JUnit).
+	// unfolded (a failure, a security or an integrity case).
+	Security, Integrity, Failed, Open bool
+	Violations                        []contract.Violation
+	// Text is the outcome, every violation and the race group, one per
+	// line (JUnit).
 	Text     string
 	Exchange *exchangeView
+	Race     *raceView
 	// Generated cases only: how to reproduce them.
 	Kind, Mutation, MinimalLabel, MinimalBody, Curl, Reproduce string
 }
@@ -84,7 +86,7 @@ func newContractView(kind string, c *contract.Result) *contractView {
 			gen = append(gen, cs)
 			continue
 		}
-		cv.Cases = append(cv.Cases, newCaseView(cs, cs.Outcome == contract.OutcomeFail || cs.Security))
+		cv.Cases = append(cv.Cases, newCaseView(cs, cs.Outcome == contract.OutcomeFail || cs.Security || cs.Integrity))
 	}
 	if c.Generation != nil || len(gen) > 0 {
 		cv.Generated = newGeneratedView(kind, c, gen)
@@ -97,10 +99,20 @@ func newContractView(kind string, c *contract.Result) *contractView {
 func newCaseView(cs contract.CaseResult, open bool) caseView {
 	v := caseView{Name: cs.Name, Outcome: string(cs.Outcome), Label: string(cs.Outcome), Status: statusText(cs.Status),
 		Ms: fmtMS(ms(cs.Duration)), Secs: secs(cs.Duration), First: firstFinding(cs), Reason: cs.Reason,
-		Security: cs.Security, Failed: cs.Outcome == contract.OutcomeFail, Open: open, Violations: cs.Violations,
-		Text: caseText(cs)}
-	if cs.Security {
+		Security: cs.Security, Integrity: cs.Integrity, Failed: cs.Outcome == contract.OutcomeFail, Open: open,
+		Violations: cs.Violations, Text: caseText(cs)}
+	switch {
+	case cs.Security:
 		v.Label += " (security)"
+	case cs.Integrity:
+		v.Label += " (integrity)"
+	}
+	if cs.Race != nil {
+		v.Race = newRaceView(cs.Name, cs.Race, cs.Integrity)
+		v.Text += v.Race.Text
+		if ids := v.Race.Bookings; v.Failed && len(ids) > 0 {
+			v.First += "; booking ids: " + strings.Join(ids, ", ")
+		}
 	}
 	if x := cs.Exchange; x != nil {
 		v.Exchange = &exchangeView{Exchange: x, Open: open, RequestBody: prettyBody(x.RequestBody),
@@ -253,6 +265,47 @@ func minimal(cs contract.CaseResult) (label, body, curl string) {
 		label += ")"
 	}
 	return label, body, curl
+}
+
+// raceView is the race check's group: what was released and what each
+// confirm got back. Double marks a double booking.
+type raceView struct {
+	Case, Summary, Fallback, Text string
+	Double                        bool
+	// Bookings are the distinct booking ids, in the order of the attempts.
+	Bookings []string
+	Attempts []raceAttempt
+}
+
+// raceAttempt is one confirm of the race, numbered from 1.
+type raceAttempt struct {
+	N int
+	contract.RaceAttempt
+}
+
+func newRaceView(name string, rc *contract.Race, double bool) *raceView {
+	v := &raceView{Case: name, Summary: fmt.Sprintf("%d confirms of offer %s released together, spread %s ms", rc.N, rc.OfferID,
+		fmtMS(ms(rc.Spread))), Fallback: rc.Fallback, Double: double}
+	if rc.ServerTimed {
+		v.Summary += fmt.Sprintf(" (%s ms as the target saw them arrive)", fmtMS(ms(rc.ServerSpread)))
+	}
+	v.Text = "race: " + v.Summary + "\n"
+	if rc.Fallback != "" {
+		v.Text += "fallback: " + rc.Fallback + "\n"
+	}
+	for i, a := range rc.Attempts {
+		v.Attempts = append(v.Attempts, raceAttempt{N: i + 1, RaceAttempt: a})
+		if a.BookingID != "" && !slices.Contains(v.Bookings, a.BookingID) {
+			v.Bookings = append(v.Bookings, a.BookingID)
+		}
+		v.Text += fmt.Sprintf("confirm %d: HTTP %s, booking %s, CF-RAY %s", i+1, statusText(a.Status),
+			orDefault(a.BookingID, "–"), orDefault(a.CFRay, "–"))
+		if a.Error != "" {
+			v.Text += ", " + a.Error
+		}
+		v.Text += "\n"
+	}
+	return v
 }
 
 // generatedTally is the number of generated cases of one kind per outcome.

@@ -77,6 +77,8 @@ func newLoadView(l *load.Result) *loadView {
 		lv.Errors = append(lv.Errors, field{e.Message, u(e.Count)})
 	}
 	lv.Details = loadDetails(l)
+	// The load-side race summary (l.Race) gets its fields here; the
+	// templates mark where it is shown.
 	return lv
 }
 

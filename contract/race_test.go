@@ -26,6 +26,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/xoneharness/xoneharness/internal/egress"
+	"github.com/xoneharness/xoneharness/internal/race"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
@@ -383,7 +384,7 @@ func (f *fakeConns) Conn(ctx context.Context, rawURL string) (net.Conn, error) {
 	if f.connErr != nil {
 		return nil, f.connErr
 	}
-	return direct{}.Conn(ctx, rawURL)
+	return race.Direct(nil).Conn(ctx, rawURL)
 }
 
 func (f *fakeConns) Admit(_ context.Context, _ string, n int) error {
@@ -666,30 +667,6 @@ func TestJudgeRaceProperties(t *testing.T) {
 			t.Fatalf("got pick %d, status %d", pick, cr.Status)
 		}
 	})
-}
-
-func TestServerRecv(t *testing.T) {
-	tests := []struct {
-		name   string
-		values []string
-		want   int64
-	}{
-		{"sandbox", []string{`recv;desc="1733523296123456", app;dur=0.412`}, 1733523296123456},
-		{"second-metric", []string{`cfL4;desc="?proto=TCP&rtt=1", recv;desc="17"`}, 17},
-		{"second-header", []string{`app;dur=1`, `recv;desc=42`}, 42},
-		{"cloudflare-recv-inside-desc", []string{`cfL4;desc="?proto=TCP&rtt=10374&sent=5&recv=6&lost=0"`}, 0},
-		{"other-metric", []string{`received;desc="5"`}, 0},
-		{"absent", nil, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := http.Header{}
-			for _, v := range tt.values {
-				h.Add("Server-Timing", v)
-			}
-			assert.Equal(t, tt.want, serverRecv(h))
-		})
-	}
 }
 
 func TestRaceJSON(t *testing.T) {

@@ -39,7 +39,11 @@ func (a *assembled) attack(ctx context.Context, res *Result) time.Duration {
 		close(ch)
 		results = ch
 	default:
-		results = a.attacker.Attack(vegeta.Targeter(a.targeter.target), a.pacer, 0, "xoneharness")
+		tr := vegeta.Targeter(a.targeter.target)
+		if a.race != nil {
+			tr = a.race.target(tr)
+		}
+		results = a.attacker.Attack(tr, a.pacer, 0, "xoneharness")
 	}
 	tick, flush := time.NewTicker(time.Second), time.NewTicker(resultsFlushEvery)
 	defer tick.Stop()
@@ -50,7 +54,9 @@ func (a *assembled) attack(ctx context.Context, res *Result) time.Duration {
 			if !ok {
 				return time.Since(began)
 			}
-			a.collector.add(res)
+			if !a.race.owns(res) {
+				a.collector.add(res)
+			}
 		case <-flush.C:
 			// results.bin reaches the disk on the journal's cadence: a
 			// killed run loses at most this interval of it.
@@ -88,21 +94,22 @@ func (r *run) finish(a *assembled, res *Result, elapsed time.Duration, tokBefore
 	c.stats.fill(res)
 	res.DurationSeconds = round(elapsed.Seconds(), 3)
 	res.RateRequested = round(r.requestedRate(), 3)
+	sent := res.Requests + a.race.fill(res, a.planned, r.requestedRate()) // hits sent, race groups included
 	res.Offers.Left = -1
 	if n := r.feedCap(); n >= 0 {
-		res.Offers.Left = max(int(n)-int(res.Requests), 0)
+		res.Offers.Left = max(int(n)-int(sent), 0)
 	}
 	res.StopReason = r.stop.reason
 	res.Interrupted = r.stop.reason == stopInterrupted
 	res.StatusUndocumented = c.undocumentedN
 	res.Schema.TruncatedBodies = c.truncated
 	res.RetryAfterPauses = c.pauses.PauseStats
-	if res.StopReason == stopCompleted && res.Requests < a.planned {
+	if res.StopReason == stopCompleted && sent < a.planned {
 		// The schedule went on past the pauses, and the duration ran out
 		// before the plan was sent.
-		res.RetryAfterPauses.Unsent = a.planned - res.Requests
+		res.RetryAfterPauses.Unsent = a.planned - sent
 		res.StopReason = fmt.Sprintf("%s: %d of %d planned requests unsent after %d Retry-After pause(s), %.1f s in all",
-			stopPausedOut, a.planned-res.Requests, a.planned, c.pauses.Count, c.pauses.TotalMs/1e3)
+			stopPausedOut, a.planned-sent, a.planned, c.pauses.Count, c.pauses.TotalMs/1e3)
 	}
 	if s, ok := r.cfg.Offers.(interface {
 		Starved() (time.Duration, uint64)
@@ -166,7 +173,7 @@ func (a *assembled) checkAbort() {
 		violations = v.violationCount()
 	}
 	for _, t := range a.run.thresholds {
-		if cannotPass(t, a.collector.stats, violations, a.planned) {
+		if cannotPass(t, a.collector.stats, violations, a.race.doubleBookings(), a.planned-a.run.plan.Race.groupsIn(a.planned)) {
 			a.run.stop.end(stopThreshold+t.Expr, nil)
 			return
 		}

@@ -70,4 +70,24 @@
 //	case res.Failed(): // a threshold failed on data: a finding
 //	case len(res.Incomplete()) > 0: // cut short, nothing sent, too few samples
 //	}
+//
+// # Race groups
+//
+// With Plan.Race, a fraction of the planned confirms are each a group of N
+// simultaneous confirms of one offer (package internal/race: connections
+// opened beforehand, released by last-byte synchronisation), so that a
+// check-then-act race in the target shows under load as a double booking.
+// vegeta keeps pacing every hit: a hit chosen as a group (hit i when
+// floor((i+1)·F) > floor(i·F)) takes its one offer from the targeter as any
+// hit does, and the race sender (race.go), wrapping the targeter, records
+// the group's other N-1 confirms in the journal and marks the hit. The run's
+// client hands a marked request to the race sender instead of its
+// transport, so no ordinary request leaves for it: the sender opens the N
+// connections through Config.Egress, counts the group against the rate
+// ceiling with one Admit of N sends, releases it, resolves every confirm in
+// the journal, and answers vegeta with an empty placeholder that the
+// collector never sees. A group's answers are counted in Result.Race only:
+// latencies, status codes, results.bin and the validators hold the ordinary
+// confirms. Any double booking fails the safety gate double_bookings==0.
+// With Plan.IdempotencyHeader, a group's confirms carry their hit's one key.
 package load

@@ -379,7 +379,7 @@ func TestPlanJSON(t *testing.T) {
 	full := Plan{Rate: "1/s", Duration: time.Second, MaxDuration: time.Hour, Timeout: time.Second, MaxRequests: 1,
 		Workers: 1, MaxWorkers: 1, Connections: 1, ValidateSample: 1, IdempotencyHeader: "X", IgnoreRetryAfter: true,
 		AbortOnFail: true, Thresholds: []string{"p99<1s"}, DefaultThresholds: true, GatesOff: true,
-		Evidence: 5, EvidenceHeaders: []string{"X-Trace"}}
+		Evidence: 5, EvidenceHeaders: []string{"X-Trace"}, Race: RacePlan{N: 5, Fraction: 0.5}}
 	b, err = json.Marshal(full)
 	require.NoError(t, err)
 	var fields map[string]json.RawMessage

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/xoneharness/xoneharness/internal/race"
 )
 
 // Plan defaults, applied by WithDefaults (and so by Run).
@@ -70,6 +72,9 @@ type Plan struct {
 	// GatesOff records that the safety gates were turned off explicitly
 	// (reports print it on the verdict line).
 	GatesOff bool `json:"gates_off,omitempty"`
+	// Race makes a fraction of the planned confirms race groups (RacePlan);
+	// the zero value makes none.
+	Race RacePlan `json:"race,omitzero"`
 }
 
 // DefaultThresholds are the safety gates: a run whose responses are errors
@@ -78,8 +83,17 @@ func DefaultThresholds() []string {
 	return []string{"error_rate<1%", "schema_violations==0"}
 }
 
+// Gates are the safety gates of p: DefaultThresholds, and double_bookings==0
+// when p has a race check (a double booking is a finding).
+func (p Plan) Gates() []string {
+	if p.Race.Fraction > 0 {
+		return append(DefaultThresholds(), "double_bookings==0")
+	}
+	return DefaultThresholds()
+}
+
 // WithGates returns p with the safety gates added to its thresholds: each
-// gate of DefaultThresholds applies unless a threshold on the same metric
+// gate of Gates applies unless a threshold on the same metric
 // is given (a user may loosen a gate by naming its metric, e.g.
 // error_rate<5%, never drop it by giving another threshold). off turns the
 // gates off instead, which the plan records. Thresholds that do not parse
@@ -96,7 +110,7 @@ func (p Plan) WithGates(off bool) Plan {
 		}
 	}
 	var gates []string
-	for _, g := range DefaultThresholds() {
+	for _, g := range p.Gates() {
 		if t, _ := ParseThreshold(g); !named[t.Metric] {
 			gates = append(gates, g)
 		}
@@ -126,8 +140,8 @@ func (e *PlanError) Error() string {
 func (e *PlanError) Unwrap() error { return e.Err }
 
 // WithDefaults returns p with zero fields set to their defaults: MaxDuration 1h,
-// Timeout 30s, Workers 10, MaxWorkers 256, Connections = MaxWorkers, and with
-// Stages, Duration = the stages' total.
+// Timeout 30s, Workers 10, MaxWorkers 256, Connections = MaxWorkers, with
+// Stages, Duration = the stages' total, and with a race fraction, Race.N 5.
 func (p Plan) WithDefaults() Plan {
 	if p.MaxDuration == 0 {
 		p.MaxDuration = DefaultMaxDuration
@@ -146,6 +160,9 @@ func (p Plan) WithDefaults() Plan {
 	}
 	if p.Evidence == 0 {
 		p.Evidence = DefaultEvidence
+	}
+	if p.Race.Fraction > 0 && p.Race.N == 0 {
+		p.Race.N = race.DefaultN
 	}
 	if len(p.Stages) > 0 {
 		var total time.Duration
@@ -221,6 +238,28 @@ func (p Plan) Validate() error {
 	}
 	if n := p.Requests(); n < 2 {
 		return bad("duration", "the plan sends %d request(s) in %s: a measurement needs at least 2", n, p.Duration)
+	}
+	return p.Race.validate(p.Requests())
+}
+
+// validate checks a race check for a plan of n requests.
+func (r RacePlan) validate(n uint64) error {
+	bad := func(field, format string, args ...any) error {
+		return &PlanError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case math.IsNaN(r.Fraction) || r.Fraction < 0 || r.Fraction > 1:
+		return bad("race-fraction", "%v is not a fraction in [0, 1]", r.Fraction)
+	case r.N != 0 && (r.N < 2 || r.N > race.MaxN):
+		return bad("race", "a group of %d simultaneous confirms: want 2 to %d", r.N, race.MaxN)
+	case r.Fraction == 0:
+		return nil
+	case r.groupsIn(n) == 0:
+		return bad("race-fraction", "the plan sends %d requests: at a race fraction of %v none is a race group (one needs at least %.0f requests)",
+			n, r.Fraction, math.Ceil(1/r.Fraction))
+	case n-r.groupsIn(n) < 2:
+		return bad("race-fraction", "the plan sends %d requests: at a race fraction of %v, %d are race groups and %d ordinary confirms are left: a measurement needs at least 2",
+			n, r.Fraction, r.groupsIn(n), n-r.groupsIn(n))
 	}
 	return nil
 }

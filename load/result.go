@@ -71,6 +71,11 @@ type Result struct {
 	// Evidence lists the slowest and the failing requests with the
 	// correlation headers the target returned, for a vendor ticket.
 	Evidence Evidence `json:"evidence"`
+	// Race is the race check (Plan.Race), absent without one. Its groups are
+	// not in Requests, the rates, the latencies or the status codes above,
+	// which describe the ordinary confirms; RateRequested leaves the groups'
+	// share of the plan out too, so that it compares with RateAchieved.
+	Race *RaceResult `json:"race,omitempty"`
 	// FeedStarved says how long a streamed offer feed kept the attack
 	// waiting for its source; zero for a feed that is never slow.
 	FeedStarved FeedStarvation `json:"feed_starved"`

@@ -23,15 +23,16 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/egress"
+	"github.com/xoneharness/xoneharness/internal/race"
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// Egress makes the HTTP transport and client of a run. The CLI's egress gate
-// implements it: production refused, the rate ceiling off loopback, no
-// redirects. A caller may implement it to tune transports, and then owns
-// those rules.
+// Egress makes the HTTP transport and client of a run, and the connections
+// of its race groups. The CLI's egress gate (*egress.Gate) implements it:
+// production refused, the rate ceiling off loopback, no redirects. A caller
+// may implement it to tune transports, and then owns those rules.
 type Egress interface {
 	// Transport returns a new transport the run may tune (connection limits,
 	// its dialer wrapped).
@@ -39,6 +40,10 @@ type Egress interface {
 	// ClientFor returns a client that sends through tr with the given
 	// timeout; a request waiting to be sent gives up when stop ends.
 	ClientFor(tr *http.Transport, timeout time.Duration, stop context.Context) *http.Client
+	// Conns opens a race group's connections and counts each group against
+	// the rate ceiling with one Admit of its N sends (Plan.Race; unused
+	// without a race fraction).
+	race.Conns
 }
 
 // Config is everything Run needs besides the context.
@@ -62,9 +67,9 @@ type Config struct {
 	Policyholder json.RawMessage
 	// Spec, when set, validates Plan.ValidateSample of the responses.
 	Spec *spec.Spec
-	// Egress makes the run's HTTP client; nil: a gate with the defaults
-	// (production refused, 20 sends/s off loopback, the environment's
-	// proxies, no redirects).
+	// Egress makes the run's HTTP client and race connections; nil: a gate
+	// with the defaults (production refused, 20 sends/s off loopback, the
+	// environment's proxies, no redirects).
 	Egress Egress
 	// OutDir receives results.bin and, unless Journal is set, bookings.csv
 	// (created if missing). Required.
@@ -138,6 +143,7 @@ type run struct {
 	urlPrefix  string
 	body       xone.ConfirmBody
 	stop       *stopper
+	egress     Egress
 	bearer     *bearer
 	closers    []func() error // the outputs Run opened, closed at the end
 	created    []string       // the files Run created
@@ -179,6 +185,12 @@ func newRun(cfg Config) (*run, error) {
 		urlPrefix: strings.TrimRight(cfg.BaseURL, "/") + xone.ConfirmPrefix(cfg.PartnerID), stop: newStopper()}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	if r.egress = cfg.Egress; r.egress == nil {
+		r.egress = egress.Default(nil)
+	}
+	if err := checkRaceCeiling(r.egress, plan, cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	r.bearer = newBearer(cfg.Tokens, plan.Timeout, r.stop.done)
 	return r, nil
@@ -268,6 +280,7 @@ type assembled struct {
 	targeter  *targeter
 	collector *collector
 	pacer     *runPacer
+	race      *raceSender // nil without a race fraction
 	attacker  *vegeta.Attacker
 	hardStop  context.CancelFunc
 	planned   uint64
@@ -310,7 +323,11 @@ func (r *run) assemble(ctx context.Context) (*assembled, error) {
 	}
 	hardCtx, hardCancel := context.WithCancel(context.Background())
 	a.hardStop = hardCancel
-	a.attacker = vegeta.NewAttacker(vegeta.Client(r.client(hardCtx)), vegeta.Workers(r.plan.Workers),
+	client := r.client(hardCtx)
+	if r.plan.Race.Fraction > 0 {
+		a.race = newRaceSender(r.plan, t, j, r.stop, r.egress, client, hardCtx)
+	}
+	a.attacker = vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(r.plan.Workers),
 		vegeta.MaxWorkers(r.plan.MaxWorkers), vegeta.MaxBody(maxBody), vegeta.Redirects(vegeta.NoFollow))
 	r.stop.hooks = append(r.stop.hooks, func(string) { a.attacker.Stop() })
 	r.watchInterrupt(ctx, hardCtx, hardCancel, a.collector.abandoning)
@@ -340,10 +357,7 @@ func (r *run) feedCap() int64 {
 // client is the attacker's HTTP client: a transport of the egress with the
 // run's connection limits, whose connections all close when hardCtx ends.
 func (r *run) client(hardCtx context.Context) *http.Client {
-	eg := r.cfg.Egress
-	if eg == nil {
-		eg = egress.Default(nil)
-	}
+	eg := r.egress
 	tr := eg.Transport()
 	tr.MaxIdleConnsPerHost = int(r.plan.Connections)
 	tr.MaxIdleConns = int(r.plan.Connections)

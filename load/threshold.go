@@ -63,10 +63,10 @@ var namedMetrics = map[string]metricKind{
 	"throughput": kindRate, "rate_achieved": kindRate,
 	"requests": kindCount, "schema_violations": kindCount, "late_sends": kindCount,
 	"transport_errors": kindCount, "status_2xx": kindCount, "status_4xx": kindCount,
-	"status_5xx": kindCount, "status_undocumented": kindCount,
+	"status_5xx": kindCount, "status_undocumented": kindCount, "double_bookings": kindCount,
 }
 
-const metricList = "pNN (p50, p99, p99.9, p999, p100), min, mean, max, error_rate, success_ratio, throughput, rate_achieved, requests, schema_violations, status_undocumented, late_sends, transport_errors, status_2xx, status_4xx, status_5xx, status_NNN"
+const metricList = "pNN (p50, p99, p99.9, p999, p100), min, mean, max, error_rate, success_ratio, throughput, rate_achieved, requests, schema_violations, status_undocumented, late_sends, transport_errors, status_2xx, status_4xx, status_5xx, status_NNN, double_bookings"
 
 // ParseThreshold parses a threshold expression:
 //
@@ -78,6 +78,7 @@ const metricList = "pNN (p50, p99, p99.9, p999, p100), min, mean, max, error_rat
 //	           | "transport_errors" | "status_2xx" | "status_4xx"
 //	           | "status_5xx" | "status_undocumented"
 //	           | "status_" digit digit digit                       (count)
+//	           | "double_bookings"                                 (count: race groups, Plan.Race)
 //	percentile = "p" pct
 //	pct        = digit [ digit ] [ "." digit { digit } ]          (p1 … p99, p99.9, p0.5)
 //	           | "99" digit { digit }                             (p999 means p99.9, p9999 p99.99)
@@ -87,7 +88,8 @@ const metricList = "pNN (p50, p99, p99.9, p999, p100), min, mean, max, error_rat
 //	number     = digit { digit } [ "." digit { digit } ]
 //	unit       = "us" | "µs" | "ms" | "s" | "m"                  (latency; bare number = ms)
 //	           | "%"                                              (ratio, or count as % of requests;
-//	                                                               schema_violations: % of validated)
+//	                                                               schema_violations: % of validated;
+//	                                                               double_bookings: % of race groups)
 //	           | "/s"                                             (rate; optional)
 //
 // Spaces around the operator and before the unit are allowed. A ratio without %
@@ -290,15 +292,21 @@ func EvaluateThresholds(r *Result, ts []Threshold) {
 
 // noData says why t's metric has no sample in r, or too few to mean
 // anything, or "" when it has enough: no request was sent (every metric but
-// requests), no response was validated (schema_violations), every request
-// was abandoned (ratios); a latency percentile pQ needs at least
-// 100/(100-Q) requests (p50: 2, p99: 100, p99.9: 1000) and min, mean, max and
-// p100 at least 2; a rate (throughput, rate_achieved) needs at least 2
-// requests over at least 1 s.
+// requests and double_bookings), no response was validated
+// (schema_violations), every request was abandoned (ratios), no confirm of
+// a race group was answered (double_bookings); a latency percentile pQ
+// needs at least 100/(100-Q) requests (p50: 2, p99: 100, p99.9: 1000) and
+// min, mean, max and p100 at least 2; a rate (throughput, rate_achieved)
+// needs at least 2 requests over at least 1 s.
 func noData(r *Result, t Threshold) string {
 	kind, _, _ := lookupMetric(t.Metric)
 	switch {
 	case t.Metric == "requests":
+		return ""
+	case t.Metric == "double_bookings":
+		if r.Race == nil || r.Race.Attempts == r.Race.Statuses["0"] {
+			return "no confirm of a race group was answered"
+		}
 		return ""
 	case r.Requests == 0:
 		return "no requests were made"
@@ -389,6 +397,11 @@ func (r *Result) countOf(metric string) (n, base uint64) {
 		return r.LateSends.Count, r.Requests
 	case "transport_errors":
 		return r.StatusCodes["0"], r.Requests
+	case "double_bookings":
+		if r.Race == nil {
+			return 0, 0
+		}
+		return r.Race.DoubleBookings, r.Race.Groups
 	case "status_2xx", "status_4xx", "status_5xx":
 		c := metric[len("status_")]
 		for code, k := range r.StatusCodes {
@@ -408,9 +421,9 @@ func round(v float64, d int) float64 {
 }
 
 // cannotPass decides, for the metrics where it is possible, that t fails
-// whatever the rest of the planned requests do, given the statistics so far
-// and the schema violations found so far.
-func cannotPass(t Threshold, s *stats, violations, planned uint64) bool {
+// whatever the rest of the planned requests do, given the statistics so far,
+// the schema violations and the double bookings found so far.
+func cannotPass(t Threshold, s *stats, violations, doubles, planned uint64) bool {
 	p := float64(planned)
 	upperBound := t.Op == "<" || t.Op == "<=" || t.Op == "=="
 	exceeds := func(low float64) bool { // the final value is at least low
@@ -448,8 +461,11 @@ func cannotPass(t Threshold, s *stats, violations, planned uint64) bool {
 		}
 		return float64(above) > (1-q/100)*p
 	case kindCount:
-		if t.Metric == "schema_violations" {
+		switch t.Metric {
+		case "schema_violations":
 			return t.Unit == "" && exceeds(float64(violations))
+		case "double_bookings":
+			return t.Unit == "" && exceeds(float64(doubles))
 		}
 		r := Result{Requests: s.n, LateSends: LateSends{Count: s.late}, StatusCodes: map[string]uint64{}}
 		for code, n := range s.codes {

@@ -39,7 +39,7 @@ type validateJob struct {
 type validatorPool struct {
 	spec    *spec.Spec
 	cov     *spec.Coverage // which documented members the validated responses exercised
-	req     *http.Request // a template confirm request: read only
+	req     *http.Request  // a template confirm request: read only
 	jobs    chan validateJob
 	wg      sync.WaitGroup
 	metrics *Metrics

@@ -1,0 +1,403 @@
+package load
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/xoneharness/xoneharness/internal/race"
+	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/ledger"
+)
+
+// RacePlan is the race check within a load run: Fraction (0..1) of the
+// planned confirms are each a group of N simultaneous confirms of one offer,
+// released together by last-byte synchronisation. Hit i (from 0) is a group
+// when floor((i+1)·Fraction) > floor(i·Fraction), so a plan of R requests
+// makes floor(R·Fraction) groups. N is 2 to race.MaxN (20); 0 is
+// race.DefaultN (5) once Fraction is set. The zero value is no race check.
+type RacePlan struct {
+	N        int     `json:"n"`
+	Fraction float64 `json:"fraction"`
+}
+
+// groupsIn is the number of groups among the first n hits.
+func (p RacePlan) groupsIn(n uint64) uint64 {
+	return uint64(math.Floor(float64(n) * p.Fraction))
+}
+
+// isGroup reports whether hit i (from 0) is a group.
+func (p RacePlan) isGroup(i uint64) bool { return p.groupsIn(i+1) > p.groupsIn(i) }
+
+// RaceResult is the race check of a load run (Plan.Race). Its confirms are
+// not in the run's requests, latencies, status codes or thresholds other
+// than double_bookings; the offers they used are in Offers. Groups counts
+// the groups sent, Unsent those that never left (UnsentReason says why the
+// first did not: no connection, the rate ceiling, the interrupt), Attempts
+// their confirms, Booked the groups whose offer one of them booked (2xx).
+// DoubleBookedGroups counts groups answered with two or more
+// distinct booking ids; DoubleBookings the bookings beyond the first of
+// each group (the sum of distinct ids minus one, the count a target keeps of
+// an offer booked again). Statuses tallies the answers by HTTP status ("0":
+// no answer, which may have booked: the ledger lists it as unknown).
+// SpreadMs is the spread of each group's final writes; ServerSpreadMs, when
+// the target sent Server-Timing recv, that of its arrivals. Fallback says
+// why groups were sent as ordinary requests released by a barrier. Shown
+// lists every double-booked group (at most maxShownGroups), else the first
+// few.
+type RaceResult struct {
+	N                  int               `json:"n"`
+	Groups             uint64            `json:"groups"`
+	Unsent             uint64            `json:"unsent,omitempty"`
+	UnsentReason       string            `json:"unsent_reason,omitempty"`
+	Attempts           uint64            `json:"attempts"`
+	Booked             uint64            `json:"booked"`
+	DoubleBookedGroups uint64            `json:"double_booked_groups"`
+	DoubleBookings     uint64            `json:"double_bookings"`
+	Statuses           map[string]uint64 `json:"statuses"`
+	SpreadMs           RaceSpread        `json:"spread_ms"`
+	ServerSpreadMs     *RaceSpread       `json:"server_spread_ms,omitempty"`
+	Fallback           string            `json:"fallback,omitempty"`
+	Shown              []RaceGroup       `json:"shown,omitempty"`
+}
+
+// RaceSpread is the median and the largest spread of the groups, in
+// milliseconds (µs precision).
+type RaceSpread struct {
+	P50 float64 `json:"p50"`
+	Max float64 `json:"max"`
+}
+
+// RaceGroup is one group of a run: its offer, its size, the spread of its
+// final writes (and of its arrivals, when the target reported them), the
+// status of each confirm (0: no answer; Error says why for the first) and
+// the distinct booking ids it got.
+type RaceGroup struct {
+	OfferID        string   `json:"offer_id"`
+	N              int      `json:"n"`
+	SpreadMs       float64  `json:"spread_ms"`
+	ServerSpreadMs *float64 `json:"server_spread_ms,omitempty"`
+	Statuses       []int    `json:"statuses"`
+	BookingIDs     []string `json:"booking_ids,omitempty"`
+	Error          string   `json:"error,omitempty"`
+}
+
+// Bounds of RaceResult.Shown.
+const (
+	maxShownGroups = 20 // double-booked groups listed
+	firstShown     = 3  // groups listed when none double-booked
+)
+
+// raceHeader marks a hit the targeter made a race group; the run's client
+// hands such a request to the race sender and the header never leaves.
+const raceHeader = "X-Xoneharness-Race-Group"
+
+// raceSender runs a run's race groups (see doc.go, "Race groups"). Its
+// targeter wrapper runs on vegeta's workers, RoundTrip on the workers'
+// requests, owns on the collector's goroutine; offers and the statistics
+// are under mu.
+type raceSender struct {
+	plan     RacePlan
+	timeout  time.Duration
+	targeter *targeter
+	journal  *ledger.Journal
+	stop     *stopper
+	conns    race.Conns
+	next     http.RoundTripper // the transport of ordinary hits
+	plain    *http.Client      // the barrier fallback's client
+	hard     context.Context   // cuts the groups in flight off, like the ordinary requests
+
+	hits   atomic.Uint64
+	landed uint64 // race hits vegeta returned; the collector's goroutine only
+
+	mu     sync.Mutex
+	offers map[string]Offer // hit number -> its offer, from the targeter to RoundTrip
+	stats  raceStats
+}
+
+// newRaceSender wraps client's transport so that race hits go to the race
+// sender; ordinary hits pass through unchanged.
+func newRaceSender(plan Plan, t *targeter, j *ledger.Journal, st *stopper, conns race.Conns, client *http.Client, hard context.Context) *raceSender {
+	plain := *client
+	s := &raceSender{plan: plan.Race, timeout: plan.Timeout, targeter: t, journal: j, stop: st, conns: conns,
+		next: client.Transport, plain: &plain, hard: hard, offers: map[string]Offer{},
+		stats: raceStats{res: RaceResult{N: plan.Race.N, Statuses: map[string]uint64{}}, spread: newHist()}}
+	client.Transport = s
+	return s
+}
+
+// target wraps the run's targeter: a hit that is a group keeps its offer,
+// records the group's other N-1 confirms in the journal (N pending rows in
+// all before anything leaves) and is marked for RoundTrip.
+func (s *raceSender) target(next vegeta.Targeter) vegeta.Targeter {
+	return func(tg *vegeta.Target) error {
+		i := s.hits.Add(1) - 1
+		if err := next(tg); err != nil || !s.plan.isGroup(i) {
+			return err
+		}
+		o := s.targeter.peek(strings.TrimSuffix(strings.TrimPrefix(tg.URL, s.targeter.urlPrefix), xone.ConfirmSuffix))
+		for range s.plan.N - 1 {
+			if err := s.journal.Begin(o.OfferID, o.QuoteID); err != nil {
+				err = fmt.Errorf("%w: %w", ErrJournal, err)
+				s.stop.end(stopJournal, err)
+				return err
+			}
+		}
+		key := strconv.FormatUint(i, 10)
+		s.mu.Lock()
+		s.offers[key] = o
+		s.mu.Unlock()
+		tg.Header[raceHeader] = []string{key}
+		return nil
+	}
+}
+
+// peek returns the newest confirm of offerID in flight (the targeter has
+// just recorded it).
+func (t *targeter) peek(offerID string) Offer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if q := t.inflight[offerID]; len(q) > 0 {
+		return q[len(q)-1].offer
+	}
+	return Offer{OfferID: offerID}
+}
+
+// RoundTrip implements http.RoundTripper: an ordinary hit goes to the
+// transport, a race hit is sent as a group and answered with an empty 204
+// that carries the mark, never an error (its confirms are accounted for
+// here, not by the collector).
+func (s *raceSender) RoundTrip(req *http.Request) (*http.Response, error) {
+	key := req.Header.Get(raceHeader)
+	if key == "" {
+		return s.next.RoundTrip(req)
+	}
+	s.mu.Lock()
+	o := s.offers[key]
+	delete(s.offers, key)
+	s.mu.Unlock()
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	h := req.Header.Clone()
+	h.Del(raceHeader)
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	defer context.AfterFunc(s.hard, cancel)()
+	if err != nil {
+		s.unsent(o, fmt.Errorf("read request body: %w", err))
+	} else {
+		s.send(ctx, o, race.Request{URL: req.URL.String(), Header: h, Body: body})
+	}
+	return &http.Response{StatusCode: http.StatusNoContent, Status: "204 No Content", Proto: "HTTP/1.1",
+		ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{raceHeader: {key}}, Body: http.NoBody, Request: req}, nil
+}
+
+// send opens, releases and records one group of o's confirms.
+func (s *raceSender) send(ctx context.Context, o Offer, req race.Request) {
+	g, err := race.Open(ctx, s.conns, s.plain, req.URL, s.plan.N)
+	if err != nil {
+		s.unsent(o, err)
+		return
+	}
+	out := g.Send(ctx, req, s.timeout)
+	for _, a := range out.Attempts {
+		row := ledger.Row{OfferID: o.OfferID, QuoteID: o.QuoteID}
+		switch {
+		case a.Err != nil:
+			row.Outcome, row.Error = ledger.Unknown, "race group: "+normaliseError(a.Err.Error())
+		default:
+			row.Status = a.Response.StatusCode
+			row.Outcome = ledger.OutcomeOf(row.Status)
+			if row.Outcome == ledger.Booked {
+				row.BookingID = ledger.BookingID(a.Body)
+			} else if row.Outcome == ledger.Unknown {
+				row.Error = "race group: HTTP " + strconv.Itoa(row.Status)
+			}
+		}
+		s.journal.Resolve(row)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.add(o.OfferID, out)
+}
+
+// unsent records a group that never left: its N confirms refused (nothing
+// was sent).
+func (s *raceSender) unsent(o Offer, err error) {
+	for range s.plan.N {
+		s.journal.Resolve(ledger.Row{OfferID: o.OfferID, QuoteID: o.QuoteID, Outcome: ledger.Refused,
+			Error: "not sent: " + err.Error()})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.res.Unsent++
+	if s.stats.res.UnsentReason == "" {
+		s.stats.res.UnsentReason = err.Error()
+	}
+}
+
+// owns reports whether r is a race hit's, and then forgets its offer in
+// flight: the collector leaves it out. It runs on the collector's
+// goroutine.
+func (s *raceSender) owns(r *vegeta.Result) bool {
+	if s == nil || r.Headers.Get(raceHeader) == "" {
+		return false
+	}
+	s.targeter.landed(strings.TrimSuffix(strings.TrimPrefix(r.URL, s.targeter.urlPrefix), xone.ConfirmSuffix))
+	s.landed++
+	return true
+}
+
+// fill adds the race check to a finished result (Race, the offers its
+// groups used, the requested rate of the ordinary confirms: requested
+// without the groups' share of the planned hits) and returns the race hits
+// vegeta returned.
+func (s *raceSender) fill(res *Result, planned uint64, requested float64) uint64 {
+	if s == nil {
+		return 0
+	}
+	res.Race = s.result()
+	if planned > 0 {
+		res.RateRequested = round(requested*float64(planned-s.plan.groupsIn(planned))/float64(planned), 3)
+	}
+	res.Offers.Used += s.landed
+	res.Offers.Confirmed += res.Race.Booked
+	res.Offers.Failed += s.landed - res.Race.Booked
+	return s.landed
+}
+
+// doubleBookings is the number of bookings beyond the first of each group
+// so far.
+func (s *raceSender) doubleBookings() uint64 {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.res.DoubleBookings
+}
+
+// result is the race check's result once the attack has ended; nil without
+// a race check.
+func (s *raceSender) result() *RaceResult {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.result()
+}
+
+// raceStats accumulates the groups in bounded memory: two histograms, a
+// status tally and at most maxShownGroups groups.
+type raceStats struct {
+	res          RaceResult
+	spread       *hdrhistogram.Histogram
+	serverSpread *hdrhistogram.Histogram // nil until a group is server-timed
+	clean        int                     // groups in res.Shown that did not double-book
+}
+
+// add accounts for one group of offerID.
+func (st *raceStats) add(offerID string, out race.Outcome) {
+	g := RaceGroup{OfferID: offerID, N: len(out.Attempts), SpreadMs: round(out.Spread.Seconds()*1e3, 3)}
+	booked := false
+	for _, a := range out.Attempts {
+		status := 0
+		if a.Response != nil {
+			status = a.Response.StatusCode
+		} else if g.Error == "" {
+			g.Error = normaliseError(a.Err.Error())
+		}
+		g.Statuses = append(g.Statuses, status)
+		st.res.Statuses[strconv.Itoa(status)]++
+		if status/100 != 2 {
+			continue
+		}
+		booked = true
+		if id := ledger.BookingID(a.Body); id != "" && !slices.Contains(g.BookingIDs, id) {
+			g.BookingIDs = append(g.BookingIDs, id)
+		}
+	}
+	st.res.Groups++
+	if booked {
+		st.res.Booked++
+	}
+	st.res.Attempts += uint64(len(out.Attempts))
+	st.res.Fallback = out.Fallback
+	record(st.spread, out.Spread)
+	if out.ServerTimed {
+		if st.serverSpread == nil {
+			st.serverSpread = newHist()
+		}
+		record(st.serverSpread, out.ServerSpread)
+		ms := round(out.ServerSpread.Seconds()*1e3, 3)
+		g.ServerSpreadMs = &ms
+	}
+	double := len(g.BookingIDs) > 1
+	if double {
+		st.res.DoubleBookedGroups++
+		st.res.DoubleBookings += uint64(len(g.BookingIDs) - 1)
+	}
+	st.show(g, double)
+}
+
+// show lists g when it is worth showing: every double-booked group (one
+// replaces a clean group when the list is full), and the first few clean
+// ones.
+func (st *raceStats) show(g RaceGroup, double bool) {
+	switch {
+	case !double && st.clean < firstShown && len(st.res.Shown) < maxShownGroups:
+		st.clean++
+	case !double:
+		return
+	case len(st.res.Shown) == maxShownGroups && st.clean > 0:
+		i := slices.IndexFunc(st.res.Shown, func(s RaceGroup) bool { return len(s.BookingIDs) < 2 })
+		st.res.Shown = slices.Delete(st.res.Shown, i, i+1)
+		st.clean--
+	case len(st.res.Shown) == maxShownGroups:
+		return
+	}
+	st.res.Shown = append(st.res.Shown, g)
+}
+
+// result is a copy of the result so far.
+func (st *raceStats) result() *RaceResult {
+	r := st.res
+	r.Statuses = make(map[string]uint64, len(st.res.Statuses))
+	for k, v := range st.res.Statuses {
+		r.Statuses[k] = v
+	}
+	r.Shown = slices.Clone(st.res.Shown)
+	if r.Groups > 0 {
+		r.SpreadMs = RaceSpread{P50: usToMs(st.spread.ValueAtQuantile(50)), Max: usToMs(st.spread.Max())}
+	}
+	if st.serverSpread != nil {
+		r.ServerSpreadMs = &RaceSpread{P50: usToMs(st.serverSpread.ValueAtQuantile(50)), Max: usToMs(st.serverSpread.Max())}
+	}
+	return &r
+}
+
+// checkRaceCeiling refuses a group larger than the rate ceiling can ever
+// release at once, before anything is sent, when eg says what its ceiling
+// is (the egress gate does).
+func checkRaceCeiling(eg Egress, p Plan, baseURL string) error {
+	g, ok := eg.(interface {
+		MaxGroup() int
+		Loopback(rawURL string) bool
+	})
+	if !ok || p.Race.Fraction == 0 || p.Race.N <= g.MaxGroup() || g.Loopback(baseURL) {
+		return nil
+	}
+	return &PlanError{Field: "race", Msg: fmt.Sprintf("%d simultaneous confirms: the rate ceiling releases at most %d at once", p.Race.N, g.MaxGroup())}
+}

@@ -329,7 +329,8 @@ func sampleUnusual() *Report {
 
 func samples() map[string]func() *Report {
 	return map[string]func() *Report{"run": sampleRun, "error": sampleError, "sparse": sampleSparse,
-		"incomplete": sampleIncomplete, "generated": sampleGenerated, "unusual": sampleUnusual, "race": sampleRace}
+		"incomplete": sampleIncomplete, "generated": sampleGenerated, "unusual": sampleUnusual, "race": sampleRace,
+		"loadrace": sampleLoadRace}
 }
 
 // TestUnusualEveryFormat: what weakened a run is said in every format.

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -48,7 +49,8 @@ type input struct {
 // may be given once, in any spelling. One input with a summary is that
 // report again (thresholds evaluated anew when given). Otherwise the
 // results.bin files are merged from their raw results (percentiles are
-// never averaged), the counters only summaries hold are added up, and the
+// never averaged), the counters only summaries hold are added up (the race
+// checks too: see mergeRace for what their spread p50 is), and the
 // thresholds are evaluated on the merged result. The report is incomplete,
 // never pass, when an input was incomplete, has no summary.json (a killed
 // run: its journal's confirms that may have booked are listed), was cut
@@ -271,9 +273,9 @@ func merge(inputs []input, opts MergeOptions) (*Report, error) {
 	return rep, nil
 }
 
-// withGates puts the safety gates before thresholds given anew, as the
-// load command does: a gate applies unless a threshold names its metric or
-// the run had the gates off.
+// withGates puts the safety gates of p (Plan.Gates) before thresholds
+// given anew, as the load command does: a gate applies unless a threshold
+// names its metric or the run had the gates off.
 func withGates(ts []load.Threshold, p load.Plan) []load.Threshold {
 	if len(ts) == 0 || p.GatesOff {
 		return ts
@@ -282,8 +284,9 @@ func withGates(ts []load.Threshold, p load.Plan) []load.Threshold {
 	for i, t := range ts {
 		exprs[i] = t.Expr
 	}
+	p.Thresholds = exprs
 	var out []load.Threshold
-	for _, e := range (load.Plan{Thresholds: exprs}).WithGates(false).Thresholds {
+	for _, e := range p.WithGates(false).Thresholds {
 		th, _ := load.ParseThreshold(e) // gates and expressions that parsed once
 		out = append(out, th)
 	}
@@ -304,11 +307,12 @@ func firstSummary(inputs []input) *Report {
 // results.bin repeats, and its journal (offers another input confirmed
 // too; for a run without a summary, what may have booked).
 func mergeInputs(rep *Report, merged *load.Result, inputs []input) error {
-	owner := map[string]string{}
+	owner, races := map[string]string{}, 0
 	for _, in := range inputs {
 		if s := in.summary; s != nil {
 			rep.StartedAt, rep.FinishedAt = earliest(rep.StartedAt, s.StartedAt), latest(rep.FinishedAt, s.FinishedAt)
 			addCounters(merged, s.Load)
+			races += b2i(s.Load != nil && s.Load.Race != nil)
 		}
 		for _, why := range inputIncomplete(in) {
 			rep.MarkIncomplete(in.name + ": " + why)
@@ -339,6 +343,9 @@ func mergeInputs(rep *Report, merged *load.Result, inputs []input) error {
 	}
 	sort.Strings(rep.DuplicateOffers)
 	rep.DuplicateOffers = slices.Compact(rep.DuplicateOffers)
+	if races > 1 && !slices.Contains(rep.Notes, mergedRaceNote) {
+		rep.Notes = append(rep.Notes, mergedRaceNote)
+	}
 	return nil
 }
 
@@ -376,8 +383,8 @@ func bookingsOf(path string, rows []ledger.Row) Bookings {
 // shard's summary does: the plan (the first one), schema validation, token
 // fetches, Retry-After pauses, feed starvation, the interrupt, response
 // coverage and support evidence (the plan's K slowest of all shards, their
-// failures in time order). Shards run side by side: totals add up, maxima
-// are the largest.
+// failures in time order) and the race check (mergeRace). Shards run side
+// by side: totals add up, maxima are the largest.
 func addCounters(merged, l *load.Result) {
 	if l == nil {
 		return
@@ -410,6 +417,49 @@ func addCounters(merged, l *load.Result) {
 	merged.Interrupted = merged.Interrupted || l.Interrupted
 	merged.Coverage = mergeCoverage(merged.Coverage, l.Coverage)
 	merged.Evidence = merged.Evidence.Merge(l.Evidence, evidenceK(merged.Plan))
+	merged.Race = mergeRace(merged.Race, l.Race)
+}
+
+// maxRaceShown bounds the merged RaceResult.Shown, as load bounds a run's.
+const maxRaceShown = 20
+
+// mergeRace adds the race check b of a shard's summary to a (nil: none so
+// far), which it returns; load.MergeResults cannot rebuild it, since
+// results.bin holds only the ordinary hits. Counts and statuses add up; the
+// spread maxima are the largest of the shards'. The spread p50 is the
+// largest shard median: the run's median lies between the smallest and the
+// largest shard median, so this is an upper bound, never an average of
+// medians (Merge notes it when two shards or more had a race check). Shown
+// lists the double-booked groups of every shard first, then the others, at
+// most maxRaceShown.
+func mergeRace(a, b *load.RaceResult) *load.RaceResult {
+	if b == nil {
+		return a
+	}
+	if a == nil {
+		a = &load.RaceResult{N: b.N}
+	}
+	a.Groups, a.Unsent, a.Attempts, a.Booked = a.Groups+b.Groups, a.Unsent+b.Unsent, a.Attempts+b.Attempts, a.Booked+b.Booked
+	a.DoubleBookedGroups, a.DoubleBookings = a.DoubleBookedGroups+b.DoubleBookedGroups, a.DoubleBookings+b.DoubleBookings
+	a.UnsentReason, a.Fallback = orDefault(a.UnsentReason, b.UnsentReason), orDefault(a.Fallback, b.Fallback)
+	if a.Statuses == nil {
+		a.Statuses = map[string]uint64{}
+	}
+	for code, n := range b.Statuses {
+		a.Statuses[code] += n
+	}
+	spread := func(x, y load.RaceSpread) load.RaceSpread {
+		return load.RaceSpread{P50: max(x.P50, y.P50), Max: max(x.Max, y.Max)}
+	}
+	a.SpreadMs = spread(a.SpreadMs, b.SpreadMs)
+	if s := b.ServerSpreadMs; s != nil {
+		m := spread(*s, *cmp.Or(a.ServerSpreadMs, s))
+		a.ServerSpreadMs = &m
+	}
+	a.Shown = slices.Concat(a.Shown, b.Shown)
+	slices.SortStableFunc(a.Shown, func(x, y load.RaceGroup) int { return b2i(len(y.BookingIDs) > 1) - b2i(len(x.BookingIDs) > 1) })
+	a.Shown = a.Shown[:min(len(a.Shown), maxRaceShown)]
+	return a
 }
 
 // evidenceK is how many slowest requests a plan keeps as evidence.

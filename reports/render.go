@@ -92,8 +92,10 @@ func mdFence(lang, text string) string {
 // failure, error → error, skip → skipped, drift → passed with the drift in
 // system-out), one "contract-generated" for the generated cases with the
 // seed as a property, one for the load thresholds (no data → skipped) with
-// the load figures as properties, one "baseline" (a regression → failure),
-// and a "verdict" suite whose one case fails unless the verdict is pass
+// the load figures as properties and a "race check" case when the load had
+// one (a double booking → failure naming the booking ids; no group
+// answered → skipped), one "baseline" (a regression → failure), and a
+// "verdict" suite whose one case fails unless the verdict is pass
 // (incomplete included) and whose system-out says what was unusual.
 func JUnit(w io.Writer, r *Report) error {
 	v := newView(r)
@@ -117,6 +119,9 @@ func JUnit(w io.Writer, r *Report) error {
 				tc.SystemOut = t.Text
 			}
 			s.addCase(tc)
+		}
+		if rc := l.Race; rc != nil {
+			s.addCase(junitRace(rc))
 		}
 		doc.add(s)
 	}
@@ -164,6 +169,19 @@ func junitCases(name, stamp, secs string, properties []field, class string, case
 		s.addCase(tc)
 	}
 	return s
+}
+
+// junitRace is the load's race check as a test case: a double booking
+// fails it naming the booking ids, a check no group answered is skipped.
+func junitRace(rc *loadRaceView) junitCase {
+	tc := junitCase{Name: "race check", Classname: "xoneharness.load.race", Time: "0", SystemOut: rc.Text}
+	switch {
+	case rc.Double:
+		tc.Failure, tc.SystemOut = &junitFailure{Message: rc.Bookings, Type: "integrity", Text: rc.Text}, ""
+	case rc.NoData:
+		tc.Skipped = &junitFailure{Message: rc.Doubles}
+	}
+	return tc
 }
 
 func junitDelta(name string, d deltaRow) junitCase {

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,7 +73,7 @@ func newView(r *Report) *view {
 		v.Contract = newContractView(r.Kind, r.Contract)
 	}
 	if r.Load != nil {
-		v.Load = newLoadView(r.Load)
+		v.Load = newLoadView(r.Load, slices.Contains(r.Notes, mergedRaceNote))
 		ev := newEvidenceView(r.Load.Evidence)
 		v.Vendor = vendorText(r.Load, ev)
 		if hasEvidence(r) {
@@ -211,7 +212,8 @@ func b2i(b bool) int {
 func loadUnusual(l *load.Result) []string {
 	var out []string
 	if l.Plan.GatesOff {
-		out = append(out, "the safety gates "+strings.Join(load.DefaultThresholds(), " and ")+" were off (--no-default-thresholds)")
+		g := l.Plan.Gates()
+		out = append(out, "the safety gates "+strings.Join(g[:len(g)-1], ", ")+" and "+g[len(g)-1]+" were off (--no-default-thresholds)")
 	}
 	if s := l.Plan.ValidateSample; s < 1 && (l.Plan.Rate != "" || len(l.Plan.Stages) > 0) {
 		out = append(out, fmt.Sprintf("only %s of the responses were sampled for schema validation", fmtPct(s)))

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ type loadView struct {
 	Violations                                           []load.SchemaViolation
 	Timeline                                             []load.Bucket
 	Distribution                                         []load.Quantile
+	Race                                                 *loadRaceView
 }
 
 // thresholdRow is one threshold: its result is "pass", "FAIL" or
@@ -42,7 +44,9 @@ type latencyRow struct {
 
 type statusRow struct{ Code, Count, Share string }
 
-func newLoadView(l *load.Result) *loadView {
+// newLoadView is the load section; mergedP50 says that the race check's
+// spread p50 is the largest shard median of a merge (see Merge).
+func newLoadView(l *load.Result, mergedP50 bool) *loadView {
 	lv := &loadView{Target: l.Target, Started: timeText(l.StartedAt), StopReason: l.StopReason, Plan: planText(l.Plan),
 		Interrupted: l.Interrupted, Timestamp: stamp(l.StartedAt), Secs: strconv.FormatFloat(l.DurationSeconds, 'f', 3, 64),
 		Violations: l.Schema.Details, Timeline: l.Timeline, Distribution: l.Distribution, Schema: schemaText(l.Schema)}
@@ -72,13 +76,14 @@ func newLoadView(l *load.Result) *loadView {
 	for _, class := range classNamesOrdered(l.ByClass) {
 		lv.Latency = append(lv.Latency, newLatencyRow("class "+class, l.ByClass[class].Count, l.ByClass[class].Latency))
 	}
-	lv.Statuses = statusRows(l.StatusCodes)
+	lv.Statuses = statusRows(l.StatusCodes, "0 (transport error)")
 	for _, e := range l.Errors {
 		lv.Errors = append(lv.Errors, field{e.Message, u(e.Count)})
 	}
 	lv.Details = loadDetails(l)
-	// The load-side race summary (l.Race) gets its fields here; the
-	// templates mark where it is shown.
+	if l.Race != nil {
+		lv.Race = newLoadRaceView(l.Race, mergedP50)
+	}
 	return lv
 }
 
@@ -104,8 +109,8 @@ func newLatencyRow(name string, count uint64, x load.Latency) latencyRow {
 }
 
 // statusRows lists the status codes in numeric order with their share of
-// all responses.
-func statusRows(codes map[string]uint64) []statusRow {
+// all responses; zero labels the code "0".
+func statusRows(codes map[string]uint64, zero string) []statusRow {
 	var total uint64
 	for _, c := range codes {
 		total += c
@@ -123,7 +128,7 @@ func statusRows(codes map[string]uint64) []statusRow {
 	for _, code := range keys {
 		label := code
 		if code == "0" {
-			label = "0 (transport error)"
+			label = zero
 		}
 		out = append(out, statusRow{label, strconv.FormatUint(codes[code], 10), fmtPct(float64(codes[code]) / float64(total))})
 	}
@@ -245,3 +250,114 @@ func baselineResult(c *Comparison) string {
 }
 
 func outcomeOrDash(o contract.Outcome) string { return orDefault(string(o), "–") }
+
+// loadRaceView is the race check of a load run: what was sent and booked
+// (Summary), the double bookings (Doubles; Double marks them, an integrity
+// finding, NoData a check no group answered), how tightly the groups were
+// released (Spread), the statuses and the groups shown, double-booked ones
+// first. Text says it all one line each and Bookings names the double
+// bookings' ids (JUnit).
+type loadRaceView struct {
+	Summary, Doubles, Spread, Fallback, Shown, Text, Bookings string
+	Double, NoData                                            bool
+	Statuses                                                  []statusRow
+	Groups                                                    []raceGroupRow
+}
+
+// raceGroupRow is one group of load.RaceResult.Shown; Statuses and Spread
+// as shown.
+type raceGroupRow struct {
+	OfferID, Statuses, Spread, Error string
+	Bookings                         []string
+	Double                           bool
+}
+
+// mergedRaceNote is the note Merge adds when the race check's spread p50
+// is the largest of the shards' medians rather than the run's median.
+const mergedRaceNote = "race check of merged shards: its spread p50 is the largest shard median, an upper bound of the run's median"
+
+// newLoadRaceView formats r; mergedP50 labels the spread p50 as the
+// largest shard median.
+func newLoadRaceView(r *load.RaceResult, mergedP50 bool) *loadRaceView {
+	v := &loadRaceView{Summary: fmt.Sprintf("%s of %d simultaneous confirms sent, %s in all; %s booked their offer",
+		nOf(r.Groups, "group"), r.N, nOf(r.Attempts, "confirm"), nOf(r.Booked, "group")), Fallback: r.Fallback, Double: r.DoubleBookings > 0,
+		NoData: r.Attempts == r.Statuses["0"], Statuses: statusRows(r.Statuses, "0 (no answer: may have booked)")}
+	if r.Unsent > 0 {
+		v.Summary += fmt.Sprintf("; %s not sent: %s", nOf(r.Unsent, "group"), orUnknown(r.UnsentReason))
+	}
+	switch {
+	case v.Double:
+		v.Doubles = nOf(r.DoubleBookings, "double booking") + " in " + nOf(r.DoubleBookedGroups, "group")
+	case v.NoData:
+		v.Doubles = "no group was answered: double bookings not measured"
+	default:
+		v.Doubles = "no double booking"
+	}
+	spread := func(s load.RaceSpread) string {
+		if mergedP50 {
+			return fmt.Sprintf("p50 at most %s ms (the largest shard median), max %s ms", fmtMS(s.P50), fmtMS(s.Max))
+		}
+		return fmt.Sprintf("p50 %s ms, max %s ms", fmtMS(s.P50), fmtMS(s.Max))
+	}
+	v.Spread = "final writes released within " + spread(r.SpreadMs)
+	if s := r.ServerSpreadMs; s != nil {
+		v.Spread += "; arrivals as the target saw them within " + spread(*s)
+	}
+	lines := []string{"race check: " + v.Summary, "double bookings: " + v.Doubles, v.Spread}
+	if r.Fallback != "" {
+		lines = append(lines, "fallback: "+r.Fallback)
+	}
+	var tally []string
+	for _, s := range v.Statuses {
+		tally = append(tally, s.Code+" ×"+s.Count)
+	}
+	lines = append(lines, "statuses: "+orDefault(strings.Join(tally, ", "), "none"))
+	for _, g := range r.Shown {
+		v.Groups = append(v.Groups, newRaceGroupRow(g))
+	}
+	slices.SortStableFunc(v.Groups, func(a, b raceGroupRow) int { return b2i(b.Double) - b2i(a.Double) })
+	var ids []string
+	for _, row := range v.Groups {
+		lines = append(lines, fmt.Sprintf("offer %s: HTTP %s; booking ids %s; spread ms %s%s", row.OfferID, row.Statuses,
+			orDefault(strings.Join(row.Bookings, ", "), "none"), row.Spread, prefixed("; ", row.Error)))
+		if row.Double {
+			ids = append(ids, strings.Join(row.Bookings, ", ")+" (offer "+row.OfferID+")")
+		}
+	}
+	if len(v.Groups) > 0 {
+		v.Shown = fmt.Sprintf("%d of %d groups shown, double-booked ones first.", len(v.Groups), r.Groups)
+	}
+	v.Text = strings.Join(lines, "\n") + "\n"
+	v.Bookings = "double booking: " + v.Doubles + "; booking ids: " + orDefault(strings.Join(ids, "; "), "none shown")
+	return v
+}
+
+func newRaceGroupRow(g load.RaceGroup) raceGroupRow {
+	row := raceGroupRow{OfferID: g.OfferID, Spread: fmtMS(g.SpreadMs), Error: g.Error, Bookings: g.BookingIDs,
+		Double: len(g.BookingIDs) > 1}
+	var st []string
+	for _, s := range g.Statuses {
+		st = append(st, statusText(s))
+	}
+	row.Statuses = strings.Join(st, ", ")
+	if s := g.ServerSpreadMs; s != nil {
+		row.Spread += " (arrivals " + fmtMS(*s) + ")"
+	}
+	return row
+}
+
+// nOf is n and the noun, plural unless n is 1.
+func nOf(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatUint(n, 10) + " " + noun + "s"
+}
+
+// prefixed is s after sep, or "" when s is.
+func prefixed(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
+}

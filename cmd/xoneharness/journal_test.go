@@ -101,7 +101,7 @@ func TestJournalSIGINTDuringGenerate(t *testing.T) {
 			})
 			dir := filepath.Join(t.TempDir(), "r")
 			code, stdout, stderr, after := runSubprocess(t, envList(s.env()), func() bool { return s.confs.Load() >= 15 },
-				"contract", "--offers", writeOffers(t, 40), "--generate", "10", "--report-dir", dir)
+				"contract", "--offers", writeOffers(t, 40), "--generate", "10", "--race", "0", "--report-dir", dir)
 			assert.Equal(t, exitIncomplete, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 			assert.Less(t, after, 3*time.Second, "the suite stops at the signal")
 			require.GreaterOrEqual(t, len(log.offers()), 2, "confirm-ok's booking and the generated one in flight")

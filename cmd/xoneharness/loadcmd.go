@@ -19,6 +19,7 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/egress"
+	"github.com/xoneharness/xoneharness/internal/race"
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
@@ -66,6 +67,7 @@ Examples:
   xoneharness load                                   # 10s at 50/s against the embedded sandbox
   xoneharness load --rate 500/s --duration 30s --threshold 'p99<200ms' --threshold 'error_rate<1%'
   xoneharness load --stages '30s:10/s,1m:50/s,30s:0/s' --metrics-addr 127.0.0.1:9464
+  xoneharness load --race-fraction 0.1 --race 3 --drift racy-double-book   # groups of 3 simultaneous confirms
   xoneharness load --dry-run --rate 20/s --duration 2m --offers offers.csv --base-url https://partner-sandbox.example
   XONE_BASE_URL=https://partner-sandbox.example XONE_CLIENT_ID=abc XONE_CLIENT_SECRET=… XONE_PARTNER_ID=P-1 \
     xoneharness load --offers offers.csv --rate 5/s --duration 1m --report-dir out/load
@@ -103,6 +105,10 @@ type loadFlags struct {
 	shard         string
 	shardRate     string
 	cpuProfile    string
+	// race is --race, the size of each group (run shares contract's flag);
+	// raceFraction is --race-fraction.
+	race         int
+	raceFraction float64
 }
 
 // register adds the load flags with the command's default rate and
@@ -125,13 +131,15 @@ func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.
 	fs.BoolVar(&l.abortOnFail, "abort-on-fail", false, "stop as soon as a threshold can no longer pass")
 	fs.IntVar(&l.evidence, "evidence", load.DefaultEvidence, "list the K slowest requests, with their send time and correlation headers (CF-RAY, Server-Timing, ...), in evidence.csv and the reports (0: none)")
 	fs.Var(&l.evidenceHeaders, "evidence-header", "another response header to keep as evidence, e.g. X-Amzn-Trace-Id (repeatable)")
-	fs.BoolVar(&l.noDefaultThresholds, "no-default-thresholds", false, "turn off the safety gates ("+strings.Join(load.DefaultThresholds(), ", ")+"), which --threshold adds to; the verdict says so")
+	fs.BoolVar(&l.noDefaultThresholds, "no-default-thresholds", false, "turn off the safety gates ("+strings.Join(load.DefaultThresholds(), ", ")+", and double_bookings==0 with --race-fraction), which --threshold adds to; the verdict says so")
+	fs.Float64Var(&l.raceFraction, "race-fraction", 0, "make this fraction (0 to 1) of the planned confirms each a group of --race simultaneous confirms of one offer; a double booking fails the run")
 	fs.Float64Var(&l.maxRate, "max-rate", load.DefaultMaxRate, "ceiling on sends per second to a host that is not loopback, for the whole job: with --shard I/N the shards take turns in wall-clock slots (above 0, at most 100000)")
 	fs.StringVar(&l.shard, "shard", "", "run shard I of N (0-based, e.g. 0/3): 1/N of the rate profile and rows k with k mod N == I of --offers")
 	fs.StringVar(&l.shardRate, "shard-rate", "", "this shard's own constant rate instead of 1/N of --rate (with --shard)")
 	fs.StringVar(&l.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on this address; a bare :PORT binds loopback (e.g. :9464 is 127.0.0.1:9464), another interface only when its host is spelled out")
 	fs.StringVar(&l.cpuProfile, "cpuprofile", "", "write a CPU profile of the load stage to this file, for 'go tool pprof' (where the harness spends its time)")
 	if !shared {
+		fs.IntVar(&l.race, "race", race.DefaultN, fmt.Sprintf("simultaneous confirms of one offer in each --race-fraction group (2 to %d)", race.MaxN))
 		fs.StringVar(&l.offers, "offers", "", "CSV of offer_id,quote_id (header optional), each row used once; required unless the target is the embedded sandbox")
 		fs.StringVar(&l.policyholder, "policyholder", "", "JSON file with the policyholder to send (default: a demo policyholder)")
 		fs.BoolVar(&l.quiet, "quiet", false, "no progress lines")
@@ -148,6 +156,10 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 		ValidateSample: l.validateSample, IdempotencyHeader: l.idempotencyHeader,
 		IgnoreRetryAfter: l.ignoreRetryAfter, AbortOnFail: l.abortOnFail, Thresholds: l.thresholds,
 		Evidence: l.evidence, EvidenceHeaders: l.evidenceHeaders,
+		Race: load.RacePlan{N: l.race, Fraction: l.raceFraction},
+	}
+	if l.raceFraction == 0 {
+		p.Race = load.RacePlan{}
 	}
 	if l.evidence == 0 {
 		p.Evidence = -1 // none
@@ -203,6 +215,10 @@ func (l *loadFlags) checkFlags(fs *flag.FlagSet) error {
 		return usagef("--timeout: want a positive per-request timeout, got %s", l.timeout)
 	case l.evidence < 0 || l.evidence > 1000:
 		return usagef("--evidence: want a number of requests from 0 to 1000, got %d", l.evidence)
+	case math.IsNaN(l.raceFraction) || l.raceFraction < 0 || l.raceFraction >= 1:
+		return usagef("--race-fraction: want a fraction from 0 up to (not including) 1, got %v", l.raceFraction)
+	case l.raceFraction > 0 && (l.race < 2 || l.race > race.MaxN):
+		return usagef("--race: want 2 to %d simultaneous confirms in each --race-fraction group, got %d", race.MaxN, l.race)
 	}
 	for _, r := range []struct{ flag, val string }{{"--rate", l.rate}, {"--shard-rate", l.shardRate}} {
 		if r.val == "" || (r.flag == "--rate" && l.stages != "") {
@@ -582,6 +598,15 @@ func printLoad(a *app, r *load.Result) {
 		fmt.Fprintf(w, ", %d left", r.Offers.Left)
 	}
 	fmt.Fprintf(w, "   tokens: %d fetched\n", r.Tokens.Fetches)
+	if rc := r.Race; rc != nil {
+		fmt.Fprintf(w, "race: %d groups of %d (%d unsent), %d booked, %d double-booked (%d extra bookings), final writes within %.3f ms (median)\n",
+			rc.Groups, rc.N, rc.Unsent, rc.Booked, rc.DoubleBookedGroups, rc.DoubleBookings, rc.SpreadMs.P50)
+		for _, g := range rc.Shown {
+			if len(g.BookingIDs) > 1 {
+				fmt.Fprintf(w, "double booking of offer %s: %s\n", g.OfferID, strings.Join(g.BookingIDs, ", "))
+			}
+		}
+	}
 	for i, e := range r.Errors {
 		if i == 5 {
 			break

@@ -137,3 +137,61 @@ func TestRaceGroupInterrupted(t *testing.T) {
 	assert.Equal(t, 5, group, "journal rows of the race group's 5 confirms")
 	assert.Subset(t, ledgerAll(t, dir), log.offers(), "booked by the server, missing from the journal")
 }
+
+// TestLoadRaceFraction: groups of simultaneous confirms inside a load run,
+// counted apart from the latencies; against racy-double-book the safety gate
+// double_bookings==0 fails the run and the console names the bookings; bad
+// values are refused before any traffic.
+func TestLoadRaceFraction(t *testing.T) {
+	type raceSummary struct {
+		Load struct {
+			Requests uint64 `json:"requests"`
+			Race     *struct {
+				Groups         uint64 `json:"groups"`
+				Attempts       uint64 `json:"attempts"`
+				DoubleBookings uint64 `json:"double_bookings"`
+			} `json:"race"`
+		} `json:"load"`
+	}
+	read := func(dir string) raceSummary {
+		var s raceSummary
+		b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &s))
+		require.NotNil(t, s.Load.Race, "the race section")
+		return s
+	}
+	args := []string{"load", "--rate", "40/s", "--duration", "1s", "--race-fraction", "0.25", "--race", "3", "--threshold", "p90<2s"}
+	t.Run("race-free sandbox", func(t *testing.T) {
+		dir := t.TempDir()
+		r := invoke(t, nil, append(args, "--report-dir", dir)...)
+		require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		s := read(dir)
+		assert.Equal(t, uint64(10), s.Load.Race.Groups, "a quarter of 40 planned confirms")
+		assert.Equal(t, uint64(30), s.Load.Race.Attempts)
+		assert.Equal(t, uint64(30), s.Load.Requests, "the ordinary confirms only")
+		assert.Zero(t, s.Load.Race.DoubleBookings)
+		assert.Contains(t, r.stdout, "double_bookings==0")
+	})
+	t.Run("racy-double-book", func(t *testing.T) {
+		dir := t.TempDir()
+		r := invoke(t, nil, append(args, "--drift", "racy-double-book", "--report-dir", dir)...)
+		require.Equal(t, exitFindings, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		assert.Positive(t, read(dir).Load.Race.DoubleBookings)
+		assert.Contains(t, r.stdout, "double booking of offer")
+	})
+	t.Run("refused", func(t *testing.T) {
+		for _, tc := range [][]string{
+			{"load", "--race-fraction", "1"},
+			{"load", "--race-fraction", "-0.1"},
+			{"load", "--race-fraction", "NaN"},
+			{"load", "--race-fraction", "0.2", "--race", "1"},
+			{"load", "--race-fraction", "0.2", "--race", "21"},
+			{"run", "--race-fraction", "0.2", "--race", "0"},
+		} {
+			r := invoke(t, nil, append(tc, "--report-dir", t.TempDir())...)
+			assert.Equal(t, exitUsage, r.code, "%v: %s", tc, r.stderr)
+			assert.Contains(t, r.stderr, "--race", "%v", tc)
+		}
+	})
+}

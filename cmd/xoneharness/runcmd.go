@@ -41,6 +41,7 @@ threshold without data or with too few samples).
 Examples:
   xoneharness run
   xoneharness run --drift racy-double-book        # the embedded sandbox breaking the contract on purpose
+  xoneharness run --race-fraction 0.05 --race 3   # and in the load stage, 5% of confirms as groups of 3
   xoneharness run --rate 100/s --duration 1m --threshold 'p99<300ms' --report-dir out/golive
   XONE_BASE_URL=https://partner-sandbox.example XONE_CLIENT_ID=abc XONE_CLIENT_SECRET=… \
     XONE_PARTNER_ID=P-1 xoneharness run --offers offers.csv --rate 5/s --duration 1m
@@ -112,6 +113,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 // must not cost an offer.
 func checkRunFlags(a *app, fs *flag.FlagSet, tf *targetFlags, cf *contractFlags, lf *loadFlags) error {
 	lf.extraDefaults = []string{runP99}
+	lf.race = cf.race // one --race for the contract's race check and the load stage's groups
 	if _, err := lf.plan(fs); err != nil {
 		return err
 	}

@@ -37,8 +37,9 @@ type targetFlags struct {
 	timeout          time.Duration
 	// sandbox is --sandbox: the embedded sandbox is meant even though
 	// partner settings are present; drift is --drift, its drift modes.
-	sandbox bool
-	drift   string
+	sandbox     bool
+	drift       string
+	everyMember bool
 	// maxRate and shard are the egress gate's ceiling (the whole job's, in
 	// sends per second off loopback) and this process's shard: load and run
 	// set them from --max-rate and --shard before resolving; 0 means
@@ -63,6 +64,7 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&t.allowProduction, "allow-production", false, "allow traffic to the production host "+xone.ProductionHost+" (in any spelling)")
 	fs.DurationVar(&t.timeout, "http-timeout", 30*time.Second, "per-request HTTP timeout for contract checks and token fetches")
 	fs.StringVar(&t.drift, "drift", "", "embedded sandbox only: drift modes that break the contract on purpose, comma-separated (list them: xoneharness sandbox --drift list)")
+	fs.BoolVar(&t.everyMember, "every-member", false, "embedded sandbox only: answer with every member the document lists, so the run's response coverage is complete")
 	fs.BoolVar(&t.sandbox, "sandbox", false, "run against the embedded sandbox even though partner settings (XONE_CLIENT_ID, XONE_OFFER_ID, --offers, ...) are present; without a base URL they are otherwise an error")
 }
 
@@ -152,8 +154,8 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 	if base == "" {
 		return t.embedded(a, start, gate, style, sandboxOpts)
 	}
-	if t.sandbox || t.drift != "" {
-		return nil, usagef("--sandbox, --drift: for the embedded sandbox, but a base URL is set (--base-url / XONE_BASE_URL)")
+	if t.sandbox || t.drift != "" || t.everyMember {
+		return nil, usagef("--sandbox, --drift, --every-member: for the embedded sandbox, but a base URL is set (--base-url / XONE_BASE_URL)")
 	}
 	_, baseSrc := pickSource(a, t.baseURL, "--base-url", "XONE_BASE_URL")
 	u, err := parseHTTPURL(base, true)
@@ -233,10 +235,14 @@ func (t *targetFlags) embedded(a *app, start bool, gate *egress.Gate, style auth
 
 // sandboxOptions are the embedded sandbox's options from the flags.
 func (t *targetFlags) sandboxOptions() []sandbox.Option {
-	if t.drift == "" {
-		return nil
+	var opts []sandbox.Option
+	if t.drift != "" {
+		opts = append(opts, sandbox.Drift(strings.Split(t.drift, ",")...))
 	}
-	return []sandbox.Option{sandbox.Drift(strings.Split(t.drift, ",")...)}
+	if t.everyMember {
+		opts = append(opts, sandbox.EveryMember())
+	}
+	return opts
 }
 
 // partnerSetting names the first partner setting given (a flag or an

@@ -141,7 +141,7 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 	if tg.Embedded && offer == "" {
 		offer, quote = xone.NewUUID(), xone.NewUUID()
 	}
-	tokens, err := tg.newTokenSource(a.red)
+	tokens, err := newTokenSource(tg, a.red)
 	if err != nil {
 		return contract.Config{}, err
 	}
@@ -163,7 +163,7 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 		}
 	}
 	if tg.ReadOnlyClientID != "" && tg.ReadOnlySecret != "" {
-		if cfg.ReadOnlyTokens, err = tg.tokenSource(a.red, tg.ReadOnlyClientID, tg.ReadOnlySecret); err != nil {
+		if cfg.ReadOnlyTokens, err = tg.TokenSource(a.red, tg.ReadOnlyClientID, tg.ReadOnlySecret); err != nil {
 			return contract.Config{}, usagef("XONE_READONLY_CLIENT_ID: %v", err)
 		}
 	}

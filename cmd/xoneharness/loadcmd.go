@@ -325,7 +325,7 @@ func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, 
 	if err := l.checkTarget(tg, plan, allowProduction); err != nil {
 		return nil, err
 	}
-	tokens, err := tg.newTokenSource(a.red)
+	tokens, err := newTokenSource(tg, a.red)
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
+	targetpkg "github.com/xoneharness/xoneharness/internal/target"
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/load"
 )
@@ -68,55 +68,8 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&t.sandbox, "sandbox", false, "run against the embedded sandbox even though partner settings (XONE_CLIENT_ID, XONE_OFFER_ID, --offers, ...) are present; without a base URL they are otherwise an error")
 }
 
-// target is a resolved target: either the embedded sandbox or a live host.
-type target struct {
-	Embedded  bool
-	BaseURL   string
-	TokenURL  string
-	ClientID  string
-	Secret    string
-	PartnerID string
-	Style     auth.Style
-	// Loopback is the plan-time view: the base URL's host is a loopback IP
-	// literal or localhost. At run time the gate decides per request, on the
-	// addresses it dials and the proxy in use.
-	Loopback bool
-	// ReadOnlyClientID and ReadOnlySecret are the optional second credential
-	// for the wrong-scope case (XONE_READONLY_CLIENT_ID/SECRET).
-	ReadOnlyClientID string
-	ReadOnlySecret   string
-	// Gate is the egress gate every request of the run goes through.
-	Gate *egress.Gate
-	// Transport is a transport of Gate (TLS settings, proxy, dial checks).
-	Transport *http.Transport
-	Timeout   time.Duration
-	// Sandbox is the embedded sandbox when Embedded; the caller closes it.
-	Sandbox *sandbox.Server
-}
-
-// Close stops the embedded sandbox, if any.
-func (t *target) Close() {
-	if t.Sandbox != nil {
-		_ = t.Sandbox.Close()
-	}
-}
-
-// Describe says which target a run measured, for every report and verdict.
-func (t *target) Describe() string {
-	if t.Embedded && t.Sandbox == nil {
-		return "embedded sandbox (not started)"
-	}
-	if t.Embedded {
-		return "embedded sandbox at " + t.BaseURL
-	}
-	return t.BaseURL
-}
-
-// HTTPClient returns a client of the target's egress gate (TLS settings,
-// production refused, rate ceiling, no redirects) with the target's timeout.
-func (t *target) HTTPClient() *http.Client {
-	return t.Gate.Client(t.Timeout)
-}
+// target is a resolved target: the embedded sandbox or a partner's host.
+type target = targetpkg.Target
 
 // resolve applies flags over env, validates everything, and starts the
 // embedded sandbox when no base URL is configured. sandboxOpts are passed to
@@ -131,105 +84,65 @@ func (t *targetFlags) resolveDry(a *app) (*target, error) {
 }
 
 func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.Option) (*target, error) {
-	pick := func(flagVal, envName string) string {
-		v, _ := pickSource(a, flagVal, "", envName)
-		return v
+	if t.timeout <= 0 {
+		return nil, usagef("--http-timeout: must be positive, got %s", t.timeout)
 	}
 	gate, err := t.gate(a)
 	if err != nil {
 		return nil, err
 	}
-	tr := gate.Transport()
-	styleText := pick(t.tokenStyle, "XONE_TOKEN_STYLE")
 	style := auth.StyleJSON
-	if styleText != "" {
-		if style, err = auth.ParseStyle(styleText); err != nil {
+	if v, _ := pickSource(a, t.tokenStyle, "", "XONE_TOKEN_STYLE"); v != "" {
+		if style, err = auth.ParseStyle(v); err != nil {
 			return nil, usagef("--token-style / XONE_TOKEN_STYLE: %v", err)
 		}
 	}
-	if t.timeout <= 0 {
-		return nil, usagef("--http-timeout: must be positive, got %s", t.timeout)
-	}
-	base := pick(t.baseURL, "XONE_BASE_URL")
-	if base == "" {
-		return t.embedded(a, start, gate, style, sandboxOpts)
-	}
-	if t.sandbox || t.drift != "" || t.everyMember {
-		return nil, usagef("--sandbox, --drift, --every-member: for the embedded sandbox, but a base URL is set (--base-url / XONE_BASE_URL)")
-	}
-	_, baseSrc := pickSource(a, t.baseURL, "--base-url", "XONE_BASE_URL")
-	u, err := parseHTTPURL(base, true)
-	if err != nil {
-		return nil, usagef("%s: %v", baseSrc, err)
-	}
-	if err := checkEgress(gate, baseSrc, u); err != nil {
-		return nil, err
-	}
-	tokenURL, tokenSrc := pickSource(a, t.tokenURL, "--token-url", "XONE_TOKEN_URL")
-	if tokenURL == "" {
-		tokenURL = strings.TrimRight(u.String(), "/") + xone.TokenPath
-	} else {
-		tu, err := parseHTTPURL(tokenURL, false)
-		if err != nil {
-			return nil, usagef("%s: %v", tokenSrc, err)
+	// A setting names where its value came from, or both places when unset.
+	set := func(flagVal, flagName, envName string) targetpkg.Setting {
+		v, from := pickSource(a, flagVal, flagName, envName)
+		if v == "" && envName != "" {
+			from = flagName + " / " + envName
 		}
-		if err := checkEgress(gate, tokenSrc, tu); err != nil {
-			return nil, err
-		}
+		return targetpkg.Setting{Value: v, From: from}
 	}
-	partnerID, partnerSrc := pickSource(a, t.partnerID, "--partner-id", "XONE_PARTNER_ID")
-	tg := &target{
-		BaseURL: strings.TrimRight(u.String(), "/"), TokenURL: tokenURL,
-		ClientID:  pick(t.clientID, "XONE_CLIENT_ID"),
-		PartnerID: partnerID,
-		Style:     style, Loopback: egress.LiteralLoopback(u.Hostname()), Gate: gate, Transport: tr, Timeout: t.timeout,
+	s := targetpkg.Settings{
+		BaseURL: set(t.baseURL, "--base-url", "XONE_BASE_URL"), TokenURL: set(t.tokenURL, "--token-url", "XONE_TOKEN_URL"),
+		ClientID: set(t.clientID, "--client-id", "XONE_CLIENT_ID"), PartnerID: set(t.partnerID, "--partner-id", "XONE_PARTNER_ID"),
+		Secret:           func() (string, error) { return t.secret(a) },
 		ReadOnlyClientID: strings.TrimSpace(a.getenv("XONE_READONLY_CLIENT_ID")),
 		ReadOnlySecret:   strings.TrimSpace(a.getenv("XONE_READONLY_CLIENT_SECRET")),
+		Style:            style, Timeout: t.timeout, Sandbox: t.sandbox, SandboxFrom: "--sandbox", SandboxOptions: sandboxOpts,
 	}
-	if tg.ClientID == "" {
-		return nil, usagef("--client-id / XONE_CLIENT_ID: required when a target is set (%s)", tg.BaseURL)
+	if t.clientSecretFile != "" {
+		s.SecretFrom = "--client-secret-file"
+	} else if strings.TrimSpace(a.getenv("XONE_CLIENT_SECRET")) != "" {
+		s.SecretFrom = "XONE_CLIENT_SECRET"
 	}
-	if tg.Secret, err = t.secret(a); err != nil {
+	for _, p := range []struct{ flag, val, env string }{
+		{"--offer-id", t.partnerInputs["--offer-id"], "XONE_OFFER_ID"}, {"--offers", t.partnerInputs["--offers"], ""},
+	} {
+		s.Partner = append(s.Partner, set(p.val, p.flag, p.env))
+	}
+	for name, on := range map[string]bool{"--sandbox": t.sandbox, "--drift": t.drift != "", "--every-member": t.everyMember} {
+		if on {
+			s.SandboxOnly = append(s.SandboxOnly, name)
+		}
+	}
+	slices.Sort(s.SandboxOnly)
+	if t.drift != "" {
+		s.DriftFrom = "--drift"
+	}
+	tg, err := targetpkg.Resolve(s, gate, start)
+	switch {
+	case errors.Is(err, egress.ErrProduction):
+		return nil, usagef("%v; add --allow-production if you really mean to confirm real offers there", err)
+	case errors.Is(err, targetpkg.ErrConfig):
+		return nil, usageError{err}
+	case err != nil:
 		return nil, err
-	}
-	if tg.PartnerID == "" {
-		return nil, usagef("--partner-id / XONE_PARTNER_ID: required when a target is set (%s)", tg.BaseURL)
-	}
-	if err := xone.CheckID(tg.PartnerID); err != nil {
-		return nil, usagef("%s: %v", partnerSrc, err)
 	}
 	a.red.Add(tg.Secret)
 	a.red.Add(tg.ReadOnlySecret)
-	return tg, nil
-}
-
-// embedded resolves the embedded sandbox as the target (started when start
-// is set). Partner settings without a base URL are a configuration error
-// unless --sandbox says the sandbox is meant: a nightly job that lost its
-// base URL must not go green against the sandbox.
-func (t *targetFlags) embedded(a *app, start bool, gate *egress.Gate, style auth.Style, opts []sandbox.Option) (*target, error) {
-	if !t.sandbox {
-		if name := t.partnerSetting(a); name != "" {
-			return nil, usagef("%s is set but no base URL is (--base-url / XONE_BASE_URL): set the target, or add --sandbox to run against the embedded sandbox on purpose", name)
-		}
-	}
-	tg := &target{
-		Embedded: true, BaseURL: "http://127.0.0.1 (embedded sandbox, not started)",
-		ClientID: sandbox.ClientID, Secret: sandbox.ClientSecret, PartnerID: sandbox.PartnerID,
-		ReadOnlyClientID: sandbox.ReadOnlyClientID, ReadOnlySecret: sandbox.ReadOnlyClientSecret,
-		Style: style, Loopback: true, Gate: gate, Transport: gate.Transport(), Timeout: t.timeout,
-	}
-	if !start {
-		return tg, nil
-	}
-	srv, err := sandbox.Start(opts...)
-	if err != nil {
-		if t.drift != "" {
-			return nil, usagef("--drift: %v", err)
-		}
-		return nil, fmt.Errorf("start embedded sandbox: %w", err)
-	}
-	tg.BaseURL, tg.TokenURL, tg.Sandbox = srv.URL(), srv.TokenURL(), srv
 	return tg, nil
 }
 
@@ -243,27 +156,6 @@ func (t *targetFlags) sandboxOptions() []sandbox.Option {
 		opts = append(opts, sandbox.EveryMember())
 	}
 	return opts
-}
-
-// partnerSetting names the first partner setting given (a flag or an
-// environment variable), or "".
-func (t *targetFlags) partnerSetting(a *app) string {
-	for _, f := range []struct{ flag, val, env string }{
-		{"--client-id", t.clientID, "XONE_CLIENT_ID"},
-		{"--client-secret-file", t.clientSecretFile, "XONE_CLIENT_SECRET"},
-		{"--partner-id", t.partnerID, "XONE_PARTNER_ID"},
-		{"--token-url", t.tokenURL, "XONE_TOKEN_URL"},
-		{"--offer-id", t.partnerInputs["--offer-id"], "XONE_OFFER_ID"},
-		{"--offers", t.partnerInputs["--offers"], ""},
-	} {
-		switch {
-		case f.val != "":
-			return f.flag
-		case f.env != "" && strings.TrimSpace(a.getenv(f.env)) != "":
-			return f.env
-		}
-	}
-	return ""
 }
 
 // secret reads the client secret from --client-secret-file or
@@ -342,21 +234,6 @@ func envProxy(getenv func(string) string) func(*url.URL) (*url.URL, error) {
 	}).ProxyFunc()
 }
 
-// checkEgress applies the gate's host rules to a configured URL; the error
-// names where the URL came from.
-func checkEgress(g *egress.Gate, src string, u *url.URL) error {
-	err := g.Check(u.String())
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, egress.ErrProduction):
-		return usagef("%s: %s is the XONE production API (%s); add --allow-production if you really mean to confirm real offers there",
-			src, u.Hostname(), xone.ProductionHost)
-	default:
-		return usagef("%s: %v", src, err)
-	}
-}
-
 // pickSource returns the flag's value when set, else the trimmed environment
 // variable's, with the name of where it came from (flagName, or envName when
 // the flag is empty or unset).
@@ -415,69 +292,12 @@ func tlsHint(err error) error {
 	return err
 }
 
-// parseHTTPURL accepts absolute http(s) URLs with a host and no user info
-// (credentials go in --client-id and the secret, never in a URL that every
-// report prints). base also refuses a query and a fragment, which would end
-// up glued before the API path. Messages never repeat user info.
-func parseHTTPURL(s string, base bool) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%s is not a URL: %w", showURL(s), err)
-	}
-	switch {
-	case u.User != nil:
-		return nil, fmt.Errorf("%s://%s: user info (user:password@) in a URL is refused; give the client id and secret with --client-id and XONE_CLIENT_SECRET or --client-secret-file", u.Scheme, u.Host)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
-	case u.Host == "":
-		return nil, fmt.Errorf("%q: no host", s)
-	case u.Port() != "" && !validPort(u.Port()):
-		return nil, fmt.Errorf("%q: port %s: want 1 to 65535", s, u.Port())
-	case base && (u.RawQuery != "" || u.ForceQuery):
-		return nil, fmt.Errorf("%q: a base URL has no query (it would be glued before the API path)", s)
-	case base && strings.Contains(s, "#"):
-		return nil, fmt.Errorf("%q: a base URL has no fragment (it would be glued before the API path)", s)
-	}
-	return u, nil
-}
-
-// validPort reports whether p is a port number from 1 to 65535.
-func validPort(p string) bool {
-	n, err := strconv.Atoi(p)
-	return err == nil && n >= 1 && n <= 65535
-}
-
-// showURL is s for a message: as parsed with any password masked, or a
-// placeholder when s does not parse and may hold credentials.
-func showURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return fmt.Sprintf("%q", u.Redacted())
-	}
-	if strings.Contains(s, "@") {
-		return "the URL (not shown: it may hold credentials)"
-	}
-	return fmt.Sprintf("%q", s)
-}
-
 // newTokenSource builds the cached token source for the target's write
 // credential.
-func (t *target) newTokenSource(red *auth.Redactor) (*auth.Source, error) {
-	return t.tokenSource(red, t.ClientID, t.Secret)
-}
-
-// tokenSource builds a cached token source for one credential of the
-// target, registering what it learns with red.
-func (t *target) tokenSource(red *auth.Redactor, id, secret string) (*auth.Source, error) {
-	src, err := auth.New(auth.Config{
-		TokenURL: t.TokenURL, ClientID: id, ClientSecret: secret, Style: t.Style,
-		HTTPClient: t.HTTPClient(), Redactor: red,
-	})
+func newTokenSource(tg *target, red *auth.Redactor) (*auth.Source, error) {
+	src, err := tg.TokenSource(red, tg.ClientID, tg.Secret)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("token source: %w", err)}
+		return nil, usageError{err}
 	}
 	return src, nil
 }

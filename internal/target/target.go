@@ -1,0 +1,286 @@
+// Package target resolves where a run sends its confirms: a partner's
+// target named by settings (a base URL, a token URL, the client credential
+// and the partner id), or the embedded sandbox when no base URL is set.
+// Every request to it goes through one egress gate (production refused,
+// rate ceiling, TLS settings, proxies); Resolve checks the configured URLs
+// against the gate's host rules before anything is sent.
+//
+//	tg, err := target.Resolve(target.Settings{BaseURL: target.Setting{Value: u, From: "XONE_BASE_URL"}, ...}, gate, true)
+//	if errors.Is(err, target.ErrConfig) { ... } // a setting is wrong: the message names where it came from
+//	defer tg.Close()
+//	tokens, err := tg.TokenSource(red, tg.ClientID, tg.Secret)
+package target
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/egress"
+	"github.com/xoneharness/xoneharness/internal/sandbox"
+	"github.com/xoneharness/xoneharness/internal/xone"
+)
+
+// ErrConfig is wrapped by every error that names a setting the target
+// cannot be resolved with (a malformed URL, a missing credential, a partner
+// setting without a base URL). Other errors (the embedded sandbox not
+// starting) are the machine's.
+var ErrConfig = errors.New("target configuration")
+
+// configError is an error about the settings: its message is the error's
+// own, and errors.Is finds ErrConfig in it.
+type configError struct{ error }
+
+func (configError) Is(target error) bool { return target == ErrConfig }
+func (e configError) Unwrap() error      { return e.error }
+
+func configf(format string, args ...any) error {
+	return configError{fmt.Errorf(format, args...)}
+}
+
+// Setting is one value of the settings and where it came from (a flag or an
+// environment variable), which every message about it names.
+type Setting struct{ Value, From string }
+
+// Settings name a target. Without BaseURL the target is the embedded
+// sandbox (started with SandboxOptions), unless a partner setting is given
+// (ClientID, PartnerID, TokenURL, or one of Partner) and Sandbox is not
+// set: a job that lost its base URL must not test the sandbox instead.
+type Settings struct {
+	BaseURL, TokenURL, ClientID, PartnerID Setting
+	// Secret returns the client secret; it is called only for a partner
+	// target, and its error is returned as it is.
+	Secret func() (string, error)
+	// SecretFrom names where Secret reads from, for the check that a
+	// partner setting without a base URL is a mistake ("" when unset).
+	SecretFrom                       string
+	ReadOnlyClientID, ReadOnlySecret string
+	Style                            auth.Style
+	// Timeout bounds each request of the target's HTTP client.
+	Timeout time.Duration
+	// Partner are more partner settings (an offer id, an offers file).
+	Partner []Setting
+	// Sandbox says the embedded sandbox is meant although partner settings
+	// are given (SandboxFrom names that setting, for the error that
+	// suggests it). SandboxOnly names the settings given that only the
+	// embedded sandbox takes (a base URL with them is an error).
+	Sandbox     bool
+	SandboxFrom string
+	SandboxOnly []string
+	// SandboxOptions are the embedded sandbox's options; DriftFrom names
+	// where its drift modes came from ("" when none), for the error of a
+	// mode the sandbox does not know.
+	SandboxOptions []sandbox.Option
+	DriftFrom      string
+}
+
+// Target is a resolved target: the embedded sandbox or a partner's host.
+type Target struct {
+	Embedded  bool
+	BaseURL   string
+	TokenURL  string
+	ClientID  string
+	Secret    string
+	PartnerID string
+	Style     auth.Style
+	// Loopback is the plan-time view: the base URL's host is a loopback IP
+	// literal or localhost. At run time the gate decides per request, on the
+	// addresses it dials and the proxy in use.
+	Loopback bool
+	// ReadOnlyClientID and ReadOnlySecret are the optional second credential
+	// for the wrong-scope case.
+	ReadOnlyClientID string
+	ReadOnlySecret   string
+	// Gate is the egress gate every request of the run goes through.
+	Gate    *egress.Gate
+	Timeout time.Duration
+	// Sandbox is the embedded sandbox when Embedded and started; Close
+	// stops it.
+	Sandbox *sandbox.Server
+}
+
+// Resolve checks s and returns its target. With no base URL it is the
+// embedded sandbox, started when start is set (a dry run leaves it
+// stopped). Errors about the settings wrap ErrConfig.
+func Resolve(s Settings, gate *egress.Gate, start bool) (*Target, error) {
+	if s.Timeout <= 0 {
+		return nil, configf("timeout: must be positive, got %s", s.Timeout)
+	}
+	if s.BaseURL.Value == "" {
+		return embedded(s, gate, start)
+	}
+	if len(s.SandboxOnly) > 0 {
+		return nil, configf("%s: for the embedded sandbox, but a base URL is set (%s)", strings.Join(s.SandboxOnly, ", "), s.BaseURL.From)
+	}
+	u, err := ParseURL(s.BaseURL.Value, true)
+	if err != nil {
+		return nil, configf("%s: %w", s.BaseURL.From, err)
+	}
+	if err := checkEgress(gate, s.BaseURL.From, u); err != nil {
+		return nil, err
+	}
+	tg := &Target{
+		BaseURL: strings.TrimRight(u.String(), "/"), TokenURL: s.TokenURL.Value, ClientID: s.ClientID.Value,
+		PartnerID: s.PartnerID.Value, Style: s.Style, Loopback: egress.LiteralLoopback(u.Hostname()),
+		Gate: gate, Timeout: s.Timeout, ReadOnlyClientID: s.ReadOnlyClientID, ReadOnlySecret: s.ReadOnlySecret,
+	}
+	if tg.TokenURL == "" {
+		tg.TokenURL = tg.BaseURL + xone.TokenPath
+	} else if tu, err := ParseURL(tg.TokenURL, false); err != nil {
+		return nil, configf("%s: %w", s.TokenURL.From, err)
+	} else if err := checkEgress(gate, s.TokenURL.From, tu); err != nil {
+		return nil, err
+	}
+	if tg.ClientID == "" {
+		return nil, configf("%s: required when a target is set (%s)", s.ClientID.From, tg.BaseURL)
+	}
+	if tg.Secret, err = s.Secret(); err != nil {
+		return nil, err
+	}
+	if tg.PartnerID == "" {
+		return nil, configf("%s: required when a target is set (%s)", s.PartnerID.From, tg.BaseURL)
+	}
+	if err := xone.CheckID(tg.PartnerID); err != nil {
+		return nil, configf("%s: %w", s.PartnerID.From, err)
+	}
+	return tg, nil
+}
+
+// embedded resolves the embedded sandbox (started when start is set).
+func embedded(s Settings, gate *egress.Gate, start bool) (*Target, error) {
+	if !s.Sandbox {
+		if name := partnerSetting(s); name != "" {
+			return nil, configf("%s is set but no base URL is (%s): set the target, or add %s to run against the embedded sandbox on purpose", name, s.BaseURL.From, s.SandboxFrom)
+		}
+	}
+	tg := &Target{
+		Embedded: true, BaseURL: "http://127.0.0.1 (embedded sandbox, not started)",
+		ClientID: sandbox.ClientID, Secret: sandbox.ClientSecret, PartnerID: sandbox.PartnerID,
+		ReadOnlyClientID: sandbox.ReadOnlyClientID, ReadOnlySecret: sandbox.ReadOnlyClientSecret,
+		Style: s.Style, Loopback: true, Gate: gate, Timeout: s.Timeout,
+	}
+	if !start {
+		return tg, nil
+	}
+	srv, err := sandbox.Start(s.SandboxOptions...)
+	if err != nil {
+		if s.DriftFrom != "" {
+			return nil, configf("%s: %w", s.DriftFrom, err)
+		}
+		return nil, fmt.Errorf("start embedded sandbox: %w", err)
+	}
+	tg.BaseURL, tg.TokenURL, tg.Sandbox = srv.URL(), srv.TokenURL(), srv
+	return tg, nil
+}
+
+// partnerSetting names the first partner setting given, or "".
+func partnerSetting(s Settings) string {
+	for _, p := range append([]Setting{s.ClientID, {Value: s.SecretFrom, From: s.SecretFrom}, s.PartnerID, s.TokenURL}, s.Partner...) {
+		if p.Value != "" {
+			return p.From
+		}
+	}
+	return ""
+}
+
+// checkEgress applies the gate's host rules to a configured URL; the error
+// names where the URL came from.
+func checkEgress(g *egress.Gate, from string, u *url.URL) error {
+	err := g.Check(u.String())
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, egress.ErrProduction):
+		return configError{fmt.Errorf("%s: %s is the XONE production API (%s): %w", from, u.Hostname(), xone.ProductionHost, err)}
+	}
+	return configf("%s: %w", from, err)
+}
+
+// Close stops the embedded sandbox, if any.
+func (t *Target) Close() {
+	if t.Sandbox != nil {
+		_ = t.Sandbox.Close()
+	}
+}
+
+// Describe says which target a run measured, for every report and verdict.
+func (t *Target) Describe() string {
+	switch {
+	case t.Embedded && t.Sandbox == nil:
+		return "embedded sandbox (not started)"
+	case t.Embedded:
+		return "embedded sandbox at " + t.BaseURL
+	}
+	return t.BaseURL
+}
+
+// HTTPClient returns a client of the target's egress gate with the
+// target's timeout.
+func (t *Target) HTTPClient() *http.Client {
+	return t.Gate.Client(t.Timeout)
+}
+
+// TokenSource builds a cached token source for one credential of the
+// target, registering what it learns with red.
+func (t *Target) TokenSource(red *auth.Redactor, id, secret string) (*auth.Source, error) {
+	src, err := auth.New(auth.Config{
+		TokenURL: t.TokenURL, ClientID: id, ClientSecret: secret, Style: t.Style,
+		HTTPClient: t.HTTPClient(), Redactor: red,
+	})
+	if err != nil {
+		return nil, configError{fmt.Errorf("token source: %w", err)}
+	}
+	return src, nil
+}
+
+// ParseURL accepts absolute http(s) URLs with a host and no user info
+// (credentials never go in a URL that every report prints). base also
+// refuses a query and a fragment, which would end up glued before the API
+// path. Messages never repeat user info.
+func ParseURL(s string, base bool) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%s is not a URL: %w", showURL(s), err)
+	}
+	switch {
+	case u.User != nil:
+		return nil, fmt.Errorf("%s://%s: user info (user:password@) in a URL is refused; the client id and secret are settings of their own", u.Scheme, u.Host)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
+	case u.Host == "":
+		return nil, fmt.Errorf("%q: no host", s)
+	case u.Port() != "" && !validPort(u.Port()):
+		return nil, fmt.Errorf("%q: port %s: want 1 to 65535", s, u.Port())
+	case base && (u.RawQuery != "" || u.ForceQuery):
+		return nil, fmt.Errorf("%q: a base URL has no query (it would be glued before the API path)", s)
+	case base && strings.Contains(s, "#"):
+		return nil, fmt.Errorf("%q: a base URL has no fragment (it would be glued before the API path)", s)
+	}
+	return u, nil
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
+}
+
+// showURL is s for a message: as parsed with any password masked, or a
+// placeholder when s does not parse and may hold credentials.
+func showURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return fmt.Sprintf("%q", u.Redacted())
+	}
+	if strings.Contains(s, "@") {
+		return "the URL (not shown: it may hold credentials)"
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -30,10 +30,10 @@ const (
 )
 
 // Coverage records which documented members of the confirm operation's response schemas (each
-// documented JSON body and each documented header set) the validated responses exercised, and
-// with which kinds of values. Build it with Spec.NewCoverage, Add every validated response, and
-// read it with Report. Memory does not grow with the number of responses: one counter per path
-// and kind. Safe for concurrent use.
+// documented JSON body and each documented header set) the validated responses exercised, and with
+// which kinds of values. Build it with Spec.NewCoverage, Add every validated response, and read it
+// with Report. Memory does not grow with the number of responses: one counter per path and kind.
+// Safe for concurrent use.
 type Coverage struct {
 	spec      *Spec
 	schemas   []*covSchema
@@ -44,16 +44,16 @@ type Coverage struct {
 	counts    []int64 // by slot
 }
 
-// covSchema is one documented response schema: a body (root is "$", itself no path) or a header
-// set (root is nil).
+// covSchema is one documented response schema: a body (root is "$", itself no path) or a header set
+// (root is nil).
 type covSchema struct {
 	status, part string
 	root         *covNode
 	paths        []*covNode // every path, sorted
 }
 
-// covNode is one documented path: present counts at slot, present non-null at slot+1, and each
-// kind of value at kinds[kind].
+// covNode is one documented path: present counts at slot, present non-null at slot+1, and each kind
+// of value at kinds[kind].
 type covNode struct {
 	path  string
 	name  string // the property or header name as documented
@@ -64,8 +64,8 @@ type covNode struct {
 	items *covNode
 }
 
-// NewCoverage returns an empty Coverage of s's documented response schemas, their paths found
-// by walking the schemas (properties, array items as "[]", allOf/anyOf/oneOf merged): each JSON
+// NewCoverage returns an empty Coverage of s's documented response schemas, their paths found by
+// walking the schemas (properties, array items as "[]", allOf/anyOf/oneOf merged): each JSON
 // property path such as "$.data.policies[].extra_fields", and each documented header as
 // "header:CF-RAY", as Violation paths name them.
 func (s *Spec) NewCoverage() *Coverage {
@@ -194,10 +194,9 @@ func WireHeader(resp *http.Response) http.Header {
 // Add records one validated response: resp as given to ValidateResponse, its Header as received
 // (see WireHeader: put Transfer-Encoding back first), and vs, the violations ValidateResponse
 // returned for it, which decide KindFormatMatched and KindFormatUnmatched. A response counts once
-// per path and kind, however many array elements have it. A status the operation does not
-// document counts in Responses only. The body is walked along the path tree with jsonparser,
-// without decoding it into values; a body that is not JSON exercises nothing. Safe for
-// concurrent use.
+// per path and kind, however many array elements have it. A status the operation does not document
+// counts in Responses only. The body is walked along the path tree with jsonparser, without
+// decoding it into values; a body that is not JSON exercises nothing. Safe for concurrent use.
 func (c *Coverage) Add(resp Response, vs []Violation) {
 	w := covWalk{marks: make([]bool, len(c.counts))}
 	for _, v := range vs {
@@ -280,8 +279,8 @@ func (w *covWalk) headers(ns []*covNode, h http.Header) {
 	}
 }
 
-// mark marks n present and the kinds of its value. path is n's instance path, "" for the one
-// being walked; text returns the value as text, for an enum.
+// mark marks n present and the kinds of its value. path is n's instance path, "" for the one being
+// walked; text returns the value as text, for an enum.
 func (w *covWalk) mark(n *covNode, path string, null bool, text func() string) {
 	w.marks[n.slot] = true
 	if null {
@@ -348,8 +347,8 @@ type CoverageReport struct {
 	Schemas    []SchemaCoverage `json:"schemas"`    // sorted by Status, Part
 }
 
-// SchemaCoverage is the coverage of one documented response schema: the JSON body or the headers
-// of one documented status.
+// SchemaCoverage is the coverage of one documented response schema: the JSON body or the headers of
+// one documented status.
 type SchemaCoverage struct {
 	Status     string         `json:"status"`    // the status as documented: "200", "4XX", "default"
 	Part       string         `json:"part"`      // "body" or "headers"
@@ -362,11 +361,11 @@ type SchemaCoverage struct {
 	NeverExercised []string `json:"never_exercised"`
 }
 
-// PathCoverage counts, for one documented path, the responses in which it was present, present
-// with a non-null value, and present with each kind of value: KindNull and KindValue for a
-// nullable member, KindFormatMatched and KindFormatUnmatched for a member with a format, and
-// "enum:VALUE" for each documented enum value (KindEnumOther for values it does not list). Every
-// kind the document allows is listed, seen or not.
+// PathCoverage counts, for one documented path, the responses in which it was present, present with
+// a non-null value, and present with each kind of value: KindNull and KindValue for a nullable
+// member, KindFormatMatched and KindFormatUnmatched for a member with a format, and "enum:VALUE"
+// for each documented enum value (KindEnumOther for values it does not list). Every kind the
+// document allows is listed, seen or not.
 type PathCoverage struct {
 	Path    string           `json:"path"` // "$.data.policies[].price", "header:CF-RAY"
 	Present int64            `json:"present"`
@@ -399,9 +398,9 @@ func (c *Coverage) Report() CoverageReport {
 	return r
 }
 
-// Merge returns the sum of r and o, the reports of two shards: responses and counts are added
-// path by path (a schema or a path only one of them has is kept as it is) and the figures
-// recomputed. Merge is commutative; r and o are not modified.
+// Merge returns the sum of r and o, the reports of two shards: responses and counts are added path
+// by path (a schema or a path only one of them has is kept as it is) and the figures recomputed.
+// Merge is commutative; r and o are not modified.
 func (r CoverageReport) Merge(o CoverageReport) CoverageReport {
 	out := CoverageReport{Responses: r.Responses + o.Responses}
 	schemas := map[[2]string]int{}

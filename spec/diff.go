@@ -1,8 +1,10 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,18 +88,9 @@ func diff(oldDoc, newDoc []byte) (*DiffReport, error) {
 			rep.Changes = append(rep.Changes, newChange("", c))
 		}
 	}
-	sort.SliceStable(rep.Changes, func(i, j int) bool {
-		a, b := rep.Changes[i], rep.Changes[j]
-		if a.Path != b.Path {
-			return a.Path < b.Path
-		}
-		if a.Property != b.Property {
-			return a.Property < b.Property
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		return a.Old+"\x00"+a.New < b.Old+"\x00"+b.New // what-changed reports list items in any order
+	slices.SortStableFunc(rep.Changes, func(a, b Change) int { // what-changed reports list items in any order
+		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Property, b.Property),
+			strings.Compare(a.Kind, b.Kind), strings.Compare(a.Old, b.Old), strings.Compare(a.New, b.New))
 	})
 	for _, c := range rep.Changes {
 		if c.Breaking {
@@ -130,8 +123,9 @@ func shortValue(s string) string {
 }
 
 // walkChanges visits every *model.Change in a what-changed tree with its location. It walks the
-// model generically (pointers, embedded PropertyChanges, maps by sorted key, slices by index), naming
-// each step after the field's json tag with a few renames that make the path read like the document.
+// model generically (pointers, embedded PropertyChanges, maps by sorted key, slices by index),
+// naming each step after the field's json tag with a few renames that make the path read like the
+// document.
 func walkChanges(v reflect.Value, path []string, visit func([]string, *model.Change)) {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:

@@ -1,9 +1,10 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,7 +29,8 @@ type Defect struct {
 	Reason   string `json:"reason"`   // why it is a defect (real values etc.)
 	Handling string `json:"handling"` // the overlay action that fixes it, or "not handled"
 	// Effect says how the fix changes what the document accepts: "widens: ..." for a fix that
-	// rejects nothing the document accepted; a fix that narrows is not Handled. "" when not handled.
+	// rejects nothing the document accepted; a fix that narrows is not Handled. "" when not
+	// handled.
 	Effect  string `json:"effect,omitempty"`
 	Handled bool   `json:"handled"` // the overlay fixes it and the corrected document no longer has it
 }
@@ -43,32 +45,30 @@ type defect struct {
 
 func (d *defect) key() string { return d.Rule + "\x00" + d.Pointer + "\x00" + d.subject }
 
-// Lint finds the defects of an OpenAPI 3 document (JSON or YAML): path template variables without
-// a declared path parameter, response headers typed integer/number whose real values are not
-// numbers (the Cloudflare set CF-RAY, X-XSS-Protection, Cf-Team and other well-known headers), and
-// `format` values outside the OpenAPI format registry and JSON Schema. For each it applies the
-// overlay (the embedded one, or WithOverlay's; of the other options only Context counts), marks
-// the defect Handled when the corrected document no longer has it, and names the overlay action
-// that targets it; when the overlay does not apply (an action matches nothing, say), every defect
-// is not handled and says why. Defects are sorted by Pointer, Rule; an empty slice means a clean
-// document. The document is read as Load reads it, within the same limits. Errors wrap
-// ErrUnreadable (and ErrDocument) for input that is not an OpenAPI 3 document, ErrDocument for an
-// overlay that is not an Overlay document, and are a *LimitError for input beyond a limit.
+// Lint finds the defects of an OpenAPI 3 document (JSON or YAML): path template variables without a
+// declared path parameter, response headers typed integer/number whose real values are not numbers
+// (the Cloudflare set CF-RAY, X-XSS-Protection, Cf-Team and other well-known headers), and `format`
+// values outside the OpenAPI format registry and JSON Schema. For each it applies the overlay (the
+// embedded one, or WithOverlay's; of the other options only Context counts), marks the defect
+// Handled when the corrected document no longer has it, and names the overlay action that targets
+// it; when the overlay does not apply (an action matches nothing, say), every defect is not handled
+// and says why. Defects are sorted by Pointer, Rule; an empty slice means a clean document. The
+// document is read as Load reads it, within the same limits. Errors wrap ErrUnreadable (and
+// ErrDocument) for input that is not an OpenAPI 3 document, ErrDocument for an overlay that is not
+// an Overlay document, and are a *LimitError for input beyond a limit.
 func Lint(doc []byte, opts ...Option) ([]Defect, error) {
 	o := newOptions(opts)
-	out, err := interruptible(o.ctx, func() ([]Defect, error) { return lint(doc, o.overlay) })
+	out, err := interruptible(o.ctx, func() ([]Defect, error) {
+		c, err := read(doc, o.overlay, false)
+		if err != nil {
+			return nil, err
+		}
+		return c.defects(), nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("spec: lint: %w", err)
 	}
 	return out, nil
-}
-
-func lint(doc, overlayDoc []byte) ([]Defect, error) {
-	c, err := read(doc, overlayDoc, false)
-	if err != nil {
-		return nil, err
-	}
-	return c.defects(), nil
 }
 
 // defects lints the document as given and says, for each defect, whether and how the overlay
@@ -91,15 +91,14 @@ func (c *corrected) defects() []Defect {
 			df.Handling = "not handled: " + describeAction(act, idx) + " targets it but the defect remains"
 		case remaining[df.key()]:
 			df.Handling = "not handled"
-		case act != nil:
-			effect, widens := actionEffect(act, df)
-			if !widens {
-				df.Handling = "not handled: " + describeAction(act, idx) + " " + effect
-				break
-			}
-			df.Handled, df.Handling, df.Effect = true, describeAction(act, idx), effect
-		default:
+		case act == nil:
 			df.Handled, df.Handling = true, "fixed by the overlay (no single action targets it)"
+		default:
+			if effect, widens := actionEffect(act, df); widens {
+				df.Handled, df.Handling, df.Effect = true, describeAction(act, idx), effect
+			} else {
+				df.Handling = "not handled: " + describeAction(act, idx) + " " + effect
+			}
 		}
 		out = append(out, df.Defect)
 	}
@@ -137,25 +136,21 @@ func isAssertionKeyword(k string) bool {
 }
 
 // actionEffect says how an overlay action that fixes d changes what the document accepts, and
-// whether that is a widening: removing an assertion keyword (an unknown format, a type the API
-// does not send), or declaring the path parameters a path template uses. Any other change may
-// reject values the vendor document accepts.
+// whether that is a widening: removing an assertion keyword (an unknown format, a type the API does
+// not send), or declaring the path parameters a path template uses. Any other change may reject
+// values the vendor document accepts.
 func actionEffect(a *highoverlay.Action, d *defect) (effect string, widens bool) {
-	if a.Remove {
-		kw := lastTargetKey(a.Target)
-		if !isAssertionKeyword(kw) {
-			return fmt.Sprintf("removes %s, which may reject what the document accepts", a.Target), false
-		}
-		switch d.Rule {
-		case DefectUnknownFormat:
-			return fmt.Sprintf("widens: drops format %q, which asserted nothing", d.subject), true
-		case DefectHeaderTypeMismatch:
-			return fmt.Sprintf("widens: drops the type of header %s, which then accepts both the number the "+
-				"document allows and the string the API sends", d.subject), true
-		}
+	switch kw := lastTargetKey(a.Target); {
+	case a.Remove && !isAssertionKeyword(kw):
+		return fmt.Sprintf("removes %s, which may reject what the document accepts", a.Target), false
+	case a.Remove && d.Rule == DefectUnknownFormat:
+		return fmt.Sprintf("widens: drops format %q, which asserted nothing", d.subject), true
+	case a.Remove && d.Rule == DefectHeaderTypeMismatch:
+		return fmt.Sprintf("widens: drops the type of header %s, which then accepts both the number the "+
+			"document allows and the string the API sends", d.subject), true
+	case a.Remove:
 		return fmt.Sprintf("widens: drops %q", kw), true
-	}
-	if a.Update == nil {
+	case a.Update == nil:
 		return "changes nothing", false
 	}
 	if k := narrowingKey(a.Update); k != "" {
@@ -170,44 +165,44 @@ func actionEffect(a *highoverlay.Action, d *defect) (effect string, widens bool)
 // narrowingKey returns an assertion keyword an update adds outside parameter declarations, "" when
 // it adds none.
 func narrowingKey(n *yaml.Node) string {
+	n = unwrap(n)
 	if n == nil {
 		return ""
 	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
-			switch {
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode {
+			if i%2 == 0 {
+				continue
+			}
+			switch k := n.Content[i-1].Value; {
 			case k == "parameters" || k == "description" || k == "summary" || k == "example" ||
 				k == "examples" || strings.HasPrefix(k, "x-"):
 				continue
 			case isAssertionKeyword(k):
 				return k
 			}
-			if nk := narrowingKey(n.Content[i+1]); nk != "" {
-				return nk
-			}
 		}
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			if nk := narrowingKey(c); nk != "" {
-				return nk
-			}
+		if nk := narrowingKey(c); nk != "" {
+			return nk
 		}
 	}
 	return ""
 }
 
-// lastTargetKey returns the last member name of a JSONPath target ("format" for
-// "$.a['b'].format"), "" when it ends otherwise.
+// unwrap returns the content of a document node, n itself otherwise.
+func unwrap(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		return n.Content[0]
+	}
+	return n
+}
+
+// lastTargetKey returns the last member name of a JSONPath target ("format" for "$.a['b'].format"),
+// "" when it ends otherwise.
 func lastTargetKey(target string) string {
 	t := strings.TrimSpace(target)
 	if strings.HasSuffix(t, "']") || strings.HasSuffix(t, `"]`) {
-		q := t[len(t)-2]
-		i := strings.LastIndexByte(t[:len(t)-2], q)
+		i := strings.LastIndexByte(t[:len(t)-2], t[len(t)-2])
 		if i < 1 || t[i-1] != '[' {
 			return ""
 		}
@@ -221,7 +216,8 @@ func lastTargetKey(target string) string {
 }
 
 // matchAction returns the first overlay action whose target selects one of the defect's anchor
-// nodes and whose change addresses the defect.
+// nodes (queried with the options libopenapi's overlay engine uses) and whose change addresses the
+// defect.
 func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) (*highoverlay.Action, int) {
 	if ov == nil {
 		return nil, -1
@@ -230,12 +226,12 @@ func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) (*highover
 		if a == nil || a.Target == "" {
 			continue
 		}
-		nodes, err := query(root, a.Target)
+		p, err := jsonpath.NewPath(a.Target, jpconfig.WithPropertyNameExtension(), jpconfig.WithLazyContextTracking())
 		if err != nil {
 			continue
 		}
-		for _, n := range nodes {
-			if containsNode(d.anchors, n) && (d.fixes == nil || d.fixes(a)) {
+		for _, n := range p.Query(root) {
+			if slices.Contains(d.anchors, n) && (d.fixes == nil || d.fixes(a)) {
 				return a, i
 			}
 		}
@@ -243,42 +239,12 @@ func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) (*highover
 	return nil, -1
 }
 
-// query selects the nodes a JSONPath target designates, with the options libopenapi's overlay
-// engine uses.
-func query(root *yaml.Node, target string) ([]*yaml.Node, error) {
-	p, err := jsonpath.NewPath(target, jpconfig.WithPropertyNameExtension(), jpconfig.WithLazyContextTracking())
-	if err != nil {
-		return nil, err
-	}
-	return p.Query(root), nil
-}
-
-func containsNode(ns []*yaml.Node, n *yaml.Node) bool {
-	for _, x := range ns {
-		if x == n {
-			return true
-		}
-	}
-	return false
-}
-
 func detectDefects(root *yaml.Node) []*defect {
-	top := root
-	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
-		top = top.Content[0]
-	}
-	var out []*defect
-	out = append(out, detectPathParams(top)...)
-	out = append(out, detectHeaderTypes(top)...)
-	out = append(out, detectFormats(top)...)
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Pointer != out[j].Pointer {
-			return out[i].Pointer < out[j].Pointer
-		}
-		if out[i].Rule != out[j].Rule {
-			return out[i].Rule < out[j].Rule
-		}
-		return out[i].subject < out[j].subject
+	top := unwrap(root)
+	out := slices.Concat(detectPathParams(top), detectHeaderTypes(top), detectFormats(top))
+	slices.SortStableFunc(out, func(a, b *defect) int {
+		return cmp.Or(strings.Compare(a.Pointer, b.Pointer), strings.Compare(a.Rule, b.Rule),
+			strings.Compare(a.subject, b.subject))
 	})
 	return out
 }
@@ -289,60 +255,51 @@ func httpMethods() []string {
 }
 
 func detectPathParams(top *yaml.Node) []*defect {
-	paths := mapGet(top, "paths")
-	if paths == nil || paths.Kind != yaml.MappingNode {
-		return nil
-	}
 	var out []*defect
-	for i := 0; i+1 < len(paths.Content); i += 2 {
-		tmpl, item := paths.Content[i].Value, paths.Content[i+1]
+	eachPair(mapGet(top, "paths"), func(tmpl string, item *yaml.Node) {
 		if item.Kind != yaml.MappingNode {
-			continue
+			return
 		}
 		itemDeclared := declaredPathParams(top, mapGet(item, "parameters"))
-		var ops []string
-		var opNodes []*yaml.Node
+		var methods []string
+		var ops []*yaml.Node
 		for _, m := range httpMethods() {
 			if op := mapGet(item, m); op != nil && op.Kind == yaml.MappingNode {
-				ops = append(ops, m)
-				opNodes = append(opNodes, op)
+				methods, ops = append(methods, m), append(ops, op)
 			}
 		}
 		for _, name := range templateVars(tmpl) {
 			var missing []string
-			for k, op := range opNodes {
+			for k, op := range ops {
 				if !itemDeclared[name] && !declaredPathParams(top, mapGet(op, "parameters"))[name] {
-					missing = append(missing, ops[k])
+					missing = append(missing, methods[k])
 				}
 			}
 			if len(missing) == 0 && (len(ops) > 0 || itemDeclared[name]) {
 				continue
 			}
-			where := "the path item"
-			if len(missing) > 0 {
-				where = strings.Join(missing, ", ")
-			}
-			name := name
-			d := &defect{
-				Defect: Defect{
-					Rule:    DefectUndeclaredPathParameter,
-					Pointer: pointer("paths", tmpl),
+			where := cmp.Or(strings.Join(missing, ", "), "the path item")
+			out = append(out, &defect{
+				Defect: Defect{Rule: DefectUndeclaredPathParameter, Pointer: pointer("paths", tmpl),
 					Found: fmt.Sprintf("path %s uses {%s} but declares no `in: path` parameter %q (%s)",
 						tmpl, name, name, where),
 					Reason: "OpenAPI requires every path template variable to be declared as a required path " +
 						"parameter; without it validators and generators cannot match, type or check the " +
-						"segment" + pathParamNote(name),
-				},
+						"segment" + pathParamNote(name)},
 				subject: name,
-				anchors: append([]*yaml.Node{item}, opNodes...),
-				fixes: func(a *highoverlay.Action) bool {
-					return !a.Remove && updateDeclaresParam(a.Update, name)
-				},
-			}
-			out = append(out, d)
+				anchors: append([]*yaml.Node{item}, ops...),
+				fixes:   func(a *highoverlay.Action) bool { return !a.Remove && updateDeclaresParam(a.Update, name) },
+			})
 		}
-	}
+	})
 	return out
+}
+
+// eachPair calls f with each key and value of a mapping node; nothing for another node.
+func eachPair(n *yaml.Node, f func(key string, v *yaml.Node)) {
+	for i := 0; n != nil && n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		f(n.Content[i].Value, n.Content[i+1])
+	}
 }
 
 func pathParamNote(name string) string {
@@ -355,35 +312,24 @@ func pathParamNote(name string) string {
 	return ""
 }
 
+// templateVarRE matches the {name} variables of a path template.
+var templateVarRE = regexp.MustCompile(`\{([^}]+)\}`)
+
 // templateVars returns the {name} variables of a path template, in order.
 func templateVars(tmpl string) []string {
 	var out []string
-	for {
-		i := strings.IndexByte(tmpl, '{')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(tmpl[i:], '}')
-		if j < 0 {
-			return out
-		}
-		if name := tmpl[i+1 : i+j]; name != "" {
-			out = append(out, name)
-		}
-		tmpl = tmpl[i+j+1:]
+	for _, m := range templateVarRE.FindAllStringSubmatch(tmpl, -1) {
+		out = append(out, m[1])
 	}
+	return out
 }
 
 // declaredPathParams returns the names of `in: path` parameters in a parameters list, following
 // local $refs.
 func declaredPathParams(top, params *yaml.Node) map[string]bool {
 	out := map[string]bool{}
-	if params == nil || params.Kind != yaml.SequenceNode {
-		return out
-	}
-	for _, p := range params.Content {
-		p = resolveRef(top, p)
-		if p == nil || p.Kind != yaml.MappingNode {
+	for _, p := range seqContent(params) {
+		if p = resolveRef(top, p); p == nil || p.Kind != yaml.MappingNode {
 			continue
 		}
 		if in, name := mapGet(p, "in"), mapGet(p, "name"); in != nil && name != nil && in.Value == "path" {
@@ -393,20 +339,26 @@ func declaredPathParams(top, params *yaml.Node) map[string]bool {
 	return out
 }
 
+// seqContent returns the items of a sequence node, nil for another node.
+func seqContent(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
 func updateDeclaresParam(update *yaml.Node, name string) bool {
+	update = unwrap(update)
 	if update == nil {
 		return false
 	}
-	if update.Kind == yaml.DocumentNode && len(update.Content) > 0 {
-		update = update.Content[0]
-	}
 	params := mapGet(update, "parameters")
-	if params == nil {
-		if update.Kind == yaml.SequenceNode { // targeting a parameters list directly
-			params = update
-		} else if update.Kind == yaml.MappingNode { // appending one parameter object
-			params = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{update}}
-		}
+	switch {
+	case params != nil:
+	case update.Kind == yaml.SequenceNode: // targeting a parameters list directly
+		params = update
+	case update.Kind == yaml.MappingNode: // appending one parameter object
+		params = &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{update}}
 	}
 	return declaredPathParams(nil, params)[name]
 }
@@ -462,88 +414,62 @@ func knownHeader(name string) (fact headerFact, ok bool) {
 
 func detectHeaderTypes(top *yaml.Node) []*defect {
 	var out []*defect
-	check := func(ptr []string, headers *yaml.Node) {
-		if headers == nil || headers.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(headers.Content); i += 2 {
-			name, h := headers.Content[i].Value, headers.Content[i+1]
-			if mapGet(h, "$ref") != nil {
-				continue // the referenced header is checked under components
-			}
+	check := func(ptr string, headers *yaml.Node) {
+		eachPair(headers, func(name string, h *yaml.Node) {
 			sc := mapGet(h, "schema")
-			if sc == nil || mapGet(sc, "$ref") != nil {
-				continue
-			}
 			typ := mapGet(sc, "type")
-			if typ == nil || !numericType(typ) {
-				continue
-			}
 			fact, ok := knownHeader(name)
-			if !ok {
-				continue
+			// A $ref'd header is checked under components; a $ref'd schema is not inspected.
+			if mapGet(h, "$ref") != nil || mapGet(sc, "$ref") != nil || typ == nil || !numericType(typ) || !ok {
+				return
 			}
-			hp := append(append([]string{}, ptr...), name, "schema", "type")
 			out = append(out, &defect{
-				Defect: Defect{
-					Rule:    DefectHeaderTypeMismatch,
-					Pointer: pointer(hp...),
-					Found:   fmt.Sprintf("header %s typed %s", name, typeString(typ)),
+				Defect: Defect{Rule: DefectHeaderTypeMismatch, Pointer: ptr + pointer(name, "schema", "type"),
+					Found: fmt.Sprintf("header %s typed %s", name, typeString(typ)),
 					Reason: fmt.Sprintf("real %s values are %s (e.g. %s), not numbers: a real response fails "+
-						"validation on this header", name, fact.shape, fact.example),
-				},
+						"validation on this header", name, fact.shape, fact.example)},
 				subject: name,
 				anchors: []*yaml.Node{h, sc, typ},
 			})
-		}
+		})
 	}
-	responsesOf := func(ptr []string, responses *yaml.Node) {
-		if responses == nil || responses.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(responses.Content); i += 2 {
-			code, r := responses.Content[i].Value, responses.Content[i+1]
-			check(append(append([]string{}, ptr...), code, "headers"), mapGet(r, "headers"))
-		}
+	responsesOf := func(ptr string, responses *yaml.Node) {
+		eachPair(responses, func(code string, r *yaml.Node) { check(ptr+pointer(code, "headers"), mapGet(r, "headers")) })
 	}
-	if paths := mapGet(top, "paths"); paths != nil && paths.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(paths.Content); i += 2 {
-			tmpl, item := paths.Content[i].Value, paths.Content[i+1]
-			for _, m := range httpMethods() {
-				if op := mapGet(item, m); op != nil {
-					responsesOf([]string{"paths", tmpl, m, "responses"}, mapGet(op, "responses"))
-				}
+	eachPair(mapGet(top, "paths"), func(tmpl string, item *yaml.Node) {
+		for _, m := range httpMethods() {
+			if op := mapGet(item, m); op != nil {
+				responsesOf(pointer("paths", tmpl, m, "responses"), mapGet(op, "responses"))
 			}
 		}
-	}
+	})
 	comps := mapGet(top, "components")
-	responsesOf([]string{"components", "responses"}, mapGet(comps, "responses"))
-	check([]string{"components", "headers"}, mapGet(comps, "headers"))
+	responsesOf(pointer("components", "responses"), mapGet(comps, "responses"))
+	check(pointer("components", "headers"), mapGet(comps, "headers"))
 	return out
 }
 
 func numericType(t *yaml.Node) bool {
-	switch t.Kind {
-	case yaml.ScalarNode:
+	if t.Kind == yaml.ScalarNode {
 		return t.Value == "integer" || t.Value == "number"
-	case yaml.SequenceNode:
-		numeric, str := false, false
-		for _, c := range t.Content {
-			numeric = numeric || c.Value == "integer" || c.Value == "number"
-			str = str || c.Value == "string"
-		}
-		return numeric && !str
 	}
-	return false
+	names := contentValues(t)
+	return t.Kind == yaml.SequenceNode && (slices.Contains(names, "integer") || slices.Contains(names, "number")) &&
+		!slices.Contains(names, "string")
+}
+
+// contentValues returns the values of a node's children (a sequence's scalars).
+func contentValues(t *yaml.Node) []string {
+	names := make([]string, 0, len(t.Content))
+	for _, c := range t.Content {
+		names = append(names, c.Value)
+	}
+	return names
 }
 
 func typeString(t *yaml.Node) string {
 	if t.Kind == yaml.SequenceNode {
-		parts := make([]string, 0, len(t.Content))
-		for _, c := range t.Content {
-			parts = append(parts, c.Value)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		return "[" + strings.Join(contentValues(t), ", ") + "]"
 	}
 	return t.Value
 }
@@ -563,90 +489,72 @@ func knownFormat(f string) bool {
 	return false
 }
 
+// detectFormats walks the document for format values knownFormat does not know, skipping values
+// (examples, defaults, enums, extensions) that are not schemas.
 func detectFormats(top *yaml.Node) []*defect {
 	var out []*defect
-	var walk func(n *yaml.Node, ptr []string, depth int)
-	walk = func(n *yaml.Node, ptr []string, depth int) {
+	var walk func(n *yaml.Node, ptr string, field string, depth int)
+	walk = func(n *yaml.Node, ptr, field string, depth int) {
 		if n == nil || depth > 200 {
 			return
 		}
-		switch n.Kind {
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i].Value, n.Content[i+1]
-				switch {
-				case k == "example" || k == "examples" || k == "default" || k == "enum" || k == "const" ||
-					strings.HasPrefix(k, "x-"):
-					continue // values, not schemas
-				case k == "format" && v.Kind == yaml.ScalarNode && !knownFormat(v.Value):
-					out = append(out, formatDefect(append(append([]string{}, ptr...), k), ptr, n, v))
-					continue
-				}
-				walk(v, append(append([]string{}, ptr...), k), depth+1)
+		eachPair(n, func(k string, v *yaml.Node) {
+			switch {
+			case k == "example" || k == "examples" || k == "default" || k == "enum" || k == "const" ||
+				strings.HasPrefix(k, "x-"):
+			case k == "format" && v.Kind == yaml.ScalarNode && !knownFormat(v.Value):
+				out = append(out, formatDefect(ptr+pointer(k), field, n, v))
+			default:
+				walk(v, ptr+pointer(k), k, depth+1)
 			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, append(append([]string{}, ptr...), strconv.Itoa(i)), depth+1)
-			}
+		})
+		for i, c := range seqContent(n) {
+			walk(c, ptr+pointer(strconv.Itoa(i)), strconv.Itoa(i), depth+1)
 		}
 	}
-	walk(top, nil, 0)
+	walk(top, "", "", 0)
 	return out
 }
 
-func formatDefect(ptr, schemaPtr []string, schema, value *yaml.Node) *defect {
-	field := "the schema"
-	if len(schemaPtr) > 0 {
-		field = "property " + schemaPtr[len(schemaPtr)-1]
-	}
+// formatDefect is the defect of format value on schema, the value of the member field ("" at the
+// top of the document).
+func formatDefect(ptr, field string, schema, value *yaml.Node) *defect {
 	reason := fmt.Sprintf("%q is not a format of the OpenAPI format registry or JSON Schema; validators "+
 		"ignore unknown formats silently, so it asserts nothing and misleads readers", value.Value)
-	switch {
-	case value.Value == "color":
+	switch value.Value {
+	case "color":
 		reason += " (a postcode such as 2000 or SW1A 1AA is no colour)"
-	case value.Value == "style":
+	case "style":
 		reason += " (no format describes this value; the field is plain text)"
 	}
+	on := "the schema"
+	if field != "" {
+		on = "property " + field
+	}
 	return &defect{
-		Defect: Defect{
-			Rule:    DefectUnknownFormat,
-			Pointer: pointer(ptr...),
-			Found:   fmt.Sprintf("format %q on %s", value.Value, field),
-			Reason:  reason,
-		},
+		Defect: Defect{Rule: DefectUnknownFormat, Pointer: ptr, Reason: reason,
+			Found: fmt.Sprintf("format %q on %s", value.Value, on)},
 		subject: value.Value,
 		anchors: []*yaml.Node{value, schema},
 		fixes: func(a *highoverlay.Action) bool {
-			if a.Remove {
-				return true
-			}
-			u := a.Update
-			return u != nil && mapGet(u, "format") != nil
+			return a.Remove || a.Update != nil && mapGet(a.Update, "format") != nil
 		},
 	}
 }
 
-// mapGet returns the value of key in a mapping node (or an alias of one), nil when absent or n is
-// not a mapping.
+// mapGet returns the value of key in a mapping node (or an alias of one, or a document holding
+// one), nil when absent or n is not a mapping.
 func mapGet(n *yaml.Node, key string) *yaml.Node {
 	if n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	if n == nil {
-		return nil
-	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
+	var v *yaml.Node
+	eachPair(unwrap(n), func(k string, val *yaml.Node) {
+		if v == nil && k == key {
+			v = val
 		}
-	}
-	return nil
+	})
+	return v
 }
 
 // resolveRef follows a local "#/..." $ref (one level, then recursively up to a bound).
@@ -659,12 +567,10 @@ func resolveRef(top, n *yaml.Node) *yaml.Node {
 		if !strings.HasPrefix(ref.Value, "#/") {
 			return nil
 		}
-		cur := top
+		n = top
 		for _, seg := range strings.Split(ref.Value[2:], "/") {
-			seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
-			cur = mapGet(cur, seg)
+			n = mapGet(n, strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~"))
 		}
-		n = cur
 	}
 	return n
 }
@@ -673,8 +579,7 @@ func resolveRef(top, n *yaml.Node) *yaml.Node {
 func pointer(segs ...string) string {
 	var b strings.Builder
 	for _, s := range segs {
-		b.WriteByte('/')
-		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1"))
+		b.WriteString("/" + strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1"))
 	}
 	return b.String()
 }

@@ -60,8 +60,8 @@ func (e *LimitError) Error() string {
 func (e *LimitError) Is(target error) bool { return target == ErrDocument }
 
 // Context makes Load, Lint and Diff return ctx.Err() (wrapped) within milliseconds of ctx's end.
-// The parsing and model building that libopenapi cannot cancel finish in the background, bounded
-// by the loader's limits. Default: context.Background().
+// The parsing and model building that libopenapi cannot cancel finish in the background, bounded by
+// the loader's limits. Default: context.Background().
 func Context(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
 
 // interruptible runs f in a goroutine and returns its result, or ctx's error as soon as ctx ends.
@@ -88,8 +88,7 @@ func interruptible[T any](ctx context.Context, f func() (T, error)) (T, error) {
 }
 
 // parseTree parses a document or an overlay (JSON in any valid spelling, or YAML) into a node tree
-// and measures it against the limits; input names it in errors. This is the cheap pre-check every
-// input passes before libopenapi sees it.
+// and measures it against the limits, before libopenapi sees it; input names it in errors.
 func parseTree(input string, b []byte) (*yaml.Node, error) {
 	if len(b) > MaxDocumentSize {
 		return nil, &LimitError{Input: input, Limit: LimitSize, Max: MaxDocumentSize, Seen: int64(len(b))}
@@ -98,23 +97,17 @@ func parseTree(input string, b []byte) (*yaml.Node, error) {
 	if err := yaml.Unmarshal(normalize(b), &root); err != nil {
 		return nil, fmt.Errorf("parse %s: %w: %w", input, ErrUnreadable, err)
 	}
-	if err := measureTree(input, &root); err != nil {
-		return nil, err
-	}
-	return &root, nil
+	return &root, measureTree(input, &root)
 }
 
 // measureTree checks a tree against MaxAliases, MaxDepth and MaxNodes, aliases expanded.
 func measureTree(input string, root *yaml.Node) error {
 	m := measurer{input: input, memo: map[*yaml.Node]extent{}}
 	e, err := m.measure(root, 0)
-	if err != nil {
-		return err
+	if err == nil && e.nodes > MaxNodes {
+		err = &LimitError{Input: input, Limit: LimitNodes, Max: MaxNodes, Seen: e.nodes}
 	}
-	if e.nodes > MaxNodes {
-		return &LimitError{Input: input, Limit: LimitNodes, Max: MaxNodes, Seen: e.nodes}
-	}
-	return nil
+	return err
 }
 
 // parseDocument pre-checks an OpenAPI 3 document within the limits.
@@ -123,8 +116,7 @@ func parseDocument(b []byte) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := mapGet(root, "openapi")
-	if v == nil || v.Kind != yaml.ScalarNode || !strings.HasPrefix(v.Value, "3.") {
+	if v := mapGet(root, "openapi"); v == nil || v.Kind != yaml.ScalarNode || !strings.HasPrefix(v.Value, "3.") {
 		return nil, fmt.Errorf("parse document: no \"openapi: 3.x\" at the top: %w", ErrUnreadable)
 	}
 	return root, nil
@@ -196,9 +188,10 @@ type corrected struct {
 
 // read pre-checks the document and the overlay (unless noOverlay), has libopenapi apply the
 // overlay, and hands the result to libopenapi within the limits: the overlay's output is refused
-// with a *LimitError (Input "overlay") when it exceeds a limit. The document is parsed three times
-// with an overlay (pre-check, the overlay engine, the corrected document: libopenapi's overlay
-// engine and document take bytes only), twice without; the overlay twice (pre-check, libopenapi).
+// with a *LimitError (Input "overlay") when it exceeds a limit. libopenapi's overlay engine and
+// document take bytes only, so with an overlay the document is parsed three times (pre-check,
+// overlay engine, corrected document) and the overlay twice (pre-check, libopenapi); without, the
+// document twice (pre-check, libopenapi).
 func read(doc, overlayDoc []byte, noOverlay bool) (*corrected, error) {
 	norm := normalize(doc) // the overlay engine's parser refuses what normalize rewrites
 	given, err := parseDocument(norm)
@@ -206,30 +199,35 @@ func read(doc, overlayDoc []byte, noOverlay bool) (*corrected, error) {
 		return nil, err
 	}
 	c := &corrected{given: given}
-	src, input := norm, "document"
-	if !noOverlay {
-		if _, err := parseTree("overlay", overlayDoc); err != nil {
-			return nil, err
-		}
-		if c.overlay, err = libopenapi.NewOverlayDocument(normalize(overlayDoc)); err != nil {
-			return nil, fmt.Errorf("read overlay: %w: not an OpenAPI Overlay document: %w", ErrDocument, err)
-		}
-		if src, c.notApplied = applyOverlay(norm, c.overlay); c.notApplied != nil {
-			return c, nil
-		}
-		input = "overlay"
+	if noOverlay {
+		c.doc, err = newDocument("document", norm)
+		return c, err
 	}
-	if c.doc, err = newDocument(input, src); err != nil {
+	if _, err := parseTree("overlay", overlayDoc); err != nil {
 		return nil, err
 	}
-	return c, nil
+	if c.overlay, err = libopenapi.NewOverlayDocument(normalize(overlayDoc)); err != nil {
+		return nil, fmt.Errorf("read overlay: %w: not an OpenAPI Overlay document: %w", ErrDocument, err)
+	}
+	src, err := applyOverlay(norm, c.overlay)
+	if c.notApplied = err; err != nil {
+		return c, nil
+	}
+	if len(src) > MaxDocumentSize {
+		return nil, &LimitError{Input: "overlay", Limit: LimitSize, Max: MaxDocumentSize, Seen: int64(len(src))}
+	}
+	if c.doc, err = newDocument("the corrected document", src); err != nil {
+		return nil, err
+	}
+	// Parsing expands no alias: the tree is measured before any model is built from it.
+	return c, measureTree("overlay", c.doc.GetSpecInfo().RootNode)
 }
 
-// applyOverlay applies ov to doc with libopenapi's overlay engine. An action the engine fails,
-// and one it only warns about (a target that matches nothing, copy and update both set), is an
-// error naming the action by index, target and description. The engine's own work is bounded by
-// the limits of its inputs only: an update of u nodes made at t targets costs u×t before the
-// output is measured.
+// applyOverlay applies ov to doc with libopenapi's overlay engine. An action the engine fails, and
+// one it only warns about (a target that matches nothing, copy and update both set), is an error
+// naming the action by index, target and description. The engine's own work is bounded by the
+// limits of its inputs only: an update of u nodes made at t targets costs u×t before the output is
+// measured.
 func applyOverlay(doc []byte, ov *highoverlay.Overlay) ([]byte, error) {
 	res, err := overlay.Apply(doc, ov)
 	var ae *overlay.OverlayError
@@ -247,25 +245,14 @@ func applyOverlay(doc []byte, ov *highoverlay.Overlay) ([]byte, error) {
 	return res.Bytes, nil
 }
 
-// newDocument hands b to libopenapi (references to files and URLs are not followed) and measures
-// the tree it parsed (parsing expands no alias) before any model is built from it; input names
-// the input responsible for b in errors: "document", or "overlay" for the overlay's output.
-func newDocument(input string, b []byte) (libopenapi.Document, error) {
-	if len(b) > MaxDocumentSize {
-		return nil, &LimitError{Input: input, Limit: LimitSize, Max: MaxDocumentSize, Seen: int64(len(b))}
-	}
+// newDocument hands b (what names it in errors) to libopenapi; references to files and URLs are not
+// followed.
+func newDocument(what string, b []byte) (libopenapi.Document, error) {
 	cfg := datamodel.NewDocumentConfiguration()
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	doc, err := libopenapi.NewDocumentWithConfiguration(b, cfg)
 	if err != nil {
-		what := "document"
-		if input == "overlay" {
-			what = "the corrected document"
-		}
 		return nil, fmt.Errorf("parse %s: %w: %w", what, ErrUnreadable, err)
-	}
-	if err := measureTree(input, doc.GetSpecInfo().RootNode); err != nil {
-		return nil, err
 	}
 	return doc, nil
 }

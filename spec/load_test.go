@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pb33f/go-yaml"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -226,4 +228,32 @@ func TestContextEndsLoading(t *testing.T) {
 			t.Fatal("got no return within a second of the cancellation, want one")
 		}
 	})
+}
+
+// TestNormalize: a JSON document with the escapes YAML refuses reads, once normalized, as the
+// value encoding/json reads; anything else is left as it is.
+func TestNormalize(t *testing.T) {
+	tests := []struct{ name, doc string }{
+		{"escaped slash", `{"a":"x\/y"}`},
+		{"surrogate pair", `{"a":"key \ud83d\udd11"}`},
+		{"upper-case pair", `{"a":"\uD83D\uDD11"}`},
+		{"lone high surrogate", `{"a":"\ud83d!"}`},
+		{"lone low surrogate", `{"a":"\udd11"}`},
+		{"two high surrogates", `{"a":"\ud83d\ud83d"}`},
+		{"escaped backslash before a slash", `{"a":"\\/"}`},
+		{"escaped backslash before a u", `{"a":"\\ud83d"}`},
+		{"in a key", `{"\ud83d\udd11":["\/"]}`},
+		{"other escapes", `{"a":"\"\t\n\u00e9"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want, got any
+			require.NoError(t, json.Unmarshal([]byte(tt.doc), &want))
+			require.NoError(t, yaml.Unmarshal(normalize([]byte(tt.doc)), &got), "normalized: %s", normalize([]byte(tt.doc)))
+			assert.Equal(t, want, got)
+		})
+	}
+	for _, doc := range []string{"a: '\\/'\n", `{"a":"\/"`, `{"a":"\/"} {}`} {
+		assert.Equal(t, doc, string(normalize([]byte(doc))), "not one JSON value: unchanged")
+	}
 }

@@ -68,21 +68,21 @@ func newOptions(opts []Option) options {
 	return o
 }
 
-// WithoutOverlay makes Load use the document as it is, without any overlay: useful to prove
-// that a correction is needed.
+// WithoutOverlay makes Load use the document as it is, without any overlay: useful to prove that a
+// correction is needed.
 func WithoutOverlay() Option { return func(o *options) { o.noOverlay = true } }
 
-// FromDocument makes Load use doc (an OpenAPI 3 document, JSON or YAML, for instance a newer
-// vendor release read with ReadDocument) instead of the embedded vendor document. The overlay is
-// still applied unless WithoutOverlay is given; an overlay action that no longer matches anything
-// (the vendor fixed or moved that place) makes Load fail, naming the action.
+// FromDocument makes Load use doc (an OpenAPI 3 document, JSON or YAML, for instance a newer vendor
+// release read with ReadDocument) instead of the embedded vendor document. The overlay is still
+// applied unless WithoutOverlay is given; an overlay action that no longer matches anything (the
+// vendor fixed or moved that place) makes Load fail, naming the action.
 func FromDocument(doc []byte) Option {
 	return func(o *options) { o.doc = bytes.Clone(doc) }
 }
 
 // WithOverlay makes Load and Lint apply overlay (an OpenAPI Overlay 1.x document, YAML or JSON)
-// instead of the embedded one, for a document whose defects the embedded overlay does not fix.
-// An empty overlay is an error.
+// instead of the embedded one, for a document whose defects the embedded overlay does not fix. An
+// empty overlay is an error.
 func WithOverlay(overlay []byte) Option {
 	return func(o *options) { o.overlay = append([]byte{}, overlay...) }
 }
@@ -91,8 +91,8 @@ func WithOverlay(overlay []byte) Option {
 // as findings a contract suite reports as drift: properties of a response body that the schema does
 // not document (rule "undocumented-field", libopenapi-validator's strict mode), and values of the
 // Cloudflare headers CF-RAY, X-XSS-Protection and Cf-Team off the shape the real API sends (rule
-// "header-shape"). Properties inside schemas that declare no type (the vendor's untyped
-// `nullable: true` fields such as cover_amount or payment_status, and `items: {}`) are documented as
+// "header-shape"). Properties inside schemas that declare no type (the vendor's untyped `nullable:
+// true` fields such as cover_amount or payment_status, and `items: {}`) are documented as
 // "anything" and are not reported: strict mode would otherwise flag every key inside them. Strict
 // costs roughly twice a plain validation.
 func Strict() Option { return func(o *options) { o.strict = true } }
@@ -112,7 +112,7 @@ type Spec struct {
 	request    *mediaInfo               // confirm request body (JSON), nil when undocumented
 	strict     bool
 	strictOpts *config.ValidationOptions
-	untyped    [][]string      // untyped schemas, whose inside Strict does not report
+	untyped    map[[2]int]bool // positions of untyped schemas, whose inside Strict does not report
 	defects    func() []Defect // Lint's answer for the loaded document, computed once
 }
 
@@ -135,13 +135,13 @@ type headerInfo struct {
 }
 
 // Load builds the corrected document (the embedded vendor document, or FromDocument's, with the
-// embedded overlay or WithOverlay's applied by libopenapi's overlay engine, unless
-// WithoutOverlay) and one libopenapi-validator validator with format assertions on; every answer
-// of ValidateResponse and ValidateRequest comes from that validator. The document and the
-// overlay are checked against the limits of LimitError before libopenapi sees them, and so is
-// the overlay's output; one libopenapi document is built from the corrected bytes, and both the
-// model and the validator from it. It takes a few milliseconds; build one Spec and share it. With
-// Context, it returns ctx.Err() (wrapped) as soon as ctx ends.
+// embedded overlay or WithOverlay's applied by libopenapi's overlay engine, unless WithoutOverlay)
+// and one libopenapi-validator validator with format assertions on; every answer of
+// ValidateResponse and ValidateRequest comes from that validator. The document and the overlay are
+// checked against the limits of LimitError before libopenapi sees them, and so is the overlay's
+// output; one libopenapi document is built from the corrected bytes, and both the model and the
+// validator from it. It takes a few milliseconds; build one Spec and share it. With Context, it
+// returns ctx.Err() (wrapped) as soon as ctx ends.
 //
 // Errors wrap ErrDocument when the document has no confirm operation, the overlay does not apply
 // (an action that matches nothing included) or leaves a path parameter of the confirm path
@@ -203,18 +203,18 @@ func load(o options) (*Spec, error) {
 	}
 	s.val = val
 	if s.strict {
-		s.untyped = untypedPaths(s.responses)
+		s.untyped = untypedSchemas(s.responses)
 		// Findings inside untyped schemas are filtered after the walk (see strictViolations) rather
-		// than given as StrictIgnorePaths: the strict validator compiles its ignore patterns on every
-		// call, which doubled the cost of a strict validation.
+		// than given as StrictIgnorePaths: the strict validator compiles its ignore patterns on
+		// every call, which doubled the cost of a strict validation.
 		s.strictOpts = config.NewValidationOptions(config.WithStrictMode(), config.WithFormatAssertions())
 	}
 	return s, nil
 }
 
 // Defects returns what Lint returns for the document and the overlay s was loaded from (with
-// WithoutOverlay, every defect not handled), computed on first use from the trees Load parsed:
-// a caller that needs both reads the document once. The caller may modify the slice. Safe for
+// WithoutOverlay, every defect not handled), computed on first use from the trees Load parsed: a
+// caller that needs both reads the document once. The caller may modify the slice. Safe for
 // concurrent use.
 func (s *Spec) Defects() []Defect { return slices.Clone(s.defects()) }
 
@@ -315,11 +315,16 @@ func newResponseInfo(r *v3.Response, raw *yaml.Node) *responseInfo {
 }
 
 func isJSONMediaType(mt string) bool {
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	if i := strings.IndexByte(mt, ';'); i >= 0 {
-		mt = strings.TrimSpace(mt[:i])
-	}
+	mt, _, _ = strings.Cut(strings.ToLower(mt), ";")
+	mt = strings.TrimSpace(mt)
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// Documents reports whether the confirm operation documents status: an exact code, a range such as
+// "4XX", or a default response. A status it does not document is an error class of its own for the
+// callers, never a schema violation. Safe for concurrent use.
+func (s *Spec) Documents(status int) bool {
+	return status >= 100 && status <= 999 && s.responseFor(status) != nil
 }
 
 // responseFor returns the documented response for a status: exact code, then "4XX" style range,
@@ -338,103 +343,33 @@ func (s *Spec) responseFor(status int) *responseInfo {
 	return s.responses["default"]
 }
 
-// untypedPaths lists, as path segments ("[*]" for any array index), every schema that declares no
-// type and no structure (e.g. `{"nullable": true}` or `items: {}`): such a schema documents "any
-// value", so keys inside it are not undocumented.
-func untypedPaths(responses map[string]*responseInfo) [][]string {
-	seen := map[string]bool{}
-	var out [][]string
-	for _, r := range responses {
-		if r.json == nil || r.json.schema == nil {
-			continue
-		}
-		walkUntyped(r.json.schema, nil, func(p []string) {
-			if k := strings.Join(p, "\x00"); !seen[k] {
-				seen[k] = true
-				out = append(out, p)
-			}
-		})
-	}
-	sort.Slice(out, func(i, j int) bool { return renderSegments(out[i]) < renderSegments(out[j]) })
-	return out
-}
-
-func walkUntyped(sc *base.Schema, path []string, add func([]string)) {
-	if sc == nil || len(path) > 32 {
-		return
-	}
-	if isUntyped(sc) {
-		add(path)
-		return
-	}
-	for name, p := range sc.Properties.FromOldest() {
-		if p != nil {
-			walkUntyped(p.Schema(), append(slices.Clip(path), name), add)
-		}
-	}
-	if sc.Items != nil && sc.Items.IsA() && sc.Items.A != nil {
-		walkUntyped(sc.Items.A.Schema(), append(slices.Clip(path), "[*]"), add)
-	}
-}
-
-// insideUntyped reports whether an instance path lies strictly inside one of the untyped schemas.
-func insideUntyped(untyped [][]string, instance []string) bool {
-	for _, u := range untyped {
-		if len(instance) <= len(u) {
-			continue
-		}
-		match := true
-		for i, seg := range u {
-			if seg != instance[i] && (seg != "[*]" || !isIndex(instance[i])) {
-				match = false
-				break
-			}
-		}
-		if match {
-			return true
-		}
-	}
-	return false
-}
-
-func isIndex(seg string) bool {
-	if len(seg) < 3 || seg[0] != '[' || seg[len(seg)-1] != ']' {
-		return false
-	}
-	_, err := strconv.Atoi(seg[1 : len(seg)-1])
-	return err == nil
-}
-
-// splitInstancePath splits a strict-mode instance path ("$.a.b[0]['c.d']") into segments
-// ("a", "b", "[0]", "c.d").
-func splitInstancePath(p string) []string {
-	p = strings.TrimPrefix(p, "$")
-	var out []string
-	for len(p) > 0 {
+// untypedSchemas returns the positions (line, column) of every schema of a response body that
+// declares no type and no structure (e.g. `{"nullable": true}` or `items: {}`): such a schema
+// documents "any value", so the properties strict mode finds in it are not undocumented.
+func untypedSchemas(responses map[string]*responseInfo) map[[2]int]bool {
+	out := map[[2]int]bool{}
+	var walk func(sc *base.Schema, depth int)
+	walk = func(sc *base.Schema, depth int) {
 		switch {
-		case p[0] == '.':
-			end := strings.IndexAny(p[1:], ".[")
-			if end < 0 {
-				end = len(p) - 1
+		case sc == nil || depth > 32:
+		case isUntyped(sc):
+			if low := sc.GoLow(); low != nil && low.RootNode != nil {
+				out[[2]int{low.RootNode.Line, low.RootNode.Column}] = true
 			}
-			out = append(out, p[1:end+1])
-			p = p[end+1:]
-		case strings.HasPrefix(p, "['"):
-			end := strings.Index(p, "']")
-			if end < 0 {
-				return append(out, p[2:])
-			}
-			out = append(out, p[2:end])
-			p = p[end+2:]
-		case p[0] == '[':
-			end := strings.IndexByte(p, ']')
-			if end < 0 {
-				return append(out, p)
-			}
-			out = append(out, p[:end+1])
-			p = p[end+1:]
 		default:
-			return append(out, p)
+			for _, p := range sc.Properties.FromOldest() {
+				if p != nil {
+					walk(p.Schema(), depth+1)
+				}
+			}
+			if sc.Items != nil && sc.Items.IsA() && sc.Items.A != nil {
+				walk(sc.Items.A.Schema(), depth+1)
+			}
+		}
+	}
+	for _, r := range responses {
+		if r.json != nil {
+			walk(r.json.schema, 0)
 		}
 	}
 	return out
@@ -459,8 +394,8 @@ func isUntyped(sc *base.Schema) bool {
 		sc.AdditionalProperties == nil && orderedmap.Len(sc.PatternProperties) == 0
 }
 
-// Document returns the corrected document (vendor document after the overlay) as indented JSON,
-// or the input document unchanged when Load was given WithoutOverlay. The caller may modify it.
+// Document returns the corrected document (vendor document after the overlay) as indented JSON, or
+// the input document unchanged when Load was given WithoutOverlay. The caller may modify it.
 func (s *Spec) Document() []byte { return bytes.Clone(s.doc) }
 
 // ConfirmPath returns the path template of the confirm operation,

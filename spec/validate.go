@@ -2,13 +2,13 @@ package spec
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -46,18 +46,17 @@ type Response struct {
 	Body   []byte
 }
 
-// Violation is one finding against the contract, the project's one violation type:
-// ValidateRequest and ValidateResponse return them, and callers that judge more (a contract suite,
-// a load engine) report their own rules with it too, embedding it where they need more fields.
+// Violation is one finding against the contract, the project's one violation type: ValidateRequest
+// and ValidateResponse return them, and callers that judge more (a contract suite, a load engine)
+// report their own rules with it too, embedding it where they need more fields.
 //
 // Rule is a stable id (the Rule* constants, or the caller's own). Path is where: a JSON path into
 // the body ("$.data.policies[0].price"; "$" for the whole body), "header:CF-RAY" for a header,
 // "path" for the request line and "path:partner_id" for a path parameter. Keyword is the JSON
 // Schema keyword that failed ("type", "required"...), "" when none did. Reason says what is wrong
-// in one sentence. Expected and Observed are short, never a whole body; values of sensitive
-// fields (email, phone, security_token, tokens, secrets) are shown as xone.Redacted
-// ("[REDACTED]"), also inside Reason. Status is the status of the response judged, 0 for a
-// request.
+// in one sentence. Expected and Observed are short, never a whole body; values of sensitive fields
+// (email, phone, security_token, tokens, secrets) are shown as xone.Redacted ("[REDACTED]"), also
+// inside Reason. Status is the status of the response judged, 0 for a request.
 //
 // Its JSON form writes "status" always and "path" only when set; a type that embeds it (a load
 // result's schema details) writes the same names.
@@ -97,36 +96,25 @@ func isSensitiveName(name string) bool {
 // the response conforms, otherwise violations sorted by Path, Rule, Keyword, Reason. Safe for
 // concurrent use.
 func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
-	rq := s.requestView(req)
-	hresp := &http.Response{
-		StatusCode: resp.Status,
-		Header:     resp.Header,
-		Body:       io.NopCloser(bytes.NewReader(resp.Body)),
-		Request:    rq,
+	rq, h := s.requestView(req), resp.Header
+	if h == nil {
+		h = http.Header{}
 	}
-	if hresp.Header == nil {
-		hresp.Header = http.Header{}
-	}
-	_, errs := s.val.ValidateHttpResponse(rq, hresp)
+	_, errs := s.val.ValidateHttpResponse(rq, &http.Response{StatusCode: resp.Status, Header: h,
+		Body: io.NopCloser(bytes.NewReader(resp.Body)), Request: rq})
 	info := s.responseFor(resp.Status)
-
 	var out []Violation
 	b := &bodyView{raw: resp.Body}
 	for _, e := range errs {
 		out = append(out, s.responseViolations(e, resp, info, b)...)
 	}
-	if info != nil && info.json != nil && isEmptyBody(resp.Body) {
-		observed := "empty body"
-		if len(bytes.TrimSpace(resp.Body)) > 0 {
-			observed = "null"
-		}
-		out = append(out, Violation{
-			Rule: RuleEmptyBody, Path: "$", Reason: fmt.Sprintf(
-				"the %d response documents a JSON body but the body is empty or null", resp.Status),
-			Expected: "a JSON document matching the schema", Observed: observed,
-		})
-	}
-	if s.strict && info != nil && info.json != nil && info.json.schema != nil && !isEmptyBody(resp.Body) {
+	jsonBody := info != nil && info.json != nil
+	switch t := bytes.TrimSpace(resp.Body); {
+	case jsonBody && (len(t) == 0 || string(t) == "null"):
+		out = append(out, Violation{Rule: RuleEmptyBody, Path: "$",
+			Reason:   fmt.Sprintf("the %d response documents a JSON body but the body is empty or null", resp.Status),
+			Expected: "a JSON document matching the schema", Observed: cmp.Or(string(t), "empty body")})
+	case s.strict && jsonBody && info.json.schema != nil:
 		out = append(out, s.strictViolations(info, b)...)
 	}
 	if s.strict && info != nil {
@@ -144,16 +132,11 @@ func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
 // means a POST to ConfirmPath with Content-Type application/json. It returns nil when the request
 // conforms, otherwise violations sorted by Path, Rule, Keyword, Reason. Safe for concurrent use.
 func (s *Spec) ValidateRequest(req *http.Request, body []byte) []Violation {
-	var rq *http.Request
+	rq := s.requestView(req)
 	if req == nil {
-		rq = s.confirmRequest()
 		rq.Header.Set("Content-Type", "application/json")
-	} else {
-		rq = s.requestView(req)
-		rq.Header = req.Header.Clone()
-		if rq.Header == nil {
-			rq.Header = http.Header{}
-		}
+	} else if rq.Header = req.Header.Clone(); rq.Header == nil {
+		rq.Header = http.Header{}
 	}
 	rq.Body = io.NopCloser(bytes.NewReader(body))
 	rq.ContentLength = int64(len(body))
@@ -181,11 +164,6 @@ func (s *Spec) requestView(req *http.Request) *http.Request {
 		ProtoMajor: req.ProtoMajor, ProtoMinor: req.ProtoMinor}
 }
 
-func isEmptyBody(b []byte) bool {
-	t := bytes.TrimSpace(b)
-	return len(t) == 0 || string(t) == "null"
-}
-
 func (s *Spec) responseViolations(e *verrors.ValidationError, resp Response, info *responseInfo, b *bodyView) []Violation {
 	switch {
 	case e.ValidationType == verrors.StrictValidationType:
@@ -193,7 +171,7 @@ func (s *Spec) responseViolations(e *verrors.ValidationError, resp Response, inf
 	case e.ValidationSubType == helpers.ResponseBodyResponseCode:
 		return []Violation{{
 			Rule: RuleStatusUndocumented, Path: "$",
-			Reason:   fmt.Sprintf("status %d is not documented for %s %s", resp.Status, "POST", s.path),
+			Reason:   fmt.Sprintf("status %d is not documented for POST %s", resp.Status, s.path),
 			Expected: "one of " + joinInts(s.statuses), Observed: strconv.Itoa(resp.Status),
 		}}
 	case e.ValidationSubType == helpers.RequestBodyContentType:
@@ -228,7 +206,7 @@ func (s *Spec) responseViolations(e *verrors.ValidationError, resp Response, inf
 			return RuleSchema
 		})
 	default:
-		return []Violation{{Rule: RuleSchema, Path: "$", Reason: bodyReason(e), Observed: bodySize(b.raw)}}
+		return []Violation{{Rule: RuleSchema, Path: "$", Reason: cmp.Or(e.Reason, e.Message), Observed: bodySize(b.raw)}}
 	}
 }
 
@@ -261,16 +239,8 @@ func (s *Spec) requestViolations(e *verrors.ValidationError, rq *http.Request, b
 		}
 		return bodyViolations(e, raw, b, func(string) string { return RuleRequestBody })
 	default:
-		return []Violation{{Rule: RuleRequestBody, Path: "$", Reason: bodyReason(e), Observed: bodySize(b.raw)}}
+		return []Violation{{Rule: RuleRequestBody, Path: "$", Reason: cmp.Or(e.Reason, e.Message), Observed: bodySize(b.raw)}}
 	}
-}
-
-// bodyReason is the reason of a body error without schema failures (undecodable or empty body).
-func bodyReason(e *verrors.ValidationError) string {
-	if e.Reason != "" {
-		return e.Reason
-	}
-	return e.Message
 }
 
 func bodySize(b []byte) string {
@@ -310,7 +280,7 @@ func bodyViolations(e *verrors.ValidationError, schema *yaml.Node, b *bodyView, 
 		val, ok := b.at(f.InstancePath)
 		if ok {
 			v.Observed = describe(val)
-			if isSensitive(f.InstancePath) {
+			if len(f.InstancePath) > 0 && isSensitiveName(f.InstancePath[len(f.InstancePath)-1]) {
 				v.Observed = xone.Redacted
 				if str, isStr := val.(string); isStr && str != "" {
 					v.Reason = strings.ReplaceAll(v.Reason, str, xone.Redacted)
@@ -378,8 +348,8 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 	return out
 }
 
-// headerShapeViolations (Strict) reports documented headers whose value is off the shape the
-// real API sends (knownHeader): values the document accepts, but no real server sends.
+// headerShapeViolations (Strict) reports documented headers whose value is off the shape the real
+// API sends (knownHeader): values the document accepts, but no real server sends.
 func headerShapeViolations(h http.Header, info *responseInfo) []Violation {
 	var out []Violation
 	for key, values := range h {
@@ -417,7 +387,7 @@ func (s *Spec) strictViolations(info *responseInfo, b *bodyView) []Violation {
 	}
 	out := make([]Violation, 0, len(res.UndeclaredValues))
 	for _, u := range res.UndeclaredValues {
-		if insideUntyped(s.untyped, splitInstancePath(u.Path)) {
+		if s.untyped[[2]int{u.SpecLine, u.SpecCol}] {
 			continue // a false positive: the schema there documents any value
 		}
 		v := Violation{Rule: RuleUndocumentedField, Path: u.Path, Keyword: "additionalProperties",
@@ -471,10 +441,6 @@ func (b *bodyView) at(segments []string) (any, bool) {
 	return v, true
 }
 
-func isSensitive(segments []string) bool {
-	return len(segments) > 0 && isSensitiveName(segments[len(segments)-1])
-}
-
 // describe renders a value briefly: scalars as JSON (strings shortened), containers by kind.
 func describe(v any) string {
 	switch t := v.(type) {
@@ -511,20 +477,19 @@ func shorten(s string) string {
 }
 
 func shortList(names []string) string {
-	sorted := append([]string(nil), names...)
-	sort.Strings(sorted)
-	if len(sorted) > 8 {
-		return strings.Join(sorted[:8], ", ") + fmt.Sprintf(", ... (%d)", len(sorted))
-	}
-	if len(sorted) == 0 {
+	switch sorted := slices.Sorted(slices.Values(names)); {
+	case len(sorted) == 0:
 		return "(none)"
+	case len(sorted) > 8:
+		return strings.Join(sorted[:8], ", ") + fmt.Sprintf(", ... (%d)", len(sorted))
+	default:
+		return strings.Join(sorted, ", ")
 	}
-	return strings.Join(sorted, ", ")
 }
 
-// expectedAt resolves a JSON Schema keyword location against the schema as written and renders
-// the keyword's value (the expected type, format or pattern; a list joined by "|"); "" when it
-// cannot be resolved.
+// expectedAt resolves a JSON Schema keyword location against the schema as written and renders the
+// keyword's value (the expected type, format or pattern; a list joined by "|"); "" when it cannot
+// be resolved.
 func expectedAt(schema *yaml.Node, keywordLocation string) string {
 	if schema == nil || keywordLocation == "" {
 		return ""
@@ -549,22 +514,15 @@ func expectedAt(schema *yaml.Node, keywordLocation string) string {
 	case yaml.ScalarNode:
 		return n.Value
 	case yaml.SequenceNode:
-		parts := make([]string, len(n.Content))
-		for i, p := range n.Content {
-			parts[i] = p.Value
-		}
-		return strings.Join(parts, "|")
+		return strings.Join(contentValues(n), "|")
 	}
 	return ""
 }
 
-func lastSegment(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
-}
+func lastSegment(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
+// isPlainName reports the property names a JSON path writes after a dot (no regexp: coverage
+// renders paths for every member of every response that has a violation).
 func isPlainName(name string) bool {
 	for i, c := range name {
 		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
@@ -590,23 +548,9 @@ func joinInts(ns []int) string {
 }
 
 func sortViolations(vs []Violation) {
-	sort.SliceStable(vs, func(i, j int) bool {
-		a, b := vs[i], vs[j]
-		if a.Path != b.Path {
-			return a.Path < b.Path
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		if a.Keyword != b.Keyword {
-			return a.Keyword < b.Keyword
-		}
-		if a.Reason != b.Reason {
-			return a.Reason < b.Reason
-		}
-		if a.Expected != b.Expected {
-			return a.Expected < b.Expected
-		}
-		return a.Observed < b.Observed
+	slices.SortStableFunc(vs, func(a, b Violation) int {
+		return cmp.Or(strings.Compare(a.Path, b.Path), strings.Compare(a.Rule, b.Rule),
+			strings.Compare(a.Keyword, b.Keyword), strings.Compare(a.Reason, b.Reason),
+			strings.Compare(a.Expected, b.Expected), strings.Compare(a.Observed, b.Observed))
 	})
 }

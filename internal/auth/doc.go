@@ -1,54 +1,31 @@
-// Package auth gets and caches bearer tokens for the XONE API with the OAuth2
-// client-credentials grant, and scrubs secrets from anything the harness
-// prints.
+// Package auth gets and caches bearer tokens for the XONE API with the OAuth2 client-credentials
+// grant, and scrubs secrets from anything the harness prints.
 //
-// XONE's token endpoint takes a JSON body
-// ({"grant_type":"client_credentials","client_id":…,"client_secret":…}),
-// which golang.org/x/oauth2/clientcredentials cannot send; [Source] sends it
-// (StyleJSON, the default), or the usual form body (StyleForm, StyleBasic),
-// through one request path. It accepts a JSON or a form-encoded answer
-// ([ParseTokenResponse]). Caching is x/oauth2's ReuseTokenSourceWithExpiry;
-// on top of it a Source adds a per-fetch timeout, a refresh margin capped
-// for short-lived tokens, [Source.Invalidate] for a 401, [Source.Prefetch]
-// so callers never wait on the endpoint, [Stats], and errors
-// ([FetchError], [ErrUnreachable], [ErrRejected]) that describe an answer by
-// status, content type and length, never by its body.
+// XONE's token endpoint takes a JSON body, which golang.org/x/oauth2/clientcredentials cannot send;
+// [Source] sends it (StyleJSON, the default) or the usual form body (StyleForm, StyleBasic), and
+// accepts a JSON or a form-encoded answer. Caching is x/oauth2's ReuseTokenSourceWithExpiry; on top
+// of it a Source adds a per-fetch timeout, a refresh margin capped for short-lived tokens,
+// [Source.Invalidate] for a 401, [Source.Prefetch] so callers never wait on the endpoint, [Stats],
+// and errors ([FetchError], [ErrUnreachable], [ErrRejected]) that describe an answer by status,
+// content type and length, never by its body.
 //
-// [Redactor] removes the client secret and tokens in every form they take
-// ([Forms]: raw, JSON-escaped, percent-encoded, base64 of "id:secret"),
-// "Bearer xxx" and "Basic xxx" credentials, URL userinfo and sensitive JSON
-// members (xone.SensitiveKey: security_token, email, phone, …) from text,
-// headers and bodies. A Source registers its client secret and every token
-// it learns, from any answer in any format (JSON, form, HTML, plain text),
-// with its Redactor before anything can print them; a process shares one
-// Redactor through Config.Redactor. [ReadSecretFile] and [CheckSecret]
-// refuse secrets too short to redact safely.
-//
-// Use:
+// [Redactor] removes the client secret and tokens in every form they take ([Forms]), "Bearer xxx"
+// and "Basic xxx" credentials, URL userinfo and sensitive JSON members (xone.SensitiveKey) from
+// text, headers and bodies. A Source registers its client secret and every token it learns, from
+// any answer in any format, with its Redactor before anything can print them. [ReadSecretFile] and
+// [CheckSecret] refuse secrets too short to redact safely.
 //
 //	red := auth.NewRedactor() // one per process: every output goes through it
-//	src, err := auth.New(auth.Config{
-//		TokenURL:     baseURL + "/api/oauth/token",
-//		ClientID:     id,
-//		ClientSecret: secret,
-//		Scopes:       []string{"offers:update"},
-//		Redactor:     red,
-//	})
+//	src, err := auth.New(auth.Config{TokenURL: baseURL + "/api/oauth/token",
+//		ClientID: id, ClientSecret: secret, Redactor: red})
 //	if err != nil {
 //		return err // names the missing field
 //	}
 //	go src.Prefetch(ctx) // optional: refresh ahead of expiry
-//
-//	tok, err := src.Token()
-//	if errors.Is(err, auth.ErrUnreachable) {
-//		return err // infrastructure failure
-//	}
-//	if err != nil {
-//		return err // bad credentials or a broken answer
-//	}
+//	tok, err := src.Token() // errors.Is(err, auth.ErrUnreachable): infrastructure failure
+//	...
 //	req.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
-//	resp, err := client.Do(req)
-//	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+//	if resp, err := client.Do(req); err == nil && resp.StatusCode == http.StatusUnauthorized {
 //		src.Invalidate(tok) // the next Token call fetches a new one, once
 //	}
 //	log.Print(red.String(string(body)))

@@ -12,9 +12,8 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// fetch asks the token endpoint for a new token, bounded by FetchTimeout, and
-// records it in Stats. The returned held has the shortened Expiry and the
-// Prefetch time.
+// fetch asks the token endpoint for a new token, bounded by FetchTimeout, and records it in Stats.
+// The returned held has the shortened Expiry and the Prefetch time.
 func (s *Source) fetch(parent context.Context) (*held, error) {
 	ctx, cancel := context.WithTimeout(parent, s.cfg.FetchTimeout)
 	defer cancel()
@@ -28,10 +27,9 @@ func (s *Source) fetch(parent context.Context) (*held, error) {
 	return s.hold(tok, issued), nil
 }
 
-// request sends one token request in the configured Style and reads the
-// answer. Every token-looking value of the answer, whatever its format and
-// status, is registered with the redactor before anything else is done
-// with it, and so is the token it yields.
+// request sends one token request in the configured Style and reads the answer. Every token-looking
+// value of the answer, whatever its format and status, is registered with the redactor before
+// anything else is done with it, and so is the token it yields.
 func (s *Source) request(ctx context.Context, issued time.Time) (*oauth2.Token, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.TokenURL, bytes.NewReader(s.body))
 	if err != nil {
@@ -40,8 +38,7 @@ func (s *Source) request(ctx context.Context, issued time.Time) (*oauth2.Token, 
 	req.Header.Set("Content-Type", s.bodyType)
 	req.Header.Set("Accept", "application/json")
 	if s.cfg.Style == StyleBasic {
-		// RFC 6749 §2.3.1: both are form-encoded first, as
-		// golang.org/x/oauth2 does.
+		// RFC 6749 §2.3.1: both are form-encoded first, as golang.org/x/oauth2 does.
 		req.SetBasicAuth(url.QueryEscape(s.cfg.ClientID), url.QueryEscape(s.cfg.ClientSecret))
 	}
 	resp, err := s.cfg.HTTPClient.Do(req)
@@ -60,7 +57,7 @@ func (s *Source) request(ctx context.Context, issued time.Time) (*oauth2.Token, 
 	case len(body) > maxResponseBytes:
 		return nil, s.fail(resp, len(body), fmt.Errorf("%w: response larger than %d bytes", ErrRejected, maxResponseBytes))
 	}
-	tok, err := ParseTokenResponse(body, ctype, issued, s.cfg.DefaultLifetime)
+	tok, err := parseTokenResponse(body, ctype, issued)
 	if err != nil {
 		return nil, s.fail(resp, len(body), fmt.Errorf("%w: %w", ErrRejected, err))
 	}
@@ -68,11 +65,10 @@ func (s *Source) request(ctx context.Context, issued time.Time) (*oauth2.Token, 
 	return tok, nil
 }
 
-// hold shortens tok's Expiry by the effective refresh margin (RefreshMargin,
-// capped at a quarter of the lifetime) and computes when Prefetch should
-// replace it: RefreshMargin before that shortened expiry, but no later than
-// halfway through the time it is handed out (short-lived tokens leave little
-// room for a late timer or a slow fetch).
+// hold shortens tok's Expiry by the effective refresh margin (RefreshMargin, capped at a quarter of
+// the lifetime) and computes when Prefetch should replace it: RefreshMargin before that shortened
+// expiry, but no later than halfway through the time it is handed out (short-lived tokens leave
+// little room for a late timer or a slow fetch).
 func (s *Source) hold(tok *oauth2.Token, issued time.Time) *held {
 	tok.Expiry = tok.Expiry.Add(-s.margin(tok.Expiry.Sub(issued)))
 	usable := max(tok.Expiry.Sub(issued), 0)

@@ -15,7 +15,7 @@ import (
 
 func TestParseTokenResponse(t *testing.T) {
 	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	const def = 5 * time.Minute
+	const def = DefaultLifetime
 	tests := []struct {
 		name       string
 		body       string
@@ -41,7 +41,7 @@ func TestParseTokenResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := ParseTokenResponse([]byte(tt.body), "application/json", now, def)
+			tok, err := parseTokenResponse([]byte(tt.body), "application/json", now)
 			require.NoError(t, err)
 			assert.Equal(t, "a", tok.AccessToken)
 			assert.Equal(t, tt.wantType, tok.TokenType)
@@ -53,15 +53,9 @@ func TestParseTokenResponse(t *testing.T) {
 }
 
 func TestParseTokenResponseNumbersLikeOAuth2(t *testing.T) {
-	tok, err := ParseTokenResponse([]byte(`{"access_token":"a","expires_in":3600}`), "application/json", time.Now(), time.Minute)
+	tok, err := parseTokenResponse([]byte(`{"access_token":"a","expires_in":3600}`), "application/json", time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, float64(3600), tok.Extra("expires_in"), "extras decode numbers as float64, as x/oauth2 does")
-}
-
-func TestParseTokenResponseNoDefaultLifetime(t *testing.T) {
-	tok, err := ParseTokenResponse([]byte(`{"access_token":"a"}`), "application/json", time.Now(), 0)
-	require.NoError(t, err)
-	assert.True(t, tok.Expiry.IsZero())
 }
 
 func TestParseTokenResponseErrors(t *testing.T) {
@@ -92,7 +86,7 @@ func TestParseTokenResponseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := ParseTokenResponse([]byte(tt.body), "application/json", time.Now(), time.Minute)
+			tok, err := parseTokenResponse([]byte(tt.body), "application/json", time.Now())
 			require.Error(t, err, "token %+v", tok)
 			assert.Contains(t, err.Error(), tt.wantIn)
 			assert.True(t, strings.HasPrefix(err.Error(), "parse token response: "), "error %q", err)
@@ -108,7 +102,7 @@ func TestParseTokenResponseErrorDoesNotEchoBody(t *testing.T) {
 		`{"token":"` + secretish + `"}`,
 	}
 	for _, b := range bodies {
-		_, err := ParseTokenResponse([]byte(b), "application/json", time.Now(), time.Minute)
+		_, err := parseTokenResponse([]byte(b), "application/json", time.Now())
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), secretish)
 	}
@@ -133,7 +127,7 @@ func TestParseTokenResponseFormats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := ParseTokenResponse([]byte(tt.body), tt.ctype, now, time.Minute)
+			tok, err := parseTokenResponse([]byte(tt.body), tt.ctype, now)
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantToken, tok.AccessToken)
 			assert.Equal(t, tt.wantType, tok.TokenType)
@@ -154,7 +148,7 @@ func TestParseTokenResponseFormatErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := ParseTokenResponse([]byte(tt.body), tt.ctype, time.Now(), time.Minute)
+			tok, err := parseTokenResponse([]byte(tt.body), tt.ctype, time.Now())
 			require.Error(t, err, "token %+v", tok)
 			assert.Contains(t, err.Error(), tt.wantIn)
 			assert.NotContains(t, err.Error(), "abc", "the error quotes the body")
@@ -228,7 +222,7 @@ func FuzzParseTokenResponse(f *testing.F) {
 				t.Errorf("tokenValues gave %q, shorter than %d", v, MinSecretLen)
 			}
 		}
-		tok, err := ParseTokenResponse(body, ctype, now, time.Minute)
+		tok, err := parseTokenResponse(body, ctype, now)
 		if err != nil {
 			msg := err.Error()
 			if tok != nil {

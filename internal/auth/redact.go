@@ -18,62 +18,50 @@ import (
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
-// Redacted replaces every secret a [Redactor] scrubs. It is xone.Redacted,
-// the project's one redaction marker.
+// Redacted replaces every secret a [Redactor] scrubs. It is xone.Redacted, the project's one
+// redaction marker.
 const Redacted = xone.Redacted
 
-// MinSecretLen is the fewest characters (runes) a configured secret may have
-// ([CheckSecret]); a [Redactor] matches shorter literals only as whole tokens.
+// MinSecretLen is the fewest characters (runes) a configured secret may have ([CheckSecret]); a
+// [Redactor] matches shorter literals only as whole tokens.
 const MinSecretLen = 8
 
-// maxRecent is how many recently seen tokens a Source keeps in its Redactor
-// (older tokens have expired; keeping every one would slow String down over a
-// long run with short-lived tokens).
+// maxRecent is how many recently seen tokens a Source keeps in its Redactor (older tokens have
+// expired; keeping every one would slow String down over a long run with short-lived tokens).
 const maxRecent = 32
 
 // maxPasses bounds the scrub passes over one text; see literal.
 const maxPasses = 4
 
-// The credential patterns below are immutable after init.
 var (
 	// bearerRE finds "Bearer <token>" (RFC 6750 b64token).
 	bearerRE = regexp.MustCompile(`(?i)\b(bearer)(\s+)[A-Za-z0-9\-._~+/]+=*`)
-	// basicRE finds "Basic <base64>"; basicCredential decides whether the
-	// word after "Basic" is a credential.
+	// basicRE finds "Basic <word>"; basicCredential decides whether the word is a credential.
 	basicRE = regexp.MustCompile(`(?i)\b(basic)(\s+)([A-Za-z0-9+/_\-]+=*)`)
-	// userinfoRE finds the userinfo of a URL ("scheme://user:pass@"), also
-	// with JSON-escaped slashes ("http:\/\/").
+	// userinfoRE finds the userinfo of a URL ("scheme://user:pass@"), also with JSON-escaped
+	// slashes ("http:\/\/").
 	userinfoRE = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*:\\?/\\?/)[^\s/\\?#"'<>]*@`)
 )
 
-// Redactor scrubs secrets from text, headers and JSON bodies before they are
-// printed, logged or written to a report. The zero value is ready to use and
-// holds no literal secrets; a nil *Redactor scrubs like one, but Add panics
-// on it. A Redactor is safe for concurrent use.
+// Redactor scrubs secrets from text, headers and JSON bodies before they are printed, logged or
+// written to a report. The zero value is ready to use and holds no literal secrets; a nil *Redactor
+// scrubs like one, but Add panics on it. A Redactor is safe for concurrent use.
 //
-// Without any literal secret it replaces the credential of "Bearer xxx",
-// "Basic xxx" (when xxx is base64 of "user:password") and the userinfo of
-// URLs ("http://[REDACTED]@host").
+// Without any literal secret it replaces the credential of "Bearer xxx", "Basic xxx" (when xxx is
+// base64 of "user:password") and the userinfo of URLs ("http://[REDACTED]@host").
 //
-// Each literal secret of at least [MinSecretLen] characters is replaced in
-// each of the 16 encodings [Forms] lists, the base64 ones for any client id:
-// a base64 match is found on the part that depends on the secret alone and
-// widened to the whole run of base64 characters around it. Where matches
-// overlap, their union is replaced by one marker.
+// Each literal secret of at least [MinSecretLen] characters is replaced in each of the 16 encodings
+// [Forms] lists, the base64 ones for any client id: a base64 match is found on the part that
+// depends on the secret alone and widened to the whole run of base64 characters around it. Where
+// matches overlap, their union is replaced by one marker. A shorter literal (a short token seen at
+// run time) is matched raw only, and only as a whole token: not next to an ASCII letter or digit,
+// so "a" never turns "Unauthenticated" into "Un[REDACTED]uthenticated".
 //
-// A literal shorter than MinSecretLen (a short token seen at run time, a
-// short contact detail) is matched raw only, and only as a whole token: not
-// next to an ASCII letter or digit, so "a" never turns "Unauthenticated"
-// into "Un[REDACTED]uthenticated". Configured secrets are checked with
-// [CheckSecret], which refuses them.
-//
-// Building is linear in the secrets' length; scrubbing a text costs about
-// its length times the number of patterns (at most 20 per secret).
+// Scrubbing a text costs about its length times the number of patterns (at most 20 per secret).
 type Redactor struct {
 	mu      sync.Mutex
 	secrets []string // added by NewRedactor and Add, kept for good
 	recent  []string // tokens added by a Source, the last maxRecent
-	forms   map[string][]pattern
 	snap    atomic.Pointer[redactSnapshot]
 }
 
@@ -90,8 +78,7 @@ type redactSnapshot struct {
 	recheck bool // a replacement can form a new match (see literal)
 }
 
-// NewRedactor returns a Redactor that scrubs the given secrets; empty
-// strings are ignored.
+// NewRedactor returns a Redactor that scrubs the given secrets; empty strings are ignored.
 func NewRedactor(secrets ...string) *Redactor {
 	r := &Redactor{}
 	for _, s := range secrets {
@@ -100,20 +87,18 @@ func NewRedactor(secrets ...string) *Redactor {
 	return r
 }
 
-// Add adds a literal secret to scrub from now on; empty strings and known
-// secrets are ignored. A secret shorter than MinSecretLen is matched only as
-// a whole token. Safe for concurrent use with every other method.
+// Add adds a literal secret to scrub from now on; empty strings and known secrets are ignored. A
+// secret shorter than MinSecretLen is matched only as a whole token.
 func (r *Redactor) Add(secret string) {
 	if secret == "" {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if slices.Contains(r.secrets, secret) {
-		return
+	if !slices.Contains(r.secrets, secret) {
+		r.secrets = append(r.secrets, secret)
+		r.rebuild()
 	}
-	r.secrets = append(r.secrets, secret)
-	r.rebuild()
 }
 
 // addRecent adds tokens to the bounded list of recent tokens.
@@ -126,68 +111,51 @@ func (r *Redactor) addRecent(tokens ...string) {
 			r.recent = append(r.recent, t)
 		}
 	}
-	if len(r.recent) == n {
-		return
+	if len(r.recent) > n {
+		r.recent = r.recent[max(0, len(r.recent)-maxRecent):]
+		r.rebuild()
 	}
-	if len(r.recent) > maxRecent {
-		r.recent = slices.Delete(r.recent, 0, len(r.recent)-maxRecent)
-	}
-	r.rebuild()
 }
 
-// rebuild publishes a new snapshot; r.mu must be held (or r unpublished).
-// Each secret's forms are computed once and cached in r.forms.
+// rebuild publishes a new snapshot of every secret's patterns; r.mu must be held.
 func (r *Redactor) rebuild() {
-	all := slices.Concat(r.secrets, r.recent)
-	forms := make(map[string][]pattern, len(all))
-	snap := &redactSnapshot{}
-	seen := map[pattern]bool{}
-	for _, s := range all {
-		ps, ok := r.forms[s]
-		if !ok {
-			ps = secretForms(s)
-		}
-		forms[s] = ps
-		for _, p := range ps {
+	snap, seen := &redactSnapshot{}, map[pattern]bool{}
+	for _, s := range slices.Concat(r.secrets, r.recent) {
+		for _, p := range secretForms(s) {
 			if seen[p] {
 				continue
 			}
 			seen[p] = true
 			snap.pats = append(snap.pats, p)
-			if p.whole || strings.ContainsAny(p.s, "[]") || strings.Contains(Redacted, p.s) {
-				snap.recheck = true
-			}
+			// A replacement can form a new match next to a marker: see literal.
+			snap.recheck = snap.recheck || p.whole || strings.ContainsAny(p.s, "[]") ||
+				strings.Contains(Redacted, p.s)
 		}
 	}
-	r.forms = forms
 	r.snap.Store(snap)
 }
 
-// Forms returns the strings secret takes on the wire for the client id id:
-// the 16 encodings a [Redactor] scrubs, in this order, each string once
-// (some coincide: an alphanumeric secret's first eight are one) and none
-// empty, so at most 16 strings:
+// Forms returns the strings secret takes on the wire for the client id id: the 16 encodings a
+// [Redactor] scrubs, in this order, each string once (some coincide: an alphanumeric secret's first
+// eight are one) and none empty, so at most 16 strings:
 //
 //	1     as is
 //	2, 3  JSON-escaped by encoding/json, with and without HTML escaping
-//	4     JSON-escaped by PHP's json_encode ("\/", non-ASCII as \uXXXX;
-//	      none for invalid UTF-8, which json_encode refuses)
-//	5-8   percent-encoded by url.QueryEscape and url.PathEscape, with upper-
-//	      and lower-case hex
-//	9-12  base64 of "id:secret" (HTTP Basic authentication): standard and
-//	      URL alphabets, padded and not
-//	13-16 the same of "id:secret" with both query-escaped first, as
-//	      golang.org/x/oauth2 and RFC 6749 section 2.3.1 send them
+//	4     JSON-escaped by PHP's json_encode ("\/", non-ASCII as \uXXXX; none for invalid
+//	      UTF-8, which json_encode refuses)
+//	5-8   percent-encoded by url.QueryEscape and url.PathEscape, with upper- and lower-case hex
+//	9-12  base64 of "id:secret" (HTTP Basic authentication): standard and URL alphabets,
+//	      padded and not
+//	13-16 the same of "id:secret" with both query-escaped first, as golang.org/x/oauth2 and
+//	      RFC 6749 section 2.3.1 send them
 //
-// A Redactor scrubs all of them for a secret of at least MinSecretLen
-// characters, the base64 ones for any id; a shorter secret only as is, as a
-// whole token.
+// A Redactor scrubs all of them for a secret of at least MinSecretLen characters, the base64 ones
+// for any id; a shorter secret only as is, as a whole token.
 func Forms(id, secret string) []string {
 	out := textForms(secret)
-	for _, p := range basicPairs(id, secret) {
-		raw := []byte(p[0] + ":" + p[1])
+	for _, p := range [][2]string{{id, secret}, {url.QueryEscape(id), url.QueryEscape(secret)}} {
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-			out = append(out, enc.EncodeToString(raw))
+			out = append(out, enc.EncodeToString([]byte(p[0]+":"+p[1])))
 		}
 	}
 	var forms []string
@@ -199,49 +167,44 @@ func Forms(id, secret string) []string {
 	return forms
 }
 
-// textForms returns Forms' first eight encodings of s, empty or repeated
-// ones included.
+// textForms returns Forms' first eight encodings of s, empty or repeated ones included.
 func textForms(s string) []string {
 	q, p := url.QueryEscape(s), url.PathEscape(s)
 	return []string{s, jsonEscape(s, true), jsonEscape(s, false), phpJSONEscape(s), q, lowerHexEscapes(q), p, lowerHexEscapes(p)}
 }
 
-// basicPairs returns the (id, secret) pairs whose "id:secret" Forms encodes
-// in base64: as given, and both query-escaped.
-func basicPairs(id, secret string) [2][2]string {
-	return [2][2]string{{id, secret}, {url.QueryEscape(id), url.QueryEscape(secret)}}
-}
+// Base64 alphabets a match is widened over ('=' only to the right).
+const (
+	b64Std  = "+/"
+	b64URL  = "-_"
+	b64Both = "+/-_"
+)
 
-// secretForms returns the patterns that find s in each of Forms' encodings,
-// for any client id.
+// secretForms returns the patterns that find s in each of Forms' encodings, for any client id.
 func secretForms(s string) []pattern {
 	if utf8.RuneCountInString(s) < MinSecretLen {
 		return []pattern{{s: s, whole: true}}
 	}
 	var out []pattern
-	seen := map[string]bool{}
 	add := func(f, b64 string) {
-		if f != "" && !seen[f] {
-			seen[f] = true
+		if f != "" && !slices.ContainsFunc(out, func(q pattern) bool { return q.s == f }) {
 			out = append(out, pattern{s: f, b64: b64})
 		}
 	}
 	for _, f := range textForms(s) {
 		add(f, "")
 	}
-	// Base64 of "id:secret": the secret starts at any offset modulo 3 and
-	// only whole 3-byte groups inside it encode to characters that do not
-	// depend on the id or what follows, so find those and widen the match.
-	for _, p := range basicPairs("", s) {
-		src := p[1]
+	// Base64 of "id:secret": the secret starts at any offset modulo 3 and only whole 3-byte groups
+	// inside it encode to characters that do not depend on the id or what follows, so find those
+	// and widen the match.
+	for _, src := range []string{s, url.QueryEscape(s)} {
 		for j := range 3 {
 			g := (len(src) - j) / 3
 			if g < 2 {
 				continue
 			}
 			chunk := []byte(src[j : j+3*g])
-			std := base64.RawStdEncoding.EncodeToString(chunk)
-			web := base64.RawURLEncoding.EncodeToString(chunk)
+			std, web := base64.RawStdEncoding.EncodeToString(chunk), base64.RawURLEncoding.EncodeToString(chunk)
 			if std == web {
 				add(std, b64Both)
 				continue
@@ -253,13 +216,6 @@ func secretForms(s string) []pattern {
 	return out
 }
 
-// Base64 alphabets a match is widened over ('=' only to the right).
-const (
-	b64Std  = "+/"
-	b64URL  = "-_"
-	b64Both = "+/-_"
-)
-
 // jsonEscape returns s as encoding/json writes it, without the quotes.
 func jsonEscape(s string, escapeHTML bool) string {
 	var buf bytes.Buffer
@@ -267,10 +223,9 @@ func jsonEscape(s string, escapeHTML bool) string {
 	return buf.String()[1 : buf.Len()-1]
 }
 
-// phpJSONEscape returns s as PHP's json_encode writes it by default, without
-// the quotes: as encoding/json without HTML escapes, but "/" as "\/" and
-// every non-ASCII rune as \uXXXX (lower-case hex, UTF-16 surrogate pairs).
-// Invalid UTF-8 makes json_encode fail; it gives "".
+// phpJSONEscape returns s as PHP's json_encode writes it by default, without the quotes: as
+// encoding/json without HTML escapes, but "/" as "\/" and every non-ASCII rune as \uXXXX
+// (lower-case hex, UTF-16 surrogate pairs). Invalid UTF-8 makes json_encode fail; it gives "".
 func phpJSONEscape(s string) string {
 	if !utf8.ValidString(s) {
 		return ""
@@ -288,8 +243,7 @@ func phpJSONEscape(s string) string {
 	return b.String()
 }
 
-// lowerHexEscapes returns s with the hex digits of its %XX escapes in lower
-// case.
+// lowerHexEscapes returns s with the hex digits of its %XX escapes in lower case.
 func lowerHexEscapes(s string) string {
 	b := []byte(s)
 	for i := 0; i+2 < len(b); i++ {
@@ -301,76 +255,52 @@ func lowerHexEscapes(s string) string {
 	return string(b)
 }
 
-// String returns s with every "Bearer xxx" and "Basic xxx" credential turned
-// into "Bearer [REDACTED]" and "Basic [REDACTED]", the userinfo of every URL
-// into "[REDACTED]", and every form of every known secret into "[REDACTED]".
+// String returns s with every "Bearer xxx" and "Basic xxx" credential turned into "Bearer
+// [REDACTED]" and "Basic [REDACTED]", the userinfo of every URL into "[REDACTED]", and every form
+// of every known secret into "[REDACTED]".
 func (r *Redactor) String(s string) string {
-	return r.literal(credentials(s))
-}
-
-// credentials replaces the credentials that need no known secret.
-func credentials(s string) string {
-	if containsFold(s, "bearer") {
+	lower := strings.ToLower(s)
+	if strings.Contains(lower, "bearer") {
 		s = bearerRE.ReplaceAllString(s, "${1}${2}"+Redacted)
 	}
-	if containsFold(s, "basic") {
+	if strings.Contains(lower, "basic") {
 		s = basicRE.ReplaceAllStringFunc(s, func(m string) string {
-			g := basicRE.FindStringSubmatch(m)
-			if !basicCredential(g[3]) {
-				return m
+			if g := basicRE.FindStringSubmatch(m); basicCredential(g[3]) {
+				return g[1] + g[2] + Redacted
 			}
-			return g[1] + g[2] + Redacted
+			return m
 		})
 	}
 	if strings.Contains(s, "/") && strings.Contains(s, "@") {
 		s = userinfoRE.ReplaceAllString(s, "${1}"+Redacted+"@")
 	}
-	return s
+	return r.literal(s)
 }
 
-// basicCredential reports whether w, the word after "Basic", is a
-// credential: base64 (either alphabet, padded or not) of valid UTF-8 text
-// without control characters that holds a ':'. Ordinary words ("Basic
-// checks") decode to bytes that are not such text.
+// basicCredential reports whether w, the word after "Basic", is a credential: base64 (either
+// alphabet, padded or not) of valid UTF-8 text without control characters that holds a ':'.
+// Ordinary words ("Basic checks") decode to bytes that are not such text.
 func basicCredential(w string) bool {
-	raw := strings.TrimRight(w, "=")
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		b, err := enc.DecodeString(raw)
-		if err != nil || !utf8.Valid(b) || !bytes.ContainsRune(b, ':') {
-			continue
-		}
-		if !bytes.ContainsFunc(b, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+		b, err := enc.DecodeString(strings.TrimRight(w, "="))
+		if err == nil && utf8.Valid(b) && bytes.ContainsRune(b, ':') &&
+			!bytes.ContainsFunc(b, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 			return true
 		}
 	}
 	return false
 }
 
-// containsFold reports whether s contains the lower-case ASCII word w in any
-// case, without allocating.
-func containsFold(s, w string) bool {
-	firsts := string([]byte{w[0], w[0] - 'a' + 'A'})
-	for i := 0; i+len(w) <= len(s); i++ {
-		j := strings.IndexAny(s[i:], firsts)
-		if j < 0 || i+j+len(w) > len(s) {
-			return false
-		}
-		i += j
-		if strings.EqualFold(s[i:i+len(w)], w) {
-			return true
-		}
-	}
-	return false
-}
-
-// literal replaces every form of the known secrets. A replacement can, at a
-// marker's edge, form a new occurrence (a secret with '[' or ']' in it, or a
-// short token that becomes whole once its neighbour is a marker); for such
-// patterns more passes run, and a text still holding a secret after
-// maxPasses becomes one marker.
+// literal replaces every form of the known secrets. A replacement can, at a marker's edge, form a
+// new occurrence (a secret with '[' or ']' in it, or a short token that becomes whole once its
+// neighbour is a marker); for such patterns more passes run, and a text still holding a secret
+// after maxPasses becomes one marker.
 func (r *Redactor) literal(s string) string {
-	snap := r.snapshot()
-	if len(snap.pats) == 0 {
+	var snap *redactSnapshot
+	if r != nil {
+		snap = r.snap.Load()
+	}
+	if snap == nil {
 		return s
 	}
 	for range maxPasses {
@@ -378,8 +308,13 @@ func (r *Redactor) literal(s string) string {
 		if len(spans) == 0 {
 			return s
 		}
-		s = replaceSpans(s, spans)
-		if !snap.recheck {
+		var b strings.Builder
+		last := 0
+		for _, sp := range spans {
+			b.WriteString(s[last:sp.start] + Redacted)
+			last = sp.end
+		}
+		if s = b.String() + s[last:]; !snap.recheck {
 			return s
 		}
 	}
@@ -392,64 +327,42 @@ func (r *Redactor) literal(s string) string {
 // span is a half-open byte range [start, end) of a text.
 type span struct{ start, end int }
 
-// find returns the ranges of s where a pattern matches, sorted and merged
-// where they overlap (ranges that only touch stay apart). Each pattern is
-// searched left to right without overlap, so an occurrence not returned
-// overlaps one that is.
+// find returns the ranges of s where a pattern matches, sorted and merged where they overlap
+// (ranges that only touch stay apart). Each pattern is searched left to right without overlap, so
+// an occurrence not returned overlaps one that is.
 func (snap *redactSnapshot) find(s string) []span {
 	var spans []span
 	for _, p := range snap.pats {
-		n := len(p.s)
-		for i := 0; i+n <= len(s); {
+		for i := 0; i+len(p.s) <= len(s); {
 			j := strings.Index(s[i:], p.s)
 			if j < 0 {
 				break
 			}
-			start, end := i+j, i+j+n
+			start, end := i+j, i+j+len(p.s)
 			if p.whole && (start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end])) {
 				i = start + 1
 				continue
 			}
-			if p.b64 != "" {
-				for start > 0 && isB64Byte(s[start-1], p.b64) {
-					start--
-				}
-				for end < len(s) && (isB64Byte(s[end], p.b64) || s[end] == '=') {
-					end++
-				}
+			for p.b64 != "" && start > 0 && isB64Byte(s[start-1], p.b64) {
+				start--
+			}
+			for p.b64 != "" && end < len(s) && (isB64Byte(s[end], p.b64) || s[end] == '=') {
+				end++
 			}
 			spans = append(spans, span{start, end})
 			i = end
 		}
 	}
-	if len(spans) < 2 {
-		return spans
-	}
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
-	out := spans[:1]
-	for _, sp := range spans[1:] {
-		last := &out[len(out)-1]
-		if sp.start < last.end {
-			last.end = max(last.end, sp.end)
-			continue
+	var out []span
+	for _, sp := range spans {
+		if n := len(out); n > 0 && sp.start < out[n-1].end {
+			out[n-1].end = max(out[n-1].end, sp.end)
+		} else {
+			out = append(out, sp)
 		}
-		out = append(out, sp)
 	}
 	return out
-}
-
-// replaceSpans replaces each span of s with Redacted.
-func replaceSpans(s string, spans []span) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	last := 0
-	for _, sp := range spans {
-		b.WriteString(s[last:sp.start])
-		b.WriteString(Redacted)
-		last = sp.end
-	}
-	b.WriteString(s[last:])
-	return b.String()
 }
 
 func isWordByte(c byte) bool {
@@ -460,26 +373,10 @@ func isB64Byte(c byte, alphabet string) bool {
 	return isWordByte(c) || strings.IndexByte(alphabet, c) >= 0
 }
 
-// emptySnapshot is the snapshot of a zero or nil Redactor; never modified.
-var emptySnapshot = &redactSnapshot{}
-
-// snapshot returns the current patterns; nil-safe.
-func (r *Redactor) snapshot() *redactSnapshot {
-	if r == nil {
-		return emptySnapshot
-	}
-	if snap := r.snap.Load(); snap != nil {
-		return snap
-	}
-	return emptySnapshot
-}
-
-// Header returns a redacted copy of h; h is not modified. Authorization and
-// Proxy-Authorization keep their scheme ("Bearer [REDACTED]", so a reader
-// sees a value was there); every other header xone.SensitiveHeader names
-// (cookies, names containing token, secret, password or api-key) becomes
-// "[REDACTED]"; every other value gets the String treatment. A nil h gives
-// nil.
+// Header returns a redacted copy of h; h is not modified. Authorization and Proxy-Authorization
+// keep their scheme ("Bearer [REDACTED]", so a reader sees a value was there); every other header
+// xone.SensitiveHeader names (cookies, names containing token, secret, password or api-key) becomes
+// "[REDACTED]"; every other value gets the String treatment. A nil h gives nil.
 func (r *Redactor) Header(h http.Header) http.Header {
 	if h == nil {
 		return nil
@@ -489,14 +386,11 @@ func (r *Redactor) Header(h http.Header) http.Header {
 		red := make([]string, len(vs))
 		lk := strings.ToLower(k)
 		for i, v := range vs {
+			scheme, _, hasScheme := strings.Cut(strings.TrimSpace(v), " ")
 			switch {
-			case lk == "authorization" || lk == "proxy-authorization":
-				if scheme, _, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
-					red[i] = r.String(scheme) + " " + Redacted
-				} else {
-					red[i] = Redacted
-				}
-			case xone.SensitiveHeader(k):
+			case (lk == "authorization" || lk == "proxy-authorization") && hasScheme:
+				red[i] = r.String(scheme) + " " + Redacted
+			case lk == "authorization" || lk == "proxy-authorization" || xone.SensitiveHeader(k):
 				red[i] = Redacted
 			default:
 				red[i] = r.String(v)
@@ -507,13 +401,11 @@ func (r *Redactor) Header(h http.Header) http.Header {
 	return out
 }
 
-// JSON returns a redacted copy of a JSON body; body is not modified. The
-// values of the members xone.SensitiveKey names (security_token,
-// access_token, client_secret, email, phone, …, at any depth, in any
-// spelling such as accessToken) become "[REDACTED]" whatever their type,
-// keeping the key; every other string, and every key, gets the String
-// treatment. Member order is kept; the output is compact JSON. Input that is
-// not valid JSON gets the String treatment as text.
+// JSON returns a redacted copy of a JSON body; body is not modified. The values of the members
+// xone.SensitiveKey names (security_token, access_token, client_secret, email, phone, …, at any
+// depth, in any spelling such as accessToken) become "[REDACTED]" whatever their type, keeping the
+// key; every other string, and every key, gets the String treatment. Member order is kept; the
+// output is compact JSON. Input that is not valid JSON gets the String treatment as text.
 func (r *Redactor) JSON(body []byte) []byte {
 	if !json.Valid(body) {
 		return []byte(r.String(string(body)))
@@ -521,14 +413,12 @@ func (r *Redactor) JSON(body []byte) []byte {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var buf bytes.Buffer
-	buf.Grow(len(body))
 	if err := r.walk(dec, &buf); err != nil {
 		return []byte(r.String(string(body)))
 	}
-	// A secret written with JSON escapes in the input (\u0041 for A) is
-	// caught on the decoded strings; one spread over several members, or in
-	// a number, only in the output's text, at the cost of the output's
-	// validity in that odd case.
+	// A secret written with JSON escapes in the input (\u0041 for A) is caught on the decoded
+	// strings; one spread over several members, or in a number, only in the output's text, at the
+	// cost of the output's validity in that odd case.
 	return []byte(r.literal(buf.String()))
 }
 
@@ -540,46 +430,23 @@ func (r *Redactor) walk(dec *json.Decoder, buf *bytes.Buffer) error {
 	}
 	switch v := tok.(type) {
 	case json.Delim:
-		switch v {
-		case '{':
-			buf.WriteByte('{')
-			for i := 0; dec.More(); i++ {
-				if i > 0 {
-					buf.WriteByte(',')
-				}
-				kt, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				key, _ := kt.(string)
-				writeJSONString(buf, r.String(key), false)
-				buf.WriteByte(':')
-				if xone.SensitiveKey(key) {
-					var skip json.RawMessage
-					if err := dec.Decode(&skip); err != nil {
-						return err
-					}
-					writeJSONString(buf, Redacted, false)
-					continue
-				}
-				if err := r.walk(dec, buf); err != nil {
-					return err
-				}
+		buf.WriteByte(byte(v))
+		for i := 0; dec.More(); i++ {
+			if i > 0 {
+				buf.WriteByte(',')
 			}
-			buf.WriteByte('}')
-		case '[':
-			buf.WriteByte('[')
-			for i := 0; dec.More(); i++ {
-				if i > 0 {
-					buf.WriteByte(',')
-				}
-				if err := r.walk(dec, buf); err != nil {
-					return err
-				}
+			next := r.member
+			if v == '[' {
+				next = r.walk
 			}
-			buf.WriteByte(']')
+			if err := next(dec, buf); err != nil {
+				return err
+			}
 		}
-		_, err := dec.Token() // the closing delimiter
+		end, err := dec.Token() // the closing delimiter
+		if err == nil {
+			buf.WriteByte(byte(end.(json.Delim)))
+		}
 		return err
 	case string:
 		writeJSONString(buf, r.String(v), false)
@@ -590,8 +457,24 @@ func (r *Redactor) walk(dec *json.Decoder, buf *bytes.Buffer) error {
 	return nil
 }
 
-// writeJSONString writes s as a JSON string, escaping <, > and & when
-// escapeHTML is set.
+// member copies one object member from dec to buf: its key, and its value redacted.
+func (r *Redactor) member(dec *json.Decoder, buf *bytes.Buffer) error {
+	kt, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	key, _ := kt.(string)
+	writeJSONString(buf, r.String(key), false)
+	buf.WriteByte(':')
+	if !xone.SensitiveKey(key) {
+		return r.walk(dec, buf)
+	}
+	writeJSONString(buf, Redacted, false)
+	var skip json.RawMessage
+	return dec.Decode(&skip)
+}
+
+// writeJSONString writes s as a JSON string, escaping <, > and & when escapeHTML is set.
 func writeJSONString(buf *bytes.Buffer, s string, escapeHTML bool) {
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(escapeHTML)

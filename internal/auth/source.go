@@ -10,10 +10,8 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// reuseDelta is the early-expiry margin given to x/oauth2's reuse cache. The
-// Source already moved each token's Expiry forward by the effective margin,
-// so the cache needs none; it must not be 0, which x/oauth2 reads as its
-// 10 s default.
+// reuseDelta is the early-expiry margin given to x/oauth2's reuse cache: none, as each token's
+// Expiry is already shortened by the effective margin (0 would mean x/oauth2's 10 s default).
 const reuseDelta = time.Nanosecond
 
 // Prefetch retry delays after a failed fetch: first, and the most.
@@ -22,12 +20,11 @@ const (
 	prefetchRetryMax = 5 * time.Second
 )
 
-// Source is a cached client-credentials token source for one credential. It
-// implements oauth2.TokenSource and is safe for concurrent use. Build it with
-// [New].
+// Source is a cached client-credentials token source for one credential. It implements
+// oauth2.TokenSource and is safe for concurrent use. Build it with [New].
 //
-// The cache is golang.org/x/oauth2's ReuseTokenSourceWithExpiry around the
-// raw fetcher; Invalidate and Prefetch swap in a new cache atomically.
+// The cache is golang.org/x/oauth2's ReuseTokenSourceWithExpiry around the raw fetcher; Invalidate
+// and Prefetch swap in a new cache atomically.
 type Source struct {
 	cfg         Config
 	redact      *Redactor
@@ -36,9 +33,9 @@ type Source struct {
 	bodyType    string                // its content type
 	cur         atomic.Pointer[cache] // never nil after New
 
-	fetches, failures, invalidations atomic.Int64
-	blockingFetches                  atomic.Int64 // fetches made for a Token caller (tests read it)
-	totalFetch, maxFetch             atomic.Int64 // nanoseconds
+	blockingFetches atomic.Int64 // fetches made for a Token caller (tests read it)
+	statsMu         sync.Mutex
+	stats           Stats
 }
 
 // cache is one generation of the token cache.
@@ -58,8 +55,8 @@ type held struct {
 	refreshAt time.Time     // when Prefetch replaces it, by Config.Now
 }
 
-// cacheFetcher is the raw fetcher a cache's reuse source calls; it records
-// what it fetched in its cache.
+// cacheFetcher is the raw fetcher a cache's reuse source calls; it records what it fetched in its
+// cache.
 type cacheFetcher struct {
 	s *Source
 	c *cache
@@ -84,25 +81,20 @@ func (f *cacheFetcher) Token() (*oauth2.Token, error) {
 	return h.tok, nil
 }
 
-// Stats are a Source's counters since New. Durations are wall time measured
-// with the monotonic clock.
+// Stats are a Source's counters since New. Durations are wall time measured with the monotonic
+// clock.
 type Stats struct {
-	// Fetches counts requests to the token endpoint, failed or not.
-	Fetches int64
-	// Failures counts fetches that returned an error (not counting those cut
-	// short because Prefetch's context ended).
-	Failures int64
-	// TotalFetchTime is the time spent in all fetches.
-	TotalFetchTime time.Duration
-	// MaxFetchTime is the longest single fetch.
-	MaxFetchTime time.Duration
-	// Invalidations counts Invalidate calls that dropped the cache.
-	Invalidations int64
+	Fetches int64 // requests to the token endpoint, failed or not
+	// Failures counts fetches that returned an error (not counting those cut short because
+	// Prefetch's context ended).
+	Failures       int64
+	TotalFetchTime time.Duration // the time spent in all fetches
+	MaxFetchTime   time.Duration // the longest single fetch
 }
 
-// New validates cfg, applies the defaults documented on [Config] and returns
-// a Source with an empty cache; it does not contact the token endpoint. A
-// missing TokenURL, ClientID or ClientSecret is an error naming the field.
+// New validates cfg, applies the defaults documented on [Config] and returns a Source with an empty
+// cache; it does not contact the token endpoint. A missing TokenURL, ClientID or ClientSecret is an
+// error naming the field.
 func New(cfg Config) (*Source, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -132,22 +124,20 @@ func (s *Source) newCache(h *held) *cache {
 	return c
 }
 
-// Token returns a valid token, fetching one only when the cached token is
-// missing or within its refresh margin; concurrent callers on an empty
-// cache share one fetch. The returned token is shared: do not modify it.
-// Its Expiry is the server's expiry minus the effective refresh margin (the
-// moment this Source stops handing it out); ExpiresIn is the server's value.
-// Errors are *FetchError. After a failed fetch, calls within FailureHold get
-// the same error without a new fetch.
+// Token returns a valid token, fetching one only when the cached token is missing or within its
+// refresh margin; concurrent callers on an empty cache share one fetch. The returned token is
+// shared: do not modify it. Its Expiry is the server's expiry minus the effective refresh margin
+// (the moment this Source stops handing it out); ExpiresIn is the server's value. Errors are
+// *FetchError. After a failed fetch, calls within FailureHold get the same error without a new
+// fetch.
 func (s *Source) Token() (*oauth2.Token, error) {
 	return s.cur.Load().reuse.Token()
 }
 
-// Invalidate drops the cached token after the server refused bad (a 401),
-// so the next Token call fetches a new one. It does so only if bad (compared
-// by access token) is still the cached token: 100 concurrent calls for the
-// same refused token cause one refetch, and a call for an older token does
-// nothing. A nil bad does nothing. Safe for concurrent use.
+// Invalidate drops the cached token after the server refused bad (a 401), so the next Token call
+// fetches a new one. It does so only if bad (compared by access token) is still the cached token:
+// 100 concurrent calls for the same refused token cause one refetch, and a call for an older token
+// does nothing. A nil bad does nothing. Safe for concurrent use.
 func (s *Source) Invalidate(bad *oauth2.Token) {
 	if bad == nil || bad.AccessToken == "" {
 		return
@@ -157,30 +147,25 @@ func (s *Source) Invalidate(bad *oauth2.Token) {
 	if h == nil || h.tok.AccessToken != bad.AccessToken {
 		return
 	}
-	if s.cur.CompareAndSwap(c, s.newCache(nil)) {
-		close(c.replaced)
-		s.invalidations.Add(1)
-	}
+	s.install(c, nil)
 }
 
-// install replaces the cache old with one seeded with h, unless old was
-// already replaced (by Invalidate), in which case h is dropped.
+// install replaces the cache old with one seeded with h (nil for an empty one), unless old was
+// already replaced, in which case h is dropped.
 func (s *Source) install(old *cache, h *held) {
 	if s.cur.CompareAndSwap(old, s.newCache(h)) {
 		close(old.replaced)
 	}
 }
 
-// Prefetch keeps the cache warm until ctx is done, then returns; run it in
-// its own goroutine. It fetches a token at once if none is cached, then
-// replaces each token before the cache would refetch it: RefreshMargin
-// before the token's (shortened) Expiry, or halfway through the time it is
-// handed out if that is earlier. It fetches outside the cache and swaps the
-// result in, so no Token caller waits on the token endpoint (unless a fetch
-// is still failing when the cached token runs out, or after Invalidate).
-// Failed fetches are retried after 100 ms, doubling up to 5 s; refreshes are
-// at least 100 ms apart. One Prefetch per Source is enough; more are safe
-// but fetch more often.
+// Prefetch keeps the cache warm until ctx is done, then returns; run it in its own goroutine. It
+// fetches a token at once if none is cached, then replaces each token before the cache would
+// refetch it: RefreshMargin before the token's (shortened) Expiry, or halfway through the time it
+// is handed out if that is earlier. It fetches outside the cache and swaps the result in, so no
+// Token caller waits on the token endpoint (unless a fetch is still failing when the cached token
+// runs out, or after Invalidate). Failed fetches are retried after 100 ms, doubling up to 5 s;
+// refreshes are at least 100 ms apart. One Prefetch per Source is enough; more are safe but fetch
+// more often.
 func (s *Source) Prefetch(ctx context.Context) {
 	var retry time.Duration
 	var last time.Time // start of the last refresh, monotonic
@@ -190,16 +175,15 @@ func (s *Source) Prefetch(ctx context.Context) {
 		var err error
 		switch {
 		case h == nil:
-			// Cold or just invalidated: fetch through the cache, shared
-			// with any caller waiting there.
+			// Cold or just invalidated: fetch through the cache, shared with any caller waiting
+			// there.
 			_, err = c.reuse.Token()
 		case s.cfg.Now().Before(h.refreshAt):
 			s.sleep(ctx, c, h.refreshAt.Sub(s.cfg.Now()))
 			continue
 		case time.Since(last) < prefetchRetryMin:
-			// A token that is due as soon as it arrives (a very short
-			// life, a slow endpoint, a clock far off) must not turn this
-			// loop into a flood of requests.
+			// A token that is due as soon as it arrives (a very short life, a slow endpoint, a
+			// clock far off) must not turn this loop into a flood of requests.
 			s.sleep(ctx, c, prefetchRetryMin-time.Since(last))
 			continue
 		default:
@@ -229,33 +213,25 @@ func (s *Source) sleep(ctx context.Context, c *cache, d time.Duration) {
 	}
 }
 
-// Redactor returns the Source's redactor (Config.Redactor, or the one New
-// made): it scrubs the client secret and the tokens this Source learned
-// recently. Callers may Add more secrets.
+// Redactor returns the Source's redactor (Config.Redactor, or the one New made): it scrubs the
+// client secret and the tokens this Source learned recently. Callers may Add more secrets.
 func (s *Source) Redactor() *Redactor { return s.redact }
 
 // Stats returns the counters so far. Safe for concurrent use.
 func (s *Source) Stats() Stats {
-	return Stats{
-		Fetches:        s.fetches.Load(),
-		Failures:       s.failures.Load(),
-		TotalFetchTime: time.Duration(s.totalFetch.Load()),
-		MaxFetchTime:   time.Duration(s.maxFetch.Load()),
-		Invalidations:  s.invalidations.Load(),
-	}
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	return s.stats
 }
 
 // record counts one fetch of duration d.
 func (s *Source) record(d time.Duration, failed bool) {
-	s.fetches.Add(1)
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	s.stats.Fetches++
 	if failed {
-		s.failures.Add(1)
+		s.stats.Failures++
 	}
-	s.totalFetch.Add(int64(d))
-	for {
-		m := s.maxFetch.Load()
-		if int64(d) <= m || s.maxFetch.CompareAndSwap(m, int64(d)) {
-			return
-		}
-	}
+	s.stats.TotalFetchTime += d
+	s.stats.MaxFetchTime = max(s.stats.MaxFetchTime, d)
 }

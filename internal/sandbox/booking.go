@@ -2,17 +2,19 @@ package sandbox
 
 import (
 	"bytes"
+	_ "embed" // the products
 	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// product is one insurance product the sandbox books: the request-independent members
-// of its policies and its price range.
+// product is one insurance product the sandbox books (products.json): the
+// request-independent members of its policies and its price range.
 type product struct {
 	productStatic
-	min, max money
+	Min money `json:"min_price_cents"`
+	Max money `json:"max_price_cents"`
 }
 
 type policyContent struct {
@@ -38,73 +40,15 @@ type productStatic struct {
 	PDSURL          string        `json:"pds_url"`
 }
 
-const (
-	disclaimer = "This insurance is arranged by Cover Genius Pty Ltd (ABN 18 614 393 629, AFSL 486711) " +
-		"as agent of the insurer. Consider the Product Disclosure Statement before deciding to buy."
-	disclaimerHTML = `<p>This insurance is arranged by Cover Genius Pty Ltd (ABN 18 614 393 629, AFSL 486711) ` +
-		`as agent of the insurer. Consider the <a href="https://www.xcover.com/en-au/pds" target="_blank">` +
-		`Product Disclosure Statement</a> before deciding to buy.</p>`
-)
+//go:embed products.json
+var productsJSON []byte
 
 // products returns the two products the sandbox sells.
-func products() [2]product {
-	return [2]product{
-		{productStatic{
-			PolicyType:    "event_ticket_protection",
-			PolicyCode:    "ETP-AU-XONE",
-			PolicyVersion: "3f2b8c1e-6d4a-4e7b-9a15-0c8d2e6f4b71",
-			PolicyContent: policyContent{
-				Title:       "Ticket Protection",
-				Header:      "Protect your tickets",
-				Description: "Get a full refund of your tickets if you cannot attend the event because of illness, injury, public transport failure and more.",
-				OptoutMsg:   "I don't want to protect my tickets.",
-				Inclusions: []string{
-					"Illness or injury, including COVID-19",
-					"Public transport failure or a road accident on the way",
-					"Severe weather or natural disaster",
-					"Emergency at home or at work",
-				},
-				Exclusions: []string{
-					"Change of mind",
-					"Pre-existing medical conditions known when booking",
-					"Event cancelled or rescheduled by the organiser",
-				},
-				Disclaimer:        disclaimer,
-				DisclaimerHTML:    disclaimerHTML,
-				PaymentDisclaimer: "Ticket Protection is charged together with your tickets.",
-				InPathDisclaimer:  "By adding Ticket Protection you agree to the Product Disclosure Statement.",
-				ExtraContent:      []any{},
-			},
-			ClaimSelectorID: "ticket-protection",
-			PDSURL:          "https://www.xcover.com/en-au/pds/ETP-AU-XONE",
-		}, 495, 4995},
-		{productStatic{
-			PolicyType:    "event_weather_protection",
-			PolicyCode:    "EWP-AU-XONE",
-			PolicyVersion: "8a9d0e47-21c3-4f5b-b6e8-5d7c9f1a2e30",
-			PolicyContent: policyContent{
-				Title:       "Weather Protection",
-				Header:      "Rain on the day? Get your money back",
-				Description: "Receive a payout if heavy rain falls at the venue during the event.",
-				OptoutMsg:   "I don't want Weather Protection.",
-				Inclusions: []string{
-					"Automatic payout when rainfall exceeds the threshold",
-					"No claim form needed",
-				},
-				Exclusions: []string{
-					"Indoor venues",
-					"Rain outside the event hours",
-				},
-				Disclaimer:        disclaimer,
-				DisclaimerHTML:    disclaimerHTML,
-				PaymentDisclaimer: "Weather Protection is charged together with your tickets.",
-				InPathDisclaimer:  "By adding Weather Protection you agree to the Product Disclosure Statement.",
-				ExtraContent:      []any{},
-			},
-			ClaimSelectorID: "weather-protection",
-			PDSURL:          "https://www.xcover.com/en-au/pds/EWP-AU-XONE",
-		}, 195, 1995},
+func products() (ps [2]product) {
+	if err := json.Unmarshal(productsJSON, &ps); err != nil {
+		panic("sandbox: products.json: " + err.Error()) // embedded, and read by every test
 	}
+	return ps
 }
 
 // Layouts of the booking's date-times.
@@ -120,8 +64,8 @@ type envelope struct {
 	Data any `json:"data"`
 }
 
-// booking is the data member of a 200 body. Members typed any are the document's
-// untyped nullable ones (nil renders null) and those a drift mode retypes.
+// booking is the data member of a 200 body. Members typed any are the document's untyped nullable
+// ones (nil renders null) and those a drift mode retypes.
 type booking struct {
 	ID                 string       `json:"id"`
 	OfferID            string       `json:"offer_id"`
@@ -181,8 +125,7 @@ type policy struct {
 	ID          string `json:"id"`
 }
 
-// bookedHolder is the booking's policyholder: the echoed request members and the
-// booking's own.
+// bookedHolder is the booking's policyholder: the echoed request members and the booking's own.
 type bookedHolder struct {
 	policyholder
 	BirthDate any    `json:"birth_date"`
@@ -192,8 +135,8 @@ type bookedHolder struct {
 	ID        string `json:"id"`
 }
 
-// booking builds the booking of confirm number n: its id and generated values derive
-// from n and the seed. Under EveryMember every nullable member has a value.
+// booking builds the booking of confirm number n: its id and generated values derive from n and the
+// seed. Under EveryMember every nullable member has a value.
 func (s *Server) booking(n uint64, offerID string, req *confirmRequest, now time.Time) *booking {
 	r := newRNG(s.seed, n, saltBooking)
 	stamp := now.UTC().Format(stampLayout)
@@ -227,8 +170,8 @@ func (s *Server) booking(n uint64, offerID string, req *confirmRequest, now time
 	return b
 }
 
-// policies builds one policy per product booked: two when the request has several quotes,
-// otherwise one or two.
+// policies builds one policy per product booked: two when the request has several quotes, otherwise
+// one or two.
 func (s *Server) policies(r *rng, nQuotes int, now time.Time, stamp string) []policy {
 	local := now.In(s.tz)
 	y, m, d := local.Date()
@@ -239,7 +182,7 @@ func (s *Server) policies(r *rng, nQuotes int, now time.Time, stamp string) []po
 	}
 	for i := range pols {
 		prod := &s.products[i]
-		c := prod.min + money(r.intn(int(prod.max-prod.min+1)))
+		c := prod.Min + money(r.intn(int(prod.Max-prod.Min+1)))
 		p := &pols[i]
 		*p = policy{
 			Status: "CONFIRMED", StartDate: local.Format(offsetLayout),

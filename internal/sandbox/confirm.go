@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -17,16 +18,15 @@ const maxConfirmBody = 1 << 20
 // maxField is the longest accepted request string (Laravel's max:255).
 const maxField = 255
 
-// raceWindow is the time racy-double-book leaves between looking an offer up and
-// booking it, without holding the lock.
+// raceWindow is the time racy-double-book leaves between looking an offer up and booking it,
+// without holding the lock.
 const raceWindow = 2 * time.Millisecond
 
 // serveConfirm implements POST /api/partners/{partner_id}/offers/{offer_id}/confirm.
 //
-// Order of processing: reading the body (the arrival time); latency and stall;
-// connection reset; undocumented-500 drift; authentication (401); throttling (429);
-// injected 5xx; offer id (404); body size and validation (413, 422); duplicate (422);
-// booking (200).
+// Order of processing: reading the body (the arrival time); latency and stall; connection reset;
+// undocumented-500 drift; authentication (401); throttling (429); injected 5xx; offer id (404);
+// body size and validation (413, 422); duplicate (422); booking (200).
 func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		s.writeMethodNotAllowed(w, r)
@@ -34,12 +34,12 @@ func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	body, readErr := readBody(r.Body, maxConfirmBody)
 	received(w, s.cfg.now())
-	s.stats.confirms.Add(1)
+	s.add(&s.stats.Confirms)
 	n := s.confirmSeq.Add(1)
 	fr := newRNG(s.seed, n, saltFault)
 	u := fr.float()
 	if !s.sleep(r.Context(), s.delay(&fr)) {
-		s.writeAborted(w)
+		writeJSON(w, http.StatusServiceUnavailable, bodyUnavailable) // the client has usually gone
 		return
 	}
 	if u < s.cfg.resetRate {
@@ -79,7 +79,7 @@ func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.serverErrorDrift(top) {
-		s.stats.errors5xx.Add(1)
+		s.add(&s.stats.Errors5xx)
 		writeJSON(w, http.StatusInternalServerError, bodyServerError)
 		return
 	}
@@ -87,26 +87,26 @@ func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnprocessableEntity, messageBody("Booking already exists for offer "+offerID+"."))
 		return
 	}
-	s.stats.confirmed.Add(1)
+	s.add(&s.stats.Confirmed)
 	s.writeBooking(w, s.booking(n, offerID, &req, now), now)
 }
 
-// refuse answers a confirm refused before its offer is looked at (undocumented-500
-// drift, token 401, throttling 429, injected 5xx) and reports whether it did.
+// refuse answers a confirm refused before its offer is looked at (undocumented-500 drift, token
+// 401, throttling 429, injected 5xx) and reports whether it did.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, u float64, fr *rng, now time.Time) bool {
 	d := s.cfg.drift
 	switch {
 	case d.has(driftUndocumented500):
-		s.stats.errors5xx.Add(1)
+		s.add(&s.stats.Errors5xx)
 		writeJSON(w, http.StatusInternalServerError, bodyServerError)
 	case !d.has(driftAcceptWithoutToken) && !s.allowed(bearer(r), now):
 		s.writeUnauthorized(w)
 	case u < s.cfg.resetRate+s.cfg.throttleRate:
-		s.stats.throttled.Add(1)
+		s.add(&s.stats.Throttled)
 		w.Header().Set("Retry-After", s.retryAfter)
 		writeJSON(w, http.StatusTooManyRequests, s.throttled)
 	case u < s.cfg.resetRate+s.cfg.throttleRate+s.cfg.errorRate:
-		s.stats.errors5xx.Add(1)
+		s.add(&s.stats.Errors5xx)
 		i := fr.intn(3)
 		writeJSON(w, [...]int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[i],
 			[...]string{bodyServerError, bodyBadGateway, bodyUnavailable}[i])
@@ -116,27 +116,27 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, u float64, fr *r
 	return true
 }
 
-// claim books offer and reports whether it was already booked (a duplicate confirm,
-// which books again only under duplicate-booking). The lookup and the insert happen
-// under one lock, so simultaneous confirms of one offer book it once; racy-double-book
-// releases the lock for raceWindow between them.
+// claim books offer and reports whether it was already booked (a duplicate confirm, which books
+// again only under duplicate-booking). The lookup and the insert happen under one lock, so
+// simultaneous confirms of one offer book it once; racy-double-book releases the lock for
+// raceWindow between them.
 func (s *Server) claim(offer uuid.UUID) (dup bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	_, dup = s.booked[offer]
 	if !dup && s.cfg.drift.has(driftRacyDoubleBook) {
 		s.mu.Unlock()
 		time.Sleep(raceWindow) // check, then act: a simultaneous confirm books meanwhile
 		s.mu.Lock()
 		if _, twice := s.booked[offer]; twice {
-			s.stats.doubleBookings.Add(1)
+			s.stats.DoubleBookings++
 		}
 	}
 	s.booked[offer] = struct{}{}
-	s.mu.Unlock()
 	if dup {
-		s.stats.duplicates.Add(1)
+		s.stats.DuplicateConfirms++
 		if s.cfg.drift.has(driftDuplicateBooking) {
-			s.stats.doubleBookings.Add(1)
+			s.stats.DoubleBookings++
 		}
 	}
 	return dup
@@ -175,14 +175,8 @@ func (s *Server) delay(fr *rng) time.Duration {
 	return d
 }
 
-// allowed reports whether tok is a valid, unexpired token with scope offers:update.
-func (s *Server) allowed(tok string, now time.Time) bool {
-	scope, ok := s.verifyToken(tok, now)
-	return ok && scope == scopeUpdate
-}
-
 func (s *Server) writeUnauthorized(w http.ResponseWriter) {
-	s.stats.unauthorized.Add(1)
+	s.add(&s.stats.Unauthorized)
 	d := s.cfg.drift
 	status := http.StatusUnauthorized
 	if d.has(drift401As403) {
@@ -210,7 +204,7 @@ func (s *Server) writeUnauthorized(w http.ResponseWriter) {
 
 // reset aborts the connection with a TCP RST.
 func (s *Server) reset(w http.ResponseWriter) {
-	s.stats.resets.Add(1)
+	s.add(&s.stats.Resets)
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler) // cannot hijack (HTTP/2, recorder): abort the response
@@ -221,8 +215,8 @@ func (s *Server) reset(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// edgeHeaders sets the Cloudflare-like headers XONE sends on confirm answers (the
-// correlation headers CF-RAY and Server-Timing are on every answer: see stamped).
+// edgeHeaders sets the Cloudflare-like headers XONE sends on confirm answers (the correlation
+// headers CF-RAY and Server-Timing are on every answer: see stamped).
 func (s *Server) edgeHeaders(h http.Header, n uint64, now time.Time) {
 	hr := newRNG(s.seed, n, saltHeaders)
 	h.Set("Date", now.UTC().Format(http.TimeFormat))
@@ -233,5 +227,5 @@ func (s *Server) edgeHeaders(h http.Header, n uint64, now time.Time) {
 	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 	h.Set("CF-Cache-Status", "DYNAMIC")
 	h.Set("Server", "cloudflare")
-	h.Set("Cf-Team", hr.hex(2))
+	h.Set("Cf-Team", fmt.Sprintf("%016x%016x", hr.next(), hr.next())) // 32 hex digits
 }

@@ -49,7 +49,7 @@ func TestCorrelationHeaders(t *testing.T) {
 		{"undocumented 500", newTB(t, Drift("undocumented-500")), confirm(offerID(6), validBody(t)), http.StatusInternalServerError},
 		{"token 200", clean, fixed(tokenReq(ClientSecret)), http.StatusOK},
 		{"token 401", clean, fixed(tokenReq("wrong")), http.StatusUnauthorized},
-		{"token 5xx", newTB(t, TokenFailRate(1)), fixed(tokenReq(ClientSecret)), http.StatusInternalServerError},
+		{"token 400", clean, fixed(httptest.NewRequest(http.MethodPost, TokenPath, strings.NewReader("{"))), http.StatusBadRequest},
 		{"healthz", clean, fixed(httptest.NewRequest(http.MethodGet, "/healthz", nil)), http.StatusOK},
 		{"unknown route", clean, fixed(httptest.NewRequest(http.MethodGet, "/nothing", nil)), http.StatusNotFound},
 		{"wrong method", clean, fixed(httptest.NewRequest(http.MethodGet, confirmPath(offerID(7)), nil)), http.StatusMethodNotAllowed},

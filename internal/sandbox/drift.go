@@ -9,16 +9,16 @@ import (
 	"unicode/utf8"
 )
 
-// DriftMode describes one named way in which the sandbox can break the Confirm offer
-// contract on purpose (enable it with Drift(Name)), so that the contract suite can prove
-// it catches the breakage.
+// DriftMode describes one named way in which the sandbox can break the Confirm offer contract on
+// purpose (enable it with Drift(Name)), so that the contract suite can prove it catches the
+// breakage.
 type DriftMode struct {
 	// Name is the value to pass to Drift.
 	Name string
 	// Description says what changes, compared with the clean sandbox.
 	Description string
-	// DriftOnly is true when the contract suite can only report the change as drift
-	// (a behaviour the vendor document does not pin down), not fail on it.
+	// DriftOnly is true when the contract suite can only report the change as drift (a behaviour
+	// the vendor document does not pin down), not fail on it.
 	DriftOnly bool
 	// Detect names what catches the mode:
 	//   "schema"  spec.ValidateResponse (status, Content-Type, body type, empty body);
@@ -33,8 +33,8 @@ type DriftMode struct {
 	//             together) finds it: every confirm sent after the previous one was
 	//             answered sees the clean behaviour.
 	Detect string
-	// Rule is the spec.Violation rule the drifted response produces, when Detect is
-	// "schema", "format" or "strict" (exactly one rule per mode); "" otherwise.
+	// Rule is the spec.Violation rule the drifted response produces, when Detect is "schema",
+	// "format" or "strict" (exactly one rule per mode); "" otherwise.
 	Rule string
 }
 
@@ -73,8 +73,8 @@ type driftEntry struct {
 	mode DriftMode
 }
 
-// driftTable lists every mode, sorted by name. It is a function, not a package variable,
-// so that no caller can mutate the table.
+// driftTable lists every mode, sorted by name. It is a function, not a package variable, so that no
+// caller can mutate the table.
 func driftTable() []driftEntry {
 	return []driftEntry{
 		{drift401As403, DriftMode{"401-as-403", "a missing, malformed, expired or under-scoped token is answered 403 instead of the documented 401 (same JSON body); clients that refresh their token on 401 never do", false, "schema", "status-undocumented"}},
@@ -102,8 +102,8 @@ func driftTable() []driftEntry {
 	}
 }
 
-// DriftModes returns every drift mode the sandbox knows, sorted by name. The slice is a
-// fresh copy on every call.
+// DriftModes returns every drift mode the sandbox knows, sorted by name. The slice is a fresh copy
+// on every call.
 func DriftModes() []DriftMode {
 	t := driftTable()
 	out := make([]DriftMode, len(t))
@@ -131,9 +131,8 @@ func driftNames() string {
 	return strings.Join(names, ", ")
 }
 
-// coerceWrongTypes turns numbers and booleans in quotes[].id and in the policyholder's
-// members into strings, in place (PHP-style coercion), so that wrong-types-booked books
-// them.
+// coerceWrongTypes turns numbers and booleans in quotes[].id and in the policyholder's members into
+// strings, in place (PHP-style coercion), so that wrong-types-booked books them.
 func coerceWrongTypes(top map[string]any) {
 	str := func(m map[string]any, k string) {
 		switch t := m[k].(type) {
@@ -155,10 +154,9 @@ func coerceWrongTypes(top map[string]any) {
 	}
 }
 
-// optionalErrors appends the validation errors of the optional quote members (insured:
-// an array of objects of strings; brightwrite_details: an object of strings; null counts
-// as absent), and, under insured-refused, an error for every quote that carries insured
-// at all.
+// optionalErrors appends the validation errors of the optional quote members (insured: an array of
+// objects of strings; brightwrite_details: an object of strings; null counts as absent), and, under
+// insured-refused, an error for every quote that carries insured at all.
 func (s *Server) optionalErrors(top map[string]any, errs []fieldError) []fieldError {
 	quotes, _ := top["quotes"].([]any)
 	for i, q := range quotes {
@@ -181,8 +179,8 @@ func (s *Server) optionalErrors(top map[string]any, errs []fieldError) []fieldEr
 	return errs
 }
 
-// stringMembers checks that v is an object (or null) whose members are strings (or
-// null), in key order.
+// stringMembers checks that v is an object (or null) whose members are strings (or null), in key
+// order.
 func stringMembers(errs []fieldError, field string, v any) []fieldError {
 	if v == nil {
 		return errs
@@ -202,8 +200,8 @@ func stringMembers(errs []fieldError, field string, v any) []fieldError {
 	return errs
 }
 
-// serverErrorDrift reports whether non-ascii-500 turns this valid confirm into a server
-// error: a policyholder string holds a non-ASCII character.
+// serverErrorDrift reports whether non-ascii-500 turns this valid confirm into a server error: a
+// policyholder string holds a non-ASCII character.
 func (s *Server) serverErrorDrift(top map[string]any) bool {
 	if !s.cfg.drift.has(driftNonASCII500) {
 		return false

@@ -12,9 +12,9 @@ type rng struct{ state uint64 }
 
 const golden = 0x9E3779B97F4A7C15
 
-// newRNG derives an independent stream for request n and purpose salt from seed. Every
-// step is a bijection of the state, so the k-th value of the streams of distinct n (same
-// seed and salt) are distinct.
+// newRNG derives an independent stream for request n and purpose salt from seed. Every step is a
+// bijection of the state, so the k-th value of the streams of distinct n (same seed and salt) are
+// distinct.
 func newRNG(seed, n, salt uint64) rng {
 	r := rng{state: seed ^ (n * golden) ^ (salt * 0xD1B54A32D192ED03)}
 	r.next() // decorrelate neighbouring n
@@ -61,19 +61,10 @@ func (r *rng) uuid() string {
 	return u.String()
 }
 
-// hex returns 16*words lower-case hex digits drawn from the stream.
-func (r *rng) hex(words int) string {
-	b := make([]byte, 0, 16*words)
-	for range words {
-		b = fmt.Appendf(b, "%016x", r.next())
-	}
-	return string(b)
-}
-
 const mask50 = 1<<50 - 1
 
-// permute50 is a bijection on [0, 2^50) keyed by key: distinct n give distinct booking ids
-// for the first 2^50 bookings of a server.
+// permute50 is a bijection on [0, 2^50) keyed by key: distinct n give distinct booking ids for the
+// first 2^50 bookings of a server.
 func permute50(n, key uint64) uint64 {
 	x := (n ^ key) & mask50
 	x = (x * 0xBF58476D1CE4E5B9) & mask50 // odd multiplier: bijective mod 2^50

@@ -205,11 +205,10 @@ func FuzzVerifyToken(f *testing.F) {
 	f.Add(strings.ToUpper(tok))
 	f.Add(tok[:len(tok)-1] + "A")
 	f.Add("")
-	f.Add(strings.Repeat("A", tokenLen))
+	f.Add(strings.Repeat("A", len(tok)))
 	now := time.Now()
 	f.Fuzz(func(t *testing.T, in string) {
-		_, ok := s.verifyToken(in, now)
-		assert.Equal(t, in == tok, ok, "token %q", in)
+		assert.Equal(t, in == tok, s.allowed(in, now), "token %q", in)
 	})
 }
 

@@ -69,6 +69,10 @@ func newTB(tb testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// withClock replaces time.Now for token expiry, timestamps, Date and Server-Timing headers
+// and the Stall window.
+func withClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
 // decode parses a JSON body into a generic value.
 func decode(tb testing.TB, body []byte) map[string]any {
 	tb.Helper()

@@ -2,13 +2,13 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,14 +21,14 @@ import (
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
-// Demo credentials accepted by the sandbox's token endpoint. They are not secrets: the
-// sandbox exists only for tests and demos.
+// Demo credentials accepted by the sandbox's token endpoint. They are not secrets: the sandbox
+// exists only for tests and demos.
 const (
 	// ClientID and ClientSecret get a token with scope offers:update (confirm allowed).
 	ClientID     = "sandbox-client"
 	ClientSecret = "sandbox-secret"
-	// ReadOnlyClientID and ReadOnlyClientSecret get a token with scope offers:view;
-	// confirm answers 401 to it.
+	// ReadOnlyClientID and ReadOnlyClientSecret get a token with scope offers:view; confirm answers
+	// 401 to it.
 	ReadOnlyClientID     = "sandbox-readonly"
 	ReadOnlyClientSecret = "sandbox-readonly-secret"
 	// PartnerID is the demo partner id. The sandbox accepts any partner id.
@@ -46,59 +46,44 @@ const (
 	saltFault uint64 = iota + 1
 	saltBooking
 	saltHeaders
-	saltTokenFault
+	_ // 4 is not used: the streams of a seed stay what they were
 	saltKey
 	saltRay
 )
 
-// Stats counts what the sandbox has done since it was built. Every field is a count of
-// requests or responses; see each field for what it counts.
+// Stats counts what the sandbox has done since it was built, in requests or responses.
 type Stats struct {
-	// TokensIssued counts successful token endpoint responses (MintToken is not counted).
-	TokensIssued int64
-	// Confirms counts POST requests routed to the confirm endpoint, whatever the outcome.
-	Confirms int64
-	// Confirmed counts 200 booking responses (including those forced by drift modes).
-	Confirmed int64
-	// DuplicateConfirms counts valid confirms of an offer that was already confirmed.
-	DuplicateConfirms int64
-	// Unauthorized counts confirms rejected for their token (401, or 403 under 401-as-403).
-	Unauthorized int64
-	// Throttled counts 429 responses.
-	Throttled int64
-	// Errors5xx counts 5xx responses from either endpoint (injected faults and
-	// undocumented-500).
-	Errors5xx int64
-	// Resets counts connections reset on purpose.
-	Resets int64
-	// DoubleBookings counts bookings (200s) of an offer that was already booked: the
-	// server's own record of double booking, which only the duplicate-booking and
-	// racy-double-book drift modes make.
+	TokensIssued      int64 // successful token endpoint responses (MintToken is not counted)
+	Confirms          int64 // POST requests routed to the confirm endpoint, whatever the outcome
+	Confirmed         int64 // 200 booking responses (including those forced by drift modes)
+	DuplicateConfirms int64 // valid confirms of an offer that was already confirmed
+	Unauthorized      int64 // confirms rejected for their token (401, or 403 under 401-as-403)
+	Throttled         int64 // 429 responses
+	Errors5xx         int64 // 5xx responses (injected faults and undocumented-500)
+	Resets            int64 // connections reset on purpose
+	// DoubleBookings counts bookings (200s) of an offer that was already booked: the server's own
+	// record of double booking, which only the duplicate-booking and racy-double-book drift modes
+	// make.
 	DoubleBookings int64
 }
 
-// Server is the embedded XONE sandbox: a token endpoint and the Confirm offer endpoint
-// with fault and drift injection. Build it with New (handler only) or Start (listening).
-// All methods are safe for concurrent use.
+// Server is the embedded XONE sandbox: a token endpoint and the Confirm offer endpoint with fault
+// and drift injection. Build it with New (handler only) or Start (listening). All methods are safe
+// for concurrent use.
 type Server struct {
 	cfg       config
 	start     time.Time
-	seed      uint64   // randomness for ids, values and faults (Seed option or random)
-	idKey     uint64   // key of the booking id permutation
-	tokenKey  [32]byte // HMAC key of access tokens, always random
+	seed      uint64 // randomness for ids, values and faults (Seed option or random)
+	idKey     uint64 // key of the booking id permutation
 	expiresIn int64
 
-	confirmSeq  atomic.Uint64
-	tokenReqSeq atomic.Uint64
-	answerSeq   atomic.Uint64 // numbers every answer, for CF-RAY
+	confirmSeq atomic.Uint64
+	answerSeq  atomic.Uint64 // numbers every answer, for CF-RAY
 
-	mu     sync.Mutex
+	mu     sync.Mutex             // guards booked, tokens and stats
 	booked map[uuid.UUID]struct{} // offers confirmed; pointer-free, so never scanned by the GC
-
-	stats struct {
-		tokensIssued, confirms, confirmed, duplicates, unauthorized,
-		throttled, errors5xx, resets, doubleBookings atomic.Int64
-	}
+	tokens map[string]grant       // tokens issued, kept for the life of the Server
+	stats  Stats
 
 	handler    http.Handler
 	done       chan struct{}
@@ -110,16 +95,15 @@ type Server struct {
 
 	// set by Start
 	srv      *http.Server
-	ln       net.Listener
 	url      string
 	serveErr chan error
 }
 
-// New builds a sandbox without listening; serve its Handler yourself (httptest, an
-// http.Server). It returns an error naming the offending option for an unknown drift mode,
-// a ratio outside [0, 1], a negative duration or rates that sum to more than 1.
+// New builds a sandbox without listening; serve its Handler yourself (httptest, an http.Server). It
+// returns an error naming the offending option for an unknown drift mode, a ratio outside [0, 1], a
+// negative duration or rates that sum to more than 1.
 func New(opts ...Option) (*Server, error) {
-	cfg := defaultConfig()
+	cfg := config{tokenTTL: time.Hour, retryAfter: time.Second, addr: "127.0.0.1:0", now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -134,14 +118,12 @@ func New(opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		booked:   map[uuid.UUID]struct{}{},
+		tokens:   map[string]grant{},
 		done:     make(chan struct{}),
 		tz:       time.FixedZone("AEST", 10*60*60),
 		products: products(),
 	}
-	var seed [8]byte
-	_, _ = rand.Read(s.tokenKey[:]) // never fails
-	_, _ = rand.Read(seed[:])
-	s.seed = binary.LittleEndian.Uint64(seed[:])
+	s.seed = rand.Uint64()
 	if cfg.seeded {
 		s.seed = uint64(cfg.seed)
 	}
@@ -154,7 +136,7 @@ func New(opts ...Option) (*Server, error) {
 	if secs == 1 {
 		unit = "second"
 	}
-	s.throttled = fmt.Sprintf(`{"message":"Request was throttled. Expected available in %d %s."}`, secs, unit)
+	s.throttled = messageBody(fmt.Sprintf("Request was throttled. Expected available in %d %s.", secs, unit))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc(TokenPath, s.serveToken)
@@ -172,9 +154,9 @@ func New(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// Start builds a sandbox like New, listens on the Addr option's address (default
-// "127.0.0.1:0") and serves in a background goroutine until Close. The Stall window is
-// measured from the moment listening starts.
+// Start builds a sandbox like New, listens on the Addr option's address (default "127.0.0.1:0") and
+// serves in a background goroutine until Close. The Stall window is measured from the moment
+// listening starts.
 func Start(opts ...Option) (*Server, error) {
 	s, err := New(opts...)
 	if err != nil {
@@ -184,7 +166,6 @@ func Start(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: listen %s: %w", s.cfg.addr, err)
 	}
-	s.ln = ln
 	s.url = "http://" + dialable(ln.Addr())
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	s.serveErr = make(chan error, 1)
@@ -193,26 +174,22 @@ func Start(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// dialable turns a listen address into one a client can dial: an unspecified IP
-// (0.0.0.0, ::) becomes loopback.
+// dialable turns a listen address into one a client can dial: an unspecified IP (0.0.0.0, ::)
+// becomes loopback.
 func dialable(a net.Addr) string {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil || !ap.Addr().IsUnspecified() {
 		return a.String()
 	}
-	ip := ta.IP
-	if ip.IsUnspecified() {
-		if ip.To4() != nil {
-			ip = net.IPv4(127, 0, 0, 1)
-		} else {
-			ip = net.IPv6loopback
-		}
+	lo := netip.IPv6Loopback()
+	if ap.Addr().Is4() {
+		lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
-	return net.JoinHostPort(ip.String(), strconv.Itoa(ta.Port))
+	return netip.AddrPortFrom(lo, ap.Port()).String()
 }
 
-// StartTB starts a sandbox for a test or benchmark, fails tb if that is impossible and
-// closes the sandbox in tb.Cleanup.
+// StartTB starts a sandbox for a test or benchmark, fails tb if that is impossible and closes the
+// sandbox in tb.Cleanup.
 func StartTB(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	s, err := Start(opts...)
@@ -227,12 +204,12 @@ func StartTB(tb testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// Handler returns the sandbox's HTTP handler (token, confirm, GET /healthz, JSON 404 for
-// everything else). It is safe for concurrent use.
+// Handler returns the sandbox's HTTP handler (token, confirm, GET /healthz, JSON 404 for everything
+// else). It is safe for concurrent use.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// URL returns the base URL of a started sandbox, e.g. "http://127.0.0.1:41234" (an
-// unspecified listen IP is reported as loopback), or "" for a sandbox built with New.
+// URL returns the base URL of a started sandbox, e.g. "http://127.0.0.1:41234" (an unspecified
+// listen IP is reported as loopback), or "" for a sandbox built with New.
 func (s *Server) URL() string { return s.url }
 
 // TokenURL returns URL() + "/api/oauth/token", or "" for a sandbox built with New.
@@ -243,9 +220,9 @@ func (s *Server) TokenURL() string {
 	return s.url + TokenPath
 }
 
-// Close stops a started sandbox: it closes the listener and every connection and wakes
-// every request held by latency or a stall. For a sandbox built with New it only wakes
-// held requests (they are answered 503). Close is idempotent.
+// Close stops a started sandbox: it closes the listener and every connection and wakes every
+// request held by latency or a stall. For a sandbox built with New it only wakes held requests
+// (they are answered 503). Close is idempotent.
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
@@ -264,20 +241,18 @@ func (s *Server) Close() error {
 	return err
 }
 
-// Stats returns a snapshot of the sandbox's counters. Counters are read one by one, so a
-// snapshot taken under load may be off by in-flight requests.
+// Stats returns a snapshot of the sandbox's counters.
 func (s *Server) Stats() Stats {
-	return Stats{
-		TokensIssued:      s.stats.tokensIssued.Load(),
-		Confirms:          s.stats.confirms.Load(),
-		Confirmed:         s.stats.confirmed.Load(),
-		DuplicateConfirms: s.stats.duplicates.Load(),
-		Unauthorized:      s.stats.unauthorized.Load(),
-		Throttled:         s.stats.throttled.Load(),
-		Errors5xx:         s.stats.errors5xx.Load(),
-		Resets:            s.stats.resets.Load(),
-		DoubleBookings:    s.stats.doubleBookings.Load(),
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// add counts one more in c, a counter of s.stats.
+func (s *Server) add(c *int64) {
+	s.mu.Lock()
+	*c++
+	s.mu.Unlock()
 }
 
 // sleep waits d, returning false when the request context ends or the sandbox closes.
@@ -297,9 +272,9 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// stamped is the ResponseWriter every answer goes through: just before the status line
-// it adds the correlation headers, a CF-RAY unique to the answer and a Server-Timing
-// that carries the request's arrival time (recv) and the time the server took (app).
+// stamped is the ResponseWriter every answer goes through: just before the status line it adds the
+// correlation headers, a CF-RAY unique to the answer and a Server-Timing that carries the request's
+// arrival time (recv) and the time the server took (app).
 type stamped struct {
 	http.ResponseWriter
 	s       *Server
@@ -330,18 +305,13 @@ func (w *stamped) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (ResetRate hijacks it).
 func (w *stamped) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// received records that w's request had fully arrived at now. Handlers call it once
-// they have read the body, so that a request whose last byte was held back (last-byte
-// synchronisation) counts as arriving when that byte did.
+// received records that w's request had fully arrived at now. Handlers call it once they have read
+// the body, so that a request whose last byte was held back (last-byte synchronisation) counts as
+// arriving when that byte did.
 func received(w http.ResponseWriter, now time.Time) {
 	if st, ok := w.(*stamped); ok {
 		st.recv = now
 	}
-}
-
-// writeAborted answers a request whose wait was cut short (the client has usually gone).
-func (s *Server) writeAborted(w http.ResponseWriter) {
-	writeJSON(w, http.StatusServiceUnavailable, bodyUnavailable)
 }
 
 func (s *Server) writeMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
@@ -353,9 +323,8 @@ func (s *Server) writeMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusMethodNotAllowed, messageBody(msg))
 }
 
-// writeBody writes a complete response with an explicit Content-Length (so a body over
-// net/http's 2 KiB buffer is not chunked). ct "" sends no Content-Type, and net/http
-// sniffs none.
+// writeBody writes a complete response with an explicit Content-Length (so a body over net/http's 2
+// KiB buffer is not chunked). ct "" sends no Content-Type, and net/http sniffs none.
 func writeBody(w http.ResponseWriter, ct string, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = nil // present but empty: suppresses net/http's content sniffing

@@ -7,7 +7,7 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// Names of the cases, in suite order.
+// Names of the cases, in suite order (see doc.go).
 const (
 	CaseConfirmOK           = "confirm-ok"
 	CaseNoToken             = "no-token"
@@ -23,15 +23,6 @@ const (
 	CaseDoubleConfirm       = "double-confirm"
 	CaseConcurrentConfirm   = "concurrent-confirm"
 )
-
-// Cases returns the names of every case in suite order; a fresh slice.
-func Cases() []string {
-	out := make([]string, 0, len(suite()))
-	for _, d := range suite() {
-		out = append(out, d.name)
-	}
-	return out
-}
 
 type kind int
 
@@ -76,7 +67,7 @@ type caseDef struct {
 // suite returns the case definitions in order. It is a function, not a
 // variable, so the package has no mutable state.
 func suite() []caseDef {
-	valid := func(q string, ph json.RawMessage) []byte { return confirmBody(q, ph) }
+	valid := confirmBody
 	auth := func(name string, c credential) caseDef {
 		return caseDef{name: name, kind: kindAuth, cred: c, body: valid, contentType: "application/json"}
 	}

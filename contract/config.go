@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/race"
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/spec"
 )
@@ -23,15 +24,8 @@ import (
 // exit code 2, other errors from Run to 3.
 var ErrConfig = errors.New("invalid configuration")
 
-// TokenSource supplies bearer tokens; *auth.Source and every
-// oauth2.TokenSource satisfy it. Run calls Token once per credential, before
-// the first request.
-type TokenSource interface {
-	Token() (*oauth2.Token, error)
-}
-
-// DefaultTimeout bounds each request when Config.HTTPClient is nil (10 s).
-const DefaultTimeout = 10 * time.Second
+// defaultTimeout bounds each request when Config.HTTPClient is nil.
+const defaultTimeout = 10 * time.Second
 
 // Config says which target to check and with which credentials. Only
 // BaseURL, PartnerID, Tokens and Spec are required.
@@ -48,11 +42,13 @@ type Config struct {
 	// Policyholder is the policyholder object sent with every confirm; nil
 	// sends a demo policyholder. It must validate against the request schema.
 	Policyholder json.RawMessage
-	// Tokens is the write credential (scope offers:update). Required.
-	Tokens TokenSource
+	// Tokens is the write credential (scope offers:update), an
+	// *auth.Source normally. Run calls Token once, before the first
+	// request. Required.
+	Tokens oauth2.TokenSource
 	// ReadOnlyTokens is a credential without offers:update, for
 	// wrong-scope-token; nil skips that case with a reason.
-	ReadOnlyTokens TokenSource
+	ReadOnlyTokens oauth2.TokenSource
 	// ExpiredToken is sent by expired-token; "" sends an expired-looking
 	// JWT-shaped token (exp an hour before Now).
 	ExpiredToken string
@@ -67,7 +63,7 @@ type Config struct {
 	// Embedded is copied into Result.Embedded: set it when BaseURL is the
 	// embedded sandbox.
 	Embedded bool
-	// HTTPClient sends the requests; nil uses a client with DefaultTimeout
+	// HTTPClient sends the requests; nil uses a client with a 10 s timeout
 	// that does not follow redirects (a 3xx is judged as the answer).
 	HTTPClient *http.Client
 	// Redactor scrubs every Exchange; Run adds the tokens it sends to it (so
@@ -80,7 +76,7 @@ type Config struct {
 	// nothing: a caller that confirms real offers must set it.
 	Journal *ledger.Journal
 	// Generate is the number of generated cases sent after the fixed ones
-	// (half positive, half negative; see doc.go); 0 sends none.
+	// (half positive, half negative); 0 sends none.
 	Generate int
 	// Seed replays the generated cases: the same seed against the same
 	// target gives the same cases. 0 picks a random seed; the seed used is
@@ -110,7 +106,7 @@ type Config struct {
 	// Conns opens the race check's connections and counts its sends
 	// against the rate ceiling: the run's *egress.Gate. nil dials directly,
 	// which only a loopback target allows (the case is skipped otherwise).
-	Conns Conns
+	Conns race.Conns
 	// Now is the clock for Started, Finished and the expired token; nil is
 	// time.Now. Latencies always use the monotonic clock.
 	Now func() time.Time
@@ -140,22 +136,14 @@ func (cfg *Config) check() (*url.URL, error) {
 	if cfg.Generate < 0 {
 		return nil, fmt.Errorf("contract: config: generate %d is negative: %w", cfg.Generate, ErrConfig)
 	}
-	if err := checkInvariantNames(cfg.SkipInvariants); err != nil {
-		return nil, err
+	for _, n := range cfg.SkipInvariants {
+		if known := Invariants(); !slices.Contains(known, n) {
+			return nil, fmt.Errorf("contract: config: unknown invariant %q (known: %s): %w",
+				n, strings.Join(known, ", "), ErrConfig)
+		}
 	}
 	if cfg.Policyholder != nil && !json.Valid(cfg.Policyholder) {
 		return nil, fmt.Errorf("contract: config: policyholder is not valid JSON: %w", ErrConfig)
 	}
 	return u, nil
-}
-
-func checkInvariantNames(names []string) error {
-	known := Invariants()
-	for _, n := range names {
-		if !slices.Contains(known, n) {
-			return fmt.Errorf("contract: config: unknown invariant %q (known: %s): %w",
-				n, strings.Join(known, ", "), ErrConfig)
-		}
-	}
-	return nil
 }

@@ -72,6 +72,15 @@ func sandboxConfig(t testing.TB, srv *sandbox.Server, strict bool) Config {
 	}
 }
 
+// caseNames lists the fixed cases in suite order.
+func caseNames() []string {
+	var out []string
+	for _, d := range suite() {
+		out = append(out, d.name)
+	}
+	return out
+}
+
 func mustRun(t testing.TB, cfg Config) *Result {
 	t.Helper()
 	res, err := Run(context.Background(), cfg)
@@ -85,8 +94,8 @@ func violationLine(v Violation) string {
 	if v.Path != "" {
 		s += " " + v.Path
 	}
-	if v.Message != "" {
-		s += ": " + v.Message
+	if v.Reason != "" {
+		s += ": " + v.Reason
 	}
 	if v.Expected != "" || v.Observed != "" {
 		s += fmt.Sprintf(" (expected %s, observed %s)", v.Expected, v.Observed)
@@ -128,7 +137,7 @@ func TestSandboxClean(t *testing.T) {
 	t.Logf("wall time %s (pass %d, fail %d, drift %d, skip %d)", wall, res.Counts.Pass, res.Counts.Fail,
 		res.Counts.Drift, res.Counts.Skip)
 
-	require.Equal(t, Cases(), names(res), "every case, in suite order")
+	require.Equal(t, caseNames(), names(res), "every case, in suite order")
 	eachCase(t, res, func(t *testing.T, c CaseResult) {
 		want := OutcomePass
 		if slices.Contains(expectedDrift, c.Name) {
@@ -144,7 +153,7 @@ func TestSandboxClean(t *testing.T) {
 		assert.Greater(t, c.Duration, time.Duration(0))
 	})
 	assert.False(t, res.Failed())
-	assert.Equal(t, Counts{Pass: len(Cases()) - len(expectedDrift), Drift: len(expectedDrift)}, res.Counts)
+	assert.Equal(t, Counts{Pass: len(caseNames()) - len(expectedDrift), Drift: len(expectedDrift)}, res.Counts)
 	assert.True(t, res.Embedded)
 	assert.Equal(t, srv.URL(), res.Target)
 	assert.False(t, res.Finished.Before(res.Started))
@@ -161,7 +170,7 @@ func TestSandboxClean(t *testing.T) {
 	assert.Zero(t, st.DoubleBookings)
 	offers := seen.offers()
 	assert.Equal(t, 2, offers[cfg.OfferID], "requests for the configured offer")
-	assert.Len(t, offers, len(Cases())-2, "a fresh offer for every other case")
+	assert.Len(t, offers, len(caseNames())-2, "a fresh offer for every other case")
 	race := res.Case(CaseConcurrentConfirm).Race
 	require.NotNil(t, race)
 	assert.NotContains(t, offers, race.OfferID, "the race's offer is its own")
@@ -215,7 +224,7 @@ func TestSandboxStrict(t *testing.T) {
 	})
 	assert.True(t, res.Failed())
 	assert.True(t, res.Strict)
-	assert.Equal(t, Counts{Pass: len(Cases()) - len(expectedDrift), Fail: len(expectedDrift)}, res.Counts)
+	assert.Equal(t, Counts{Pass: len(caseNames()) - len(expectedDrift), Fail: len(expectedDrift)}, res.Counts)
 }
 
 // violationKeys identifies a case's findings independently of run-specific
@@ -375,10 +384,10 @@ func TestSkipInvariants(t *testing.T) {
 		wantRule  string
 		wantError bool
 	}{
-		{name: "checked", wantOK: OutcomeFail, wantRule: RuleInvariantPrefix + InvariantOfferIDEchoed},
-		{name: "skipped", skip: []string{InvariantOfferIDEchoed}, wantOK: OutcomePass},
-		{name: "skip-other", skip: []string{InvariantCurrencyCode, InvariantURLsAbsoluteHTTPS}, wantOK: OutcomeFail,
-			wantRule: RuleInvariantPrefix + InvariantOfferIDEchoed},
+		{name: "checked", wantOK: OutcomeFail, wantRule: ruleInvariant + "offer-id-echoed"},
+		{name: "skipped", skip: []string{"offer-id-echoed"}, wantOK: OutcomePass},
+		{name: "skip-other", skip: []string{"currency-code", "urls-absolute-https"}, wantOK: OutcomeFail,
+			wantRule: ruleInvariant + "offer-id-echoed"},
 		{name: "unknown", skip: []string{"offer-id-echoes"}, wantError: true},
 	}
 	for _, tt := range tests {
@@ -778,7 +787,7 @@ func TestRecordReplay(t *testing.T) {
 
 			files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 			require.NoError(t, err)
-			assert.Len(t, files, len(Cases()), "one file per case")
+			assert.Len(t, files, len(caseNames()), "one file per case")
 			canaries := append([]string{canaryEmail, canaryPhone, sandbox.ClientSecret, sandbox.ReadOnlyClientSecret}, capt.secrets...)
 			require.Greater(t, len(capt.secrets), 4, "the capture saw tokens")
 			summary, err := json.Marshal(res)
@@ -925,16 +934,16 @@ func TestInvariants(t *testing.T) {
 			d := good()
 			tt.mutate(d)
 			var got []string
-			vs := checkInvariants(d, invariantInput{offerID: "o-1", quoteID: "q-1", loopback: tt.loopback})
+			vs := checkInvariants(d, caseContext{OfferID: "o-1", QuoteID: "q-1", Loopback: tt.loopback})
 			for _, v := range vs {
 				got = append(got, v.Rule+" "+v.Path)
-				assert.NotEmpty(t, v.Message)
+				assert.NotEmpty(t, v.Reason)
 				assert.NotEmpty(t, v.Expected)
 			}
 			sort.Strings(got)
 			assert.Equal(t, tt.want, got)
 			// Skipping every invariant silences them all.
-			assert.Empty(t, checkInvariants(d, invariantInput{offerID: "o-1", quoteID: "q-1", skip: Invariants()}))
+			assert.Empty(t, checkInvariants(d, caseContext{OfferID: "o-1", QuoteID: "q-1", SkipInvariants: Invariants()}))
 		})
 	}
 }
@@ -969,6 +978,20 @@ func TestResultJSON(t *testing.T) {
 	assert.False(t, back.Failed())
 	back.Cases[1].Outcome = OutcomeFail
 	assert.True(t, back.Failed())
+
+	// A violation is written as {rule, path, expected, observed, message}:
+	// Reason as "message", without spec's Keyword and Status.
+	v := Violation{Rule: "schema", Path: "$.data.price", Keyword: "type", Reason: "got string, want number",
+		Expected: "number", Observed: "string", Status: 200}
+	b, err = json.Marshal(CaseResult{Name: CaseConfirmOK, Violations: []Violation{v}})
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &m))
+	assert.Equal(t, []any{map[string]any{"rule": "schema", "path": "$.data.price", "expected": "number",
+		"observed": "string", "message": "got string, want number"}}, m["violations"])
+	var c2 CaseResult
+	require.NoError(t, json.Unmarshal(b, &c2))
+	v.Keyword, v.Status = "", 0
+	assert.Equal(t, []Violation{v}, c2.Violations)
 }
 
 func TestLive(t *testing.T) {
@@ -1095,7 +1118,7 @@ func TestRequestPrechecks(t *testing.T) {
 
 func TestReplayTruncated(t *testing.T) {
 	dir := t.TempDir()
-	rec := recording{Version: RecordingVersion, Target: "http://127.0.0.1:1",
+	rec := recording{Version: recordingVersion, Target: "http://127.0.0.1:1",
 		Case: CaseResult{Name: CaseConfirmOK, Outcome: OutcomePass, Status: 200, Reason: "booking X",
 			Exchange: &Exchange{Method: "POST", URL: "http://127.0.0.1:1/api/partners/P/offers/O/confirm",
 				Status: 200, ResponseBody: `{"data":{"id":"X"`, ResponseBodyTruncated: true}}}
@@ -1108,13 +1131,12 @@ func TestReplayTruncated(t *testing.T) {
 	assert.Equal(t, OutcomePass, c.Outcome, "a cut body is not judged again")
 	assert.Contains(t, c.Reason, "truncated")
 
-	long, cut := truncateBody(strings.Repeat("é", MaxExchangeBody))
-	assert.True(t, cut)
-	assert.LessOrEqual(t, len(long), MaxExchangeBody)
-	assert.True(t, utf8.ValidString(long))
-	short, cut := truncateBody("{}")
-	assert.False(t, cut)
-	assert.Equal(t, "{}", short)
+	e := redactExchange(nil, rawExchange{respBody: []byte(strings.Repeat("é", MaxExchangeBody)), reqBody: []byte("{}")})
+	assert.True(t, e.ResponseBodyTruncated)
+	assert.LessOrEqual(t, len(e.ResponseBody), MaxExchangeBody)
+	assert.True(t, utf8.ValidString(e.ResponseBody))
+	assert.False(t, e.RequestBodyTruncated)
+	assert.Equal(t, "{}", e.RequestBody)
 }
 
 func TestRedirectIsAnAnswer(t *testing.T) {

@@ -1,8 +1,8 @@
 // Package contract is the contract suite for XONE's Confirm offer endpoint
 // (POST /api/partners/{partner_id}/offers/{offer_id}/confirm): a fixed set
-// of named cases, a runner, and results as plain data.
+// of named cases, generated cases, a runner, and results as plain data.
 //
-// The cases, in order (see [Cases]):
+// The cases, in order:
 //
 //	confirm-ok            valid token and body (the configured offer): 200, a booking that
 //	                      validates (formats included), plus the semantic invariants
@@ -19,29 +19,20 @@
 //	double-confirm        the configured offer again: a 2xx with another booking id is
 //	                      fail (duplicate booking), a 4xx is drift with its message
 //	concurrent-confirm    the race check: Config.Race (default 5) confirms of one fresh
-//	                      offer released together; exactly one booking and refusals
-//	                      pass, two booking ids are an integrity failure (see below)
+//	                      offer released together by last-byte synchronisation; exactly
+//	                      one booking and refusals pass, two booking ids are an
+//	                      integrity failure
+//
+// Generated cases (Config.Generate) follow: bodies drawn from the request
+// schema, alternately valid (want 2xx) and with one mutation the document
+// rejects (want 4xx); one that does not pass is shrunk with rapid to a
+// minimal body and a curl line. Config.Seed replays them.
 //
 // Policy: a 5xx is always fail; an undocumented status is at least drift;
 // schema, format, header and content-type violations are fail; undocumented
 // response fields (reported by a strict spec) are drift. With
 // Config.Strict every drift becomes fail. Security findings, then integrity
 // findings (an offer booked twice), come first in [Result.Cases].
-//
-// # The race check
-//
-// double-confirm sends its second confirm after the first was answered; a
-// check-then-act race needs confirms that arrive together. concurrent-confirm
-// takes one offer (a fresh one against the embedded sandbox, else one from
-// Config.NextOffer), opens one connection per confirm through Config.Conns
-// (the egress gate: TLS done, production refused), counts the group against
-// the rate ceiling (Admit), records every confirm in the journal, then
-// releases them by last-byte synchronisation: each request, serialised by
-// net/http, is written but for its last byte, and the last bytes are written
-// together after a barrier. The case reports the spread of the final writes
-// and, when the target sends Server-Timing recv, of the arrivals it saw
-// ([Race]). Where a proxy carries the requests it sends ordinary requests
-// released by a barrier instead, and says so.
 //
 // Findings are data: [Run] returns them in a [Result] (no printing; package
 // reports formats it). Errors are for when the suite cannot do its job: a bad
@@ -51,21 +42,12 @@
 //
 // Use:
 //
-//	s, err := spec.Load()
-//	if err != nil {
-//		return err
-//	}
-//	src, err := auth.New(auth.Config{TokenURL: base + "/api/oauth/token", ClientID: id, ClientSecret: secret})
-//	if err != nil {
-//		return err
-//	}
 //	res, err := contract.Run(ctx, contract.Config{
-//		BaseURL:   base,
-//		PartnerID: partner,
-//		OfferID:   offer, QuoteID: quote,
-//		Tokens:    src,
-//		Spec:      s,
-//		Redactor:  src.Redactor(),
+//		BaseURL: base, PartnerID: partner,
+//		OfferID: offer, QuoteID: quote,
+//		Tokens:   src, // an *auth.Source
+//		Spec:     s,   // from spec.Load()
+//		Redactor: src.Redactor(),
 //	})
 //	if errors.Is(err, contract.ErrConfig) {
 //		return err // exit 2

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 // Generated case kinds (GeneratedCase.Kind).
@@ -67,22 +69,15 @@ type Generation struct {
 	Stopped     string `json:"stopped,omitempty"`
 }
 
-// genEnv is what generated cases share with the fixed ones.
-type genEnv struct {
-	sender   sender
-	token    string
-	loopback bool
-}
-
 // generator runs the generated cases of one Run.
 type generator struct {
-	cfg    *Config
-	env    genEnv
-	schema *schemaNode
-	lim    genLimits
-	gen    *Generation
-	res    *Result
-	now    func() time.Time
+	cfg      *Config
+	sender   sender // the fixed cases'
+	token    string
+	loopback bool
+	schema   *schemaNode
+	gen      *Generation
+	res      *Result
 
 	offerID, quoteID string // current offer; "" when none is held
 	exhausted        bool
@@ -94,7 +89,7 @@ type generator struct {
 // runGenerated sends up to cfg.Generate generated cases after the fixed
 // ones and appends their results to res. An error means a generator bug (a
 // positive body the spec rejects) or an unreadable request schema.
-func runGenerated(ctx context.Context, cfg *Config, env genEnv, res *Result) error {
+func runGenerated(ctx context.Context, cfg *Config, s sender, token string, loopback bool, res *Result) error {
 	root, err := requestSchema(cfg.Spec)
 	if err != nil {
 		return err
@@ -103,68 +98,47 @@ func runGenerated(ctx context.Context, cfg *Config, env genEnv, res *Result) err
 	if seed == 0 {
 		seed = rand.Uint64()>>1 | 1
 	}
-	g := &generator{cfg: cfg, env: env, schema: root, res: res, now: cfg.Now,
+	g := &generator{cfg: cfg, sender: s, token: token, loopback: loopback, schema: root, res: res,
 		gen: &Generation{Seed: seed, Requested: cfg.Generate}}
-	if g.now == nil {
-		g.now = time.Now
-	}
 	res.Generation = g.gen
-	g.lim = genLimits{maxQuotes: 1, maxItems: 2}
-	if cfg.NextOffer == nil {
-		g.lim.maxQuotes = 3 // fresh offers of the embedded sandbox take any quote ids
-	}
-	if cfg.NextOffer != nil {
-		g.gen.OfferBudget = cfg.GenerateOffers
-		if g.gen.OfferBudget <= 0 {
-			g.gen.OfferBudget = cfg.Generate
-		}
-	} else if !cfg.Embedded {
+	lim := genLimits{maxQuotes: 3, maxItems: 2} // fresh offers of the embedded sandbox take any quote ids
+	switch {
+	case cfg.NextOffer != nil:
+		lim.maxQuotes = 1
+		g.gen.OfferBudget = cmp.Or(max(cfg.GenerateOffers, 0), cfg.Generate)
+	case !cfg.Embedded:
 		g.gen.Stopped = "no offer feed for generated cases (--offers): none run"
 		return nil
 	}
-	if !env.loopback {
-		rate := cfg.GenerateRate
-		if rate <= 0 {
-			rate = DefaultGenerateRate
-		}
-		g.interval = time.Duration(float64(time.Second) / rate)
+	if !loopback {
+		g.interval = time.Duration(float64(time.Second) / cmp.Or(max(cfg.GenerateRate, 0), DefaultGenerateRate))
 	}
-
-	nPos, nNeg := 0, 0
 	base := coverageBody(root, "$", 0)
 	fixedMuts := mutations(root, base)
-	pos := positiveBody(root, g.lim)
+	pos := positiveBody(root, lim)
 	for i := range cfg.Generate {
 		if ctx.Err() != nil {
 			res.Interrupted = true
 			break
 		}
-		var c genCase
-		if i%2 == 0 {
-			c.kind = KindPositive
-			if nPos < len(coverageStrings()) {
-				c.base = coverageBody(root, "$", nPos)
-			} else {
-				c.base = pos.Example(caseSeed(seed, i))
-			}
-			nPos++
-		} else {
-			c.kind = KindNegative
-			if nNeg < len(fixedMuts) {
-				c.base, c.mut = base, fixedMuts[nNeg]
-			} else {
-				b := pos.Example(caseSeed(seed, i))
-				ms := mutations(root, b)
-				c.base, c.mut = b, ms[rand.New(rand.NewPCG(seed, uint64(i))).IntN(len(ms))]
-			}
-			nNeg++
+		// Positive and negative cases alternate; the first of each kind
+		// are the coverage bodies and the mutations of the first.
+		c, k := genCase{kind: KindPositive}, i/2
+		switch {
+		case i%2 == 0 && k < len(coverageStrings()):
+			c.base = coverageBody(root, "$", k)
+		case i%2 == 0:
+			c.base = pos.Example(caseSeed(seed, i))
+		case k < len(fixedMuts):
+			c.kind, c.base, c.mut = KindNegative, base, fixedMuts[k]
+		default:
+			b := pos.Example(caseSeed(seed, i))
+			ms := mutations(root, b)
+			c.kind, c.base, c.mut = KindNegative, b, ms[rand.New(rand.NewPCG(seed, uint64(i))).IntN(len(ms))]
 		}
 		c.name = fmt.Sprintf("%s%s-%03d", GeneratedPrefix, c.kind, i+1)
 		done, err := g.runCase(ctx, c)
-		if err == nil {
-			err = g.err
-		}
-		if err != nil {
+		if err = cmp.Or(err, g.err); err != nil {
 			return err
 		}
 		if !done {
@@ -199,19 +173,19 @@ func (c genCase) body(base any) any {
 	return base
 }
 
-// probe is the judged answer to one generated body.
+// probe is the judged answer to one generated body (cr.Status 0: no
+// answer).
 type probe struct {
-	cr     CaseResult
-	status int // 0: no answer
-	sent   bool
-	x      rawExchange
-	quote  string // the quote id the body was sent with
+	cr    CaseResult
+	sent  bool
+	x     rawExchange
+	quote string // the quote id the body was sent with
 }
 
 // signature is what a shrunk body must keep to count as the same failure:
 // the outcome and the status class.
 func (p probe) signature() string {
-	return fmt.Sprintf("%s/%d", p.cr.Outcome, p.status/100)
+	return fmt.Sprintf("%s/%d", p.cr.Outcome, p.cr.Status/100)
 }
 
 // runCase sends one generated case, shrinks it when it did not pass and
@@ -235,10 +209,10 @@ func (g *generator) runCase(ctx context.Context, c genCase) (bool, error) {
 	if cr.Outcome != OutcomePass && cr.Outcome != OutcomeSkip {
 		minimal, p, n := g.shrink(ctx, c, first)
 		gc.ShrinkRequests = n
-		body := g.env.sender.red.JSON(marshalBody(fillQuote(minimal, p.quote)))
+		body := g.sender.red.JSON(withQuote(minimal, p.quote))
 		gc.MinimalBody = string(body)
-		gc.MinimalStatus = p.status
-		gc.Curl = curlLine(g.env.sender.red.String(p.x.url), body)
+		gc.MinimalStatus = p.cr.Status
+		gc.Curl = curlLine(g.sender.red.String(p.x.url), body)
 	}
 	g.res.Cases = append(g.res.Cases, cr)
 	return true, nil
@@ -248,7 +222,7 @@ func (g *generator) runCase(ctx context.Context, c genCase) (bool, error) {
 // negative one does not. A broken promise is a generator bug, never a
 // finding about the target.
 func (g *generator) checkBody(c genCase, body any) error {
-	b := marshalBody(fillQuote(body, xone.NewUUID()))
+	b := withQuote(body, xone.NewUUID())
 	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/api/partners/p/offers/"+xone.NewUUID()+"/confirm", nil)
 	req.Header.Set("Content-Type", "application/json")
 	vs := g.cfg.Spec.ValidateRequest(req, b)
@@ -260,10 +234,6 @@ func (g *generator) checkBody(c genCase, body any) error {
 	}
 	return nil
 }
-
-// valid reports whether body is what the case kind promises (checkBody
-// without the error).
-func (g *generator) valid(c genCase, body any) bool { return g.checkBody(c, body) == nil }
 
 // offer returns the offer to confirm next, drawing from the feed when none
 // is held; false when the feed or the budget is exhausted.
@@ -297,18 +267,13 @@ func (g *generator) offer() bool {
 
 // pace waits until the next request may leave (off loopback only).
 func (g *generator) pace(ctx context.Context) bool {
-	if g.interval <= 0 {
-		return ctx.Err() == nil
-	}
-	if !g.last.IsZero() {
-		if d := time.Until(g.last.Add(g.interval)); d > 0 {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				return false
-			}
+	if g.interval > 0 && !g.last.IsZero() {
+		t := time.NewTimer(time.Until(g.last.Add(g.interval)))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return false
 		}
 	}
 	g.last = time.Now()
@@ -324,25 +289,22 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 	if g.err != nil || !g.offer() || !g.pace(ctx) {
 		return probe{}
 	}
-	raw := marshalBody(fillQuote(body, g.quoteID))
-	u := confirmURL(g.cfg, g.offerID)
+	raw := withQuote(body, g.quoteID)
 	d := caseDef{name: c.name, kind: kindConfirm, cred: credWrite, contentType: "application/json"}
 	if c.kind == KindNegative {
 		d.kind, d.knownStatuses = kindNegative, []int{422, 400}
 	}
-	cc := caseContext{OfferID: g.offerID, QuoteID: g.quoteID, Loopback: g.env.loopback, SkipInvariants: g.cfg.SkipInvariants}
-	p := planned{def: d, url: u, body: raw, header: http.Header{}, context: cc}
-	p.header.Set("Accept", "application/json")
-	p.header.Set("Content-Type", "application/json")
-	p.header.Set("User-Agent", userAgent)
-	p.header.Set("Authorization", "Bearer "+g.env.token)
-	x, err := g.env.sender.send(ctx, p)
-	if g.journalRefused(err) {
+	cc := caseContext{OfferID: g.offerID, QuoteID: g.quoteID, Loopback: g.loopback, SkipInvariants: g.cfg.SkipInvariants}
+	p := planned{def: d, url: confirmURL(g.cfg, g.offerID), body: raw,
+		header: confirmHeader("application/json", g.token), context: cc}
+	x, sent, err := g.sender.send(ctx, p)
+	if !sent {
+		g.journalRefused(err)
 		return probe{}
 	}
 	g.gen.Requests++
 	out := probe{sent: true, x: x, quote: g.quoteID}
-	red := g.env.sender.red
+	red := g.sender.red
 	var cr CaseResult
 	if err != nil {
 		if ctx.Err() != nil {
@@ -350,15 +312,14 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 			return probe{}
 		}
 		cr = CaseResult{Name: c.name, Outcome: OutcomeError, Duration: x.duration, Reason: "no answer: " + red.String(err.Error())}
-		x.status = 0
 	} else {
-		addResponseSecrets(red, x.respBody)
-		cr, _ = judge(d, g.cfg.Spec, g.cfg.Strict, cc, x, red, g.env.sender.cov)
+		addSecrets(red, x.respBody)
+		cr, _ = judge(d, g.cfg.Spec, g.cfg.Strict, cc, x, red, g.sender.cov)
 		cr = g.refusal(cr, c, d, x)
 	}
 	cr.Exchange = redactExchange(red, x)
 	scrubResult(red, &cr)
-	out.cr, out.status = cr, x.status
+	out.cr = cr
 	if err == nil && x.status >= 400 && x.status < 500 {
 		return out // refused: the offer is still unconfirmed
 	}
@@ -366,73 +327,43 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 	return out
 }
 
-// journalRefused reports whether the journal refused to record a confirm
-// (nothing was sent), and stops generation: an offer another run claimed
-// ends the feed, a failed write is the run's error.
-func (g *generator) journalRefused(err error) bool {
-	var je *journalError
-	if !errors.As(err, &je) {
-		return false
-	}
+// journalRefused stops generation when the journal refused to record a
+// confirm (nothing was sent): an offer another run claimed ends the feed, a
+// failed write is the run's error.
+func (g *generator) journalRefused(err error) {
 	var ce *ledger.ClaimedError
-	if errors.As(err, &ce) {
-		g.exhausted = true
-		g.gen.Stopped = ce.Error()
-		g.offerID, g.quoteID = "", ""
-		return true
+	if !errors.As(err, &ce) {
+		g.err = err
+		return
 	}
-	g.err = je.err
-	return true
+	g.exhausted = true
+	g.gen.Stopped = ce.Error()
+	g.offerID, g.quoteID = "", ""
 }
 
 // refusal adjusts the judge's verdict on a 4xx refusal of a generated body.
 func (g *generator) refusal(cr CaseResult, c genCase, d caseDef, x rawExchange) CaseResult {
-	refused := x.status >= 400 && x.status < 500 && x.status != http.StatusUnauthorized &&
-		x.status != http.StatusTooManyRequests
+	if x.status < 400 || x.status >= 500 || x.status == http.StatusUnauthorized || x.status == http.StatusTooManyRequests {
+		return cr
+	}
 	switch {
-	case refused && c.kind == KindPositive:
-		return refusedValid(cr, x.status, g.cfg.Strict, errorMessage(g.env.sender.red.JSON(x.respBody)))
-	case refused && slices.Contains(d.knownStatuses, x.status):
+	case c.kind == KindPositive: // drift: the document accepts the body, the API refuses it
+		cr.Violations = slices.DeleteFunc(cr.Violations, func(v Violation) bool {
+			return v.Rule == RuleStatus || v.Rule == spec.RuleStatusUndocumented
+		})
+		cr.add(RuleStatusUnexpected, "", "2xx", fmt.Sprint(x.status), "the document accepts this body, the API refuses it")
+		cr.Outcome = outcomeOf(cr.Violations)
+		cr.Reason = fmt.Sprintf("the document accepts this body, the API refuses it with %d%s",
+			x.status, withMsg(errorMessage(g.sender.red.JSON(x.respBody))))
+		cr.strictly(g.cfg.Strict)
+	case slices.Contains(d.knownStatuses, x.status):
 		// The fixed negative cases already report the undocumented status
 		// the API is known to refuse with; a generated case checks only
 		// that the body is refused.
-		return withoutRule(cr, specRuleStatusUndocumented, g.cfg.Strict)
-	}
-	return cr
-}
-
-// withoutRule drops the violations of rule from cr and judges it again.
-func withoutRule(cr CaseResult, rule string, strict bool) CaseResult {
-	cr.Violations = slices.DeleteFunc(cr.Violations, func(v Violation) bool { return v.Rule == rule })
-	cr.Outcome = outcomeOf(cr.Violations)
-	if cr.Outcome == OutcomeDrift && strict {
-		cr.Outcome = OutcomeFail
-	}
-	return cr
-}
-
-// refusedValid turns the judge's verdict on a 4xx to a positive body into
-// drift: the document accepts the body, the API refuses it.
-func refusedValid(cr CaseResult, status int, strict bool, msg string) CaseResult {
-	var vs []Violation
-	for _, v := range cr.Violations {
-		if v.Rule != RuleStatus && v.Rule != specRuleStatusUndocumented {
-			vs = append(vs, v)
+		cr.Violations = slices.DeleteFunc(cr.Violations, isRule(spec.RuleStatusUndocumented))
+		if cr.Outcome = outcomeOf(cr.Violations); cr.Outcome == OutcomeDrift && g.cfg.Strict {
+			cr.Outcome = OutcomeFail // the reason already says "strict: "
 		}
-	}
-	vs = append(vs, Violation{Rule: RuleStatusUnexpected, Expected: "2xx", Observed: fmt.Sprint(status),
-		Message: "the document accepts this body, the API refuses it"})
-	cr.Violations = vs
-	cr.Outcome = OutcomeDrift
-	for _, v := range vs {
-		if !isDriftRule(v.Rule) {
-			cr.Outcome = OutcomeFail
-		}
-	}
-	cr.Reason = fmt.Sprintf("the document accepts this body, the API refuses it with %d%s", status, withMsg(msg))
-	if cr.Outcome == OutcomeDrift && strict {
-		cr.Outcome = OutcomeFail
-		cr.Reason = "strict: " + cr.Reason
 	}
 	return cr
 }
@@ -442,10 +373,7 @@ func refusedValid(cr CaseResult, status int, strict bool, msg string) CaseResult
 // candidate (at most MaxShrinks requests). It returns the smallest body,
 // its probe and the number of requests spent.
 func (g *generator) shrink(ctx context.Context, c genCase, first probe) (any, probe, int) {
-	budget := g.cfg.MaxShrinks
-	if budget == 0 {
-		budget = DefaultMaxShrinks
-	}
+	budget := cmp.Or(g.cfg.MaxShrinks, DefaultMaxShrinks)
 	best, bestProbe := c.body(c.base), first
 	if budget < 0 {
 		return best, bestProbe, 0
@@ -458,9 +386,9 @@ func (g *generator) shrink(ctx context.Context, c genCase, first probe) (any, pr
 		keep = []string{renderPath(c.mut.Path)}
 	}
 	prop := func(t *rapid.T) {
-		base := reduce(t, g.schema, c.base, "$", keep, g.lim)
+		base := reduce(t, g.schema, c.base, "$", keep)
 		body := c.body(base)
-		if !g.valid(c, body) {
+		if g.checkBody(c, body) != nil {
 			return // not a body of this kind: not a counterexample
 		}
 		key := string(marshalBody(body))

@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +15,7 @@ import (
 )
 
 // quotePlaceholder stands for the current offer's quote id in a generated
-// body until it is sent (fillQuote replaces it), so one body can be sent
+// body until it is sent (withQuote replaces it), so one body can be sent
 // with several offers and a mutation of quotes[].id is kept.
 const quotePlaceholder = "\x00quote-id\x00"
 
@@ -65,7 +67,7 @@ func coveragePhones() []string {
 func poolFor(path string) ([]string, string) {
 	leaf := path[strings.LastIndexAny(path, ".]")+1:]
 	switch {
-	case isEmailPath(path):
+	case strings.HasSuffix(path, ".email"):
 		return coverageEmails(), plainEmail
 	case xone.SensitiveKey(leaf):
 		return coveragePhones(), plainPhone
@@ -88,16 +90,10 @@ func knownRequired(path string) bool {
 	return false
 }
 
-func isEmailPath(path string) bool { return strings.HasSuffix(path, ".email") }
-
 func isQuoteIDPath(path string) bool {
 	return path == "$.quotes[].id" || (strings.HasPrefix(path, "$.quotes[") && strings.HasSuffix(path, "].id") &&
 		strings.Count(path, "[") == 1)
 }
-
-// itemPath turns a concrete path ($.quotes[2]) into the schema path of
-// its items ($.quotes[]).
-func itemPath(p string) string { return p + "[]" }
 
 // genLimits bounds the generated arrays: quotes holds 1..maxQuotes items
 // (an empty quotes array is refused by the real API and covered by the
@@ -131,7 +127,7 @@ func genValue(t *rapid.T, n *schemaNode, path string, lim genLimits) any {
 		k := rapid.IntRange(lo, hi).Draw(t, path+"#")
 		out := make([]any, k)
 		for i := range out {
-			out[i] = genValue(t, n.Items, itemPath(path), lim)
+			out[i] = genValue(t, n.Items, path+"[]", lim)
 		}
 		return out
 	default:
@@ -172,7 +168,7 @@ func coverageBody(n *schemaNode, path string, k int) any {
 		}
 		return m
 	case "array":
-		return []any{coverageBody(n.Items, itemPath(path), k)}
+		return []any{coverageBody(n.Items, path+"[]", k)}
 	}
 	if isQuoteIDPath(path) {
 		return quotePlaceholder
@@ -185,39 +181,22 @@ func coverageBody(n *schemaNode, path string, k int) any {
 	return s
 }
 
-// fillQuote returns a copy of v with every quotePlaceholder replaced by id.
-func fillQuote(v any, id string) any {
-	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, x := range v {
-			m[k] = fillQuote(x, id)
-		}
-		return m
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = fillQuote(x, id)
-		}
-		return out
-	case string:
-		if v == quotePlaceholder {
-			return id
-		}
-	}
-	return v
-}
-
 // marshalBody encodes a body without HTML escaping (so a reproducer shows
 // the characters sent).
 func marshalBody(v any) []byte {
-	var sb strings.Builder
-	enc := json.NewEncoder(&sb)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil { // only JSON trees built here reach it
 		panic("contract: generate: marshal body: " + err.Error())
 	}
-	return []byte(strings.TrimSuffix(sb.String(), "\n"))
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// withQuote is marshalBody(v) with every quotePlaceholder replaced by
+// quoteID.
+func withQuote(v any, quoteID string) []byte {
+	return bytes.ReplaceAll(marshalBody(v), marshalBody(quotePlaceholder), marshalBody(quoteID))
 }
 
 // mutation is one change that makes a valid body invalid: the value at
@@ -293,41 +272,25 @@ func mutations(n *schemaNode, body any) []mutation {
 	return out
 }
 
-// apply returns a copy of body with m applied.
-func (m mutation) apply(body any) any {
+// apply returns a copy of v with m applied.
+func (m mutation) apply(v any) any {
 	if len(m.Path) == 0 {
 		return m.Value
 	}
-	return applyAt(body, m.Path, m)
-}
-
-func applyAt(v any, path []any, m mutation) any {
+	inner := m
+	inner.Path = m.Path[1:]
 	switch v := v.(type) {
 	case map[string]any:
-		k, _ := path[0].(string)
-		c := make(map[string]any, len(v))
-		for kk, x := range v {
-			c[kk] = x
-		}
-		switch {
-		case len(path) > 1:
-			c[k] = applyAt(c[k], path[1:], m)
-		case m.Remove:
+		k, _ := m.Path[0].(string)
+		c := maps.Clone(v)
+		if c[k] = inner.apply(c[k]); m.Remove && len(inner.Path) == 0 {
 			delete(c, k)
-		default:
-			c[k] = m.Value
 		}
 		return c
 	case []any:
-		i, _ := path[0].(int)
 		c := slices.Clone(v)
-		if i >= len(c) {
-			return c
-		}
-		if len(path) > 1 {
-			c[i] = applyAt(c[i], path[1:], m)
-		} else {
-			c[i] = m.Value
+		if i, _ := m.Path[0].(int); i < len(c) {
+			c[i] = inner.apply(c[i])
 		}
 		return c
 	}
@@ -357,7 +320,7 @@ func firstRune(s string) string {
 // (replaced by a plain value) by a draw whose zero value drops it, so
 // rapid's shrinker walks towards the smallest body. Members on the paths
 // in keep (and their ancestors) are never changed.
-func reduce(t *rapid.T, n *schemaNode, v any, path string, keep []string, lim genLimits) any {
+func reduce(t *rapid.T, n *schemaNode, v any, path string, keep []string) any {
 	kept := func(p string) bool {
 		for _, k := range keep {
 			if k == p || strings.HasPrefix(k, p+".") || strings.HasPrefix(k, p+"[") {
@@ -379,7 +342,7 @@ func reduce(t *rapid.T, n *schemaNode, v any, path string, keep []string, lim ge
 				rapid.IntRange(0, 9).Draw(t, p) == 0 {
 				continue
 			}
-			m[k] = reduce(t, n.Properties[k], x, p, keep, lim)
+			m[k] = reduce(t, n.Properties[k], x, p, keep)
 		}
 		return m
 	case []any:
@@ -387,20 +350,13 @@ func reduce(t *rapid.T, n *schemaNode, v any, path string, keep []string, lim ge
 		if path == "$.quotes" {
 			lo = 1
 		}
-		var out []any
+		out := []any{}
 		for i, x := range v {
 			p := path + "[" + strconv.Itoa(i) + "]"
-			if kept(path) {
-				out = append(out, reduce(t, n.Items, x, p, keep, lim))
+			if !kept(path) && len(out) >= lo && rapid.IntRange(0, 9).Draw(t, p) == 0 {
 				continue
 			}
-			if len(out) >= lo && rapid.IntRange(0, 9).Draw(t, p) == 0 {
-				continue
-			}
-			out = append(out, reduce(t, n.Items, x, p, keep, lim))
-		}
-		if out == nil {
-			out = []any{}
+			out = append(out, reduce(t, n.Items, x, p, keep))
 		}
 		return out
 	case string:

@@ -3,6 +3,7 @@ package contract
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/xoneharness/xoneharness/spec"
@@ -22,12 +23,7 @@ type schemaNode struct {
 // propertyNames returns the property names in sorted order, so generation
 // does not depend on map order.
 func (n *schemaNode) propertyNames() []string {
-	names := make([]string, 0, len(n.Properties))
-	for k := range n.Properties {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(n.Properties))
 }
 
 // requestSchema reads the confirm request body schema from the corrected

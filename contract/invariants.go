@@ -9,150 +9,165 @@ import (
 	"time"
 )
 
-// The semantic invariants checked on a 2xx confirm answer, beyond what the
-// schema says. Each can be skipped by name (Config.SkipInvariants).
-const (
-	// InvariantOfferIDEchoed: data.offer_id is the confirmed offer's id.
-	InvariantOfferIDEchoed = "offer-id-echoed"
-	// InvariantQuoteIDEchoed: data.quote.uuid, when present, is the quote sent.
-	InvariantQuoteIDEchoed = "quote-id-echoed"
-	// InvariantPolicyDatesOrdered: every policy's policy_start_date is not
-	// after its policy_end_date.
-	InvariantPolicyDatesOrdered = "policy-dates-ordered"
-	// InvariantAmountsNonNegative: data.price and every policy's price, tax
-	// and commission are >= 0.
-	InvariantAmountsNonNegative = "amounts-non-negative"
-	// InvariantCurrencyCode: data.currency is three upper-case letters.
-	InvariantCurrencyCode = "currency-code"
-	// InvariantTimestampsOrdered: created_at is not after updated_at (the
-	// booking, every policy, the policyholder).
-	InvariantTimestampsOrdered = "timestamps-ordered"
-	// InvariantURLsAbsoluteHTTPS: coi.url, coi.pdf, account_url, fnol_link,
-	// sign_up_url and every pds_url are absolute https URLs (http is allowed
-	// when the target itself is on loopback).
-	InvariantURLsAbsoluteHTTPS = "urls-absolute-https"
-)
+// ruleInvariant prefixes the rule of a failed semantic invariant:
+// "invariant:offer-id-echoed" and so on (see [Invariants]).
+const ruleInvariant = "invariant:"
 
-// Invariants returns the names of the semantic invariants in the order they
-// are checked; a fresh slice on every call.
-func Invariants() []string {
-	return []string{
-		InvariantOfferIDEchoed,
-		InvariantQuoteIDEchoed,
-		InvariantPolicyDatesOrdered,
-		InvariantAmountsNonNegative,
-		InvariantCurrencyCode,
-		InvariantTimestampsOrdered,
-		InvariantURLsAbsoluteHTTPS,
+// report records one broken instance of an invariant.
+type report func(path, expected, observed, reason string)
+
+// invariant is one semantic invariant of a 2xx confirm answer's data object,
+// beyond what the schema says. Fields of the wrong type or missing are left
+// to the schema check, except data.offer_id, whose absence breaks
+// offer-id-echoed.
+type invariant struct {
+	name  string
+	check func(data map[string]any, cc caseContext, add report)
+}
+
+// invariants returns the semantic invariants in the order they are checked.
+func invariants() []invariant {
+	return []invariant{
+		{"offer-id-echoed", offerIDEchoed},
+		{"quote-id-echoed", quoteIDEchoed},
+		{"policy-dates-ordered", policyDatesOrdered},
+		{"amounts-non-negative", amountsNonNegative},
+		{"currency-code", currencyCode},
+		{"timestamps-ordered", timestampsOrdered},
+		{"urls-absolute-https", urlsAbsoluteHTTPS},
 	}
+}
+
+// Invariants returns the names of the semantic invariants checked on a 2xx
+// confirm answer beyond what the schema says, in the order they are checked
+// (each can be skipped by name: Config.SkipInvariants); a fresh slice on
+// every call.
+func Invariants() []string {
+	var out []string
+	for _, inv := range invariants() {
+		out = append(out, inv.name)
+	}
+	return out
+}
+
+// checkInvariants checks data (the decoded "data" object) and returns one
+// violation per broken invariant instance, skipping those in cc.SkipInvariants.
+func checkInvariants(data map[string]any, cc caseContext) []Violation {
+	var out []Violation
+	for _, inv := range invariants() {
+		if slices.Contains(cc.SkipInvariants, inv.name) {
+			continue
+		}
+		inv.check(data, cc, func(path, expected, observed, reason string) {
+			out = append(out, Violation{Rule: ruleInvariant + inv.name, Path: path,
+				Expected: expected, Observed: observed, Reason: reason})
+		})
+	}
+	return out
+}
+
+// offerIDEchoed: data.offer_id is the confirmed offer's id.
+func offerIDEchoed(data map[string]any, cc caseContext, add report) {
+	got, ok := data["offer_id"].(string)
+	switch {
+	case !ok:
+		add("$.data.offer_id", cc.OfferID, describe(data["offer_id"]), "the answer does not echo the confirmed offer id")
+	case got != cc.OfferID:
+		add("$.data.offer_id", cc.OfferID, got, "the answer names another offer than the one confirmed")
+	}
+}
+
+// quoteIDEchoed: data.quote.uuid, when present, is the quote sent.
+func quoteIDEchoed(data map[string]any, cc caseContext, add report) {
+	q, _ := data["quote"].(map[string]any)
+	if got, ok := q["uuid"].(string); ok && cc.QuoteID != "" && got != cc.QuoteID {
+		add("$.data.quote.uuid", cc.QuoteID, got, "the answer names another quote than the one sent")
+	}
+}
+
+// policyDatesOrdered: every policy's policy_start_date is not after its
+// policy_end_date.
+func policyDatesOrdered(data map[string]any, _ caseContext, add report) {
+	eachPolicy(data, func(path string, p map[string]any) {
+		if err := ordered(p, "policy_start_date", "policy_end_date"); err != "" {
+			add(path, "policy_start_date <= policy_end_date", err, "policy ends before it starts")
+		}
+	})
+}
+
+// amountsNonNegative: data.price and every policy's price, tax and
+// commission are >= 0.
+func amountsNonNegative(data map[string]any, _ caseContext, add report) {
+	if n, ok := data["price"].(float64); ok && n < 0 {
+		add("$.data.price", ">= 0", num(n), "negative amount")
+	}
+	eachPolicy(data, func(path string, p map[string]any) {
+		for _, k := range []string{"price", "tax", "commission"} {
+			if n, ok := p[k].(float64); ok && n < 0 {
+				add(path+"."+k, ">= 0", num(n), "negative amount")
+			}
+		}
+	})
 }
 
 var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 
-// invariantInput is what the invariants compare the answer against.
-type invariantInput struct {
-	offerID, quoteID string
-	loopback         bool
-	skip             []string
+// currencyCode: data.currency is three upper-case letters.
+func currencyCode(data map[string]any, _ caseContext, add report) {
+	if c, ok := data["currency"].(string); ok && !currencyRE.MatchString(c) {
+		add("$.data.currency", "three upper-case letters (ISO 4217)", c, "not a currency code")
+	}
 }
 
-// checkInvariants checks data (the decoded "data" object) and returns one
-// violation per broken invariant instance. Fields of the wrong type or
-// missing are left to the schema check, except data.offer_id, whose absence
-// breaks offer-id-echoed.
-func checkInvariants(data map[string]any, in invariantInput) []Violation {
-	var out []Violation
-	add := func(name, path, expected, observed, msg string) {
-		out = append(out, Violation{Rule: RuleInvariantPrefix + name, Path: path,
-			Expected: expected, Observed: observed, Message: msg})
+// timestampsOrdered: created_at is not after updated_at (the booking, every
+// policy, the policyholder).
+func timestampsOrdered(data map[string]any, _ caseContext, add report) {
+	check := func(path string, m map[string]any) {
+		if err := ordered(m, "created_at", "updated_at"); err != "" {
+			add(path, "created_at <= updated_at", err, "updated before it was created")
+		}
 	}
-	on := func(name string) bool { return !slices.Contains(in.skip, name) }
-	policies, _ := data["policies"].([]any)
+	check("$.data", data)
+	eachPolicy(data, check)
+	if ph, ok := data["policyholder"].(map[string]any); ok {
+		check("$.data.policyholder", ph)
+	}
+}
 
-	if on(InvariantOfferIDEchoed) {
-		got, ok := data["offer_id"].(string)
+// urlsAbsoluteHTTPS: coi.url, coi.pdf, account_url, fnol_link, sign_up_url
+// and every pds_url are absolute https URLs (http is allowed when the target
+// itself is on loopback).
+func urlsAbsoluteHTTPS(data map[string]any, cc caseContext, add report) {
+	check := func(path string, v any) {
+		s, ok := v.(string)
+		if !ok || s == "" {
+			return
+		}
+		u, err := url.Parse(s)
 		switch {
-		case !ok:
-			add(InvariantOfferIDEchoed, "$.data.offer_id", in.offerID, describe(data["offer_id"]),
-				"the answer does not echo the confirmed offer id")
-		case got != in.offerID:
-			add(InvariantOfferIDEchoed, "$.data.offer_id", in.offerID, got,
-				"the answer names another offer than the one confirmed")
+		case err != nil || !u.IsAbs() || u.Host == "":
+			add(path, "absolute https URL", s, "not an absolute URL")
+		case u.Scheme != "https" && (u.Scheme != "http" || !cc.Loopback):
+			add(path, "absolute https URL", s, "scheme "+u.Scheme+" is not https")
 		}
 	}
-	if on(InvariantQuoteIDEchoed) && in.quoteID != "" {
-		if q, ok := data["quote"].(map[string]any); ok {
-			if got, ok := q["uuid"].(string); ok && got != in.quoteID {
-				add(InvariantQuoteIDEchoed, "$.data.quote.uuid", in.quoteID, got,
-					"the answer names another quote than the one sent")
-			}
-		}
+	if coi, ok := data["coi"].(map[string]any); ok {
+		check("$.data.coi.url", coi["url"])
+		check("$.data.coi.pdf", coi["pdf"])
 	}
-	if on(InvariantPolicyDatesOrdered) {
-		for i, p := range policies {
-			pm, _ := p.(map[string]any)
-			if err := ordered(pm, "policy_start_date", "policy_end_date"); err != "" {
-				add(InvariantPolicyDatesOrdered, fmt.Sprintf("$.data.policies[%d]", i),
-					"policy_start_date <= policy_end_date", err, "policy ends before it starts")
-			}
-		}
+	for _, k := range []string{"account_url", "fnol_link", "sign_up_url"} {
+		check("$.data."+k, data[k])
 	}
-	if on(InvariantAmountsNonNegative) {
-		if n, ok := data["price"].(float64); ok && n < 0 {
-			add(InvariantAmountsNonNegative, "$.data.price", ">= 0", num(n), "negative amount")
-		}
-		for i, p := range policies {
-			pm, _ := p.(map[string]any)
-			for _, k := range []string{"price", "tax", "commission"} {
-				if n, ok := pm[k].(float64); ok && n < 0 {
-					add(InvariantAmountsNonNegative, fmt.Sprintf("$.data.policies[%d].%s", i, k), ">= 0", num(n), "negative amount")
-				}
-			}
-		}
+	eachPolicy(data, func(path string, p map[string]any) { check(path+".pds_url", p["pds_url"]) })
+}
+
+// eachPolicy calls f with the path and content of every policy of data.
+func eachPolicy(data map[string]any, f func(path string, p map[string]any)) {
+	policies, _ := data["policies"].([]any)
+	for i, p := range policies {
+		pm, _ := p.(map[string]any)
+		f(fmt.Sprintf("$.data.policies[%d]", i), pm)
 	}
-	if on(InvariantCurrencyCode) {
-		if c, ok := data["currency"].(string); ok && !currencyRE.MatchString(c) {
-			add(InvariantCurrencyCode, "$.data.currency", "three upper-case letters (ISO 4217)", c, "not a currency code")
-		}
-	}
-	if on(InvariantTimestampsOrdered) {
-		check := func(path string, m map[string]any) {
-			if err := ordered(m, "created_at", "updated_at"); err != "" {
-				add(InvariantTimestampsOrdered, path, "created_at <= updated_at", err, "updated before it was created")
-			}
-		}
-		check("$.data", data)
-		for i, p := range policies {
-			pm, _ := p.(map[string]any)
-			check(fmt.Sprintf("$.data.policies[%d]", i), pm)
-		}
-		if ph, ok := data["policyholder"].(map[string]any); ok {
-			check("$.data.policyholder", ph)
-		}
-	}
-	if on(InvariantURLsAbsoluteHTTPS) {
-		check := func(path string, v any) {
-			s, ok := v.(string)
-			if !ok || s == "" {
-				return
-			}
-			if msg := badURL(s, in.loopback); msg != "" {
-				add(InvariantURLsAbsoluteHTTPS, path, "absolute https URL", s, msg)
-			}
-		}
-		if coi, ok := data["coi"].(map[string]any); ok {
-			check("$.data.coi.url", coi["url"])
-			check("$.data.coi.pdf", coi["pdf"])
-		}
-		for _, k := range []string{"account_url", "fnol_link", "sign_up_url"} {
-			check("$.data."+k, data[k])
-		}
-		for i, p := range policies {
-			pm, _ := p.(map[string]any)
-			check(fmt.Sprintf("$.data.policies[%d].pds_url", i), pm["pds_url"])
-		}
-	}
-	return out
 }
 
 // ordered returns "" when m[a] <= m[b] or either is absent or unparsable
@@ -169,20 +184,6 @@ func ordered(m map[string]any, a, b string) string {
 		return ""
 	}
 	return a + "=" + sa + " " + b + "=" + sb
-}
-
-func badURL(s string, loopback bool) string {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || !u.IsAbs() || u.Host == "":
-		return "not an absolute URL"
-	case u.Scheme == "https":
-		return ""
-	case u.Scheme == "http" && loopback:
-		return ""
-	default:
-		return "scheme " + u.Scheme + " is not https"
-	}
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

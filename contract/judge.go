@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -14,13 +15,6 @@ import (
 
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/spec"
-)
-
-// Spec rules whose violations are drift rather than fail: behaviour the
-// document does not describe, as opposed to behaviour it contradicts.
-const (
-	specRuleStatusUndocumented = "status-undocumented"
-	specRuleUndocumentedField  = "undocumented-field"
 )
 
 // outcomeOf is the outcome a case's violations give: pass with none, drift
@@ -36,12 +30,29 @@ func outcomeOf(vs []Violation) Outcome {
 	return out
 }
 
+// isDriftRule reports the rules of behaviour the document does not describe,
+// as opposed to behaviour it contradicts.
 func isDriftRule(rule string) bool {
 	switch rule {
-	case specRuleStatusUndocumented, specRuleUndocumentedField, RuleStatusUnexpected, spec.RuleHeaderShape:
+	case spec.RuleStatusUndocumented, spec.RuleUndocumentedField, RuleStatusUnexpected, spec.RuleHeaderShape:
 		return true
 	}
 	return false
+}
+
+func (cr *CaseResult) add(rule, path, expected, observed, reason string) {
+	cr.Violations = append(cr.Violations, Violation{Rule: rule, Path: path, Expected: expected, Observed: observed, Reason: reason})
+}
+
+// strictly turns drift into fail when strict is set, and says so.
+func (cr *CaseResult) strictly(strict bool) {
+	if cr.Outcome == OutcomeDrift && strict {
+		cr.Outcome, cr.Reason = OutcomeFail, "strict: "+cr.Reason
+	}
+}
+
+func isRule(rule string) func(Violation) bool {
+	return func(v Violation) bool { return v.Rule == rule }
 }
 
 // judge validates one exchange against the spec and the case's policy and
@@ -53,8 +64,7 @@ func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, 
 	cr := CaseResult{Name: d.name, Status: x.status, Duration: x.duration}
 	req, err := http.NewRequest(x.method, x.url, bytes.NewReader(x.reqBody))
 	if err != nil { // only a recording with a mangled URL gets here
-		cr.Outcome = OutcomeFail
-		cr.Reason = "cannot rebuild the request: " + err.Error()
+		cr.Outcome, cr.Reason = OutcomeFail, "cannot rebuild the request: "+err.Error()
 		return cr, ""
 	}
 	req.Header = x.reqHeader.Clone()
@@ -65,118 +75,98 @@ func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, 
 		return cr, ""
 	}
 	resp := spec.Response{Status: x.status, Header: x.respHeader.Clone(), Body: x.respBody}
-	vs := s.ValidateResponse(req, resp)
+	cr.Violations = s.ValidateResponse(req, resp)
 	if cov != nil {
-		cov.Add(resp, vs)
+		cov.Add(resp, cr.Violations)
 	}
-	for _, v := range vs {
-		cr.Violations = append(cr.Violations, Violation{Rule: v.Rule, Path: v.Path, Expected: v.Expected,
-			Observed: v.Observed, Message: v.Reason})
-	}
-	add := func(rule, path, expected, observed, msg string) {
-		cr.Violations = append(cr.Violations, Violation{Rule: rule, Path: path, Expected: expected,
-			Observed: observed, Message: msg})
-	}
-	status := strconv.Itoa(x.status)
-	ok2xx := x.status >= 200 && x.status < 300
-	undocumented := slices.ContainsFunc(cr.Violations, func(v Violation) bool { return v.Rule == specRuleStatusUndocumented })
-	if x.status >= 500 || x.status == http.StatusTooManyRequests {
-		// An error status is judged once, as a server error or a refusal,
-		// not also as drift from the document.
-		cr.Violations = slices.DeleteFunc(cr.Violations, func(v Violation) bool { return v.Rule == specRuleStatusUndocumented })
-	}
-	msg := errorMessage(red.JSON(x.respBody))
-	// finding explains a status-level verdict; summary describes a normal
-	// answer and is replaced by the first violation when there is one.
-	var booking, finding, summary string
-
-	switch {
-	case x.status >= 500:
-		add(RuleServerError, "", "no 5xx", status, "server error")
-		finding = fmt.Sprintf("server error %d%s", x.status, withMsg(msg))
-	case x.status < 200 || (x.status >= 300 && x.status < 400):
-		add(RuleStatus, "", expectedStatus(d), status, "unexpected status")
-		finding = fmt.Sprintf("unexpected status %d", x.status)
-	case d.kind == kindConfirm && ok2xx:
-		booking, summary = judgeBooking(&cr, x.respBody, cc)
-	case d.kind == kindConfirm:
-		add(RuleStatus, "", "200", status, "the confirm was rejected")
-		finding = fmt.Sprintf("confirm rejected with %d%s", x.status, withMsg(msg))
-	case d.kind == kindAuth && ok2xx:
-		cr.Security = true
-		add(RuleSecurity, "", "401", status, "accepted without valid authentication")
-		finding = fmt.Sprintf("accepted without valid authentication (status %d)", x.status)
-	case d.kind == kindAuth && x.status == http.StatusUnauthorized:
-		summary = "401" + withMsg(msg)
-	case d.kind == kindAuth:
-		add(RuleStatus, "", "401", status, "a request without valid authentication must get exactly 401")
-		finding = fmt.Sprintf("want 401, got %d%s", x.status, withMsg(msg))
-	case d.kind == kindNegative && ok2xx:
-		add(RuleStatus, "", "4xx", status, "invalid confirm accepted")
-		finding = fmt.Sprintf("invalid confirm accepted (status %d)", x.status)
-	case d.kind == kindDouble && ok2xx:
-		booking, summary = judgeBooking(&cr, x.respBody, cc)
-		switch {
-		case booking == "":
-			add(RuleDuplicateBooking, "$.data.id", cc.FirstBookingID, "absent",
-				"the second confirm succeeded without a booking id: cannot rule out a second booking")
-			finding = "second confirm answered " + status + " without a booking id"
-		case booking != cc.FirstBookingID:
-			add(RuleDuplicateBooking, "$.data.id", cc.FirstBookingID, booking,
-				"the second confirm of one offer created another booking")
-			finding = fmt.Sprintf("duplicate booking: %s after %s", booking, cc.FirstBookingID)
-		default:
-			summary = "idempotent: the second confirm returned the same booking " + booking
-		}
-	case x.status == http.StatusUnauthorized: // negative or double, with the valid token
-		add(RuleStatus, "", "4xx other than 401", status, "the valid token was rejected")
-		finding = "the valid token was rejected with 401" + withMsg(msg)
-	default: // negative or double: a 4xx rejection, as intended
-		finding = rejected(&cr, d, x.status, undocumented, msg)
-	}
-
-	cr.Outcome = outcomeOf(cr.Violations)
-	reason := finding
-	if reason == "" {
-		reason = summary
+	booking, finding, summary := judgeStatus(&cr, d, cc, x, errorMessage(red.JSON(x.respBody)))
+	cr.Outcome, cr.Reason = outcomeOf(cr.Violations), finding
+	if finding == "" {
+		cr.Reason = summary
 		if v := firstOf(cr.Violations, cr.Outcome); v != nil {
-			reason = strings.TrimSpace(v.Rule+" "+v.Path) + ": " + v.Message
+			cr.Reason = strings.TrimSpace(v.Rule+" "+v.Path) + ": " + v.Reason
 		}
 	}
-	if cr.Outcome == OutcomeDrift && strict {
-		cr.Outcome = OutcomeFail
-		reason = "strict: " + reason
-	}
-	cr.Reason = reason
+	cr.strictly(strict)
 	return cr, booking
 }
 
-// rejected judges a 4xx answer to an invalid request or a second confirm:
-// expected behaviour, documented or not (undocumented is drift).
-func rejected(cr *CaseResult, d caseDef, status int, undocumented bool, msg string) string {
-	if undocumented && !slices.Contains(d.knownStatuses, status) {
-		cr.Violations = append(cr.Violations, Violation{Rule: RuleStatusUnexpected,
-			Expected: joinInts(d.knownStatuses), Observed: strconv.Itoa(status),
-			Message: "an undocumented status other than the one the API is known to send"})
+// judgeStatus applies the case's policy to the status of x (msg is the
+// answer's error message), adding to cr's violations. It returns the booking
+// id of a 2xx confirm, the finding that explains a status-level verdict, and
+// the summary of a normal answer (replaced by its first violation, if any).
+func judgeStatus(cr *CaseResult, d caseDef, cc caseContext, x rawExchange, msg string) (booking, finding, summary string) {
+	status, ok2xx := strconv.Itoa(x.status), x.status >= 200 && x.status < 300
+	undocumented := slices.ContainsFunc(cr.Violations, isRule(spec.RuleStatusUndocumented))
+	if x.status >= 500 || x.status == http.StatusTooManyRequests {
+		// An error status is judged once, as a server error or a refusal,
+		// not also as drift from the document.
+		cr.Violations = slices.DeleteFunc(cr.Violations, isRule(spec.RuleStatusUndocumented))
+	}
+	switch {
+	case x.status >= 500:
+		cr.add(RuleServerError, "", "no 5xx", status, "server error")
+		return "", fmt.Sprintf("server error %d%s", x.status, withMsg(msg)), ""
+	case x.status < 200 || (x.status >= 300 && x.status < 400):
+		cr.add(RuleStatus, "", expectedStatus(d.kind), status, "unexpected status")
+		return "", fmt.Sprintf("unexpected status %d", x.status), ""
+	case d.kind == kindConfirm && ok2xx:
+		booking, summary = judgeBooking(cr, x.respBody, cc)
+		return booking, "", summary
+	case d.kind == kindConfirm:
+		cr.add(RuleStatus, "", "200", status, "the confirm was rejected")
+		return "", fmt.Sprintf("confirm rejected with %d%s", x.status, withMsg(msg)), ""
+	case d.kind == kindAuth && ok2xx:
+		cr.Security = true
+		cr.add(RuleSecurity, "", "401", status, "accepted without valid authentication")
+		return "", fmt.Sprintf("accepted without valid authentication (status %d)", x.status), ""
+	case d.kind == kindAuth && x.status == http.StatusUnauthorized:
+		return "", "", "401" + withMsg(msg)
+	case d.kind == kindAuth:
+		cr.add(RuleStatus, "", "401", status, "a request without valid authentication must get exactly 401")
+		return "", fmt.Sprintf("want 401, got %d%s", x.status, withMsg(msg)), ""
+	case d.kind == kindNegative && ok2xx:
+		cr.add(RuleStatus, "", "4xx", status, "invalid confirm accepted")
+		return "", fmt.Sprintf("invalid confirm accepted (status %d)", x.status), ""
+	case d.kind == kindDouble && ok2xx:
+		booking, summary = judgeBooking(cr, x.respBody, cc)
+		switch first := cc.FirstBookingID; {
+		case booking == "":
+			cr.add(RuleDuplicateBooking, "$.data.id", first, "absent",
+				"the second confirm succeeded without a booking id: cannot rule out a second booking")
+			return "", "second confirm answered " + status + " without a booking id", summary
+		case booking != first:
+			cr.add(RuleDuplicateBooking, "$.data.id", first, booking, "the second confirm of one offer created another booking")
+			return booking, fmt.Sprintf("duplicate booking: %s after %s", booking, first), summary
+		}
+		return booking, "", "idempotent: the second confirm returned the same booking " + booking
+	case x.status == http.StatusUnauthorized: // negative or double, with the valid token
+		cr.add(RuleStatus, "", "4xx other than 401", status, "the valid token was rejected")
+		return "", "the valid token was rejected with 401" + withMsg(msg), ""
+	}
+	// Negative or double: a 4xx rejection, as intended (undocumented is drift).
+	if undocumented && !slices.Contains(d.knownStatuses, x.status) {
+		cr.add(RuleStatusUnexpected, "", joinInts(d.knownStatuses), status,
+			"an undocumented status other than the one the API is known to send")
 	}
 	if undocumented {
-		return fmt.Sprintf("rejected with undocumented %d%s", status, withMsg(msg))
+		return "", fmt.Sprintf("rejected with undocumented %d%s", x.status, withMsg(msg)), ""
 	}
-	return fmt.Sprintf("rejected with %d%s", status, withMsg(msg))
+	return "", fmt.Sprintf("rejected with %d%s", x.status, withMsg(msg)), ""
 }
 
 // judgeBooking checks a 2xx confirm body beyond the schema: a data object
 // is present and the invariants hold. It returns the booking id (data.id)
 // and a summary.
 func judgeBooking(cr *CaseResult, body []byte, cc caseContext) (string, string) {
-	hasEmpty := slices.ContainsFunc(cr.Violations, func(v Violation) bool { return v.Rule == RuleEmptyBody })
+	hasEmpty := slices.ContainsFunc(cr.Violations, isRule(spec.RuleEmptyBody))
 	trimmed := bytes.TrimSpace(body)
 	var top map[string]any
 	switch {
 	case len(trimmed) == 0 || string(trimmed) == "null":
 		if !hasEmpty {
-			cr.Violations = append(cr.Violations, Violation{Rule: RuleEmptyBody, Path: "$",
-				Expected: `{"data": {...}}`, Observed: describeBody(trimmed), Message: "a 2xx confirm answer must carry the booking"})
+			cr.add(spec.RuleEmptyBody, "$", `{"data": {...}}`, cmp.Or(string(trimmed), "empty body"),
+				"a 2xx confirm answer must carry the booking")
 		}
 		return "", "no booking in the answer"
 	case json.Unmarshal(trimmed, &top) != nil:
@@ -185,14 +175,12 @@ func judgeBooking(cr *CaseResult, body []byte, cc caseContext) (string, string) 
 	data, isObj := top["data"].(map[string]any)
 	if !isObj {
 		if top["data"] == nil && !hasEmpty {
-			cr.Violations = append(cr.Violations, Violation{Rule: RuleEmptyBody, Path: "$.data",
-				Expected: "an object", Observed: "absent or null", Message: "a 2xx confirm answer must carry the booking"})
+			cr.add(spec.RuleEmptyBody, "$.data", "an object", "absent or null", "a 2xx confirm answer must carry the booking")
 		}
 		return "", "no booking object in the answer"
 	}
 	booking, _ := data["id"].(string)
-	cr.Violations = append(cr.Violations, checkInvariants(data, invariantInput{
-		offerID: cc.OfferID, quoteID: cc.QuoteID, loopback: cc.Loopback, skip: cc.SkipInvariants})...)
+	cr.Violations = append(cr.Violations, checkInvariants(data, cc)...)
 	if booking == "" {
 		return "", "booking without id"
 	}
@@ -210,17 +198,6 @@ func firstOf(vs []Violation, o Outcome) *Violation {
 	return nil
 }
 
-func expectedStatus(d caseDef) string {
-	switch d.kind {
-	case kindAuth:
-		return "401"
-	case kindNegative:
-		return "4xx"
-	default:
-		return "200"
-	}
-}
-
 // errorMessage returns the "message" of a JSON error body, followed by the
 // first field error of a Laravel-style "errors" object ("The given data was
 // invalid. (quotes: The quotes field is required.)"), or the start of a
@@ -231,7 +208,7 @@ func errorMessage(body []byte) string {
 		Errors  json.RawMessage `json:"errors"`
 	}
 	if json.Unmarshal(body, &v) != nil || (v.Message == nil && v.Errors == nil) {
-		return cut(strings.Join(strings.Fields(string(body)), " "), 200)
+		return cut(strings.Join(strings.Fields(string(body)), " "), 200, "…")
 	}
 	msg, ok := v.Message.(string)
 	if !ok && v.Message != nil {
@@ -244,7 +221,7 @@ func errorMessage(body []byte) string {
 		}
 		msg += "(" + field + ": " + first + ")"
 	}
-	return cut(msg, 200)
+	return cut(msg, 200, "…")
 }
 
 // firstFieldError returns the first member of an errors object and its
@@ -257,24 +234,27 @@ func firstFieldError(raw json.RawMessage) (string, string) {
 	}
 	t, err := dec.Token()
 	field, ok := t.(string)
-	if err != nil || !ok {
-		return "", ""
-	}
 	var val any
-	if dec.Decode(&val) != nil {
+	if err != nil || !ok || dec.Decode(&val) != nil {
 		return "", ""
 	}
-	switch val := val.(type) {
-	case string:
-		return field, val
-	case []any:
-		if len(val) > 0 {
-			if s, ok := val[0].(string); ok {
-				return field, s
-			}
-		}
+	if a, ok := val.([]any); ok && len(a) > 0 {
+		val = a[0]
+	}
+	if s, ok := val.(string); ok {
+		return field, s
 	}
 	return "", ""
+}
+
+func expectedStatus(k kind) string {
+	switch k {
+	case kindAuth:
+		return "401"
+	case kindNegative:
+		return "4xx"
+	}
+	return "200"
 }
 
 func withMsg(msg string) string {
@@ -282,13 +262,6 @@ func withMsg(msg string) string {
 		return ""
 	}
 	return ": " + msg
-}
-
-func describeBody(b []byte) string {
-	if len(b) == 0 {
-		return "empty body"
-	}
-	return string(b)
 }
 
 func joinInts(xs []int) string {
@@ -299,72 +272,30 @@ func joinInts(xs []int) string {
 	return strings.Join(s, " or ")
 }
 
-// cut shortens s to at most n bytes without splitting a UTF-8 sequence.
-func cut(s string, n int) string {
+// cut shortens s to at most n bytes without splitting a UTF-8 sequence, and
+// appends mark when it cut.
+func cut(s string, n int, mark string) string {
 	if len(s) <= n {
 		return s
 	}
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n] + "…"
+	return s[:n] + mark
 }
 
-// judgeRace judges the answers of concurrent-confirm (rc.Attempts): one
-// booking and refusals (any 4xx) for the rest pass, and so does one booking
-// id given several times (an idempotent answer); two or more bookings with
-// distinct ids are an integrity failure; no booking at all, a 5xx or
-// another status fail; a confirm left without an answer (it may have
-// booked) is an error unless something failed; a refusal status the
-// document does not list (documents) is drift. It returns the result
-// without Race, Exchange and Duration, and the index of the attempt whose
-// exchange best shows the verdict. It reads nothing but rc: Replay judges a
-// recording with it.
+// judgeRace judges the answers of concurrent-confirm (rc.Attempts, and
+// nothing else, so Replay can use it): one booking (or one booking id given
+// several times) and refusals (4xx) pass; distinct booking ids are an
+// integrity failure; no booking, a 5xx or another status fail; a confirm
+// without an answer (it may have booked) is an error unless something
+// failed; a refusal status the document does not list (documents) is drift.
+// It returns the result without Race, Exchange and Duration, and the index
+// of the attempt whose exchange best shows the verdict.
 func judgeRace(d caseDef, rc *Race, documents func(int) bool, strict bool) (CaseResult, int) {
 	cr := CaseResult{Name: d.name}
-	add := func(rule, path, expected, observed, msg string) {
-		cr.Violations = append(cr.Violations, Violation{Rule: rule, Path: path, Expected: expected, Observed: observed, Message: msg})
-	}
 	n, k := len(rc.Attempts), countRace(rc.Attempts)
-	var finding string
-	switch {
-	case len(k.ids) > 1:
-		cr.Integrity = true
-		add(RuleDuplicateBooking, "$.data.id", "one booking", strings.Join(k.ids, ", "),
-			fmt.Sprintf("%d simultaneous confirms of one offer created %d bookings", n, len(k.ids)))
-		finding = fmt.Sprintf("double booking: %d simultaneous confirms of offer %s created %d bookings: %s",
-			n, rc.OfferID, len(k.ids), strings.Join(k.ids, ", "))
-	case k.booked > 1 && k.noID > 0:
-		add(RuleDuplicateBooking, "$.data.id", "one booking", "absent",
-			"a simultaneous confirm succeeded without a booking id: cannot rule out a second booking")
-		finding = fmt.Sprintf("%d of %d simultaneous confirms answered 2xx, %d without a booking id", k.booked, n, k.noID)
-	}
-	for _, s := range sortedKeys(k.bad) {
-		if s >= 500 {
-			add(RuleServerError, "", "no 5xx", strconv.Itoa(s), "server error")
-		} else {
-			add(RuleStatus, "", "2xx or 4xx", strconv.Itoa(s), "unexpected status")
-		}
-	}
-	if finding == "" && len(k.bad) > 0 {
-		finding = fmt.Sprintf("%s among %d simultaneous confirms", tally(k.bad, nil), n)
-	}
-	if k.booked == 0 && k.lost == 0 {
-		add(RuleStatus, "", "one 2xx", "none", "no confirm of the offer booked it")
-		if finding == "" {
-			finding = fmt.Sprintf("no booking: all %d simultaneous confirms were refused (%s)", n, tally(k.refused, documents))
-		}
-	}
-	for _, s := range sortedKeys(k.refused) {
-		if documents(s) {
-			continue
-		}
-		add(specRuleStatusUndocumented, "$", "a status the document lists", strconv.Itoa(s), "undocumented refusal status")
-		if !slices.Contains(d.knownStatuses, s) {
-			add(RuleStatusUnexpected, "", joinInts(d.knownStatuses), strconv.Itoa(s),
-				"an undocumented status other than the one the API is known to send")
-		}
-	}
+	finding := raceFinding(&cr, d, n, k, rc.OfferID, documents)
 	cr.Outcome = outcomeOf(cr.Violations)
 	if k.lost > 0 && cr.Outcome != OutcomeFail {
 		cr.Outcome = OutcomeError
@@ -375,12 +306,55 @@ func judgeRace(d caseDef, rc *Race, documents func(int) bool, strict bool) (Case
 		finding = raceSummary(n, k, documents)
 	}
 	cr.Reason = finding + raceTiming(rc)
-	if cr.Outcome == OutcomeDrift && strict {
-		cr.Outcome, cr.Reason = OutcomeFail, "strict: "+cr.Reason
-	}
+	cr.strictly(strict)
 	pick := racePick(rc.Attempts, k.ids)
 	cr.Status = rc.Attempts[pick].Status
 	return cr, pick
+}
+
+// raceFinding adds the violations of a group of n confirms of offer that
+// got k, and returns the finding that explains a failure ("" for none).
+func raceFinding(cr *CaseResult, d caseDef, n int, k raceCounts, offer string, documents func(int) bool) string {
+	var finding string
+	switch {
+	case len(k.ids) > 1:
+		cr.Integrity = true
+		cr.add(RuleDuplicateBooking, "$.data.id", "one booking", strings.Join(k.ids, ", "),
+			fmt.Sprintf("%d simultaneous confirms of one offer created %d bookings", n, len(k.ids)))
+		finding = fmt.Sprintf("double booking: %d simultaneous confirms of offer %s created %d bookings: %s",
+			n, offer, len(k.ids), strings.Join(k.ids, ", "))
+	case k.booked > 1 && k.noID > 0:
+		cr.add(RuleDuplicateBooking, "$.data.id", "one booking", "absent",
+			"a simultaneous confirm succeeded without a booking id: cannot rule out a second booking")
+		finding = fmt.Sprintf("%d of %d simultaneous confirms answered 2xx, %d without a booking id", k.booked, n, k.noID)
+	}
+	for _, s := range slices.Sorted(maps.Keys(k.bad)) {
+		if s >= 500 {
+			cr.add(RuleServerError, "", "no 5xx", strconv.Itoa(s), "server error")
+		} else {
+			cr.add(RuleStatus, "", "2xx or 4xx", strconv.Itoa(s), "unexpected status")
+		}
+	}
+	if finding == "" && len(k.bad) > 0 {
+		finding = fmt.Sprintf("%s among %d simultaneous confirms", tally(k.bad, nil), n)
+	}
+	if k.booked == 0 && k.lost == 0 {
+		cr.add(RuleStatus, "", "one 2xx", "none", "no confirm of the offer booked it")
+		if finding == "" {
+			finding = fmt.Sprintf("no booking: all %d simultaneous confirms were refused (%s)", n, tally(k.refused, documents))
+		}
+	}
+	for _, s := range slices.Sorted(maps.Keys(k.refused)) {
+		if documents(s) {
+			continue
+		}
+		cr.add(spec.RuleStatusUndocumented, "$", "a status the document lists", strconv.Itoa(s), "undocumented refusal status")
+		if !slices.Contains(d.knownStatuses, s) {
+			cr.add(RuleStatusUnexpected, "", joinInts(d.knownStatuses), strconv.Itoa(s),
+				"an undocumented status other than the one the API is known to send")
+		}
+	}
+	return finding
 }
 
 // raceCounts is what the answers of a group hold.
@@ -465,7 +439,7 @@ func racePick(at []RaceAttempt, ids []string) int {
 // documents, a status it does not list is marked undocumented.
 func tally(counts map[int]int, documents func(int) bool) string {
 	var parts []string
-	for _, s := range sortedKeys(counts) {
+	for _, s := range slices.Sorted(maps.Keys(counts)) {
 		p := fmt.Sprintf("%d×%d", s, counts[s])
 		if documents != nil && !documents(s) {
 			p = "undocumented " + p
@@ -473,8 +447,4 @@ func tally(counts map[int]int, documents func(int) bool) string {
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sortedKeys(m map[int]int) []int {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -1,12 +1,12 @@
 package contract
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/race"
@@ -22,10 +22,6 @@ const (
 	// MaxRace is the largest Config.Race accepted.
 	MaxRace = race.MaxN
 )
-
-// Conns opens the connections of the race check and counts its sends
-// against the rate ceiling; *egress.Gate satisfies it (see race.Conns).
-type Conns = race.Conns
 
 // raceSkip is why concurrent-confirm cannot run with cfg, or "".
 func raceSkip(cfg *Config, loopback bool) string {
@@ -60,10 +56,7 @@ func (r *runner) feedOffer(p planned) planned {
 // barrier). An error is the journal's, or a group the ceiling can never
 // release (ErrConfig).
 func (r *runner) race(ctx context.Context, p planned, res *Result) (CaseResult, error) {
-	n := r.cfg.Race
-	if n == 0 {
-		n = DefaultRace
-	}
+	n := cmp.Or(r.cfg.Race, DefaultRace)
 	skip := func(why string) (CaseResult, error) {
 		return CaseResult{Name: p.def.name, Outcome: OutcomeSkip, Reason: why}, nil
 	}
@@ -96,7 +89,8 @@ func (r *runner) race(ctx context.Context, p planned, res *Result) (CaseResult, 
 			return CaseResult{}, fmt.Errorf("contract: %s: %w", p.def.name, err)
 		}
 	}
-	out := g.Send(ctx, race.Request{URL: p.url, Header: p.header, Body: p.body}, r.timeout())
+	timeout := cmp.Or(max(r.sender.client.Timeout, 0), defaultTimeout)
+	out := g.Send(ctx, race.Request{URL: p.url, Header: p.header, Body: p.body}, timeout)
 	xs := make([]rawExchange, len(out.Attempts))
 	for i, a := range out.Attempts {
 		xs[i] = rawExchange{method: http.MethodPost, url: p.url, reqHeader: p.header.Clone(), reqBody: p.body,
@@ -107,15 +101,6 @@ func (r *runner) race(ctx context.Context, p planned, res *Result) (CaseResult, 
 		r.sender.resolve(p, xs[i], a.Err)
 	}
 	return r.judgeGroup(ctx, p, out, xs, res), nil
-}
-
-// timeout bounds each confirm of the race: the client's timeout, else
-// DefaultTimeout.
-func (r *runner) timeout() time.Duration {
-	if t := r.sender.client.Timeout; t > 0 {
-		return t
-	}
-	return DefaultTimeout
 }
 
 // judgeGroup turns a group's answers (out, and xs their exchanges) into
@@ -134,7 +119,7 @@ func (r *runner) judgeGroup(ctx context.Context, p planned, out race.Outcome, xs
 			r.lastErr = a.Err
 			continue
 		}
-		addResponseSecrets(r.red, a.Body)
+		addSecrets(r.red, a.Body)
 		ra.Status, ra.CFRay, ra.ServerRecv = xs[i].status, xs[i].respHeader.Get("CF-RAY"), a.ServerRecv
 		if ra.Status >= 200 && ra.Status < 300 {
 			ra.BookingID = ledger.BookingID(a.Body)
@@ -144,11 +129,7 @@ func (r *runner) judgeGroup(ctx context.Context, p planned, out race.Outcome, xs
 	r.answered += n - lost
 	cr, pick := judgeRace(p.def, rc, r.cfg.Spec.Documents, r.cfg.Strict)
 	cr.Race, cr.Duration = rc, out.Duration
-	x := xs[pick]
-	if out.Attempts[pick].Err != nil {
-		x.status = 0
-	}
-	cr.Exchange = redactExchange(r.red, x)
+	cr.Exchange = redactExchange(r.red, xs[pick])
 	if lost > 0 && ctx.Err() != nil && !cr.Integrity {
 		res.Interrupted = true
 		cr.Outcome, cr.Reason = OutcomeSkip, "interrupted while waiting for the answers: "+cr.Reason

@@ -30,10 +30,11 @@ import (
 	"github.com/xoneharness/xoneharness/internal/sandbox"
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
+	"github.com/xoneharness/xoneharness/spec"
 )
 
 // The gate is what the CLI passes as Config.Conns.
-var _ Conns = (*egress.Gate)(nil)
+var _ race.Conns = (*egress.Gate)(nil)
 
 const raceRuns = 20
 
@@ -49,7 +50,7 @@ func raceOnly(t *testing.T, ctx context.Context, cfg Config) (CaseResult, *Resul
 	t.Helper()
 	base, err := cfg.check()
 	require.NoError(t, err)
-	r := newRunner(&cfg, base)
+	r := newRunner(&cfg)
 	creds, err := fetchCredentials(ctx, &cfg, r.red, r.now())
 	require.NoError(t, err)
 	plans, err := plan(&cfg, base, r.policyholder, creds)
@@ -100,7 +101,7 @@ func TestRaceSandbox(t *testing.T) {
 			require.NotNil(t, rc, "run %d: %s", run, c.Reason)
 			assert.Equal(t, OutcomeDrift, c.Outcome, "run %d: %s", run, c.Reason)
 			assert.False(t, c.Integrity)
-			assert.Equal(t, []string{specRuleStatusUndocumented + " $"}, violationKeys(&c), "run %d: only the undocumented 422", run)
+			assert.Equal(t, []string{spec.RuleStatusUndocumented + " $"}, violationKeys(&c), "run %d: only the undocumented 422", run)
 			assert.Len(t, bookingIDs(rc), 1, "run %d: got %v, want one booking", run, bookingIDs(rc))
 			assert.Empty(t, rc.Fallback)
 			assert.Equal(t, DefaultRace, rc.N)

@@ -19,9 +19,9 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// RecordingVersion is the version of the recording file format written by
+// recordingVersion is the version of the recording file format written by
 // [Record]; [Replay] rejects other versions.
-const RecordingVersion = 1
+const recordingVersion = 1
 
 // recording is the content of one recording file: one case of one run,
 // redacted. Record writes it as indented JSON to DIR/<case>.json.
@@ -78,7 +78,7 @@ func writeRecording(root *os.Root, r *Result, c CaseResult) error {
 	if _, ok := lookup(c.Name); !ok {
 		return fmt.Errorf("contract: record: unknown case %q", c.Name)
 	}
-	rec := recording{Version: RecordingVersion, Target: r.Target, Embedded: r.Embedded,
+	rec := recording{Version: recordingVersion, Target: r.Target, Embedded: r.Embedded,
 		Started: r.Started, Finished: r.Finished, Case: c, Context: r.contexts[c.Name]}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -195,9 +195,7 @@ func Replay(dir string, s *spec.Spec, strict bool) (*Result, error) {
 		res.contexts[d.name] = rec.Context
 		res.Cases = append(res.Cases, replayCase(d, s, strict, rec, cov))
 	}
-	if rep := cov.Report(); rep.Responses > 0 {
-		res.Coverage = &rep
-	}
+	res.Coverage = coverage(cov)
 	res.finish()
 	return res, nil
 }
@@ -212,8 +210,8 @@ func decodeRecording(b []byte) (recording, error) {
 	if err := dec.Decode(&rec); err != nil {
 		return rec, fmt.Errorf("decode recording: %w", err)
 	}
-	if rec.Version != RecordingVersion {
-		return rec, fmt.Errorf("decode recording: version %d, want %d", rec.Version, RecordingVersion)
+	if rec.Version != recordingVersion {
+		return rec, fmt.Errorf("decode recording: version %d, want %d", rec.Version, recordingVersion)
 	}
 	if _, ok := lookup(rec.Case.Name); !ok {
 		return rec, fmt.Errorf("decode recording: unknown case %q", rec.Case.Name)
@@ -307,24 +305,11 @@ func unredact(body []byte) []byte {
 	if dec.Decode(&v) != nil {
 		return body
 	}
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, x := range v {
-				if s, ok := x.(string); ok && s == auth.Redacted && strings.EqualFold(k, "email") {
-					v[k] = redactedEmail
-					continue
-				}
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
+	eachString(v, func(obj map[string]any, k, s string) {
+		if s == auth.Redacted && strings.EqualFold(k, "email") {
+			obj[k] = redactedEmail
 		}
-	}
-	walk(v)
+	})
 	out, err := json.Marshal(v)
 	if err != nil {
 		return body

@@ -22,62 +22,56 @@ func sensitiveLeaf(path string) bool {
 // redactor as a literal; shorter ones are left to the member redaction.
 const minContactLen = 4
 
-// addPolicyholderSecrets makes red scrub the policyholder's sensitive
-// values (email, phone, …) wherever they appear (violation messages,
-// non-JSON bodies).
-func addPolicyholderSecrets(red *auth.Redactor, ph json.RawMessage) {
-	var v any
-	if json.Unmarshal(ph, &v) != nil {
-		return
-	}
-	addSensitiveValues(red, v)
-}
-
-// addResponseSecrets makes red scrub the sensitive values the target
-// returned (the booking's security_token, the policyholder's email and
-// phone, any token), at any depth.
-func addResponseSecrets(red *auth.Redactor, body []byte) {
+// addSecrets makes red scrub, wherever they appear (violation messages,
+// non-JSON bodies), the sensitive values of a JSON body at any depth: the
+// policyholder's email and phone, the booking's security_token, any token.
+func addSecrets(red *auth.Redactor, body []byte) {
 	var v any
 	if json.Unmarshal(body, &v) != nil {
 		return
 	}
-	addSensitiveValues(red, v)
+	eachString(v, func(_ map[string]any, k, s string) {
+		if xone.SensitiveKey(k) && utf8.RuneCountInString(s) >= minContactLen {
+			red.Add(s)
+		}
+	})
 }
 
-// addSensitiveValues adds every string value of a member xone.SensitiveKey
-// names, at any depth of v, to red.
-func addSensitiveValues(red *auth.Redactor, v any) {
+// eachString calls f with every member of a JSON object in v, at any depth,
+// whose value is a string; f may replace that value.
+func eachString(v any, f func(obj map[string]any, key, s string)) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			if s, ok := x.(string); ok && xone.SensitiveKey(k) {
-				if utf8.RuneCountInString(s) >= minContactLen {
-					red.Add(s)
-				}
-				continue
+			if s, ok := x.(string); ok {
+				f(v, k, s)
+			} else {
+				eachString(x, f)
 			}
-			addSensitiveValues(red, x)
 		}
 	case []any:
 		for _, x := range v {
-			addSensitiveValues(red, x)
+			eachString(x, f)
 		}
 	}
 }
 
-// redactExchange returns the stored, redacted form of x.
+// redactExchange returns the stored, redacted form of x, its bodies cut at
+// MaxExchangeBody bytes on a UTF-8 boundary.
 func redactExchange(red *auth.Redactor, x rawExchange) *Exchange {
-	e := &Exchange{
-		Method:         x.method,
-		URL:            red.String(x.url),
-		RequestHeader:  red.Header(x.reqHeader),
-		Status:         x.status,
-		ResponseHeader: red.Header(x.respHeader),
-		Duration:       x.duration,
+	req, resp := string(red.JSON(x.reqBody)), string(red.JSON(x.respBody))
+	return &Exchange{
+		Method:                x.method,
+		URL:                   red.String(x.url),
+		RequestHeader:         red.Header(x.reqHeader),
+		RequestBody:           cut(req, MaxExchangeBody, ""),
+		RequestBodyTruncated:  len(req) > MaxExchangeBody,
+		Status:                x.status,
+		ResponseHeader:        red.Header(x.respHeader),
+		ResponseBody:          cut(resp, MaxExchangeBody, ""),
+		ResponseBodyTruncated: len(resp) > MaxExchangeBody,
+		Duration:              x.duration,
 	}
-	e.RequestBody, e.RequestBodyTruncated = truncateBody(string(red.JSON(x.reqBody)))
-	e.ResponseBody, e.ResponseBodyTruncated = truncateBody(string(red.JSON(x.respBody)))
-	return e
 }
 
 // scrubResult redacts the text of a case's reason and violations.
@@ -89,18 +83,6 @@ func scrubResult(red *auth.Redactor, cr *CaseResult) {
 			v.Observed = auth.Redacted
 		}
 		v.Path, v.Expected = red.String(v.Path), red.String(v.Expected)
-		v.Observed, v.Message = red.String(v.Observed), red.String(v.Message)
+		v.Observed, v.Reason = red.String(v.Observed), red.String(v.Reason)
 	}
-}
-
-// truncateBody cuts s to MaxExchangeBody bytes on a UTF-8 boundary.
-func truncateBody(s string) (string, bool) {
-	if len(s) <= MaxExchangeBody {
-		return s, false
-	}
-	n := MaxExchangeBody
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n], true
 }

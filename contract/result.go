@@ -32,9 +32,6 @@ const (
 // as "schema", "format", "status-undocumented" or "undocumented-field" are
 // passed through unchanged).
 const (
-	// RuleEmptyBody: a 2xx confirm answer without a data object (empty body,
-	// null, or {"data": null}), which the validator lets through.
-	RuleEmptyBody = "empty-body"
 	// RuleStatus: the status is not the one the case requires (for example
 	// 403 where only 401 is acceptable, or a 2xx to an invalid request).
 	RuleStatus = "status"
@@ -49,15 +46,18 @@ const (
 	// second booking (double-confirm one after the other, concurrent-confirm
 	// at once), or answered 2xx without a booking id that could rule it out.
 	RuleDuplicateBooking = "duplicate-booking"
-	// RuleInvariantPrefix prefixes the rule of a failed semantic invariant:
-	// "invariant:offer-id-echoed" and so on (see [Invariants]).
-	RuleInvariantPrefix = "invariant:"
 )
 
-// Violation is one finding inside a case: which rule, where in the response
-// (a JSON path such as "$.data.price", or a header name), what the contract
-// expects and what was observed. Values are redacted before they are stored.
-type Violation struct {
+// Violation is one finding inside a case, the project's one violation type:
+// which rule, where in the response (a JSON path such as "$.data.price", or a
+// header name), what the contract expects, what was observed, and why.
+// Values are redacted before they are stored. A [CaseResult] writes each as
+// {rule, path, expected, observed, message}: Reason as "message", without
+// Keyword and Status.
+type Violation = spec.Violation
+
+// violationJSON is a Violation as a CaseResult writes it.
+type violationJSON struct {
 	Rule     string `json:"rule"`
 	Path     string `json:"path,omitempty"`
 	Expected string `json:"expected,omitempty"`
@@ -88,25 +88,24 @@ type Exchange struct {
 
 type exchangeJSON Exchange
 
+type exchangeWire struct {
+	exchangeJSON
+	DurationMS float64 `json:"duration_ms"`
+}
+
 // MarshalJSON writes Duration as "duration_ms" (float milliseconds).
 func (e Exchange) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		exchangeJSON
-		DurationMS float64 `json:"duration_ms"`
-	}{exchangeJSON(e), ms(e.Duration)})
+	return json.Marshal(exchangeWire{exchangeJSON(e), ms(e.Duration)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (e *Exchange) UnmarshalJSON(b []byte) error {
-	var v struct {
-		exchangeJSON
-		DurationMS float64 `json:"duration_ms"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
+	var w exchangeWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*e = Exchange(v.exchangeJSON)
-	e.Duration = fromMS(v.DurationMS)
+	*e = Exchange(w.exchangeJSON)
+	e.Duration = fromMS(w.DurationMS)
 	return nil
 }
 
@@ -120,7 +119,7 @@ type CaseResult struct {
 	Outcome    Outcome       `json:"outcome"`
 	Status     int           `json:"status"`
 	Duration   time.Duration `json:"-"`
-	Violations []Violation   `json:"violations"`
+	Violations []Violation   `json:"-"` // written by MarshalJSON
 	Reason     string        `json:"reason,omitempty"`
 	Security   bool          `json:"security"`
 	Integrity  bool          `json:"integrity,omitempty"`
@@ -135,29 +134,36 @@ type CaseResult struct {
 
 type caseResultJSON CaseResult
 
+type caseResultWire struct {
+	caseResultJSON
+	Violations []violationJSON `json:"violations"`
+	DurationMS float64         `json:"duration_ms"`
+}
+
 // MarshalJSON writes Duration as "duration_ms" (float milliseconds) and
 // Violations as [] rather than null when there are none.
 func (c CaseResult) MarshalJSON() ([]byte, error) {
-	if c.Violations == nil {
-		c.Violations = []Violation{}
+	w := caseResultWire{caseResultJSON(c), make([]violationJSON, len(c.Violations)), ms(c.Duration)}
+	for i, v := range c.Violations {
+		w.Violations[i] = violationJSON{v.Rule, v.Path, v.Expected, v.Observed, v.Reason}
 	}
-	return json.Marshal(struct {
-		caseResultJSON
-		DurationMS float64 `json:"duration_ms"`
-	}{caseResultJSON(c), ms(c.Duration)})
+	return json.Marshal(w)
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (c *CaseResult) UnmarshalJSON(b []byte) error {
-	var v struct {
-		caseResultJSON
-		DurationMS float64 `json:"duration_ms"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
+	var w caseResultWire
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*c = CaseResult(v.caseResultJSON)
-	c.Duration = fromMS(v.DurationMS)
+	*c = CaseResult(w.caseResultJSON)
+	c.Duration = fromMS(w.DurationMS)
+	if w.Violations != nil {
+		c.Violations = make([]Violation, len(w.Violations))
+	}
+	for i, v := range w.Violations {
+		c.Violations[i] = Violation{Rule: v.Rule, Path: v.Path, Expected: v.Expected, Observed: v.Observed, Reason: v.Message}
+	}
 	return nil
 }
 
@@ -201,22 +207,16 @@ type Result struct {
 
 // Failed reports whether any case failed (drift alone does not fail a run).
 func (r *Result) Failed() bool {
-	if r == nil {
-		return false
-	}
-	for _, c := range r.Cases {
-		if c.Outcome == OutcomeFail || c.Outcome == OutcomeError {
-			return true
-		}
-	}
-	return false
+	return r != nil && slices.ContainsFunc(r.Cases, func(c CaseResult) bool {
+		return c.Outcome == OutcomeFail || c.Outcome == OutcomeError
+	})
 }
 
-// Incomplete lists why the suite lacks the evidence a pass needs (the cases
-// a pass needs are confirm-ok always, double-confirm when confirm-ok created
-// a booking): it was
-// interrupted, confirm-ok was skipped (no offer configured), or
-// double-confirm was skipped although confirm-ok booked. Empty otherwise.
+// Incomplete lists why the suite lacks the evidence a pass needs (confirm-ok
+// always, double-confirm when confirm-ok created a booking): it was
+// interrupted, generation stopped early, confirm-ok was skipped (no offer
+// configured), or double-confirm was skipped although confirm-ok booked.
+// Empty otherwise.
 func (r *Result) Incomplete() []string {
 	if r == nil {
 		return nil
@@ -235,12 +235,10 @@ func (r *Result) Incomplete() []string {
 	case ok != nil && ok.Outcome == OutcomeSkip:
 		out = append(out, "contract case confirm-ok skipped: "+ok.Reason)
 	case ok != nil && ok.Status >= 200 && ok.Status < 300:
-		if d := r.Case(CaseDoubleConfirm); d == nil || d.Outcome == OutcomeSkip {
-			why := "not run"
-			if d != nil {
-				why = d.Reason
-			}
-			out = append(out, "contract case double-confirm skipped after confirm-ok booked: "+why)
+		if d := r.Case(CaseDoubleConfirm); d == nil {
+			out = append(out, "contract case double-confirm skipped after confirm-ok booked: not run")
+		} else if d.Outcome == OutcomeSkip {
+			out = append(out, "contract case double-confirm skipped after confirm-ok booked: "+d.Reason)
 		}
 	}
 	return out
@@ -251,51 +249,33 @@ func (r *Result) Case(name string) *CaseResult {
 	if r == nil {
 		return nil
 	}
-	for i := range r.Cases {
-		if r.Cases[i].Name == name {
-			return &r.Cases[i]
-		}
+	if i := slices.IndexFunc(r.Cases, func(c CaseResult) bool { return c.Name == name }); i >= 0 {
+		return &r.Cases[i]
 	}
 	return nil
 }
 
-// finish sorts security and integrity findings first (stable) and fills
-// Counts.
+// finish sorts security findings, then integrity findings, before the other
+// cases (stable) and fills Counts.
 func (r *Result) finish() {
-	sortFindingsFirst(r.Cases)
+	rank := func(c CaseResult) int {
+		switch {
+		case c.Security:
+			return 0
+		case c.Integrity:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(r.Cases, func(a, b CaseResult) int { return cmp.Compare(rank(a), rank(b)) })
 	r.Counts = Counts{}
+	count := map[Outcome]*int{OutcomePass: &r.Counts.Pass, OutcomeFail: &r.Counts.Fail,
+		OutcomeDrift: &r.Counts.Drift, OutcomeSkip: &r.Counts.Skip, OutcomeError: &r.Counts.Error}
 	for _, c := range r.Cases {
-		switch c.Outcome {
-		case OutcomePass:
-			r.Counts.Pass++
-		case OutcomeFail:
-			r.Counts.Fail++
-		case OutcomeDrift:
-			r.Counts.Drift++
-		case OutcomeSkip:
-			r.Counts.Skip++
-		case OutcomeError:
-			r.Counts.Error++
+		if n := count[c.Outcome]; n != nil {
+			*n++
 		}
 	}
-}
-
-func sortFindingsFirst(cs []CaseResult) {
-	slices.SortStableFunc(cs, func(a, b CaseResult) int {
-		return cmp.Compare(rank(a), rank(b))
-	})
-}
-
-// rank orders the cases of a Result: security findings, then integrity
-// findings, then the rest.
-func rank(c CaseResult) int {
-	switch {
-	case c.Security:
-		return 0
-	case c.Integrity:
-		return 1
-	}
-	return 2
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -303,16 +283,13 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func fromMS(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 
 // Race is what concurrent-confirm did: N confirms of one offer released
-// together, and what each got back (Attempts, in the order of their
-// connections). Spread is the time between the first and the last final
-// write, on the monotonic clock (with Fallback, between the first and the
-// last request handed to the client); ServerSpread is that of the arrival times
-// the target reported (Server-Timing recv), known only when every answer
-// carried one (ServerTimed). Fallback is empty when the confirms were
-// released by last-byte synchronisation on connections of their own;
-// otherwise it says why ordinary requests released by a barrier were sent
-// instead. JSON: spread_ms and server_spread_ms (present only when known),
-// float milliseconds.
+// together, and what each got back (Attempts, in connection order). Spread
+// is the time between the first and the last final write (with Fallback,
+// between the first and the last request handed to the client);
+// ServerSpread that of the arrivals the target reported (Server-Timing
+// recv), known when every answer carried one (ServerTimed). Fallback, when
+// set, says why ordinary requests released by a barrier were sent instead of
+// last-byte synchronisation on connections of their own.
 type Race struct {
 	N            int           `json:"n"`
 	OfferID      string        `json:"offer_id"`
@@ -343,7 +320,8 @@ type raceWire struct {
 	ServerSpreadMS *float64 `json:"server_spread_ms,omitempty"`
 }
 
-// MarshalJSON writes the spreads as float milliseconds.
+// MarshalJSON writes the spreads as float milliseconds: spread_ms, and
+// server_spread_ms only when known.
 func (r Race) MarshalJSON() ([]byte, error) {
 	w := raceWire{raceJSON: raceJSON(r), SpreadMS: ms(r.Spread)}
 	if r.ServerTimed {

@@ -2,15 +2,16 @@ package contract
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,59 +62,52 @@ type rawExchange struct {
 	cut         bool // the body was longer than maxResponseRead: respBody is its first part
 }
 
-// Run runs every case once, in suite order, one request at a time (but the
-// simultaneous confirms of concurrent-confirm), against cfg.BaseURL.
-// Findings (violations, security and integrity findings, drift) are in the
-// Result. A case whose request fails at the transport level gets outcome
-// error and the other cases still run; a cancelled ctx skips the cases not
-// yet run (Result.Interrupted). Every confirm is recorded in cfg.Journal
-// before it leaves and resolved when it is answered. An error means the suite
-// could not do its job: a bad Config (errors.Is(err, ErrConfig)), the journal
-// (an offer another run claimed, *ledger.ClaimedError; a failed write), a
-// token fetch failure, a request the spec judges differently than the case
-// intends, or a target that answered no case at all (returned with the
-// cases). Negative and authentication cases each use a fresh random offer
-// id; the configured offer is confirmed at most twice (confirm-ok, then
-// double-confirm, and the second only after the first created a booking);
-// concurrent-confirm confirms an offer of its own Config.Race times. A
-// group too large for the rate ceiling is an error wrapping ErrConfig.
-// Run is safe to call concurrently with different Configs.
+// Run runs every case once, in suite order, one request at a time (but
+// concurrent-confirm's simultaneous confirms), then cfg.Generate generated
+// cases. Findings are in the Result; a case whose request fails at the
+// transport level gets outcome error; a cancelled ctx skips the cases not yet
+// run (Result.Interrupted). Every confirm is recorded in cfg.Journal before
+// it leaves and resolved when answered. The configured offer is confirmed at
+// most twice (double-confirm only after confirm-ok booked); the other cases
+// use fresh random offers, concurrent-confirm one of its own. An error means
+// the suite could not do its job: a bad Config or a race group the rate
+// ceiling can never release (errors.Is(err, ErrConfig)), the journal
+// (*ledger.ClaimedError, a failed write), a token fetch, a request the spec
+// judges differently than the case intends, or a target that answered no
+// case (returned with the cases). Safe to call concurrently with different
+// Configs.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	base, err := cfg.check()
 	if err != nil {
 		return nil, err
 	}
-	r := newRunner(&cfg, base)
+	r := newRunner(&cfg)
 	res := &Result{Target: cfg.BaseURL, Embedded: cfg.Embedded, Strict: cfg.Strict, Started: r.now(),
 		contexts: map[string]caseContext{}}
+	var plans []planned
 	creds, err := fetchCredentials(ctx, &cfg, r.red, r.now())
-	if err != nil {
-		if ctx.Err() != nil { // interrupted while the token endpoint was slow: nothing was sent
-			res.Interrupted = true
-			for _, d := range suite() {
-				res.Cases = append(res.Cases, CaseResult{Name: d.name, Outcome: OutcomeSkip, Reason: "interrupted"})
-			}
-			res.Finished = r.now()
-			res.finish()
-			return res, nil
+	switch {
+	case err != nil && ctx.Err() != nil: // interrupted while the token endpoint was slow: runFixed skips every case
+		for _, d := range suite() {
+			plans = append(plans, planned{def: d})
 		}
+	case err != nil:
 		return nil, err
-	}
-	plans, err := plan(&cfg, base, r.policyholder, creds)
-	if err != nil {
-		return nil, err
+	default:
+		if plans, err = plan(&cfg, base, r.policyholder, creds); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.runFixed(ctx, plans, res); err != nil {
 		return nil, err
 	}
 	if cfg.Generate > 0 && !res.Interrupted {
-		if err := runGenerated(ctx, &cfg, genEnv{sender: r.sender, token: creds.write,
-			loopback: egress.LiteralLoopback(base.Hostname())}, res); err != nil {
+		if err := runGenerated(ctx, &cfg, r.sender, creds[credWrite], egress.LiteralLoopback(base.Hostname()), res); err != nil {
 			return nil, err
 		}
 	}
 	res.Finished = r.now()
-	res.Coverage = r.sender.coverage()
+	res.Coverage = coverage(r.sender.cov)
 	res.finish()
 	if r.sent > 0 && r.answered == 0 && !res.Interrupted {
 		return res, fmt.Errorf("contract: target unreachable: no case got an answer: %w", r.lastErr)
@@ -133,10 +127,9 @@ type runner struct {
 	lastErr        error  // the last transport error
 	firstBooking   string // confirm-ok's booking id
 	firstStatus    int    // confirm-ok's status
-	confirmed      bool   // confirm-ok booked
 }
 
-func newRunner(cfg *Config, base *url.URL) *runner {
+func newRunner(cfg *Config) *runner {
 	r := &runner{cfg: cfg, now: cfg.Now, red: cfg.Redactor, policyholder: json.RawMessage(xone.DemoPolicyholder)}
 	if r.now == nil {
 		r.now = time.Now
@@ -144,7 +137,7 @@ func newRunner(cfg *Config, base *url.URL) *runner {
 	client := cfg.HTTPClient
 	if client == nil {
 		client = &http.Client{
-			Timeout: DefaultTimeout,
+			Timeout: defaultTimeout,
 			// A redirect is itself an answer to judge (an undocumented 3xx).
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
@@ -155,7 +148,7 @@ func newRunner(cfg *Config, base *url.URL) *runner {
 	if cfg.Policyholder != nil {
 		r.policyholder = cfg.Policyholder
 	}
-	addPolicyholderSecrets(r.red, r.policyholder)
+	addSecrets(r.red, r.policyholder)
 	r.sender = sender{client: client, journal: cfg.Journal, red: r.red, cov: cfg.Spec.NewCoverage()}
 	return r
 }
@@ -173,7 +166,7 @@ func (r *runner) runFixed(ctx context.Context, plans []planned, res *Result) err
 			return nil
 		}
 		if p.skip == "" && p.def.kind == kindDouble {
-			if !r.confirmed {
+			if r.firstStatus < 200 || r.firstStatus >= 300 {
 				p.skip = fmt.Sprintf("confirm-ok did not create a booking (status %d): the offer is not confirmed again", r.firstStatus)
 			}
 			p.context.FirstBookingID = r.firstBooking
@@ -201,10 +194,9 @@ func (r *runner) runFixed(ctx context.Context, plans []planned, res *Result) err
 
 // runCase sends one case and judges its answer.
 func (r *runner) runCase(ctx context.Context, p planned, res *Result) (CaseResult, error) {
-	x, err := r.sender.send(ctx, p)
-	var je *journalError
-	if errors.As(err, &je) {
-		return CaseResult{}, je.err
+	x, sent, err := r.sender.send(ctx, p)
+	if !sent {
+		return CaseResult{}, err
 	}
 	r.sent++
 	if err != nil {
@@ -223,12 +215,10 @@ func (r *runner) runCase(ctx context.Context, p planned, res *Result) (CaseResul
 		return cr, nil
 	}
 	r.answered++
-	addResponseSecrets(r.red, x.respBody)
+	addSecrets(r.red, x.respBody)
 	cr, booking := judge(p.def, r.cfg.Spec, r.cfg.Strict, p.context, x, r.red, r.sender.cov)
 	if p.def.kind == kindConfirm {
-		r.firstStatus = x.status
-		r.confirmed = x.status >= 200 && x.status < 300
-		r.firstBooking = booking
+		r.firstStatus, r.firstBooking = x.status, booking
 	}
 	cr.Exchange = redactExchange(r.red, x)
 	scrubResult(r.red, &cr)
@@ -244,32 +234,26 @@ type sender struct {
 	cov     *spec.Coverage // which documented response members the answers exercised
 }
 
-// coverage is what the answers judged so far exercised, or nil when none
+// coverage is what the answers judged with cov exercised, or nil when none
 // was judged.
-func (s sender) coverage() *spec.CoverageReport {
-	if rep := s.cov.Report(); rep.Responses > 0 {
+func coverage(cov *spec.Coverage) *spec.CoverageReport {
+	if rep := cov.Report(); rep.Responses > 0 {
 		return &rep
 	}
 	return nil
 }
 
-// journalError is a confirm the journal refused to record (an offer another
-// run claimed, a failed write): it was not sent.
-type journalError struct{ err error }
-
-func (e *journalError) Error() string { return e.err.Error() }
-func (e *journalError) Unwrap() error { return e.err }
-
-// send records p's confirm, sends it and records its outcome. A
-// *journalError means nothing was sent.
-func (s sender) send(ctx context.Context, p planned) (rawExchange, error) {
-	offer, quote := p.context.OfferID, p.context.QuoteID
-	if err := s.journal.Begin(offer, quote); err != nil {
-		return rawExchange{}, &journalError{fmt.Errorf("contract: %s: %w", p.def.name, err)}
+// send records p's confirm in the journal, sends it and records its
+// outcome. When the journal refuses to record it (an offer another run
+// claimed, a failed write) nothing is sent: sent is false and err is the
+// journal's.
+func (s sender) send(ctx context.Context, p planned) (x rawExchange, sent bool, err error) {
+	if err := s.journal.Begin(p.context.OfferID, p.context.QuoteID); err != nil {
+		return rawExchange{}, false, fmt.Errorf("contract: %s: %w", p.def.name, err)
 	}
-	x, err := send(ctx, s.client, p)
+	x, err = send(ctx, s.client, p)
 	s.resolve(p, x, err)
-	return x, err
+	return x, true, err
 }
 
 // resolve records the outcome of one confirm of p: its answer x, or err
@@ -288,14 +272,30 @@ func (s sender) resolve(p planned, x rawExchange, err error) {
 	s.journal.Resolve(row)
 }
 
-// credentials are the bearer tokens the cases send.
-type credentials struct {
-	write, readOnly, expired string
+// credentials are the bearer tokens the cases send, by credential; none
+// for credNone.
+type credentials map[credential]string
+
+// fetchCredentials fetches the tokens of cfg and adds them to red.
+func fetchCredentials(ctx context.Context, cfg *Config, red *auth.Redactor, now time.Time) (credentials, error) {
+	c := credentials{credMalformed: malformedToken, credExpired: cmp.Or(cfg.ExpiredToken, expiredJWT(now))}
+	var err error
+	if c[credWrite], err = fetchToken(ctx, cfg.Tokens, "token", red); err != nil {
+		return nil, err
+	}
+	if cfg.ReadOnlyTokens != nil {
+		if c[credReadOnly], err = fetchToken(ctx, cfg.ReadOnlyTokens, "read-only token", red); err != nil {
+			return nil, err
+		}
+	}
+	red.Add(c[credExpired])
+	return c, nil
 }
 
-// tokenCtx is src.Token() abandoned when ctx is cancelled (the fetch is
-// bounded by the source's own timeout and ends in the background).
-func tokenCtx(ctx context.Context, src TokenSource) (*oauth2.Token, error) {
+// fetchToken returns src.Token()'s access token, added to red; the fetch is
+// abandoned when ctx is cancelled (it is bounded by the source's own timeout
+// and ends in the background). what names the token in errors.
+func fetchToken(ctx context.Context, src oauth2.TokenSource, what string, red *auth.Redactor) (string, error) {
 	type answer struct {
 		tok *oauth2.Token
 		err error
@@ -305,47 +305,36 @@ func tokenCtx(ctx context.Context, src TokenSource) (*oauth2.Token, error) {
 		tok, err := src.Token()
 		done <- answer{tok, err}
 	}()
+	var a answer
 	select {
-	case a := <-done:
-		return a.tok, a.err
+	case a = <-done:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		a.err = ctx.Err()
 	}
+	switch {
+	case a.err != nil:
+		return "", fmt.Errorf("contract: fetch %s: %w", what, a.err)
+	case a.tok == nil || a.tok.AccessToken == "":
+		return "", fmt.Errorf("contract: fetch %s: empty access token", what)
+	}
+	red.Add(a.tok.AccessToken)
+	return a.tok.AccessToken, nil
 }
 
-func fetchCredentials(ctx context.Context, cfg *Config, red *auth.Redactor, now time.Time) (credentials, error) {
-	var c credentials
-	tok, err := tokenCtx(ctx, cfg.Tokens)
-	if err != nil {
-		return c, fmt.Errorf("contract: fetch token: %w", err)
+// confirmHeader is the header of a confirm: JSON accepted, contentType
+// sent, and token as the bearer token ("" sends no Authorization).
+func confirmHeader(contentType, token string) http.Header {
+	h := http.Header{}
+	h.Set("Accept", "application/json")
+	h.Set("Content-Type", contentType)
+	h.Set("User-Agent", userAgent)
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
 	}
-	if tok == nil || tok.AccessToken == "" {
-		return c, errors.New("contract: fetch token: empty access token")
-	}
-	c.write = tok.AccessToken
-	red.Add(c.write)
-	if cfg.ReadOnlyTokens != nil {
-		tok, err := tokenCtx(ctx, cfg.ReadOnlyTokens)
-		if err != nil {
-			return c, fmt.Errorf("contract: fetch read-only token: %w", err)
-		}
-		if tok == nil || tok.AccessToken == "" {
-			return c, errors.New("contract: fetch read-only token: empty access token")
-		}
-		c.readOnly = tok.AccessToken
-		red.Add(c.readOnly)
-	}
-	c.expired = cfg.ExpiredToken
-	if c.expired == "" {
-		c.expired = expiredJWT(now)
-	}
-	red.Add(c.expired)
-	return c, nil
+	return h
 }
 
-// plan builds every request and checks it against the spec before anything
-// is sent: positive requests must validate, negative ones must be invalid
-// for the reason the case is about.
+// plan builds every request and prechecks it before anything is sent.
 func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]planned, error) {
 	loopback := egress.LiteralLoopback(base.Hostname())
 	var out []planned
@@ -372,20 +361,7 @@ func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]
 		}
 		p.url = confirmURL(cfg, offer)
 		p.body = d.body(quote, ph)
-		p.header = http.Header{}
-		p.header.Set("Accept", "application/json")
-		p.header.Set("Content-Type", d.contentType)
-		p.header.Set("User-Agent", userAgent)
-		switch d.cred {
-		case credWrite:
-			p.header.Set("Authorization", "Bearer "+creds.write)
-		case credMalformed:
-			p.header.Set("Authorization", "Bearer "+malformedToken)
-		case credExpired:
-			p.header.Set("Authorization", "Bearer "+creds.expired)
-		case credReadOnly:
-			p.header.Set("Authorization", "Bearer "+creds.readOnly)
-		}
+		p.header = confirmHeader(d.contentType, creds[d.cred])
 		if err := precheck(cfg, p); err != nil {
 			return nil, err
 		}
@@ -399,6 +375,8 @@ func confirmURL(cfg *Config, offer string) string {
 	return strings.TrimRight(cfg.BaseURL, "/") + xone.ConfirmPath(url.PathEscape(cfg.PartnerID), url.PathEscape(offer))
 }
 
+// precheck checks p's request against the spec: a positive one must
+// validate, a negative one must be invalid for the reason the case is about.
 func precheck(cfg *Config, p planned) error {
 	req, err := http.NewRequest(http.MethodPost, p.url, bytes.NewReader(p.body))
 	if err != nil {
@@ -406,10 +384,8 @@ func precheck(cfg *Config, p planned) error {
 	}
 	req.Header = p.header.Clone()
 	vs := cfg.Spec.ValidateRequest(req, p.body)
-	for _, v := range vs {
-		if v.Rule == "request-path" {
-			return fmt.Errorf("contract: %s: request path does not match the spec: %s", p.def.name, v.Reason)
-		}
+	if i := slices.IndexFunc(vs, isRule(spec.RuleRequestPath)); i >= 0 {
+		return fmt.Errorf("contract: %s: request path does not match the spec: %s", p.def.name, vs[i].Reason)
 	}
 	if p.def.kind != kindNegative {
 		if len(vs) == 0 {

@@ -147,7 +147,7 @@ func printContract(a *app, res *contract.Result) {
 			limit = len(first) // the group's statuses, booking ids and spread, whole
 		} else if len(c.Violations) > 0 {
 			v := c.Violations[0]
-			first = strings.TrimSpace(v.Rule + " " + v.Path + ": " + v.Message)
+			first = strings.TrimSpace(v.Rule + " " + v.Path + ": " + v.Reason)
 			if n := len(c.Violations) - 1; n > 0 {
 				first += fmt.Sprintf(" (+%d more)", n)
 			}

@@ -1,26 +1,34 @@
 package load
 
 import (
+	"bufio"
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"golang.org/x/oauth2"
 
+	"github.com/xoneharness/xoneharness/internal/fsx"
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
 // collector accounts for every result: statistics, results.bin, metrics,
-// the journal's outcome rows, rejected tokens, Retry-After pauses and the
-// responses handed to the validators. It runs on the one goroutine that
-// reads vegeta's results, and owns its state: no locks.
+// the journal's outcome rows, evidence, rejected tokens, Retry-After pauses
+// and the responses handed to the validators. It runs on the one goroutine
+// that reads vegeta's results, and owns its state: no locks.
 type collector struct {
 	plan       Plan
 	urlPrefix  string
@@ -28,14 +36,14 @@ type collector struct {
 	stats      *stats
 	results    *resultsWriter
 	journal    *ledger.Journal
-	metrics    *Metrics
+	metrics    *metrics
 	targeter   *targeter
 	pacer      *runPacer
 	validators *validatorPool
 	evidence   *evidence
 	rejections rejections
-	pauses     pauses
-	events     io.Writer // one line per pause, as it happens; nil: none
+	pauses     PauseStats
+	events     io.Writer // nil: none
 	abandoning *atomic.Bool
 
 	undocumented  []bool // undocumented[c]: the document leaves status c out (nil: no spec)
@@ -57,8 +65,8 @@ func (c *collector) startValidation(s *spec.Spec, urlPrefix string) error {
 	if c.plan.ValidateSample <= 0 {
 		return nil
 	}
-	v, err := newValidatorPool(s, urlPrefix, c.metrics)
-	c.validators = v
+	var err error
+	c.validators, err = newValidatorPool(s, urlPrefix, c.metrics)
 	return err
 }
 
@@ -73,7 +81,7 @@ func (c *collector) add(r *vegeta.Result) {
 	if r.Method == "" {
 		return // the targeter failed: no request was sent
 	}
-	fl, _ := c.targeter.landed(c.offerOf(r))
+	fl, _ := c.targeter.landed(strings.TrimSuffix(strings.TrimPrefix(r.URL, c.urlPrefix), xone.ConfirmSuffix))
 	if r.Code == 0 && c.abandoning.Load() {
 		r.Error = abandonedPrefix + r.Error // cut off by the interrupt, not failed by the target
 	}
@@ -84,8 +92,14 @@ func (c *collector) add(r *vegeta.Result) {
 		c.truncated++
 	}
 	c.observe(r, intended, corrected, class)
-	c.resolve(r, fl, class)
-	c.collect(r, fl.offer.OfferID, corrected, class)
+	c.journal.Resolve(outcomeRow(fl.offer, int(r.Code), r.Error, r.Body))
+	evidence := func() EvidenceRow { return c.evidence.row(r, fl.offer.OfferID, corrected) }
+	c.evidence.slow(corrected, evidence)
+	if class != class2xx && !strings.HasPrefix(r.Error, abandonedPrefix) { // a cut-off says nothing of the target
+		row := evidence()
+		row.Error = normaliseError(r.Error)
+		c.evidence.fail(row)
+	}
 	switch class {
 	case class401:
 		if c.rejections.reject(fl.tok, r.Timestamp, c.targeter.bearer) {
@@ -100,8 +114,12 @@ func (c *collector) add(r *vegeta.Result) {
 	switch {
 	case int(r.Code) < len(c.undocumented) && c.undocumented[r.Code]:
 		c.undocumentedN++ // an error status, never a schema violation
-	case len(r.Body) < maxBody: // a truncated body cannot be validated
-		c.sample(r, fl.offer.OfferID, corrected)
+	case len(r.Body) < maxBody && c.validators != nil: // a truncated body cannot be validated
+		if c.sampleAcc += c.plan.ValidateSample; c.sampleAcc >= 1 {
+			c.sampleAcc--
+			c.validators.submit(validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body,
+				evidence: func() EvidenceRow { return c.evidence.row(r, fl.offer.OfferID, corrected) }})
+		}
 	}
 	if class != class401 {
 		c.rejections.accepted(fl.tok, r.Timestamp)
@@ -122,62 +140,23 @@ func (c *collector) observe(r *vegeta.Result, intended time.Time, corrected time
 	}
 }
 
-// resolve records the confirm's outcome in the journal.
-func (c *collector) resolve(r *vegeta.Result, fl flight, class int) {
-	row := ledger.Row{OfferID: fl.offer.OfferID, QuoteID: fl.offer.QuoteID, Outcome: ledger.OutcomeOf(int(r.Code)), Status: int(r.Code)}
-	switch {
-	case row.Outcome == ledger.Booked:
-		row.BookingID = ledger.BookingID(r.Body)
-	case row.Outcome == ledger.Unknown:
-		row.Error = r.Error // sent, and not refused: it may have booked
-		if row.Error == "" {
-			row.Error = "HTTP " + strconv.Itoa(int(r.Code))
-		}
-		row.Error = normaliseError(row.Error)
+// outcomeRow is the journal row of a confirm of o answered with status and
+// body; status 0 means no answer, errMsg saying why.
+func outcomeRow(o Offer, status int, errMsg string, body []byte) ledger.Row {
+	row := ledger.Row{OfferID: o.OfferID, QuoteID: o.QuoteID, Outcome: ledger.OutcomeOf(status), Status: status}
+	switch row.Outcome {
+	case ledger.Booked:
+		row.BookingID = ledger.BookingID(body)
+	case ledger.Unknown: // sent, and not refused: it may have booked
+		row.Error = normaliseError(cmp.Or(errMsg, "HTTP "+strconv.Itoa(status)))
 	}
-	c.journal.Resolve(row)
-}
-
-// sample hands the sampled fraction of responses to the validators.
-func (c *collector) sample(r *vegeta.Result, offerID string, corrected time.Duration) {
-	if c.validators == nil {
-		return
-	}
-	c.sampleAcc += c.plan.ValidateSample
-	if c.sampleAcc < 1 {
-		return
-	}
-	c.sampleAcc--
-	c.validators.submit(validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body,
-		evidence: func() EvidenceRow {
-			return c.evidence.row(r.Seq, offerID, r.Timestamp, int(r.Code), corrected, r.Latency, r.Headers)
-		}})
-}
-
-// offerOf is the offer id in a result's URL.
-func (c *collector) offerOf(r *vegeta.Result) string {
-	return strings.TrimSuffix(strings.TrimPrefix(r.URL, c.urlPrefix), xone.ConfirmSuffix)
-}
-
-// collect offers the answer to the evidence: among the slowest, and as a
-// failure when it is not a 2xx (requests abandoned at an interrupt say
-// nothing of the target and are left out).
-func (c *collector) collect(r *vegeta.Result, offerID string, corrected time.Duration, class int) {
-	build := func() EvidenceRow {
-		return c.evidence.row(r.Seq, offerID, r.Timestamp, int(r.Code), corrected, r.Latency, r.Headers)
-	}
-	c.evidence.slow(corrected, build)
-	if class != class2xx && !strings.HasPrefix(r.Error, abandonedPrefix) {
-		row := build()
-		row.Error = normaliseError(r.Error)
-		c.evidence.fail(row)
-	}
+	return row
 }
 
 // retryAfter pauses the pacer for a 429's Retry-After and says so.
 func (c *collector) retryAfter(r *vegeta.Result) {
 	raw := r.Headers.Get("Retry-After")
-	d, ok := ParseRetryAfter(raw, c.now())
+	d, ok := parseRetryAfter(raw, c.now())
 	if !ok || d <= 0 {
 		return
 	}
@@ -187,36 +166,29 @@ func (c *collector) retryAfter(r *vegeta.Result) {
 	}
 	now := time.Now()
 	newWindow, added := c.pacer.pause(now, now.Add(d))
-	c.pauses.add(raw, d, newWindow, added)
-	if newWindow && c.metrics != nil {
+	p := &c.pauses
+	if added > 0 {
+		p.TotalMs = round(p.TotalMs+added.Seconds()*1e3, 3)
+		p.MaxMs = max(p.MaxMs, ms(d))
+	}
+	if !slices.Contains(p.Values, raw) && len(p.Values) < maxRetryAfterValues {
+		p.Values = append(p.Values, raw)
+	}
+	if !newWindow {
+		return
+	}
+	p.Count++
+	if c.metrics != nil {
 		c.metrics.pauses.Inc()
 	}
-	if newWindow && c.events != nil {
+	if c.events != nil {
 		fmt.Fprintf(c.events, "pause: 429 with Retry-After %q: sending paused for %s (until %s)\n",
 			raw, d, now.Add(d).UTC().Format("15:04:05"))
 	}
 }
 
-// pauses accumulates Retry-After pauses.
-type pauses struct {
-	PauseStats
-}
-
 // maxRetryAfterValues bounds the distinct Retry-After values a result lists.
 const maxRetryAfterValues = 10
-
-func (p *pauses) add(raw string, d time.Duration, newWindow bool, added time.Duration) {
-	if newWindow {
-		p.Count++
-	}
-	if added > 0 {
-		p.TotalMs = round(p.TotalMs+added.Seconds()*1e3, 3)
-		p.MaxMs = max(p.MaxMs, round(d.Seconds()*1e3, 3))
-	}
-	if !slices.Contains(p.Values, raw) && len(p.Values) < maxRetryAfterValues {
-		p.Values = append(p.Values, raw)
-	}
-}
 
 // rejections tracks the tokens the target rejected (401).
 type rejections struct {
@@ -263,16 +235,158 @@ func (c *collector) progress(w io.Writer, elapsed time.Duration) {
 	if w == nil {
 		return
 	}
-	s := c.stats
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(s.n) / elapsed.Seconds()
-	}
-	errs := s.n - s.success
-	pct := 0.0
-	if s.n > 0 {
-		pct = 100 * float64(errs) / float64(s.n)
-	}
+	s, errs := c.stats, c.stats.n-c.stats.classCount[class2xx]
 	fmt.Fprintf(w, "load %5s/%s  requests %d  rate %.1f/s  p99 %.1fms  errors %d (%.1f%%)\n",
-		elapsed.Round(time.Second), c.plan.Duration, s.n, rate, usToMs(s.lat.ValueAtQuantile(99)), errs, pct)
+		elapsed.Round(time.Second), c.plan.Duration, s.n, ratio(float64(s.n), elapsed.Seconds()),
+		usToMs(s.lat.ValueAtQuantile(99)), errs, 100*ratio(float64(errs), float64(s.n)))
+}
+
+// ratio is a/b, or 0 when b is not positive.
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+// ResultsFile is the name of a run's raw results in its output directory.
+const ResultsFile = "results.bin"
+
+// resultsWriter streams results to results.bin (vegeta gob) without bodies
+// or response headers, on the collector's goroutine.
+type resultsWriter struct {
+	f   *os.File
+	buf *bufio.Writer
+	enc vegeta.Encoder
+	err error
+	hdr http.Header // reused for every result: the encoder does not keep it
+	val []string    // hdr[IntendedHeader]
+}
+
+// newResultsWriter creates dir/results.bin exclusively (never through a
+// symbolic link): an earlier run's results are never truncated.
+func newResultsWriter(dir string) (*resultsWriter, error) {
+	f, err := fsx.CreateExclusive(filepath.Join(dir, ResultsFile), 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("load: results: %w", err)
+	}
+	buf := bufio.NewWriterSize(f, 64<<10)
+	val := make([]string, 1)
+	return &resultsWriter{f: f, buf: buf, enc: vegeta.NewEncoder(buf), hdr: http.Header{IntendedHeader: val}, val: val}, nil
+}
+
+// write encodes r with Body dropped and Headers replaced by the intended
+// send time.
+func (w *resultsWriter) write(r *vegeta.Result, intended time.Time) {
+	if w.err != nil {
+		return
+	}
+	out := *r
+	out.Body = nil
+	w.val[0] = strconv.FormatInt(intended.UnixNano(), 10)
+	out.Headers = w.hdr
+	if err := w.enc.Encode(&out); err != nil {
+		w.err = fmt.Errorf("load: write %s: %w", ResultsFile, err)
+	}
+}
+
+// resultsFlushEvery bounds how long a result stays in memory: a killed run's
+// results.bin lacks at most this much, and its last record may be cut
+// (MergeResults reads up to it).
+const resultsFlushEvery = 10 * time.Millisecond
+
+func (w *resultsWriter) flush() error {
+	if w.err == nil {
+		if err := w.buf.Flush(); err != nil {
+			w.err = fmt.Errorf("load: write %s: %w", ResultsFile, err)
+		}
+	}
+	return w.err
+}
+
+func (w *resultsWriter) close() error {
+	err := w.flush()
+	if cerr := w.f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("load: close %s: %w", ResultsFile, cerr)
+	}
+	return err
+}
+
+// metrics are the live Prometheus collectors of a run, labelled only by
+// bounded values: class (the classes of Result.ByClass) and outcome ("valid",
+// "violation"). Registering on a registry that already holds them (a second
+// run) reuses the existing collectors, so counters keep accumulating.
+type metrics struct {
+	requests      [nClasses]prometheus.Counter
+	latency       [nClasses]prometheus.Observer
+	service       [nClasses]prometheus.Observer
+	late          prometheus.Counter
+	pauses        prometheus.Counter
+	violations    prometheus.Counter
+	validations   *prometheus.CounterVec
+	rateRequested prometheus.Gauge
+}
+
+// newMetrics registers the load collectors on reg:
+//
+//	xoneharness_load_requests_total{class}                 counter
+//	xoneharness_load_latency_seconds{class}                histogram, from the intended send time
+//	xoneharness_load_service_time_seconds{class}           histogram, from the actual send
+//	xoneharness_load_late_sends_total                      counter, sends > 1 ms behind schedule
+//	xoneharness_load_retry_after_pauses_total              counter
+//	xoneharness_load_schema_validations_total{outcome}     counter
+//	xoneharness_load_schema_violations_total               counter
+//	xoneharness_load_rate_requested                        gauge, per second at the start
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	var err error
+	counter := func(name, help string) prometheus.Counter {
+		return register(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help}), &err)
+	}
+	buckets := prometheus.ExponentialBuckets(0.001, 2, 16) // 1 ms … 32 s
+	histogram := func(name, help string) *prometheus.HistogramVec {
+		return register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, []string{"class"}), &err)
+	}
+	reqs := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "xoneharness_load_requests_total", Help: "Confirm requests sent, by outcome class.",
+	}, []string{"class"}), &err)
+	lat := histogram("xoneharness_load_latency_seconds", "Confirm latency from the intended send time (coordinated-omission corrected), by class.")
+	svc := histogram("xoneharness_load_service_time_seconds", "Confirm latency from the actual send, by class.")
+	m := &metrics{
+		late:       counter("xoneharness_load_late_sends_total", "Requests sent more than 1 ms after their intended time."),
+		pauses:     counter("xoneharness_load_retry_after_pauses_total", "Pacer pauses caused by 429 Retry-After."),
+		violations: counter("xoneharness_load_schema_violations_total", "Schema violations found in sampled responses."),
+		validations: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xoneharness_load_schema_validations_total", Help: "Sampled responses validated, by outcome.",
+		}, []string{"outcome"}), &err),
+		rateRequested: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "xoneharness_load_rate_requested", Help: "Requested rate per second at the start of the run.",
+		}), &err),
+	}
+	if err != nil {
+		return nil, err
+	}
+	for c := range nClasses {
+		m.requests[c] = reqs.WithLabelValues(classNames[c])
+		m.latency[c] = lat.WithLabelValues(classNames[c])
+		m.service[c] = svc.WithLabelValues(classNames[c])
+	}
+	return m, nil
+}
+
+// register registers c, or returns the collector already registered in its
+// place; after the first error (kept in *errp) it registers nothing.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C, errp *error) C {
+	if *errp != nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		*errp = fmt.Errorf("load: metrics: %w", err)
+	}
+	return c
 }

@@ -3,47 +3,32 @@
 // measures honestly.
 //
 // Run composes small parts, in the spirit of vegeta's Targeter/Attacker
-// split, each with one locking discipline:
+// split, each with one locking discipline: the targeter (a fresh offer from
+// the Feed per request, recorded in the journal before it leaves, the
+// bearer token and the confirm body; atomics and one mutex, for vegeta's
+// concurrent workers), the collector (statistics, results.bin, Prometheus
+// metrics, the journal's outcome rows, rejected tokens, Retry-After pauses;
+// owned by the one goroutine that reads vegeta's results), the validator
+// pool (sampled responses checked against the spec behind a bounded queue:
+// a response is skipped only when the queue is full, and the result says
+// so) and the pacer (the plan's schedule, shifted by Retry-After pauses).
 //
-//   - the bearer (bearer.go): the current token and its Authorization header,
-//     a failed fetch retried with backoff; atomics only;
-//   - the targeter (targeter.go): for each request a fresh offer from the
-//     Feed, recorded in the journal (ledger.Journal.Begin: claimed in the
-//     reports root's claims store and written as pending) before it leaves,
-//     then the header and the confirm body (xone.ConfirmBody); called
-//     concurrently by vegeta's workers, its state is atomics and one mutex;
-//   - the collector (collector.go): statistics, results.bin (vegeta gob,
-//     bodies and response headers dropped; see IntendedHeader), Prometheus
-//     metrics, each confirm's outcome row in the journal, rejected tokens
-//     and Retry-After pauses; it runs on the one goroutine that reads
-//     vegeta's results and owns its state;
-//   - the validator pool (validate.go): validates sampled responses against
-//     the spec on its own goroutine, fed by a bounded queue
-//     (ValidateQueue); a response is skipped only when the queue is full,
-//     and the result says so;
-//   - the pacer (pacer.go): the plan's schedule, shifted by Retry-After
-//     pauses.
-//
-// Latency is measured from each request's intended send time (the schedule,
-// plus any Retry-After pauses), so a stalled target cannot hide behind a
-// slowed-down client; the service time (from the actual send) is reported
-// beside it. Percentiles come from mergeable HDR histograms. MergeResults
-// rebuilds one Result from several results.bin files (shards).
+// Latency is measured from each request's intended send time, so a stalled
+// target cannot hide behind a slowed-down client; the service time (from the
+// actual send) is reported beside it. Percentiles come from mergeable HDR
+// histograms; MergeResults rebuilds one Result from several results.bin
+// files (shards).
 //
 // Each offer is confirmed at most once per reports root: OpenOffers checks a
 // file against the root's claims store before the run, and the journal
-// claims each offer before its confirm leaves, so a second run over a copy
-// of the same offers, or the same rows piped in, is refused naming the run
-// that holds them. The store is an append-only file under flock rather than
-// an embedded database: package ledger says why (cost and guarantees).
+// claims each offer before its confirm leaves (package ledger).
 //
 // A run is never green without the evidence a pass needs: the safety gates
-// (DefaultThresholds) apply unless turned off explicitly (Plan.WithGates), a
-// threshold without enough samples has no data, and a plan cut short (a
-// Retry-After pause that leaves requests unsent, the feed running out, an
-// interrupt) is incomplete (Result.Incomplete). The package formats nothing:
-// Result is plain data that package reports renders. Grammars (ParseRate,
-// ParseStages, ParseThreshold) are documented in BNF on the functions.
+// (Plan.Gates) apply unless turned off explicitly (Plan.WithGates), a
+// threshold without enough samples has no data, and a plan cut short is
+// incomplete (Result.Incomplete). Result is plain data that package reports
+// renders. The grammars of ParseRate, ParseStages and ParseThreshold are in
+// BNF on the functions.
 //
 // Use:
 //
@@ -77,17 +62,12 @@
 // simultaneous confirms of one offer (package internal/race: connections
 // opened beforehand, released by last-byte synchronisation), so that a
 // check-then-act race in the target shows under load as a double booking.
-// vegeta keeps pacing every hit: a hit chosen as a group (hit i when
-// floor((i+1)·F) > floor(i·F)) takes its one offer from the targeter as any
-// hit does, and the race sender (race.go), wrapping the targeter, records
-// the group's other N-1 confirms in the journal and marks the hit. The run's
-// client hands a marked request to the race sender instead of its
-// transport, so no ordinary request leaves for it: the sender opens the N
-// connections through Config.Egress, counts the group against the rate
-// ceiling with one Admit of N sends, releases it, resolves every confirm in
-// the journal, and answers vegeta with an empty placeholder that the
-// collector never sees. A group's answers are counted in Result.Race only:
-// latencies, status codes, results.bin and the validators hold the ordinary
-// confirms. Any double booking fails the safety gate double_bookings==0.
-// With Plan.IdempotencyHeader, a group's confirms carry their hit's one key.
+// vegeta keeps pacing every hit; a hit chosen as a group takes its one offer
+// from the targeter, records the group's other N-1 confirms in the journal,
+// and is handed by the run's client to the race sender instead of its
+// transport. The sender opens the N connections through Config.Egress,
+// counts the group against the rate ceiling with one Admit of N sends,
+// releases it and resolves every confirm in the journal. A group's answers
+// are counted in Result.Race only; any double booking fails the safety gate
+// double_bookings==0.
 package load

@@ -47,26 +47,25 @@ func BenchmarkProcess(b *testing.B) {
 	r, err := newRun(cfg)
 	require.NoError(b, err)
 	require.NoError(b, r.bearer.first(context.Background()))
-	a, err := r.assemble(context.Background())
-	require.NoError(b, err)
+	require.NoError(b, r.assemble(context.Background()))
 	defer func() { require.NoError(b, r.close()) }()
 	body := confirmBody(b, sb)
-	a.pacer.start = time.Now()
+	r.pacer.start = time.Now()
 	hdr := http.Header{"Content-Type": {"application/json"}}
 	b.ReportAllocs()
 	start := time.Now()
 	for i := uint64(0); b.Loop(); i++ {
 		var t vegeta.Target
-		if err := a.targeter.target(&t); err != nil {
+		if err := r.targeter.target(&t); err != nil {
 			b.Fatal(err)
 		}
 		res := &vegeta.Result{Attack: "xoneharness", Seq: i, Code: 200, Timestamp: start.Add(time.Duration(i) * time.Microsecond),
 			Latency: time.Millisecond, BytesIn: uint64(len(body)), BytesOut: uint64(len(t.Body)), Method: t.Method,
 			URL: t.URL, Body: body, Headers: hdr}
-		a.collector.add(res)
+		r.collector.add(res)
 	}
 	b.StopTimer()
-	a.hardStop()
+	r.hardStop()
 }
 
 // confirmBody fetches one real 200 body from sb.

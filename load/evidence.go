@@ -1,23 +1,26 @@
 package load
 
 import (
+	"cmp"
 	"container/heap"
 	"net/http"
 	"slices"
 	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Evidence is what a vendor's support asks for when a run fails or is slow:
 // the slowest requests and the failing ones, each with its send time and the
 // correlation headers the target returned. Memory is bounded: the K slowest
-// in a heap, the first MaxFailures failures and a count of the rest.
+// in a heap, the first 200 failures and a count of the rest.
 type Evidence struct {
 	// Headers are the correlation headers collected, canonical names.
 	Headers []string `json:"headers"`
 	// Slowest are the K slowest requests by latency from the intended send,
 	// slowest first.
 	Slowest []EvidenceRow `json:"slowest"`
-	// Failures are the first MaxFailures failing requests (every non-2xx,
+	// Failures are the first 200 failing requests (every non-2xx,
 	// transport error and schema violation), in the order they happened.
 	Failures []EvidenceRow `json:"failures"`
 	// FailuresTotal counts every failure, those not listed included.
@@ -49,8 +52,8 @@ type EvidenceRow struct {
 const (
 	// DefaultEvidence is the number of slowest requests kept (Plan.Evidence).
 	DefaultEvidence = 20
-	// MaxFailures is the number of failing requests listed.
-	MaxFailures = 200
+	// maxFailures is the number of failing requests listed.
+	maxFailures = 200
 )
 
 // CorrelationHeaders are the headers evidence keeps from every answer,
@@ -60,8 +63,7 @@ func CorrelationHeaders() []string {
 	return []string{"Cf-Ray", "Server-Timing", "X-Request-Id", "Traceparent"}
 }
 
-// evidence collects Evidence. It is used by the collector's goroutine, and
-// by the validators through addViolation (under the validator pool's lock).
+// evidence collects Evidence on the collector's goroutine.
 type evidence struct {
 	k       int
 	headers []string
@@ -81,11 +83,11 @@ func newEvidence(k int, extra []string) *evidence {
 }
 
 // row builds the evidence row of one answer.
-func (e *evidence) row(seq uint64, offerID string, sent time.Time, status int, corrected, service time.Duration, h http.Header) EvidenceRow {
-	r := EvidenceRow{SentAt: sent.UTC().Truncate(time.Millisecond), Seq: seq, OfferID: offerID, Status: status,
-		LatencyMs: round(corrected.Seconds()*1e3, 3), ServiceMs: round(service.Seconds()*1e3, 3)}
+func (e *evidence) row(res *vegeta.Result, offerID string, corrected time.Duration) EvidenceRow {
+	r := EvidenceRow{SentAt: res.Timestamp.UTC().Truncate(time.Millisecond), Seq: res.Seq, OfferID: offerID, Status: int(res.Code),
+		LatencyMs: ms(corrected), ServiceMs: ms(res.Latency)}
 	for _, name := range e.headers {
-		if v := h.Get(name); v != "" {
+		if v := res.Headers.Get(name); v != "" {
 			if r.Headers == nil {
 				r.Headers = map[string]string{}
 			}
@@ -98,12 +100,11 @@ func (e *evidence) row(seq uint64, offerID string, sent time.Time, status int, c
 // slow offers an answer to the K slowest; build is called only when it is
 // among them.
 func (e *evidence) slow(corrected time.Duration, build func() EvidenceRow) {
-	ms := round(corrected.Seconds()*1e3, 3)
 	switch {
 	case e.k <= 0:
 	case len(e.slowest) < e.k:
 		heap.Push(&e.slowest, build())
-	case ms > e.slowest[0].LatencyMs:
+	case ms(corrected) > e.slowest[0].LatencyMs:
 		e.slowest[0] = build()
 		heap.Fix(&e.slowest, 0)
 	}
@@ -112,22 +113,19 @@ func (e *evidence) slow(corrected time.Duration, build func() EvidenceRow) {
 // fail records a failing request.
 func (e *evidence) fail(r EvidenceRow) {
 	e.total++
-	if len(e.failed) < MaxFailures {
+	if len(e.failed) < maxFailures {
 		e.failed = append(e.failed, r)
 	}
 }
 
 // result returns the evidence: the slowest first, failures in time order.
 func (e *evidence) result() Evidence {
-	slow := slices.Clone(e.slowest)
-	slices.SortFunc(slow, func(a, b EvidenceRow) int { return -compareLatency(a, b) })
-	slices.SortStableFunc(e.failed, func(a, b EvidenceRow) int { return a.SentAt.Compare(b.SentAt) })
-	return Evidence{Headers: e.headers, Slowest: slow, Failures: e.failed, FailuresTotal: e.total}
+	return Evidence{Headers: e.headers, FailuresTotal: e.total}.Merge(Evidence{Slowest: e.slowest, Failures: e.failed}, max(e.k, 0))
 }
 
 // Merge adds o's rows to ev (shards of one job): the k slowest of both,
 // slowest first, and the failures of both in time order, the first
-// MaxFailures listed.
+// 200 listed.
 func (ev Evidence) Merge(o Evidence, k int) Evidence {
 	for _, h := range o.Headers {
 		if !slices.Contains(ev.Headers, h) {
@@ -139,7 +137,7 @@ func (ev Evidence) Merge(o Evidence, k int) Evidence {
 	ev.Slowest = slow[:min(len(slow), k)]
 	failed := slices.Concat(ev.Failures, o.Failures)
 	slices.SortStableFunc(failed, func(a, b EvidenceRow) int { return a.SentAt.Compare(b.SentAt) })
-	ev.Failures = failed[:min(len(failed), MaxFailures)]
+	ev.Failures = failed[:min(len(failed), maxFailures)]
 	ev.FailuresTotal += o.FailuresTotal
 	return ev
 }
@@ -147,13 +145,7 @@ func (ev Evidence) Merge(o Evidence, k int) Evidence {
 // compareLatency orders rows by latency, then by send time (earlier first
 // among equals).
 func compareLatency(a, b EvidenceRow) int {
-	switch {
-	case a.LatencyMs < b.LatencyMs:
-		return -1
-	case a.LatencyMs > b.LatencyMs:
-		return 1
-	}
-	return b.SentAt.Compare(a.SentAt)
+	return cmp.Or(cmp.Compare(a.LatencyMs, b.LatencyMs), b.SentAt.Compare(a.SentAt))
 }
 
 // rowHeap is a min-heap of rows by latency (container/heap).

@@ -19,8 +19,8 @@ func FuzzParseRate(f *testing.F) {
 		if r.Freq <= 0 || r.Per <= 0 || r.Per > 24*time.Hour {
 			t.Fatalf("ParseRate(%q) = %+v: want positive freq and period", s, r)
 		}
-		if perSec := float64(r.Freq) / r.Per.Seconds(); perSec > MaxRate {
-			t.Fatalf("ParseRate(%q) = %v/s: above MaxRate", s, perSec)
+		if perSec := float64(r.Freq) / r.Per.Seconds(); perSec > maxRate {
+			t.Fatalf("ParseRate(%q) = %v/s: above maxRate", s, perSec)
 		}
 	})
 }
@@ -34,19 +34,19 @@ func FuzzParseStages(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p, err := NewStagesPacer(st)
+		p, err := newRamp(st)
 		if err != nil {
-			t.Fatalf("ParseStages(%q) accepted stages NewStagesPacer refuses: %v", s, err)
+			t.Fatalf("ParseStages(%q) accepted stages newRamp refuses: %v", s, err)
 		}
-		total := p.count(p.Duration())
+		total := p.count(p.total)
 		var prev time.Duration
 		for n := uint64(0); n < min(total, 200); n++ {
 			at, ok := p.offset(n)
 			if !ok {
 				break
 			}
-			if at < prev || at > p.Duration() {
-				t.Fatalf("%q: request %d at %v (previous %v, total %v)", s, n, at, prev, p.Duration())
+			if at < prev || at > p.total {
+				t.Fatalf("%q: request %d at %v (previous %v, total %v)", s, n, at, prev, p.total)
 			}
 			prev = at
 		}
@@ -90,9 +90,9 @@ func FuzzParseRetryAfter(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
-		d, ok := ParseRetryAfter(s, now)
+		d, ok := parseRetryAfter(s, now)
 		if d < 0 || d > maxRetryAfter || (!ok && d != 0) {
-			t.Fatalf("ParseRetryAfter(%q) = %v, %v", s, d, ok)
+			t.Fatalf("parseRetryAfter(%q) = %v, %v", s, d, ok)
 		}
 	})
 }

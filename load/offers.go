@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -49,8 +50,7 @@ type Feed interface {
 // which accepts any offer id; such fresh ids need no claim.
 func GeneratedFeed(seed int64) Feed {
 	var key [32]byte
-	key[0], key[1], key[2], key[3] = byte(seed), byte(seed>>8), byte(seed>>16), byte(seed>>24)
-	key[4], key[5], key[6], key[7] = byte(seed>>32), byte(seed>>40), byte(seed>>48), byte(seed>>56)
+	binary.LittleEndian.PutUint64(key[:], uint64(seed))
 	return &genFeed{rng: rand.NewChaCha8(key)}
 }
 
@@ -63,8 +63,7 @@ type genFeed struct {
 func (f *genFeed) Next() (Offer, time.Duration, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	o := uuid.Must(uuid.NewRandomFromReader(f.rng))
-	q := uuid.Must(uuid.NewRandomFromReader(f.rng))
+	o, q := uuid.Must(uuid.NewRandomFromReader(f.rng)), uuid.Must(uuid.NewRandomFromReader(f.rng))
 	return Offer{OfferID: o.String(), QuoteID: q.String()}, 0, true
 }
 
@@ -160,24 +159,22 @@ func checkOffers(path string, opt OfferOptions) (int, error) {
 // and cancelling ctx ends the wait (the pending open is released by opening
 // the pipe for writing once, which gives it an empty stream to read).
 func openWaiting(ctx context.Context, path string, waiting func(string)) (*os.File, error) {
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	done := make(chan opened, 1)
+	var openErr error // written before done receives
+	done := make(chan *os.File, 1)
 	go func() {
 		f, err := os.Open(path)
-		done <- opened{f, err}
+		openErr = err
+		done <- f
 	}()
 	slow := time.NewTimer(time.Second)
 	defer slow.Stop()
 	for {
 		select {
-		case o := <-done:
-			if o.err != nil {
-				return nil, fmt.Errorf("offers: %w", o.err)
+		case f := <-done:
+			if openErr != nil {
+				return nil, fmt.Errorf("offers: %w", openErr)
 			}
-			return o.f, nil
+			return f, nil
 		case <-slow.C:
 			if waiting != nil {
 				waiting(fmt.Sprintf("offers: waiting for a writer to open the named pipe %s (Ctrl-C to stop)", path))
@@ -186,17 +183,17 @@ func openWaiting(ctx context.Context, path string, waiting func(string)) (*os.Fi
 			if w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
 				_ = w.Close()
 			}
-			if o := <-done; o.f != nil {
-				_ = o.f.Close()
+			if f := <-done; f != nil {
+				_ = f.Close()
 			}
 			return nil, fmt.Errorf("offers: open %s: %w", path, ctx.Err())
 		}
 	}
 }
 
-// DuplicateWindow is the number of consecutive rows within which an
-// OfferStream refuses a repeated offer id (StreamOptions.Window's default).
-const DuplicateWindow = 1 << 15
+// duplicateWindow is the number of consecutive rows within which an
+// OfferStream refuses a repeated offer id.
+const duplicateWindow = 1 << 15
 
 // streamReadAhead is how many offers an OfferStream reads ahead.
 const streamReadAhead = 256
@@ -207,11 +204,8 @@ type StreamOptions struct {
 	// whole feed) is kept when k mod Count == Index. The zero Shard keeps
 	// every row. Every row is still checked, duplicates across shards
 	// included.
-	Shard Shard
-	// Window is the number of consecutive rows within which a repeated offer
-	// id is refused; 0 means DuplicateWindow.
-	Window int
-
+	Shard     Shard
+	window    int  // rows within which a repeated offer id is refused; 0: duplicateWindow
 	keepLines bool // record each offer's line (checkOffers)
 }
 
@@ -225,13 +219,12 @@ type StreamOptions struct {
 // "quote_id,offer_id", any case); a header line anywhere else is an error. A
 // UTF-8 BOM, CRLF line ends, spaces around fields, double quotes around
 // fields and blank lines are tolerated. Ids pass xone.CheckID. A repeated
-// offer id (ignoring case, ledger.KeyOf) within the last Window rows
-// (32,768 by default: about 2 MB, a map and a ring of recent keys) ends the
-// feed with an error naming both lines; a repeat further apart is not seen
-// here, but the target's refusal of a second confirm and the claims store
-// are rails for it. A malformed row ends the feed where it is: the offers
-// before it are handed out, then Next returns false and Err says
-// "NAME:LINE: problem".
+// offer id (ignoring case, ledger.KeyOf) within the last 32,768 rows (about
+// 2 MB: a map and a ring of recent keys) ends the feed with an error naming
+// both lines; a repeat further apart is not seen here, but the target's
+// refusal of a second confirm and the claims store are rails for it. A
+// malformed row ends the feed where it is: the offers before it are handed
+// out, then Next returns false and Err says "NAME:LINE: problem".
 //
 // An OfferStream is safe for concurrent use.
 type OfferStream struct {
@@ -240,7 +233,7 @@ type OfferStream struct {
 	closed chan struct{} // closed by Close
 	once   sync.Once
 	closer io.Closer // the source, when the stream opened it
-	total  int       // rows in the feed when known (OpenOffers), else -1
+	total  int       // rows for its shard when OpenOffers counted them (a regular file), else -1
 
 	mu        sync.Mutex
 	err       error
@@ -256,8 +249,8 @@ var _ Feed = (*OfferStream)(nil)
 // "offers.csv" or "stdin"). It does not close r; closing r after Close ends
 // a read the goroutine is blocked in.
 func NewOfferStream(r io.Reader, name string, opt StreamOptions) *OfferStream {
-	if opt.Window <= 0 {
-		opt.Window = DuplicateWindow
+	if opt.window <= 0 {
+		opt.window = duplicateWindow
 	}
 	if opt.Shard.Count < 1 {
 		opt.Shard = Shard{Index: 0, Count: 1}
@@ -271,8 +264,9 @@ func NewOfferStream(r io.Reader, name string, opt StreamOptions) *OfferStream {
 // it at the end of the source, at the first error or at Close.
 func (s *OfferStream) read(r io.Reader, opt StreamOptions) {
 	defer close(s.rows)
-	sc := newOfferScanner(r, s.name)
-	seen := newRecent(opt.Window)
+	sc := &offerScanner{sc: bufio.NewScanner(r), name: s.name, first: true, cols: [2]int{0, 1}}
+	sc.sc.Buffer(make([]byte, 0, 4096), maxOfferLine)
+	seen := newRecent(opt.window)
 	var k, kept int // data rows read, rows kept
 	for {
 		ok, err := sc.scan()
@@ -333,7 +327,13 @@ func (s *OfferStream) Next() (Offer, time.Duration, bool) {
 		return o, 0, ok
 	default:
 	}
-	start := s.beginWait()
+	start := time.Now()
+	s.mu.Lock()
+	if s.waiting == 0 {
+		s.waitStart = start
+	}
+	s.waiting, s.waits = s.waiting+1, s.waits+1
+	s.mu.Unlock()
 	var (
 		o  Offer
 		ok bool
@@ -342,36 +342,19 @@ func (s *OfferStream) Next() (Offer, time.Duration, bool) {
 	case o, ok = <-s.rows:
 	case <-s.closed:
 	}
-	return o, s.endWait(start), ok
-}
-
-func (s *OfferStream) beginWait() time.Time {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.waiting == 0 {
-		s.waitStart = now
-	}
-	s.waiting++
-	s.waits++
-	return now
-}
-
-func (s *OfferStream) endWait(start time.Time) time.Duration {
-	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.waiting--
-	if s.waiting == 0 {
+	if s.waiting--; s.waiting == 0 {
 		s.starved += now.Sub(s.waitStart)
 	}
-	return now.Sub(start)
+	return o, now.Sub(start), ok
 }
 
-// Starved returns the wall-clock time during which at least one caller of
-// Next was waiting for the source (overlapping waits count once, a wait
+// starvation returns the wall-clock time during which at least one caller
+// of Next was waiting for the source (overlapping waits count once, a wait
 // still going on counts up to now), and the number of calls that waited.
-func (s *OfferStream) Starved() (total time.Duration, waits uint64) {
+func (s *OfferStream) starvation() (total time.Duration, waits uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	total = s.starved
@@ -380,10 +363,6 @@ func (s *OfferStream) Starved() (total time.Duration, waits uint64) {
 	}
 	return total, s.waits
 }
-
-// Total is the number of rows the stream holds for its shard when OpenOffers
-// counted them (a regular file), else -1.
-func (s *OfferStream) Total() int { return s.total }
 
 // Err implements Feed.
 func (s *OfferStream) Err() error {
@@ -456,12 +435,6 @@ type offerScanner struct {
 	ids   [2][]byte // the current row: offer id, quote id; valid until the next scan
 }
 
-func newOfferScanner(r io.Reader, name string) *offerScanner {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxOfferLine)
-	return &offerScanner{sc: sc, name: name, first: true, cols: [2]int{0, 1}}
-}
-
 // offerColumns are the column names, offer id first.
 var offerColumns = [2]string{"offer_id", "quote_id"}
 
@@ -486,13 +459,11 @@ func (s *offerScanner) scan() (bool, error) {
 		fields := [2][]byte{csvField(a), csvField(b)}
 		first := s.first
 		s.first = false
-		if header, swapped := isHeader(fields); header {
+		if c := column(fields[0]); c >= 0 && column(fields[1]) == 1-c { // a header, in either order
 			if !first {
 				return false, fmt.Errorf("%s:%d: header line after the first line (a feed has at most one header, on its first line)", s.name, s.line)
 			}
-			if swapped {
-				s.cols = [2]int{1, 0}
-			}
+			s.cols = [2]int{c, 1 - c}
 			continue
 		}
 		return true, s.setIDs(fields)
@@ -513,7 +484,7 @@ func (s *offerScanner) setIDs(fields [2][]byte) error {
 		if err := xone.CheckID(id); err != nil {
 			return fmt.Errorf("%s:%d: %s: %w", s.name, s.line, col, err)
 		}
-		if bytes.EqualFold(id, []byte(offerColumns[0])) || bytes.EqualFold(id, []byte(offerColumns[1])) {
+		if column(id) >= 0 {
 			return fmt.Errorf("%s:%d: %s: %q is a column name, not an id", s.name, s.line, col, id)
 		}
 		s.ids[j] = id
@@ -521,17 +492,15 @@ func (s *offerScanner) setIDs(fields [2][]byte) error {
 	return nil
 }
 
-// isHeader reports whether fields name the two columns, in either order
-// (ignoring case), and whether the quote id comes first.
-func isHeader(fields [2][]byte) (header, swapped bool) {
-	o, q := []byte(offerColumns[0]), []byte(offerColumns[1])
-	switch {
-	case bytes.EqualFold(fields[0], o) && bytes.EqualFold(fields[1], q):
-		return true, false
-	case bytes.EqualFold(fields[0], q) && bytes.EqualFold(fields[1], o):
-		return true, true
+// column is the index in offerColumns of the column f names (ignoring
+// case), or -1.
+func column(f []byte) int {
+	for i, c := range offerColumns {
+		if bytes.EqualFold(f, []byte(c)) {
+			return i
+		}
 	}
-	return false, false
+	return -1
 }
 
 // csvField trims the spaces around a field, then one pair of double quotes.

@@ -277,7 +277,7 @@ func TestOfferStreamMidStream(t *testing.T) {
 			wantErr: "f.csv:5: duplicate offer_id " + strings.ToUpper(uuidA) + " (first on line 2)"},
 		{name: "duplicate in another shard's rows", in: "a,1\nb,2\nc,3\nB,4\n", opt: StreamOptions{Shard: Shard{0, 2}}, want: 2,
 			wantErr: "f.csv:4: duplicate offer_id B (first on line 2)"},
-		{name: "duplicate within the window", in: "a,1\nb,2\nc,3\nd,4\nA,5\n", opt: StreamOptions{Window: 4}, want: 4,
+		{name: "duplicate within the window", in: "a,1\nb,2\nc,3\nd,4\nA,5\n", opt: StreamOptions{window: 4}, want: 4,
 			wantErr: "f.csv:5: duplicate offer_id A (first on line 1)"},
 		{name: "second header", in: "offer_id,quote_id\na,1\nquote_id,offer_id\n", want: 1, wantErr: "f.csv:3: header line after the first line"},
 	}
@@ -290,7 +290,7 @@ func TestOfferStreamMidStream(t *testing.T) {
 		})
 	}
 	t.Run("a repeat beyond the window is not seen", func(t *testing.T) {
-		got, err := streamAll(t, "a,1\nb,2\nc,3\nd,4\ne,5\nA,6\n", StreamOptions{Window: 4})
+		got, err := streamAll(t, "a,1\nb,2\nc,3\nd,4\ne,5\nA,6\n", StreamOptions{window: 4})
 		require.NoError(t, err)
 		assert.Len(t, got, 6)
 	})
@@ -309,7 +309,7 @@ func TestOfferStreamStdinLike(t *testing.T) {
 	r, w := slowSource(t)
 	s := NewOfferStream(r, "stdin", StreamOptions{})
 	defer func() { assert.NoError(t, s.Close()) }()
-	assert.Equal(t, -1, s.Total(), "a stream's length is unknown")
+	assert.Equal(t, -1, s.total, "a stream's length is unknown")
 
 	// Each row is handed out as soon as it is written, before the source ends.
 	for i := range 3 {
@@ -339,15 +339,15 @@ func TestOfferStreamStarved(t *testing.T) {
 		o, waited, ok := s.Next()
 		done <- next{o, waited, ok}
 	}()
-	require.Eventually(t, func() bool { _, n := s.Starved(); return n == 1 }, 5*time.Second, time.Millisecond, "Next waits for the source")
-	during, _ := s.Starved()
+	require.Eventually(t, func() bool { _, n := s.starvation(); return n == 1 }, 5*time.Second, time.Millisecond, "Next waits for the source")
+	during, _ := s.starvation()
 	_, err := io.WriteString(w, "a,1\n")
 	require.NoError(t, err)
 	got := <-done
 	require.True(t, got.ok)
 	assert.Equal(t, "a", got.o.OfferID)
 	assert.Positive(t, got.waited, "Next reports its wait")
-	total, waits := s.Starved()
+	total, waits := s.starvation()
 	assert.Equal(t, uint64(1), waits)
 	assert.Equal(t, got.waited, total, "one waiter: the starved time is its wait")
 	assert.LessOrEqual(t, during, total, "a wait going on counts up to now")
@@ -360,7 +360,7 @@ func TestOfferStreamStarved(t *testing.T) {
 	_, waited, ok := s.Next()
 	assert.True(t, ok)
 	assert.Zero(t, waited)
-	_, waits = s.Starved()
+	_, waits = s.starvation()
 	assert.Equal(t, uint64(1), waits, "no new wait")
 }
 
@@ -372,7 +372,7 @@ func TestOfferStreamCloseUnblocks(t *testing.T) {
 		_, _, ok := s.Next()
 		done <- ok
 	}()
-	require.Eventually(t, func() bool { _, n := s.Starved(); return n == 1 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { _, n := s.starvation(); return n == 1 }, 5*time.Second, time.Millisecond)
 	require.NoError(t, s.Close())
 	assert.False(t, <-done, "Close ends a waiting Next")
 	assert.NoError(t, s.Err(), "closing is no error")
@@ -454,7 +454,7 @@ func TestOpenOffers(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = s.Close() })
 		assert.Equal(t, 2, total)
-		assert.Equal(t, 2, s.Total())
+		assert.Equal(t, 2, s.total)
 		bad := filepath.Join(dir, "bad.csv")
 		require.NoError(t, os.WriteFile(bad, []byte("a,1\nb,2\na,3\n"), 0o644))
 		_, _, err = OpenOffers(context.Background(), bad, nil, OfferOptions{})
@@ -548,7 +548,7 @@ func TestOfferStreamFlatMemory(t *testing.T) {
 	}
 	small, large := live(10_000), live(400_000)
 	t.Logf("live heap after 10k rows: %d KiB, after 400k rows: %d KiB", small>>10, large>>10)
-	// The duplicate window (at most DuplicateWindow keys) is all that grows.
+	// The duplicate window (at most duplicateWindow keys) is all that grows.
 	assert.Less(t, large, small+2<<20, "got %d KiB after 400k rows, want within 2 MiB of %d KiB after 10k", large>>10, small>>10)
 }
 

@@ -1,7 +1,10 @@
 package load
 
 import (
+	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,13 +56,6 @@ func newRunPacer(sched schedule, duration time.Duration, maxReq uint64, feedCap 
 	return p
 }
 
-// catchUp is how long past the plan's duration late requests may still be
-// sent: a tenth of the duration, at least 1 s and at most 1 min. Requests
-// still unsent then end the run as stopBehind.
-func catchUp(d time.Duration) time.Duration {
-	return min(max(d/10, time.Second), time.Minute)
-}
-
 // Pace implements vegeta.Pacer.
 func (p *runPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	if p.start.IsZero() {
@@ -85,9 +81,10 @@ func (p *runPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool
 		case at >= p.duration:
 			p.onStop(stopCompleted)
 			return 0, true
-		case now >= p.duration+catchUp(p.duration):
-			// Far behind: the rest of the plan is not sent, and the run says so
-			// rather than calling itself complete at a lower rate.
+		case now >= p.duration+min(max(p.duration/10, time.Second), time.Minute):
+			// Far behind (a tenth of the duration, 1 s to 1 min, past its end):
+			// the rest of the plan is not sent, and the run says so rather than
+			// calling itself complete at a lower rate.
 			p.onStop(stopBehind)
 			return 0, true
 		}
@@ -175,3 +172,31 @@ func (p *runPacer) intended(seq uint64, fallback time.Time) time.Time {
 
 // Rate implements vegeta.Pacer.
 func (p *runPacer) Rate(elapsed time.Duration) float64 { return p.sched.rate(elapsed) }
+
+// maxRetryAfter caps one Retry-After pause: a run stays bounded whatever a
+// server asks for.
+const maxRetryAfter = time.Minute
+
+// parseRetryAfter parses a Retry-After header value (RFC 9110 §10.2.3): either
+// delay-seconds (a non-negative integer) or an HTTP-date, taken relative to now.
+// It returns the delay, capped at one minute and never negative, and false when v
+// is neither form.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if allDigits(v) {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true // all digits but huge: cap
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	d := t.Sub(now)
+	return min(max(d, 0), maxRetryAfter), true
+}

@@ -83,12 +83,12 @@ func TestParseStages(t *testing.T) {
 	}
 }
 
-func TestStagesPacerSchedule(t *testing.T) {
+func TestRampSchedule(t *testing.T) {
 	// Ramp 0→10/s over 10 s (50 requests), hold 10/s for 10 s (100), down to 0 over 10 s (50).
-	p, err := NewStagesPacer([]Stage{{10 * time.Second, 10}, {10 * time.Second, 10}, {10 * time.Second, 0}})
+	p, err := newRamp([]Stage{{10 * time.Second, 10}, {10 * time.Second, 10}, {10 * time.Second, 0}})
 	require.NoError(t, err)
-	assert.Equal(t, 30*time.Second, p.Duration())
-	assert.Equal(t, uint64(200), p.count(p.Duration()))
+	assert.Equal(t, 30*time.Second, p.total)
+	assert.Equal(t, uint64(200), p.count(p.total))
 
 	tests := []struct {
 		n    uint64
@@ -116,14 +116,9 @@ func TestStagesPacerSchedule(t *testing.T) {
 		require.GreaterOrEqual(t, got, prev, "request %d", n)
 		prev = got
 	}
-	assert.InDelta(t, 5.0, p.Rate(5*time.Second), 1e-9)
-	assert.InDelta(t, 10.0, p.Rate(15*time.Second), 1e-9)
-	assert.InDelta(t, 0.0, p.Rate(31*time.Second), 1e-9)
-	wait, stop := p.Pace(10*time.Second, 50)
-	assert.False(t, stop)
-	assert.Equal(t, time.Duration(0), wait)
-	_, stop = p.Pace(30*time.Second, 200)
-	assert.True(t, stop)
+	assert.InDelta(t, 5.0, p.rate(5*time.Second), 1e-9)
+	assert.InDelta(t, 10.0, p.rate(15*time.Second), 1e-9)
+	assert.InDelta(t, 0.0, p.rate(31*time.Second), 1e-9)
 }
 
 func TestConstSchedule(t *testing.T) {
@@ -315,7 +310,7 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, ok := ParseRetryAfter(tt.in, now)
+			got, ok := parseRetryAfter(tt.in, now)
 			assert.Equal(t, tt.ok, ok)
 			assert.Equal(t, tt.want, got)
 		})
@@ -335,13 +330,13 @@ func TestPlanValidate(t *testing.T) {
 		{name: "both", edit: func(p *Plan) { p.Stages = []Stage{{time.Second, 5}} }, field: "stages"},
 		{name: "bad rate", edit: func(p *Plan) { p.Rate = "fast" }, field: "rate"},
 		{name: "unbounded", edit: func(p *Plan) { p.Duration = 0 }, field: "duration"},
-		{name: "over max duration", edit: func(p *Plan) { p.Duration = 2 * time.Hour }, field: "duration"},
+		{name: "over max duration", edit: func(p *Plan) { p.Duration = 2 * time.Hour }, field: "max_duration"},
 		{name: "raised max duration", edit: func(p *Plan) { p.Duration, p.MaxDuration = 2*time.Hour, 3*time.Hour }},
 		{name: "workers above max", edit: func(p *Plan) { p.Workers, p.MaxWorkers = 20, 10 }, field: "workers"},
-		{name: "too many workers", edit: func(p *Plan) { p.MaxWorkers = 1e6 }, field: "max-workers"},
-		{name: "sample", edit: func(p *Plan) { p.ValidateSample = 1.5 }, field: "validate-sample"},
-		{name: "header", edit: func(p *Plan) { p.IdempotencyHeader = "Bad Header" }, field: "idempotency-header"},
-		{name: "threshold", edit: func(p *Plan) { p.Thresholds = []string{"p99<1s", "p99<<1s"} }, field: "threshold"},
+		{name: "too many workers", edit: func(p *Plan) { p.MaxWorkers = 1e6 }, field: "max_workers"},
+		{name: "sample", edit: func(p *Plan) { p.ValidateSample = 1.5 }, field: "validate_sample"},
+		{name: "header", edit: func(p *Plan) { p.IdempotencyHeader = "Bad Header" }, field: "idempotency_header"},
+		{name: "threshold", edit: func(p *Plan) { p.Thresholds = []string{"p99<1s", "p99<<1s"} }, field: "thresholds"},
 		{name: "one request", edit: func(p *Plan) { p.Duration = time.Nanosecond }, field: "duration"},
 		{name: "two requests", edit: func(p *Plan) { p.Duration = 21 * time.Millisecond }},
 	}
@@ -357,7 +352,8 @@ func TestPlanValidate(t *testing.T) {
 			var pe *PlanError
 			require.True(t, errors.As(err, &pe), "got %v, want a *PlanError", err)
 			assert.Equal(t, tt.field, pe.Field)
-			assert.Contains(t, err.Error(), "--"+tt.field)
+			assert.Contains(t, err.Error(), "plan: "+tt.field+": ")
+			assert.NotContains(t, err.Error(), "--", "a library error names no flag")
 		})
 	}
 }

@@ -1,9 +1,11 @@
 package load
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -93,6 +95,49 @@ type RaceGroup struct {
 	Error          string   `json:"error,omitempty"`
 }
 
+// Merge adds the race check o of another shard to r (nil: none so far) and
+// returns the sum; MergeResults cannot rebuild it, since results.bin holds
+// only the ordinary hits. Counts and statuses add up; the spread maxima are
+// the largest of the shards'. The spread p50 is the largest shard median:
+// the run's median lies between the smallest and the largest shard median,
+// so this is an upper bound, never an average of medians. Shown lists the
+// double-booked groups of every shard first, then the others, at most 20.
+// o is never changed; r is, unless it is nil.
+func (r *RaceResult) Merge(o *RaceResult) *RaceResult {
+	if o == nil {
+		return r
+	}
+	if r == nil {
+		r = &RaceResult{N: o.N}
+	}
+	r.Groups, r.Unsent, r.Attempts, r.Booked = r.Groups+o.Groups, r.Unsent+o.Unsent, r.Attempts+o.Attempts, r.Booked+o.Booked
+	r.DoubleBookedGroups, r.DoubleBookings = r.DoubleBookedGroups+o.DoubleBookedGroups, r.DoubleBookings+o.DoubleBookings
+	r.UnsentReason, r.Fallback = cmp.Or(r.UnsentReason, o.UnsentReason), cmp.Or(r.Fallback, o.Fallback)
+	if r.Statuses == nil {
+		r.Statuses = map[string]uint64{}
+	}
+	for code, n := range o.Statuses {
+		r.Statuses[code] += n
+	}
+	r.SpreadMs = r.SpreadMs.widest(o.SpreadMs)
+	if s := o.ServerSpreadMs; s != nil {
+		m := s.widest(*cmp.Or(r.ServerSpreadMs, s))
+		r.ServerSpreadMs = &m
+	}
+	r.Shown = slices.Concat(r.Shown, o.Shown)
+	slices.SortStableFunc(r.Shown, func(x, y RaceGroup) int { return y.doubles() - x.doubles() })
+	r.Shown = r.Shown[:min(len(r.Shown), maxShownGroups)]
+	return r
+}
+
+// widest is the larger median and the larger maximum of s and o.
+func (s RaceSpread) widest(o RaceSpread) RaceSpread {
+	return RaceSpread{P50: max(s.P50, o.P50), Max: max(s.Max, o.Max)}
+}
+
+// doubles is 1 when g double-booked, else 0.
+func (g RaceGroup) doubles() int { return min(max(len(g.BookingIDs)-1, 0), 1) }
+
 // Bounds of RaceResult.Shown.
 const (
 	maxShownGroups = 20 // double-booked groups listed
@@ -137,41 +182,28 @@ func newRaceSender(plan Plan, t *targeter, j *ledger.Journal, st *stopper, conns
 	return s
 }
 
-// target wraps the run's targeter: a hit that is a group keeps its offer,
-// records the group's other N-1 confirms in the journal (N pending rows in
-// all before anything leaves) and is marked for RoundTrip.
-func (s *raceSender) target(next vegeta.Targeter) vegeta.Targeter {
-	return func(tg *vegeta.Target) error {
-		i := s.hits.Add(1) - 1
-		if err := next(tg); err != nil || !s.plan.isGroup(i) {
+// target is the targeter of a run with race groups: a hit that is a group
+// keeps its offer, records the group's other N-1 confirms in the journal (N
+// pending rows in all before anything leaves) and is marked for RoundTrip.
+func (s *raceSender) target(tg *vegeta.Target) error {
+	i := s.hits.Add(1) - 1
+	o, err := s.targeter.hit(tg)
+	if err != nil || !s.plan.isGroup(i) {
+		return err
+	}
+	for range s.plan.N - 1 {
+		if err := s.journal.Begin(o.OfferID, o.QuoteID); err != nil {
+			err = fmt.Errorf("%w: %w", ErrJournal, err)
+			s.stop.end(stopJournal, err)
 			return err
 		}
-		o := s.targeter.peek(strings.TrimSuffix(strings.TrimPrefix(tg.URL, s.targeter.urlPrefix), xone.ConfirmSuffix))
-		for range s.plan.N - 1 {
-			if err := s.journal.Begin(o.OfferID, o.QuoteID); err != nil {
-				err = fmt.Errorf("%w: %w", ErrJournal, err)
-				s.stop.end(stopJournal, err)
-				return err
-			}
-		}
-		key := strconv.FormatUint(i, 10)
-		s.mu.Lock()
-		s.offers[key] = o
-		s.mu.Unlock()
-		tg.Header[raceHeader] = []string{key}
-		return nil
 	}
-}
-
-// peek returns the newest confirm of offerID in flight (the targeter has
-// just recorded it).
-func (t *targeter) peek(offerID string) Offer {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if q := t.inflight[offerID]; len(q) > 0 {
-		return q[len(q)-1].offer
-	}
-	return Offer{OfferID: offerID}
+	key := strconv.FormatUint(i, 10)
+	s.mu.Lock()
+	s.offers[key] = o
+	s.mu.Unlock()
+	tg.Header[raceHeader] = []string{key}
+	return nil
 }
 
 // RoundTrip implements http.RoundTripper: an ordinary hit goes to the
@@ -212,18 +244,14 @@ func (s *raceSender) send(ctx context.Context, o Offer, req race.Request) {
 	}
 	out := g.Send(ctx, req, s.timeout)
 	for _, a := range out.Attempts {
-		row := ledger.Row{OfferID: o.OfferID, QuoteID: o.QuoteID}
-		switch {
-		case a.Err != nil:
-			row.Outcome, row.Error = ledger.Unknown, "race group: "+normaliseError(a.Err.Error())
-		default:
-			row.Status = a.Response.StatusCode
-			row.Outcome = ledger.OutcomeOf(row.Status)
-			if row.Outcome == ledger.Booked {
-				row.BookingID = ledger.BookingID(a.Body)
-			} else if row.Outcome == ledger.Unknown {
-				row.Error = "race group: HTTP " + strconv.Itoa(row.Status)
-			}
+		var row ledger.Row
+		if a.Err != nil {
+			row = outcomeRow(o, 0, a.Err.Error(), nil)
+		} else {
+			row = outcomeRow(o, a.Response.StatusCode, "", a.Body)
+		}
+		if row.Error != "" {
+			row.Error = "race group: " + row.Error
 		}
 		s.journal.Resolve(row)
 	}
@@ -267,7 +295,9 @@ func (s *raceSender) fill(res *Result, planned uint64, requested float64) uint64
 	if s == nil {
 		return 0
 	}
-	res.Race = s.result()
+	s.mu.Lock()
+	res.Race = s.stats.result()
+	s.mu.Unlock()
 	if planned > 0 {
 		res.RateRequested = round(requested*float64(planned-s.plan.groupsIn(planned))/float64(planned), 3)
 	}
@@ -288,17 +318,6 @@ func (s *raceSender) doubleBookings() uint64 {
 	return s.stats.res.DoubleBookings
 }
 
-// result is the race check's result once the attack has ended; nil without
-// a race check.
-func (s *raceSender) result() *RaceResult {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stats.result()
-}
-
 // raceStats accumulates the groups in bounded memory: two histograms, a
 // status tally and at most maxShownGroups groups.
 type raceStats struct {
@@ -310,7 +329,7 @@ type raceStats struct {
 
 // add accounts for one group of offerID.
 func (st *raceStats) add(offerID string, out race.Outcome) {
-	g := RaceGroup{OfferID: offerID, N: len(out.Attempts), SpreadMs: round(out.Spread.Seconds()*1e3, 3)}
+	g := RaceGroup{OfferID: offerID, N: len(out.Attempts), SpreadMs: ms(out.Spread)}
 	booked := false
 	for _, a := range out.Attempts {
 		status := 0
@@ -341,8 +360,8 @@ func (st *raceStats) add(offerID string, out race.Outcome) {
 			st.serverSpread = newHist()
 		}
 		record(st.serverSpread, out.ServerSpread)
-		ms := round(out.ServerSpread.Seconds()*1e3, 3)
-		g.ServerSpreadMs = &ms
+		v := ms(out.ServerSpread)
+		g.ServerSpreadMs = &v
 	}
 	double := len(g.BookingIDs) > 1
 	if double {
@@ -374,11 +393,7 @@ func (st *raceStats) show(g RaceGroup, double bool) {
 // result is a copy of the result so far.
 func (st *raceStats) result() *RaceResult {
 	r := st.res
-	r.Statuses = make(map[string]uint64, len(st.res.Statuses))
-	for k, v := range st.res.Statuses {
-		r.Statuses[k] = v
-	}
-	r.Shown = slices.Clone(st.res.Shown)
+	r.Statuses, r.Shown = maps.Clone(st.res.Statuses), slices.Clone(st.res.Shown)
 	if r.Groups > 0 {
 		r.SpreadMs = RaceSpread{P50: usToMs(st.spread.ValueAtQuantile(50)), Max: usToMs(st.spread.Max())}
 	}
@@ -399,5 +414,5 @@ func checkRaceCeiling(eg Egress, p Plan, baseURL string) error {
 	if !ok || p.Race.Fraction == 0 || p.Race.N <= g.MaxGroup() || g.Loopback(baseURL) {
 		return nil
 	}
-	return &PlanError{Field: "race", Msg: fmt.Sprintf("%d simultaneous confirms: the rate ceiling releases at most %d at once", p.Race.N, g.MaxGroup())}
+	return planErr("race.n", "%d simultaneous confirms: the rate ceiling releases at most %d at once", p.Race.N, g.MaxGroup())
 }

@@ -357,13 +357,13 @@ func TestRacePlan(t *testing.T) {
 		field string
 		says  string
 	}{
-		{"negative-fraction", "40/s", RacePlan{Fraction: -0.1}, "race-fraction", "not a fraction"},
-		{"fraction-above-1", "40/s", RacePlan{Fraction: 1.5}, "race-fraction", "not a fraction"},
-		{"fraction-nan", "40/s", RacePlan{Fraction: math.NaN()}, "race-fraction", "not a fraction"},
-		{"group-of-1", "40/s", RacePlan{N: 1, Fraction: 0.25}, "race", "want 2 to 20"},
-		{"group-of-21", "40/s", RacePlan{N: 21, Fraction: 0.25}, "race", "want 2 to 20"},
-		{"too-short-for-a-group", "3/s", RacePlan{Fraction: 0.25}, "race-fraction", "none is a race group (one needs at least 4 requests)"},
-		{"no-ordinary-confirm", "40/s", RacePlan{Fraction: 1}, "race-fraction", "0 ordinary confirms are left"},
+		{"negative-fraction", "40/s", RacePlan{Fraction: -0.1}, "race.fraction", "not a fraction"},
+		{"fraction-above-1", "40/s", RacePlan{Fraction: 1.5}, "race.fraction", "not a fraction"},
+		{"fraction-nan", "40/s", RacePlan{Fraction: math.NaN()}, "race.fraction", "not a fraction"},
+		{"group-of-1", "40/s", RacePlan{N: 1, Fraction: 0.25}, "race.n", "want 2 to 20"},
+		{"group-of-21", "40/s", RacePlan{N: 21, Fraction: 0.25}, "race.n", "want 2 to 20"},
+		{"too-short-for-a-group", "3/s", RacePlan{Fraction: 0.25}, "race.fraction", "none is a race group (one needs at least 4 requests)"},
+		{"no-ordinary-confirm", "40/s", RacePlan{Fraction: 1}, "race.fraction", "0 ordinary confirms are left"},
 		{"ok", "40/s", RacePlan{Fraction: 0.25}, "", ""},
 		{"off", "40/s", RacePlan{}, "", ""},
 	}
@@ -378,6 +378,7 @@ func TestRacePlan(t *testing.T) {
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, tt.field, pe.Field)
 			assert.Contains(t, err.Error(), tt.says)
+			assert.NotContains(t, err.Error(), "--", "a library error names no flag")
 		})
 	}
 	t.Run("defaults", func(t *testing.T) {
@@ -399,7 +400,7 @@ func TestRacePlan(t *testing.T) {
 		_, err = Run(context.Background(), cfg)
 		var pe *PlanError
 		require.ErrorAs(t, err, &pe)
-		assert.Equal(t, "race", pe.Field)
+		assert.Equal(t, "race.n", pe.Field)
 		assert.Contains(t, err.Error(), "at most 2 at once")
 		assert.Zero(t, sb.Stats().TokensIssued, "nothing sent, not even for a token")
 	})
@@ -464,4 +465,58 @@ func TestRaceShown(t *testing.T) {
 	assert.Equal(t, uint64(maxShownGroups+5), r.DoubleBookedGroups)
 	assert.Equal(t, uint64(2*(maxShownGroups+5)), r.DoubleBookings)
 	assert.Equal(t, uint64(10+maxShownGroups+5), r.Booked)
+}
+
+// raceGroups makes n groups of offers prefix-0, prefix-1, ..., each
+// double-booked or not.
+func raceGroups(prefix string, n int, double bool) []RaceGroup {
+	var out []RaceGroup
+	for i := range n {
+		g := RaceGroup{OfferID: fmt.Sprintf("%s-%d", prefix, i), N: 2, Statuses: []int{200, 409}, BookingIDs: []string{fmt.Sprintf("%s-A%d", prefix, i)}}
+		if double {
+			g.Statuses, g.BookingIDs = []int{200, 200}, append(g.BookingIDs, fmt.Sprintf("%s-B%d", prefix, i))
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// TestRaceResultMerge: the race checks of shards add up, spreads take the
+// largest, the shown groups list every shard's double-booked groups first
+// (at most maxShownGroups), inputs are never changed, and a lone race check
+// is kept as it is.
+func TestRaceResultMerge(t *testing.T) {
+	a := &RaceResult{N: 2, Groups: 10, Unsent: 1, UnsentReason: "rate ceiling", Attempts: 20, Booked: 9,
+		DoubleBookedGroups: 1, DoubleBookings: 1, Statuses: map[string]uint64{"200": 10, "409": 9, "0": 1},
+		SpreadMs: RaceSpread{P50: 0.4, Max: 2}, Shown: append(raceGroups("a", 2, false), raceGroups("ad", 1, true)...)}
+	b := &RaceResult{N: 2, Groups: 6, Attempts: 12, Booked: 6, DoubleBookedGroups: 2, DoubleBookings: 2,
+		Statuses: map[string]uint64{"200": 8, "409": 4}, SpreadMs: RaceSpread{P50: 0.7, Max: 1},
+		ServerSpreadMs: &RaceSpread{P50: 0.2, Max: 0.5}, Fallback: "HTTPS_PROXY is set",
+		Shown: append(raceGroups("b", 1, false), raceGroups("bd", 2, true)...)}
+	got := (*RaceResult)(nil).Merge(a).Merge(b)
+	assert.Equal(t, uint64(16), got.Groups, "groups")
+	assert.Equal(t, uint64(1), got.Unsent, "unsent")
+	assert.Equal(t, uint64(32), got.Attempts, "attempts")
+	assert.Equal(t, uint64(15), got.Booked, "booked")
+	assert.Equal(t, uint64(3), got.DoubleBookedGroups, "double-booked groups")
+	assert.Equal(t, uint64(3), got.DoubleBookings, "double bookings")
+	assert.Equal(t, map[string]uint64{"200": 18, "409": 13, "0": 1}, got.Statuses)
+	assert.Equal(t, RaceSpread{P50: 0.7, Max: 2}, got.SpreadMs, "the largest median and maximum")
+	assert.Equal(t, &RaceSpread{P50: 0.2, Max: 0.5}, got.ServerSpreadMs)
+	assert.Equal(t, "rate ceiling", got.UnsentReason)
+	assert.Equal(t, "HTTPS_PROXY is set", got.Fallback)
+	var order []string
+	for _, g := range got.Shown {
+		order = append(order, g.OfferID)
+	}
+	assert.Equal(t, []string{"ad-0", "bd-0", "bd-1", "a-0", "a-1", "b-0"}, order, "double-booked groups first, then the others")
+	assert.Equal(t, map[string]uint64{"200": 10, "409": 9, "0": 1}, a.Statuses, "an input changed")
+	assert.Len(t, a.Shown, 3, "an input changed")
+
+	many := (*RaceResult)(nil).Merge(&RaceResult{Shown: append(raceGroups("c", 3, false), raceGroups("cd", 15, true)...)}).
+		Merge(&RaceResult{Shown: raceGroups("dd", 10, true)})
+	require.Len(t, many.Shown, maxShownGroups)
+	assert.Equal(t, "dd-4", many.Shown[maxShownGroups-1].OfferID, "got %s last, want the fifth double of the second shard", many.Shown[maxShownGroups-1].OfferID)
+	assert.Nil(t, (*RaceResult)(nil).Merge(nil))
+	assert.Same(t, a, a.Merge(nil), "merging nothing keeps the result")
 }

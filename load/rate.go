@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,9 +14,9 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// MaxRate is the highest request rate, in requests per second, that ParseRate and
+// maxRate is the highest request rate, in requests per second, that ParseRate and
 // ParseStages accept: a typo such as "50000000/s" is refused rather than attempted.
-const MaxRate = 100_000
+const maxRate = 100_000
 
 // maxStages bounds the number of stages ParseStages accepts.
 const maxStages = 100
@@ -30,7 +31,7 @@ const maxStages = 100
 // "50" and "50/s" are 50 requests per second, "3000/1m" is 3000 per minute and
 // "1/2s" one request every two seconds. Surrounding spaces are ignored. The rate
 // must be positive (vegeta's "0 = as fast as possible" is refused: every run is
-// paced) and at most MaxRate per second; fractions are written with a longer
+// paced) and at most 100,000 per second; fractions are written with a longer
 // period ("1/2s", not "0.5/s").
 func ParseRate(s string) (vegeta.Rate, error) {
 	countStr, per, err := splitRate(s)
@@ -42,8 +43,8 @@ func ParseRate(s string) (vegeta.Rate, error) {
 		return vegeta.Rate{}, fmt.Errorf("rate %q: count must be a positive whole number of requests (write 0.5/s as 1/2s)", s)
 	}
 	perSec := float64(n) / per.Seconds()
-	if perSec > MaxRate {
-		return vegeta.Rate{}, fmt.Errorf("rate %q: %.0f/s is above the maximum %d/s", s, perSec, MaxRate)
+	if perSec > maxRate {
+		return vegeta.Rate{}, fmt.Errorf("rate %q: %.0f/s is above the maximum %d/s", s, perSec, maxRate)
 	}
 	if per > 24*time.Hour {
 		return vegeta.Rate{}, fmt.Errorf("rate %q: period longer than 24h", s)
@@ -124,7 +125,7 @@ func (s *Stage) UnmarshalJSON(b []byte) error {
 //
 // "30s:10/s,1m:50/s,30s:0/s" ramps from 0 to 10/s over 30 s, to 50/s over the next
 // minute, then down to 0 over 30 s. Spaces around items are ignored. At most 100
-// stages; each target at most MaxRate per second. Use StagesPacer to pace them.
+// stages; each target at most 100,000 per second.
 func ParseStages(s string) ([]Stage, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, errors.New("stages: empty")
@@ -154,8 +155,8 @@ func ParseStages(s string) ([]Stage, error) {
 			return nil, fmt.Errorf("stages: stage %d %q: target must be a number of requests", i+1, item)
 		}
 		target := n / per.Seconds()
-		if math.IsNaN(target) || target < 0 || target > MaxRate {
-			return nil, fmt.Errorf("stages: stage %d %q: target must be between 0 and %d/s", i+1, item, MaxRate)
+		if math.IsNaN(target) || target < 0 || target > maxRate {
+			return nil, fmt.Errorf("stages: stage %d %q: target must be between 0 and %d/s", i+1, item, maxRate)
 		}
 		if target > 0 {
 			any = true
@@ -165,7 +166,7 @@ func ParseStages(s string) ([]Stage, error) {
 	if !any {
 		return nil, errors.New("stages: every target is 0: nothing would be sent")
 	}
-	if _, err := NewStagesPacer(out); err != nil {
+	if _, err := newRamp(out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -227,11 +228,11 @@ func (c constSchedule) count(d time.Duration) uint64 {
 
 func (c constSchedule) rate(time.Duration) float64 { return 1e9 / c.interval }
 
-// StagesPacer is a vegeta.Pacer for piecewise-linear ramps (see ParseStages).
-// Request n is scheduled when the integral of the rate profile reaches n, so the
-// first request goes out as soon as the profile's rate is positive. It stops after
-// the last stage. It is immutable and safe for concurrent use.
-type StagesPacer struct {
+// ramp is the schedule of a piecewise-linear profile (see ParseStages):
+// request n is due when the integral of the rate profile reaches n, so the
+// first request goes out as soon as the profile's rate is positive. It is
+// immutable.
+type ramp struct {
 	stages []Stage
 	starts []time.Duration // start offset of each stage
 	cum    []float64       // requests scheduled before each stage
@@ -239,40 +240,44 @@ type StagesPacer struct {
 	total  time.Duration
 }
 
-var _ vegeta.Pacer = (*StagesPacer)(nil)
-
-// NewStagesPacer returns the pacer for stages, which must be non-empty with
-// positive durations and targets in [0, MaxRate].
-func NewStagesPacer(stages []Stage) (*StagesPacer, error) {
+// newRamp returns the schedule of stages, which must be non-empty with
+// positive durations and targets in [0, maxRate].
+func newRamp(stages []Stage) (*ramp, error) {
 	if len(stages) == 0 {
 		return nil, errors.New("stages: empty")
 	}
-	p := &StagesPacer{stages: append([]Stage(nil), stages...)}
-	var at time.Duration
-	var cum, prev float64
+	p := &ramp{stages: slices.Clone(stages)}
+	var cum float64
 	for i, st := range stages {
-		if st.Duration <= 0 || math.IsNaN(st.Target) || st.Target < 0 || st.Target > MaxRate {
-			return nil, fmt.Errorf("stages: stage %d: need a positive duration and a target in [0, %d]", i+1, MaxRate)
+		if st.Duration <= 0 || math.IsNaN(st.Target) || st.Target < 0 || st.Target > maxRate {
+			return nil, fmt.Errorf("stages: stage %d: need a positive duration and a target in [0, %d]", i+1, maxRate)
 		}
-		if at > math.MaxInt64/2-st.Duration {
+		if p.total > math.MaxInt64/2-st.Duration {
 			return nil, errors.New("stages: total duration too long")
 		}
-		p.starts = append(p.starts, at)
-		p.cum = append(p.cum, cum)
-		cum += (prev + st.Target) / 2 * st.Duration.Seconds()
+		p.starts, p.cum = append(p.starts, p.total), append(p.cum, cum)
+		cum += (p.from(i) + st.Target) / 2 * st.Duration.Seconds()
 		p.end = append(p.end, cum)
-		at += st.Duration
-		prev = st.Target
+		p.total += st.Duration
 	}
-	p.total = at
 	return p, nil
 }
 
-// Duration is the total length of the profile.
-func (p *StagesPacer) Duration() time.Duration { return p.total }
+// from is the rate stage i starts from: the previous stage's target.
+func (p *ramp) from(i int) float64 {
+	if i == 0 {
+		return 0
+	}
+	return p.stages[i-1].Target
+}
 
-// Peak is the highest target of any stage, per second.
-func (p *StagesPacer) Peak() float64 {
+// stageAt is the stage running at d, within the profile.
+func (p *ramp) stageAt(d time.Duration) int {
+	return sort.Search(len(p.starts), func(i int) bool { return p.starts[i] > d }) - 1
+}
+
+// peak is the highest target of any stage, per second.
+func (p *ramp) peak() float64 {
 	var m float64
 	for _, s := range p.stages {
 		m = max(m, s.Target)
@@ -280,54 +285,30 @@ func (p *StagesPacer) Peak() float64 {
 	return m
 }
 
-// Pace implements vegeta.Pacer: it waits until request hits is due.
-func (p *StagesPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	at, ok := p.offset(hits)
-	if !ok {
-		return 0, true
-	}
-	return max(at-elapsed, 0), false
-}
-
-// Rate implements vegeta.Pacer: the requested rate per second at elapsed.
-func (p *StagesPacer) Rate(elapsed time.Duration) float64 { return p.rate(elapsed) }
-
-func (p *StagesPacer) rate(elapsed time.Duration) float64 {
+func (p *ramp) rate(elapsed time.Duration) float64 {
 	if elapsed < 0 || elapsed >= p.total {
 		return 0
 	}
-	i := sort.Search(len(p.starts), func(i int) bool { return p.starts[i] > elapsed }) - 1
-	from := 0.0
-	if i > 0 {
-		from = p.stages[i-1].Target
-	}
+	i := p.stageAt(elapsed)
 	frac := float64(elapsed-p.starts[i]) / float64(p.stages[i].Duration)
-	return from + (p.stages[i].Target-from)*frac
+	return p.from(i) + (p.stages[i].Target-p.from(i))*frac
 }
 
-func (p *StagesPacer) offset(n uint64) (time.Duration, bool) {
+func (p *ramp) offset(n uint64) (time.Duration, bool) {
 	x := float64(n)
 	// First stage whose cumulative count at its end exceeds x.
 	i := sort.Search(len(p.end), func(i int) bool { return p.end[i] > x })
 	if i == len(p.end) {
 		return 0, false
 	}
-	from := 0.0
-	if i > 0 {
-		from = p.stages[i-1].Target
-	}
-	st := p.stages[i]
+	from, st := p.from(i), p.stages[i]
 	m := x - p.cum[i] // requests into this stage
 	var tau float64   // seconds into this stage
 	if m > 0 {
 		// Solve a·τ² + b·τ = m with b = from, a = (to-from)/(2D); the form
 		// 2m/(b+√(b²+4am)) is stable for a ≈ 0 and for ramps down.
 		a := (st.Target - from) / (2 * st.Duration.Seconds())
-		disc := from*from + 4*a*m
-		if disc < 0 {
-			disc = 0
-		}
-		den := from + math.Sqrt(disc)
+		den := from + math.Sqrt(max(from*from+4*a*m, 0))
 		if den <= 0 {
 			return 0, false
 		}
@@ -337,19 +318,14 @@ func (p *StagesPacer) offset(n uint64) (time.Duration, bool) {
 	return min(d, p.starts[i]+st.Duration), true
 }
 
-func (p *StagesPacer) count(d time.Duration) uint64 {
+func (p *ramp) count(d time.Duration) uint64 {
 	if d <= 0 {
 		return 0
 	}
 	if d >= p.total {
 		return uint64(math.Ceil(p.end[len(p.end)-1]))
 	}
-	i := sort.Search(len(p.starts), func(i int) bool { return p.starts[i] > d }) - 1
-	from := 0.0
-	if i > 0 {
-		from = p.stages[i-1].Target
-	}
+	i := p.stageAt(d)
 	t := (d - p.starts[i]).Seconds()
-	to := p.rate(d)
-	return uint64(math.Ceil(p.cum[i] + (from+to)/2*t))
+	return uint64(math.Ceil(p.cum[i] + (p.from(i)+p.rate(d))/2*t))
 }

@@ -1,11 +1,12 @@
 package load
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,17 +28,15 @@ type Result struct {
 	// Requests is the number of requests sent.
 	Requests uint64 `json:"requests"`
 	// RateRequested is the planned mean rate per second; RateAchieved is the
-	// rate at which requests were actually sent: the intervals between sends
-	// (Requests-1) over the span from the first send to the last, 0 with
-	// fewer than two requests. A perfectly paced run achieves its requested
-	// rate exactly; the engine, merges and reports all use this definition.
+	// intervals between sends (Requests-1) over the span from the first send
+	// to the last (0 with fewer than two requests), so a perfectly paced run
+	// achieves its requested rate exactly.
 	RateRequested float64 `json:"rate_requested"`
 	RateAchieved  float64 `json:"rate_achieved"`
 	// Throughput is 2xx responses per second, first send to last response.
 	Throughput float64 `json:"throughput"`
 	// SuccessRatio is the fraction of requests answered 2xx; ErrorRate is 1
-	// minus it. Requests abandoned at an interrupt are left out of both:
-	// they say nothing of the target.
+	// minus it. Requests abandoned at an interrupt are left out of both.
 	SuccessRatio float64 `json:"success_ratio"`
 	ErrorRate    float64 `json:"error_rate"`
 	// Abandoned counts requests in flight when an interrupt cut them off
@@ -65,23 +64,20 @@ type Result struct {
 	Tokens           TokenStats        `json:"tokens"`
 	RetryAfterPauses PauseStats        `json:"retry_after_pauses"`
 	// Coverage says which documented response members the validated
-	// responses exercised, and which never (not checked by this run). vegeta
-	// does not keep Transfer-Encoding, so that header is never seen here.
+	// responses exercised, and which never (vegeta does not keep
+	// Transfer-Encoding, so that header is never seen here).
 	Coverage *spec.CoverageReport `json:"coverage,omitempty"`
 	// Evidence lists the slowest and the failing requests with the
 	// correlation headers the target returned, for a vendor ticket.
 	Evidence Evidence `json:"evidence"`
 	// Race is the race check (Plan.Race), absent without one. Its groups are
-	// not in Requests, the rates, the latencies or the status codes above,
-	// which describe the ordinary confirms; RateRequested leaves the groups'
-	// share of the plan out too, so that it compares with RateAchieved.
+	// not in the figures above, which describe the ordinary confirms
+	// (RateRequested leaves the groups' share of the plan out too).
 	Race *RaceResult `json:"race,omitempty"`
-	// FeedStarved says how long a streamed offer feed kept the attack
-	// waiting for its source; zero for a feed that is never slow.
+	// FeedStarved says how long a streamed offer feed kept the attack waiting.
 	FeedStarved FeedStarvation `json:"feed_starved"`
 	// StopReason says why the attack ended: "completed", "max requests reached",
-	// "offer feed exhausted", "authentication failing", "token source failing",
-	// "threshold cannot pass: EXPR" or "interrupted".
+	// "offer feed exhausted", "interrupted", "threshold cannot pass: EXPR", ...
 	StopReason  string    `json:"stop_reason"`
 	Interrupted bool      `json:"interrupted"`
 	StartedAt   time.Time `json:"started_at"`
@@ -89,8 +85,8 @@ type Result struct {
 	// DurationSeconds is the attack's wall-clock length.
 	DurationSeconds float64 `json:"duration_s"`
 	// Truncated lists the results.bin files a merge read only up to a cut (a
-	// run killed while writing), one line each: "NAME: N complete records, cut
-	// after the last one (ERROR)". Non-empty means the merged run is incomplete.
+	// run killed while writing): "NAME: N complete records, cut after the
+	// last one (ERROR)".
 	Truncated []string `json:"truncated,omitempty"`
 	// Timeline holds one Bucket per second of the run (charts).
 	Timeline []Bucket `json:"timeline,omitempty"`
@@ -127,11 +123,9 @@ type ErrorCount struct {
 }
 
 // SchemaStats counts schema validation during the run. Skipped counts sampled
-// responses not validated because the attack was falling behind its schedule
-// or the validator was saturated (measurement never slows the attack): the
-// validated fraction is Validated / (Validated + Skipped). TruncatedBodies
-// counts bodies cut at the 1 MiB read limit. Details holds the first 20
-// violations.
+// responses not validated because the validator's queue was full
+// (measurement never slows the attack). TruncatedBodies counts bodies cut at
+// the 1 MiB read limit. Details holds the first 20 violations.
 type SchemaStats struct {
 	Validated       uint64            `json:"validated"`
 	Violations      uint64            `json:"violations"`
@@ -168,8 +162,8 @@ type OfferStats struct {
 	Left      int    `json:"left"`
 }
 
-// TokenStats counts token endpoint fetches during the run (from Config.TokenStats)
-// and the 401-driven invalidations the engine requested.
+// TokenStats counts token endpoint fetches during the run (when the token
+// source keeps counters) and the 401-driven invalidations the engine requested.
 type TokenStats struct {
 	Fetches       int64   `json:"fetches"`
 	Failures      int64   `json:"failures"`
@@ -181,8 +175,7 @@ type TokenStats struct {
 // FeedStarvation is the time a streamed offer feed could not keep up with
 // the rate: Ms of wall-clock time during which a send waited for the source,
 // Waits sends that waited at all, and LateSends those whose wait made them
-// late (late sends with the reason "feed starved"; the rate is never
-// lowered to suit the feed).
+// late (the rate is never lowered to suit the feed).
 type FeedStarvation struct {
 	Ms        float64 `json:"ms"`
 	Waits     uint64  `json:"waits"`
@@ -207,26 +200,13 @@ type PauseStats struct {
 // Passed reports whether every threshold passed (true when there are none).
 // A threshold without data has not passed.
 func (r *Result) Passed() bool {
-	for _, t := range r.Thresholds {
-		if !t.Passed {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(r.Thresholds, func(t ThresholdResult) bool { return !t.Passed })
 }
 
 // Failed reports whether a threshold failed on data: a finding. A threshold
 // without data is not a failure (see Incomplete).
 func (r *Result) Failed() bool {
-	if r == nil {
-		return false
-	}
-	for _, t := range r.Thresholds {
-		if !t.Passed && !t.NoData {
-			return true
-		}
-	}
-	return false
+	return r != nil && slices.ContainsFunc(r.Thresholds, func(t ThresholdResult) bool { return !t.Passed && !t.NoData })
 }
 
 // Incomplete lists why the run lacks the evidence a pass needs: it was
@@ -252,9 +232,8 @@ func (r *Result) Incomplete() []string {
 	case r.SuccessRatio == 0 && r.Abandoned < r.Requests:
 		out = append(out, fmt.Sprintf("no confirm succeeded: none of the %d requests was answered 2xx", r.Requests))
 	}
-	// A stream's first rows may arrive a moment after the attack starts;
-	// more than 1% of the sends late for want of offers is a run that did
-	// not keep its rate.
+	// More than 1% of the sends late for want of offers: the run did not
+	// keep its rate.
 	if r.FeedStarved.LateSends > 0 && r.FeedStarved.LateSends*100 > r.Requests {
 		out = append(out, fmt.Sprintf("the offer feed starved the attack: %d sends late waiting for offers, %.0f ms in all",
 			r.FeedStarved.LateSends, r.FeedStarved.Ms))
@@ -267,24 +246,13 @@ func (r *Result) Incomplete() []string {
 	return out
 }
 
-// latencyAt is the corrected latency percentile q (0..100) in ms. The
-// percentiles the report prints are read from the printed fields, so that a
-// threshold is judged on exactly the value the reader sees; the others come
-// from the histogram when the result has one.
+// latencyAt is the corrected latency percentile q (0..100) in ms: a
+// percentile the report prints is read from its field, so that a threshold
+// is judged on the value the reader sees; others come from the histogram.
 func (r *Result) latencyAt(q float64) (float64, bool) {
-	switch q {
-	case 50:
-		return r.Latency.P50, true
-	case 90:
-		return r.Latency.P90, true
-	case 95:
-		return r.Latency.P95, true
-	case 99:
-		return r.Latency.P99, true
-	case 99.9:
-		return r.Latency.P999, true
-	case 100:
-		return r.Latency.Max, true
+	l := r.Latency
+	if v, ok := map[float64]float64{50: l.P50, 90: l.P90, 95: l.P95, 99: l.P99, 99.9: l.P999, 100: l.Max}[q]; ok {
+		return v, true
 	}
 	if r.hist != nil {
 		return usToMs(r.hist.ValueAtQuantile(q)), true
@@ -293,8 +261,8 @@ func (r *Result) latencyAt(q float64) (float64, bool) {
 }
 
 // IntendedHeader is the one header kept on each result in results.bin: the
-// request's intended send time in Unix nanoseconds (response headers and bodies
-// are dropped before encoding). MergeResults rebuilds corrected latency from it.
+// request's intended send time in Unix nanoseconds, from which MergeResults
+// rebuilds the corrected latency.
 const IntendedHeader = "X-Xoneharness-Intended"
 
 // Outcome classes.
@@ -345,6 +313,9 @@ func record(h *hdrhistogram.Histogram, d time.Duration) {
 
 func usToMs(us int64) float64 { return round(float64(us)/1e3, 3) }
 
+// ms is d in milliseconds, µs precision.
+func ms(d time.Duration) float64 { return round(d.Seconds()*1e3, 3) }
+
 func summarise(h *hdrhistogram.Histogram) Latency {
 	if h == nil || h.TotalCount() == 0 {
 		return Latency{}
@@ -366,7 +337,6 @@ type stats struct {
 	errors     map[string]uint64
 	errOther   uint64
 	n          uint64
-	success    uint64
 	abandoned  uint64
 	bytesIn    uint64
 	bytesOut   uint64
@@ -375,7 +345,6 @@ type stats struct {
 	timeline   *timeline
 
 	firstSend, lastSend, lastEnd time.Time
-	firstIntended, lastIntended  time.Time
 }
 
 // newStats returns an empty aggregate; keep is how many seconds behind the newest
@@ -395,32 +364,18 @@ func (s *stats) add(r *vegeta.Result, intended time.Time) (time.Duration, int) {
 	if s.n == 0 || r.Timestamp.Before(s.firstSend) {
 		s.firstSend = r.Timestamp
 	}
-	if s.n == 0 || intended.Before(s.firstIntended) {
-		s.firstIntended = intended
-	}
-	if r.Timestamp.After(s.lastSend) {
-		s.lastSend = r.Timestamp
-	}
-	if intended.After(s.lastIntended) {
-		s.lastIntended = intended
-	}
-	if end.After(s.lastEnd) {
-		s.lastEnd = end
-	}
+	s.lastSend, s.lastEnd = later(s.lastSend, r.Timestamp), later(s.lastEnd, end)
 	s.n++
-	record(s.lat, corrected)
-	record(s.svc, r.Latency)
 	if s.classLat[c] == nil {
 		s.classLat[c], s.classSvc[c] = newHist(), newHist()
 	}
+	record(s.lat, corrected)
+	record(s.svc, r.Latency)
 	record(s.classLat[c], corrected)
 	record(s.classSvc[c], r.Latency)
 	s.classCount[c]++
 	s.timeline.add(end, corrected, c)
 	s.codes[r.Code]++
-	if c == class2xx {
-		s.success++
-	}
 	if c == classTransport && strings.HasPrefix(r.Error, abandonedPrefix) {
 		s.abandoned++
 	}
@@ -439,6 +394,14 @@ func (s *stats) add(r *vegeta.Result, intended time.Time) (time.Duration, int) {
 		}
 	}
 	return corrected, c
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // abandonedPrefix starts the error of a request that an interrupt cut off
@@ -470,27 +433,34 @@ func (s *stats) fill(r *Result) {
 			r.ByClass[classNames[c]] = ClassStats{Count: s.classCount[c], Latency: summarise(s.classLat[c]), ServiceTime: summarise(s.classSvc[c])}
 		}
 	}
-	r.StatusCodes = map[string]uint64{}
-	for code, n := range s.codes {
-		r.StatusCodes[strconv.Itoa(int(code))] = n
-	}
+	r.StatusCodes = s.statusCodes()
 	r.Errors = topErrorList(s.errors, s.errOther)
 	r.Timeline = s.timeline.buckets()
 	r.Distribution = curve(s.lat)
 	r.BytesIn, r.BytesOut = s.bytesIn, s.bytesOut
-	r.LateSends = LateSends{Count: s.late, MaxMs: round(max(s.maxLate, 0).Seconds()*1e3, 3)}
+	r.LateSends = LateSends{Count: s.late, MaxMs: ms(max(s.maxLate, 0))}
+	success := s.classCount[class2xx]
 	if s.n > 0 {
 		if judged := s.n - s.abandoned; judged > 0 {
-			r.SuccessRatio = round(float64(s.success)/float64(judged), 6)
-			r.ErrorRate = round(1-float64(s.success)/float64(judged), 6)
+			r.SuccessRatio = round(float64(success)/float64(judged), 6)
+			r.ErrorRate = round(1-float64(success)/float64(judged), 6)
 		}
 		r.RateAchieved = round(achievedRate(s.n, s.lastSend.Sub(s.firstSend)), 3)
 		if span := s.lastEnd.Sub(s.firstSend); span > 0 {
-			r.Throughput = round(float64(s.success)/span.Seconds(), 3)
+			r.Throughput = round(float64(success)/span.Seconds(), 3)
 		}
 	}
-	r.Offers.Used, r.Offers.Confirmed, r.Offers.Failed = s.n, s.success, s.n-s.success
+	r.Offers.Used, r.Offers.Confirmed, r.Offers.Failed = s.n, success, s.n-success
 	r.Abandoned = s.abandoned
+}
+
+// statusCodes counts the responses by status, as Result.StatusCodes.
+func (s *stats) statusCodes() map[string]uint64 {
+	out := make(map[string]uint64, len(s.codes))
+	for code, n := range s.codes {
+		out[strconv.Itoa(int(code))] = n
+	}
+	return out
 }
 
 // achievedRate is the rate of n sends spread over span (first to last send):
@@ -502,16 +472,15 @@ func achievedRate(n uint64, span time.Duration) float64 {
 	return float64(n-1) / span.Seconds()
 }
 
+// topErrorList is the topErrors most frequent messages, most frequent first,
+// the rest counted as "(other errors)".
 func topErrorList(m map[string]uint64, other uint64) []ErrorCount {
 	out := make([]ErrorCount, 0, len(m))
 	for msg, n := range m {
 		out = append(out, ErrorCount{Message: msg, Count: n})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Message < out[j].Message
+	slices.SortFunc(out, func(a, b ErrorCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Message, b.Message))
 	})
 	if len(out) > topErrors {
 		for _, e := range out[topErrors:] {
@@ -528,26 +497,22 @@ func topErrorList(m map[string]uint64, other uint64) []ErrorCount {
 // intendedOf reads the intended send time MergeResults needs from a decoded
 // result, falling back to the actual send time.
 func intendedOf(r *vegeta.Result) time.Time {
-	if v := r.Headers.Get(IntendedHeader); v != "" {
-		if ns, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(0, ns)
-		}
+	if ns, err := strconv.ParseInt(r.Headers.Get(IntendedHeader), 10, 64); err == nil {
+		return time.Unix(0, ns)
 	}
 	return r.Timestamp
 }
 
-// MergeResults decodes the results.bin files (vegeta gob, as Run writes them, e.g.
-// one per shard) and rebuilds one Result from the raw results: requests, status
-// codes, errors, bytes, latency and service-time histograms, late sends, offers
-// used/confirmed/failed. Shards are taken to run concurrently: RateAchieved is
-// over the overall send span and RateRequested sums each file's rate estimated
-// from its intended send times. Fields results.bin does not carry (Plan, Schema,
-// Tokens, RetryAfterPauses, StopReason, Thresholds) are left zero; Offers.Left is
-// -1. The caller re-evaluates thresholds with EvaluateThresholds.
-//
-// A file cut short (a run killed while writing it) is read up to its last
-// complete record and listed in Truncated; a file with no complete record
-// before the cut, or that is not a results file, is an error.
+// MergeResults decodes the results.bin files (e.g. one per shard) and
+// rebuilds one Result from the raw results. Shards are taken to run
+// concurrently: RateAchieved is over the overall send span and RateRequested
+// sums each file's rate estimated from its intended send times. Fields
+// results.bin does not carry (Plan, Schema, Tokens, RetryAfterPauses,
+// Thresholds, ...) are left zero; Offers.Left is -1; the caller evaluates
+// thresholds with EvaluateThresholds. A file cut short (a run killed while
+// writing it) is read up to its last complete record and listed in
+// Truncated; a file with no complete record, or not a results file, is an
+// error.
 func MergeResults(files ...string) (*Result, error) {
 	if len(files) == 0 {
 		return nil, errors.New("load: merge: no files")
@@ -560,10 +525,8 @@ func MergeResults(files ...string) (*Result, error) {
 			s.timeline.origin = t
 		}
 	}
-	var (
-		requested float64
-		truncated []string
-	)
+	r := &Result{StopReason: "merged"}
+	var requested float64
 	for _, name := range files {
 		m, err := mergeFile(s, name)
 		if err != nil {
@@ -571,10 +534,9 @@ func MergeResults(files ...string) (*Result, error) {
 		}
 		requested += m.rate
 		if m.cut != nil {
-			truncated = append(truncated, fmt.Sprintf("%s: %d complete records, cut after the last one (%v)", name, m.records, m.cut))
+			r.Truncated = append(r.Truncated, fmt.Sprintf("%s: %d complete records, cut after the last one (%v)", name, m.records, m.cut))
 		}
 	}
-	r := &Result{StopReason: "merged", Offers: OfferStats{Left: -1}, Truncated: truncated}
 	s.fill(r)
 	r.Offers.Left = -1
 	r.RateRequested = round(requested, 3)
@@ -585,20 +547,6 @@ func MergeResults(files ...string) (*Result, error) {
 	return r, nil
 }
 
-// merged is what mergeFile read from one file: the rate estimated from its
-// intended send times, its complete records, and why it ended early (nil when
-// it ended cleanly).
-type merged struct {
-	rate    float64
-	records uint64
-	cut     error
-}
-
-// mergeFile adds the complete records of one results.bin to s. gob writes the
-// type definition once, before the first record, and every message is
-// length-prefixed, so a file cut anywhere decodes cleanly up to the last record
-// before the cut and then fails (io.ErrUnexpectedEOF, or a decode error for a
-// cut that left garbage): that is a salvage, unless no record came before it.
 // firstIntended is the intended send time of the first result in a
 // results.bin, or false when it has none that can be read.
 func firstIntended(name string) (time.Time, bool) {
@@ -614,6 +562,19 @@ func firstIntended(name string) (time.Time, bool) {
 	return intendedOf(&r), true
 }
 
+// merged is what mergeFile read from one file: the rate estimated from its
+// intended send times, its complete records, and why it ended early.
+type merged struct {
+	rate    float64
+	records uint64
+	cut     error
+}
+
+// mergeFile adds the complete records of one results.bin to s. gob writes the
+// type definition once, before the first record, and every message is
+// length-prefixed, so a file cut anywhere decodes cleanly up to the last record
+// before the cut and then fails (io.ErrUnexpectedEOF, or a decode error for a
+// cut that left garbage): that is a salvage, unless no record came before it.
 func mergeFile(s *stats, name string) (merged, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -627,13 +588,11 @@ func mergeFile(s *stats, name string) (merged, error) {
 	)
 	for {
 		var r vegeta.Result
-		if err := dec.Decode(&r); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if m.records == 0 {
-				return merged{}, fmt.Errorf("load: merge %s: result 1: %w", name, err)
-			}
+		if err := dec.Decode(&r); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil && m.records == 0 {
+			return merged{}, fmt.Errorf("load: merge %s: result 1: %w", name, err)
+		} else if err != nil {
 			m.cut = err
 			break
 		}
@@ -641,9 +600,7 @@ func mergeFile(s *stats, name string) (merged, error) {
 		if m.records == 0 || it.Before(first) {
 			first = it
 		}
-		if it.After(last) {
-			last = it
-		}
+		last = later(last, it)
 		m.records++
 		s.add(&r, it)
 	}
@@ -651,4 +608,127 @@ func mergeFile(s *stats, name string) (merged, error) {
 		m.rate = achievedRate(m.records, last.Sub(first))
 	}
 	return m, nil
+}
+
+// Bucket is one second of a run, for charts: the responses that completed in
+// that second, by outcome class, and their latency percentiles (from the
+// intended send time, in milliseconds).
+type Bucket struct {
+	// Second is the bucket's start in whole seconds since the attack began.
+	Second   int               `json:"t_s"`
+	Requests uint64            `json:"requests"`
+	Classes  map[string]uint64 `json:"classes"`
+	P50Ms    float64           `json:"p50_ms"`
+	P90Ms    float64           `json:"p90_ms"`
+	P99Ms    float64           `json:"p99_ms"`
+	MaxMs    float64           `json:"max_ms"`
+}
+
+// Quantile is one point of the latency distribution curve (HDR percentile
+// plot): the latency, in milliseconds, below which Percentile percent of the
+// requests completed.
+type Quantile struct {
+	Percentile float64 `json:"percentile"`
+	LatencyMs  float64 `json:"latency_ms"`
+}
+
+// timeline aggregates responses into one-second buckets by the second in
+// which they completed, counted from origin (the attack's start; when unset,
+// the second of the first response). Open buckets keep a small histogram
+// until they close, so a run holds only the last few.
+type timeline struct {
+	origin time.Time
+	keep   int64  // close buckets this many seconds older than the newest; 0 keeps all open
+	slots  []slot // by second
+	done   int64  // with keep, the slots below it were closed
+}
+
+// slot is one second of a timeline: open while h is set, closed once its
+// Bucket has classes.
+type slot struct {
+	Bucket
+	h       *hdrhistogram.Histogram
+	classes [nClasses]uint64
+}
+
+func newTimeline(keep int64) *timeline { return &timeline{keep: keep} }
+
+func (tl *timeline) add(end time.Time, corrected time.Duration, class int) {
+	if tl.origin.IsZero() {
+		tl.origin = end.Truncate(time.Second)
+	}
+	k := max(int64(end.Sub(tl.origin)/time.Second), 0)
+	for int64(len(tl.slots)) <= k {
+		tl.slots = append(tl.slots, slot{})
+	}
+	s := &tl.slots[k]
+	if s.Classes != nil { // closed: a straggler counts only
+		s.Requests++
+		s.Classes[classNames[class]]++
+		s.MaxMs = max(s.MaxMs, ms(corrected))
+		return
+	}
+	if s.h == nil {
+		s.h = hdrhistogram.New(1, histMaxUs, 2)
+	}
+	record(s.h, corrected)
+	s.classes[class]++
+	if limit := int64(len(tl.slots)) - 1 - tl.keep; tl.keep > 0 {
+		for ; tl.done < limit; tl.done++ {
+			tl.close(tl.done)
+		}
+		if k < limit { // a straggler to a second that had no response
+			tl.close(k)
+		}
+	}
+}
+
+// close computes slot k's bucket and frees its histogram; a slot that never
+// opened stays open to a straggler.
+func (tl *timeline) close(k int64) {
+	s := &tl.slots[k]
+	if s.h == nil {
+		return
+	}
+	s.Requests, s.Classes = uint64(s.h.TotalCount()), map[string]uint64{}
+	for c, n := range s.classes {
+		if n > 0 {
+			s.Classes[classNames[c]] = n
+		}
+	}
+	v := s.h.ValueAtPercentilesSlice([]float64{50, 90, 99})
+	s.P50Ms, s.P90Ms, s.P99Ms, s.MaxMs = usToMs(v[0]), usToMs(v[1]), usToMs(v[2]), usToMs(s.h.Max())
+	s.h = nil
+}
+
+// buckets closes every bucket and returns them in order, one per second from
+// the origin to the last (seconds without responses included).
+func (tl *timeline) buckets() []Bucket {
+	var out []Bucket
+	for k := range tl.slots {
+		tl.close(int64(k))
+		b := tl.slots[k].Bucket
+		b.Second = k
+		if b.Classes == nil {
+			b.Classes = map[string]uint64{}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// curvePercentiles are the points of Result.LatencyDistribution.
+var curvePercentiles = []float64{0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97.5, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100}
+
+// curve returns the latency distribution curve of h.
+func curve(h *hdrhistogram.Histogram) []Quantile {
+	if h == nil || h.TotalCount() == 0 {
+		return nil
+	}
+	v := h.ValueAtPercentilesSlice(curvePercentiles)
+	out := make([]Quantile, len(v))
+	for i, us := range v {
+		out[i] = Quantile{Percentile: curvePercentiles[i], LatencyMs: usToMs(us)}
+	}
+	return out
 }

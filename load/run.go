@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,29 +76,30 @@ type Config struct {
 	// OutDir receives results.bin and, unless Journal is set, bookings.csv
 	// (created if missing). Required.
 	OutDir string
-	// Journal records every confirm before it leaves. nil: Run opens
-	// OutDir/bookings.csv itself, claiming each offer in the claims store of
-	// OutDir's parent (the reports root) unless Offers is a GeneratedFeed,
-	// and closes it at the end. A caller that shares one journal between
-	// stages (contract, then load) opens it and closes it.
+	// Journal records every confirm before it leaves; a caller that shares
+	// one journal between stages opens and closes it. nil: Run opens
+	// OutDir/bookings.csv, claiming each offer in the claims store of
+	// OutDir's parent (the reports root) unless Offers is a GeneratedFeed.
 	Journal *ledger.Journal
 	// Progress, when set, receives one progress line per second.
 	Progress io.Writer
 	// Events, when set, receives a line per notable event as it happens (a
 	// Retry-After pause).
 	Events io.Writer
-	// Registerer, when set, gets the run's Prometheus collectors (Metrics).
+	// Registerer, when set, gets the run's Prometheus collectors: requests,
+	// latency and service time by class, late sends, Retry-After pauses,
+	// schema validations, all prefixed xoneharness_load_.
 	Registerer prometheus.Registerer
 	// Now stamps StartedAt, FinishedAt and the journal's rows and parses
 	// Retry-After dates; default time.Now. Pacing uses the monotonic clock.
 	Now func() time.Time
 }
 
-// InterruptGrace is how long in-flight requests may finish after Run's
-// context is cancelled before they are cancelled too (capped at
-// Plan.Timeout): short, so that the process exits within a second of the
-// signal. A request cut off then is in the journal as "unknown".
-const InterruptGrace = 400 * time.Millisecond
+// interruptGrace is how long in-flight requests may finish after Run's
+// context is cancelled (capped at Plan.Timeout): short, so that the process
+// exits within a second of the signal. A request cut off then is in the
+// journal as "unknown".
+const interruptGrace = 400 * time.Millisecond
 
 // maxBody is how much of each response body is read (for booking ids and
 // validation); longer bodies count as truncated.
@@ -112,19 +115,16 @@ var ErrFeed = errors.New("load: offer feed")
 // unrecorded. Run returns the result so far with it.
 var ErrJournal = errors.New("load: journal")
 
-// Run executes the plan against the target and returns its result. It
-// fetches the first token before the attack (an error then is returned:
-// nothing was sent), records every confirm in the journal before it leaves,
-// streams every result to OutDir/results.bin, and never holds all results
-// in memory.
+// Run executes the plan against the target and returns its result, the
+// plan's thresholds evaluated. It fetches the first token before the attack,
+// records every confirm in the journal before it leaves, and streams every
+// result to OutDir/results.bin (never holding them all in memory).
 //
-// Cancelling ctx stops the attack at once: no new request is sent, in-flight
-// requests get InterruptGrace (at most Plan.Timeout) to finish so their
-// bookings are recorded, then are cancelled; the files are completed and the
-// result has Interrupted set and a nil error. Thresholds from the plan are
-// evaluated into the result. A returned error means a bad configuration, the
-// first token or offer, or an I/O failure; with ErrJournal the partial result
-// is returned too.
+// Cancelling ctx stops the attack at once: in-flight requests get 400 ms (at
+// most Plan.Timeout) to finish so their bookings are recorded, then are
+// cancelled; the result has Interrupted set and a nil error. A returned error
+// means a bad configuration, the first token or offer, or an I/O failure;
+// with ErrJournal the partial result is returned too.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r, err := newRun(cfg)
 	if err != nil {
@@ -133,7 +133,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r.execute(ctx)
 }
 
-// run is one execution of Run: its parts and the outputs it opened.
+// run is one execution of Run: its configuration, its parts (built by
+// assemble) and the outputs it opened.
 type run struct {
 	cfg        Config
 	plan       Plan
@@ -147,6 +148,15 @@ type run struct {
 	bearer     *bearer
 	closers    []func() error // the outputs Run opened, closed at the end
 	created    []string       // the files Run created
+
+	targeter  *targeter
+	collector *collector
+	pacer     *runPacer
+	race      *raceSender // nil without a race fraction
+	attacker  *vegeta.Attacker
+	hardStop  context.CancelFunc
+	planned   uint64 // requests the plan sends when nothing stops it
+	feedCap   int64  // offers the feed holds, -1 when unknown
 }
 
 func newRun(cfg Config) (*run, error) {
@@ -169,30 +179,29 @@ func newRun(cfg Config) (*run, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("load: config: base URL %q: want http(s)://host", cfg.BaseURL)
 	}
-	ts, err := plan.ParsedThresholds()
-	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
-	}
-	sched, err := plan.schedule()
-	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
-	}
 	body, err := xone.NewConfirmBody(cfg.Policyholder)
 	if err != nil {
 		return nil, fmt.Errorf("load: config: %w", err)
 	}
+	ts, _ := plan.ParsedThresholds() // Validate parsed them, and the schedule
+	sched, _ := plan.schedule()
 	r := &run{cfg: cfg, plan: plan, thresholds: ts, sched: sched, now: cfg.Now, body: body,
-		urlPrefix: strings.TrimRight(cfg.BaseURL, "/") + xone.ConfirmPrefix(cfg.PartnerID), stop: newStopper()}
+		urlPrefix: strings.TrimRight(cfg.BaseURL, "/") + xone.ConfirmPrefix(cfg.PartnerID), stop: &stopper{done: make(chan struct{})},
+		egress: cfg.Egress}
 	if r.now == nil {
 		r.now = time.Now
 	}
-	if r.egress = cfg.Egress; r.egress == nil {
+	if r.egress == nil {
 		r.egress = egress.Default(nil)
 	}
 	if err := checkRaceCeiling(r.egress, plan, cfg.BaseURL); err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
-	r.bearer = newBearer(cfg.Tokens, plan.Timeout, r.stop.done)
+	r.bearer = &bearer{src: cfg.Tokens, timeout: plan.Timeout, stopped: r.stop.done}
+	r.feedCap = -1
+	if s, ok := cfg.Offers.(*OfferStream); ok {
+		r.feedCap = int64(s.total)
+	}
 	return r, nil
 }
 
@@ -201,8 +210,7 @@ func newRun(cfg Config) (*run, error) {
 func (r *run) execute(ctx context.Context) (*Result, error) {
 	res := &Result{Plan: r.plan, Target: r.cfg.BaseURL}
 	tokBefore, _ := tokenStats(r.cfg.Tokens)
-	// The first token is fetched before anything is written, but an
-	// interrupt does not wait for a slow token endpoint: the run ends at
+	// An interrupt does not wait for a slow token endpoint: the run ends at
 	// once, having sent nothing.
 	if err := r.bearer.first(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -213,28 +221,23 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 		}
 		return nil, fmt.Errorf("load: fetch first token: %w", err)
 	}
-	a, err := r.assemble(ctx)
-	if err != nil {
+	if err := r.assemble(ctx); err != nil {
 		cerr := r.close()
 		for _, p := range r.created { // nothing was sent: leave no empty files
 			_ = os.Remove(p)
 		}
 		return nil, errors.Join(err, cerr)
 	}
-	elapsed := a.attack(ctx, res)
-	r.finish(a, res, elapsed, tokBefore)
-	cerr := r.close()
-	if r.stop.err != nil {
-		return res, errors.Join(r.stop.err, cerr)
-	}
-	return res, cerr
+	elapsed := r.attack(ctx, res)
+	r.finish(res, elapsed, tokBefore)
+	return res, errors.Join(r.stop.err, r.close())
 }
 
-// close closes the outputs Run opened.
+// close closes the outputs Run opened, the last opened first.
 func (r *run) close() error {
 	var errs []error
-	for i := len(r.closers) - 1; i >= 0; i-- {
-		errs = append(errs, r.closers[i]())
+	for _, c := range slices.Backward(r.closers) {
+		errs = append(errs, c())
 	}
 	r.closers = nil
 	return errors.Join(errs...)
@@ -274,105 +277,75 @@ func (r *run) openOutputs() (*resultsWriter, *ledger.Journal, error) {
 	return rw, j, nil
 }
 
-// assembled is a run's parts, ready to attack.
-type assembled struct {
-	run       *run
-	targeter  *targeter
-	collector *collector
-	pacer     *runPacer
-	race      *raceSender // nil without a race fraction
-	attacker  *vegeta.Attacker
-	hardStop  context.CancelFunc
-	planned   uint64
-}
-
 // assemble opens the outputs, builds the parts and, last, records the first
 // offer.
-func (r *run) assemble(ctx context.Context) (*assembled, error) {
+func (r *run) assemble(ctx context.Context) error {
 	rw, j, err := r.openOutputs()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var metrics *Metrics
+	var m *metrics
 	if r.cfg.Registerer != nil {
-		if metrics, err = NewMetrics(r.cfg.Registerer); err != nil {
-			return nil, err
+		if m, err = newMetrics(r.cfg.Registerer); err != nil {
+			return err
 		}
-		metrics.rateRequested.Set(r.sched.rate(0))
+		m.rateRequested.Set(r.sched.rate(0))
 	}
-	t := newTargeter(r.cfg.Offers, j, r.bearer, r.body, r.urlPrefix, r.stop)
+	t := &targeter{feed: r.cfg.Offers, journal: j, bearer: r.bearer, body: r.body, urlPrefix: r.urlPrefix, stop: r.stop,
+		inflight: map[string][]flight{}}
 	if r.plan.IdempotencyHeader != "" {
 		var b [6]byte
 		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-		t.idem.header = http.CanonicalHeaderKey(r.plan.IdempotencyHeader)
-		t.idem.prefix = "xoneharness-" + hex.EncodeToString(b[:]) + "-"
+		t.idemHeader = http.CanonicalHeaderKey(r.plan.IdempotencyHeader)
+		t.idemPrefix = "xoneharness-" + hex.EncodeToString(b[:]) + "-"
 	}
-	a := &assembled{run: r, targeter: t, planned: r.planned()}
-	a.pacer = newRunPacer(r.sched, r.plan.Duration, r.plan.MaxRequests, r.feedCap(), r.stop.done, func(reason string) { r.stop.end(reason, nil) })
-	a.collector = &collector{plan: r.plan, urlPrefix: r.urlPrefix, now: r.now, stats: newStats(5), results: rw,
-		journal: j, metrics: metrics, targeter: t, pacer: a.pacer, events: r.cfg.Events, abandoning: &atomic.Bool{},
+	r.targeter, r.planned = t, r.plan.Requests()
+	if c := r.feedCap; c >= 0 {
+		r.planned = min(r.planned, uint64(c))
+	}
+	r.pacer = newRunPacer(r.sched, r.plan.Duration, r.plan.MaxRequests, r.feedCap, r.stop.done, func(reason string) { r.stop.end(reason, nil) })
+	r.collector = &collector{plan: r.plan, urlPrefix: r.urlPrefix, now: r.now, stats: newStats(5), results: rw,
+		journal: j, metrics: m, targeter: t, pacer: r.pacer, events: r.cfg.Events, abandoning: &atomic.Bool{},
 		evidence: newEvidence(r.plan.Evidence, r.plan.EvidenceHeaders)}
-	if err := a.collector.startValidation(r.cfg.Spec, r.urlPrefix); err != nil {
-		return nil, err
+	if err := r.collector.startValidation(r.cfg.Spec, r.urlPrefix); err != nil {
+		return err
 	}
 	if err := t.prime(); err != nil {
-		if a.collector.validators != nil {
-			a.collector.validators.close()
+		if r.collector.validators != nil {
+			r.collector.validators.close()
 		}
-		return nil, err
+		return err
 	}
 	hardCtx, hardCancel := context.WithCancel(context.Background())
-	a.hardStop = hardCancel
+	r.hardStop = hardCancel
 	client := r.client(hardCtx)
 	if r.plan.Race.Fraction > 0 {
-		a.race = newRaceSender(r.plan, t, j, r.stop, r.egress, client, hardCtx)
+		r.race = newRaceSender(r.plan, t, j, r.stop, r.egress, client, hardCtx)
 	}
-	a.attacker = vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(r.plan.Workers),
+	r.attacker = vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(r.plan.Workers),
 		vegeta.MaxWorkers(r.plan.MaxWorkers), vegeta.MaxBody(maxBody), vegeta.Redirects(vegeta.NoFollow))
-	r.stop.hooks = append(r.stop.hooks, func(string) { a.attacker.Stop() })
-	r.watchInterrupt(ctx, hardCtx, hardCancel, a.collector.abandoning)
-	return a, nil
-}
-
-// planned is the number of requests the plan sends when nothing stops it.
-func (r *run) planned() uint64 {
-	n := r.sched.count(r.plan.Duration)
-	if r.plan.MaxRequests > 0 {
-		n = min(n, r.plan.MaxRequests)
-	}
-	if c := r.feedCap(); c >= 0 {
-		n = min(n, uint64(c))
-	}
-	return n
-}
-
-// feedCap is the number of offers the feed holds, or -1 when unknown.
-func (r *run) feedCap() int64 {
-	if t, ok := r.cfg.Offers.(interface{ Total() int }); ok && t.Total() >= 0 {
-		return int64(t.Total())
-	}
-	return -1
+	r.stop.hooks = append(r.stop.hooks, func(string) { r.attacker.Stop() })
+	r.watchInterrupt(ctx, hardCtx, hardCancel, r.collector.abandoning)
+	return nil
 }
 
 // client is the attacker's HTTP client: a transport of the egress with the
 // run's connection limits, whose connections all close when hardCtx ends.
 func (r *run) client(hardCtx context.Context) *http.Client {
-	eg := r.egress
-	tr := eg.Transport()
-	tr.MaxIdleConnsPerHost = int(r.plan.Connections)
-	tr.MaxIdleConns = int(r.plan.Connections)
+	tr := r.egress.Transport()
+	tr.MaxIdleConnsPerHost, tr.MaxIdleConns = int(r.plan.Connections), int(r.plan.Connections)
 	conns := newConnTracker()
 	conns.track(tr)
 	context.AfterFunc(hardCtx, conns.stop)
-	return eg.ClientFor(tr, r.plan.Timeout, hardCtx)
+	return r.egress.ClientFor(tr, r.plan.Timeout, hardCtx)
 }
 
 // watchInterrupt stops the attack when ctx is cancelled, and cuts off the
-// requests still in flight InterruptGrace later.
+// requests still in flight interruptGrace later.
 func (r *run) watchInterrupt(ctx, hardCtx context.Context, hardCancel context.CancelFunc, abandoning *atomic.Bool) {
 	stopInterrupt := context.AfterFunc(ctx, func() {
 		r.stop.end(stopInterrupted, nil)
-		t := time.AfterFunc(min(InterruptGrace, r.plan.Timeout), func() {
+		t := time.AfterFunc(min(interruptGrace, r.plan.Timeout), func() {
 			abandoning.Store(true) // before the connections close
 			hardCancel()
 		})
@@ -391,8 +364,6 @@ type stopper struct {
 	err    error
 	hooks  []func(reason string) // run once when the attack stops (set before it starts)
 }
-
-func newStopper() *stopper { return &stopper{done: make(chan struct{})} }
 
 // end stops the attack with reason (the first reason wins).
 func (s *stopper) end(reason string, err error) {
@@ -417,6 +388,8 @@ const (
 	stopFeedError   = "offer feed: "
 	stopJournal     = "journal write failed: no confirm is sent unrecorded"
 	stopBehind      = "could not keep the planned rate: requests still unsent at the end of the duration"
+	stopOutput      = "results.bin write failed"
+	stopPausedOut   = "retry-after pauses cut the plan short"
 )
 
 // tokenStats reads the source's counters, when it keeps them.
@@ -425,4 +398,257 @@ func tokenStats(src oauth2.TokenSource) (auth.Stats, bool) {
 		return s.Stats(), true
 	}
 	return auth.Stats{}, false
+}
+
+// attack sends the plan and accounts for every result until the attacker
+// ends, and returns how long it ran.
+func (r *run) attack(ctx context.Context, res *Result) time.Duration {
+	r.stop.hooks = append(r.stop.hooks, func(reason string) {
+		// A plan that ran to its end (or to its feed's) still hands offers to
+		// the sends already ticked; any other stop unblocks workers waiting
+		// for a slow source.
+		if reason != stopCompleted && reason != stopMaxRequests && reason != stopExhausted {
+			_ = r.cfg.Offers.Close()
+		}
+	})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.bearer.prefetch(runCtx)
+	if ctx.Err() != nil {
+		r.stop.end(stopInterrupted, nil)
+	}
+	res.StartedAt = r.now().UTC()
+	began := time.Now()
+	r.collector.stats.timeline.origin = began // the timeline counts seconds from the attack's start
+	select {
+	case <-r.stop.done: // interrupted before the start
+		return time.Since(began)
+	default:
+	}
+	tr := vegeta.Targeter(r.targeter.target)
+	if r.race != nil {
+		tr = r.race.target
+	}
+	results := r.attacker.Attack(tr, r.pacer, 0, "xoneharness")
+	tick, flush := time.NewTicker(time.Second), time.NewTicker(resultsFlushEvery)
+	defer tick.Stop()
+	defer flush.Stop()
+	for {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				return time.Since(began)
+			}
+			if !r.race.owns(res) {
+				r.collector.add(res)
+			}
+		case <-flush.C:
+			// results.bin reaches the disk on the journal's cadence: a
+			// killed run loses at most this interval of it.
+			if err := r.collector.results.flush(); err != nil {
+				r.stop.end(stopOutput, err)
+			}
+		case <-tick.C:
+			r.collector.progress(r.cfg.Progress, time.Since(began))
+			r.checkAbort()
+		}
+	}
+}
+
+// finish completes the result once the attacker has ended.
+func (r *run) finish(res *Result, elapsed time.Duration, tokBefore auth.Stats) {
+	r.stop.end(stopCompleted, nil) // a no-op unless the attacker ended on its own
+	r.hardStop()
+	c := r.collector
+	if v := c.validators; v != nil {
+		res.Schema = v.close()
+		cov := v.cov.Report()
+		res.Coverage = &cov
+		for _, row := range v.violations {
+			c.evidence.fail(row)
+		}
+		c.evidence.total += v.broken - uint64(len(v.violations))
+	}
+	res.Evidence = c.evidence.result()
+	r.settle()
+	res.FinishedAt = r.now().UTC()
+	c.progress(r.cfg.Progress, elapsed)
+	c.stats.fill(res)
+	res.DurationSeconds = round(elapsed.Seconds(), 3)
+	res.RateRequested = round(r.requestedRate(), 3)
+	sent := res.Requests + r.race.fill(res, r.planned, r.requestedRate()) // hits sent, race groups included
+	res.Offers.Left = -1
+	if n := r.feedCap; n >= 0 {
+		res.Offers.Left = max(int(n)-int(sent), 0)
+	}
+	res.StopReason, res.Interrupted = r.stop.reason, r.stop.reason == stopInterrupted
+	res.StatusUndocumented, res.Schema.TruncatedBodies = c.undocumentedN, c.truncated
+	res.RetryAfterPauses = c.pauses
+	if res.StopReason == stopCompleted && sent < r.planned {
+		// The schedule went on past the pauses, and the duration ran out
+		// before the plan was sent.
+		res.RetryAfterPauses.Unsent = r.planned - sent
+		res.StopReason = fmt.Sprintf("%s: %d of %d planned requests unsent after %d Retry-After pause(s), %.1f s in all",
+			stopPausedOut, r.planned-sent, r.planned, c.pauses.Count, c.pauses.TotalMs/1e3)
+	}
+	if s, ok := r.cfg.Offers.(*OfferStream); ok {
+		total, waits := s.starvation()
+		res.FeedStarved = FeedStarvation{Ms: ms(total), Waits: waits, LateSends: r.targeter.starved.Load()}
+	}
+	res.Tokens.Invalidations = c.rejections.count
+	if tok, ok := tokenStats(r.cfg.Tokens); ok {
+		res.Tokens.fill(tokBefore, tok)
+	}
+	EvaluateThresholds(res, r.thresholds)
+}
+
+// settle resolves the confirms that never got a result: the first offer,
+// begun before the attack, when the attack stopped before sending it, and
+// any confirm still in flight (none when vegeta returned every result).
+func (r *run) settle() {
+	j := r.collector.journal
+	if p := r.targeter.primed.Swap(nil); p != nil {
+		j.Resolve(ledger.Row{OfferID: p.OfferID, QuoteID: p.QuoteID, Outcome: ledger.Refused,
+			Error: "not sent: the run stopped before it left"})
+	}
+	for _, fl := range r.targeter.unanswered() {
+		j.Resolve(ledger.Row{OfferID: fl.offer.OfferID, QuoteID: fl.offer.QuoteID, Outcome: ledger.Unknown,
+			Error: "sent, and no result came back"})
+	}
+}
+
+// fill sets the token counters of a run from the source's counters before
+// and after it.
+func (t *TokenStats) fill(before, after auth.Stats) {
+	t.Fetches = after.Fetches - before.Fetches
+	t.Failures = after.Failures - before.Failures
+	if t.Fetches > 0 {
+		t.MeanMs = round((after.TotalFetchTime-before.TotalFetchTime).Seconds()*1e3/float64(t.Fetches), 3)
+	}
+	t.MaxMs = ms(after.MaxFetchTime)
+}
+
+// requestedRate is the plan's mean rate over its duration.
+func (r *run) requestedRate() float64 {
+	if c, ok := r.sched.(constSchedule); ok {
+		return c.rate(0)
+	}
+	return float64(r.sched.count(r.plan.Duration)) / r.plan.Duration.Seconds()
+}
+
+// checkAbort stops the attack when Plan.AbortOnFail is set and a threshold
+// can no longer pass, whatever the remaining requests do.
+func (r *run) checkAbort() {
+	if !r.plan.AbortOnFail || r.planned == 0 {
+		return
+	}
+	violations := uint64(0)
+	if v := r.collector.validators; v != nil {
+		violations = v.violationCount()
+	}
+	for _, t := range r.thresholds {
+		if cannotPass(t, r.collector.stats, violations, r.race.doubleBookings(), r.planned-r.plan.Race.groupsIn(r.planned)) {
+			r.stop.end(stopThreshold+t.Expr, nil)
+			return
+		}
+	}
+}
+
+// errStopped is what a request in flight fails with when the run stops before its response.
+var errStopped = errors.New("abandoned: the run stopped before the response")
+
+// connTracker stops requests in flight by closing the connections they use. vegeta's requests
+// carry no context; binding each one to the run's context (a child context, an AfterFunc on the
+// shared parent, a request copy) cost about 3% of a saturated run's CPU, where the tracker costs
+// one map entry per connection.
+type connTracker struct {
+	stopped atomic.Bool
+	mu      sync.Mutex
+	conns   map[*trackedConn]struct{}
+}
+
+func newConnTracker() *connTracker {
+	return &connTracker{conns: map[*trackedConn]struct{}{}}
+}
+
+// track makes tr dial through t (plain and, when set, custom TLS dials).
+func (t *connTracker) track(tr *http.Transport) {
+	dial := tr.DialContext
+	if dial == nil {
+		// http.DefaultTransport's dialer
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	tr.DialContext = t.dialer(dial)
+	if tr.DialTLSContext != nil {
+		tr.DialTLSContext = t.dialer(tr.DialTLSContext)
+	}
+}
+
+func (t *connTracker) dialer(dial func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: c, t: t}
+		t.mu.Lock()
+		if t.stopped.Load() {
+			t.mu.Unlock()
+			c.Close()
+			return nil, errStopped
+		}
+		t.conns[tc] = struct{}{}
+		t.mu.Unlock()
+		return tc, nil
+	}
+}
+
+// stop closes every connection and refuses new ones: requests in flight fail with errStopped.
+func (t *connTracker) stop() {
+	t.mu.Lock()
+	t.stopped.Store(true)
+	conns := t.conns
+	t.conns = map[*trackedConn]struct{}{}
+	t.mu.Unlock()
+	for c := range conns {
+		c.Conn.Close()
+	}
+}
+
+// open is the number of connections open.
+func (t *connTracker) open() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
+// trackedConn is a connection its tracker can close; once stopped, its errors say so.
+type trackedConn struct {
+	net.Conn
+	t *connTracker
+}
+
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	return n, c.stopped(err)
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	return n, c.stopped(err)
+}
+
+// stopped is errStopped for an error after the tracker stopped, else err.
+func (c *trackedConn) stopped(err error) error {
+	if err != nil && c.t.stopped.Load() {
+		return errStopped
+	}
+	return err
+}
+
+func (c *trackedConn) Close() error {
+	c.t.mu.Lock()
+	delete(c.t.conns, c)
+	c.t.mu.Unlock()
+	return c.Conn.Close()
 }

@@ -391,18 +391,17 @@ func BenchmarkTargeter(b *testing.B) {
 	r, err := newRun(Config{Plan: Plan{Rate: "100/s", Duration: time.Second, IdempotencyHeader: "Idempotency-Key"},
 		BaseURL: "http://127.0.0.1:1", PartnerID: "P", Tokens: &badTokens{}, Offers: GeneratedFeed(1), OutDir: b.TempDir()})
 	require.NoError(b, err)
-	a, err := r.assemble(context.Background())
-	require.NoError(b, err)
-	defer func() { a.hardStop(); require.NoError(b, r.close()) }()
+	require.NoError(b, r.assemble(context.Background()))
+	defer func() { r.hardStop(); require.NoError(b, r.close()) }()
 	b.ReportAllocs()
 	for b.Loop() {
 		var t vegeta.Target
-		if err := a.targeter.target(&t); err != nil {
+		if err := r.targeter.target(&t); err != nil {
 			b.Fatal(err)
 		}
-		a.targeter.mu.Lock()
-		clear(a.targeter.inflight)
-		a.targeter.mu.Unlock()
+		r.targeter.mu.Lock()
+		clear(r.targeter.inflight)
+		r.targeter.mu.Unlock()
 	}
 }
 

@@ -58,7 +58,7 @@ func TestIdempotencyHeaderReserved(t *testing.T) {
 		p := Plan{Rate: "1/s", Duration: 2e9, ValidateSample: 1, IdempotencyHeader: h}
 		var pe *PlanError
 		require.ErrorAs(t, p.Validate(), &pe, "header %q", h)
-		assert.Equal(t, "idempotency-header", pe.Field)
+		assert.Equal(t, "idempotency_header", pe.Field)
 	}
 	for _, h := range []string{"Idempotency-Key", "X-Request-Id"} {
 		p := Plan{Rate: "1/s", Duration: 2e9, ValidateSample: 1, IdempotencyHeader: h}

@@ -1,12 +1,14 @@
 package load
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"golang.org/x/oauth2"
@@ -34,8 +36,10 @@ type targeter struct {
 	bearer    *bearer
 	body      xone.ConfirmBody
 	urlPrefix string
-	idem      idempotency
 	stop      *stopper
+
+	idemHeader, idemPrefix string        // the optional per-request idempotency header
+	idemSeq                atomic.Uint64 // its last value
 
 	primed  atomic.Pointer[Offer] // the feed's first offer, begun before the attack
 	starved atomic.Uint64         // sends late because the feed kept them waiting
@@ -49,17 +53,6 @@ type targeter struct {
 type flight struct {
 	offer Offer
 	tok   *oauth2.Token
-}
-
-// idempotency renders the optional per-request idempotency header.
-type idempotency struct {
-	header, prefix string
-	seq            atomic.Uint64
-}
-
-func newTargeter(feed Feed, j *ledger.Journal, b *bearer, body xone.ConfirmBody, urlPrefix string, st *stopper) *targeter {
-	return &targeter{feed: feed, journal: j, bearer: b, body: body, urlPrefix: urlPrefix, stop: st,
-		inflight: map[string][]flight{}}
 }
 
 // prime takes the feed's first offer and records it before the attack
@@ -87,28 +80,34 @@ func (t *targeter) prime() error {
 
 // target implements vegeta.Targeter.
 func (t *targeter) target(tg *vegeta.Target) error {
+	_, err := t.hit(tg)
+	return err
+}
+
+// hit fills tg with the next confirm and returns its offer.
+func (t *targeter) hit(tg *vegeta.Target) (Offer, error) {
 	ah, err := t.bearer.header()
 	if err != nil {
 		t.stop.end(stopTokens, nil)
-		return fmt.Errorf("%w: %w", errTokenSource, err)
+		return Offer{}, fmt.Errorf("%w: %w", errTokenSource, err)
 	}
 	o, err := t.next()
 	if err != nil {
-		return err
+		return o, err
 	}
 	tg.Method = http.MethodPost
 	tg.URL = t.urlPrefix + o.OfferID + xone.ConfirmSuffix
 	tg.Body = t.body.For(o.QuoteID)
 	h := make(http.Header, 4)
 	h["Content-Type"], h["Accept"], h["Authorization"] = jsonCT, jsonCT, ah.hdr
-	if t.idem.header != "" {
-		h[t.idem.header] = []string{t.idem.prefix + strconv.FormatUint(t.idem.seq.Add(1), 10)}
+	if t.idemHeader != "" {
+		h[t.idemHeader] = []string{t.idemPrefix + strconv.FormatUint(t.idemSeq.Add(1), 10)}
 	}
 	tg.Header = h
 	t.mu.Lock()
 	t.inflight[o.OfferID] = append(t.inflight[o.OfferID], flight{offer: o, tok: ah.tok})
 	t.mu.Unlock()
-	return nil
+	return o, nil
 }
 
 // next returns the next offer, recorded in the journal. A feed that ended,
@@ -170,4 +169,82 @@ func (t *targeter) unanswered() []flight {
 	}
 	clear(t.inflight)
 	return out
+}
+
+// bearer hands out the run's current token and its Authorization header,
+// retrying a failed fetch. Its state is atomics: vegeta's workers call it
+// concurrently.
+type bearer struct {
+	src     oauth2.TokenSource
+	timeout time.Duration // how long a failing source is retried
+	stopped <-chan struct{}
+	hdr     atomic.Pointer[authHeader]
+}
+
+// authHeader is the Authorization header value rendered for tok, shared by
+// every request that carries tok.
+type authHeader struct {
+	tok *oauth2.Token
+	hdr []string
+}
+
+// first fetches the first token before the attack, giving up at once when
+// ctx is cancelled (the fetch itself is bounded by the source's HTTP
+// timeout and ends in the background).
+func (b *bearer) first(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.src.Token()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// header returns the current token and its header. After an invalidation
+// the source fetches a new one, and one failed fetch must not end the run:
+// failures are retried with backoff (50 ms doubling, at most 1 s apart) for
+// up to the plan's timeout, or until the run stops.
+func (b *bearer) header() (*authHeader, error) {
+	tok, err := b.src.Token()
+	deadline := time.Now().Add(b.timeout)
+	for wait := 50 * time.Millisecond; err != nil && time.Now().Add(wait).Before(deadline); wait = min(2*wait, time.Second) {
+		t := time.NewTimer(wait)
+		select {
+		case <-b.stopped:
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		tok, err = b.src.Token()
+	}
+	if err != nil {
+		return nil, err
+	}
+	ah := b.hdr.Load()
+	if ah == nil || ah.tok != tok {
+		ah = &authHeader{tok: tok, hdr: []string{tok.Type() + " " + tok.AccessToken}}
+		b.hdr.Store(ah)
+	}
+	return ah, nil
+}
+
+// invalidate tells the source that the target rejected tok (401), when the
+// source can be told.
+func (b *bearer) invalidate(tok *oauth2.Token) {
+	if inv, ok := b.src.(interface{ Invalidate(*oauth2.Token) }); ok {
+		inv.Invalidate(tok)
+	}
+}
+
+// prefetch runs the source's Prefetch, if it has one, until ctx ends, so
+// that refreshes happen ahead of expiry.
+func (b *bearer) prefetch(ctx context.Context) {
+	if pf, ok := b.src.(interface{ Prefetch(context.Context) }); ok {
+		go pf.Prefetch(ctx)
+	}
 }

@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -97,116 +98,76 @@ const metricList = "pNN (p50, p99, p99.9, p999, p100), min, mean, max, error_rat
 // success_ratio>=99%, throughput>=45, schema_violations==0, late_sends<1%,
 // status_5xx==0. Errors are *ThresholdError.
 func ParseThreshold(s string) (Threshold, error) {
-	if len(s) > 200 {
-		return Threshold{}, &ThresholdError{Expr: s, Pos: 201, Msg: "expression longer than 200 bytes"}
+	fail := func(pos int, format string, args ...any) (Threshold, error) {
+		return Threshold{}, &ThresholdError{Expr: s, Pos: pos + 1, Msg: fmt.Sprintf(format, args...)}
 	}
-	sc := &exprScanner{s: s}
-	name, mStart := sc.take(func(c byte) bool { return c == '_' || c == '.' || isAlnum(c) })
+	if len(s) > 200 {
+		return fail(200, "expression longer than 200 bytes")
+	}
+	m := thresholdSyntax.FindStringSubmatchIndex(s)
+	name, op, numStr := s[m[2]:m[3]], s[m[4]:m[5]], s[m[6]:m[7]]
 	if name == "" {
-		return sc.fail(mStart, "missing metric: want one of %s", metricList)
+		return fail(m[2], "missing metric: want one of %s", metricList)
 	}
 	kind, metric, ok := lookupMetric(name)
 	if !ok {
-		return sc.fail(mStart, "unknown metric %q: want one of %s", name, metricList)
+		return fail(m[2], "unknown metric %q: want one of %s", name, metricList)
 	}
-	op, opStart := sc.take(func(c byte) bool { return strings.IndexByte("<>=!", c) >= 0 })
 	switch op {
 	case "<", "<=", ">", ">=", "==":
 	case "":
-		return sc.fail(opStart, "missing operator after %q: want one of < <= > >= ==", name)
+		return fail(m[4], "missing operator after %q: want one of < <= > >= ==", name)
 	default:
-		return sc.fail(opStart, "unknown operator %q: want one of < <= > >= ==", op)
+		return fail(m[4], "unknown operator %q: want one of < <= > >= ==", op)
 	}
-	numStr, nStart := sc.take(func(c byte) bool { return c == '.' || (c >= '0' && c <= '9') })
 	if numStr == "" {
-		return sc.fail(nStart, "missing number after %q", op)
+		return fail(m[6], "missing number after %q", op)
 	}
 	v, err := strconv.ParseFloat(numStr, 64)
 	if !validNumber(numStr) || err != nil || math.IsInf(v, 0) {
-		return sc.fail(nStart, "bad number %q", numStr)
+		return fail(m[6], "bad number %q", numStr)
 	}
-	sc.skip()
-	uStart := sc.i
 	t := Threshold{Expr: strings.TrimSpace(s), Metric: metric, Op: op, Value: v}
-	if pos, msg := t.setUnit(kind, strings.TrimRight(s[sc.i:], " \t"), numStr, nStart, uStart); msg != "" {
-		return sc.fail(pos, "%s", msg)
+	if pos, msg := t.setUnit(kind, strings.TrimRight(s[m[8]:], " \t"), numStr, m[6], m[8]); msg != "" {
+		return fail(pos, "%s", msg)
 	}
 	return t, nil
 }
 
-// exprScanner reads a threshold expression left to right.
-type exprScanner struct {
-	s string
-	i int
-}
-
-// take skips blanks, then returns the longest run of bytes in, and where it
-// starts.
-func (sc *exprScanner) take(in func(byte) bool) (string, int) {
-	sc.skip()
-	start := sc.i
-	for sc.i < len(sc.s) && in(sc.s[sc.i]) {
-		sc.i++
-	}
-	return sc.s[start:sc.i], start
-}
-
-func (sc *exprScanner) skip() {
-	for sc.i < len(sc.s) && (sc.s[sc.i] == ' ' || sc.s[sc.i] == '\t') {
-		sc.i++
-	}
-}
-
-func (sc *exprScanner) fail(pos int, format string, args ...any) (Threshold, error) {
-	return Threshold{}, &ThresholdError{Expr: sc.s, Pos: pos + 1, Msg: fmt.Sprintf(format, args...)}
-}
+// thresholdSyntax splits an expression into its metric, operator, number
+// and unit, each after optional blanks.
+var thresholdSyntax = regexp.MustCompile(`(?s)^[ \t]*([_.0-9A-Za-z]*)[ \t]*([<>=!]*)[ \t]*([.0-9]*)[ \t]*(.*)$`)
 
 // setUnit checks unit for the metric's kind and converts t.Value to the
 // threshold's unit; it returns where a problem is and what, or "".
 func (t *Threshold) setUnit(kind metricKind, unit, numStr string, nStart, uStart int) (int, string) {
-	percent := func() (int, string) {
-		if t.Value > 100 {
-			return nStart, fmt.Sprintf("percentage %s above 100", numStr)
-		}
-		t.Unit = "%"
-		return 0, ""
-	}
-	switch kind {
-	case kindLatency:
+	switch {
+	case kind == kindLatency:
 		mult, ok := map[string]float64{"": 1, "ms": 1, "us": 1e-3, "µs": 1e-3, "s": 1e3, "m": 60e3}[unit]
 		if !ok {
 			return uStart, fmt.Sprintf("unit %q is not a duration unit (us, ms, s, m) for latency metric %s", unit, t.Metric)
 		}
 		t.Value, t.Unit = t.Value*mult, "ms"
-	case kindRatio:
-		switch {
-		case unit == "%":
-			return percent()
-		case unit != "":
-			return uStart, fmt.Sprintf("unit %q not valid for %s: want %% or a ratio in [0, 1]", unit, t.Metric)
-		case t.Value > 1:
-			return nStart, fmt.Sprintf("ratio %s above 1: write a percentage with %% (e.g. %s%%)", numStr, numStr)
-		}
-	case kindRate:
+	case kind == kindRate:
 		if unit != "" && unit != "/s" {
 			return uStart, fmt.Sprintf("unit %q not valid for %s: want a number per second (e.g. 45 or 45/s)", unit, t.Metric)
 		}
 		t.Unit = "/s"
-	case kindCount:
-		switch {
-		case unit == "%":
-			return percent()
-		case unit != "":
-			return uStart, fmt.Sprintf("unit %q not valid for %s: want a count or a percentage", unit, t.Metric)
-		case t.Value != math.Trunc(t.Value):
-			return nStart, fmt.Sprintf("%s is not a whole number: %s counts responses (write a share with %%, e.g. %s%%)", numStr, t.Metric, numStr)
+	case unit == "%": // a ratio or a count
+		if t.Value > 100 {
+			return nStart, fmt.Sprintf("percentage %s above 100", numStr)
 		}
+		t.Unit = "%"
+	case unit != "" && kind == kindRatio:
+		return uStart, fmt.Sprintf("unit %q not valid for %s: want %% or a ratio in [0, 1]", unit, t.Metric)
+	case unit != "":
+		return uStart, fmt.Sprintf("unit %q not valid for %s: want a count or a percentage", unit, t.Metric)
+	case kind == kindRatio && t.Value > 1:
+		return nStart, fmt.Sprintf("ratio %s above 1: write a percentage with %% (e.g. %s%%)", numStr, numStr)
+	case kind == kindCount && t.Value != math.Trunc(t.Value):
+		return nStart, fmt.Sprintf("%s is not a whole number: %s counts responses (write a share with %%, e.g. %s%%)", numStr, t.Metric, numStr)
 	}
 	return 0, ""
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // lookupMetric resolves a metric name to its kind and canonical spelling.
@@ -341,40 +302,20 @@ func observe(r *Result, t Threshold) (float64, string) {
 	if why := noData(r, t); why != "" {
 		return 0, why
 	}
-	kind, _, _ := lookupMetric(t.Metric)
-	var v float64
-	switch t.Metric {
-	case "min":
-		v = r.Latency.Min
-	case "mean":
-		v = r.Latency.Mean
-	case "max":
-		v = r.Latency.Max
-	case "error_rate":
-		v = 1 - r.SuccessRatio
-	case "success_ratio":
-		v = r.SuccessRatio
-	case "throughput":
-		v = r.Throughput
-	case "rate_achieved":
-		v = r.RateAchieved
-	default:
-		if kind == kindLatency { // percentile
-			q, _ := percentileOf(t.Metric)
-			ms, ok := r.latencyAt(q)
-			if !ok {
-				return 0, "percentile not available in this result"
-			}
-			v = ms
-		} else {
-			n, base := r.countOf(t.Metric)
-			v = float64(n)
-			if t.Unit == "%" {
-				v = 0
-				if base > 0 {
-					v = float64(n) / float64(base)
-				}
-			}
+	v, ok := map[string]float64{"min": r.Latency.Min, "mean": r.Latency.Mean, "max": r.Latency.Max,
+		"error_rate": 1 - r.SuccessRatio, "success_ratio": r.SuccessRatio,
+		"throughput": r.Throughput, "rate_achieved": r.RateAchieved}[t.Metric]
+	if q, percentile := percentileOf(t.Metric); !ok && percentile {
+		if v, ok = r.latencyAt(q); !ok {
+			return 0, "percentile not available in this result"
+		}
+	} else if !ok {
+		n, base := r.countOf(t.Metric)
+		v = float64(n)
+		if t.Unit == "%" && base == 0 {
+			v = 0
+		} else if t.Unit == "%" {
+			v = float64(n) / float64(base)
 		}
 	}
 	if t.Unit == "%" {
@@ -433,7 +374,7 @@ func cannotPass(t Threshold, s *stats, violations, doubles, planned uint64) bool
 	if t.Unit == "%" {
 		scale = 100
 	}
-	failures := float64(s.n - s.success)
+	failures := float64(s.n - s.classCount[class2xx])
 	switch t.Metric {
 	case "error_rate":
 		return exceeds(scale * failures / p)
@@ -467,10 +408,7 @@ func cannotPass(t Threshold, s *stats, violations, doubles, planned uint64) bool
 		case "double_bookings":
 			return t.Unit == "" && exceeds(float64(doubles))
 		}
-		r := Result{Requests: s.n, LateSends: LateSends{Count: s.late}, StatusCodes: map[string]uint64{}}
-		for code, n := range s.codes {
-			r.StatusCodes[strconv.Itoa(int(code))] = n
-		}
+		r := Result{Requests: s.n, LateSends: LateSends{Count: s.late}, StatusCodes: s.statusCodes()}
 		n, _ := r.countOf(t.Metric)
 		if t.Unit == "%" {
 			return t.Metric != "requests" && exceeds(100*float64(n)/p)

@@ -10,16 +10,12 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// Validation queue sizes.
 const (
-	// ValidateQueue is how many sampled responses may wait for a validator:
-	// at the library's ~80 µs per 200 body, about 80 ms of work. A response
-	// that finds the queue full is not validated and is counted as skipped
-	// ("queue full"): the validators are behind. Nothing else skips one.
-	ValidateQueue = 1024
-	// validators is the number of validation goroutines: one, so that
-	// validation takes at most one core from the attack.
-	validators = 1
+	// validateQueue is how many sampled responses may wait for the
+	// validator: at the library's ~80 µs per 200 body, about 80 ms of work.
+	// A response that finds the queue full is not validated and is counted
+	// as skipped ("queue full"): nothing else skips one.
+	validateQueue = 1024
 	// maxSchemaDetails is how many violations the result keeps in detail.
 	maxSchemaDetails = 20
 )
@@ -34,39 +30,38 @@ type validateJob struct {
 	evidence func() EvidenceRow
 }
 
-// validatorPool validates sampled responses against the spec on its own
-// goroutines, fed through a bounded queue. Its counters are under mu.
+// validatorPool validates sampled responses against the spec on one
+// goroutine (so that validation takes at most one core from the attack),
+// fed through a bounded queue. Its counters are under mu.
 type validatorPool struct {
 	spec    *spec.Spec
 	cov     *spec.Coverage // which documented members the validated responses exercised
 	req     *http.Request  // a template confirm request: read only
 	jobs    chan validateJob
-	wg      sync.WaitGroup
-	metrics *Metrics
+	done    chan struct{} // closed when the validator has drained jobs
+	metrics *metrics
 
 	mu         sync.Mutex
 	schema     SchemaStats
-	violations []EvidenceRow // the first MaxFailures responses that broke the document
+	violations []EvidenceRow // the first maxFailures responses that broke the document
 	broken     uint64        // responses that broke it
 }
 
 // newValidatorPool starts the validators for confirms sent to urlPrefix.
-func newValidatorPool(s *spec.Spec, urlPrefix string, m *Metrics) (*validatorPool, error) {
+func newValidatorPool(s *spec.Spec, urlPrefix string, m *metrics) (*validatorPool, error) {
 	req, err := http.NewRequest(http.MethodPost, urlPrefix+"00000000-0000-4000-8000-000000000000"+xone.ConfirmSuffix, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header["Content-Type"], req.Header["Accept"] = jsonCT, jsonCT
-	v := &validatorPool{spec: s, cov: s.NewCoverage(), req: req, jobs: make(chan validateJob, ValidateQueue), metrics: m}
-	for range validators {
-		v.wg.Add(1)
-		go func() {
-			defer v.wg.Done()
-			for j := range v.jobs {
-				v.validate(j)
-			}
-		}()
-	}
+	v := &validatorPool{spec: s, cov: s.NewCoverage(), req: req, jobs: make(chan validateJob, validateQueue),
+		done: make(chan struct{}), metrics: m}
+	go func() {
+		defer close(v.done)
+		for j := range v.jobs {
+			v.validate(j)
+		}
+	}()
 	return v, nil
 }
 
@@ -93,11 +88,11 @@ func (v *validatorPool) violationCount() uint64 {
 // counts; submit must not be called after it.
 func (v *validatorPool) close() SchemaStats {
 	close(v.jobs)
-	v.wg.Wait()
+	<-v.done
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.schema.Skipped > 0 {
-		v.schema.SkipReason = "queue full: the validators were behind (queue of " + strconv.Itoa(ValidateQueue) + " responses)"
+		v.schema.SkipReason = "queue full: the validators were behind (queue of " + strconv.Itoa(validateQueue) + " responses)"
 	}
 	return v.schema
 }
@@ -117,7 +112,7 @@ func (v *validatorPool) validate(j validateJob) {
 	v.schema.Violations += uint64(len(vs))
 	if len(vs) > 0 && j.evidence != nil {
 		v.broken++
-		if len(v.violations) < MaxFailures {
+		if len(v.violations) < maxFailures {
 			row := j.evidence()
 			row.Violation = vs[0].Rule + " " + vs[0].Path + ": " + vs[0].Reason
 			v.violations = append(v.violations, row)
@@ -132,11 +127,7 @@ func (v *validatorPool) validate(j validateJob) {
 		})
 	}
 	if m := v.metrics; m != nil {
-		if len(vs) > 0 {
-			m.validations.WithLabelValues("violation").Inc()
-			m.violations.Add(float64(len(vs)))
-		} else {
-			m.validations.WithLabelValues("valid").Inc()
-		}
+		m.validations.WithLabelValues(map[bool]string{false: "valid", true: "violation"}[len(vs) > 0]).Inc()
+		m.violations.Add(float64(len(vs)))
 	}
 }

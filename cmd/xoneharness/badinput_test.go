@@ -236,7 +236,7 @@ func TestGuardrails(t *testing.T) {
 	t.Run("max duration", func(t *testing.T) {
 		r := invoke(t, nil, "run", "--duration", "2h", "--report-dir", t.TempDir())
 		assert.Equal(t, exitUsage, r.code)
-		assert.Contains(t, r.stderr, "--max-duration")
+		assert.Contains(t, r.stderr, "plan: --max-duration: the plan lasts 2h0m0s, above the maximum duration 1h0m0s")
 		r = invoke(t, nil, "load", "--dry-run", "--duration", "90m", "--max-duration", "2h")
 		assert.Equal(t, exitOK, r.code, r.stderr)
 	})

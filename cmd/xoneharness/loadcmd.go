@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -192,10 +193,23 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 		return p, usagef("--shard: %v", err)
 	}
 	p = p.WithGates(l.noDefaultThresholds).WithDefaults()
-	if err := p.Validate(); err != nil {
-		return p, usageError{err}
+	return p, planError(p.Validate())
+}
+
+// planFlags are the flags behind the plan fields a load.PlanError names
+// whose flag is not "--" and the field with dashes.
+var planFlags = map[string]string{"evidence_headers": "--evidence-header", "thresholds": "--threshold",
+	"race.fraction": "--race-fraction", "race.n": "--race"}
+
+// planError turns a load.PlanError into a usage error naming the flag;
+// other errors are returned as they are.
+func planError(err error) error {
+	var pe *load.PlanError
+	if !errors.As(err, &pe) {
+		return err
 	}
-	return p, nil
+	name := cmp.Or(planFlags[pe.Field], "--"+strings.ReplaceAll(pe.Field, "_", "-"))
+	return usageError{fmt.Errorf("plan: %s%s", name, strings.TrimPrefix(pe.Error(), "plan: "+pe.Field))}
 }
 
 // checkFlags refuses flag values that mean nothing, naming the flag and what
@@ -548,7 +562,7 @@ func loadError(tg *target, err error) error {
 	var pe *load.PlanError
 	switch {
 	case errors.As(err, &pe):
-		return usageError{err}
+		return planError(err)
 	case errors.Is(err, load.ErrFeed):
 		return usagef("--offers: %v", err)
 	case errors.Is(err, load.ErrJournal):

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"os"
@@ -13,73 +14,43 @@ import (
 	"github.com/xoneharness/xoneharness/load"
 )
 
-// DefaultTolerance is the default regression tolerance: a metric more than
-// 10 % worse than in the baseline is a regression.
-const DefaultTolerance = 0.10
-
-// Metric names of a [Comparison], with their units in the name as in
-// summary.json.
-const (
-	MetricLatencyP50 = "latency_p50_ms"
-	MetricLatencyP95 = "latency_p95_ms"
-	MetricLatencyP99 = "latency_p99_ms"
-	MetricErrorRate  = "error_rate"
-	MetricThroughput = "throughput_per_s"
-)
-
-// Noise floors: a change smaller than this, in the metric's unit, is never a
-// regression whatever its relative size, so that a loopback p50 moving from
-// 0.3 ms to 0.4 ms or an error rate moving from 0 to 0.01 % does not fail a
-// nightly run.
-const (
-	floorLatencyMs  = 1.0   // 1 ms
-	floorErrorRate  = 0.001 // 0.1 percentage point
-	floorThroughput = 1.0   // 1 response per second
-)
-
-// Comparison is a report compared with a baseline report (a previous
-// summary.json). It is plain data, written into summary.json as "baseline"
-// and shown by every writer.
+// Comparison is a report compared with a baseline report (a previous summary.json). It is plain
+// data, written into summary.json as "baseline" and shown by every writer.
 //
-// Metrics are compared only when both reports have a load section that sent
-// requests; contract case outcomes only when both ran a case of the same
-// name (Notes says what was not compared and why).
+// Metrics are compared only when both reports have a load section that sent requests; contract case
+// outcomes only when both ran a case of the same name (Notes says what was not compared and why).
 type Comparison struct {
-	// Baseline says what the baseline was. Compare fills it with the
-	// baseline's kind and start time; a caller that loaded the baseline with
-	// LoadBaseline usually replaces it with the path it was given.
+	// Baseline says what the baseline was. Compare fills it with the baseline's kind and start
+	// time; a caller that loaded the baseline with LoadBaseline usually replaces it with the path
+	// it was given.
 	Baseline string `json:"baseline"`
 	// BaselineStartedAt is when the baseline run started (UTC).
 	BaselineStartedAt time.Time `json:"baseline_started_at"`
-	// Tolerance is the relative worsening allowed before a metric is a
-	// regression (0.1 = 10 %).
+	// Tolerance is the relative worsening allowed before a metric is a regression (0.1 = 10 %).
 	Tolerance float64 `json:"tolerance"`
-	// Metrics are the load figures compared, in a fixed order: p50, p95 and
-	// p99 latency, error rate, throughput.
+	// Metrics are the load figures compared, in this order (units in the name, as in summary.json):
+	// latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate, throughput_per_s.
 	Metrics []MetricDelta `json:"metrics"`
-	// Cases are the contract cases whose outcome differs from the baseline's
-	// (cases with the same outcome are left out), in the current report's
-	// order, then cases only the baseline has.
+	// Cases are the contract cases whose outcome differs from the baseline's (cases with the same
+	// outcome are left out), in the current report's order, then cases only the baseline has.
 	Cases []CaseDelta `json:"cases"`
-	// Regressions counts metrics and cases marked Regression. A regression
-	// is a finding: Report.Decide turns the verdict to fail when it is above
-	// zero.
+	// Regressions counts metrics and cases marked Regression. A regression is a finding:
+	// Report.Decide turns the verdict to fail when it is above zero.
 	Regressions int `json:"regressions"`
-	// Notes are one-line remarks: sections that could not be compared, a
-	// baseline that itself failed.
+	// Notes are one-line remarks: sections that could not be compared, a baseline that itself
+	// failed.
 	Notes []string `json:"notes,omitempty"`
-	// NothingComparable is true when no figure and no contract case could be
-	// compared (a contract run against a load run, a baseline that sent
-	// nothing): Report.Decide then calls the run incomplete.
+	// NothingComparable is true when no figure and no contract case could be compared (a contract
+	// run against a load run, a baseline that sent nothing): Report.Decide then calls the run
+	// incomplete.
 	NothingComparable bool `json:"nothing_comparable,omitempty"`
 }
 
 // MetricDelta is one figure in the baseline and now. Change is relative,
-// (Current-Baseline)/Baseline: +0.25 is 25 % higher. With a zero baseline
-// Change is 0 when Current is 0 too and ±1 otherwise. Regression is true when
-// the figure moved in its bad direction (up for latency and error rate, down
-// for throughput) by more than the tolerance and by more than the metric's
-// noise floor (1 ms, 0.1 percentage point, 1 response/s).
+// (Current-Baseline)/Baseline: +0.25 is 25 % higher. With a zero baseline Change is 0 when Current
+// is 0 too and ±1 otherwise. Regression is true when the figure moved in its bad direction (up for
+// latency and error rate, down for throughput) by more than the tolerance and by more than the
+// metric's noise floor (1 ms, 0.1 percentage point, 1 response/s).
 type MetricDelta struct {
 	Name       string  `json:"name"`
 	Unit       string  `json:"unit"`
@@ -89,9 +60,9 @@ type MetricDelta struct {
 	Regression bool    `json:"regression"`
 }
 
-// CaseDelta is a contract case whose outcome changed. An empty outcome means
-// the case is missing from that report. Regression is true when the case
-// passed (or drifted) in the baseline and fails now.
+// CaseDelta is a contract case whose outcome changed. An empty outcome means the case is missing
+// from that report. Regression is true when the case passed (or drifted) in the baseline and fails
+// now.
 type CaseDelta struct {
 	Name       string           `json:"name"`
 	Baseline   contract.Outcome `json:"baseline"`
@@ -99,13 +70,11 @@ type CaseDelta struct {
 	Regression bool             `json:"regression"`
 }
 
-// Compare compares current with baseline. It returns nil when either is nil.
-// tolerance is a fraction (0.1 = 10 %); a negative or NaN tolerance is taken
-// as 0. Load figures are compared when both reports sent requests, contract
-// outcomes when both ran a case of the same name; when neither holds,
-// NothingComparable is set (Decide then calls the run incomplete, never
-// "no regression"). Compare does not modify either report: assign the
-// result to current.Baseline and call Decide.
+// Compare compares current with baseline. It returns nil when either is nil. tolerance is a
+// fraction (0.1 = 10 %); a negative or NaN tolerance is taken as 0. Load figures are compared when
+// both reports sent requests, contract outcomes when both ran a case of the same name; when neither
+// holds, NothingComparable is set (Decide then calls the run incomplete, never "no regression").
+// Compare does not modify either report: assign the result to current.Baseline and call Decide.
 func Compare(baseline, current *Report, tolerance float64) *Comparison {
 	if baseline == nil || current == nil {
 		return nil
@@ -114,7 +83,7 @@ func Compare(baseline, current *Report, tolerance float64) *Comparison {
 		tolerance = 0
 	}
 	c := &Comparison{
-		Baseline:          fmt.Sprintf("%s report started %s", orUnknown(baseline.Kind), orUnknown(stamp(baseline.StartedAt))),
+		Baseline:          fmt.Sprintf("%s report started %s", cmp.Or(baseline.Kind, "unknown"), cmp.Or(stamp(baseline.StartedAt), "unknown")),
 		BaselineStartedAt: baseline.StartedAt.UTC(),
 		Tolerance:         tolerance,
 		Metrics:           []MetricDelta{},
@@ -127,10 +96,7 @@ func Compare(baseline, current *Report, tolerance float64) *Comparison {
 	cases := c.compareContract(baseline.Contract, current.Contract)
 	c.NothingComparable = !loads && !cases
 	if c.NothingComparable {
-		c.Notes = append(c.Notes, fmt.Sprintf("nothing comparable: a %s report compared with a %s report", orUnknown(current.Kind), orUnknown(baseline.Kind)))
-	}
-	for _, m := range c.Metrics {
-		c.Regressions += b2i(m.Regression)
+		c.Notes = append(c.Notes, fmt.Sprintf("nothing comparable: a %s report compared with a %s report", cmp.Or(current.Kind, "unknown"), cmp.Or(baseline.Kind, "unknown")))
 	}
 	for _, cs := range c.Cases {
 		c.Regressions += b2i(cs.Regression)
@@ -138,8 +104,7 @@ func Compare(baseline, current *Report, tolerance float64) *Comparison {
 	return c
 }
 
-// compareLoad adds the load figures when both reports sent requests, and
-// reports whether it did.
+// compareLoad adds the load figures when both reports sent requests, and reports whether it did.
 func (c *Comparison) compareLoad(bl, cl *load.Result) bool {
 	why := ""
 	switch {
@@ -158,6 +123,9 @@ func (c *Comparison) compareLoad(bl, cl *load.Result) bool {
 		c.Notes = append(c.Notes, "load figures not compared: "+why)
 		return false
 	}
+	// floor is the noise floor: a worsening no larger, in the metric's unit, is never a regression,
+	// so that a loopback p50 moving from 0.3 ms to 0.4 ms or an error rate from 0 to 0.01 % does
+	// not fail a nightly run.
 	add := func(name, unit string, b, cur, floor float64, higherIsWorse bool) {
 		d := MetricDelta{Name: name, Unit: unit, Baseline: b, Current: cur, Change: relChange(b, cur)}
 		worse := cur - b
@@ -165,18 +133,18 @@ func (c *Comparison) compareLoad(bl, cl *load.Result) bool {
 			worse = -worse
 		}
 		d.Regression = worse > floor && worse > c.Tolerance*math.Abs(b)
-		c.Metrics = append(c.Metrics, d)
+		c.Metrics, c.Regressions = append(c.Metrics, d), c.Regressions+b2i(d.Regression)
 	}
-	add(MetricLatencyP50, "ms", bl.Latency.P50, cl.Latency.P50, floorLatencyMs, true)
-	add(MetricLatencyP95, "ms", bl.Latency.P95, cl.Latency.P95, floorLatencyMs, true)
-	add(MetricLatencyP99, "ms", bl.Latency.P99, cl.Latency.P99, floorLatencyMs, true)
-	add(MetricErrorRate, "ratio", bl.ErrorRate, cl.ErrorRate, floorErrorRate, true)
-	add(MetricThroughput, "1/s", bl.Throughput, cl.Throughput, floorThroughput, false)
+	add("latency_p50_ms", "ms", bl.Latency.P50, cl.Latency.P50, 1, true)
+	add("latency_p95_ms", "ms", bl.Latency.P95, cl.Latency.P95, 1, true)
+	add("latency_p99_ms", "ms", bl.Latency.P99, cl.Latency.P99, 1, true)
+	add("error_rate", "ratio", bl.ErrorRate, cl.ErrorRate, 0.001, true)
+	add("throughput_per_s", "1/s", bl.Throughput, cl.Throughput, 1, false)
 	return true
 }
 
-// compareContract adds the cases whose outcome changed, and reports whether
-// the two reports ran any case of the same name.
+// compareContract adds the cases whose outcome changed, and reports whether the two reports ran any
+// case of the same name.
 func (c *Comparison) compareContract(bc, cc *contract.Result) bool {
 	switch {
 	case bc != nil && cc != nil:
@@ -225,8 +193,8 @@ func relChange(b, cur float64) float64 {
 	return 0
 }
 
-// LoadBaseline reads a baseline report: path is a summary.json or a report
-// directory that holds one. Errors name the path.
+// LoadBaseline reads a baseline report: path is a summary.json or a report directory that holds
+// one. Errors name the path.
 func LoadBaseline(path string) (*Report, error) {
 	file := path
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
@@ -241,15 +209,15 @@ func LoadBaseline(path string) (*Report, error) {
 	return r, nil
 }
 
-// ParseTolerance parses a regression tolerance: a percentage ("10%",
-// "2.5 %") or a fraction ("0.1"). Grammar:
+// ParseTolerance parses a regression tolerance: a percentage ("10%", "2.5 %") or a fraction
+// ("0.1"). Grammar:
 //
 //	tolerance = number "%" | fraction
 //	number    = a non-negative decimal, at most 1000
 //	fraction  = a decimal in [0, 1]
 //
-// A bare number above 1 is refused as ambiguous ("10" could mean 10 % or
-// 1000 %). The result is a fraction: "10%" gives 0.1.
+// A bare number above 1 is refused as ambiguous ("10" could mean 10 % or 1000 %). The result is a
+// fraction: "10%" gives 0.1.
 func ParseTolerance(s string) (float64, error) {
 	in := strings.TrimSpace(s)
 	num, pct := strings.CutSuffix(in, "%")

@@ -52,14 +52,14 @@ func TestCompareMetrics(t *testing.T) {
 		regressions []string
 	}{
 		{"same", loadReport(100, 200, 300, 0.01, 30), 0.1, nil},
-		{"2x slower p99", loadReport(100, 200, 600, 0.01, 30), 0.1, []string{MetricLatencyP99}},
+		{"2x slower p99", loadReport(100, 200, 600, 0.01, 30), 0.1, []string{"latency_p99_ms"}},
 		{"within tolerance", loadReport(109, 219, 329, 0.0109, 27.5), 0.1, nil},
-		{"just beyond tolerance", loadReport(111, 221, 331, 0.012, 26.9), 0.1, []string{MetricLatencyP50, MetricLatencyP95, MetricLatencyP99, MetricErrorRate, MetricThroughput}},
+		{"just beyond tolerance", loadReport(111, 221, 331, 0.012, 26.9), 0.1, []string{"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "error_rate", "throughput_per_s"}},
 		{"faster and more throughput", loadReport(50, 100, 150, 0, 60), 0.1, nil},
-		{"zero tolerance", loadReport(102, 200, 300, 0.01, 30), 0, []string{MetricLatencyP50}},
+		{"zero tolerance", loadReport(102, 200, 300, 0.01, 30), 0, []string{"latency_p50_ms"}},
 		{"below the noise floor", loadReport(100.9, 200, 300, 0.0109, 29.1), 0, nil},
-		{"negative tolerance is zero", loadReport(102, 200, 300, 0.01, 30), -1, []string{MetricLatencyP50}},
-		{"NaN tolerance is zero", loadReport(102, 200, 300, 0.01, 30), math.NaN(), []string{MetricLatencyP50}},
+		{"negative tolerance is zero", loadReport(102, 200, 300, 0.01, 30), -1, []string{"latency_p50_ms"}},
+		{"NaN tolerance is zero", loadReport(102, 200, 300, 0.01, 30), math.NaN(), []string{"latency_p50_ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,14 +82,14 @@ func TestCompareMetrics(t *testing.T) {
 func TestCompareChange(t *testing.T) {
 	c := Compare(loadReport(100, 200, 300, 0, 0), loadReport(150, 200, 150, 0.05, 0), 0.1)
 	require.NotNil(t, c)
-	assert.InDelta(t, 0.5, metric(c, MetricLatencyP50).Change, 1e-9)
-	assert.InDelta(t, 0, metric(c, MetricLatencyP95).Change, 1e-9)
-	assert.InDelta(t, -0.5, metric(c, MetricLatencyP99).Change, 1e-9)
-	er := metric(c, MetricErrorRate)
+	assert.InDelta(t, 0.5, metric(c, "latency_p50_ms").Change, 1e-9)
+	assert.InDelta(t, 0, metric(c, "latency_p95_ms").Change, 1e-9)
+	assert.InDelta(t, -0.5, metric(c, "latency_p99_ms").Change, 1e-9)
+	er := metric(c, "error_rate")
 	assert.InDelta(t, 1, er.Change, 1e-9, "zero baseline, non-zero now")
 	assert.True(t, er.Regression, "0 → 5 %% errors is a regression")
-	assert.InDelta(t, 0, metric(c, MetricThroughput).Change, 1e-9, "0 → 0")
-	assert.Equal(t, "ms", metric(c, MetricLatencyP99).Unit)
+	assert.InDelta(t, 0, metric(c, "throughput_per_s").Change, 1e-9, "0 → 0")
+	assert.Equal(t, "ms", metric(c, "latency_p99_ms").Unit)
 	assert.Equal(t, VerdictPass, loadReport(1, 1, 1, 0, 0).Verdict, "Compare does not touch reports")
 }
 
@@ -189,7 +189,7 @@ func TestBaselineRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	prev := sampleLoad()
 	prevReport := New(KindRun, "1", Target{URL: sampleURL})
-	prevReport.SchemaVersion, prevReport.Load, prevReport.Verdict = SchemaVersion, prev, VerdictPass
+	prevReport.SchemaVersion, prevReport.Load, prevReport.Verdict = schemaVersion, prev, VerdictPass
 	writeSummary(t, dir, prevReport)
 	base, err := LoadBaseline(dir)
 	require.NoError(t, err)
@@ -197,9 +197,9 @@ func TestBaselineRoundTrip(t *testing.T) {
 	cur := New(KindRun, "1", Target{URL: sampleURL})
 	cur.Load = sampleLoad()
 	cur.Load.Latency.P99 *= 2
-	c := Compare(base, cur, DefaultTolerance)
+	c := Compare(base, cur, 0.1)
 	assert.Equal(t, 1, c.Regressions)
-	assert.True(t, metric(c, MetricLatencyP99).Regression)
+	assert.True(t, metric(c, "latency_p99_ms").Regression)
 }
 
 func TestParseTolerance(t *testing.T) {
@@ -260,7 +260,7 @@ func FuzzParseBaseline(f *testing.F) {
 			return
 		}
 		// Whatever parsed must compare and render without panicking.
-		c := Compare(r, sampleRun(), DefaultTolerance)
+		c := Compare(r, sampleRun(), 0.1)
 		if c == nil {
 			t.Error("Compare returned nil for two reports")
 		}
@@ -318,13 +318,13 @@ func TestNothingComparable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cur := tt.current
 			cur.Verdict = ""
-			cur.Baseline = Compare(tt.baseline, cur, DefaultTolerance)
+			cur.Baseline = Compare(tt.baseline, cur, 0.1)
 			require.NotNil(t, cur.Baseline)
 			assert.True(t, cur.Baseline.NothingComparable)
 			assert.Zero(t, cur.Baseline.Regressions)
 			cur.Decide()
 			assert.Equal(t, VerdictIncomplete, cur.Verdict, "got %s, want incomplete: %v", cur.Verdict, cur.Incomplete)
-			for _, f := range AllFormats() {
+			for _, f := range allFormats() {
 				out, err := Render(cur, f)
 				require.NoError(t, err)
 				assert.Contains(t, string(out), "nothing comparable", "format %s", f)

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 	"github.com/google/renameio/v2"
 )
 
-// Format names and their files.
+// Format names.
 const (
 	FormatJSON     = "json"
 	FormatMarkdown = "md"
@@ -22,34 +23,38 @@ const (
 	FormatHTML     = "html"
 )
 
-// Writer formats a report.
-type Writer func(w io.Writer, r *Report) error
-
-func writerFor(format string) Writer {
-	return map[string]Writer{FormatJSON: JSON, FormatMarkdown: Markdown, FormatJUnit: JUnit, FormatHTML: HTML}[format]
+// format returns the file a format writes in a report directory and its writer; "" and nil for an
+// unknown format.
+func format(name string) (string, func(io.Writer, *Report) error) {
+	switch name {
+	case FormatJSON:
+		return "summary.json", JSON
+	case FormatMarkdown:
+		return "report.md", Markdown
+	case FormatJUnit:
+		return "junit.xml", JUnit
+	case FormatHTML:
+		return "report.html", HTML
+	}
+	return "", nil
 }
 
-// AllFormats are the formats written by default, in this order.
-func AllFormats() []string { return []string{FormatJSON, FormatMarkdown, FormatJUnit, FormatHTML} }
+// allFormats are the formats written by default, in this order.
+func allFormats() []string { return []string{FormatJSON, FormatMarkdown, FormatJUnit, FormatHTML} }
 
-// ParseFormats parses a comma-separated list such as "json,md,junit". "all"
-// or an empty string means AllFormats. Unknown names are an error naming
-// them.
+// ParseFormats parses a comma-separated list such as "json,md,junit" ("markdown" and "xml" are
+// other names of md and junit). "all" or an empty string means every format. Unknown names are an
+// error naming them.
 func ParseFormats(s string) ([]string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "all" {
-		return AllFormats(), nil
+		return allFormats(), nil
 	}
 	var out []string
 	for _, f := range strings.Split(s, ",") {
 		f = strings.ToLower(strings.TrimSpace(f))
-		switch f {
-		case "markdown":
-			f = FormatMarkdown
-		case "xml":
-			f = FormatJUnit
-		}
-		if writerFor(f) == nil {
+		f = cmp.Or(map[string]string{"markdown": FormatMarkdown, "xml": FormatJUnit}[f], f)
+		if _, w := format(f); w == nil {
 			return nil, fmt.Errorf("unknown format %q (want json, md, junit, html or all)", f)
 		}
 		if !slices.Contains(out, f) {
@@ -59,75 +64,61 @@ func ParseFormats(s string) ([]string, error) {
 	return out, nil
 }
 
-// FileName returns the file a format writes in a report directory, e.g.
-// "summary.json" for "json"; "" for an unknown format.
-func FileName(format string) string {
-	return map[string]string{FormatJSON: "summary.json", FormatMarkdown: "report.md", FormatJUnit: "junit.xml",
-		FormatHTML: "report.html"}[format]
+// FileName returns the file a format writes in a report directory, e.g. "summary.json" for "json";
+// "" for an unknown format.
+func FileName(f string) string {
+	name, _ := format(f)
+	return name
 }
 
-// DefaultDir is the default report directory for a run of the given kind
-// started at t: reports/<UTC timestamp>-<kind>.
+// DefaultDir is the default report directory for a run of the given kind started at t: reports/<UTC
+// timestamp>-<kind>.
 func DefaultDir(t time.Time, kind string) string {
 	return filepath.Join("reports", t.UTC().Format("20060102T150405Z")+"-"+kind)
 }
 
-// Option configures how a report is rendered and written (Render, WriteDir,
-// Claim.WriteReport).
+// Option configures how a report is rendered and written (Render, WriteDir).
 type Option func(*options)
 
 type options struct{ scrub func(string) string }
 
-// Scrub passes every rendered file through f before a byte of it is
-// written: the CLI passes its redactor's String, so that no secret the run
-// learned reaches a report file, whichever section or format carries it.
-// Without it the files are written as rendered.
+// Scrub passes every rendered file through f before a byte of it is written: the CLI passes its
+// redactor's String, so that no secret the run learned reaches a report file, whichever section or
+// format carries it. Without it the files are written as rendered.
 func Scrub(f func(string) string) Option { return func(o *options) { o.scrub = f } }
 
 // Render returns the report in one format, through the options' scrub.
-func Render(r *Report, format string, opts ...Option) ([]byte, error) {
-	wr := writerFor(format)
-	if wr == nil {
-		return nil, fmt.Errorf("reports: unknown format %q", format)
+func Render(r *Report, f string, opts ...Option) ([]byte, error) {
+	_, w := format(f)
+	if w == nil {
+		return nil, fmt.Errorf("reports: unknown format %q", f)
 	}
-	return renderWith(wr, r, opts)
+	return renderWith(w, r, opts)
 }
 
-func renderWith(wr Writer, r *Report, opts []Option) ([]byte, error) {
-	var o options
+func renderWith(w func(io.Writer, *Report) error, r *Report, opts []Option) ([]byte, error) {
+	o := options{scrub: func(s string) string { return s }}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	var buf bytes.Buffer
-	if err := wr(&buf, r); err != nil {
+	if err := w(&buf, r); err != nil {
 		return nil, err
-	}
-	if o.scrub == nil {
-		return buf.Bytes(), nil
 	}
 	return []byte(o.scrub(buf.String())), nil
 }
 
-// WriteDir writes the report in each format into the existing directory
-// dir, and EvidenceFile when the run has support evidence (whatever the
-// formats), and returns the paths written. Every file is written to a
-// temporary name, synced and renamed into place (github.com/google/renameio),
-// so a crash never leaves a truncated summary.json, and a symbolic link at a
-// file's name is replaced, never followed. It does not claim dir: a run
-// writes through its Claim (Claim.WriteReport) instead.
+// WriteDir writes the report in each format into the existing directory dir (claimed by the run:
+// ClaimDir), and evidenceFile when the run has support evidence (whatever the formats), going on
+// after a failure, and returns the paths written. Every file is written to a temporary name, synced
+// and renamed into place (github.com/google/renameio), so a crash never leaves a truncated
+// summary.json, and a symbolic link at a file's name is replaced, never followed.
 func WriteDir(dir string, r *Report, formats []string, opts ...Option) ([]string, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reports: write %s: %w", dir, err)
 	}
 	defer root.Close()
-	return writeFormats(root, dir, r, formats, opts)
-}
-
-// writeFormats renders and writes each format into root (the directory
-// dir), then EvidenceFile when r has evidence, going on after a failure, and
-// returns the paths written.
-func writeFormats(root *os.Root, dir string, r *Report, formats []string, opts []Option) ([]string, error) {
 	var written []string
 	var errs []error
 	put := func(name string, data []byte, err error) {
@@ -145,14 +136,14 @@ func writeFormats(root *os.Root, dir string, r *Report, formats []string, opts [
 		put(FileName(f), data, err)
 	}
 	if hasEvidence(r) {
-		data, err := renderWith(EvidenceCSV, r, opts)
-		put(EvidenceFile, data, err)
+		data, err := renderWith(evidenceCSV, r, opts)
+		put(evidenceFile, data, err)
 	}
 	return written, errors.Join(errs...)
 }
 
-// writeAtomic is the one atomic writer of the package: data goes to a new
-// temporary file in root, is synced, and is renamed to name.
+// writeAtomic is the one atomic writer of the package: data goes to a new temporary file in root,
+// is synced, and is renamed to name.
 func writeAtomic(root *os.Root, name string, data []byte) error {
 	f, err := renameio.NewPendingFile(name, renameio.WithRoot(root), renameio.WithStaticPermissions(0o644))
 	if err != nil {

@@ -91,7 +91,7 @@ func sampleRace() *Report {
 				Integrity: true, Race: race,
 				Reason: "double booking: 3 simultaneous confirms of offer " + race.OfferID + " created 2 bookings: " + strings.Join(raceBookings, ", "),
 				Violations: []contract.Violation{{Rule: contract.RuleDuplicateBooking, Path: "$.data.id", Expected: "one booking",
-					Observed: strings.Join(raceBookings, ", "), Message: "3 simultaneous confirms of one offer created 2 bookings"}}},
+					Observed: strings.Join(raceBookings, ", "), Reason: "3 simultaneous confirms of one offer created 2 bookings"}}},
 			{Name: contract.CaseConfirmOK, Outcome: contract.OutcomePass, Status: 200, Duration: 40 * time.Millisecond},
 			{Name: contract.CaseDoubleConfirm, Outcome: contract.OutcomePass, Status: 409, Duration: 6 * time.Millisecond},
 		},
@@ -289,8 +289,8 @@ func TestEvidenceCSV(t *testing.T) {
 			dir := t.TempDir()
 			paths, err := WriteDir(dir, evidenceReport(ev), []string{FormatJSON}, tt.opts...)
 			require.NoError(t, err)
-			assert.Equal(t, []string{filepath.Join(dir, "summary.json"), filepath.Join(dir, EvidenceFile)}, paths)
-			got, err := os.ReadFile(filepath.Join(dir, EvidenceFile))
+			assert.Equal(t, []string{filepath.Join(dir, "summary.json"), filepath.Join(dir, evidenceFile)}, paths)
+			got, err := os.ReadFile(filepath.Join(dir, evidenceFile))
 			require.NoError(t, err)
 			assert.Equal(t, want(tt.debug), string(got))
 			sum, err := os.ReadFile(filepath.Join(dir, "summary.json"))
@@ -300,10 +300,10 @@ func TestEvidenceCSV(t *testing.T) {
 	}
 	t.Run("no evidence, no file", func(t *testing.T) {
 		dir := t.TempDir()
-		paths, err := WriteDir(dir, sampleSparse(), AllFormats())
+		paths, err := WriteDir(dir, sampleSparse(), allFormats())
 		require.NoError(t, err)
-		assert.Len(t, paths, len(AllFormats()))
-		assert.NoFileExists(t, filepath.Join(dir, EvidenceFile))
+		assert.Len(t, paths, len(allFormats()))
+		assert.NoFileExists(t, filepath.Join(dir, evidenceFile))
 	})
 }
 
@@ -398,8 +398,8 @@ func TestMergeEvidenceShards(t *testing.T) {
 	assert.Equal(t, want, r.Load.Evidence)
 
 	var got, one bytes.Buffer
-	require.NoError(t, EvidenceCSV(&got, r))
-	require.NoError(t, EvidenceCSV(&one, evidenceReport(want)))
+	require.NoError(t, evidenceCSV(&got, r))
+	require.NoError(t, evidenceCSV(&one, evidenceReport(want)))
 	assert.Equal(t, one.String(), got.String(), "evidence.csv of the merge")
 	assert.Equal(t, 1+k+len(want.Failures), strings.Count(got.String(), "\n"), "header, %d slowest, %d failures", k, len(want.Failures))
 

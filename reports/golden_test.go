@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func sampleContract() *contract.Result {
 				Name: contract.CaseNoToken, Outcome: contract.OutcomeFail, Status: 200, Duration: 12500 * time.Microsecond,
 				Security: true, Reason: "a request without a token was accepted",
 				Violations: []contract.Violation{{Rule: contract.RuleSecurity, Expected: "401", Observed: "200",
-					Message: "2xx answer to a request without authentication"}},
+					Reason: "2xx answer to a request without authentication"}},
 				Exchange: &contract.Exchange{Method: "POST", URL: confirmURL,
 					RequestHeader: http.Header{"Content-Type": {"application/json"}}, RequestBody: okBody,
 					Status: 200, ResponseHeader: http.Header{"Content-Type": {"application/json"}, "Cf-Ray": {"8a1b2c3d4e5f6789-SYD"}},
@@ -72,8 +73,8 @@ func sampleContract() *contract.Result {
 			{
 				Name: contract.CaseMissingQuotes, Outcome: contract.OutcomeFail, Status: 500, Duration: 31 * time.Millisecond,
 				Violations: []contract.Violation{
-					{Rule: "schema", Path: "$.errors", Message: "got object | want array\nsecond line of the message"},
-					{Rule: contract.RuleServerError, Expected: "422", Observed: "500", Message: "server error on an invalid request"},
+					{Rule: "schema", Path: "$.errors", Reason: "got object | want array\nsecond line of the message"},
+					{Rule: contract.RuleServerError, Expected: "422", Observed: "500", Reason: "server error on an invalid request"},
 				},
 				Exchange: &contract.Exchange{Method: "POST", URL: confirmURL, RequestHeader: reqHeader,
 					RequestBody: `{"policyholder":{"first_name":"Ada"}}`, Status: 500,
@@ -83,7 +84,7 @@ func sampleContract() *contract.Result {
 			{
 				Name: contract.CaseWrongContentType, Outcome: contract.OutcomeDrift, Status: 400, Duration: 9 * time.Millisecond,
 				Violations: []contract.Violation{{Rule: contract.RuleStatusUnexpected, Expected: "415 or 422", Observed: "400",
-					Message: "undocumented 400"}},
+					Reason: "undocumented 400"}},
 				Exchange: &contract.Exchange{Method: "POST", URL: confirmURL,
 					RequestHeader: http.Header{"Authorization": {"Bearer [REDACTED]"}, "Content-Type": {"text/plain"}},
 					RequestBody:   "quotes=1", Status: 400, ResponseHeader: http.Header{"Content-Type": {"text/plain"}},
@@ -198,7 +199,7 @@ func sampleRun() *Report {
 	r.Contract = sampleContract()
 	r.Load = sampleLoad()
 	r.DuplicateOffers = []string{"0d9c3b1e-5a4f-4c7b-9e2d-1f0a3b4c5d6e"}
-	r.Baseline = Compare(sampleBaseline(), r, DefaultTolerance)
+	r.Baseline = Compare(sampleBaseline(), r, 0.1)
 	r.Baseline.Baseline = "baseline/summary.json"
 	r.Verdict = VerdictFail
 	return r
@@ -284,14 +285,14 @@ func sampleGenerated() *Report {
 			{Name: "gen-positive-002", Outcome: contract.OutcomeDrift, Status: 400, Duration: 23 * time.Millisecond,
 				Reason: "the document accepts this body, the API refuses it",
 				Violations: []contract.Violation{{Rule: contract.RuleStatusUnexpected, Expected: "2xx", Observed: "400",
-					Message: "undocumented 400 | refused"}},
+					Reason: "undocumented 400 | refused"}},
 				Generated: &contract.GeneratedCase{Kind: contract.KindPositive, MinimalBody: genDriftBody,
 					MinimalStatus: 400, Curl: genDriftCurl, ShrinkRequests: 7},
 				Exchange: x(genDriftBody, 400, refused)},
 			{Name: "gen-negative-003", Outcome: contract.OutcomeFail, Status: 200, Duration: 24 * time.Millisecond,
 				Reason: "a body the document forbids was booked",
 				Violations: []contract.Violation{{Rule: contract.RuleStatus, Expected: "4xx", Observed: "200",
-					Message: "2xx answer to an invalid request"}},
+					Reason: "2xx answer to an invalid request"}},
 				Generated: &contract.GeneratedCase{Kind: contract.KindNegative, Mutation: "wrong-type(number) $.quotes[0].id",
 					MinimalBody: genFailBody, MinimalStatus: 200, Curl: genFailCurl, ShrinkRequests: 3},
 				Exchange: x(genFailBody, 200, booked)},
@@ -368,7 +369,7 @@ func TestWriteDirScrubs(t *testing.T) {
 		if scrub {
 			opts = append(opts, Scrub(func(s string) string { return strings.ReplaceAll(s, secret, "[REDACTED]") }))
 		}
-		paths, err := WriteDir(dir, r, AllFormats(), opts...)
+		paths, err := WriteDir(dir, r, allFormats(), opts...)
 		require.NoError(t, err)
 		require.Len(t, paths, 5, "the formats and evidence.csv")
 		for _, p := range paths {
@@ -384,7 +385,7 @@ func TestWriteDirScrubs(t *testing.T) {
 // case that did not pass its minimal body and curl line; the fixed cases keep
 // their table.
 func TestGeneratedGrouped(t *testing.T) {
-	render := func(t *testing.T, w Writer) string {
+	render := func(t *testing.T, w func(io.Writer, *Report) error) string {
 		t.Helper()
 		var buf bytes.Buffer
 		require.NoError(t, w(&buf, sampleGenerated()))
@@ -527,7 +528,7 @@ func TestGolden(t *testing.T) {
 	writers := []struct {
 		format string
 		ext    string
-		write  Writer
+		write  func(io.Writer, *Report) error
 	}{
 		{FormatJSON, "json", JSON},
 		{FormatMarkdown, "md", Markdown},
@@ -708,7 +709,7 @@ func TestGeneratedWithoutGeneration(t *testing.T) {
 	}
 	writers := []struct {
 		name, group string
-		write       Writer
+		write       func(io.Writer, *Report) error
 		escape      func(string) string
 	}{
 		{"md", "### Generated cases", Markdown, func(s string) string { return s }},

@@ -111,7 +111,7 @@ func TestHTMLContent(t *testing.T) {
 	t.Run("baseline", func(t *testing.T) {
 		has(t, page, `id="baseline"`)
 		has(t, page, "baseline/summary.json")
-		has(t, page, MetricLatencyP99)
+		has(t, page, "latency_p99_ms")
 		has(t, page, "✖ regression")
 		has(t, page, "&#43;100.06%", "p99 155.4 → 310.9 ms")
 	})
@@ -143,7 +143,6 @@ func TestCurl(t *testing.T) {
 		x    *contract.Exchange
 		want string
 	}{
-		{"nil", nil, ""},
 		{"token placeholder and quoting", &contract.Exchange{Method: "POST", URL: "http://h/x?a=1&b=2",
 			RequestHeader: map[string][]string{"Authorization": {"Bearer [REDACTED]"}, "Content-Type": {"application/json"},
 				"User-Agent": {"skipped"}, "Content-Length": {"9"}},
@@ -155,7 +154,9 @@ func TestCurl(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, Curl(tt.x))
+			got, err := text("curl", tt.x)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
 		})
 	}
 }
@@ -167,36 +168,36 @@ func TestChartsEdgeCases(t *testing.T) {
 		chart func() string
 		want  []string
 	}{
-		{"latency empty", func() string { return string(LatencyChart(nil)) }, []string{"no timeline data"}},
+		{"latency empty", func() string { return drawChart(latencyChart(nil)) }, []string{"no timeline data"}},
 		{"latency one point", func() string {
-			return string(LatencyChart([]load.Bucket{{Second: 3, Requests: 1, P50Ms: 5, P90Ms: 5, P99Ms: 5}}))
+			return drawChart(latencyChart([]load.Bucket{{Second: 3, Requests: 1, P50Ms: 5, P90Ms: 5, P99Ms: 5}}))
 		}, []string{"<circle"}},
 		{"latency all zero", func() string {
-			return string(LatencyChart([]load.Bucket{{Second: 0, Requests: 2}, {Second: 1, Requests: 2}}))
+			return drawChart(latencyChart([]load.Bucket{{Second: 0, Requests: 2}, {Second: 1, Requests: 2}}))
 		}, []string{"<polyline"}},
 		{"latency NaN skipped", func() string {
-			return string(LatencyChart([]load.Bucket{{Second: 0, Requests: 1, P50Ms: nan, P90Ms: 1, P99Ms: 1}}))
+			return drawChart(latencyChart([]load.Bucket{{Second: 0, Requests: 1, P50Ms: nan, P90Ms: 1, P99Ms: 1}}))
 		}, []string{"no timeline data"}},
-		{"distribution empty", func() string { return string(DistributionChart(nil)) }, []string{"no distribution data"}},
+		{"distribution empty", func() string { return drawChart(distributionChart(nil)) }, []string{"no distribution data"}},
 		{"distribution max only", func() string {
-			return string(DistributionChart([]load.Quantile{{Percentile: 100, LatencyMs: 3}}))
+			return drawChart(distributionChart([]load.Quantile{{Percentile: 100, LatencyMs: 3}}))
 		}, []string{"<circle", ">max</text>"}},
 		{"distribution bad points", func() string {
-			return string(DistributionChart([]load.Quantile{{Percentile: -1, LatencyMs: 1}, {Percentile: nan, LatencyMs: 2}, {Percentile: 50, LatencyMs: math.Inf(1)}}))
+			return drawChart(distributionChart([]load.Quantile{{Percentile: -1, LatencyMs: 1}, {Percentile: nan, LatencyMs: 2}, {Percentile: 50, LatencyMs: math.Inf(1)}}))
 		}, []string{"no distribution data"}},
-		{"throughput empty", func() string { return string(ThroughputChart(nil)) }, []string{"no timeline data"}},
+		{"throughput empty", func() string { return drawChart(throughputChart(nil)) }, []string{"no timeline data"}},
 		{"throughput zero counts", func() string {
-			return string(ThroughputChart([]load.Bucket{{Second: 0, Classes: map[string]uint64{"2xx": 0}}}))
+			return drawChart(throughputChart([]load.Bucket{{Second: 0, Classes: map[string]uint64{"2xx": 0}}}))
 		}, []string{"no timeline data"}},
 		{"throughput unknown class escaped", func() string {
-			return string(ThroughputChart([]load.Bucket{{Second: 0, Requests: 1, Classes: map[string]uint64{"<i>x</i>": 1}}}))
+			return drawChart(throughputChart([]load.Bucket{{Second: 0, Requests: 1, Classes: map[string]uint64{"<i>x</i>": 1}}}))
 		}, []string{"&lt;i&gt;x&lt;/i&gt;", "#90a4ae"}},
 		{"throughput long run binned", func() string {
 			tl := make([]load.Bucket, 3600)
 			for i := range tl {
 				tl[i] = load.Bucket{Second: i, Requests: 10, Classes: map[string]uint64{"2xx": 10}}
 			}
-			return string(ThroughputChart(tl))
+			return drawChart(throughputChart(tl))
 		}, []string{"mean per 30 s"}},
 	}
 	for _, tt := range tests {
@@ -221,7 +222,7 @@ func TestChartBinning(t *testing.T) {
 	for i := range tl {
 		tl[i] = load.Bucket{Second: i, Requests: 10, Classes: map[string]uint64{"2xx": 10}}
 	}
-	svg := string(ThroughputChart(tl))
+	svg := drawChart(throughputChart(tl))
 	assert.Equal(t, maxBars, strings.Count(svg, "<rect x=")-1-1, "bars (minus background and legend swatch)")
 }
 
@@ -284,4 +285,13 @@ func TestHTMLWellFormed(t *testing.T) {
 			assert.Empty(t, open, "elements left open")
 		})
 	}
+}
+
+// drawChart draws c as report.html does.
+func drawChart(c chart) string {
+	var b strings.Builder
+	if err := htmlTemplate.ExecuteTemplate(&b, "chart", c); err != nil {
+		return "error: " + err.Error()
+	}
+	return b.String()
 }

@@ -11,11 +11,10 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// JSON writes the report as summary.json: indented, with every object's keys
-// sorted so that two runs diff cleanly. Field names carry their units
-// (latency_ms, duration_s); see summary.schema.json. Besides the fields of
-// Report it writes "coverage", the run's response coverage (Report.Coverage),
-// which ReadSummary does not read back: the sections hold it.
+// JSON writes the report as summary.json: indented, with every object's keys sorted so that two
+// runs diff cleanly. Field names carry their units (latency_ms, duration_s); see
+// summary.schema.json. Besides the fields of Report it writes "coverage", the run's response
+// coverage (Report.Coverage), which is not read back: the sections hold it.
 func JSON(w io.Writer, r *Report) error {
 	raw, err := json.Marshal(struct {
 		*Report
@@ -24,9 +23,8 @@ func JSON(w io.Writer, r *Report) error {
 	if err != nil {
 		return fmt.Errorf("reports: encode summary: %w", err)
 	}
-	// Decoding into interface values and encoding again sorts every
-	// object's keys (encoding/json sorts map keys); UseNumber keeps numbers
-	// exactly as they were written.
+	// Decoding into interface values and encoding again sorts every object's keys (encoding/json
+	// sorts map keys); UseNumber keeps numbers exactly as they were written.
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -42,16 +40,8 @@ func JSON(w io.Writer, r *Report) error {
 	return nil
 }
 
-// ReadSummary reads a summary.json written by JSON. Errors name the file,
-// and the line where it stops being one.
-func ReadSummary(path string) (*Report, error) {
-	r, err := readSummary(path)
-	if err != nil {
-		return nil, fmt.Errorf("reports: %w", err)
-	}
-	return r, nil
-}
-
+// readSummary reads a summary.json written by JSON. Errors name the file, and the line where it
+// stops being one.
 func readSummary(path string) (*Report, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -64,8 +54,7 @@ func readSummary(path string) (*Report, error) {
 	return r, nil
 }
 
-// parseSummary decodes a summary.json and checks it is one, of the version
-// this tool reads.
+// parseSummary decodes a summary.json and checks it is one, of the version this tool reads.
 func parseSummary(b []byte) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -74,14 +63,14 @@ func parseSummary(b []byte) (*Report, error) {
 	switch {
 	case r.SchemaVersion == 0:
 		return nil, errors.New("not a summary.json: no schema_version")
-	case r.SchemaVersion != SchemaVersion:
-		return nil, fmt.Errorf("schema_version %d, this tool reads %d", r.SchemaVersion, SchemaVersion)
+	case r.SchemaVersion != schemaVersion:
+		return nil, fmt.Errorf("schema_version %d, this tool reads %d", r.SchemaVersion, schemaVersion)
 	}
 	return &r, nil
 }
 
-// jsonErrorLine is the 1-based line of b where decoding failed with err (1
-// when err does not say where).
+// jsonErrorLine is the 1-based line of b where decoding failed with err (1 when err does not say
+// where).
 func jsonErrorLine(b []byte, err error) int {
 	var off int64
 	var se *json.SyntaxError

@@ -249,43 +249,6 @@ func raceGroups(prefix string, n int, double bool) []load.RaceGroup {
 	return out
 }
 
-// TestMergeRace: the race checks of shards add up, spreads take the
-// largest, the shown groups list every shard's double-booked groups first
-// (at most 20), and a lone race check is kept as it is.
-func TestMergeRace(t *testing.T) {
-	a := &load.RaceResult{N: 2, Groups: 10, Unsent: 1, UnsentReason: "rate ceiling", Attempts: 20, Booked: 9,
-		DoubleBookedGroups: 1, DoubleBookings: 1, Statuses: map[string]uint64{"200": 10, "409": 9, "0": 1},
-		SpreadMs: load.RaceSpread{P50: 0.4, Max: 2}, Shown: append(raceGroups("a", 2, false), raceGroups("ad", 1, true)...)}
-	b := &load.RaceResult{N: 2, Groups: 6, Attempts: 12, Booked: 6, DoubleBookedGroups: 2, DoubleBookings: 2,
-		Statuses: map[string]uint64{"200": 8, "409": 4}, SpreadMs: load.RaceSpread{P50: 0.7, Max: 1},
-		ServerSpreadMs: &load.RaceSpread{P50: 0.2, Max: 0.5}, Fallback: "HTTPS_PROXY is set",
-		Shown: append(raceGroups("b", 1, false), raceGroups("bd", 2, true)...)}
-	got := mergeRace(mergeRace(nil, a), b)
-	assert.Equal(t, uint64(16), got.Groups, "groups")
-	assert.Equal(t, uint64(1), got.Unsent, "unsent")
-	assert.Equal(t, uint64(32), got.Attempts, "attempts")
-	assert.Equal(t, uint64(15), got.Booked, "booked")
-	assert.Equal(t, uint64(3), got.DoubleBookedGroups, "double-booked groups")
-	assert.Equal(t, uint64(3), got.DoubleBookings, "double bookings")
-	assert.Equal(t, map[string]uint64{"200": 18, "409": 13, "0": 1}, got.Statuses)
-	assert.Equal(t, load.RaceSpread{P50: 0.7, Max: 2}, got.SpreadMs, "the largest median and maximum")
-	assert.Equal(t, &load.RaceSpread{P50: 0.2, Max: 0.5}, got.ServerSpreadMs)
-	assert.Equal(t, "rate ceiling", got.UnsentReason)
-	assert.Equal(t, "HTTPS_PROXY is set", got.Fallback)
-	var order []string
-	for _, g := range got.Shown {
-		order = append(order, g.OfferID)
-	}
-	assert.Equal(t, []string{"ad-0", "bd-0", "bd-1", "a-0", "a-1", "b-0"}, order, "double-booked groups first, then the others")
-	assert.Equal(t, map[string]uint64{"200": 10, "409": 9, "0": 1}, a.Statuses, "an input changed")
-
-	many := mergeRace(mergeRace(nil, &load.RaceResult{Shown: append(raceGroups("c", 3, false), raceGroups("cd", 15, true)...)}),
-		&load.RaceResult{Shown: raceGroups("dd", 10, true)})
-	require.Len(t, many.Shown, maxRaceShown)
-	assert.Equal(t, "dd-4", many.Shown[maxRaceShown-1].OfferID, "got %s last, want the fifth double of the second shard", many.Shown[maxRaceShown-1].OfferID)
-	assert.Nil(t, mergeRace(nil, nil))
-}
-
 // TestMergeRaceShards: merging shards whose summaries hold race checks adds
 // them up into the merged report, evaluates double_bookings==0 on the sum,
 // and labels the spread p50 as the largest shard median in every format.

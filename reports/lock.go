@@ -3,7 +3,6 @@ package reports
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,57 +18,51 @@ import (
 	"github.com/xoneharness/xoneharness/internal/fsx"
 )
 
-// LockFile is the file a Claim keeps in its report directory while a run owns
-// it: JSON naming the holder's pid, host and start time. The holder also keeps
-// an advisory lock (flock, through github.com/gofrs/flock) on it, which the
-// kernel drops when the process exits, killed or not.
+// LockFile is the file a Claim keeps in its report directory while a run owns it: JSON naming the
+// holder's pid, host and start time. The holder also keeps an advisory lock (flock, through
+// github.com/gofrs/flock) on it, which the kernel drops when the process exits, killed or not.
 const LockFile = ".xoneharness.lock"
 
 // ErrHeld means a report directory is claimed by a running xoneharness.
 var ErrHeld = errors.New("held by a running xoneharness")
 
-// ErrHoldsResults means a report directory already holds the results of a run
-// (or a symbolic link, which a run never follows).
+// ErrHoldsResults means a report directory already holds the results of a run (or a symbolic link,
+// which a run never follows).
 var ErrHoldsResults = errors.New("already holds results of a run")
 
-// Holder is what LockFile records about the run that claimed a directory.
-type Holder struct {
+// holder is what LockFile records about the run that claimed a directory.
+type holder struct {
 	PID     int       `json:"pid"`
 	Host    string    `json:"host"`
 	Started time.Time `json:"started"`
 }
 
 // String names the holder for an error message: "pid N on HOST since TIME".
-func (h Holder) String() string {
+func (h holder) String() string {
 	if h.PID == 0 {
 		return "a run whose lock file names no process"
 	}
 	return fmt.Sprintf("pid %d on %s since %s", h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
 }
 
-// Claim is a run's exclusive ownership of its report directory. The files
-// it writes (WriteReport) are written atomically and never through a
-// symbolic link. A Claim is safe for concurrent use.
+// Claim is a run's exclusive ownership of its report directory, which the run writes into with
+// WriteDir. A Claim is safe for concurrent use.
 type Claim struct {
 	dir  string
 	root *os.Root
 	lock *flock.Flock
-
-	mu       sync.Mutex
-	released bool
+	once sync.Once
 }
 
-// ClaimDir creates dir (and parents) if needed and claims it for one run
-// before anything is written: it publishes LockFile atomically (a hard link of
-// a fully written and locked temporary file, so the lock never exists half
-// written or unlocked). It refuses, with an error matching ErrHeld and naming
-// the holder's pid, a directory claimed by a live run; and, with an error
-// matching ErrHoldsResults, a directory that holds results of a run
-// (summary.json, bookings.csv, results.bin, evidence.csv, junit.xml,
-// report.*) or any symbolic link. A stale LockFile, left by a run that died
-// (its lock is gone), is taken over only when the directory holds no
-// results. A platform without file locks is an error, never a claim without
-// a lock. Call Release when the run has written everything.
+// ClaimDir creates dir (and parents) if needed and claims it for one run before anything is
+// written: it publishes LockFile atomically (a hard link of a fully written and locked temporary
+// file, so the lock never exists half written or unlocked). It refuses, with an error matching
+// ErrHeld and naming the holder's pid, a directory claimed by a live run; and, with an error
+// matching ErrHoldsResults, a directory that holds results of a run (summary.json, bookings.csv,
+// results.bin, evidence.csv, junit.xml, report.*) or any symbolic link. A stale LockFile, left by a
+// run that died (its lock is gone), is taken over only when the directory holds no results. A
+// platform without file locks is an error, never a claim without a lock. Call Release when the run
+// has written everything.
 func ClaimDir(dir string) (*Claim, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("reports: create %s: %w", dir, err)
@@ -95,7 +88,8 @@ func ClaimDir(dir string) (*Claim, error) {
 
 // acquire publishes LockFile, removing a stale one first.
 func (c *Claim) acquire() error {
-	me, err := json.Marshal(self())
+	host, _ := os.Hostname()
+	me, err := json.Marshal(holder{PID: os.Getpid(), Host: host, Started: time.Now().UTC()})
 	if err != nil {
 		return err
 	}
@@ -110,12 +104,10 @@ func (c *Claim) acquire() error {
 	return fmt.Errorf("%w (the lock file keeps changing)", ErrHeld)
 }
 
-// publish writes me to a new temporary file, locks it and links it to
-// LockFile; false when LockFile is there already.
+// publish writes me to a new temporary file, locks it and links it to LockFile; false when LockFile
+// is there already.
 func (c *Claim) publish(me []byte) (bool, error) {
-	var b [6]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	tmp := LockFile + ".tmp-" + hex.EncodeToString(b[:])
+	tmp := LockFile + ".tmp-" + rand.Text()
 	f, err := c.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return false, err
@@ -140,8 +132,8 @@ func (c *Claim) publish(me []byte) (bool, error) {
 	return true, nil
 }
 
-// clearStale removes LockFile when its holder is gone (its lock with it) and
-// the directory holds no results. A live holder is ErrHeld, naming it.
+// clearStale removes LockFile when its holder is gone (its lock with it) and the directory holds no
+// results. A live holder is ErrHeld, naming it.
 func (c *Claim) clearStale() error {
 	st, err := c.root.Lstat(LockFile)
 	switch {
@@ -157,12 +149,14 @@ func (c *Claim) clearStale() error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	holder := readHolder(c.root)
+	var h holder
+	b, _ := c.root.ReadFile(LockFile) // a lock file that cannot be read names no holder
+	_ = json.Unmarshal(bytes.TrimSpace(b), &h)
 	switch {
 	case err != nil:
 		return err
 	case !locked:
-		return fmt.Errorf("%w (%s)", ErrHeld, holder)
+		return fmt.Errorf("%w (%s)", ErrHeld, h)
 	}
 	defer func() { _ = lk.Unlock() }()
 	if !c.current(lk) {
@@ -173,7 +167,7 @@ func (c *Claim) clearStale() error {
 	case err != nil:
 		return err
 	case name != "":
-		return fmt.Errorf("%w (%s, left by %s, which is no longer running); choose a new directory", ErrHoldsResults, name, holder)
+		return fmt.Errorf("%w (%s, left by %s, which is no longer running); choose a new directory", ErrHoldsResults, name, h)
 	}
 	return c.root.Remove(LockFile)
 }
@@ -191,47 +185,30 @@ func (c *Claim) current(lk *flock.Flock) bool {
 // Dir is the claimed directory, as given to ClaimDir.
 func (c *Claim) Dir() string { return c.dir }
 
-// WriteReport writes the report in each format into the claimed directory,
-// and EvidenceFile when the run has support evidence (each file atomically,
-// through the options' scrub), and returns the paths written.
-func (c *Claim) WriteReport(r *Report, formats []string, opts ...Option) ([]string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.released {
-		return nil, fmt.Errorf("reports: write into %s: the claim was released", c.dir)
-	}
-	return writeFormats(c.root, c.dir, r, formats, opts)
-}
-
-// Release removes LockFile (if it is still this claim's) and drops the lock.
-// It is safe to call more than once; the files written stay.
+// Release removes LockFile (if it is still this claim's) and drops the lock. It is safe to call
+// more than once; the files written stay.
 func (c *Claim) Release() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.released {
-		return
-	}
-	c.released = true
-	if c.current(c.lock) {
-		_ = c.root.Remove(LockFile)
-	}
-	_ = c.lock.Unlock()
-	c.root.Close()
+	c.once.Do(func() {
+		if c.current(c.lock) {
+			_ = c.root.Remove(LockFile)
+		}
+		_ = c.lock.Unlock()
+		c.root.Close()
+	})
 }
 
-// IsRunOutput reports whether a file name in a directory marks it as a run's
-// report directory: LockFile, summary.json, bookings.csv, results.bin,
-// evidence.csv, junit.xml or report.*.
+// IsRunOutput reports whether a file name in a directory marks it as a run's report directory:
+// LockFile, summary.json, bookings.csv, results.bin, evidence.csv, junit.xml or report.*.
 func IsRunOutput(name string) bool {
 	switch name {
-	case LockFile, "summary.json", "bookings.csv", "results.bin", EvidenceFile, "junit.xml":
+	case LockFile, "summary.json", "bookings.csv", "results.bin", evidenceFile, "junit.xml":
 		return true
 	}
 	return strings.HasPrefix(name, "report.")
 }
 
-// runOutput returns the first entry of root, other than the lock files,
-// that marks it as a run's report directory or is a symbolic link.
+// runOutput returns the first entry of root, other than the lock files, that marks it as a run's
+// report directory or is a symbolic link.
 func runOutput(root *os.Root) (string, error) {
 	d, err := root.Open(".")
 	if err != nil {
@@ -252,16 +229,4 @@ func runOutput(root *os.Root) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-func readHolder(root *os.Root) Holder {
-	var h Holder
-	b, _ := root.ReadFile(LockFile) // a lock file that cannot be read names no holder
-	_ = json.Unmarshal(bytes.TrimSpace(b), &h)
-	return h
-}
-
-func self() Holder {
-	host, _ := os.Hostname()
-	return Holder{PID: os.Getpid(), Host: host, Started: time.Now().UTC()}
 }

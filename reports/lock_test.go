@@ -55,7 +55,7 @@ func TestClaimExclusive(t *testing.T) {
 			}
 			b, err := os.ReadFile(filepath.Join(dir, LockFile))
 			require.NoError(t, err)
-			var h Holder
+			var h holder
 			require.NoError(t, json.Unmarshal(b, &h), "lock file %q", b)
 			assert.Equal(t, os.Getpid(), h.PID)
 			claims[0].Release()
@@ -78,7 +78,7 @@ func TestClaimRefusesRunOutput(t *testing.T) {
 		name string
 		link bool // a dangling symlink of this name
 	}{
-		{name: "summary.json"}, {name: "bookings.csv"}, {name: "results.bin"}, {name: EvidenceFile}, {name: "junit.xml"},
+		{name: "summary.json"}, {name: "bookings.csv"}, {name: "results.bin"}, {name: evidenceFile}, {name: "junit.xml"},
 		{name: "report.md"}, {name: "report.html"},
 		{name: "bookings.csv", link: true}, {name: "unrelated", link: true},
 	} {
@@ -110,7 +110,7 @@ func TestClaimRefusesRunOutput(t *testing.T) {
 // TestClaimStaleLock: a lock whose holder is gone is taken over only when the
 // directory holds no results.
 func TestClaimStaleLock(t *testing.T) {
-	stale, err := json.Marshal(Holder{PID: 999999, Host: "elsewhere", Started: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	stale, err := json.Marshal(holder{PID: 999999, Host: "elsewhere", Started: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		name    string
@@ -139,7 +139,7 @@ func TestClaimStaleLock(t *testing.T) {
 			defer c.Release()
 			b, err := os.ReadFile(filepath.Join(dir, LockFile))
 			require.NoError(t, err)
-			var h Holder
+			var h holder
 			require.NoError(t, json.Unmarshal(b, &h), "lock file %q", b)
 			assert.Equal(t, os.Getpid(), h.PID, "the lock now names this process")
 			_, err = ClaimDir(dir)
@@ -148,9 +148,9 @@ func TestClaimStaleLock(t *testing.T) {
 	}
 }
 
-// TestClaimWrites: WriteReport replaces a symbolic link rather than writing
-// through it, scrubs every file, and writes nothing once the claim is
-// released; a finished run's directory is not claimed again.
+// TestClaimWrites: WriteDir into a claimed directory replaces a symbolic
+// link rather than writing through it and scrubs every file; release keeps
+// what was written, and a finished run's directory is not claimed again.
 func TestClaimWrites(t *testing.T) {
 	dir := t.TempDir()
 	c, err := ClaimDir(dir)
@@ -159,12 +159,12 @@ func TestClaimWrites(t *testing.T) {
 	elsewhere := filepath.Join(t.TempDir(), "target")
 	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, "summary.json")))
 	r := New(KindLoad, "test", Target{URL: "http://secret-host"})
-	paths, err := c.WriteReport(r, []string{FormatJSON, FormatMarkdown}, Scrub(func(s string) string {
+	paths, err := WriteDir(dir, r, []string{FormatJSON, FormatMarkdown}, Scrub(func(s string) string {
 		return strings.ReplaceAll(s, "secret-host", "[REDACTED]")
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{filepath.Join(dir, "summary.json"), filepath.Join(dir, "report.md")}, paths)
-	assert.NoFileExists(t, elsewhere, "WriteReport wrote through a symlink")
+	assert.NoFileExists(t, elsewhere, "WriteDir wrote through a symlink")
 	for _, p := range paths {
 		st, err := os.Lstat(p)
 		require.NoError(t, err)
@@ -181,9 +181,6 @@ func TestClaimWrites(t *testing.T) {
 	c.Release()
 	c.Release() // idempotent
 	assert.NoFileExists(t, filepath.Join(dir, LockFile))
-	_, err = c.WriteReport(r, []string{FormatHTML})
-	assert.Error(t, err, "a released claim writes nothing")
-	assert.NoFileExists(t, filepath.Join(dir, "report.html"))
 	assert.FileExists(t, filepath.Join(dir, "summary.json"), "release keeps what was written")
 
 	_, err = ClaimDir(dir)
@@ -200,7 +197,7 @@ func TestClaimAllowsOtherFiles(t *testing.T) {
 	c, err := ClaimDir(dir)
 	require.NoError(t, err)
 	c.Release()
-	for _, name := range []string{LockFile, "summary.json", "bookings.csv", "results.bin", EvidenceFile, "junit.xml", "report.md", "report.html"} {
+	for _, name := range []string{LockFile, "summary.json", "bookings.csv", "results.bin", evidenceFile, "junit.xml", "report.md", "report.html"} {
 		assert.True(t, IsRunOutput(name), "IsRunOutput(%q)", name)
 	}
 	assert.False(t, IsRunOutput("cpu.prof"))

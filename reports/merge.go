@@ -18,20 +18,18 @@ import (
 	"github.com/xoneharness/xoneharness/load"
 )
 
-// ErrOutIsInput means MergeOptions.Out is one of the inputs: a report never
-// writes over its inputs.
+// ErrOutIsInput means MergeOptions.Out is one of the inputs: a report never writes over its inputs.
 var ErrOutIsInput = errors.New("a report never writes over its inputs; choose a new directory")
 
 // MergeOptions configure Merge.
 type MergeOptions struct {
-	// Thresholds are evaluated again on the (merged) load result; none
-	// keeps those of the first input's plan.
+	// Thresholds are evaluated again on the (merged) load result; none keeps those of the first
+	// input's plan.
 	Thresholds []load.Threshold
-	// Out is the directory the report will be written to; Merge refuses it
-	// when it is one of the inputs. "" skips the check.
+	// Out is the directory the report will be written to; Merge refuses it when it is one of the
+	// inputs. "" skips the check.
 	Out string
-	// ToolVersion names the harness in a report built from results.bin
-	// files alone.
+	// ToolVersion names the harness in a report built from results.bin files alone.
 	ToolVersion string
 }
 
@@ -43,23 +41,16 @@ type input struct {
 	results string  // path of results.bin, "" when there is none
 }
 
-// Merge builds one report from saved runs, for re-rendering and for
-// merging the shards of one run. Each input is a report directory (holding
-// summary.json, results.bin or both), a summary.json or a results.bin; each
-// may be given once, in any spelling. One input with a summary is that
-// report again (thresholds evaluated anew when given). Otherwise the
-// results.bin files are merged from their raw results (percentiles are
-// never averaged), the counters only summaries hold are added up (the race
-// checks too: see mergeRace for what their spread p50 is), and the
-// thresholds are evaluated on the merged result. The report is incomplete,
-// never pass, when an input was incomplete, has no summary.json (a killed
-// run: its journal's confirms that may have booked are listed), was cut
-// short or repeats records, or when shards are missing (a lone shard
-// included). Offers confirmed by two inputs are a finding. Merge never
-// writes. Every error it returns is about its inputs (a missing path, a file
-// that is not a summary.json or a results.bin, one input given twice, two
-// inputs of one shard, Out naming an input: ErrOutIsInput); the CLI maps
-// them to exit 2.
+// Merge builds one report from saved runs (report directories, summary.json or results.bin files,
+// each given once in any spelling), to re-render one or to merge the shards of a run. One input
+// with a summary is that report again (thresholds evaluated anew when given). Otherwise the
+// results.bin files are merged from their raw results (percentiles never averaged), the counters
+// only summaries hold are added up (the race check's spread p50 is the largest shard median, an upper bound), and the
+// thresholds are evaluated on the merge. The report is at best incomplete when an input was
+// incomplete, has no summary.json (a killed run: what its journal may have booked is listed), was
+// cut short or repeats records, or when shards are missing. Offers confirmed by two inputs are a
+// finding. Merge never writes; its errors are all about its inputs (ErrOutIsInput when Out names
+// one).
 func Merge(paths []string, opts MergeOptions) (*Report, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("reports: no input given")
@@ -75,12 +66,10 @@ func Merge(paths []string, opts MergeOptions) (*Report, error) {
 				return nil, fmt.Errorf("reports: inputs %s and %s are the same input: each run may be given once", prev.name, in.name)
 			}
 		}
-		inputs = append(inputs, in)
-	}
-	for _, in := range inputs {
-		if opts.Out != "" && (samePath(opts.Out, in.dir) || samePath(opts.Out, in.name)) {
+		if samePath(opts.Out, in.dir) || samePath(opts.Out, in.name) {
 			return nil, fmt.Errorf("reports: %s is the input %s: %w", opts.Out, in.name, ErrOutIsInput)
 		}
+		inputs = append(inputs, in)
 	}
 	shards, err := shardLabels(inputs)
 	if err != nil {
@@ -123,8 +112,8 @@ func readInput(path string) (input, error) {
 		}
 	}
 	if sum != "" && regular(sum) {
-		if in.summary, err = ReadSummary(sum); err != nil {
-			return in, err
+		if in.summary, err = readSummary(sum); err != nil {
+			return in, fmt.Errorf("reports: %w", err)
 		}
 	}
 	if rb := filepath.Join(in.dir, load.ResultsFile); in.results == "" && in.dir != "" && regular(rb) {
@@ -141,8 +130,8 @@ func regular(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// samePath reports whether two non-empty paths name the same file or
-// directory, whatever their spelling.
+// samePath reports whether two non-empty paths name the same file or directory, whatever their
+// spelling.
 func samePath(a, b string) bool {
 	if a == "" || b == "" {
 		return false
@@ -155,8 +144,7 @@ func samePath(a, b string) bool {
 	return err == nil && os.SameFile(sa, sb)
 }
 
-// shardLabels are the inputs' shard labels, sorted; two inputs of one
-// shard are an error.
+// shardLabels are the inputs' shard labels, sorted; two inputs of one shard are an error.
 func shardLabels(inputs []input) ([]string, error) {
 	seen := map[string]string{}
 	var out []string
@@ -174,8 +162,8 @@ func shardLabels(inputs []input) ([]string, error) {
 	return out, nil
 }
 
-// missingShards lists the shards "I/N" absent from labels, for the largest
-// N the labels name: a lone "1/3" misses 0/3 and 2/3.
+// missingShards lists the shards "I/N" absent from labels, for the largest N the labels name: a
+// lone "1/3" misses 0/3 and 2/3.
 func missingShards(labels []string) []string {
 	n := 0
 	for _, l := range labels {
@@ -199,15 +187,12 @@ func rerender(in input, ts []load.Threshold) *Report {
 	if len(ts) > 0 && rep.Load != nil {
 		load.EvaluateThresholds(rep.Load, withGates(ts, rep.Load.Plan))
 	}
-	for _, why := range inputIncomplete(in) {
-		rep.MarkIncomplete(why)
-	}
+	rep.MarkIncomplete(inputIncomplete(in)...)
 	return &rep
 }
 
-// inputIncomplete lists why a saved run lacks the evidence a pass needs:
-// the reasons its summary recorded, an "incomplete" verdict, an interrupted
-// load, or no summary at all.
+// inputIncomplete lists why a saved run lacks the evidence a pass needs: the reasons its summary
+// recorded, an "incomplete" verdict, an interrupted load, or no summary at all.
 func inputIncomplete(in input) []string {
 	s := in.summary
 	if s == nil {
@@ -224,8 +209,8 @@ func inputIncomplete(in input) []string {
 	return out
 }
 
-// merge builds one load report from the inputs' results.bin files and the
-// counters of their summaries.
+// merge builds one load report from the inputs' results.bin files and the counters of their
+// summaries.
 func merge(inputs []input, opts MergeOptions) (*Report, error) {
 	var files []string
 	for _, in := range inputs {
@@ -241,8 +226,8 @@ func merge(inputs []input, opts MergeOptions) (*Report, error) {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
 	rep := New(KindLoad, opts.ToolVersion, Target{URL: "unknown: no input has a summary.json"})
-	if first := firstSummary(inputs); first != nil {
-		cp := *first
+	if i := slices.IndexFunc(inputs, func(in input) bool { return in.summary != nil }); i >= 0 {
+		cp := *inputs[i].summary
 		rep = &cp
 		rep.Verdict, rep.Incomplete, rep.Shard, rep.Baseline = "", nil, "", nil
 		rep.DuplicateOffers, rep.MayHaveBooked = nil, nil
@@ -257,12 +242,8 @@ func merge(inputs []input, opts MergeOptions) (*Report, error) {
 	}
 	ts := withGates(opts.Thresholds, merged.Plan)
 	if len(opts.Thresholds) == 0 {
-		for _, e := range merged.Plan.Thresholds {
-			th, err := load.ParseThreshold(e)
-			if err != nil {
-				return nil, fmt.Errorf("reports: threshold %q of %s: %w", e, inputs[0].name, err)
-			}
-			ts = append(ts, th)
+		if ts, err = merged.Plan.ParsedThresholds(); err != nil {
+			return nil, fmt.Errorf("reports: thresholds of %s: %w", inputs[0].name, err)
 		}
 	}
 	load.EvaluateThresholds(merged, ts)
@@ -273,39 +254,23 @@ func merge(inputs []input, opts MergeOptions) (*Report, error) {
 	return rep, nil
 }
 
-// withGates puts the safety gates of p (Plan.Gates) before thresholds
-// given anew, as the load command does: a gate applies unless a threshold
-// names its metric or the run had the gates off.
+// withGates puts the safety gates of p before thresholds given anew, as the load command does
+// (Plan.WithGates), unless the run had them off.
 func withGates(ts []load.Threshold, p load.Plan) []load.Threshold {
 	if len(ts) == 0 || p.GatesOff {
 		return ts
 	}
-	exprs := make([]string, len(ts))
-	for i, t := range ts {
-		exprs[i] = t.Expr
+	p.Thresholds = nil
+	for _, t := range ts {
+		p.Thresholds = append(p.Thresholds, t.Expr)
 	}
-	p.Thresholds = exprs
-	var out []load.Threshold
-	for _, e := range p.WithGates(false).Thresholds {
-		th, _ := load.ParseThreshold(e) // gates and expressions that parsed once
-		out = append(out, th)
-	}
+	out, _ := p.WithGates(false).ParsedThresholds() // gates and expressions that parsed once
 	return out
 }
 
-func firstSummary(inputs []input) *Report {
-	for _, in := range inputs {
-		if in.summary != nil {
-			return in.summary
-		}
-	}
-	return nil
-}
-
-// mergeInputs folds each input into rep and merged: its times, the
-// counters only its summary holds, why it was incomplete, records its
-// results.bin repeats, and its journal (offers another input confirmed
-// too; for a run without a summary, what may have booked).
+// mergeInputs folds each input into rep and merged: its times and counters, why it was incomplete,
+// repeated records, and its journal (offers another input confirmed too; without a summary, what
+// may have booked).
 func mergeInputs(rep *Report, merged *load.Result, inputs []input) error {
 	owner, races := map[string]string{}, 0
 	for _, in := range inputs {
@@ -349,8 +314,8 @@ func mergeInputs(rep *Report, merged *load.Result, inputs []input) error {
 	return nil
 }
 
-// journal reads an input directory's bookings.csv: the confirms that booked
-// or may have booked (none when there is no journal).
+// journal reads an input directory's bookings.csv: the confirms that booked or may have booked
+// (none when there is no journal).
 func journal(in input) ([]ledger.Row, error) {
 	path := filepath.Join(in.dir, ledger.File)
 	if in.dir == "" || !regular(path) {
@@ -371,7 +336,7 @@ func bookingsOf(path string, rows []ledger.Row) Bookings {
 		} else {
 			b.Unknown++
 		}
-		if len(b.First) < MaxBookingRows {
+		if len(b.First) < maxBookingRows {
 			b.First = append(b.First, BookingRow{OfferID: r.OfferID, Outcome: r.Outcome, BookingID: r.BookingID,
 				Status: r.Status, Error: r.Error})
 		}
@@ -379,12 +344,10 @@ func bookingsOf(path string, rows []ledger.Row) Bookings {
 	return b
 }
 
-// addCounters adds to merged what results.bin does not hold and only a
-// shard's summary does: the plan (the first one), schema validation, token
-// fetches, Retry-After pauses, feed starvation, the interrupt, response
-// coverage and support evidence (the plan's K slowest of all shards, their
-// failures in time order) and the race check (mergeRace). Shards run side
-// by side: totals add up, maxima are the largest.
+// addCounters adds to merged what only a shard's summary holds: the plan (the first), schema
+// validation, tokens, Retry-After pauses, feed starvation, the interrupt, coverage, evidence (the
+// plan's K slowest of all, failures in time order) and the race check. Totals add up, maxima are
+// the largest.
 func addCounters(merged, l *load.Result) {
 	if l == nil {
 		return
@@ -395,7 +358,7 @@ func addCounters(merged, l *load.Result) {
 	s, ls := &merged.Schema, l.Schema
 	s.Validated, s.Violations, s.Skipped = s.Validated+ls.Validated, s.Violations+ls.Violations, s.Skipped+ls.Skipped
 	s.TruncatedBodies += ls.TruncatedBodies
-	s.SkipReason = orDefault(s.SkipReason, ls.SkipReason)
+	s.SkipReason = cmp.Or(s.SkipReason, ls.SkipReason)
 	s.Details = append(s.Details, ls.Details[:min(len(ls.Details), max(20-len(s.Details), 0))]...)
 	merged.StatusUndocumented += l.StatusUndocumented
 	t, lt := &merged.Tokens, l.Tokens
@@ -416,72 +379,17 @@ func addCounters(merged, l *load.Result) {
 	f.Ms, f.Waits, f.LateSends = f.Ms+lf.Ms, f.Waits+lf.Waits, f.LateSends+lf.LateSends
 	merged.Interrupted = merged.Interrupted || l.Interrupted
 	merged.Coverage = mergeCoverage(merged.Coverage, l.Coverage)
-	merged.Evidence = merged.Evidence.Merge(l.Evidence, evidenceK(merged.Plan))
-	merged.Race = mergeRace(merged.Race, l.Race)
+	merged.Evidence = merged.Evidence.Merge(l.Evidence, max(merged.Plan.WithDefaults().Evidence, 0))
+	merged.Race = merged.Race.Merge(l.Race)
 }
 
-// maxRaceShown bounds the merged RaceResult.Shown, as load bounds a run's.
-const maxRaceShown = 20
-
-// mergeRace adds the race check b of a shard's summary to a (nil: none so
-// far), which it returns; load.MergeResults cannot rebuild it, since
-// results.bin holds only the ordinary hits. Counts and statuses add up; the
-// spread maxima are the largest of the shards'. The spread p50 is the
-// largest shard median: the run's median lies between the smallest and the
-// largest shard median, so this is an upper bound, never an average of
-// medians (Merge notes it when two shards or more had a race check). Shown
-// lists the double-booked groups of every shard first, then the others, at
-// most maxRaceShown.
-func mergeRace(a, b *load.RaceResult) *load.RaceResult {
-	if b == nil {
-		return a
-	}
-	if a == nil {
-		a = &load.RaceResult{N: b.N}
-	}
-	a.Groups, a.Unsent, a.Attempts, a.Booked = a.Groups+b.Groups, a.Unsent+b.Unsent, a.Attempts+b.Attempts, a.Booked+b.Booked
-	a.DoubleBookedGroups, a.DoubleBookings = a.DoubleBookedGroups+b.DoubleBookedGroups, a.DoubleBookings+b.DoubleBookings
-	a.UnsentReason, a.Fallback = orDefault(a.UnsentReason, b.UnsentReason), orDefault(a.Fallback, b.Fallback)
-	if a.Statuses == nil {
-		a.Statuses = map[string]uint64{}
-	}
-	for code, n := range b.Statuses {
-		a.Statuses[code] += n
-	}
-	spread := func(x, y load.RaceSpread) load.RaceSpread {
-		return load.RaceSpread{P50: max(x.P50, y.P50), Max: max(x.Max, y.Max)}
-	}
-	a.SpreadMs = spread(a.SpreadMs, b.SpreadMs)
-	if s := b.ServerSpreadMs; s != nil {
-		m := spread(*s, *cmp.Or(a.ServerSpreadMs, s))
-		a.ServerSpreadMs = &m
-	}
-	a.Shown = slices.Concat(a.Shown, b.Shown)
-	slices.SortStableFunc(a.Shown, func(x, y load.RaceGroup) int { return b2i(len(y.BookingIDs) > 1) - b2i(len(x.BookingIDs) > 1) })
-	a.Shown = a.Shown[:min(len(a.Shown), maxRaceShown)]
-	return a
-}
-
-// evidenceK is how many slowest requests a plan keeps as evidence.
-func evidenceK(p load.Plan) int {
-	switch {
-	case p.Evidence == 0:
-		return load.DefaultEvidence
-	case p.Evidence < 0:
-		return 0
-	}
-	return p.Evidence
-}
-
-// maxTrackedSeq bounds the memory of the repeat check: sequence numbers
-// below 2^27 are tracked in a bit set (at most 16 MiB, 62 KiB for 500,000
-// requests); a record with a larger one is not checked.
+// maxTrackedSeq bounds the memory of the repeat check: sequence numbers below 2^27 are tracked in a
+// bit set (at most 16 MiB, 62 KiB for 500,000 requests); a record with a larger one is not checked.
 const maxTrackedSeq = 1 << 27
 
-// repeatedRecords counts the records of a results.bin whose sequence number
-// an earlier record of the file had: one attack numbers its requests once,
-// so a repeat is the same result written twice. It reads up to the first
-// record it cannot decode (load.MergeResults reports cut files).
+// repeatedRecords counts the records of a results.bin whose sequence number an earlier record of
+// the file had: one attack numbers its requests once, so a repeat is the same result written twice.
+// It reads up to the first record it cannot decode (load.MergeResults reports cut files).
 func repeatedRecords(path string) (uint64, error) {
 	if path == "" {
 		return 0, nil

@@ -89,7 +89,7 @@ func TestMergeKilledRun(t *testing.T) {
 	assert.Equal(t, BookingRow{OfferID: "offer-booked", Outcome: ledger.Booked, BookingID: "EYYLD-F8LDV-INS", Status: 200}, b.First[0])
 	assert.Equal(t, "offer-in-flight", b.First[1].OfferID)
 	assert.Equal(t, ledger.Unknown, b.First[1].Outcome)
-	for _, f := range AllFormats() {
+	for _, f := range allFormats() {
 		out := render(t, r, f)
 		for _, want := range []string{"offer-booked", "EYYLD-F8LDV-INS", "offer-in-flight", "unknown"} {
 			assert.Contains(t, out, want, "format %s", f)

@@ -7,26 +7,54 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io"
+	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
 )
 
-//go:embed assets/report.css assets/report.html.tmpl assets/report.md.tmpl
+//go:embed assets/*.css assets/*.tmpl
 var assets embed.FS
+
+// funcs are the helpers every template may call.
+var funcs = template.FuncMap{
+	"status": statusText, "num": fmtNum, "pct": fmtPct, "milli": milli, "pretty": prettyBody,
+	"quote": shellQuote, "lower": strings.ToLower, "ms": func(d time.Duration) string { return fmtMS(ms(d)) },
+	"inc": func(i int) int { return i + 1 }, "join": strings.Join, "add": func(a, b int) int { return a + b }, "incompleteWhy": func() string { return incompleteWhy },
+	"sub": func(a, b int) int { return a - b }, "addu": func(a, b uint64) uint64 { return a + b },
+	"share": func(part, other uint64) float64 { return float64(part) / float64(part+other) },
+	"time":  timeText, "duration": durationText, "rate": fmtRate, "finite": finite, "never": neverExercised, "fmtms": fmtMS, "nOf": nOf, "pair": func(a, b any) struct{ A, B any } { return struct{ A, B any }{a, b} },
+	"maxBodyKiB": func() int { return contract.MaxExchangeBody >> 10 },
+	// The console's.
+	"upper": strings.ToUpper, "oneLine": oneLine, "label": consoleLabel, "first": consoleFirst, "codes": consoleCodes,
+	"dash":   consoleStatus,
+	"micros": func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 },
+	"mul":    func(a, b float64) float64 { return a * b },
+	"div":    func(a, b float64) float64 { return a / b },
+	"pctOf":  func(a, b uint64) float64 { return 100 * float64(a) / float64(a+b) },
+}
 
 // The templates are parsed once; executing one is safe for concurrent use.
 var (
-	mdTemplate = template.Must(template.New("report.md.tmpl").Funcs(template.FuncMap{
-		"cell": mdCell, "code": mdCode, "fence": mdFence, "status": statusText,
+	// textTemplate holds the plain-text templates: the console's parts and the text the other
+	// formats take whole (JUnit, the vendor block).
+	textTemplate = template.Must(template.New("text").Funcs(funcs).ParseFS(assets, "assets/console.tmpl", "assets/text.tmpl"))
+	mdTemplate   = template.Must(template.New("report.md.tmpl").Funcs(funcs).Funcs(template.FuncMap{
+		"cell": mdCell, "code": mdCode, "fence": mdFence, "vendor": vendorText, "text": text,
 	}).ParseFS(assets, "assets/report.md.tmpl"))
-	htmlTemplate = htmltemplate.Must(htmltemplate.New("report.html.tmpl").Funcs(htmltemplate.FuncMap{
-		"css":          stylesheet,
-		"status":       statusText,
-		"latencyChart": LatencyChart, "distributionChart": DistributionChart, "throughputChart": ThroughputChart,
+	htmlTemplate = htmltemplate.Must(htmltemplate.New("report.html.tmpl").Funcs(funcs).Funcs(htmltemplate.FuncMap{
+		"css": stylesheet, "text": text, "latencyChart": latencyChart, "distributionChart": distributionChart, "throughputChart": throughputChart,
 	}).ParseFS(assets, "assets/report.html.tmpl"))
 )
+
+// text executes the plain-text template name on data.
+func text(name string, data any) (string, error) {
+	var b strings.Builder
+	err := textTemplate.ExecuteTemplate(&b, name, data)
+	return b.String(), err
+}
 
 // stylesheet is the embedded report.css, for the page's <style>.
 func stylesheet() htmltemplate.CSS {
@@ -34,36 +62,37 @@ func stylesheet() htmltemplate.CSS {
 	return htmltemplate.CSS(css)                   //nolint:gosec // our own embedded stylesheet
 }
 
-// Markdown writes the report as report.md: the verdict first, then tables.
-// It fits $GITHUB_STEP_SUMMARY and a pull-request comment; cells have "|"
-// escaped and newlines folded. Generated contract cases get a section of
-// their own: the first 20 that did not pass in full, passing ones counted.
+// Markdown writes the report as report.md: the verdict first, then tables. It fits
+// $GITHUB_STEP_SUMMARY and a pull-request comment; cells have "|" escaped and newlines folded.
+// Generated contract cases get a section of their own: the first 20 that did not pass in full,
+// passing ones counted.
 func Markdown(w io.Writer, r *Report) error {
-	bw := bufio.NewWriter(w)
-	if err := mdTemplate.Execute(bw, newView(r)); err != nil {
-		return fmt.Errorf("reports: markdown: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("reports: write markdown: %w", err)
-	}
-	return nil
+	return execute(w, mdTemplate.Execute, r, "markdown")
 }
 
-// HTML writes the report as report.html: one self-contained page (the
-// stylesheet is embedded, charts are inline SVG, there is no script and no
-// reference to anything on the network) that reads on a laptop screen and
-// prints. It shows what Markdown shows, plus each contract case's redacted
-// request and response with a curl reproducer that takes the token from
-// $XONE_TOKEN, every generated case, and the charts. Every value from the
-// report is escaped by html/template: a partner's error body is shown, never
-// interpreted.
+// HTML writes the report as report.html: one self-contained page (the stylesheet is embedded,
+// charts are inline SVG, there is no script and no reference to anything on the network) that reads
+// on a laptop screen and prints. It shows what Markdown shows, plus each contract case's redacted
+// request and response with a curl reproducer that takes the token from $XONE_TOKEN, every
+// generated case, and the charts. Every value from the report is escaped by html/template: a
+// partner's error body is shown, never interpreted.
 func HTML(w io.Writer, r *Report) error {
+	return execute(w, htmlTemplate.Execute, r, "html")
+}
+
+// execute renders the view of r with exec and writes it to w whole: a template that fails writes
+// nothing.
+func execute(w io.Writer, exec func(io.Writer, any) error, r *Report, what string) error {
+	v, err := newView(r)
 	var b strings.Builder
-	if err := htmlTemplate.Execute(&b, newView(r)); err != nil {
-		return fmt.Errorf("reports: html: %w", err)
+	if err == nil {
+		err = exec(&b, v)
+	}
+	if err != nil {
+		return fmt.Errorf("reports: %s: %w", what, err)
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("reports: write html: %w", err)
+		return fmt.Errorf("reports: write %s: %w", what, err)
 	}
 	return nil
 }
@@ -77,8 +106,8 @@ func mdCell(s string) string {
 // mdCode makes s safe inside an inline code span in a table cell.
 func mdCode(s string) string { return strings.ReplaceAll(mdCell(s), "`", "'") }
 
-// mdFence is text as a fenced code block whose fence is longer than any
-// run of backticks inside it, with a newline after the closing fence.
+// mdFence is text as a fenced code block whose fence is longer than any run of backticks inside it,
+// with a newline after the closing fence.
 func mdFence(lang, text string) string {
 	fence := "```"
 	for strings.Contains(text, fence) {
@@ -87,135 +116,153 @@ func mdFence(lang, text string) string {
 	return fence + lang + "\n" + strings.TrimRight(text, "\r\n") + "\n" + fence + "\n"
 }
 
-// JUnit writes the report as junit.xml (GitLab artifacts:reports:junit,
-// Jenkins junit): one testsuite for the fixed contract cases (fail →
-// failure, error → error, skip → skipped, drift → passed with the drift in
-// system-out), one "contract-generated" for the generated cases with the
-// seed as a property, one for the load thresholds (no data → skipped) with
-// the load figures as properties and a "race check" case when the load had
-// one (a double booking → failure naming the booking ids; no group
-// answered → skipped), one "baseline" (a regression → failure), and a
-// "verdict" suite whose one case fails unless the verdict is pass
-// (incomplete included) and whose system-out says what was unusual.
+func milli(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format(fmtMilli)
+}
+
+// JUnit writes the report as junit.xml (GitLab artifacts:reports:junit, Jenkins junit): one
+// testsuite for the fixed contract cases (fail → failure, error → error, skip → skipped, drift →
+// passed with the drift in system-out), one "contract-generated" for the generated cases with the
+// seed as a property, one for the load thresholds (no data → skipped) with the load figures as
+// properties and a "race check" case when the load had one (a double booking → failure naming the
+// booking ids; no group answered → skipped), one "baseline" (a regression → failure), and a
+// "verdict" suite whose one case fails unless the verdict is pass (incomplete included) and whose
+// system-out says what was unusual.
 func JUnit(w io.Writer, r *Report) error {
-	v := newView(r)
-	doc := junitSuites{Name: v.Title}
+	v, err := newView(r)
+	if err != nil {
+		return fmt.Errorf("reports: junit: %w", err)
+	}
+	j := &junit{doc: junitSuites{Name: "xoneharness " + r.Kind}}
 	if c := v.Contract; c != nil {
-		doc.add(junitCases("contract", c.Timestamp, c.Secs, c.Props, "xoneharness.contract", c.Cases))
-		if g := c.Generated; g != nil {
-			doc.add(junitCases("contract-generated", g.Timestamp, g.Secs, g.Props, "", g.Cases))
-		}
+		j.contract(c)
 	}
 	if l := v.Load; l != nil {
-		s := junitSuite{Name: "load", Timestamp: l.Timestamp, Time: l.Secs, Properties: l.Props}
-		for _, t := range l.Thresholds {
-			tc := junitCase{Name: t.Expr, Classname: "xoneharness.load.thresholds", Time: "0"}
-			switch {
-			case t.NoData:
-				tc.Skipped = &junitFailure{Message: t.Text}
-			case t.Failed:
-				tc.Failure = &junitFailure{Message: "threshold failed: " + t.Text, Type: "threshold", Text: t.Text}
-			default:
-				tc.SystemOut = t.Text
-			}
-			s.addCase(tc)
-		}
-		if rc := l.Race; rc != nil {
-			s.addCase(junitRace(rc))
-		}
-		doc.add(s)
+		j.load(l)
 	}
 	if b := v.Baseline; b != nil {
-		s := junitSuite{Name: "baseline", Time: "0", Timestamp: b.Timestamp,
-			Properties: []field{{"baseline", b.Against}, {"tolerance", fmtNum(r.Baseline.Tolerance)}, {"result", b.Result}}}
+		s := junitSuite{Name: "baseline", Time: "0", Timestamp: stamp(b.BaselineStartedAt),
+			Properties: []field{{"baseline", b.Baseline}, {"tolerance", fmtNum(b.Tolerance)}, {"result", j.text("baseline result", b)}}}
 		for _, d := range b.Metrics {
-			s.addCase(junitDelta(d.Name, d))
+			s.add(j.outcome(junitCase{Name: d.Name, Classname: "xoneharness.baseline", Time: "0"}, d.Regression, false,
+				"regression", "regression: ", j.text("metric delta", d)))
 		}
 		for _, d := range b.Cases {
-			s.addCase(junitDelta("contract case "+d.Name, d))
+			s.add(j.outcome(junitCase{Name: "contract case " + d.Name, Classname: "xoneharness.baseline", Time: "0"}, d.Regression,
+				false, "regression", "regression: ", j.text("case delta", d)))
 		}
-		doc.add(s)
+		j.doc.add(s)
 	}
-	doc.add(junitVerdict(v, r.Verdict))
-	return writeXML(w, doc)
-}
-
-// junitCases is a suite of contract cases: a failure carries its
-// violations (and a race check's confirms: the message names its booking
-// ids), a drift passes with them in system-out, a generated case that did
-// not pass carries how to reproduce it, and a passing one nothing.
-func junitCases(name, stamp, secs string, properties []field, class string, cases []caseView) junitSuite {
-	s := junitSuite{Name: name, Timestamp: stamp, Time: secs, Properties: properties}
-	for _, cs := range cases {
-		tc := junitCase{Name: cs.Name, Classname: class, Time: cs.Secs, SystemOut: cs.Reproduce}
-		if cs.Kind != "" {
-			tc.Classname = "xoneharness.contract.generated." + cs.Kind
-		}
-		switch contract.Outcome(cs.Outcome) {
-		case contract.OutcomeFail:
-			tc.Failure = &junitFailure{Message: cs.First, Type: name, Text: cs.Text}
-		case contract.OutcomeError:
-			tc.Error = &junitFailure{Message: cs.Reason, Type: "transport", Text: cs.Reason}
-		case contract.OutcomeSkip:
-			tc.Skipped, tc.SystemOut = &junitFailure{Message: cs.Reason}, ""
-		case contract.OutcomePass:
-			tc.SystemOut = cs.Text
-			if cs.Kind != "" {
-				tc.SystemOut = ""
-			}
-		default:
-			tc.SystemOut = cs.Text + cs.Reproduce
-		}
-		s.addCase(tc)
-	}
-	return s
-}
-
-// junitRace is the load's race check as a test case: a double booking
-// fails it naming the booking ids, a check no group answered is skipped.
-func junitRace(rc *loadRaceView) junitCase {
-	tc := junitCase{Name: "race check", Classname: "xoneharness.load.race", Time: "0", SystemOut: rc.Text}
-	switch {
-	case rc.Double:
-		tc.Failure, tc.SystemOut = &junitFailure{Message: rc.Bookings, Type: "integrity", Text: rc.Text}, ""
-	case rc.NoData:
-		tc.Skipped = &junitFailure{Message: rc.Doubles}
-	}
-	return tc
-}
-
-func junitDelta(name string, d deltaRow) junitCase {
-	tc := junitCase{Name: name, Classname: "xoneharness.baseline", Time: "0", SystemOut: d.Text}
-	if d.Regression {
-		tc.Failure, tc.SystemOut = &junitFailure{Message: "regression: " + d.Text, Type: "regression", Text: d.Text}, ""
-	}
-	return tc
-}
-
-// junitVerdict is the verdict as a test of its own, so that a CI test
-// report never shows an incomplete or failed run as all green.
-func junitVerdict(v *view, verdict string) junitSuite {
-	s := junitSuite{Name: "verdict", Properties: []field{{"verdict", verdict}}}
-	out := append([]string{verdict}, v.Unusual...)
-	out = append(out, v.Notes...)
-	for _, b := range v.Bookings {
-		out = append(append(out, "may have booked: "+b.Title), b.Lines...)
-	}
-	for _, d := range v.Duplicates {
-		out = append(out, "offer confirmed by more than one input: "+d)
-	}
-	tc := junitCase{Name: "verdict", Classname: "xoneharness." + v.Kind, Time: "0", SystemOut: strings.Join(out, "\n")}
+	s := junitSuite{Name: "verdict", Properties: []field{{"verdict", r.Verdict}}}
+	tc := junitCase{Name: "verdict", Classname: "xoneharness." + r.Kind, Time: "0", SystemOut: j.text("verdict", v)}
 	why := v.Verdict.Class + ": " + v.Verdict.Why
-	switch v.Verdict.Class {
-	case "incomplete":
-		tc.Failure = &junitFailure{Message: why, Type: "incomplete", Text: strings.Join(v.Incomplete, "\n")}
-	case "fail":
-		tc.Failure = &junitFailure{Message: why, Type: "findings", Text: strings.Join(v.Incomplete, "\n")}
-	case "error":
-		tc.Error = &junitFailure{Message: why, Type: "error", Text: v.Error}
+	switch typ := map[string]string{"incomplete": "incomplete", "fail": "findings"}[v.Verdict.Class]; {
+	case typ != "":
+		tc.Failure = &junitFailure{Message: why, Type: typ, Text: strings.Join(r.Incomplete, "\n")}
+	case v.Verdict.Class == "error":
+		tc.Error = &junitFailure{Message: why, Type: "error", Text: r.Error}
 	}
-	s.addCase(tc)
-	return s
+	s.add(tc)
+	j.doc.add(s)
+	if j.err != nil {
+		return fmt.Errorf("reports: junit: %w", j.err)
+	}
+	return writeXML(w, j.doc)
+}
+
+// junit builds junit.xml's document, keeping the first template error.
+type junit struct {
+	doc junitSuites
+	texter
+}
+
+// outcome makes tc a failure of typ (the message prefix, then msg) when failed, a skip with msg
+// when skipped, and otherwise a pass with msg in system-out.
+func (j *junit) outcome(tc junitCase, failed, skipped bool, typ, prefix, msg string) junitCase {
+	switch {
+	case failed:
+		tc.Failure = &junitFailure{Message: prefix + msg, Type: typ, Text: msg}
+	case skipped:
+		tc.Skipped = &junitFailure{Message: msg}
+	default:
+		tc.SystemOut = msg
+	}
+	return tc
+}
+
+// contract adds the suites of the fixed and the generated cases: a failure carries its violations
+// (and a race check's confirms: the message names its booking ids), a drift passes with them in
+// system-out, a generated case that did not pass carries how to reproduce it, and a passing one
+// nothing.
+func (j *junit) contract(c *contractView) {
+	suite := func(name, total string, props []field, class string, cases []caseView) {
+		s := junitSuite{Name: name, Timestamp: stamp(c.Started), Time: total, Properties: props}
+		for _, cs := range cases {
+			tc := junitCase{Name: cs.Name, Classname: class, Time: secs(cs.Duration), SystemOut: j.text("reproduce", cs)}
+			if cs.Kind != "" {
+				tc.Classname = "xoneharness.contract.generated." + cs.Kind
+			}
+			switch text := j.text("case", cs); cs.Outcome {
+			case contract.OutcomeFail:
+				tc.Failure = &junitFailure{Message: cs.First, Type: name, Text: text}
+			case contract.OutcomeError:
+				tc.Error = &junitFailure{Message: cs.Reason, Type: "transport", Text: cs.Reason}
+			case contract.OutcomeSkip:
+				tc.Skipped, tc.SystemOut = &junitFailure{Message: cs.Reason}, ""
+			case contract.OutcomePass:
+				tc.SystemOut = text
+				if cs.Kind != "" {
+					tc.SystemOut = ""
+				}
+			default:
+				tc.SystemOut = text + tc.SystemOut
+			}
+			s.add(tc)
+		}
+		j.doc.add(s)
+	}
+	suite("contract", secs(c.Finished.Sub(c.Started)), []field{{"target", c.Target}, {"strict", strconv.FormatBool(c.Strict)}},
+		"xoneharness.contract", c.Cases)
+	if g := c.Generated; g != nil {
+		var props []field
+		if n := c.Generation; n != nil {
+			i := strconv.Itoa
+			props = []field{{"seed", strconv.FormatUint(n.Seed, 10)}, {"replay", g.Replay}, {"requested", i(n.Requested)}, {"run", i(n.Run)},
+				{"offers_used", i(n.OffersUsed)}, {"offer_budget", i(n.OfferBudget)}, {"requests", i(n.Requests)}}
+			if n.Stopped != "" {
+				props = append(props, field{"stopped", n.Stopped})
+			}
+		}
+		suite("contract-generated", g.Secs, props, "", g.Cases)
+	}
+}
+
+// load adds the load suite: the figures as properties, a case per threshold (no data → skipped) and
+// the race check (a double booking → failure naming the booking ids; no group answered → skipped).
+func (j *junit) load(l *loadView) {
+	s := junitSuite{Name: "load", Timestamp: stamp(l.StartedAt), Time: strconv.FormatFloat(l.DurationSeconds, 'f', 3, 64),
+		Properties: j.fields("property ", []string{"requests", "rate_requested", "rate_achieved", "success_ratio", "latency_p50_ms",
+			"latency_p95_ms", "latency_p99_ms", "service_time_p99_ms", "schema_violations"}, l.Result)}
+	s.Properties = append(s.Properties, field{"stop_reason", l.StopReason})
+	for _, t := range l.Thresholds {
+		s.add(j.outcome(junitCase{Name: t.Expr, Classname: "xoneharness.load.thresholds", Time: "0"}, !t.Passed && !t.NoData, t.NoData,
+			"threshold", "threshold failed: ", j.text("threshold", t)))
+	}
+	if rc := l.Race; rc != nil {
+		tc := j.outcome(junitCase{Name: "race check", Classname: "xoneharness.load.race", Time: "0"}, rc.Double, false,
+			"integrity", "", j.text("loadrace", rc))
+		switch {
+		case rc.Double:
+			tc.Failure.Message = j.text("racebookings", rc)
+		case rc.NoData:
+			tc.Skipped = &junitFailure{Message: j.text("race doubles", rc)}
+		}
+		s.add(tc)
+	}
+	j.doc.add(s)
 }
 
 func writeXML(w io.Writer, doc junitSuites) error {
@@ -260,7 +307,7 @@ type junitSuite struct {
 	Cases      []junitCase `xml:"testcase"`
 }
 
-func (s *junitSuite) addCase(tc junitCase) {
+func (s *junitSuite) add(tc junitCase) {
 	s.Tests++
 	s.Failures += b2i(tc.Failure != nil)
 	s.Errors += b2i(tc.Error != nil)

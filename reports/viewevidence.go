@@ -4,20 +4,18 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// Coverage is the run's response coverage: the merge of the contract's and
-// the load's (a run has both stages), nil when neither judged an answer.
-// summary.json carries it as the top-level "coverage".
+// Coverage is the run's response coverage: the merge of the contract's and the load's (a run has
+// both stages), nil when neither judged an answer. summary.json carries it as the top-level
+// "coverage".
 func (r *Report) Coverage() *spec.CoverageReport {
 	var c, l *spec.CoverageReport
 	if r.Contract != nil {
@@ -29,8 +27,7 @@ func (r *Report) Coverage() *spec.CoverageReport {
 	return mergeCoverage(c, l)
 }
 
-// mergeCoverage is the sum of two coverage reports, either of which may be
-// nil.
+// mergeCoverage is the sum of two coverage reports, either of which may be nil.
 func mergeCoverage(a, b *spec.CoverageReport) *spec.CoverageReport {
 	switch {
 	case a == nil:
@@ -42,74 +39,33 @@ func mergeCoverage(a, b *spec.CoverageReport) *spec.CoverageReport {
 	return &m
 }
 
-// coverageView is response coverage: the one-line figure and, per
-// documented schema, its paths.
-type coverageView struct {
-	Figure  string
-	Never   bool // some documented path was never exercised
-	Schemas []schemaCoverageView
+// neverExercised reports whether a documented path of c was in no response.
+func neverExercised(c *spec.CoverageReport) bool {
+	return slices.ContainsFunc(c.Schemas, func(s spec.SchemaCoverage) bool { return len(s.NeverExercised) > 0 })
 }
 
-// schemaCoverageView is one documented response schema (a status's body or
-// headers); Never lists the paths no response had.
-type schemaCoverageView struct {
-	Name, Figure string
-	Never        []string
-	Paths        []pathCoverageView
-}
-
-// pathCoverageView is one documented path: how many responses had it, with
-// a non-null value, and each kind of value.
-type pathCoverageView struct {
-	Path, Present, NonNull, Kinds string
-	Never                         bool
-}
-
-func newCoverageView(c *spec.CoverageReport) *coverageView {
-	v := &coverageView{Figure: fmt.Sprintf("%d of %d documented response fields exercised by %d responses",
-		c.Exercised, c.Documented, c.Responses)}
-	for _, sc := range c.Schemas {
-		s := schemaCoverageView{Name: sc.Status + " " + sc.Part, Never: sc.NeverExercised,
-			Figure: fmt.Sprintf("%d of %d exercised, %d responses", sc.Exercised, sc.Documented, sc.Responses)}
-		for _, p := range sc.Paths {
-			var kinds []string
-			for _, k := range slices.Sorted(maps.Keys(p.Kinds)) {
-				kinds = append(kinds, fmt.Sprintf("%s %d", k, p.Kinds[k]))
-			}
-			s.Paths = append(s.Paths, pathCoverageView{Path: p.Path, Present: strconv.FormatInt(p.Present, 10),
-				NonNull: strconv.FormatInt(p.NonNull, 10), Kinds: strings.Join(kinds, " · "), Never: p.Present == 0})
-		}
-		v.Never = v.Never || len(sc.NeverExercised) > 0
-		v.Schemas = append(v.Schemas, s)
-	}
-	return v
-}
-
-// EvidenceFile is the file a report directory holds the support evidence
-// in (EvidenceCSV), written beside the formats whenever the run has
-// evidence.
-const EvidenceFile = "evidence.csv"
+// evidenceFile is the file a report directory holds the support evidence in (evidence.csv), written
+// beside the formats whenever the run has evidence.
+const evidenceFile = "evidence.csv"
 
 // fmtMilli is how evidence shows a send time: UTC, to the millisecond.
 const fmtMilli = "2006-01-02T15:04:05.000Z"
 
-// evidenceView is the support evidence of a load: the slowest requests and
-// the failing ones, as tables of cells.
+// evidenceView is the support evidence of a load: the slowest requests and the failing ones, as
+// tables of cells; More counts the failures not listed.
 type evidenceView struct {
 	Slowest, Failures evidenceTable
-	// More counts the failures not listed.
-	More string
+	More              string
 }
 
-// evidenceTable is rows of evidence under their correlation headers, one
-// column each.
+// evidenceTable is rows of evidence under their correlation headers, one column each.
 type evidenceTable struct {
 	Headers []string
 	Rows    []evidenceRow
 }
 
-// evidenceRow is one request of the evidence: its cells, and the values of
-// the correlation headers in the order of evidenceTable.Headers.
+// evidenceRow is one request of the evidence as cells, Headers the values of the correlation
+// headers in the order of evidenceTable.Headers.
 type evidenceRow struct {
 	Kind, Time, OfferID, Status, Latency, Service, Error, CFRay string
 	Headers                                                     []string
@@ -125,40 +81,33 @@ func newEvidenceView(ev load.Evidence) *evidenceView {
 	if len(hs) == 0 {
 		hs = load.CorrelationHeaders()
 	}
-	v := &evidenceView{Slowest: evidenceTable{Headers: hs}, Failures: evidenceTable{Headers: hs}}
-	for _, r := range ev.Slowest {
-		v.Slowest.Rows = append(v.Slowest.Rows, evidenceRowOf("slowest", r, hs))
+	table := func(kind string, rows []load.EvidenceRow) evidenceTable {
+		t := evidenceTable{Headers: hs}
+		for _, r := range rows {
+			row := evidenceRow{Kind: kind, Time: r.SentAt.UTC().Format(fmtMilli), OfferID: r.OfferID, Status: strconv.Itoa(r.Status),
+				Latency: fmtNum(r.LatencyMs), Service: fmtNum(r.ServiceMs), CFRay: r.Headers["Cf-Ray"],
+				Error: strings.Join(slices.DeleteFunc([]string{r.Error, r.Violation}, func(s string) bool { return s == "" }), "; ")}
+			for _, h := range hs {
+				row.Headers = append(row.Headers, r.Headers[h])
+			}
+			t.Rows = append(t.Rows, row)
+		}
+		return t
 	}
-	for _, r := range ev.Failures {
-		v.Failures.Rows = append(v.Failures.Rows, evidenceRowOf("failure", r, hs))
-	}
+	v := &evidenceView{Slowest: table("slowest", ev.Slowest), Failures: table("failure", ev.Failures)}
 	if listed := uint64(len(ev.Failures)); ev.FailuresTotal > listed {
 		v.More = fmt.Sprintf("%d more failures not listed (%d in all).", ev.FailuresTotal-listed, ev.FailuresTotal)
 	}
 	return v
 }
 
-func evidenceRowOf(kind string, r load.EvidenceRow, headers []string) evidenceRow {
-	e := []string{r.Error, r.Violation}
-	row := evidenceRow{Kind: kind, Time: r.SentAt.UTC().Format(fmtMilli), OfferID: r.OfferID, Status: strconv.Itoa(r.Status),
-		Latency: fmtNum(r.LatencyMs), Service: fmtNum(r.ServiceMs), Error: strings.Join(slices.DeleteFunc(e, isEmpty), "; "),
-		CFRay: r.Headers["Cf-Ray"]}
-	for _, h := range headers {
-		row.Headers = append(row.Headers, r.Headers[h])
-	}
-	return row
-}
-
-func isEmpty(s string) bool { return s == "" }
-
-// EvidenceCSV writes the load's support evidence as evidence.csv: a header
-// row, then one row per request, the slowest first, then the failures in
-// the order they happened. Columns: kind (slowest or failure), sent_at (UTC,
-// to the millisecond), offer_id, status (0: no answer), latency_ms (from the
-// intended send), service_ms (from the actual send), error (the transport
-// error or status text, and the first schema violation), then one column per
-// correlation header, those the run added included.
-func EvidenceCSV(w io.Writer, r *Report) error {
+// evidenceCSV writes the load's support evidence as evidence.csv: a header row, then one row per
+// request, the slowest first, then the failures in the order they happened. Columns: kind (slowest
+// or failure), sent_at (UTC, to the millisecond), offer_id, status (0: no answer), latency_ms (from
+// the intended send), service_ms (from the actual send), error (the transport error or status text,
+// and the first schema violation), then one column per correlation header, those the run added
+// included.
+func evidenceCSV(w io.Writer, r *Report) error {
 	var ev load.Evidence
 	if r.Load != nil {
 		ev = r.Load.Evidence
@@ -176,43 +125,32 @@ func EvidenceCSV(w io.Writer, r *Report) error {
 	return nil
 }
 
+// vendorView is the short block a vendor's support can act on (report.md ends with it): the load,
+// the count of its non-2xx answers, and the most relevant requests, failures first, then the
+// slowest, each once, at most vendorRows.
+type vendorView struct {
+	*load.Result
+	Path   string
+	Non2xx uint64
+	Rows   []evidenceRow
+}
+
 // vendorRows is how many requests the block for a vendor ticket lists.
 const vendorRows = 10
 
-// vendorText is the short block a vendor's support can act on: what was
-// tested, the window, the counts, and the most relevant requests (failures
-// first, then the slowest, each once) with their time, status, latency and
-// CF-RAY.
-func vendorText(l *load.Result, ev *evidenceView) string {
-	var non2xx uint64
+// vendorText is the vendor block of the load l, as text.
+func vendorText(l *load.Result) (string, error) {
+	v := vendorView{Result: l, Path: xone.ConfirmPathTemplate}
 	for code, n := range l.StatusCodes {
 		if c, err := strconv.Atoi(code); err == nil && c != 0 && (c < 200 || c > 299) {
-			non2xx += n
+			v.Non2xx += n
 		}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "load test of POST %s against %s\n", xone.ConfirmPathTemplate, orUnknown(l.Target))
-	fmt.Fprintf(&b, "window (UTC): %s – %s\n", milli(l.StartedAt), milli(l.FinishedAt))
-	fmt.Fprintf(&b, "requests %d, non-2xx %d, transport errors %d, schema violations %d\n",
-		l.Requests, non2xx, l.StatusCodes["0"], l.Schema.Violations)
-	seen := map[string]bool{}
+	ev := newEvidenceView(l.Evidence)
 	for _, r := range slices.Concat(ev.Failures.Rows, ev.Slowest.Rows) {
-		key := r.Time + "\x00" + r.OfferID
-		if seen[key] || len(seen) == vendorRows {
-			continue
+		if len(v.Rows) < vendorRows && !slices.ContainsFunc(v.Rows, func(o evidenceRow) bool { return o.Time == r.Time && o.OfferID == r.OfferID }) {
+			v.Rows = append(v.Rows, r)
 		}
-		if len(seen) == 0 {
-			b.WriteString("failures, then the slowest (sent at, UTC; status; latency from the intended send; CF-RAY):\n")
-		}
-		seen[key] = true
-		fmt.Fprintf(&b, "%s  %-3s  %10s ms  %s\n", r.Time, r.Status, r.Latency, orDefault(r.CFRay, "–"))
 	}
-	return b.String()
-}
-
-func milli(t time.Time) string {
-	if t.IsZero() {
-		return "unknown"
-	}
-	return t.UTC().Format(fmtMilli)
+	return text("vendor", v)
 }

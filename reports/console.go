@@ -122,7 +122,7 @@ func consoleFirst(c contract.CaseResult) string {
 		limit = len(first)
 	} else if len(c.Violations) > 0 {
 		v := c.Violations[0]
-		first = strings.TrimSpace(v.Rule + " " + v.Path + ": " + v.Reason)
+		first = strings.TrimSpace(v.Rule+" "+v.Path) + ": " + v.Reason
 		if n := len(c.Violations) - 1; n > 0 {
 			first += fmt.Sprintf(" (+%d more)", n)
 		}

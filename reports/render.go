@@ -29,7 +29,7 @@ var funcs = template.FuncMap{
 	"maxBodyKiB": func() int { return contract.MaxExchangeBody >> 10 },
 	// The console's.
 	"upper": strings.ToUpper, "oneLine": oneLine, "label": consoleLabel, "first": consoleFirst, "codes": consoleCodes,
-	"dash":   consoleStatus,
+	"dash": consoleStatus, "trimEnd": func(s string) string { return strings.TrimRight(s, " ") },
 	"micros": func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 },
 	"mul":    func(a, b float64) float64 { return a * b },
 	"div":    func(a, b float64) float64 { return a / b },

@@ -243,7 +243,7 @@ func runContract(ctx context.Context, a *app, st *session, cf *contractFlags, fe
 			return nil, usagef("--record: %v", err)
 		}
 	}
-	printContract(a, res)
+	console(a, reports.ConsoleContract, &reports.Report{Kind: reports.KindContract, Contract: res})
 	return res, nil
 }
 
@@ -266,11 +266,11 @@ func contractReplay(ctx context.Context, a *app, rf *reportFlags, sf *specFlags,
 	if err != nil {
 		return usagef("--replay: %v", err)
 	}
-	printContract(a, res)
 	rep := reports.New(reports.KindContract, version(), reports.Target{URL: "replay of " + dir})
 	rep.StartedAt, rep.FinishedAt = started, a.now()
 	rep.Contract, rep.Spec = res, specInfo(s)
 	rep.SpecFile, rep.OverlayFile = sf.spec, sf.overlay
+	console(a, reports.ConsoleContract, rep)
 	return finishReport(a, out, formats, rep)
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"math"
 	"testing"
 
@@ -74,24 +73,4 @@ func prepareRapid() {
 		_ = flag.CommandLine.Parse(nil)
 	}
 	_ = flag.Set("rapid.nofailfile", "true")
-}
-
-// printGeneration prints the seed of the generated cases (to replay them)
-// and the minimal body and curl line of each that did not pass.
-func printGeneration(a *app, res *contract.Result) {
-	g := res.Generation
-	if g == nil {
-		return
-	}
-	for _, c := range res.Cases {
-		if c.Generated != nil && c.Generated.MinimalBody != "" {
-			fmt.Fprintf(a.stdout, "%s %s minimal body (%d shrink requests): %s\n  %s\n", c.Name, c.Outcome,
-				c.Generated.ShrinkRequests, c.Generated.MinimalBody, c.Generated.Curl)
-		}
-	}
-	fmt.Fprintf(a.stdout, "generated: %d of %d cases, %d requests, %d offers, seed %d (replay: --generate %d --seed %d)\n",
-		g.Run, g.Requested, g.Requests, g.OffersUsed, g.Seed, g.Requested, g.Seed)
-	if g.Stopped != "" {
-		fmt.Fprintf(a.stdout, "generated cases stopped: %s\n", g.Stopped)
-	}
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"time"
 
@@ -284,23 +283,17 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-// Feed sizes describePlan knows besides a row count.
-const (
-	feedGenerated = -1 // generated offers (embedded sandbox)
-	feedStream    = -2 // streamed from --offers, size unknown until its end
-)
-
 // openOffers opens the offers of the load stage: generated ones against the
 // embedded sandbox without --offers, else --offers (a file, a named pipe, or
 // "-" for standard input) through load.OpenOffers, checked against the
 // claims store (claims may be nil: a dry run). n is the rows this shard
-// takes, or feedStream / feedGenerated.
+// takes, or reports.OffersStream / reports.OffersGenerated.
 func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path string, claims *ledger.Claims) (load.Feed, int, error) {
 	if path == "" {
 		if !tg.Embedded {
 			return nil, 0, usagef("--offers: required against %s (a confirmed offer is consumed; the harness cannot invent real offers)", tg.BaseURL)
 		}
-		return load.GeneratedFeed(time.Now().UnixNano()), feedGenerated, nil
+		return load.GeneratedFeed(time.Now().UnixNano()), reports.OffersGenerated, nil
 	}
 	sh, err := l.parseShard()
 	if err != nil {
@@ -317,7 +310,7 @@ func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path str
 		_ = s.Close()
 		return nil, 0, usagef("--offers: %s holds no offers for this run (shard %s)", path, sh)
 	case total < 0:
-		total = feedStream
+		total = reports.OffersStream
 	}
 	return s, total, nil
 }
@@ -325,7 +318,7 @@ func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path str
 // loadRun is one prepared load stage.
 type loadRun struct {
 	cfg     load.Config
-	offers  int    // rows in the feed, or feedStream / feedGenerated
+	offers  int    // rows in the feed, or reports.OffersStream / reports.OffersGenerated
 	release func() // ends the metrics server and the CPU profile
 }
 
@@ -391,7 +384,7 @@ func (l *loadFlags) serveMetrics(a *app, lr *loadRun) error {
 
 // startProfile starts the --cpuprofile CPU profile, stopped by lr.release.
 func (l *loadFlags) startProfile(a *app, lr *loadRun) error {
-	f, err := createProfile(l.cpuProfile)
+	f, err := reports.CreateProfile(l.cpuProfile)
 	if err != nil {
 		return usagef("--cpuprofile: %v", err)
 	}
@@ -408,48 +401,6 @@ func (l *loadFlags) startProfile(a *app, lr *loadRun) error {
 		prev()
 	}
 	return nil
-}
-
-// describePlan prints what a run will do (also the whole output of --dry-run).
-func describePlan(a *app, tg *target, p load.Plan, offers int) {
-	profile := p.Rate + " constant"
-	if len(p.Stages) > 0 {
-		var parts []string
-		for _, s := range p.Stages {
-			parts = append(parts, fmt.Sprintf("%s to %g/s", s.Duration, s.Target))
-		}
-		profile = "stages: " + strings.Join(parts, ", ")
-	}
-	requests := p.Requests()
-	fmt.Fprintf(a.stdout, "plan: %s for %s (max %s), about %d requests", profile, p.Duration, p.MaxDuration, requests)
-	if p.MaxRequests > 0 {
-		fmt.Fprintf(a.stdout, ", capped at %d", p.MaxRequests)
-	}
-	fmt.Fprintf(a.stdout, "\ntarget: %s\n", tg.Describe())
-	switch {
-	case offers == feedGenerated:
-		fmt.Fprintf(a.stdout, "offers: generated (embedded sandbox); %d needed\n", requests)
-	case offers == feedStream:
-		fmt.Fprintf(a.stdout, "offers: a stream, read as the attack needs rows; the plan needs %d\n", requests)
-	default:
-		fmt.Fprintf(a.stdout, "offers: %d in the feed, %d needed", offers, requests)
-		if uint64(offers) < requests {
-			fmt.Fprint(a.stdout, " (the run will stop when the feed is exhausted: incomplete)")
-		}
-		fmt.Fprintln(a.stdout, "; streamed as the attack needs them")
-	}
-	if p.GatesOff {
-		fmt.Fprintf(a.stdout, "thresholds: %s; safety gates OFF (--no-default-thresholds)\n", orNone(p.Thresholds))
-	} else {
-		fmt.Fprintf(a.stdout, "thresholds: %s (the safety gates always apply; --threshold adds to them)\n", strings.Join(p.Thresholds, ", "))
-	}
-}
-
-func orNone(ss []string) string {
-	if len(ss) == 0 {
-		return "none"
-	}
-	return strings.Join(ss, ", ")
 }
 
 func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
@@ -506,12 +457,14 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	if lr.cfg.Policyholder, err = readPolicyholder(lf.policyholder); err != nil {
 		return err
 	}
-	describePlan(a, st.tg, lr.cfg.Plan, lr.offers)
+	if err := reports.ConsolePlan(a.stdout, lr.cfg.Plan, st.tg.Describe(), lr.offers); err != nil {
+		return err
+	}
 	rep := st.report(reports.KindLoad)
 	res, err := load.Run(ctx, lr.cfg)
 	if res != nil {
-		printLoad(a, res)
 		rep.Load, rep.Shard = res, lf.shardLabel()
+		console(a, reports.ConsoleLoad, rep)
 	}
 	if err != nil {
 		return st.failed(rep, loadError(st.tg, err))
@@ -550,7 +503,9 @@ func (l *loadFlags) dryRunPlan(ctx context.Context, a *app, tf *targetFlags, pla
 		return err
 	}
 	_ = feed.Close()
-	describePlan(a, tg, plan, n)
+	if err := reports.ConsolePlan(a.stdout, plan, tg.Describe(), n); err != nil {
+		return err
+	}
 	fmt.Fprintln(a.stdout, "dry run: nothing sent")
 	return nil
 }
@@ -575,66 +530,4 @@ func loadError(tg *target, err error) error {
 		return tlsHint(fmt.Errorf("token endpoint %s: %w", tg.TokenURL, err))
 	}
 	return tlsHint(err)
-}
-
-// printLoad prints the final table of a load run.
-func printLoad(a *app, r *load.Result) {
-	w := a.stdout
-	fmt.Fprintf(w, "\nrequests %d in %.1fs  requested %.1f/s  achieved %.1f/s  success %.2f%%  stop: %s\n",
-		r.Requests, r.DurationSeconds, r.RateRequested, r.RateAchieved, 100*r.SuccessRatio, r.StopReason)
-	fmt.Fprintf(w, "%-22s %8s %8s %8s %8s %8s %8s %8s\n", "latency ms", "min", "p50", "p90", "p95", "p99", "p99.9", "max")
-	row := func(name string, l load.Latency) {
-		fmt.Fprintf(w, "%-22s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f\n", name, l.Min, l.P50, l.P90, l.P95, l.P99, l.P999, l.Max)
-	}
-	row("from intended send", r.Latency)
-	row("service time", r.ServiceTime)
-	var codes []string
-	for code, n := range r.StatusCodes {
-		codes = append(codes, fmt.Sprintf("%s×%d", code, n))
-	}
-	fmt.Fprintf(w, "status: %s (%d undocumented)   late sends: %d (worst %.1fms)   schema: %d validated, %d violations",
-		strings.Join(slices.Sorted(slices.Values(codes)), " "), r.StatusUndocumented, r.LateSends.Count, r.LateSends.MaxMs, r.Schema.Validated, r.Schema.Violations)
-	if r.Schema.Skipped > 0 {
-		fmt.Fprintf(w, " (%.1f%% of the sample validated; %d skipped: %s)",
-			100*float64(r.Schema.Validated)/float64(r.Schema.Validated+r.Schema.Skipped), r.Schema.Skipped, r.Schema.SkipReason)
-	}
-	fmt.Fprintln(w)
-	if p := r.RetryAfterPauses; p.Count > 0 || p.Ignored > 0 {
-		fmt.Fprintf(w, "retry-after: %d pause(s), %.1f s in all, longest %.1f s, values %s; %d ignored; %d planned requests unsent\n",
-			p.Count, p.TotalMs/1e3, p.MaxMs/1e3, strings.Join(p.Values, ", "), p.Ignored, p.Unsent)
-	}
-	if r.FeedStarved.Waits > 0 {
-		fmt.Fprintf(w, "offer feed: starved %.0f ms in all, %d sends waited, %d late (feed starved)\n",
-			r.FeedStarved.Ms, r.FeedStarved.Waits, r.FeedStarved.LateSends)
-	}
-	fmt.Fprintf(w, "offers: %d used, %d confirmed, %d failed", r.Offers.Used, r.Offers.Confirmed, r.Offers.Failed)
-	if r.Offers.Left >= 0 {
-		fmt.Fprintf(w, ", %d left", r.Offers.Left)
-	}
-	fmt.Fprintf(w, "   tokens: %d fetched\n", r.Tokens.Fetches)
-	if rc := r.Race; rc != nil {
-		fmt.Fprintf(w, "race: %d groups of %d (%d unsent), %d booked, %d double-booked (%d extra bookings), final writes within %.3f ms (median)\n",
-			rc.Groups, rc.N, rc.Unsent, rc.Booked, rc.DoubleBookedGroups, rc.DoubleBookings, rc.SpreadMs.P50)
-		for _, g := range rc.Shown {
-			if len(g.BookingIDs) > 1 {
-				fmt.Fprintf(w, "double booking of offer %s: %s\n", g.OfferID, strings.Join(g.BookingIDs, ", "))
-			}
-		}
-	}
-	for i, e := range r.Errors {
-		if i == 5 {
-			break
-		}
-		fmt.Fprintf(w, "error ×%d: %s\n", e.Count, oneLine(e.Message, 160))
-	}
-	for _, t := range r.Thresholds {
-		switch {
-		case t.NoData:
-			fmt.Fprintf(w, "threshold %-24s no data (%s)\n", t.Expr, t.Note)
-		case t.Passed:
-			fmt.Fprintf(w, "threshold %-24s observed %g%s  pass\n", t.Expr, t.Observed, t.Unit)
-		default:
-			fmt.Fprintf(w, "threshold %-24s observed %g%s  FAIL\n", t.Expr, t.Observed, t.Unit)
-		}
-	}
 }

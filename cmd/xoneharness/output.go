@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/xoneharness/xoneharness/contract"
 	"github.com/xoneharness/xoneharness/reports"
 )
 
@@ -90,15 +89,17 @@ func finishReport(a *app, dir string, formats []string, rep *reports.Report) err
 	if err := writeReport(a, dir, formats, rep); err != nil {
 		return err
 	}
-	printIncomplete(a, rep)
-	fmt.Fprintf(a.stdout, "verdict: %s\n", strings.ToUpper(rep.Verdict))
+	if err := reports.ConsoleVerdict(a.stdout, rep, "", false); err != nil {
+		return err
+	}
 	return verdictError(rep)
 }
 
-// printIncomplete prints why the run lacks the evidence a pass needs.
-func printIncomplete(a *app, rep *reports.Report) {
-	for _, why := range rep.Incomplete {
-		fmt.Fprintf(a.stdout, "incomplete: %s\n", why)
+// console prints part (reports.ConsoleContract, reports.ConsoleLoad) of
+// rep as the run goes on; a console that cannot be written to is a warning.
+func console(a *app, part string, rep *reports.Report) {
+	if err := reports.Console(a.stdout, rep, part); err != nil {
+		fmt.Fprintf(a.stderr, "xoneharness: warning: %v\n", err)
 	}
 }
 
@@ -125,50 +126,6 @@ func appendStepSummary(a *app, path string, rep *reports.Report) error {
 	}
 	_, err = f.Write(md)
 	return errors.Join(err, f.Close())
-}
-
-// printContract prints a line per case (outcome, status, latency, first
-// violation) and the counts.
-func printContract(a *app, res *contract.Result) {
-	for _, c := range res.Cases {
-		label := strings.ToUpper(string(c.Outcome))
-		switch {
-		case c.Security:
-			label += " [SECURITY]"
-		case c.Integrity:
-			label += " [INTEGRITY]"
-		}
-		status := "-"
-		if c.Status != 0 {
-			status = fmt.Sprint(c.Status)
-		}
-		first, limit := c.Reason, 160
-		if c.Race != nil {
-			limit = len(first) // the group's statuses, booking ids and spread, whole
-		} else if len(c.Violations) > 0 {
-			v := c.Violations[0]
-			first = strings.TrimSpace(v.Rule + " " + v.Path + ": " + v.Reason)
-			if n := len(c.Violations) - 1; n > 0 {
-				first += fmt.Sprintf(" (+%d more)", n)
-			}
-		}
-		fmt.Fprintf(a.stdout, "%-17s %-5s %7.1fms  %-22s %s\n", label, status,
-			float64(c.Duration.Microseconds())/1000, c.Name, oneLine(first, limit))
-	}
-	fmt.Fprintf(a.stdout, "contract: %d pass, %d fail, %d drift, %d skip, %d error\n",
-		res.Counts.Pass, res.Counts.Fail, res.Counts.Drift, res.Counts.Skip, res.Counts.Error)
-	printGeneration(a, res)
-	if res.Counts.Drift > 0 && !res.Strict {
-		fmt.Fprintln(a.stdout, "warning: drift is behaviour the document does not describe; --strict makes it a failure")
-	}
-}
-
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
-	return s
 }
 
 // stringsFlag is a repeatable string flag.

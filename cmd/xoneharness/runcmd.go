@@ -8,7 +8,6 @@ import (
 
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
-	"github.com/xoneharness/xoneharness/spec"
 )
 
 const runUsage = `
@@ -101,7 +100,11 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	}
 	defer func() { err = st.close(err) }()
 	rep := st.report(reports.KindRun)
-	rep.Notes = append(rep.Notes, preflightNote(a, source, defects))
+	note, err := reports.ConsolePreflight(a.stdout, source, defects)
+	if err != nil {
+		return err
+	}
+	rep.Notes = append(rep.Notes, note)
 	if err := runStages(ctx, a, st, rep, fs, &cf, &lf, tf.allowProduction, *continueOnFail); err != nil {
 		return err
 	}
@@ -125,18 +128,6 @@ func checkRunFlags(a *app, fs *flag.FlagSet, tf *targetFlags, cf *contractFlags,
 	}
 	tf.partnerInputs = map[string]string{"--offer-id": cf.offerID, "--offers": cf.offersFile}
 	return nil
-}
-
-// preflightNote prints and returns the spec preflight's line.
-func preflightNote(a *app, source string, defects []spec.Defect) string {
-	handled := 0
-	for _, d := range defects {
-		if d.Handled {
-			handled++
-		}
-	}
-	fmt.Fprintf(a.stdout, "spec: %s: %d defects, %d fixed by the overlay\n", source, len(defects), handled)
-	return fmt.Sprintf("spec preflight: %d vendor defects, %d fixed by the overlay", len(defects), handled)
 }
 
 // runStages runs the contract stage, then the load stage, into rep. The
@@ -188,7 +179,7 @@ func runStages(ctx context.Context, a *app, st *session, rep *reports.Report, fs
 // runLoadStage runs run's load stage on the rest of the offers stream (or
 // generated offers against the embedded sandbox).
 func runLoadStage(ctx context.Context, a *app, st *session, rep *reports.Report, fs *flag.FlagSet, lf *loadFlags, stream load.Feed, allowProduction bool) error {
-	feed, n := stream, feedStream
+	feed, n := stream, reports.OffersStream
 	if feed == nil {
 		var err error
 		if feed, n, err = lf.openOffers(ctx, a, st.tg, "", nil); err != nil {
@@ -202,11 +193,13 @@ func runLoadStage(ctx context.Context, a *app, st *session, rep *reports.Report,
 	defer lr.release()
 	lr.cfg.Offers, lr.offers = feed, n
 	fmt.Fprintln(a.stdout)
-	describePlan(a, st.tg, lr.cfg.Plan, n)
+	if err := reports.ConsolePlan(a.stdout, lr.cfg.Plan, st.tg.Describe(), n); err != nil {
+		return err
+	}
 	res, err := load.Run(ctx, lr.cfg)
 	if res != nil {
-		printLoad(a, res)
 		rep.Load, rep.Shard = res, lf.shardLabel()
+		console(a, reports.ConsoleLoad, rep)
 	}
 	if err != nil {
 		return st.failed(rep, loadError(st.tg, err))

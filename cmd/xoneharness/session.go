@@ -152,19 +152,8 @@ func (st *session) finish(rep *reports.Report) error {
 	if err := writeReport(st.a, st.dir, st.formats, rep); err != nil {
 		return err
 	}
-	printIncomplete(st.a, rep)
-	verdict := strings.ToUpper(rep.Verdict)
-	if rep.Load != nil && rep.Load.Plan.GatesOff {
-		verdict += " (safety gates off: --no-default-thresholds)"
-	}
-	where := st.dir
-	if st.tg != nil {
-		where = st.tg.Describe()
-	}
-	if slices.Contains(st.formats, reports.FormatHTML) {
-		fmt.Fprintf(st.a.stdout, "verdict: %s against %s; open %s\n", verdict, where, filepath.Join(st.dir, reports.FileName(reports.FormatHTML)))
-	} else {
-		fmt.Fprintf(st.a.stdout, "verdict: %s against %s; reports in %s\n", verdict, where, st.dir)
+	if err := reports.ConsoleVerdict(st.a.stdout, rep, st.dir, slices.Contains(st.formats, reports.FormatHTML)); err != nil {
+		return err
 	}
 	return verdictError(rep)
 }

@@ -1,4 +1,4 @@
-package main
+package reports
 
 import (
 	"errors"
@@ -9,14 +9,13 @@ import (
 	"strings"
 
 	"github.com/xoneharness/xoneharness/internal/fsx"
-	"github.com/xoneharness/xoneharness/reports"
 )
 
 // reportsRoot is where default report directories are made (see
-// reports.DefaultDir), relative to the working directory.
+// DefaultDir), relative to the working directory.
 const reportsRoot = "reports"
 
-// checkProfilePath refuses a --cpuprofile path that names anything already
+// checkProfilePath refuses a CPU profile path that names anything already
 // there (a symbolic link included) or that lies inside a report directory: a
 // directory holding a run's lock file or output (summary.json, bookings.csv,
 // results.bin, junit.xml, report.*), a directory below one holding a lock or
@@ -36,7 +35,7 @@ func checkProfilePath(path string) error {
 		return fmt.Errorf("cpu profile: %s is under the reports root %s; write the profile elsewhere", path, reportsRoot+string(filepath.Separator))
 	}
 	dir := filepath.Dir(abs)
-	if name, err := profileBlocker(dir, reports.IsRunOutput); err != nil {
+	if name, err := profileBlocker(dir, IsRunOutput); err != nil {
 		return fmt.Errorf("cpu profile: %w", err)
 	} else if name != "" {
 		return fmt.Errorf("cpu profile: %s is inside a report directory (it holds %s); write the profile elsewhere", path, name)
@@ -55,9 +54,10 @@ func checkProfilePath(path string) error {
 	}
 }
 
-// createProfile creates the --cpuprofile file after checkProfilePath,
-// exclusively and never through a symbolic link.
-func createProfile(path string) (*os.File, error) {
+// CreateProfile creates a CPU profile file at path, exclusively and never
+// through a symbolic link, after refusing a path checkProfilePath refuses: a
+// profile must never replace a run's record.
+func CreateProfile(path string) (*os.File, error) {
 	if err := checkProfilePath(path); err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func createProfile(path string) (*os.File, error) {
 // isRunMarker reports the files that mark a directory, at any depth above a
 // path, as a run's: its lock and its raw results.
 func isRunMarker(name string) bool {
-	return name == reports.LockFile || name == "bookings.csv" || name == "results.bin"
+	return name == LockFile || name == "bookings.csv" || name == "results.bin"
 }
 
 // profileBlocker returns the first entry of dir that match accepts; "" when

@@ -339,3 +339,31 @@ func spin() {
 		}
 	}
 }
+
+// TestValidateQueueBounds: a response is skipped only when the validator's
+// queue is full, in responses or in bytes, and each skip is counted with
+// the reason; what fits is queued.
+func TestValidateQueueBounds(t *testing.T) {
+	big := make([]byte, validateQueueBytes/2-1)
+	for _, tt := range []struct {
+		name       string
+		jobs       []validateJob
+		wantQueued int
+	}{
+		{"bytes", []validateJob{{body: big}, {body: big}, {body: big}}, 2},
+		{"responses", make([]validateJob, validateQueue+3), validateQueue},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// No validator drains this pool: what submit queues stays queued.
+			v := &validatorPool{jobs: make(chan validateJob, validateQueue)}
+			for _, j := range tt.jobs {
+				v.submit(j)
+			}
+			assert.Len(t, v.jobs, tt.wantQueued, "queued")
+			assert.Equal(t, uint64(len(tt.jobs)-tt.wantQueued), v.schema.Skipped, "skipped")
+			v.done = make(chan struct{})
+			close(v.done)
+			assert.Contains(t, v.close().SkipReason, "queue full")
+		})
+	}
+}

@@ -457,20 +457,30 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	if lr.cfg.Policyholder, err = readPolicyholder(lf.policyholder); err != nil {
 		return err
 	}
+	rep := st.report(reports.KindLoad)
+	if err := lr.attack(ctx, a, st, rep, lf.shardLabel()); err != nil {
+		return err
+	}
+	bf.apply(a, rep, base, tol)
+	return st.finish(rep)
+}
+
+// attack prints the plan, runs the load and puts its result in rep (with
+// the shard's label); a failed run is written as an error report
+// (session.failed).
+func (lr *loadRun) attack(ctx context.Context, a *app, st *session, rep *reports.Report, shard string) error {
 	if err := reports.ConsolePlan(a.stdout, lr.cfg.Plan, st.tg.Describe(), lr.offers); err != nil {
 		return err
 	}
-	rep := st.report(reports.KindLoad)
 	res, err := load.Run(ctx, lr.cfg)
 	if res != nil {
-		rep.Load, rep.Shard = res, lf.shardLabel()
+		rep.Load, rep.Shard = res, shard
 		console(a, reports.ConsoleLoad, rep)
 	}
 	if err != nil {
 		return st.failed(rep, loadError(st.tg, err))
 	}
-	bf.apply(a, rep, base, tol)
-	return st.finish(rep)
+	return nil
 }
 
 // setEgress gives the target flags the job's ceiling and this process's

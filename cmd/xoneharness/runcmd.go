@@ -193,16 +193,5 @@ func runLoadStage(ctx context.Context, a *app, st *session, rep *reports.Report,
 	defer lr.release()
 	lr.cfg.Offers, lr.offers = feed, n
 	fmt.Fprintln(a.stdout)
-	if err := reports.ConsolePlan(a.stdout, lr.cfg.Plan, st.tg.Describe(), n); err != nil {
-		return err
-	}
-	res, err := load.Run(ctx, lr.cfg)
-	if res != nil {
-		rep.Load, rep.Shard = res, lf.shardLabel()
-		console(a, reports.ConsoleLoad, rep)
-	}
-	if err != nil {
-		return st.failed(rep, loadError(st.tg, err))
-	}
-	return nil
+	return lr.attack(ctx, a, st, rep, lf.shardLabel())
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Defaults applied by [New] to zero fields of [Config].
+// Defaults [New] gives the zero fields of [Config].
 const (
 	// DefaultFetchTimeout bounds one request to the token endpoint.
 	DefaultFetchTimeout = 10 * time.Second
@@ -21,46 +21,34 @@ const (
 	DefaultFailureHold = time.Second
 )
 
-// maxResponseBytes is the largest token response accepted (1 MiB, as golang.org/x/oauth2 reads); a
-// larger one is refused, not cut.
+// maxResponseBytes is the largest token response accepted, as x/oauth2 reads; a larger one is refused.
 const maxResponseBytes = 1 << 20
 
 // Config configures a [Source]. TokenURL, ClientID and ClientSecret are required; every other zero
 // field gets the default named on it.
 type Config struct {
-	// TokenURL is the token endpoint (http or https), e.g. https://host/api/oauth/token.
-	TokenURL string
-	// ClientID is the client credential's id.
-	ClientID string
-	// ClientSecret is the client credential's secret. It never appears in an error, log line or
-	// Stats.
-	ClientSecret string
-	// Style says how the credentials are sent; default StyleJSON.
-	Style Style
-	// Redactor receives the client secret (kept for good) and every token the Source learns (the
-	// most recent 32 kept), each before Token returns it and before an error could carry it.
-	// Default: a new Redactor per Source. Give every Source of a process the one Redactor its
-	// outputs go through.
+	TokenURL     string // the token endpoint, an absolute http or https URL
+	ClientID     string // the client credential's id
+	ClientSecret string // never appears in an error, log line or Stats
+	Style        Style  // how the credentials are sent; default StyleJSON
+	// Redactor receives the client secret and every token the Source learns (the latest 32), before
+	// Token returns them or an error could carry them. Default: a new one per Source; give every
+	// Source the Redactor its process's outputs go through.
 	Redactor *Redactor
-	// HTTPClient sends the token requests. Default: a client that follows no redirect, with a 5 s
-	// dial timeout, a 5 s TLS handshake timeout, a 10 s response header timeout and the
-	// environment's proxy settings.
+	// HTTPClient sends the token requests. Default: no redirect followed, 5 s dial and TLS
+	// handshake timeouts, a 10 s response header timeout, the environment's proxy.
 	HTTPClient *http.Client
-	// FetchTimeout limits one fetch (request and body), default 10 s. It matters: x/oauth2's reuse
-	// cache holds its lock during a fetch, so a hung token endpoint would otherwise block every
-	// Token caller forever.
+	// FetchTimeout limits one fetch (request and body), default 10 s: x/oauth2's cache holds its
+	// lock during a fetch, so a hung endpoint would otherwise block every Token caller.
 	FetchTimeout time.Duration
-	// RefreshMargin is how long before the server's expiry a token stops being handed out and is
-	// replaced, default 60 s, capped at a quarter of the token's lifetime (a 30 s token is used for
-	// 22.5 s rather than refetched on every call). 1ns uses tokens to their end.
+	// RefreshMargin is how long before the server's expiry a token is replaced, default 60 s,
+	// capped at a quarter of its lifetime; 1ns uses tokens to their end.
 	RefreshMargin time.Duration
-	// FailureHold is how long, after a failed fetch, Token returns that same error without asking
-	// the endpoint again, default 1 s: callers queued behind a fetch that hung for FetchTimeout
-	// fail together instead of each waiting another FetchTimeout.
+	// FailureHold is how long Token returns a failed fetch's error without asking again, default
+	// 1 s, so that callers queued behind a hung fetch fail together.
 	FailureHold time.Duration
-	// Now is the clock that stamps token expiry and schedules Prefetch, default time.Now.
-	// x/oauth2's cache compares expiry with the real time.Now, so Now must track the wall clock
-	// (tests may shift it slightly).
+	// Now stamps token expiry and schedules Prefetch, default time.Now. It must track the wall
+	// clock: x/oauth2 compares expiry with time.Now.
 	Now func() time.Time
 }
 
@@ -99,8 +87,8 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.HTTPClient == nil {
-		// A token endpoint's redirect must never carry the client secret to another host: a 3xx is
-		// the answer.
+		// A redirect must never carry the client secret to another host: a 3xx is the answer. No
+		// overall Timeout: FetchTimeout bounds each fetch through its context.
 		noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		c.HTTPClient = &http.Client{CheckRedirect: noRedirect, Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
@@ -111,7 +99,7 @@ func (c Config) withDefaults() (Config, error) {
 			ExpectContinueTimeout: time.Second,
 			IdleConnTimeout:       90 * time.Second,
 			MaxIdleConnsPerHost:   2,
-		}} // no overall Timeout: FetchTimeout bounds each fetch through its context
+		}}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

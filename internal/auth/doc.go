@@ -1,19 +1,12 @@
-// Package auth gets and caches bearer tokens for the XONE API with the OAuth2 client-credentials
-// grant, and scrubs secrets from anything the harness prints.
+// Package auth gets and caches bearer tokens for the XONE API (OAuth2 client credentials) and
+// scrubs secrets from anything the harness prints.
 //
-// XONE's token endpoint takes a JSON body, which golang.org/x/oauth2/clientcredentials cannot send;
-// [Source] sends it (StyleJSON, the default) or the usual form body (StyleForm, StyleBasic), and
-// accepts a JSON or a form-encoded answer. Caching is x/oauth2's ReuseTokenSourceWithExpiry; on top
-// of it a Source adds a per-fetch timeout, a refresh margin capped for short-lived tokens,
-// [Source.Invalidate] for a 401, [Source.Prefetch] so callers never wait on the endpoint, [Stats],
-// and errors ([FetchError], [ErrUnreachable], [ErrRejected]) that describe an answer by status,
-// content type and length, never by its body.
-//
-// [Redactor] removes the client secret and tokens in every form they take ([Forms]), "Bearer xxx"
-// and "Basic xxx" credentials, URL userinfo and sensitive JSON members (xone.SensitiveKey) from
-// text, headers and bodies. A Source registers its client secret and every token it learns, from
-// any answer in any format, with its Redactor before anything can print them. [ReadSecretFile] and
-// [CheckSecret] refuse secrets too short to redact safely.
+// XONE's token endpoint takes a JSON body, which golang.org/x/oauth2/clientcredentials cannot
+// send: a [Source] sends JSON (the default) or a form body, reads a JSON or form answer and caches
+// with x/oauth2's ReuseTokenSourceWithExpiry. A [Redactor] removes the client secret and tokens in
+// every form they take ([Forms]), Bearer and Basic credentials, URL userinfo and sensitive JSON
+// members; a Source registers its secret and every token it sees with it before anything can print
+// them.
 //
 //	red := auth.NewRedactor() // one per process: every output goes through it
 //	src, err := auth.New(auth.Config{TokenURL: baseURL + "/api/oauth/token",
@@ -23,10 +16,7 @@
 //	}
 //	go src.Prefetch(ctx) // optional: refresh ahead of expiry
 //	tok, err := src.Token() // errors.Is(err, auth.ErrUnreachable): infrastructure failure
-//	...
 //	req.Header.Set("Authorization", tok.Type()+" "+tok.AccessToken)
-//	if resp, err := client.Do(req); err == nil && resp.StatusCode == http.StatusUnauthorized {
-//		src.Invalidate(tok) // the next Token call fetches a new one, once
-//	}
+//	// on a 401 answer: src.Invalidate(tok), and the next Token fetches a new one
 //	log.Print(red.String(string(body)))
 package auth

@@ -13,7 +13,6 @@ import (
 )
 
 // fetch asks the token endpoint for a new token, bounded by FetchTimeout, and records it in Stats.
-// The returned held has the shortened Expiry and the Prefetch time.
 func (s *Source) fetch(parent context.Context) (*held, error) {
 	ctx, cancel := context.WithTimeout(parent, s.cfg.FetchTimeout)
 	defer cancel()
@@ -27,15 +26,15 @@ func (s *Source) fetch(parent context.Context) (*held, error) {
 	return s.hold(tok, issued), nil
 }
 
-// request sends one token request in the configured Style and reads the answer. Every token-looking
-// value of the answer, whatever its format and status, is registered with the redactor before
-// anything else is done with it, and so is the token it yields.
+// request sends one token request and reads the answer. Every token-looking value of the answer,
+// whatever its format and status, and the token it yields are registered with the redactor first.
 func (s *Source) request(ctx context.Context, issued time.Time) (*oauth2.Token, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.TokenURL, bytes.NewReader(s.body))
+	body, bodyType := requestBody(s.cfg)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.TokenURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, s.fail(nil, 0, fmt.Errorf("build request: %w", err))
 	}
-	req.Header.Set("Content-Type", s.bodyType)
+	req.Header.Set("Content-Type", bodyType)
 	req.Header.Set("Accept", "application/json")
 	if s.cfg.Style == StyleBasic {
 		// RFC 6749 §2.3.1: both are form-encoded first, as golang.org/x/oauth2 does.
@@ -46,7 +45,7 @@ func (s *Source) request(ctx context.Context, issued time.Time) (*oauth2.Token, 
 		return nil, s.fail(nil, 0, unreachable(err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	s.redact.addRecent(tokenValues(body)...)
 	ctype := resp.Header.Get("Content-Type")
 	switch {
@@ -65,20 +64,11 @@ func (s *Source) request(ctx context.Context, issued time.Time) (*oauth2.Token, 
 	return tok, nil
 }
 
-// hold shortens tok's Expiry by the effective refresh margin (RefreshMargin, capped at a quarter of
-// the lifetime) and computes when Prefetch should replace it: RefreshMargin before that shortened
-// expiry, but no later than halfway through the time it is handed out (short-lived tokens leave
-// little room for a late timer or a slow fetch).
+// hold shortens tok's Expiry by the effective refresh margin, min(RefreshMargin, lifetime/4), and
+// sets the Prefetch time: RefreshMargin before that, but no later than halfway through the time the
+// token is handed out (a short-lived token leaves little room for a late timer or a slow fetch).
 func (s *Source) hold(tok *oauth2.Token, issued time.Time) *held {
-	tok.Expiry = tok.Expiry.Add(-s.margin(tok.Expiry.Sub(issued)))
+	tok.Expiry = tok.Expiry.Add(-min(s.cfg.RefreshMargin, max(tok.Expiry.Sub(issued), 0)/4))
 	usable := max(tok.Expiry.Sub(issued), 0)
 	return &held{tok: tok, refreshAt: tok.Expiry.Add(-min(s.cfg.RefreshMargin, usable/2))}
-}
-
-// margin is min(RefreshMargin, lifetime/4), and 0 for a lifetime <= 0.
-func (s *Source) margin(lifetime time.Duration) time.Duration {
-	if lifetime <= 0 {
-		return 0
-	}
-	return min(s.cfg.RefreshMargin, lifetime/4)
 }

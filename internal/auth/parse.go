@@ -23,12 +23,10 @@ import (
 // maxExpiresIn caps expires_in (seconds), as golang.org/x/oauth2 does: about 68 years.
 const maxExpiresIn = math.MaxInt32
 
-// maxTokenValues is the most token-looking values [tokenValues] returns for one response: a Source
-// keeps only its recent tokens (maxRecent) anyway.
+// maxTokenValues is the most values tokenValues returns for one response (more than maxRecent).
 const maxTokenValues = 16
 
-// parseTokenResponse parses a token endpoint's answer, received at now, whose Content-Type header
-// was contentType. The body is read as
+// parseTokenResponse parses a token endpoint's answer, received at now. The body is read as
 //
 //	JSON  when it starts with '{' (after white space) or contentType is application/json or
 //	      ends in +json: one object, nothing after it;
@@ -45,8 +43,7 @@ const maxTokenValues = 16
 //	refresh_token string, optional
 //
 // ExpiresIn is the server's value (0 when absent). Every member is kept through Token.WithExtra as
-// golang.org/x/oauth2 keeps it (JSON numbers as float64, form values as url.Values), so
-// tok.Extra("scope") works. Errors say which rule failed and never quote the body.
+// x/oauth2 keeps it, so tok.Extra("scope") works. Errors name the rule failed, never quote the body.
 func parseTokenResponse(body []byte, contentType string, now time.Time) (*oauth2.Token, error) {
 	obj, extra, err := decodeFields(body, contentType)
 	if err != nil {
@@ -66,17 +63,12 @@ func parseTokenResponse(body []byte, contentType string, now time.Time) (*oauth2
 	if err != nil {
 		return nil, err
 	}
-	lifetime := time.Duration(secs) * time.Second
-	if secs == 0 {
-		lifetime = DefaultLifetime
-	}
 	tok := &oauth2.Token{AccessToken: str[0], TokenType: cmp.Or(str[1], "Bearer"), RefreshToken: str[2],
-		ExpiresIn: secs, Expiry: now.Add(lifetime)}
+		ExpiresIn: secs, Expiry: now.Add(cmp.Or(time.Duration(secs)*time.Second, DefaultLifetime))}
 	return tok.WithExtra(extra), nil
 }
 
-// decodeFields decodes a JSON object or a form body (see parseTokenResponse) into its members, JSON
-// numbers as json.Number and form values as strings, and the extras a token keeps.
+// decodeFields decodes a JSON or form body (see parseTokenResponse) into members and token extras.
 func decodeFields(body []byte, contentType string) (map[string]any, any, error) {
 	mt := mediaType(contentType)
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
@@ -94,9 +86,7 @@ func decodeFields(body []byte, contentType string) (map[string]any, any, error) 
 		if _, err := dec.Token(); err != io.EOF {
 			return nil, nil, errors.New("parse token response: invalid JSON: data after the object")
 		}
-		// The extras are decoded again without UseNumber so they look like golang.org/x/oauth2's
-		// (float64 numbers); the body is known valid.
-		var raw map[string]any
+		var raw map[string]any // float64 numbers, as x/oauth2's extras have; the body is valid
 		_ = json.Unmarshal(body, &raw)
 		return obj, raw, nil
 	case mt == "application/x-www-form-urlencoded" || mt == "text/plain":
@@ -113,9 +103,8 @@ func decodeFields(body []byte, contentType string) (map[string]any, any, error) 
 	return nil, nil, fmt.Errorf("parse token response: content type %q is neither JSON nor a form", cmp.Or(mt, "none"))
 }
 
-// mediaType returns the media type of a Content-Type header, lower case and without parameters, cut
-// to 64 bytes; "" when there is none or it does not parse. Media types are ASCII tokens, so the cut
-// splits no rune.
+// mediaType returns the media type of a Content-Type header, lower case, without parameters, cut to
+// 64 bytes (ASCII, so no rune is split); "" when there is none or it does not parse.
 func mediaType(contentType string) string {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
@@ -126,19 +115,16 @@ func mediaType(contentType string) string {
 
 // expiresIn reads expires_in: a JSON number or a numeric string. Absent, null, "" and 0 give 0.
 func expiresIn(v any) (int64, error) {
-	var text string
-	switch v := v.(type) {
+	switch v.(type) {
+	case json.Number, string:
 	case nil:
 		return 0, nil
-	case json.Number:
-		text = v.String()
-	case string:
-		text = strings.TrimSpace(v)
-		if text == "" {
-			return 0, nil
-		}
 	default:
 		return 0, errors.New("parse token response: expires_in is not a number")
+	}
+	text := strings.TrimSpace(fmt.Sprint(v))
+	if text == "" {
+		return 0, nil
 	}
 	// Every value in range is exact as a float64; a number too large for one (ErrRange, ±Inf) is
 	// still a number, while "Inf" and "NaN" are not.
@@ -154,34 +140,30 @@ func expiresIn(v any) (int64, error) {
 	return int64(f), nil
 }
 
-// jsonCause drops the parts of a JSON decoding error that could echo the input (an
-// UnmarshalTypeError names a field path, a SyntaxError one character; both are harmless) and keeps
-// the message short.
+// jsonCause describes a JSON decoding error briefly, without the parts that could echo the input.
 func jsonCause(err error) error {
 	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		return fmt.Errorf("syntax error at byte %d", syn.Offset)
-	}
 	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) {
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
 		return fmt.Errorf("want an object, got %s", typ.Value)
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("empty or truncated")
 	}
 	return errors.New("unreadable")
 }
 
-// tokenFieldRE finds a token-looking field in any text: a name ending in "token" (access_token,
-// refresh_token, id_token, accessToken, …), maybe quoted, then ':', '=' or an HTML value attribute,
-// then the value as a JSON string, a single- or &quot;-quoted string, or a bare run of b64token
-// characters (RFC 6750), '=' and percent escapes.
+// tokenFieldRE finds a token-looking field in any text: a name ending in "token", maybe quoted, then
+// ':', '=' or an HTML value attribute, then the value as a JSON string, a single- or &quot;-quoted
+// string, or a bare run of b64token characters (RFC 6750), '=' and percent escapes.
 var tokenFieldRE = regexp.MustCompile(`(?i)token(?:"|'|&quot;)?(?:\s*[:=]|\s+value\s*=)\s*(?:"((?:[^"\\]|\\.)+)"|'([^']+)'|&quot;(.+?)&quot;|([A-Za-z0-9\-._~+/%=]+))`)
 
-// tokenValues returns the values of the token-looking fields in body, in any format (JSON, form,
-// HTML, plain text), as written and decoded (JSON escapes, percent escapes): at most maxTokenValues
-// distinct values of at least MinSecretLen characters. Shorter ones would match ordinary text
-// ("null", "{"); a Source registers the tokens it accepts whatever their length.
+// tokenValues returns the values of the token-looking fields in body, in any format, as written and
+// decoded (JSON or percent escapes): at most maxTokenValues distinct values of at least MinSecretLen
+// characters, as shorter ones would match ordinary text ("null"). A Source registers the tokens it
+// accepts whatever their length.
 func tokenValues(body []byte) []string {
 	if !bytes.Contains(bytes.ToLower(body), []byte("token")) {
 		return nil

@@ -18,16 +18,14 @@ import (
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
-// Redacted replaces every secret a [Redactor] scrubs. It is xone.Redacted, the project's one
-// redaction marker.
+// Redacted replaces every secret a [Redactor] scrubs: xone.Redacted, the project's one marker.
 const Redacted = xone.Redacted
 
 // MinSecretLen is the fewest characters (runes) a configured secret may have ([CheckSecret]); a
 // [Redactor] matches shorter literals only as whole tokens.
 const MinSecretLen = 8
 
-// maxRecent is how many recently seen tokens a Source keeps in its Redactor (older tokens have
-// expired; keeping every one would slow String down over a long run with short-lived tokens).
+// maxRecent is how many recent tokens a Redactor keeps (older ones have expired; each slows String).
 const maxRecent = 32
 
 // maxPasses bounds the scrub passes over one text; see literal.
@@ -38,26 +36,22 @@ var (
 	bearerRE = regexp.MustCompile(`(?i)\b(bearer)(\s+)[A-Za-z0-9\-._~+/]+=*`)
 	// basicRE finds "Basic <word>"; basicCredential decides whether the word is a credential.
 	basicRE = regexp.MustCompile(`(?i)\b(basic)(\s+)([A-Za-z0-9+/_\-]+=*)`)
-	// userinfoRE finds the userinfo of a URL ("scheme://user:pass@"), also with JSON-escaped
-	// slashes ("http:\/\/").
+	// userinfoRE finds a URL's userinfo ("scheme://user:pass@"), also after "http:\/\/".
 	userinfoRE = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.\-]*:\\?/\\?/)[^\s/\\?#"'<>]*@`)
 )
 
 // Redactor scrubs secrets from text, headers and JSON bodies before they are printed, logged or
-// written to a report. The zero value is ready to use and holds no literal secrets; a nil *Redactor
-// scrubs like one, but Add panics on it. A Redactor is safe for concurrent use.
+// written. The zero value is ready to use; a nil *Redactor scrubs like one, but Add panics on it. A
+// Redactor is safe for concurrent use.
 //
-// Without any literal secret it replaces the credential of "Bearer xxx", "Basic xxx" (when xxx is
-// base64 of "user:password") and the userinfo of URLs ("http://[REDACTED]@host").
-//
-// Each literal secret of at least [MinSecretLen] characters is replaced in each of the 16 encodings
-// [Forms] lists, the base64 ones for any client id: a base64 match is found on the part that
-// depends on the secret alone and widened to the whole run of base64 characters around it. Where
-// matches overlap, their union is replaced by one marker. A shorter literal (a short token seen at
-// run time) is matched raw only, and only as a whole token: not next to an ASCII letter or digit,
-// so "a" never turns "Unauthenticated" into "Un[REDACTED]uthenticated".
-//
-// Scrubbing a text costs about its length times the number of patterns (at most 20 per secret).
+// It always replaces the credential of "Bearer xxx" and "Basic xxx" (when xxx is base64 of
+// "user:password") and the userinfo of URLs. Each literal secret of at least [MinSecretLen]
+// characters is replaced in each encoding [Forms] lists, the base64 ones for any client id (a match
+// on the part that depends on the secret alone, widened to the run of base64 characters around it);
+// overlapping matches become one marker. A shorter literal is matched raw and only as a whole token
+// (not next to an ASCII letter or digit), so "a" never turns "Unauthenticated" into
+// "Un[REDACTED]uthenticated". A text costs about its length times the number of patterns (at most
+// 20 per secret).
 type Redactor struct {
 	mu      sync.Mutex
 	secrets []string // added by NewRedactor and Add, kept for good
@@ -87,8 +81,7 @@ func NewRedactor(secrets ...string) *Redactor {
 	return r
 }
 
-// Add adds a literal secret to scrub from now on; empty strings and known secrets are ignored. A
-// secret shorter than MinSecretLen is matched only as a whole token.
+// Add adds a literal secret to scrub from now on; empty strings and known secrets are ignored.
 func (r *Redactor) Add(secret string) {
 	if secret == "" {
 		return
@@ -122,22 +115,20 @@ func (r *Redactor) rebuild() {
 	snap, seen := &redactSnapshot{}, map[pattern]bool{}
 	for _, s := range slices.Concat(r.secrets, r.recent) {
 		for _, p := range secretForms(s) {
-			if seen[p] {
-				continue
+			if !seen[p] {
+				seen[p] = true
+				snap.pats = append(snap.pats, p)
+				snap.recheck = snap.recheck || p.whole || strings.ContainsAny(p.s, "[]") ||
+					strings.Contains(Redacted, p.s)
 			}
-			seen[p] = true
-			snap.pats = append(snap.pats, p)
-			// A replacement can form a new match next to a marker: see literal.
-			snap.recheck = snap.recheck || p.whole || strings.ContainsAny(p.s, "[]") ||
-				strings.Contains(Redacted, p.s)
 		}
 	}
 	r.snap.Store(snap)
 }
 
-// Forms returns the strings secret takes on the wire for the client id id: the 16 encodings a
-// [Redactor] scrubs, in this order, each string once (some coincide: an alphanumeric secret's first
-// eight are one) and none empty, so at most 16 strings:
+// Forms returns the strings secret takes on the wire for the client id id: the encodings a
+// [Redactor] scrubs, in this order, each once (an alphanumeric secret's first eight coincide), none
+// empty:
 //
 //	1     as is
 //	2, 3  JSON-escaped by encoding/json, with and without HTML escaping
@@ -148,17 +139,13 @@ func (r *Redactor) rebuild() {
 //	      padded and not
 //	13-16 the same of "id:secret" with both query-escaped first, as golang.org/x/oauth2 and
 //	      RFC 6749 section 2.3.1 send them
-//
-// A Redactor scrubs all of them for a secret of at least MinSecretLen characters, the base64 ones
-// for any id; a shorter secret only as is, as a whole token.
-func Forms(id, secret string) []string {
+func Forms(id, secret string) (forms []string) {
 	out := textForms(secret)
 	for _, p := range [][2]string{{id, secret}, {url.QueryEscape(id), url.QueryEscape(secret)}} {
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 			out = append(out, enc.EncodeToString([]byte(p[0]+":"+p[1])))
 		}
 	}
-	var forms []string
 	for _, f := range out {
 		if f != "" && !slices.Contains(forms, f) {
 			forms = append(forms, f)
@@ -172,13 +159,6 @@ func textForms(s string) []string {
 	q, p := url.QueryEscape(s), url.PathEscape(s)
 	return []string{s, jsonEscape(s, true), jsonEscape(s, false), phpJSONEscape(s), q, lowerHexEscapes(q), p, lowerHexEscapes(p)}
 }
-
-// Base64 alphabets a match is widened over ('=' only to the right).
-const (
-	b64Std  = "+/"
-	b64URL  = "-_"
-	b64Both = "+/-_"
-)
 
 // secretForms returns the patterns that find s in each of Forms' encodings, for any client id.
 func secretForms(s string) []pattern {
@@ -194,9 +174,9 @@ func secretForms(s string) []pattern {
 	for _, f := range textForms(s) {
 		add(f, "")
 	}
-	// Base64 of "id:secret": the secret starts at any offset modulo 3 and only whole 3-byte groups
-	// inside it encode to characters that do not depend on the id or what follows, so find those
-	// and widen the match.
+	// Base64 of "id:secret": the secret starts at any offset modulo 3, and only whole 3-byte groups
+	// inside it encode to characters that depend on it alone: find those, widen the match (over
+	// the alphabet given, and '=' to the right).
 	for _, src := range []string{s, url.QueryEscape(s)} {
 		for j := range 3 {
 			g := (len(src) - j) / 3
@@ -206,11 +186,11 @@ func secretForms(s string) []pattern {
 			chunk := []byte(src[j : j+3*g])
 			std, web := base64.RawStdEncoding.EncodeToString(chunk), base64.RawURLEncoding.EncodeToString(chunk)
 			if std == web {
-				add(std, b64Both)
+				add(std, "+/-_")
 				continue
 			}
-			add(std, b64Std)
-			add(web, b64URL)
+			add(std, "+/")
+			add(web, "-_")
 		}
 	}
 	return out
@@ -231,33 +211,24 @@ func phpJSONEscape(s string) string {
 		return ""
 	}
 	var b strings.Builder
-	for _, c := range strings.ReplaceAll(jsonEscape(s, false), "/", `\/`) {
-		if c < utf8.RuneSelf {
-			b.WriteRune(c)
-			continue
-		}
-		for _, u := range utf16.Encode([]rune{c}) {
+	for _, u := range utf16.Encode([]rune(strings.ReplaceAll(jsonEscape(s, false), "/", `\/`))) {
+		if u < utf8.RuneSelf {
+			b.WriteByte(byte(u))
+		} else {
 			fmt.Fprintf(&b, `\u%04x`, u)
 		}
 	}
 	return b.String()
 }
 
-// lowerHexEscapes returns s with the hex digits of its %XX escapes in lower case.
-func lowerHexEscapes(s string) string {
-	b := []byte(s)
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == '%' {
-			copy(b[i+1:], strings.ToLower(string(b[i+1:i+3])))
-			i += 2
-		}
-	}
-	return string(b)
-}
+// pctEscapeRE finds the %XX escapes url.QueryEscape and url.PathEscape write.
+var pctEscapeRE = regexp.MustCompile(`%[0-9A-F]{2}`)
 
-// String returns s with every "Bearer xxx" and "Basic xxx" credential turned into "Bearer
-// [REDACTED]" and "Basic [REDACTED]", the userinfo of every URL into "[REDACTED]", and every form
-// of every known secret into "[REDACTED]".
+// lowerHexEscapes returns s with the hex digits of its %XX escapes in lower case.
+func lowerHexEscapes(s string) string { return pctEscapeRE.ReplaceAllStringFunc(s, strings.ToLower) }
+
+// String returns s with the credential of every "Bearer xxx" and "Basic xxx", the userinfo of every
+// URL and every form of every known secret replaced by Redacted.
 func (r *Redactor) String(s string) string {
 	lower := strings.ToLower(s)
 	if strings.Contains(lower, "bearer") {
@@ -277,9 +248,8 @@ func (r *Redactor) String(s string) string {
 	return r.literal(s)
 }
 
-// basicCredential reports whether w, the word after "Basic", is a credential: base64 (either
-// alphabet, padded or not) of valid UTF-8 text without control characters that holds a ':'.
-// Ordinary words ("Basic checks") decode to bytes that are not such text.
+// basicCredential reports whether w, the word after "Basic", is base64 (either alphabet, padded or
+// not) of UTF-8 text without control characters that holds a ':', which ordinary words are not.
 func basicCredential(w string) bool {
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 		b, err := enc.DecodeString(strings.TrimRight(w, "="))
@@ -291,18 +261,14 @@ func basicCredential(w string) bool {
 	return false
 }
 
-// literal replaces every form of the known secrets. A replacement can, at a marker's edge, form a
-// new occurrence (a secret with '[' or ']' in it, or a short token that becomes whole once its
-// neighbour is a marker); for such patterns more passes run, and a text still holding a secret
-// after maxPasses becomes one marker.
+// literal replaces every form of the known secrets. A replacement can form a new occurrence at a
+// marker's edge (a secret with '[' or ']', a short token that becomes whole next to a marker): then
+// more passes run, and a text still holding a secret after maxPasses becomes one marker.
 func (r *Redactor) literal(s string) string {
-	var snap *redactSnapshot
-	if r != nil {
-		snap = r.snap.Load()
-	}
-	if snap == nil {
+	if r == nil || r.snap.Load() == nil {
 		return s
 	}
+	snap := r.snap.Load() // once set, never nil again
 	for range maxPasses {
 		spans := snap.find(s)
 		if len(spans) == 0 {
@@ -327,9 +293,7 @@ func (r *Redactor) literal(s string) string {
 // span is a half-open byte range [start, end) of a text.
 type span struct{ start, end int }
 
-// find returns the ranges of s where a pattern matches, sorted and merged where they overlap
-// (ranges that only touch stay apart). Each pattern is searched left to right without overlap, so
-// an occurrence not returned overlaps one that is.
+// find returns the ranges of s where a pattern matches, sorted, overlapping (not touching) merged.
 func (snap *redactSnapshot) find(s string) []span {
 	var spans []span
 	for _, p := range snap.pats {
@@ -339,14 +303,14 @@ func (snap *redactSnapshot) find(s string) []span {
 				break
 			}
 			start, end := i+j, i+j+len(p.s)
-			if p.whole && (start > 0 && isWordByte(s[start-1]) || end < len(s) && isWordByte(s[end])) {
+			if p.whole && (start > 0 && isWordByte(s[start-1], "") || end < len(s) && isWordByte(s[end], "")) {
 				i = start + 1
 				continue
 			}
-			for p.b64 != "" && start > 0 && isB64Byte(s[start-1], p.b64) {
+			for p.b64 != "" && start > 0 && isWordByte(s[start-1], p.b64) {
 				start--
 			}
-			for p.b64 != "" && end < len(s) && (isB64Byte(s[end], p.b64) || s[end] == '=') {
+			for p.b64 != "" && end < len(s) && isWordByte(s[end], p.b64+"=") {
 				end++
 			}
 			spans = append(spans, span{start, end})
@@ -365,18 +329,14 @@ func (snap *redactSnapshot) find(s string) []span {
 	return out
 }
 
-func isWordByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+// isWordByte reports whether c is an ASCII letter or digit or one of the bytes in extra.
+func isWordByte(c byte, extra string) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0
 }
 
-func isB64Byte(c byte, alphabet string) bool {
-	return isWordByte(c) || strings.IndexByte(alphabet, c) >= 0
-}
-
-// Header returns a redacted copy of h; h is not modified. Authorization and Proxy-Authorization
-// keep their scheme ("Bearer [REDACTED]", so a reader sees a value was there); every other header
-// xone.SensitiveHeader names (cookies, names containing token, secret, password or api-key) becomes
-// "[REDACTED]"; every other value gets the String treatment. A nil h gives nil.
+// Header returns a redacted copy of h (nil for nil). Authorization and Proxy-Authorization keep
+// their scheme ("Bearer [REDACTED]"), the headers xone.SensitiveHeader names become Redacted, and
+// every other value gets the String treatment.
 func (r *Redactor) Header(h http.Header) http.Header {
 	if h == nil {
 		return nil
@@ -385,12 +345,13 @@ func (r *Redactor) Header(h http.Header) http.Header {
 	for k, vs := range h {
 		red := make([]string, len(vs))
 		lk := strings.ToLower(k)
+		authz := lk == "authorization" || lk == "proxy-authorization"
 		for i, v := range vs {
 			scheme, _, hasScheme := strings.Cut(strings.TrimSpace(v), " ")
 			switch {
-			case (lk == "authorization" || lk == "proxy-authorization") && hasScheme:
+			case authz && hasScheme:
 				red[i] = r.String(scheme) + " " + Redacted
-			case lk == "authorization" || lk == "proxy-authorization" || xone.SensitiveHeader(k):
+			case authz || xone.SensitiveHeader(k):
 				red[i] = Redacted
 			default:
 				red[i] = r.String(v)
@@ -401,11 +362,9 @@ func (r *Redactor) Header(h http.Header) http.Header {
 	return out
 }
 
-// JSON returns a redacted copy of a JSON body; body is not modified. The values of the members
-// xone.SensitiveKey names (security_token, access_token, client_secret, email, phone, …, at any
-// depth, in any spelling such as accessToken) become "[REDACTED]" whatever their type, keeping the
-// key; every other string, and every key, gets the String treatment. Member order is kept; the
-// output is compact JSON. Input that is not valid JSON gets the String treatment as text.
+// JSON returns a redacted copy of a JSON body, compact, in member order. The values of the members
+// xone.SensitiveKey names (at any depth) become Redacted whatever their type; every other string
+// and every key gets the String treatment. Input that is not valid JSON is redacted as text.
 func (r *Redactor) JSON(body []byte) []byte {
 	if !json.Valid(body) {
 		return []byte(r.String(string(body)))
@@ -416,9 +375,8 @@ func (r *Redactor) JSON(body []byte) []byte {
 	if err := r.walk(dec, &buf); err != nil {
 		return []byte(r.String(string(body)))
 	}
-	// A secret written with JSON escapes in the input (\u0041 for A) is caught on the decoded
-	// strings; one spread over several members, or in a number, only in the output's text, at the
-	// cost of the output's validity in that odd case.
+	// A JSON-escaped secret (\u0041 for A) is caught on the decoded strings; one spread over members
+	// or in a number only in the output's text, at the cost of its validity in that odd case.
 	return []byte(r.literal(buf.String()))
 }
 
@@ -469,7 +427,7 @@ func (r *Redactor) member(dec *json.Decoder, buf *bytes.Buffer) error {
 	if !xone.SensitiveKey(key) {
 		return r.walk(dec, buf)
 	}
-	writeJSONString(buf, Redacted, false)
+	buf.WriteString(`"` + Redacted + `"`)
 	var skip json.RawMessage
 	return dec.Decode(&skip)
 }

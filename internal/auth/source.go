@@ -11,7 +11,7 @@ import (
 )
 
 // reuseDelta is the early-expiry margin given to x/oauth2's reuse cache: none, as each token's
-// Expiry is already shortened by the effective margin (0 would mean x/oauth2's 10 s default).
+// Expiry is already shortened (0 would mean x/oauth2's 10 s default).
 const reuseDelta = time.Nanosecond
 
 // Prefetch retry delays after a failed fetch: first, and the most.
@@ -22,25 +22,21 @@ const (
 
 // Source is a cached client-credentials token source for one credential. It implements
 // oauth2.TokenSource and is safe for concurrent use. Build it with [New].
-//
-// The cache is golang.org/x/oauth2's ReuseTokenSourceWithExpiry around the raw fetcher; Invalidate
-// and Prefetch swap in a new cache atomically.
 type Source struct {
 	cfg         Config
 	redact      *Redactor
 	redactedURL string
-	body        []byte                // the token request's body
-	bodyType    string                // its content type
-	cur         atomic.Pointer[cache] // never nil after New
+	cur         atomic.Pointer[cache] // never nil after New; Invalidate and Prefetch swap it
 
 	blockingFetches atomic.Int64 // fetches made for a Token caller (tests read it)
 	statsMu         sync.Mutex
 	stats           Stats
 }
 
-// cache is one generation of the token cache.
+// cache is one generation of the token cache: x/oauth2's reuse cache around its own Token.
 type cache struct {
-	reuse    oauth2.TokenSource   // x/oauth2 reuse cache around a cacheFetcher
+	s        *Source
+	reuse    oauth2.TokenSource   // x/oauth2 reuse cache around c
 	held     atomic.Pointer[held] // what reuse currently serves; nil before its first fetch
 	replaced chan struct{}        // closed when the Source stops using this cache
 
@@ -55,23 +51,15 @@ type held struct {
 	refreshAt time.Time     // when Prefetch replaces it, by Config.Now
 }
 
-// cacheFetcher is the raw fetcher a cache's reuse source calls; it records what it fetched in its
-// cache.
-type cacheFetcher struct {
-	s *Source
-	c *cache
-}
-
-// Token fetches a new token, or returns the last failure while it is held.
-func (f *cacheFetcher) Token() (*oauth2.Token, error) {
-	c := f.c
+// Token is the raw fetcher c.reuse calls: a new token, or the last failure while it is held.
+func (c *cache) Token() (*oauth2.Token, error) {
 	c.failMu.Lock()
 	defer c.failMu.Unlock()
-	if c.failErr != nil && time.Since(c.failAt) < f.s.cfg.FailureHold {
+	if c.failErr != nil && time.Since(c.failAt) < c.s.cfg.FailureHold {
 		return nil, c.failErr
 	}
-	f.s.blockingFetches.Add(1)
-	h, err := f.s.fetch(context.Background())
+	c.s.blockingFetches.Add(1)
+	h, err := c.s.fetch(context.Background())
 	if err != nil {
 		c.failErr, c.failAt = err, time.Now()
 		return nil, err
@@ -81,20 +69,16 @@ func (f *cacheFetcher) Token() (*oauth2.Token, error) {
 	return h.tok, nil
 }
 
-// Stats are a Source's counters since New. Durations are wall time measured with the monotonic
-// clock.
+// Stats are a Source's counters since New, durations measured with the monotonic clock.
 type Stats struct {
-	Fetches int64 // requests to the token endpoint, failed or not
-	// Failures counts fetches that returned an error (not counting those cut short because
-	// Prefetch's context ended).
-	Failures       int64
+	Fetches        int64         // requests to the token endpoint, failed or not
+	Failures       int64         // fetches that failed, not counting those Prefetch's end cut short
 	TotalFetchTime time.Duration // the time spent in all fetches
 	MaxFetchTime   time.Duration // the longest single fetch
 }
 
 // New validates cfg, applies the defaults documented on [Config] and returns a Source with an empty
-// cache; it does not contact the token endpoint. A missing TokenURL, ClientID or ClientSecret is an
-// error naming the field.
+// cache; it does not contact the token endpoint. An error names the missing or bad field.
 func New(cfg Config) (*Source, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -107,65 +91,54 @@ func New(cfg Config) (*Source, error) {
 	}
 	red.Add(cfg.ClientSecret)
 	s := &Source{cfg: cfg, redact: red, redactedURL: u.Redacted()}
-	s.body, s.bodyType = requestBody(cfg)
 	s.cur.Store(s.newCache(nil))
 	return s, nil
 }
 
 // newCache builds a cache generation, seeded with h when h is not nil.
 func (s *Source) newCache(h *held) *cache {
-	c := &cache{replaced: make(chan struct{})}
+	c := &cache{s: s, replaced: make(chan struct{})}
 	var seed *oauth2.Token
 	if h != nil {
 		c.held.Store(h)
 		seed = h.tok // not yet handed out: ReuseTokenSourceWithExpiry sets a field on it
 	}
-	c.reuse = oauth2.ReuseTokenSourceWithExpiry(seed, &cacheFetcher{s: s, c: c}, reuseDelta)
+	c.reuse = oauth2.ReuseTokenSourceWithExpiry(seed, c, reuseDelta)
 	return c
 }
 
 // Token returns a valid token, fetching one only when the cached token is missing or within its
-// refresh margin; concurrent callers on an empty cache share one fetch. The returned token is
-// shared: do not modify it. Its Expiry is the server's expiry minus the effective refresh margin
-// (the moment this Source stops handing it out); ExpiresIn is the server's value. Errors are
-// *FetchError. After a failed fetch, calls within FailureHold get the same error without a new
-// fetch.
+// refresh margin; concurrent callers share one fetch. The token is shared: do not modify it. Its
+// Expiry is when this Source stops handing it out; ExpiresIn is the server's value. Errors are
+// *FetchError; within FailureHold of a failed fetch, Token returns the same error without a fetch.
 func (s *Source) Token() (*oauth2.Token, error) {
 	return s.cur.Load().reuse.Token()
 }
 
-// Invalidate drops the cached token after the server refused bad (a 401), so the next Token call
-// fetches a new one. It does so only if bad (compared by access token) is still the cached token:
-// 100 concurrent calls for the same refused token cause one refetch, and a call for an older token
-// does nothing. A nil bad does nothing. Safe for concurrent use.
+// Invalidate drops the cached token after the server refused bad (a 401), so that the next Token
+// call fetches a new one, but only if bad (by access token) is still the cached token: 100 calls
+// for one refused token cause one refetch. A nil bad does nothing. Safe for concurrent use.
 func (s *Source) Invalidate(bad *oauth2.Token) {
 	if bad == nil || bad.AccessToken == "" {
 		return
 	}
 	c := s.cur.Load()
-	h := c.held.Load()
-	if h == nil || h.tok.AccessToken != bad.AccessToken {
-		return
+	if h := c.held.Load(); h != nil && h.tok.AccessToken == bad.AccessToken {
+		s.install(c, nil)
 	}
-	s.install(c, nil)
 }
 
-// install replaces the cache old with one seeded with h (nil for an empty one), unless old was
-// already replaced, in which case h is dropped.
+// install replaces the cache old, unless already replaced, with one seeded with h (nil: empty).
 func (s *Source) install(old *cache, h *held) {
 	if s.cur.CompareAndSwap(old, s.newCache(h)) {
 		close(old.replaced)
 	}
 }
 
-// Prefetch keeps the cache warm until ctx is done, then returns; run it in its own goroutine. It
-// fetches a token at once if none is cached, then replaces each token before the cache would
-// refetch it: RefreshMargin before the token's (shortened) Expiry, or halfway through the time it
-// is handed out if that is earlier. It fetches outside the cache and swaps the result in, so no
-// Token caller waits on the token endpoint (unless a fetch is still failing when the cached token
-// runs out, or after Invalidate). Failed fetches are retried after 100 ms, doubling up to 5 s;
-// refreshes are at least 100 ms apart. One Prefetch per Source is enough; more are safe but fetch
-// more often.
+// Prefetch keeps the cache warm until ctx is done; run it in its own goroutine. It fetches a token
+// at once if none is cached, then replaces each one (see hold) outside the cache, so that no Token
+// caller waits on the endpoint. Failed fetches are retried after 100 ms, doubling up to 5 s;
+// refreshes are at least 100 ms apart. One Prefetch per Source is enough; more are safe.
 func (s *Source) Prefetch(ctx context.Context) {
 	var retry time.Duration
 	var last time.Time // start of the last refresh, monotonic
@@ -174,17 +147,15 @@ func (s *Source) Prefetch(ctx context.Context) {
 		h := c.held.Load()
 		var err error
 		switch {
-		case h == nil:
-			// Cold or just invalidated: fetch through the cache, shared with any caller waiting
-			// there.
+		case h == nil: // cold or invalidated: fetch through the cache, shared with waiting callers
 			_, err = c.reuse.Token()
 		case s.cfg.Now().Before(h.refreshAt):
-			s.sleep(ctx, c, h.refreshAt.Sub(s.cfg.Now()))
+			sleep(ctx, c, h.refreshAt.Sub(s.cfg.Now()))
 			continue
 		case time.Since(last) < prefetchRetryMin:
-			// A token that is due as soon as it arrives (a very short life, a slow endpoint, a
-			// clock far off) must not turn this loop into a flood of requests.
-			s.sleep(ctx, c, prefetchRetryMin-time.Since(last))
+			// A token due as soon as it arrives (a very short life, a slow endpoint, a clock far
+			// off) must not turn this loop into a flood of requests.
+			sleep(ctx, c, prefetchRetryMin-time.Since(last))
 			continue
 		default:
 			last = time.Now()
@@ -198,12 +169,12 @@ func (s *Source) Prefetch(ctx context.Context) {
 			continue
 		}
 		retry = min(max(2*retry, prefetchRetryMin), prefetchRetryMax)
-		s.sleep(ctx, c, retry)
+		sleep(ctx, c, retry)
 	}
 }
 
 // sleep waits for d, ctx's end, or c's replacement, whichever comes first.
-func (s *Source) sleep(ctx context.Context, c *cache, d time.Duration) {
+func sleep(ctx context.Context, c *cache, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -213,8 +184,7 @@ func (s *Source) sleep(ctx context.Context, c *cache, d time.Duration) {
 	}
 }
 
-// Redactor returns the Source's redactor (Config.Redactor, or the one New made): it scrubs the
-// client secret and the tokens this Source learned recently. Callers may Add more secrets.
+// Redactor returns the Source's redactor (Config.Redactor, or the one New made).
 func (s *Source) Redactor() *Redactor { return s.redact }
 
 // Stats returns the counters so far. Safe for concurrent use.

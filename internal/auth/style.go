@@ -11,19 +11,15 @@ import (
 type Style string
 
 const (
-	// StyleJSON posts a JSON body {"grant_type":"client_credentials","client_id":…,
-	// "client_secret":…}. It is what XONE's token endpoint takes, and the default.
+	// StyleJSON posts the credentials in a JSON body, as XONE's token endpoint takes them; the default.
 	StyleJSON Style = "json"
-	// StyleForm posts an application/x-www-form-urlencoded body with grant_type, client_id and
-	// client_secret, as golang.org/x/oauth2's AuthStyleInParams does.
+	// StyleForm posts the credentials in a form body, as x/oauth2's AuthStyleInParams does.
 	StyleForm Style = "form"
-	// StyleBasic posts a form body with grant_type and sends the credentials, each form-encoded, as
-	// HTTP Basic authentication, as golang.org/x/oauth2's AuthStyleInHeader does.
+	// StyleBasic sends the credentials, form-encoded, as HTTP Basic auth (x/oauth2's AuthStyleInHeader).
 	StyleBasic Style = "basic"
 )
 
-// ParseStyle turns a user-supplied style name ("json", "form" or "basic", case-insensitive,
-// surrounding spaces ignored) into a Style. The empty string gives StyleJSON, the default.
+// ParseStyle turns "json", "form" or "basic" (any case, spaces trimmed; "" is json) into a Style.
 func ParseStyle(s string) (Style, error) {
 	switch st := Style(strings.ToLower(strings.TrimSpace(s))); st {
 	case "":
@@ -34,8 +30,7 @@ func ParseStyle(s string) (Style, error) {
 	return "", fmt.Errorf("auth: parse style: unknown token style %q (want json, form or basic)", s)
 }
 
-// requestBody returns the body and content type of a token request in cfg.Style (the Basic
-// credentials go in a header, see Source.request).
+// requestBody returns the body and content type of a token request in cfg.Style.
 func requestBody(cfg Config) ([]byte, string) {
 	switch cfg.Style {
 	case StyleJSON:

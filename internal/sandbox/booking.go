@@ -59,11 +59,6 @@ const (
 	tzOffset     = "+10:00"
 )
 
-// envelope is the 200 body: {"data": booking} ([booking] under data-as-array).
-type envelope struct {
-	Data any `json:"data"`
-}
-
 // booking is the data member of a 200 body. Members typed any are the document's untyped nullable
 // ones (nil renders null) and those a drift mode retypes.
 type booking struct {
@@ -138,7 +133,7 @@ type bookedHolder struct {
 // booking builds the booking of confirm number n: its id and generated values derive from n and the
 // seed. Under EveryMember every nullable member has a value.
 func (s *Server) booking(n uint64, offerID string, req *confirmRequest, now time.Time) *booking {
-	r := newRNG(s.seed, n, saltBooking)
+	r := newRNG(s.cfg.seed, n, saltBooking)
 	stamp := now.UTC().Format(stampLayout)
 	id := bookingID(permute50(n, s.idKey))
 	pols := s.policies(&r, req.nQuotes, now, stamp)
@@ -216,7 +211,7 @@ func (s *Server) renderBooking(b *booking, now time.Time) []byte {
 		b.Policies = b.Policies.([]policy)[0]
 	}
 	if d.has(driftBadEmail) {
-		b.Policyholder.Email = badEmail(b.Policyholder.Email)
+		b.Policyholder.Email = strings.Replace(b.Policyholder.Email, "@", " at ", 1) // validated: one @
 	}
 	if d.has(driftBadURI) {
 		b.COI.URL = strings.TrimPrefix(b.COI.URL, "https://")
@@ -225,9 +220,9 @@ func (s *Server) renderBooking(b *booking, now time.Time) []byte {
 		b.SurpriseField = "not in the document"
 	}
 	if d.has(driftDataAsArray) {
-		return marshal(envelope{[]*booking{b}})
+		return marshal(map[string]any{"data": []*booking{b}})
 	}
-	return marshal(envelope{b})
+	return marshal(map[string]any{"data": b})
 }
 
 // marshal renders v as JSON without HTML escaping (disclaimer_html stays readable).
@@ -239,12 +234,4 @@ func marshal(v any) []byte {
 		panic("sandbox: render: " + err.Error()) // the sandbox's own types always marshal
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
-
-// badEmail turns a valid address into one that fails the email format (@ becomes " at ").
-func badEmail(e string) string {
-	if at := strings.LastIndexByte(e, '@'); at >= 0 {
-		return e[:at] + " at " + e[at+1:]
-	}
-	return e + " at example"
 }

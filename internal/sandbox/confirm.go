@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,15 +19,11 @@ const maxConfirmBody = 1 << 20
 // maxField is the longest accepted request string (Laravel's max:255).
 const maxField = 255
 
-// raceWindow is the time racy-double-book leaves between looking an offer up and booking it,
-// without holding the lock.
+// raceWindow is how long racy-double-book leaves the lock free between lookup and booking.
 const raceWindow = 2 * time.Millisecond
 
-// serveConfirm implements POST /api/partners/{partner_id}/offers/{offer_id}/confirm.
-//
-// Order of processing: reading the body (the arrival time); latency and stall; connection reset;
-// undocumented-500 drift; authentication (401); throttling (429); injected 5xx; offer id (404);
-// body size and validation (413, 422); duplicate (422); booking (200).
+// serveConfirm implements POST /api/partners/{partner_id}/offers/{offer_id}/confirm, in the order
+// of processing the package documentation gives.
 func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		s.writeMethodNotAllowed(w, r)
@@ -36,7 +33,7 @@ func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request) {
 	received(w, s.cfg.now())
 	s.add(&s.stats.Confirms)
 	n := s.confirmSeq.Add(1)
-	fr := newRNG(s.seed, n, saltFault)
+	fr := newRNG(s.cfg.seed, n, saltFault)
 	u := fr.float()
 	if !s.sleep(r.Context(), s.delay(&fr)) {
 		writeJSON(w, http.StatusServiceUnavailable, bodyUnavailable) // the client has usually gone
@@ -55,14 +52,14 @@ func (s *Server) serveConfirm(w http.ResponseWriter, r *http.Request) {
 	offer, ok := parseOfferID(offerID)
 	switch {
 	case !ok:
-		writeJSON(w, http.StatusNotFound, bodyOfferNotFound)
+		writeJSON(w, http.StatusNotFound, `{"message":"Offer not found."}`)
 		return
 	case errors.Is(readErr, errBodyTooLarge):
 		w.Header().Set("Connection", "close") // the rest of the body is not read
-		writeJSON(w, http.StatusRequestEntityTooLarge, bodyTooLarge)
+		writeJSON(w, http.StatusRequestEntityTooLarge, `{"message":"The request body is too large."}`)
 		return
 	case readErr != nil:
-		writeJSON(w, http.StatusBadRequest, bodyUnreadable)
+		writeJSON(w, http.StatusBadRequest, `{"message":"The request body could not be read."}`)
 		return
 	}
 	top := decodeBody(r.Header.Get("Content-Type"), body)
@@ -103,8 +100,13 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, u float64, fr *r
 		s.writeUnauthorized(w)
 	case u < s.cfg.resetRate+s.cfg.throttleRate:
 		s.add(&s.stats.Throttled)
-		w.Header().Set("Retry-After", s.retryAfter)
-		writeJSON(w, http.StatusTooManyRequests, s.throttled)
+		secs := max(int64((s.cfg.retryAfter+time.Second-1)/time.Second), 1)
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		msg := fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs)
+		if secs == 1 {
+			msg = "Request was throttled. Expected available in 1 second."
+		}
+		writeJSON(w, http.StatusTooManyRequests, messageBody(msg))
 	case u < s.cfg.resetRate+s.cfg.throttleRate+s.cfg.errorRate:
 		s.add(&s.stats.Errors5xx)
 		i := fr.intn(3)
@@ -116,9 +118,8 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, u float64, fr *r
 	return true
 }
 
-// claim books offer and reports whether it was already booked (a duplicate confirm, which books
-// again only under duplicate-booking). The lookup and the insert happen under one lock, so
-// simultaneous confirms of one offer book it once; racy-double-book releases the lock for
+// claim books offer and reports whether it was already booked. Lookup and insert happen under one
+// lock, so simultaneous confirms of one offer book it once; racy-double-book releases the lock for
 // raceWindow between them.
 func (s *Server) claim(offer uuid.UUID) (dup bool) {
 	s.mu.Lock()
@@ -144,16 +145,16 @@ func (s *Server) claim(offer uuid.UUID) (dup bool) {
 
 // writeBooking answers 200 with b, as the enabled drift modes render it.
 func (s *Server) writeBooking(w http.ResponseWriter, b *booking, now time.Time) {
+	ct, body := "application/json", s.renderBooking(b, now)
 	switch d := s.cfg.drift; {
 	case d.has(driftEmpty200):
-		writeBody(w, "application/json", http.StatusOK, nil)
+		body = nil
 	case d.has(driftNull200):
-		writeJSON(w, http.StatusOK, "null")
+		body = []byte("null")
 	case d.has(driftMissingContentType):
-		writeBody(w, "", http.StatusOK, s.renderBooking(b, now))
-	default:
-		writeBody(w, "application/json", http.StatusOK, s.renderBooking(b, now))
+		ct = ""
 	}
+	writeBody(w, ct, http.StatusOK, body)
 }
 
 // delay returns the latency to add to this confirm: stall remainder + fixed + sample.
@@ -161,10 +162,7 @@ func (s *Server) delay(fr *rng) time.Duration {
 	d := s.cfg.latency
 	if s.cfg.distMedian > 0 {
 		x := float64(s.cfg.distMedian) * math.Exp(s.cfg.distSigma*fr.norm())
-		if c := float64(s.cfg.distMedian) * math.Exp(s.cfg.distSigma*z99) * 10; x > c {
-			x = c
-		}
-		d += time.Duration(x)
+		d += time.Duration(min(x, float64(s.cfg.distMedian)*math.Exp(s.cfg.distSigma*z99)*10))
 	}
 	if s.cfg.stallTo > 0 {
 		el := s.cfg.now().Sub(s.start)
@@ -187,7 +185,7 @@ func (s *Server) writeUnauthorized(w http.ResponseWriter) {
 	case d.has(driftHTML401):
 		ct, body = "text/html; charset=UTF-8", bodyHTML401
 	case d.has(driftMessageAsNumber):
-		body = bodyMessageAsNumber
+		body = `{"message":401}`
 	}
 	if !s.cfg.everyMember {
 		writeBody(w, ct, status, []byte(body))
@@ -218,7 +216,7 @@ func (s *Server) reset(w http.ResponseWriter) {
 // edgeHeaders sets the Cloudflare-like headers XONE sends on confirm answers (the correlation
 // headers CF-RAY and Server-Timing are on every answer: see stamped).
 func (s *Server) edgeHeaders(h http.Header, n uint64, now time.Time) {
-	hr := newRNG(s.seed, n, saltHeaders)
+	hr := newRNG(s.cfg.seed, n, saltHeaders)
 	h.Set("Date", now.UTC().Format(http.TimeFormat))
 	h.Set("Cache-Control", "no-cache, private")
 	h.Set("Vary", "Origin")

@@ -1,15 +1,14 @@
 // Package sandbox is the embedded XONE sandbox: an in-process fake of the XCover XONE token
-// endpoint and of the Confirm offer endpoint, which the harness starts itself when no target is
-// configured, which `xoneharness sandbox --addr` serves on its own, and which tests use as a
-// hermetic target.
+// endpoint and Confirm offer endpoint, which the harness starts when no target is configured,
+// `xoneharness sandbox --addr` serves, and tests use as a hermetic target.
 //
 // # Endpoints
 //
 //	POST /api/oauth/token
-//	    Client-credentials grant: a JSON body {"grant_type","client_id","client_secret"} (XONE's
-//	    style), a form body or HTTP Basic credentials. 200 {"access_token","token_type":"Bearer",
-//	    "expires_in":<seconds>,"scope"}; wrong credentials 401; another grant type or an
-//	    unreadable body 400. ClientID gets offers:update, ReadOnlyClientID offers:view.
+//	    Client-credentials grant as a JSON body (XONE's style), a form body or HTTP Basic
+//	    credentials. 200 {"access_token","token_type":"Bearer","expires_in","scope"}; wrong
+//	    credentials 401; another grant type or an unreadable body 400. ClientID gets
+//	    offers:update, ReadOnlyClientID offers:view.
 //	POST /api/partners/{partner_id}/offers/{offer_id}/confirm
 //	    Any partner id; any UUID offer id is an existing offer.
 //	    200 {"data":{...}}: a realistic booking that validates against the corrected document,
@@ -24,36 +23,29 @@
 //	        simultaneous or not: N confirms of one offer released together book it once.
 //	    Processing order: body, latency and stall, connection reset, undocumented-500 drift,
 //	    token (401), throttling (429), injected 5xx, offer id (404), body (413, 422), duplicate
-//	    (422), booking (200). Every confirm answer carries Cloudflare-like headers (Date,
-//	    Cache-Control, Vary, X-Content-Type-Options, X-XSS-Protection, Strict-Transport-Security,
+//	    (422), booking (200). Confirm answers carry Cloudflare-like headers (Date, Cache-Control,
+//	    Vary, X-Content-Type-Options, X-XSS-Protection, Strict-Transport-Security,
 //	    CF-Cache-Status, Server, Cf-Team).
 //	GET /healthz  200 {"status":"ok"}.   Anything else: 404 JSON; wrong method: 405 JSON.
 //
-// Every answer, of every route and status, carries two correlation headers:
+// Every answer of every route carries two correlation headers:
 //
 //	CF-RAY: 8a1b2c3d4e5f6789-SYD
-//	    16 hex digits and the data-centre code, unique per answer of one sandbox (deterministic
-//	    under Seed for one arrival order).
+//	    16 hex digits and the data-centre code, unique per answer (deterministic under Seed for
+//	    one arrival order).
 //	Server-Timing: recv;desc="1733523296123456", app;dur=0.412
-//	    recv is when the whole request had arrived (its last byte), in Unix microseconds; app is
-//	    the time from recv to the status line in milliseconds, injected latency included.
+//	    recv: when the request's last byte arrived, in Unix microseconds; app: milliseconds from
+//	    recv to the status line, injected latency included.
 //
-// Latency, Stall, ErrorRate, ThrottleRate and ResetRate apply to confirm only. Injected faults
-// never book. Drift modes (DriftModes) break the contract in one named way each, and combine.
-// EveryMember makes the answers carry every member the document lists (for coverage).
+// Latency, Stall, ErrorRate, ThrottleRate and ResetRate apply to confirm only; injected faults
+// never book. Drift modes (DriftModes) each break the contract in one named way, and combine.
+// Every method and the handler are safe for concurrent use; a booking costs 16 bytes for the life
+// of the Server and tens of microseconds of CPU (BenchmarkConfirmParallel).
 //
-// Every method and the handler are safe for concurrent use. Confirmed offers live in one map under
-// one mutex (16 bytes per booking, kept for the life of the Server); a confirm costs tens of
-// microseconds of CPU (BenchmarkConfirmParallel).
+//	sb := sandbox.StartTB(t, sandbox.Seed(1), sandbox.Drift("price-as-string"))
+//	tok := sb.MintToken(sandbox.ClientID, 0)
+//	url := sb.URL() + "/api/partners/" + sandbox.PartnerID + "/offers/" + offerID + "/confirm"
+//	// ... POST with "Authorization: Bearer "+tok, then check sb.Stats().Confirmed
 //
-//	func TestConfirm(t *testing.T) {
-//		sb := sandbox.StartTB(t, sandbox.Seed(1), sandbox.Drift("price-as-string"))
-//		tok := sb.MintToken(sandbox.ClientID, 0)
-//		url := sb.URL() + "/api/partners/" + sandbox.PartnerID + "/offers/" + offerID + "/confirm"
-//		// ... POST with "Authorization: Bearer "+tok, then check sb.Stats().Confirmed
-//	}
-//
-// Without a listener: sb, err := sandbox.New(...); srv := httptest.NewServer(sb.Handler()). The
-// demo credentials are public; the harness still never prints the tokens, security_token values or
-// policyholder contact details it handles.
+// Without a listener: sb, err := sandbox.New(...); srv := httptest.NewServer(sb.Handler()).
 package sandbox

@@ -9,9 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// DriftMode describes one named way in which the sandbox can break the Confirm offer contract on
-// purpose (enable it with Drift(Name)), so that the contract suite can prove it catches the
-// breakage.
+// DriftMode describes one named way in which the sandbox breaks the Confirm offer contract on
+// purpose (Drift(Name)), so that the contract suite can prove it catches the breakage.
 type DriftMode struct {
 	// Name is the value to pass to Drift.
 	Name string
@@ -21,114 +20,77 @@ type DriftMode struct {
 	// the vendor document does not pin down), not fail on it.
 	DriftOnly bool
 	// Detect names what catches the mode:
-	//   "schema"  spec.ValidateResponse (status, Content-Type, body type, empty body);
-	//   "format"  spec.ValidateResponse through a format assertion (date-time, email, uri);
-	//   "check"   only the suite's own checks beyond the document (offer id echoed,
-	//             401 without a valid token, no second booking for one offer);
-	//   "strict"  only spec.ValidateResponse with spec.Strict (undocumented properties);
-	//   "drift"   nothing can fail it; the suite reports the observed difference;
-	//   "generate" only generated cases (contract --generate) find it: the fixed
-	//             cases' bodies never trigger it;
-	//   "race"    only the race check (simultaneous confirms of one offer, released
-	//             together) finds it: every confirm sent after the previous one was
-	//             answered sees the clean behaviour.
+	//   "schema"   spec.ValidateResponse (status, Content-Type, body type, empty body);
+	//   "format"   spec.ValidateResponse through a format assertion (date-time, email, uri);
+	//   "check"    only the suite's own checks beyond the document (offer id echoed, 401
+	//              without a valid token, no second booking for one offer);
+	//   "strict"   only spec.ValidateResponse with spec.Strict (undocumented properties);
+	//   "drift"    nothing can fail it; the suite reports the observed difference;
+	//   "generate" only generated cases (contract --generate): fixed cases never trigger it;
+	//   "race"     only the race check (simultaneous confirms of one offer released together).
 	Detect string
 	// Rule is the spec.Violation rule the drifted response produces, when Detect is "schema",
 	// "format" or "strict" (exactly one rule per mode); "" otherwise.
 	Rule string
 }
 
-// driftSet is a bit set of enabled drift modes.
+// driftSet is a bit set of enabled drift modes: mode i of DriftModes is bit 1<<i.
 type driftSet uint32
 
+// The modes' bits, in DriftModes' (name) order.
 const (
-	driftPriceAsString driftSet = 1 << iota
+	drift401As403 driftSet = 1 << iota
+	drift422As400
+	driftAcceptWithoutToken
 	driftBadDateTime
 	driftBadEmail
 	driftBadURI
-	driftMissingContentType
-	driftHTML401
-	driftMessageAsNumber
-	driftEmpty200
-	driftNull200
-	driftUndocumented500
-	driftPoliciesAsObject
 	driftDataAsArray
-	driftAcceptWithoutToken
-	driftOfferIDNotEchoed
-	driftUndocumentedField
 	driftDuplicateBooking
-	drift422As400
-	drift401As403
-	driftNonASCII500
-	driftWrongTypesBooked
+	driftEmpty200
+	driftHTML401
 	driftInsuredRefused
+	driftMessageAsNumber
+	driftMissingContentType
+	driftNonASCII500
+	driftNull200
+	driftOfferIDNotEchoed
+	driftPoliciesAsObject
+	driftPriceAsString
 	driftRacyDoubleBook
+	driftUndocumented500
+	driftUndocumentedField
+	driftWrongTypesBooked
 )
 
 func (d driftSet) has(bit driftSet) bool { return d&bit != 0 }
 
-type driftEntry struct {
-	bit  driftSet
-	mode DriftMode
-}
-
-// driftTable lists every mode, sorted by name. It is a function, not a package variable, so that no
-// caller can mutate the table.
-func driftTable() []driftEntry {
-	return []driftEntry{
-		{drift401As403, DriftMode{"401-as-403", "a missing, malformed, expired or under-scoped token is answered 403 instead of the documented 401 (same JSON body); clients that refresh their token on 401 never do", false, "schema", "status-undocumented"}},
-		{drift422As400, DriftMode{"422-as-400", "an invalid request body is answered 400 instead of 422 (same validation-error body); neither status is documented", true, "drift", ""}},
-		{driftAcceptWithoutToken, DriftMode{"accept-without-token", "confirm does not check the bearer token at all: no, malformed, expired or read-only tokens get a 200 booking (a security hole)", false, "check", ""}},
-		{driftBadDateTime, DriftMode{"bad-date-time", `data.created_at is "2006-01-02 15:04:05" (space, no zone) instead of an RFC 3339 date-time`, false, "format", "format"}},
-		{driftBadEmail, DriftMode{"bad-email", "data.policyholder.email is not an e-mail address (the @ is replaced by \" at \")", false, "format", "format"}},
-		{driftBadURI, DriftMode{"bad-uri", "data.coi.url is a relative reference without scheme and host instead of an absolute https URI", false, "format", "format"}},
-		{driftDataAsArray, DriftMode{"data-as-array", `the 200 body is {"data":[{...}]}: data is an array holding the booking instead of the booking object`, false, "schema", "schema"}},
-		{driftDuplicateBooking, DriftMode{"duplicate-booking", "a second confirm of an already confirmed offer is answered 200 with a new booking id instead of 422 (double booking)", false, "check", ""}},
-		{driftEmpty200, DriftMode{"empty-200", "the 200 response has Content-Type application/json but an empty body", false, "schema", "empty-body"}},
-		{driftHTML401, DriftMode{"html-401", "the 401 response is a Cloudflare-style text/html page instead of application/json", false, "schema", "content-type"}},
-		{driftInsuredRefused, DriftMode{"insured-refused", "a valid confirm whose quote carries the optional insured array (even empty) is refused 422 \"The quotes.N.insured field is prohibited.\"", true, "generate", ""}},
-		{driftMessageAsNumber, DriftMode{"message-as-number", `the 401 body is {"message":401}: message is a number instead of a string`, false, "schema", "schema"}},
-		{driftMissingContentType, DriftMode{"missing-content-type", "the 200 response has no Content-Type header (and none is sniffed)", false, "schema", "content-type"}},
-		{driftNonASCII500, DriftMode{"non-ascii-500", `a valid confirm with a non-ASCII character in any policyholder string is answered 500 {"message":"Server Error"} (a surname like "Łukasiewicz" crashes the booking)`, false, "generate", ""}},
-		{driftNull200, DriftMode{"null-200", "the 200 response body is the JSON literal null", false, "schema", "empty-body"}},
-		{driftOfferIDNotEchoed, DriftMode{"offer-id-not-echoed", "data.offer_id is a different UUID from the offer id in the path", false, "check", ""}},
-		{driftPoliciesAsObject, DriftMode{"policies-as-object", "data.policies is a single policy object instead of an array of policies", false, "schema", "schema"}},
-		{driftPriceAsString, DriftMode{"price-as-string", `data.price is a JSON string ("24.95") instead of a number`, false, "schema", "schema"}},
-		{driftRacyDoubleBook, DriftMode{"racy-double-book", "confirm checks whether the offer is booked and books it " + raceWindow.String() + " later without holding a lock in between, so simultaneous confirms of one offer each book, with their own booking ids; a confirm sent after another was answered is still refused 422", false, "race", ""}},
-		{driftUndocumented500, DriftMode{"undocumented-500", `every confirm request, valid or not, is answered 500 {"message":"Server Error"}`, false, "schema", "status-undocumented"}},
-		{driftUndocumentedField, DriftMode{"undocumented-field", "the booking has an extra property data.surprise_field that the document does not declare", true, "strict", "undocumented-field"}},
-		{driftWrongTypesBooked, DriftMode{"wrong-types-booked", "numbers and booleans where the document wants strings (quotes[].id, policyholder members) are coerced to strings and booked with 200 instead of being refused 422", false, "generate", ""}},
-	}
-}
-
-// DriftModes returns every drift mode the sandbox knows, sorted by name. The slice is a fresh copy
-// on every call.
+// DriftModes returns every drift mode the sandbox knows, sorted by name, in a fresh slice.
 func DriftModes() []DriftMode {
-	t := driftTable()
-	out := make([]DriftMode, len(t))
-	for i, e := range t {
-		out[i] = e.mode
+	return []DriftMode{
+		{"401-as-403", "a missing, malformed, expired or under-scoped token is answered 403 instead of the documented 401 (same JSON body); clients that refresh their token on 401 never do", false, "schema", "status-undocumented"},
+		{"422-as-400", "an invalid request body is answered 400 instead of 422 (same validation-error body); neither status is documented", true, "drift", ""},
+		{"accept-without-token", "confirm does not check the bearer token at all: no, malformed, expired or read-only tokens get a 200 booking (a security hole)", false, "check", ""},
+		{"bad-date-time", `data.created_at is "2006-01-02 15:04:05" (space, no zone) instead of an RFC 3339 date-time`, false, "format", "format"},
+		{"bad-email", "data.policyholder.email is not an e-mail address (the @ is replaced by \" at \")", false, "format", "format"},
+		{"bad-uri", "data.coi.url is a relative reference without scheme and host instead of an absolute https URI", false, "format", "format"},
+		{"data-as-array", `the 200 body is {"data":[{...}]}: data is an array holding the booking instead of the booking object`, false, "schema", "schema"},
+		{"duplicate-booking", "a second confirm of an already confirmed offer is answered 200 with a new booking id instead of 422 (double booking)", false, "check", ""},
+		{"empty-200", "the 200 response has Content-Type application/json but an empty body", false, "schema", "empty-body"},
+		{"html-401", "the 401 response is a Cloudflare-style text/html page instead of application/json", false, "schema", "content-type"},
+		{"insured-refused", "a valid confirm whose quote carries the optional insured array (even empty) is refused 422 \"The quotes.N.insured field is prohibited.\"", true, "generate", ""},
+		{"message-as-number", `the 401 body is {"message":401}: message is a number instead of a string`, false, "schema", "schema"},
+		{"missing-content-type", "the 200 response has no Content-Type header (and none is sniffed)", false, "schema", "content-type"},
+		{"non-ascii-500", `a valid confirm with a non-ASCII character in any policyholder string is answered 500 {"message":"Server Error"} (a surname like "Łukasiewicz" crashes the booking)`, false, "generate", ""},
+		{"null-200", "the 200 response body is the JSON literal null", false, "schema", "empty-body"},
+		{"offer-id-not-echoed", "data.offer_id is a different UUID from the offer id in the path", false, "check", ""},
+		{"policies-as-object", "data.policies is a single policy object instead of an array of policies", false, "schema", "schema"},
+		{"price-as-string", `data.price is a JSON string ("24.95") instead of a number`, false, "schema", "schema"},
+		{"racy-double-book", "confirm checks whether the offer is booked and books it " + raceWindow.String() + " later without holding a lock in between, so simultaneous confirms of one offer each book, with their own booking ids; a confirm sent after another was answered is still refused 422", false, "race", ""},
+		{"undocumented-500", `every confirm request, valid or not, is answered 500 {"message":"Server Error"}`, false, "schema", "status-undocumented"},
+		{"undocumented-field", "the booking has an extra property data.surprise_field that the document does not declare", true, "strict", "undocumented-field"},
+		{"wrong-types-booked", "numbers and booleans where the document wants strings (quotes[].id, policyholder members) are coerced to strings and booked with 200 instead of being refused 422", false, "generate", ""},
 	}
-	return out
-}
-
-func driftBit(name string) (driftSet, bool) {
-	for _, e := range driftTable() {
-		if e.mode.Name == name {
-			return e.bit, true
-		}
-	}
-	return 0, false
-}
-
-func driftNames() string {
-	t := driftTable()
-	names := make([]string, len(t))
-	for i, e := range t {
-		names[i] = e.mode.Name
-	}
-	return strings.Join(names, ", ")
 }
 
 // coerceWrongTypes turns numbers and booleans in quotes[].id and in the policyholder's members into
@@ -144,9 +106,8 @@ func coerceWrongTypes(top map[string]any) {
 	}
 	quotes, _ := top["quotes"].([]any)
 	for _, q := range quotes {
-		if quote, ok := q.(map[string]any); ok {
-			str(quote, "id")
-		}
+		quote, _ := q.(map[string]any) // nil for a non-object: str reads it, writes nothing
+		str(quote, "id")
 	}
 	holder, _ := top["policyholder"].(map[string]any)
 	for k := range holder {
@@ -190,9 +151,7 @@ func stringMembers(errs []fieldError, field string, v any) []fieldError {
 		return append(errs, fieldError{field, "The " + field + " field must be an object."})
 	}
 	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		switch obj[k].(type) {
-		case string, nil:
-		default:
+		if _, ok := obj[k].(string); !ok && obj[k] != nil {
 			f := field + "." + k
 			errs = append(errs, fieldError{f, "The " + f + " field must be a string."})
 		}

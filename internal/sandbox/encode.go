@@ -13,8 +13,7 @@ type rng struct{ state uint64 }
 const golden = 0x9E3779B97F4A7C15
 
 // newRNG derives an independent stream for request n and purpose salt from seed. Every step is a
-// bijection of the state, so the k-th value of the streams of distinct n (same seed and salt) are
-// distinct.
+// bijection, so the k-th values of the streams of distinct n (same seed and salt) differ.
 func newRNG(seed, n, salt uint64) rng {
 	r := rng{state: seed ^ (n * golden) ^ (salt * 0xD1B54A32D192ED03)}
 	r.next() // decorrelate neighbouring n
@@ -63,8 +62,7 @@ func (r *rng) uuid() string {
 
 const mask50 = 1<<50 - 1
 
-// permute50 is a bijection on [0, 2^50) keyed by key: distinct n give distinct booking ids for the
-// first 2^50 bookings of a server.
+// permute50 is a bijection on [0, 2^50) keyed by key: distinct n give distinct booking ids.
 func permute50(n, key uint64) uint64 {
 	x := (n ^ key) & mask50
 	x = (x * 0xBF58476D1CE4E5B9) & mask50 // odd multiplier: bijective mod 2^50
@@ -82,24 +80,22 @@ const (
 
 // bookingID returns an id like EYYLD-F8LDV-INS encoding the 50 bits of x.
 func bookingID(x uint64) string {
-	b := make([]byte, 0, 15)
-	for i := range 10 {
-		if i == 5 {
-			b = append(b, '-')
-		}
-		b = append(b, idAlphabet[(x>>(45-5*i))&31])
-	}
-	return string(append(b, "-INS"...))
+	return dashed(10, func(i int) byte { return idAlphabet[(x>>(45-5*i))&31] }) + "-INS"
 }
 
 // securityToken returns a value like dXX3S-UglSd-ca604-swAO5.
 func securityToken(r *rng) string {
-	b := make([]byte, 0, 23)
-	for i := range 20 {
+	return dashed(20, func(int) byte { return tokenAlphabet[r.intn(len(tokenAlphabet))] })
+}
+
+// dashed returns the n symbols sym gives in order, in groups of five joined by '-'.
+func dashed(n int, sym func(i int) byte) string {
+	b := make([]byte, 0, n+n/5)
+	for i := range n {
 		if i > 0 && i%5 == 0 {
 			b = append(b, '-')
 		}
-		b = append(b, tokenAlphabet[r.intn(len(tokenAlphabet))])
+		b = append(b, sym(i))
 	}
 	return string(b)
 }

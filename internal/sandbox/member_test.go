@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -20,7 +21,7 @@ func documented(t *testing.T) map[string]any {
 	t.Helper()
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(spec.Vendor(), &doc))
-	op, _ := lookupJSON(doc, "paths", ConfirmPath, "post", "responses").(map[string]any)
+	op, _ := lookupJSON(doc, "paths", xone.ConfirmPathTemplate, "post", "responses").(map[string]any)
 	require.NotNil(t, op, "the document has the confirm responses")
 	return op
 }

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,8 +25,7 @@ type config struct {
 	retryAfter   time.Duration
 	resetRate    float64
 	tokenTTL     time.Duration
-	seed         int64
-	seeded       bool
+	seed         uint64 // random unless Seed is given
 	drift        driftSet
 	everyMember  bool
 	addr         string
@@ -32,28 +33,26 @@ type config struct {
 	errs         []error
 }
 
-func (c *config) fail(format string, args ...any) {
-	c.errs = append(c.errs, fmt.Errorf(format, args...))
+// check records the error format describes unless ok, and reports ok.
+func (c *config) check(ok bool, format string, args ...any) bool {
+	if !ok {
+		c.errs = append(c.errs, fmt.Errorf(format, args...))
+	}
+	return ok
 }
 
-// ratio records an error naming option unless f is in [0, 1], and reports whether it is.
+// ratio checks that f, given to option, is in [0, 1].
 func (c *config) ratio(option string, f float64) bool {
-	if math.IsNaN(f) || f < 0 || f > 1 {
-		c.fail("%s(%v): ratio must be between 0 and 1", option, f)
-		return false
-	}
-	return true
+	return c.check(!math.IsNaN(f) && f >= 0 && f <= 1, "%s(%v): ratio must be between 0 and 1", option, f)
 }
 
 // Latency adds a fixed delay d to every confirm request, before the request is authenticated or
 // answered. It adds to a LatencyDist sample when both are given. Default 0.
 func Latency(d time.Duration) Option {
 	return func(c *config) {
-		if d < 0 {
-			c.fail("Latency(%v): duration must not be negative", d)
-			return
+		if c.check(d >= 0, "Latency(%v): duration must not be negative", d) {
+			c.latency = d
 		}
-		c.latency = d
 	}
 }
 
@@ -65,32 +64,27 @@ const z99 = 2.3263478740408408
 // under Seed. It adds to Latency when both are given.
 func LatencyDist(median, p99 time.Duration) Option {
 	return func(c *config) {
-		if median <= 0 || p99 < median {
-			c.fail("LatencyDist(%v, %v): need 0 < median <= p99", median, p99)
-			return
+		if c.check(median > 0 && p99 >= median, "LatencyDist(%v, %v): need 0 < median <= p99", median, p99) {
+			c.distMedian = median
+			c.distSigma = math.Log(float64(p99)/float64(median)) / z99
 		}
-		c.distMedian = median
-		c.distSigma = math.Log(float64(p99)/float64(median)) / z99
 	}
 }
 
-// Stall holds every confirm request that arrives in the window [start+from, start+to), where start
-// is the moment the server was built (New) or began listening (Start), until start+to (plus any
-// Latency/LatencyDist delay): a stop-the-world pause of the backend. Requires 0 <= from < to.
+// Stall holds every confirm request that arrives in [start+from, start+to) until start+to (plus
+// any Latency), where start is when New built or Start began serving the sandbox: a stop-the-world
+// pause of the backend. Requires 0 <= from < to.
 func Stall(from, to time.Duration) Option {
 	return func(c *config) {
-		if from < 0 || to <= from {
-			c.fail("Stall(%v, %v): need 0 <= from < to", from, to)
-			return
+		if c.check(from >= 0 && to > from, "Stall(%v, %v): need 0 <= from < to", from, to) {
+			c.stallFrom, c.stallTo = from, to
 		}
-		c.stallFrom, c.stallTo = from, to
 	}
 }
 
 // ErrorRate answers the fraction f (0..1) of authenticated confirm requests with an injected 500,
-// 502 or 503 and a JSON body {"message": ...}. Nothing is booked for such a request. Rates of
-// ResetRate, ThrottleRate and ErrorRate are disjoint shares of one draw, so their sum must not
-// exceed 1. Default 0.
+// 502 or 503 {"message": ...}. ResetRate, ThrottleRate and ErrorRate are disjoint shares of one
+// draw, so their sum must not exceed 1. Default 0.
 func ErrorRate(f float64) Option {
 	return func(c *config) {
 		if c.ratio("ErrorRate", f) {
@@ -100,23 +94,20 @@ func ErrorRate(f float64) Option {
 }
 
 // ThrottleRate answers the fraction f (0..1) of authenticated confirm requests with 429, a
-// Retry-After header of retryAfter in whole seconds (rounded up, minimum 1) and the XCover-like
-// body {"message":"Request was throttled. Expected available in N second(s)."}. Default 0
-// (retryAfter defaults to 1 s).
+// Retry-After of retryAfter in whole seconds (rounded up, minimum 1) and XCover's message.
+// Default 0 (retryAfter 1 s).
 func ThrottleRate(f float64, retryAfter time.Duration) Option {
 	return func(c *config) {
-		if retryAfter < 0 {
-			c.fail("ThrottleRate(%v, %v): duration must not be negative", f, retryAfter)
-		} else if c.ratio("ThrottleRate", f) {
+		if c.check(retryAfter >= 0, "ThrottleRate(%v, %v): duration must not be negative", f, retryAfter) &&
+			c.ratio("ThrottleRate", f) {
 			c.throttleRate, c.retryAfter = f, retryAfter
 		}
 	}
 }
 
-// ResetRate resets the TCP connection (hijack, SO_LINGER 0, close) of the fraction f (0..1) of
-// confirm requests, before authentication, as a broken load balancer would. Where the connection
-// cannot be hijacked (HTTP/2, httptest.ResponseRecorder) the handler panics with
-// http.ErrAbortHandler instead, which net/http turns into an aborted response. Default 0.
+// ResetRate resets the TCP connection (SO_LINGER 0) of the fraction f (0..1) of confirm requests
+// before authentication, as a broken load balancer would; where the connection cannot be hijacked
+// (HTTP/2, a ResponseRecorder) the handler panics with http.ErrAbortHandler instead. Default 0.
 func ResetRate(f float64) Option {
 	return func(c *config) {
 		if c.ratio("ResetRate", f) {
@@ -125,36 +116,35 @@ func ResetRate(f float64) Option {
 	}
 }
 
-// TokenTTL sets the lifetime of tokens issued by the token endpoint (default 1 h). The advertised
-// expires_in is d in whole seconds, rounded up (minimum 1); the token expires after exactly d. d
-// must be positive.
+// TokenTTL sets the lifetime d > 0 of issued tokens (default 1 h); expires_in is d in whole
+// seconds, rounded up.
 func TokenTTL(d time.Duration) Option {
 	return func(c *config) {
-		if d <= 0 {
-			c.fail("TokenTTL(%v): duration must be positive", d)
-			return
+		if c.check(d > 0, "TokenTTL(%v): duration must be positive", d) {
+			c.tokenTTL = d
 		}
-		c.tokenTTL = d
 	}
 }
 
-// Seed makes the sandbox's randomness deterministic: booking ids, generated values, latency samples
-// and fault selection depend only on n and on the order in which requests arrive. Without Seed a
-// random seed is used. Access tokens are always random and are not affected.
+// Seed makes booking ids, generated values, latency samples and fault selection depend only on n
+// and the order in which requests arrive (default: a random seed). Access tokens stay random.
 func Seed(n int64) Option {
-	return func(c *config) { c.seed, c.seeded = n, true }
+	return func(c *config) { c.seed = uint64(n) }
 }
 
 // Drift enables named contract-breaking modes (see DriftModes for the list). Modes combine;
 // repeating Drift adds to the set. An unknown name makes New fail.
 func Drift(modes ...string) Option {
 	return func(c *config) {
+		var names []string
+		for _, d := range DriftModes() {
+			names = append(names, d.Name)
+		}
 		for _, m := range modes {
-			bit, ok := driftBit(m)
-			if !ok {
-				c.fail("Drift(%q): unknown drift mode (known: %s)", m, driftNames())
+			i := slices.Index(names, m)
+			if c.check(i >= 0, "Drift(%q): unknown drift mode (known: %s)", m, strings.Join(names, ", ")) {
+				c.drift |= 1 << i
 			}
-			c.drift |= bit
 		}
 	}
 }
@@ -163,22 +153,16 @@ func Drift(modes ...string) Option {
 // port). New ignores it.
 func Addr(addr string) Option {
 	return func(c *config) {
-		if addr == "" {
-			c.fail("Addr(%q): address must not be empty", addr)
-			return
+		if c.check(addr != "", "Addr(%q): address must not be empty", addr) {
+			c.addr = addr
 		}
-		c.addr = addr
 	}
 }
 
-// EveryMember makes every answer carry every member the document lists, so that a coverage report
-// can see each exercised: in each 200 body every nullable member has a value (provider_customer_id,
-// payment_status, policies[].cover_amount, cancelled_at, parent_id, extra_fields.event_cost,
-// policyholder.birth_date and address2) and every array has an element
-// (policies[].policy_content.extra_content), and each 401 is streamed with every header the
-// document lists (Transfer-Encoding: chunked and Connection: keep-alive included). The values are
-// chosen for their shape, not their business sense: a confirmed policy carries a cancelled_at.
-// Default off: the default sandbox answers as XONE usually does, with those members null or empty.
+// EveryMember makes every answer carry every member the document lists, for coverage reports: each
+// 200 body gives every nullable member a value and every array an element (chosen for shape, not
+// business sense), and each 401 is streamed with every documented header (Transfer-Encoding,
+// Connection). Default off: those members are null or empty, as XONE usually sends them.
 func EveryMember() Option {
 	return func(c *config) { c.everyMember = true }
 }

@@ -48,9 +48,8 @@ func (h *policyholder) members() []member {
 // fieldError is one Laravel-style validation message.
 type fieldError struct{ field, msg string }
 
-// decodeBody decodes a confirm body as the handler reads it. Like Laravel, a body that is not
-// application/json (parameters such as charset allowed), not valid JSON or not a JSON object counts
-// as empty input: nil. Keys are kept exactly as sent (the last duplicate wins) and numbers stay
+// decodeBody decodes a confirm body. Like Laravel, a body that is not application/json, not valid
+// JSON or not an object counts as empty input: nil. The last duplicate key wins; numbers stay
 // json.Number, so any number is valid however large.
 func decodeBody(contentType string, body []byte) map[string]any {
 	if ct, _, _ := mime.ParseMediaType(contentType); ct != "application/json" {
@@ -65,15 +64,9 @@ func decodeBody(contentType string, body []byte) map[string]any {
 	return top
 }
 
-// parseConfirm validates a decoded confirm body (see decodeBody). Semantics (documented in doc.go):
-// null counts as absent; a value of the wrong type is a validation error for its field.
+// parseConfirm validates a decoded confirm body (nil: empty): null counts as absent; a value of the
+// wrong type is a validation error for its field.
 func parseConfirm(top map[string]any) (req confirmRequest, errs []fieldError) {
-	if top == nil {
-		return req, []fieldError{
-			{"quotes", "The quotes field is required."},
-			{"policyholder", "The policyholder field is required."},
-		}
-	}
 	switch quotes := top["quotes"].(type) {
 	case nil:
 		errs = append(errs, fieldError{"quotes", "The quotes field is required."})
@@ -95,13 +88,8 @@ func parseConfirm(top map[string]any) (req confirmRequest, errs []fieldError) {
 
 // stringField reads a value that must be a string: "" for absent or null, typeErr for another type.
 func stringField(v any) (s string, typeErr bool) {
-	switch t := v.(type) {
-	case nil:
-		return "", false
-	case string:
-		return t, false
-	}
-	return "", true
+	s, ok := v.(string)
+	return s, !ok && v != nil
 }
 
 // parseQuotes reads the quotes array into req: the first quote's id and the number of quotes. An
@@ -136,26 +124,19 @@ func parseQuotes(quotes []any, req *confirmRequest, errs []fieldError) []fieldEr
 
 // parsePolicyholder reads and validates the policyholder object into h.
 func parsePolicyholder(obj map[string]any, h *policyholder, errs []fieldError) []fieldError {
-	typeErr := map[string]bool{}
-	for _, m := range h.members() {
-		var bad bool
-		if *m.v, bad = stringField(obj[m.name]); bad {
-			typeErr[m.name] = true
-			f := "policyholder." + m.name
+	for i, m := range h.members() {
+		f := "policyholder." + m.name
+		var typeErr bool
+		*m.v, typeErr = stringField(obj[m.name])
+		switch {
+		case typeErr:
 			errs = append(errs, fieldError{f, "The " + f + " field must be a string."})
+		case *m.v == "" && i < 3: // first_name, last_name and email are required
+			errs = append(errs, fieldError{f, "The " + f + " field is required."})
+		case m.name == "email" && !validEmail(h.Email):
+			errs = append(errs, fieldError{f, "The " + f + " field must be a valid email address."})
 		}
-	}
-	for _, m := range h.members()[:3] {
-		if *m.v == "" && !typeErr[m.name] {
-			errs = append(errs, fieldError{"policyholder." + m.name, "The policyholder." + m.name + " field is required."})
-		}
-	}
-	if h.Email != "" && !validEmail(h.Email) {
-		errs = append(errs, fieldError{"policyholder.email", "The policyholder.email field must be a valid email address."})
-	}
-	for _, m := range h.members() {
 		if utf8.RuneCountInString(*m.v) > maxField {
-			f := "policyholder." + m.name
 			errs = append(errs, fieldError{f, "The " + f + " field must not be greater than 255 characters."})
 		}
 	}
@@ -167,8 +148,8 @@ func parsePolicyholder(obj map[string]any, h *policyholder, errs []fieldError) [
 var emailRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@" +
 	`[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
 
-// validEmail reports whether s matches emailRE within RFC 5321's lengths (local part 64, address
-// 254), so that every echoed address passes the response validator's format check.
+// validEmail reports whether s matches emailRE within RFC 5321's lengths, so that every echoed
+// address passes the response validator's format check.
 func validEmail(s string) bool {
 	return len(s) <= 254 && strings.IndexByte(s, '@') <= 64 && emailRE.MatchString(s)
 }

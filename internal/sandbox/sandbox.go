@@ -21,25 +21,20 @@ import (
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
-// Demo credentials accepted by the sandbox's token endpoint. They are not secrets: the sandbox
-// exists only for tests and demos.
+// Demo credentials the sandbox's token endpoint accepts: public, not secrets.
 const (
 	// ClientID and ClientSecret get a token with scope offers:update (confirm allowed).
 	ClientID     = "sandbox-client"
 	ClientSecret = "sandbox-secret"
-	// ReadOnlyClientID and ReadOnlyClientSecret get a token with scope offers:view; confirm answers
-	// 401 to it.
+	// ReadOnlyClientID and ReadOnlyClientSecret get scope offers:view; confirm answers it 401.
 	ReadOnlyClientID     = "sandbox-readonly"
 	ReadOnlyClientSecret = "sandbox-readonly-secret"
 	// PartnerID is the demo partner id. The sandbox accepts any partner id.
 	PartnerID = "SANDBOX-PARTNER"
 )
 
-// Paths served by the sandbox.
-const (
-	TokenPath   = xone.TokenPath
-	ConfirmPath = xone.ConfirmPathTemplate // ServeMux pattern
-)
+// TokenPath is the path of the sandbox's token endpoint.
+const TokenPath = xone.TokenPath
 
 // salts separate the random streams derived from one request sequence number.
 const (
@@ -61,21 +56,17 @@ type Stats struct {
 	Throttled         int64 // 429 responses
 	Errors5xx         int64 // 5xx responses (injected faults and undocumented-500)
 	Resets            int64 // connections reset on purpose
-	// DoubleBookings counts bookings (200s) of an offer that was already booked: the server's own
-	// record of double booking, which only the duplicate-booking and racy-double-book drift modes
-	// make.
+	// DoubleBookings counts bookings (200s) of an already booked offer: the server's own record
+	// of double booking, which only the duplicate-booking and racy-double-book drift modes make.
 	DoubleBookings int64
 }
 
-// Server is the embedded XONE sandbox: a token endpoint and the Confirm offer endpoint with fault
-// and drift injection. Build it with New (handler only) or Start (listening). All methods are safe
-// for concurrent use.
+// Server is the embedded XONE sandbox. Build it with New (handler only) or Start (listening). All
+// methods are safe for concurrent use.
 type Server struct {
-	cfg       config
-	start     time.Time
-	seed      uint64 // randomness for ids, values and faults (Seed option or random)
-	idKey     uint64 // key of the booking id permutation
-	expiresIn int64
+	cfg   config
+	start time.Time
+	idKey uint64 // key of the booking id permutation
 
 	confirmSeq atomic.Uint64
 	answerSeq  atomic.Uint64 // numbers every answer, for CF-RAY
@@ -85,13 +76,11 @@ type Server struct {
 	tokens map[string]grant       // tokens issued, kept for the life of the Server
 	stats  Stats
 
-	handler    http.Handler
-	done       chan struct{}
-	once       sync.Once
-	retryAfter string
-	throttled  string
-	tz         *time.Location
-	products   [2]product
+	handler  http.Handler
+	done     chan struct{}
+	once     sync.Once
+	tz       *time.Location
+	products [2]product
 
 	// set by Start
 	srv      *http.Server
@@ -103,49 +92,35 @@ type Server struct {
 // returns an error naming the offending option for an unknown drift mode, a ratio outside [0, 1], a
 // negative duration or rates that sum to more than 1.
 func New(opts ...Option) (*Server, error) {
-	cfg := config{tokenTTL: time.Hour, retryAfter: time.Second, addr: "127.0.0.1:0", now: time.Now}
+	cfg := config{tokenTTL: time.Hour, retryAfter: time.Second, addr: "127.0.0.1:0", now: time.Now, seed: rand.Uint64()}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
 	}
-	if sum := cfg.resetRate + cfg.throttleRate + cfg.errorRate; sum > 1+1e-9 {
-		cfg.fail("ResetRate+ThrottleRate+ErrorRate: sum %v exceeds 1", sum)
-	}
+	sum := cfg.resetRate + cfg.throttleRate + cfg.errorRate
+	cfg.check(sum <= 1+1e-9, "ResetRate+ThrottleRate+ErrorRate: sum %v exceeds 1", sum)
 	if err := errors.Join(cfg.errs...); err != nil {
 		return nil, fmt.Errorf("sandbox: new: %w", err)
 	}
+	idr := newRNG(cfg.seed, 0, saltKey)
 	s := &Server{
 		cfg:      cfg,
+		idKey:    idr.next(),
 		booked:   map[uuid.UUID]struct{}{},
 		tokens:   map[string]grant{},
 		done:     make(chan struct{}),
 		tz:       time.FixedZone("AEST", 10*60*60),
 		products: products(),
 	}
-	s.seed = rand.Uint64()
-	if cfg.seeded {
-		s.seed = uint64(cfg.seed)
-	}
-	idr := newRNG(s.seed, 0, saltKey)
-	s.idKey = idr.next()
-	s.expiresIn = int64((cfg.tokenTTL + time.Second - 1) / time.Second)
-	secs := max(int64((cfg.retryAfter+time.Second-1)/time.Second), 1)
-	s.retryAfter = strconv.FormatInt(secs, 10)
-	unit := "seconds"
-	if secs == 1 {
-		unit = "second"
-	}
-	s.throttled = messageBody(fmt.Sprintf("Request was throttled. Expected available in %d %s.", secs, unit))
-
 	mux := http.NewServeMux()
 	mux.HandleFunc(TokenPath, s.serveToken)
-	mux.HandleFunc(ConfirmPath, s.serveConfirm)
+	mux.HandleFunc(xone.ConfirmPathTemplate, s.serveConfirm)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, bodyHealthy)
+		writeJSON(w, http.StatusOK, `{"status":"ok"}`)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusNotFound, bodyNotFound)
+		writeJSON(w, http.StatusNotFound, `{"message":"Not Found."}`)
 	})
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(&stamped{ResponseWriter: w, s: s, recv: s.cfg.now()}, r)
@@ -155,8 +130,7 @@ func New(opts ...Option) (*Server, error) {
 }
 
 // Start builds a sandbox like New, listens on the Addr option's address (default "127.0.0.1:0") and
-// serves in a background goroutine until Close. The Stall window is measured from the moment
-// listening starts.
+// serves in a background goroutine until Close.
 func Start(opts ...Option) (*Server, error) {
 	s, err := New(opts...)
 	if err != nil {
@@ -204,8 +178,7 @@ func StartTB(tb testing.TB, opts ...Option) *Server {
 	return s
 }
 
-// Handler returns the sandbox's HTTP handler (token, confirm, GET /healthz, JSON 404 for everything
-// else). It is safe for concurrent use.
+// Handler returns the sandbox's HTTP handler (token, confirm, GET /healthz, JSON 404 otherwise).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // URL returns the base URL of a started sandbox, e.g. "http://127.0.0.1:41234" (an unspecified
@@ -220,9 +193,8 @@ func (s *Server) TokenURL() string {
 	return s.url + TokenPath
 }
 
-// Close stops a started sandbox: it closes the listener and every connection and wakes every
-// request held by latency or a stall. For a sandbox built with New it only wakes held requests
-// (they are answered 503). Close is idempotent.
+// Close stops a started sandbox (listener and connections) and wakes every request held by latency
+// or a stall (answered 503). Close is idempotent.
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
@@ -272,9 +244,8 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// stamped is the ResponseWriter every answer goes through: just before the status line it adds the
-// correlation headers, a CF-RAY unique to the answer and a Server-Timing that carries the request's
-// arrival time (recv) and the time the server took (app).
+// stamped is the ResponseWriter every answer goes through: it adds the correlation headers CF-RAY
+// and Server-Timing just before the status line.
 type stamped struct {
 	http.ResponseWriter
 	s       *Server
@@ -286,7 +257,7 @@ func (w *stamped) WriteHeader(status int) {
 	if !w.written {
 		w.written = true
 		now := w.s.cfg.now()
-		r := newRNG(w.s.seed, w.s.answerSeq.Add(1), saltRay) // distinct numbers, distinct rays
+		r := newRNG(w.s.cfg.seed, w.s.answerSeq.Add(1), saltRay) // distinct numbers, distinct rays
 		h := w.Header()
 		h.Set("CF-RAY", fmt.Sprintf("%016x-SYD", r.next()))
 		h.Set("Server-Timing", fmt.Sprintf(`recv;desc="%d", app;dur=%.3f`,
@@ -305,9 +276,8 @@ func (w *stamped) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (ResetRate hijacks it).
 func (w *stamped) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// received records that w's request had fully arrived at now. Handlers call it once they have read
-// the body, so that a request whose last byte was held back (last-byte synchronisation) counts as
-// arriving when that byte did.
+// received records that w's request had fully arrived at now: handlers call it after reading the
+// body, so a request whose last byte was held back counts as arriving when that byte did.
 func received(w http.ResponseWriter, now time.Time) {
 	if st, ok := w.(*stamped); ok {
 		st.recv = now
@@ -361,16 +331,10 @@ func readBody(r io.Reader, limit int64) ([]byte, error) {
 
 // Static bodies.
 const (
-	bodyHealthy          = `{"status":"ok"}`
-	bodyNotFound         = `{"message":"Not Found."}`
-	bodyOfferNotFound    = `{"message":"Offer not found."}`
 	bodyUnauthenticated  = `{"message":"Unauthenticated."}`
-	bodyMessageAsNumber  = `{"message":401}`
 	bodyServerError      = `{"message":"Server Error"}`
 	bodyBadGateway       = `{"message":"Bad Gateway"}`
 	bodyUnavailable      = `{"message":"Service Unavailable"}`
-	bodyTooLarge         = `{"message":"The request body is too large."}`
-	bodyUnreadable       = `{"message":"The request body could not be read."}`
 	bodyInvalidClient    = `{"error":"invalid_client","error_description":"Client authentication failed","message":"Invalid client credentials."}`
 	bodyInvalidRequest   = `{"error":"invalid_request","error_description":"The request is missing a required parameter, includes an invalid parameter value, or is otherwise malformed.","message":"The request is malformed."}`
 	bodyUnsupportedGrant = `{"error":"unsupported_grant_type","error_description":"The authorization grant type is not supported by the authorization server.","message":"The authorization grant type is not supported by the authorization server."}`

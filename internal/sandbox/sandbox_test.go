@@ -617,7 +617,7 @@ func TestLatencyDist(t *testing.T) {
 	const n = 20000
 	samples := make([]time.Duration, n)
 	for i := range samples {
-		fr := newRNG(s.seed, uint64(i+1), saltFault)
+		fr := newRNG(s.cfg.seed, uint64(i+1), saltFault)
 		fr.float()
 		samples[i] = s.delay(&fr)
 	}

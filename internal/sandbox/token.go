@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -35,8 +36,7 @@ func (s *Server) mintToken(scope string, expiry time.Time) string {
 	return tok
 }
 
-// allowed reports whether tok is a token this sandbox issued, unexpired at now, with scope
-// offers:update.
+// allowed reports whether tok is a token this sandbox issued, unexpired at now, with ScopeUpdate.
 func (s *Server) allowed(tok string, now time.Time) bool {
 	s.mu.Lock()
 	g, ok := s.tokens[tok]
@@ -55,14 +55,10 @@ func bearer(r *http.Request) string {
 }
 
 // MintToken returns an access token for clientID as the token endpoint would issue it, valid for
-// ttl (0 means the TokenTTL default; a negative ttl yields a token that is already expired, for
-// expired-token test cases). ClientID gets scope offers:update, ReadOnlyClientID offers:view, any
-// other id a token with no scope (confirm answers 401). MintToken does not count in
-// Stats.TokensIssued. Safe for concurrent use. Never log the result.
+// ttl (0: the TokenTTL default; negative: already expired). An id other than ClientID and
+// ReadOnlyClientID gets no scope. It does not count in Stats.TokensIssued. Never log the result.
 func (s *Server) MintToken(clientID string, ttl time.Duration) string {
-	if ttl == 0 {
-		ttl = s.cfg.tokenTTL
-	}
+	ttl = cmp.Or(ttl, s.cfg.tokenTTL)
 	scope := map[string]string{ClientID: ScopeUpdate, ReadOnlyClientID: ScopeView}[clientID]
 	return s.mintToken(scope, s.cfg.now().Add(ttl))
 }
@@ -84,25 +80,19 @@ func parseTokenRequest(r *http.Request, body []byte) (tokenRequest, bool) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case ct == "application/json" || (ct == "" && len(body) > 0 && body[0] == '{'):
-		if len(body) > 0 && json.Unmarshal(body, &tr) != nil {
-			ok = false
-		}
+		ok = len(body) == 0 || json.Unmarshal(body, &tr) == nil
 	case ct == "application/x-www-form-urlencoded":
 		v, err := url.ParseQuery(string(body))
-		if err != nil {
-			ok = false
-		}
-		tr.GrantType, tr.ClientID, tr.ClientSecret = v.Get("grant_type"), v.Get("client_id"), v.Get("client_secret")
+		ok = err == nil
+		tr = tokenRequest{v.Get("grant_type"), v.Get("client_id"), v.Get("client_secret")}
 	}
 	if id, secret, has := r.BasicAuth(); has {
-		// RFC 6749 §2.3.1: credentials are form-encoded before Basic encoding.
-		if u, err := url.QueryUnescape(id); err == nil {
-			id = u
-		}
-		if u, err := url.QueryUnescape(secret); err == nil {
-			secret = u
-		}
 		tr.ClientID, tr.ClientSecret = id, secret
+		for _, p := range []*string{&tr.ClientID, &tr.ClientSecret} {
+			if u, err := url.QueryUnescape(*p); err == nil {
+				*p = u // RFC 6749 §2.3.1: form-encoded before Basic encoding
+			}
+		}
 	}
 	return tr, ok
 }
@@ -124,12 +114,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var scope string
-	switch {
-	case secretMatch(tr.ClientID, tr.ClientSecret, ClientID, ClientSecret):
-		scope = ScopeUpdate
-	case secretMatch(tr.ClientID, tr.ClientSecret, ReadOnlyClientID, ReadOnlyClientSecret):
-		scope = ScopeView
-	default:
+	for _, c := range [...][3]string{{ClientID, ClientSecret, ScopeUpdate}, {ReadOnlyClientID, ReadOnlyClientSecret, ScopeView}} {
+		idOK := subtle.ConstantTimeCompare([]byte(tr.ClientID), []byte(c[0]))
+		if idOK&subtle.ConstantTimeCompare([]byte(tr.ClientSecret), []byte(c[1])) == 1 { // constant time
+			scope = c[2]
+		}
+	}
+	if scope == "" {
 		writeJSON(w, http.StatusUnauthorized, bodyInvalidClient)
 		return
 	}
@@ -141,10 +132,5 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		TokenType   string `json:"token_type"`
 		ExpiresIn   int64  `json:"expires_in"`
 		Scope       string `json:"scope"`
-	}{s.mintToken(scope, s.cfg.now().Add(s.cfg.tokenTTL)), "Bearer", s.expiresIn, scope}))
-}
-
-func secretMatch(id, secret, wantID, wantSecret string) bool {
-	return subtle.ConstantTimeCompare([]byte(id), []byte(wantID)) == 1 &&
-		subtle.ConstantTimeCompare([]byte(secret), []byte(wantSecret)) == 1
+	}{s.mintToken(scope, s.cfg.now().Add(s.cfg.tokenTTL)), "Bearer", int64((s.cfg.tokenTTL + time.Second - 1) / time.Second), scope}))
 }

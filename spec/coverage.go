@@ -22,32 +22,30 @@ const (
 	KindEnumOther       = "enum:(other)"     // an enum member had a value the enum does not list
 )
 
-// maxCoveragePaths bounds the paths one Coverage tracks (the vendor document has 98), and
+// maxCoveragePaths bounds the paths of one response schema (the vendor document has 98), and
 // maxCoverageDepth their nesting: a schema that refers to itself is followed that deep.
 const (
 	maxCoveragePaths = 10_000
 	maxCoverageDepth = 32
 )
 
-// Coverage records which documented members of the confirm operation's response schemas (each
-// documented JSON body and each documented header set) the validated responses exercised, and with
-// which kinds of values. Build it with Spec.NewCoverage, Add every validated response, and read it
-// with Report. Memory does not grow with the number of responses: one counter per path and kind.
-// Safe for concurrent use.
+// Coverage records which documented members of the confirm operation's response bodies and header
+// sets the validated responses exercised, and with which kinds of values: build it with
+// Spec.NewCoverage, Add every validated response, read it with Report. Memory does not grow with
+// the number of responses. Safe for concurrent use.
 type Coverage struct {
-	spec      *Spec
-	schemas   []*covSchema
-	index     map[*responseInfo][]int // the schemas of each documented response
-	mu        sync.Mutex
-	responses int64
-	perSchema []int64
-	counts    []int64 // by slot
+	spec    *Spec
+	schemas []*covSchema
+	index   map[*responseInfo][]int // the schemas of each documented response
+	mu      sync.Mutex
+	counts  []int64 // by slot; slot 0 counts every response added
 }
 
 // covSchema is one documented response schema: a body (root is "$", itself no path) or a header set
-// (root is nil).
+// (root is nil). The responses it documents count at slot.
 type covSchema struct {
 	status, part string
+	slot         int
 	root         *covNode
 	paths        []*covNode // every path, sorted
 }
@@ -64,20 +62,19 @@ type covNode struct {
 	items *covNode
 }
 
-// NewCoverage returns an empty Coverage of s's documented response schemas, their paths found by
-// walking the schemas (properties, array items as "[]", allOf/anyOf/oneOf merged): each JSON
-// property path such as "$.data.policies[].extra_fields", and each documented header as
-// "header:CF-RAY", as Violation paths name them.
+// NewCoverage returns an empty Coverage of s's documented response schemas: each JSON property path
+// such as "$.data.policies[].extra_fields" (allOf/anyOf/oneOf merged), and each documented header
+// as "header:CF-RAY", as Violation paths name them.
 func (s *Spec) NewCoverage() *Coverage {
 	c := &Coverage{spec: s, index: map[*responseInfo][]int{}}
-	slots := 0
+	slots := 1
 	for _, k := range slices.Sorted(maps.Keys(s.responses)) {
 		r := s.responses[k]
 		var parts []*covSchema
-		if r.json != nil && r.json.schema != nil {
-			b := covBuilder{budget: maxCoveragePaths}
+		if r.schema != nil {
+			var b covBuilder
 			root := &covNode{path: "$", slot: -1, kinds: map[string]int{}}
-			b.merge(root, r.json.schema, 0)
+			b.merge(root, r.schema, 0)
 			parts = append(parts, &covSchema{status: k, part: "body", root: root, paths: b.paths})
 		}
 		if len(r.headers) > 0 {
@@ -92,6 +89,7 @@ func (s *Spec) NewCoverage() *Coverage {
 			parts = append(parts, hs)
 		}
 		for _, sc := range parts {
+			sc.slot, slots = slots, slots+1
 			slices.SortFunc(sc.paths, func(a, b *covNode) int { return strings.Compare(a.path, b.path) })
 			for _, n := range sc.paths {
 				n.slot, slots = slots, slots+2
@@ -103,15 +101,12 @@ func (s *Spec) NewCoverage() *Coverage {
 			c.schemas = append(c.schemas, sc)
 		}
 	}
-	c.perSchema, c.counts = make([]int64, len(c.schemas)), make([]int64, slots)
+	c.counts = make([]int64, slots)
 	return c
 }
 
-// covBuilder builds a path tree from schemas, within a budget of paths.
-type covBuilder struct {
-	budget int
-	paths  []*covNode
-}
+// covBuilder builds a path tree from schemas, at most maxCoveragePaths paths.
+type covBuilder struct{ paths []*covNode }
 
 // merge adds what sc documents about n's value to n: its kinds and its members.
 func (b *covBuilder) merge(n *covNode, sc *base.Schema, depth int) {
@@ -156,9 +151,9 @@ func (b *covBuilder) merge(n *covNode, sc *base.Schema, depth int) {
 	}
 }
 
-// child returns a new path, nil when the budget is spent.
+// child returns a new path, nil when maxCoveragePaths are built.
 func (b *covBuilder) child(path, name string) *covNode {
-	if len(b.paths) >= b.budget {
+	if len(b.paths) >= maxCoveragePaths {
 		return nil
 	}
 	n := &covNode{path: path, name: name, kinds: map[string]int{}}
@@ -175,10 +170,9 @@ func canonicalScalar(s string) string {
 	return s
 }
 
-// WireHeader returns resp's header as the response carried it: Go's HTTP client moves
-// Transfer-Encoding out of resp.Header into resp.TransferEncoding, where Coverage.Add (and
-// ValidateResponse) would not see a header the document lists. WireHeader returns a copy with
-// Transfer-Encoding put back, or resp.Header itself when there is nothing to put back.
+// WireHeader returns resp's header as the response carried it: a copy with the Transfer-Encoding
+// Go's HTTP client moved into resp.TransferEncoding put back (Coverage.Add and ValidateResponse
+// would not see it otherwise), or resp.Header itself when there is nothing to put back.
 func WireHeader(resp *http.Response) http.Header {
 	if len(resp.TransferEncoding) == 0 || resp.Header.Get("Transfer-Encoding") != "" {
 		return resp.Header
@@ -192,35 +186,36 @@ func WireHeader(resp *http.Response) http.Header {
 }
 
 // Add records one validated response: resp as given to ValidateResponse, its Header as received
-// (see WireHeader: put Transfer-Encoding back first), and vs, the violations ValidateResponse
-// returned for it, which decide KindFormatMatched and KindFormatUnmatched. A response counts once
-// per path and kind, however many array elements have it. A status the operation does not document
-// counts in Responses only. The body is walked along the path tree with jsonparser, without
-// decoding it into values; a body that is not JSON exercises nothing. Safe for concurrent use.
+// (see WireHeader), and vs, the violations ValidateResponse returned for it, which decide
+// KindFormatMatched and KindFormatUnmatched. A response counts once per path and kind, however many
+// array elements have it; an undocumented status counts in Responses only; a body that is not JSON
+// exercises nothing. Safe for concurrent use.
 func (c *Coverage) Add(resp Response, vs []Violation) {
 	w := covWalk{marks: make([]bool, len(c.counts))}
+	w.marks[0] = true
+	if len(vs) > 0 {
+		w.violations = make(map[string]bool, len(vs))
+	}
 	for _, v := range vs {
-		if w.violations == nil {
-			w.violations = map[string]bool{}
-		}
 		w.violations[v.Path] = w.violations[v.Path] || v.Keyword == "format"
 	}
-	schemas := c.index[c.spec.responseFor(resp.Status)]
-	for _, i := range schemas {
-		if sc := c.schemas[i]; sc.root != nil {
+	for _, i := range c.index[c.spec.responseFor(resp.Status)] {
+		sc := c.schemas[i]
+		w.marks[sc.slot] = true
+		if sc.root != nil {
 			if v, t, _, err := jsonparser.Get(resp.Body); err == nil {
 				w.value(sc.root, v, t)
 			}
-		} else {
-			w.headers(sc.paths, resp.Header)
+			continue
+		}
+		for _, n := range sc.paths { // a header set
+			if vals := resp.Header.Values(n.name); len(vals) > 0 {
+				w.mark(n, n.path, false, func() string { return vals[0] })
+			}
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.responses++
-	for _, i := range schemas {
-		c.perSchema[i]++
-	}
 	for i, m := range w.marks {
 		if m {
 			c.counts[i]++
@@ -234,7 +229,7 @@ type covWalk struct {
 	// violations holds the paths of the response's violations, true where one is a format
 	// violation; nil when there is none.
 	violations map[string]bool
-	at         []string // the instance path being walked, kept only when violations is not nil
+	at         []string // the instance path being walked (array indexes only when violations is not nil)
 }
 
 // value marks what a JSON value exercises at n, then walks its members.
@@ -251,31 +246,24 @@ func (w *covWalk) value(n *covNode, v []byte, t jsonparser.ValueType) {
 	case t == jsonparser.Object && n.props != nil:
 		_ = jsonparser.ObjectEach(v, func(k, cv []byte, ct jsonparser.ValueType, _ int) error {
 			if c := n.props[string(k)]; c != nil {
-				w.push(c.name)
+				w.at = append(w.at, c.name)
 				w.value(c, cv, ct)
-				w.pop()
+				w.at = w.at[:len(w.at)-1]
 			}
 			return nil
 		})
 	case t == jsonparser.Array && n.items != nil:
 		i := 0
 		_, _ = jsonparser.ArrayEach(v, func(cv []byte, ct jsonparser.ValueType, _ int, _ error) {
+			seg := "" // an index is rendered only when a violation may be at it
 			if w.violations != nil {
-				w.push("[" + strconv.Itoa(i) + "]")
+				seg = "[" + strconv.Itoa(i) + "]"
 			}
+			w.at = append(w.at, seg)
 			w.value(n.items, cv, ct)
-			w.pop()
+			w.at = w.at[:len(w.at)-1]
 			i++
 		})
-	}
-}
-
-// headers marks what a response's headers exercise.
-func (w *covWalk) headers(ns []*covNode, h http.Header) {
-	for _, n := range ns {
-		if vals := h.Values(n.name); len(vals) > 0 {
-			w.mark(n, n.path, false, func() string { return vals[0] })
-		}
 	}
 }
 
@@ -290,7 +278,10 @@ func (w *covWalk) mark(n *covNode, path string, null bool, text func() string) {
 	w.marks[n.slot+1] = true
 	w.kind(n, KindValue)
 	if _, ok := n.kinds[KindFormatMatched]; ok {
-		switch format, found := w.violation(path); {
+		if path == "" && w.violations != nil {
+			path = renderSegments(w.at)
+		}
+		switch format, found := w.violations[path]; {
 		case !found:
 			w.kind(n, KindFormatMatched)
 		case format:
@@ -311,35 +302,8 @@ func (w *covWalk) kind(n *covNode, k string) bool {
 	return ok
 }
 
-// violation reports whether the response has a violation at path ("" for the instance being
-// walked), and whether one of those is a format violation.
-func (w *covWalk) violation(path string) (format, found bool) {
-	if w.violations == nil {
-		return false, false
-	}
-	if path == "" {
-		path = renderSegments(w.at)
-	}
-	format, found = w.violations[path]
-	return format, found
-}
-
-func (w *covWalk) push(seg string) {
-	if w.violations != nil {
-		w.at = append(w.at, seg)
-	}
-}
-
-func (w *covWalk) pop() {
-	if w.violations != nil {
-		w.at = w.at[:len(w.at)-1]
-	}
-}
-
 // CoverageReport is response coverage as plain data, for reports and for summary.json: per
 // documented response schema, per documented path, how many validated responses exercised it.
-// Documented and Exercised give "Exercised of Documented documented response fields exercised".
-// Merge adds the reports of shards, read back from JSON or not.
 type CoverageReport struct {
 	Responses  int64            `json:"responses"`  // responses added
 	Documented int              `json:"documented"` // paths the schemas document
@@ -362,10 +326,8 @@ type SchemaCoverage struct {
 }
 
 // PathCoverage counts, for one documented path, the responses in which it was present, present with
-// a non-null value, and present with each kind of value: KindNull and KindValue for a nullable
-// member, KindFormatMatched and KindFormatUnmatched for a member with a format, and "enum:VALUE"
-// for each documented enum value (KindEnumOther for values it does not list). Every kind the
-// document allows is listed, seen or not.
+// a non-null value, and present with each kind of value the document allows (the Kind* constants
+// and "enum:VALUE"), every kind listed, seen or not.
 type PathCoverage struct {
 	Path    string           `json:"path"` // "$.data.policies[].price", "header:CF-RAY"
 	Present int64            `json:"present"`
@@ -376,11 +338,11 @@ type PathCoverage struct {
 // Report returns what c has recorded so far. Safe for concurrent use with Add.
 func (c *Coverage) Report() CoverageReport {
 	c.mu.Lock()
-	counts, perSchema, responses := slices.Clone(c.counts), slices.Clone(c.perSchema), c.responses
+	counts := slices.Clone(c.counts)
 	c.mu.Unlock()
-	r := CoverageReport{Responses: responses, Schemas: make([]SchemaCoverage, 0, len(c.schemas))}
-	for i, sc := range c.schemas {
-		out := SchemaCoverage{Status: sc.status, Part: sc.part, Responses: perSchema[i],
+	r := CoverageReport{Responses: counts[0], Schemas: make([]SchemaCoverage, 0, len(c.schemas))}
+	for _, sc := range c.schemas {
+		out := SchemaCoverage{Status: sc.status, Part: sc.part, Responses: counts[sc.slot],
 			Paths: make([]PathCoverage, 0, len(sc.paths))}
 		for _, n := range sc.paths {
 			p := PathCoverage{Path: n.path, Present: counts[n.slot], NonNull: counts[n.slot+1]}
@@ -398,32 +360,27 @@ func (c *Coverage) Report() CoverageReport {
 	return r
 }
 
-// Merge returns the sum of r and o, the reports of two shards: responses and counts are added path
-// by path (a schema or a path only one of them has is kept as it is) and the figures recomputed.
-// Merge is commutative; r and o are not modified.
+// Merge returns the sum of r and o, the reports of two shards, added path by path (a path only one
+// of them has is kept as it is). Merge is commutative; r and o are not modified.
 func (r CoverageReport) Merge(o CoverageReport) CoverageReport {
 	out := CoverageReport{Responses: r.Responses + o.Responses}
-	schemas := map[[2]string]int{}
-	paths := map[[3]string]int{}
+	schemas, paths := map[[2]string]int{}, map[[3]string]int{}
 	for _, sc := range slices.Concat(r.Schemas, o.Schemas) {
-		i, ok := schemas[[2]string{sc.Status, sc.Part}]
-		if !ok {
-			i = len(out.Schemas)
-			schemas[[2]string{sc.Status, sc.Part}] = i
+		k := [2]string{sc.Status, sc.Part}
+		if _, ok := schemas[k]; !ok {
+			schemas[k] = len(out.Schemas)
 			out.Schemas = append(out.Schemas, SchemaCoverage{Status: sc.Status, Part: sc.Part})
 		}
-		m := &out.Schemas[i]
+		m := &out.Schemas[schemas[k]]
 		m.Responses += sc.Responses
 		for _, p := range sc.Paths {
-			j, ok := paths[[3]string{sc.Status, sc.Part, p.Path}]
-			if !ok {
-				j = len(m.Paths)
-				paths[[3]string{sc.Status, sc.Part, p.Path}] = j
+			pk := [3]string{sc.Status, sc.Part, p.Path}
+			if _, ok := paths[pk]; !ok {
+				paths[pk] = len(m.Paths)
 				m.Paths = append(m.Paths, PathCoverage{Path: p.Path})
 			}
-			mp := &m.Paths[j]
-			mp.Present += p.Present
-			mp.NonNull += p.NonNull
+			mp := &m.Paths[paths[pk]]
+			mp.Present, mp.NonNull = mp.Present+p.Present, mp.NonNull+p.NonNull
 			for k, n := range p.Kinds {
 				if mp.Kinds == nil {
 					mp.Kinds = map[string]int64{}

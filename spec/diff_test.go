@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/diff")
@@ -76,7 +78,7 @@ func removeResponse(t *testing.T, status string) []byte {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(Vendor(), &m))
-	responses := lookup(m, "paths", confirmPath, "post", "responses").(map[string]any)
+	responses := lookup(m, "paths", xone.ConfirmPathTemplate, "post", "responses").(map[string]any)
 	require.Contains(t, responses, status)
 	delete(responses, status)
 	b, err := json.Marshal(m)

@@ -15,23 +15,13 @@
 // corrected one. Stricter checks belong to Strict, whose findings a contract suite reports as
 // drift.
 //
-// One loader reads every document and overlay (ReadDocument, Load, Lint, Diff): JSON in any valid
-// spelling or YAML, refused with a *LimitError beyond MaxDocumentSize, MaxAliases, MaxNodes
-// (aliases expanded: an alias bomb of a few kilobytes is refused in milliseconds) or MaxDepth
-// before libopenapi sees it; the overlay's output is held to the same limits. Context(ctx) makes
-// each return as soon as ctx ends. A document without the confirm operation, or an overlay action
-// whose target matches nothing, is an error wrapping ErrDocument that names what is missing.
-//
-// Load builds the corrected document and one libopenapi-validator validator with format assertions
-// on; that validator is the only judge. ValidateResponse and ValidateRequest turn its errors into
-// Violations with stable rule ids and JSON paths, and add what it lets through (an empty or null
-// JSON body). Lint lists a vendor document's defects and whether the overlay handles each; Diff
-// reports what a newer release changed, using libopenapi's what-changed. Coverage records which
-// documented response members the validated responses exercised.
-//
-// A Spec is immutable after Load and safe for concurrent use; build it once (a few milliseconds)
-// and share it. Values of sensitive fields (email, phone, security_token, tokens) never appear in a
-// Violation.
+// One loader reads every document and overlay (ReadDocument, Load, Lint, Diff), within the limits
+// of LimitError and interruptible with Context. Load builds one libopenapi-validator validator
+// with format assertions on, the only judge of validity; ValidateResponse and ValidateRequest turn
+// its errors into Violations and add what it lets through (an empty or null JSON body). Lint lists
+// a vendor document's defects and whether the overlay handles each; Diff reports what a newer
+// release changed, using libopenapi's what-changed. Coverage records which documented response
+// members the validated responses exercised.
 //
 // Usage:
 //
@@ -45,7 +35,6 @@
 //	}
 //	cov := s.NewCoverage() // shared by every goroutine that validates
 //	cov.Add(resp, s.ValidateResponse(req, resp))
-//	fmt.Printf("%d of %d documented response fields exercised\n", cov.Report().Exercised, cov.Report().Documented)
 //
 //	newVendorDoc, err := spec.ReadDocument("confirm-offer-2027.json")
 //	s, err = spec.Load(spec.FromDocument(newVendorDoc)) // test against it; s.Info() names it

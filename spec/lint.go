@@ -29,8 +29,7 @@ type Defect struct {
 	Reason   string `json:"reason"`   // why it is a defect (real values etc.)
 	Handling string `json:"handling"` // the overlay action that fixes it, or "not handled"
 	// Effect says how the fix changes what the document accepts: "widens: ..." for a fix that
-	// rejects nothing the document accepted; a fix that narrows is not Handled. "" when not
-	// handled.
+	// rejects nothing the document accepted (a fix that narrows is not Handled); "" when not handled.
 	Effect  string `json:"effect,omitempty"`
 	Handled bool   `json:"handled"` // the overlay fixes it and the corrected document no longer has it
 }
@@ -45,17 +44,13 @@ type defect struct {
 
 func (d *defect) key() string { return d.Rule + "\x00" + d.Pointer + "\x00" + d.subject }
 
-// Lint finds the defects of an OpenAPI 3 document (JSON or YAML): path template variables without a
-// declared path parameter, response headers typed integer/number whose real values are not numbers
-// (the Cloudflare set CF-RAY, X-XSS-Protection, Cf-Team and other well-known headers), and `format`
-// values outside the OpenAPI format registry and JSON Schema. For each it applies the overlay (the
-// embedded one, or WithOverlay's; of the other options only Context counts), marks the defect
-// Handled when the corrected document no longer has it, and names the overlay action that targets
-// it; when the overlay does not apply (an action matches nothing, say), every defect is not handled
-// and says why. Defects are sorted by Pointer, Rule; an empty slice means a clean document. The
-// document is read as Load reads it, within the same limits. Errors wrap ErrUnreadable (and
-// ErrDocument) for input that is not an OpenAPI 3 document, ErrDocument for an overlay that is not
-// an Overlay document, and are a *LimitError for input beyond a limit.
+// Lint finds the defects of an OpenAPI 3 document (JSON or YAML, read as Load reads it): path
+// template variables without a declared path parameter, response headers typed integer/number
+// whose real values are not numbers (CF-RAY, X-XSS-Protection, Cf-Team and other well-known
+// headers), and `format` values outside the OpenAPI format registry and JSON Schema. A defect is
+// Handled when the overlay (the embedded one or WithOverlay's; of the other options only Context
+// counts) removes it, and names the action that targets it. Defects are sorted by Pointer, Rule;
+// empty means a clean document. Errors wrap ErrUnreadable, ErrDocument or a *LimitError.
 func Lint(doc []byte, opts ...Option) ([]Defect, error) {
 	o := newOptions(opts)
 	out, err := interruptible(o.ctx, func() ([]Defect, error) {
@@ -71,8 +66,7 @@ func Lint(doc []byte, opts ...Option) ([]Defect, error) {
 	return out, nil
 }
 
-// defects lints the document as given and says, for each defect, whether and how the overlay
-// handles it.
+// defects lints the document as given and says how the overlay handles each defect.
 func (c *corrected) defects() []Defect {
 	found := detectDefects(c.given)
 	out := make([]Defect, 0, len(found))
@@ -113,14 +107,15 @@ func describeAction(a *highoverlay.Action, idx int) string {
 	case a.Copy != "":
 		verb = "copy"
 	}
+	s := fmt.Sprintf("overlay action %d (%s %s)", idx+1, verb, a.Target)
 	desc := strings.Join(strings.Fields(a.Description), " ")
 	if i := strings.Index(desc, ": "); i > 0 && i < 120 {
 		desc = desc[:i]
 	}
-	if desc == "" {
-		return fmt.Sprintf("overlay action %d (%s %s)", idx+1, verb, a.Target)
+	if desc != "" {
+		s += ": " + desc
 	}
-	return fmt.Sprintf("overlay action %d (%s %s): %s", idx+1, verb, a.Target, desc)
+	return s
 }
 
 // isAssertionKeyword reports the schema keywords that restrict the values a schema accepts.
@@ -136,9 +131,8 @@ func isAssertionKeyword(k string) bool {
 }
 
 // actionEffect says how an overlay action that fixes d changes what the document accepts, and
-// whether that is a widening: removing an assertion keyword (an unknown format, a type the API does
-// not send), or declaring the path parameters a path template uses. Any other change may reject
-// values the vendor document accepts.
+// whether that widens it: removing an assertion keyword, or declaring the path parameters a path
+// template uses. Any other change may reject values the vendor document accepts.
 func actionEffect(a *highoverlay.Action, d *defect) (effect string, widens bool) {
 	switch kw := lastTargetKey(a.Target); {
 	case a.Remove && !isAssertionKeyword(kw):
@@ -162,8 +156,7 @@ func actionEffect(a *highoverlay.Action, d *defect) (effect string, widens bool)
 	return "widens: adds no assertion", true
 }
 
-// narrowingKey returns an assertion keyword an update adds outside parameter declarations, "" when
-// it adds none.
+// narrowingKey returns an assertion keyword an update adds outside parameter declarations, or "".
 func narrowingKey(n *yaml.Node) string {
 	n = unwrap(n)
 	if n == nil {
@@ -216,8 +209,7 @@ func lastTargetKey(target string) string {
 }
 
 // matchAction returns the first overlay action whose target selects one of the defect's anchor
-// nodes (queried with the options libopenapi's overlay engine uses) and whose change addresses the
-// defect.
+// nodes (queried as libopenapi's overlay engine does) and whose change addresses the defect.
 func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) (*highoverlay.Action, int) {
 	if ov == nil {
 		return nil, -1
@@ -279,13 +271,17 @@ func detectPathParams(top *yaml.Node) []*defect {
 				continue
 			}
 			where := cmp.Or(strings.Join(missing, ", "), "the path item")
+			note := map[string]string{
+				"offer_id":   " (real offer ids are UUIDs such as 3f6c2a9e-8b1d-4c7a-9e2f-5d4b3a2c1e0f)",
+				"partner_id": " (the partner id Cover Genius issues, an opaque string)",
+			}[name]
 			out = append(out, &defect{
 				Defect: Defect{Rule: DefectUndeclaredPathParameter, Pointer: pointer("paths", tmpl),
 					Found: fmt.Sprintf("path %s uses {%s} but declares no `in: path` parameter %q (%s)",
 						tmpl, name, name, where),
 					Reason: "OpenAPI requires every path template variable to be declared as a required path " +
 						"parameter; without it validators and generators cannot match, type or check the " +
-						"segment" + pathParamNote(name)},
+						"segment" + note},
 				subject: name,
 				anchors: append([]*yaml.Node{item}, ops...),
 				fixes:   func(a *highoverlay.Action) bool { return !a.Remove && updateDeclaresParam(a.Update, name) },
@@ -302,16 +298,6 @@ func eachPair(n *yaml.Node, f func(key string, v *yaml.Node)) {
 	}
 }
 
-func pathParamNote(name string) string {
-	switch name {
-	case "offer_id":
-		return " (real offer ids are UUIDs such as 3f6c2a9e-8b1d-4c7a-9e2f-5d4b3a2c1e0f)"
-	case "partner_id":
-		return " (the partner id Cover Genius issues, an opaque string)"
-	}
-	return ""
-}
-
 // templateVarRE matches the {name} variables of a path template.
 var templateVarRE = regexp.MustCompile(`\{([^}]+)\}`)
 
@@ -324,8 +310,7 @@ func templateVars(tmpl string) []string {
 	return out
 }
 
-// declaredPathParams returns the names of `in: path` parameters in a parameters list, following
-// local $refs.
+// declaredPathParams returns the names of `in: path` parameters in a list, following local $refs.
 func declaredPathParams(top, params *yaml.Node) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range seqContent(params) {
@@ -420,12 +405,16 @@ func detectHeaderTypes(top *yaml.Node) []*defect {
 			typ := mapGet(sc, "type")
 			fact, ok := knownHeader(name)
 			// A $ref'd header is checked under components; a $ref'd schema is not inspected.
-			if mapGet(h, "$ref") != nil || mapGet(sc, "$ref") != nil || typ == nil || !numericType(typ) || !ok {
+			if mapGet(h, "$ref") != nil || mapGet(sc, "$ref") != nil || typ == nil || !ok {
+				return
+			}
+			typName, numeric := numericType(typ)
+			if !numeric {
 				return
 			}
 			out = append(out, &defect{
 				Defect: Defect{Rule: DefectHeaderTypeMismatch, Pointer: ptr + pointer(name, "schema", "type"),
-					Found: fmt.Sprintf("header %s typed %s", name, typeString(typ)),
+					Found: fmt.Sprintf("header %s typed %s", name, typName),
 					Reason: fmt.Sprintf("real %s values are %s (e.g. %s), not numbers: a real response fails "+
 						"validation on this header", name, fact.shape, fact.example)},
 				subject: name,
@@ -449,13 +438,16 @@ func detectHeaderTypes(top *yaml.Node) []*defect {
 	return out
 }
 
-func numericType(t *yaml.Node) bool {
-	if t.Kind == yaml.ScalarNode {
-		return t.Value == "integer" || t.Value == "number"
+// numericType renders a schema type (a name or a list) and reports whether it admits numbers and
+// not strings.
+func numericType(t *yaml.Node) (string, bool) {
+	names, s := []string{t.Value}, t.Value
+	if t.Kind == yaml.SequenceNode {
+		names = contentValues(t)
+		s = "[" + strings.Join(names, ", ") + "]"
 	}
-	names := contentValues(t)
-	return t.Kind == yaml.SequenceNode && (slices.Contains(names, "integer") || slices.Contains(names, "number")) &&
-		!slices.Contains(names, "string")
+	return s, t.Kind != yaml.MappingNode && !slices.Contains(names, "string") &&
+		(slices.Contains(names, "integer") || slices.Contains(names, "number"))
 }
 
 // contentValues returns the values of a node's children (a sequence's scalars).
@@ -465,13 +457,6 @@ func contentValues(t *yaml.Node) []string {
 		names = append(names, c.Value)
 	}
 	return names
-}
-
-func typeString(t *yaml.Node) string {
-	if t.Kind == yaml.SequenceNode {
-		return "[" + strings.Join(contentValues(t), ", ") + "]"
-	}
-	return t.Value
 }
 
 // knownFormat reports formats of the OpenAPI format registry and of JSON Schema (2020-12).
@@ -489,8 +474,7 @@ func knownFormat(f string) bool {
 	return false
 }
 
-// detectFormats walks the document for format values knownFormat does not know, skipping values
-// (examples, defaults, enums, extensions) that are not schemas.
+// detectFormats walks the document for unknown format values, skipping values that are not schemas.
 func detectFormats(top *yaml.Node) []*defect {
 	var out []*defect
 	var walk func(n *yaml.Node, ptr string, field string, depth int)
@@ -516,8 +500,7 @@ func detectFormats(top *yaml.Node) []*defect {
 	return out
 }
 
-// formatDefect is the defect of format value on schema, the value of the member field ("" at the
-// top of the document).
+// formatDefect is the defect of format value on schema, the value of member field ("" at the top).
 func formatDefect(ptr, field string, schema, value *yaml.Node) *defect {
 	reason := fmt.Sprintf("%q is not a format of the OpenAPI format registry or JSON Schema; validators "+
 		"ignore unknown formats silently, so it asserts nothing and misleads readers", value.Value)
@@ -543,7 +526,7 @@ func formatDefect(ptr, field string, schema, value *yaml.Node) *defect {
 }
 
 // mapGet returns the value of key in a mapping node (or an alias of one, or a document holding
-// one), nil when absent or n is not a mapping.
+// one), nil when absent.
 func mapGet(n *yaml.Node, key string) *yaml.Node {
 	if n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias

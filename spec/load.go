@@ -2,10 +2,14 @@ package spec
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -16,18 +20,68 @@ import (
 	"github.com/pb33f/libopenapi/overlay"
 )
 
-// Limits of the one loader behind ReadDocument, Load, Lint and Diff, for a document and for an
-// overlay alike. The vendor document is 7 KB: 718 nodes, 21 levels deep, no alias.
+// ErrDocument is wrapped by the errors of Load, Lint, Diff and ReadDocument when a document or an
+// overlay cannot be tested against: it does not parse (ErrUnreadable), exceeds a limit (a
+// *LimitError), has no confirm operation, or the overlay does not apply. Test with errors.Is.
+var ErrDocument = errors.New("unusable document")
+
+// ErrUnreadable is wrapped, with ErrDocument, by the errors of Load, Lint, Diff and ReadDocument
+// when a document does not parse as an OpenAPI 3 document. Test with errors.Is.
+var ErrUnreadable error = &documentError{"document is not a readable OpenAPI 3 document"}
+
+// documentError is a sentinel that is also ErrDocument.
+type documentError struct{ msg string }
+
+func (e *documentError) Error() string        { return e.msg }
+func (e *documentError) Is(target error) bool { return target == ErrDocument }
+
+// ReadDocument reads an OpenAPI 3 document (JSON in any valid spelling, or YAML) from path and
+// returns its bytes as they are in the file, for FromDocument, Lint and Diff, after checking them
+// as Load would. Errors wrap the file system's error (os.ErrNotExist...), ErrUnreadable or a
+// *LimitError.
+func ReadDocument(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("spec: read document: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
+	if err == nil {
+		_, err = parseDocument(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("spec: read document: %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// yamlRefused matches the JSON escapes a YAML parser refuses ("\/" and UTF-16 surrogates, paired or
+// not), and "\\" so that a match never starts inside an escaped backslash.
+var yamlRefused = regexp.MustCompile(`\\(?:\\|/|u[dD][89a-fA-F][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?)`)
+
+// normalize rewrites, in a document that is exactly one JSON value, the escapes libopenapi's
+// YAML-based parsers refuse into the characters encoding/json reads them as (a lone surrogate
+// becomes U+FFFD). Anything else (YAML, or broken input) is returned unchanged.
+func normalize(doc []byte) []byte {
+	if !yamlRefused.Match(doc) || !json.Valid(doc) {
+		return doc
+	}
+	return yamlRefused.ReplaceAllFunc(doc, func(m []byte) []byte {
+		var s string
+		if string(m) == `\\` || json.Unmarshal(append(append([]byte{'"'}, m...), '"'), &s) != nil {
+			return m
+		}
+		return []byte(s)
+	})
+}
+
+// Limits of the one loader behind ReadDocument, Load, Lint and Diff, for a document, an overlay
+// and the overlay's output alike. The vendor document is 7 KB: 718 nodes, 21 levels deep, no alias.
 const (
-	// MaxDocumentSize is the largest document or overlay, in bytes (8 MiB).
-	MaxDocumentSize = 8 << 20
-	// MaxAliases is the most YAML alias nodes (*name) one document or overlay may hold.
-	MaxAliases = 1000
-	// MaxNodes is the most YAML nodes a document may have once every alias is expanded; after the
-	// overlay too.
-	MaxNodes = 1_000_000
-	// MaxDepth is the deepest nesting of mappings and sequences, aliases expanded.
-	MaxDepth = 128
+	MaxDocumentSize = 8 << 20   // MaxDocumentSize is the largest input, in bytes (8 MiB)
+	MaxAliases      = 1000      // MaxAliases is the most YAML alias nodes (*name) an input may hold
+	MaxNodes        = 1_000_000 // MaxNodes is the most YAML nodes once every alias is expanded
+	MaxDepth        = 128       // MaxDepth is the deepest nesting of mappings and sequences, aliases expanded
 )
 
 // Names of the limits, as LimitError.Limit reports them: what each counts.
@@ -38,18 +92,14 @@ const (
 	LimitDepth   = "levels of nesting"
 )
 
-// LimitError is the error (wrapped) of ReadDocument, Load, Lint and Diff when a document or an
-// overlay exceeds a limit of the loader, refused before any parser expands it: a YAML alias bomb of
-// a few kilobytes stands for billions of nodes. It wraps ErrDocument, not ErrUnreadable: the input
-// may be well formed. Test with errors.As.
+// LimitError is the error (wrapped) of ReadDocument, Load, Lint and Diff when an input exceeds a
+// limit of the loader, refused before any parser expands it: a YAML alias bomb of a few kilobytes
+// stands for billions of nodes. It matches ErrDocument, not ErrUnreadable. Test with errors.As.
 type LimitError struct {
 	Input string // "document" or "overlay"
 	Limit string // LimitSize, LimitAliases, LimitNodes or LimitDepth
 	Max   int64  // the limit: MaxDocumentSize, MaxAliases, MaxNodes or MaxDepth
-	// Seen is what the loader saw before it stopped: the bytes given (ReadDocument reads no more
-	// than MaxDocumentSize+1), the aliases counted, the node count after expansion (exact, up to
-	// math.MaxInt64), or the depth reached.
-	Seen int64
+	Seen  int64  // what the loader saw before it stopped (a node count saturates at math.MaxInt64)
 }
 
 func (e *LimitError) Error() string {
@@ -59,29 +109,22 @@ func (e *LimitError) Error() string {
 // Is makes a LimitError match ErrDocument.
 func (e *LimitError) Is(target error) bool { return target == ErrDocument }
 
-// Context makes Load, Lint and Diff return ctx.Err() (wrapped) within milliseconds of ctx's end.
-// The parsing and model building that libopenapi cannot cancel finish in the background, bounded by
-// the loader's limits. Default: context.Background().
+// Context makes Load, Lint and Diff return ctx.Err() (wrapped) within milliseconds of ctx's end;
+// what libopenapi cannot cancel finishes in the background, within the limits. Default: Background.
 func Context(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
 
 // interruptible runs f in a goroutine and returns its result, or ctx's error as soon as ctx ends.
 func interruptible[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	var zero T
+	var v, zero T
+	var err error
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := f()
-		done <- result{v, err}
-	}()
+	done := make(chan struct{})
+	go func() { v, err = f(); close(done) }()
 	select {
-	case r := <-done:
-		return r.v, r.err
+	case <-done:
+		return v, err
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
@@ -178,20 +221,15 @@ func (m *measurer) measure(n *yaml.Node, depth int64) (extent, error) {
 
 // corrected is a document read within the limits and corrected by libopenapi's overlay engine.
 type corrected struct {
-	given   *yaml.Node           // the document as given, as the pre-check parsed it
-	overlay *highoverlay.Overlay // nil without an overlay
-	// notApplied says why the overlay does not apply to the document (an action that matches
-	// nothing, conflicts or fails); doc is nil then.
-	notApplied error
-	doc        libopenapi.Document // the corrected document (the given one without an overlay)
+	given      *yaml.Node           // the document as given, as the pre-check parsed it
+	overlay    *highoverlay.Overlay // nil without an overlay
+	notApplied error                // why the overlay does not apply to the document; doc is nil then
+	doc        libopenapi.Document  // the corrected document (the given one without an overlay)
 }
 
 // read pre-checks the document and the overlay (unless noOverlay), has libopenapi apply the
-// overlay, and hands the result to libopenapi within the limits: the overlay's output is refused
-// with a *LimitError (Input "overlay") when it exceeds a limit. libopenapi's overlay engine and
-// document take bytes only, so with an overlay the document is parsed three times (pre-check,
-// overlay engine, corrected document) and the overlay twice (pre-check, libopenapi); without, the
-// document twice (pre-check, libopenapi).
+// overlay, and hands the result to libopenapi within the limits (a *LimitError with Input
+// "overlay" beyond them). libopenapi takes bytes only, so each input is parsed more than once.
 func read(doc, overlayDoc []byte, noOverlay bool) (*corrected, error) {
 	norm := normalize(doc) // the overlay engine's parser refuses what normalize rewrites
 	given, err := parseDocument(norm)
@@ -225,9 +263,7 @@ func read(doc, overlayDoc []byte, noOverlay bool) (*corrected, error) {
 
 // applyOverlay applies ov to doc with libopenapi's overlay engine. An action the engine fails, and
 // one it only warns about (a target that matches nothing, copy and update both set), is an error
-// naming the action by index, target and description. The engine's own work is bounded by the
-// limits of its inputs only: an update of u nodes made at t targets costs u×t before the output is
-// measured.
+// naming the action by index, target and description.
 func applyOverlay(doc []byte, ov *highoverlay.Overlay) ([]byte, error) {
 	res, err := overlay.Apply(doc, ov)
 	var ae *overlay.OverlayError

@@ -3,10 +3,10 @@ package spec
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed" // the vendor document and the overlay are embedded
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -29,9 +29,6 @@ var vendorDoc string
 
 //go:embed overlay.yaml
 var overlayDoc string
-
-// confirmPath is the path template of the XONE Confirm offer operation.
-const confirmPath = xone.ConfirmPathTemplate
 
 // Vendor returns the embedded vendor document (spec/confirm-offer.openapi.json), byte-for-byte as
 // published by the vendor. Each call returns a fresh copy the caller may modify.
@@ -68,33 +65,25 @@ func newOptions(opts []Option) options {
 	return o
 }
 
-// WithoutOverlay makes Load use the document as it is, without any overlay: useful to prove that a
-// correction is needed.
+// WithoutOverlay makes Load use the document as it is, without any overlay.
 func WithoutOverlay() Option { return func(o *options) { o.noOverlay = true } }
 
-// FromDocument makes Load use doc (an OpenAPI 3 document, JSON or YAML, for instance a newer vendor
+// FromDocument makes Load use doc (an OpenAPI 3 document, JSON or YAML, such as a newer vendor
 // release read with ReadDocument) instead of the embedded vendor document. The overlay is still
-// applied unless WithoutOverlay is given; an overlay action that no longer matches anything (the
-// vendor fixed or moved that place) makes Load fail, naming the action.
-func FromDocument(doc []byte) Option {
-	return func(o *options) { o.doc = bytes.Clone(doc) }
-}
+// applied unless WithoutOverlay: an action that no longer matches anything makes Load fail.
+func FromDocument(doc []byte) Option { return func(o *options) { o.doc = bytes.Clone(doc) } }
 
 // WithOverlay makes Load and Lint apply overlay (an OpenAPI Overlay 1.x document, YAML or JSON)
-// instead of the embedded one, for a document whose defects the embedded overlay does not fix. An
-// empty overlay is an error.
+// instead of the embedded one. An empty overlay is an error.
 func WithOverlay(overlay []byte) Option {
 	return func(o *options) { o.overlay = append([]byte{}, overlay...) }
 }
 
 // Strict makes ValidateResponse also report what the document allows but the real API never sends,
-// as findings a contract suite reports as drift: properties of a response body that the schema does
-// not document (rule "undocumented-field", libopenapi-validator's strict mode), and values of the
-// Cloudflare headers CF-RAY, X-XSS-Protection and Cf-Team off the shape the real API sends (rule
-// "header-shape"). Properties inside schemas that declare no type (the vendor's untyped `nullable:
-// true` fields such as cover_amount or payment_status, and `items: {}`) are documented as
-// "anything" and are not reported: strict mode would otherwise flag every key inside them. Strict
-// costs roughly twice a plain validation.
+// as drift: body properties the schema does not document (RuleUndocumentedField, from
+// libopenapi-validator's strict mode; not inside untyped schemas such as the vendor's `nullable:
+// true` cover_amount, which document "anything") and CF-RAY, X-XSS-Protection and Cf-Team values
+// off the shape the real API sends (RuleHeaderShape). It costs roughly twice a plain validation.
 func Strict() Option { return func(o *options) { o.strict = true } }
 
 // Spec is a loaded, corrected confirm-offer document and its validator. Build it with Load; it is
@@ -106,46 +95,32 @@ type Spec struct {
 	statuses   []int
 	version    float32
 	val        validator.Validator
-	item       *v3.PathItem
-	operation  *v3.Operation
-	responses  map[string]*responseInfo // by status key as written: "200", "4XX", "default"
-	request    *mediaInfo               // confirm request body (JSON), nil when undocumented
-	strict     bool
-	strictOpts *config.ValidationOptions
-	untyped    map[[2]int]bool // positions of untyped schemas, whose inside Strict does not report
-	defects    func() []Defect // Lint's answer for the loaded document, computed once
+	responses  map[string]*responseInfo  // by status key as written: "200", "4XX", "default"
+	request    *base.Schema              // confirm request body (JSON), nil when undocumented
+	strictOpts *config.ValidationOptions // nil unless Strict
+	untyped    map[[2]int]bool           // positions of untyped schemas, whose inside Strict does not report
+	defects    func() []Defect           // Lint's answer for the loaded document, computed once
 }
 
 // responseInfo is what ValidateResponse needs about one documented response, resolved once.
 type responseInfo struct {
-	json    *mediaInfo            // application/json content, nil when the response declares none
+	json    bool                  // an application/json (or +json) body is documented
+	schema  *base.Schema          // its schema, nil when it declares none
 	content []string              // declared media types, for messages
 	headers map[string]headerInfo // by lower-case name
-}
-
-type mediaInfo struct {
-	schema *base.Schema
-	raw    *yaml.Node // the schema as written, to resolve keyword locations into expected values
 }
 
 type headerInfo struct {
 	name   string       // as documented
 	schema *base.Schema // nil when the header documents none
-	raw    *yaml.Node   // the header's schema as written
 }
 
-// Load builds the corrected document (the embedded vendor document, or FromDocument's, with the
-// embedded overlay or WithOverlay's applied by libopenapi's overlay engine, unless WithoutOverlay)
-// and one libopenapi-validator validator with format assertions on; every answer of
-// ValidateResponse and ValidateRequest comes from that validator. The document and the overlay are
-// checked against the limits of LimitError before libopenapi sees them, and so is the overlay's
-// output; one libopenapi document is built from the corrected bytes, and both the model and the
-// validator from it. It takes a few milliseconds; build one Spec and share it. With Context, it
-// returns ctx.Err() (wrapped) as soon as ctx ends.
-//
-// Errors wrap ErrDocument when the document has no confirm operation, the overlay does not apply
-// (an action that matches nothing included) or leaves a path parameter of the confirm path
-// undeclared; also ErrUnreadable when a document does not parse; a *LimitError when an input
+// Load builds the corrected document (the vendor document, or FromDocument's, with the overlay
+// applied by libopenapi's overlay engine, unless WithoutOverlay) and one libopenapi-validator
+// validator with format assertions on, the judge behind ValidateResponse and ValidateRequest. It
+// takes a few milliseconds; build one Spec and share it. Errors wrap ErrDocument when the document
+// has no confirm operation, the overlay does not apply or leaves a path parameter of the confirm
+// path undeclared; also ErrUnreadable when a document does not parse; a *LimitError when an input
 // exceeds a limit.
 func Load(opts ...Option) (*Spec, error) {
 	o := newOptions(opts)
@@ -168,11 +143,10 @@ func load(o options) (*Spec, error) {
 	if c.notApplied != nil {
 		return nil, fmt.Errorf("correct the document (confirm path %s): %w", path, c.notApplied)
 	}
-	s := &Spec{strict: o.strict, doc: bytes.Clone(o.doc), info: DocInfo{SHA256: hexDigest(o.doc)}}
-	root := c.doc.GetSpecInfo().RootNode
+	s := &Spec{doc: bytes.Clone(o.doc), info: DocInfo{SHA256: fmt.Sprintf("%x", sha256.Sum256(o.doc))}, version: 3.0}
 	if !o.noOverlay {
-		s.info.OverlaySHA256 = hexDigest(o.overlay)
-		if s.doc, err = libjson.YAMLNodeToJSON(root, "  "); err != nil {
+		s.info.OverlaySHA256 = fmt.Sprintf("%x", sha256.Sum256(o.overlay))
+		if s.doc, err = libjson.YAMLNodeToJSON(c.doc.GetSpecInfo().RootNode, "  "); err != nil {
 			return nil, fmt.Errorf("render the corrected document: %w: %w", ErrDocument, err)
 		}
 		s.doc = append(s.doc, '\n')
@@ -185,24 +159,18 @@ func load(o options) (*Spec, error) {
 	if info := model.Model.Info; info != nil {
 		s.info.Title, s.info.Version = info.Title, info.Version
 	}
-	s.version = float32(3.0)
 	if strings.HasPrefix(c.doc.GetVersion(), "3.1") {
 		s.version = 3.1
 	}
-	if err := s.resolveOperation(&model.Model, path, mapGet(mapGet(mapGet(root, "paths"), path), "post")); err != nil {
+	if err := s.resolveOperation(&model.Model, path, !o.noOverlay); err != nil {
 		return nil, err
-	}
-	if !o.noOverlay {
-		if err := s.checkPathParams(); err != nil {
-			return nil, err
-		}
 	}
 	val, errs := validator.NewValidator(c.doc, config.WithFormatAssertions())
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("build validator: %w: %w", ErrDocument, errors.Join(errs...))
 	}
 	s.val = val
-	if s.strict {
+	if o.strict {
 		s.untyped = untypedSchemas(s.responses)
 		// Findings inside untyped schemas are filtered after the walk (see strictViolations) rather
 		// than given as StrictIgnorePaths: the strict validator compiles its ignore patterns on
@@ -213,39 +181,16 @@ func load(o options) (*Spec, error) {
 }
 
 // Defects returns what Lint returns for the document and the overlay s was loaded from (with
-// WithoutOverlay, every defect not handled), computed on first use from the trees Load parsed: a
-// caller that needs both reads the document once. The caller may modify the slice. Safe for
-// concurrent use.
+// WithoutOverlay, every defect not handled), computed once from the trees Load parsed. The caller
+// may modify the slice. Safe for concurrent use.
 func (s *Spec) Defects() []Defect { return slices.Clone(s.defects()) }
-
-// checkPathParams fails when a template variable of the confirm path has no path parameter: the
-// validator cannot match such a path, so the overlay must declare it.
-func (s *Spec) checkPathParams() error {
-	declared := map[string]bool{}
-	for _, p := range slices.Concat(s.item.Parameters, s.operation.Parameters) {
-		if p != nil && p.In == "path" {
-			declared[p.Name] = true
-		}
-	}
-	var missing []string
-	for _, name := range templateVars(s.path) {
-		if !declared[name] {
-			missing = append(missing, "{"+name+"}")
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("check path parameters: %w: path %s declares no path parameter for %s after the overlay "+
-			"(give an overlay that declares them)", ErrDocument, s.path, strings.Join(missing, ", "))
-	}
-	return nil
-}
 
 // confirmPathIn returns the path template of the confirm operation in a document's tree: the XONE
 // confirm path, else the first path ending in /confirm that has a POST operation.
 func confirmPathIn(root *yaml.Node) (string, error) {
 	paths := mapGet(root, "paths")
-	if mapGet(mapGet(paths, confirmPath), "post") != nil {
-		return confirmPath, nil
+	if mapGet(mapGet(paths, xone.ConfirmPathTemplate), "post") != nil {
+		return xone.ConfirmPathTemplate, nil
 	}
 	for i := 0; paths != nil && i+1 < len(paths.Content); i += 2 {
 		if p := paths.Content[i].Value; strings.HasSuffix(p, "/confirm") && mapGet(paths.Content[i+1], "post") != nil {
@@ -253,12 +198,13 @@ func confirmPathIn(root *yaml.Node) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("find confirm operation: %w: no POST operation on %s or on any path ending in /confirm",
-		ErrDocument, confirmPath)
+		ErrDocument, xone.ConfirmPathTemplate)
 }
 
-// resolveOperation finds the confirm operation at path and indexes its responses and request body;
-// op is the operation as written, for the expected values of violations.
-func (s *Spec) resolveOperation(m *v3.Document, path string, op *yaml.Node) error {
+// resolveOperation finds the confirm operation at path and indexes its responses and request body.
+// With checkParams, a template variable of the path without a path parameter is an error: the
+// validator cannot match such a path, so the overlay must declare it.
+func (s *Spec) resolveOperation(m *v3.Document, path string, checkParams bool) error {
 	var item *v3.PathItem
 	if m.Paths != nil && m.Paths.PathItems != nil {
 		item = m.Paths.PathItems.GetOrZero(path)
@@ -266,46 +212,59 @@ func (s *Spec) resolveOperation(m *v3.Document, path string, op *yaml.Node) erro
 	if item == nil || item.Post == nil {
 		return fmt.Errorf("find confirm operation: %w: the overlay removed POST %s", ErrDocument, path)
 	}
-	s.path = path
-	s.item, s.operation = item, item.Post
-
-	s.responses = map[string]*responseInfo{}
-	responses := mapGet(op, "responses")
-	if s.operation.Responses != nil {
-		for code, r := range s.operation.Responses.Codes.FromOldest() {
-			s.responses[code] = newResponseInfo(r, mapGet(responses, code))
+	op := item.Post
+	s.path, s.responses = path, map[string]*responseInfo{}
+	if rs := op.Responses; rs != nil {
+		for code, r := range rs.Codes.FromOldest() {
+			s.responses[code] = newResponseInfo(r)
 			if n, err := strconv.Atoi(code); err == nil {
 				s.statuses = append(s.statuses, n)
 			}
 		}
-		if r := s.operation.Responses.Default; r != nil {
-			s.responses["default"] = newResponseInfo(r, mapGet(responses, "default"))
+		if rs.Default != nil {
+			s.responses["default"] = newResponseInfo(rs.Default)
 		}
 	}
 	sort.Ints(s.statuses)
-	if rb := s.operation.RequestBody; rb != nil {
-		if mt := mediaGet(rb.Content, "application/json"); mt != nil && mt.Schema != nil {
-			s.request = &mediaInfo{schema: mt.Schema.Schema(),
-				raw: mapGet(mapGet(mapGet(mapGet(op, "requestBody"), "content"), "application/json"), "schema")}
+	if rb := op.RequestBody; rb != nil {
+		for name, mt := range rb.Content.FromOldest() {
+			if name == "application/json" && mt != nil && mt.Schema != nil {
+				s.request = mt.Schema.Schema()
+			}
 		}
+	}
+	declared := map[string]bool{}
+	for _, p := range slices.Concat(item.Parameters, op.Parameters) {
+		if p != nil && p.In == "path" {
+			declared[p.Name] = true
+		}
+	}
+	var missing []string
+	for _, name := range templateVars(path) {
+		if !declared[name] {
+			missing = append(missing, "{"+name+"}")
+		}
+	}
+	if checkParams && len(missing) > 0 {
+		return fmt.Errorf("check path parameters: %w: path %s declares no path parameter for %s after the overlay "+
+			"(give an overlay that declares them)", ErrDocument, path, strings.Join(missing, ", "))
 	}
 	return nil
 }
 
-func newResponseInfo(r *v3.Response, raw *yaml.Node) *responseInfo {
+func newResponseInfo(r *v3.Response) *responseInfo {
 	info := &responseInfo{headers: map[string]headerInfo{}}
-	for mtName, mt := range r.Content.FromOldest() {
-		info.content = append(info.content, mtName)
-		if info.json == nil && isJSONMediaType(mtName) && mt != nil {
-			mi := &mediaInfo{raw: mapGet(mapGet(mapGet(raw, "content"), mtName), "schema")}
+	for name, mt := range r.Content.FromOldest() {
+		info.content = append(info.content, name)
+		if !info.json && isJSONMediaType(name) && mt != nil {
+			info.json = true
 			if mt.Schema != nil {
-				mi.schema = mt.Schema.Schema()
+				info.schema = mt.Schema.Schema()
 			}
-			info.json = mi
 		}
 	}
 	for name, h := range r.Headers.FromOldest() {
-		hi := headerInfo{name: name, raw: mapGet(mapGet(mapGet(raw, "headers"), name), "schema")}
+		hi := headerInfo{name: name}
 		if h != nil && h.Schema != nil {
 			hi.schema = h.Schema.Schema()
 		}
@@ -321,8 +280,7 @@ func isJSONMediaType(mt string) bool {
 }
 
 // Documents reports whether the confirm operation documents status: an exact code, a range such as
-// "4XX", or a default response. A status it does not document is an error class of its own for the
-// callers, never a schema violation. Safe for concurrent use.
+// "4XX", or a default response. Safe for concurrent use.
 func (s *Spec) Documents(status int) bool {
 	return status >= 100 && status <= 999 && s.responseFor(status) != nil
 }
@@ -331,28 +289,29 @@ func (s *Spec) Documents(status int) bool {
 // then default; nil when the status is undocumented.
 func (s *Spec) responseFor(status int) *responseInfo {
 	code := strconv.Itoa(status)
-	if r := s.responses[code]; r != nil {
-		return r
+	keys := []string{code}
+	if len(code) == 3 {
+		keys = append(keys, code[:1]+"XX", code[:1]+"xx")
 	}
-	if r := s.responses[code[:1]+"XX"]; r != nil && len(code) == 3 {
-		return r
+	for _, k := range append(keys, "default") {
+		if r := s.responses[k]; r != nil {
+			return r
+		}
 	}
-	if r := s.responses[strings.ToLower(code[:1])+"xx"]; r != nil && len(code) == 3 {
-		return r
-	}
-	return s.responses["default"]
+	return nil
 }
 
-// untypedSchemas returns the positions (line, column) of every schema of a response body that
-// declares no type and no structure (e.g. `{"nullable": true}` or `items: {}`): such a schema
-// documents "any value", so the properties strict mode finds in it are not undocumented.
+// untypedSchemas returns the positions (line, column) of the response body schemas that declare no
+// type and no structure (`{"nullable": true}`, `items: {}`): they document any value.
 func untypedSchemas(responses map[string]*responseInfo) map[[2]int]bool {
 	out := map[[2]int]bool{}
 	var walk func(sc *base.Schema, depth int)
 	walk = func(sc *base.Schema, depth int) {
 		switch {
 		case sc == nil || depth > 32:
-		case isUntyped(sc):
+		case len(sc.Type) == 0 && orderedmap.Len(sc.Properties) == 0 && sc.Items == nil &&
+			len(sc.AllOf) == 0 && len(sc.AnyOf) == 0 && len(sc.OneOf) == 0 && sc.Not == nil &&
+			sc.AdditionalProperties == nil && orderedmap.Len(sc.PatternProperties) == 0:
 			if low := sc.GoLow(); low != nil && low.RootNode != nil {
 				out[[2]int{low.RootNode.Line, low.RootNode.Column}] = true
 			}
@@ -368,30 +327,22 @@ func untypedSchemas(responses map[string]*responseInfo) map[[2]int]bool {
 		}
 	}
 	for _, r := range responses {
-		if r.json != nil {
-			walk(r.json.schema, 0)
-		}
+		walk(r.schema, 0)
 	}
 	return out
 }
 
+// renderSegments renders an instance path ("[0]" for an array index) as a JSON path.
 func renderSegments(segs []string) string {
-	var b strings.Builder
-	b.WriteString("$")
-	for _, s := range segs {
-		if strings.HasPrefix(s, "[") {
-			b.WriteString(s)
-			continue
+	p := "$"
+	for _, seg := range segs {
+		if strings.HasPrefix(seg, "[") {
+			p += seg
+		} else {
+			p = joinPath(p, seg)
 		}
-		b.WriteString(joinPath("", s))
 	}
-	return b.String()
-}
-
-func isUntyped(sc *base.Schema) bool {
-	return len(sc.Type) == 0 && orderedmap.Len(sc.Properties) == 0 && sc.Items == nil &&
-		len(sc.AllOf) == 0 && len(sc.AnyOf) == 0 && len(sc.OneOf) == 0 && sc.Not == nil &&
-		sc.AdditionalProperties == nil && orderedmap.Len(sc.PatternProperties) == 0
+	return p
 }
 
 // Document returns the corrected document (vendor document after the overlay) as indented JSON, or
@@ -402,16 +353,13 @@ func (s *Spec) Document() []byte { return bytes.Clone(s.doc) }
 // "/api/partners/{partner_id}/offers/{offer_id}/confirm" for the XONE document.
 func (s *Spec) ConfirmPath() string { return s.path }
 
-// confirmRequest builds a minimal request for the confirm path, used when callers pass nil.
-func (s *Spec) confirmRequest() *http.Request {
-	p := strings.NewReplacer("{partner_id}", "partner", "{offer_id}", "offer").Replace(s.path)
-	r, _ := http.NewRequest(http.MethodPost, p, nil) // a path-only URL always parses
-	return r
+// DocInfo identifies the document a Spec was loaded from, for reports.
+type DocInfo struct {
+	Title         string `json:"title"`                    // info.title of the document
+	Version       string `json:"version"`                  // info.version of the document
+	SHA256        string `json:"sha256"`                   // hex SHA-256 of the bytes given to Load
+	OverlaySHA256 string `json:"overlay_sha256,omitempty"` // of the overlay applied; "" WithoutOverlay
 }
 
-func mediaGet(m *orderedmap.Map[string, *v3.MediaType], key string) *v3.MediaType {
-	if m == nil {
-		return nil
-	}
-	return m.GetOrZero(key)
-}
+// Info returns the title, version and SHA-256 of the document the Spec was loaded from.
+func (s *Spec) Info() DocInfo { return s.info }

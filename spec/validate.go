@@ -19,6 +19,7 @@ import (
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/helpers"
 	"github.com/pb33f/libopenapi-validator/strict"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
@@ -47,19 +48,14 @@ type Response struct {
 }
 
 // Violation is one finding against the contract, the project's one violation type: ValidateRequest
-// and ValidateResponse return them, and callers that judge more (a contract suite, a load engine)
-// report their own rules with it too, embedding it where they need more fields.
+// and ValidateResponse return them, and callers that judge more report their own rules with it.
 //
 // Rule is a stable id (the Rule* constants, or the caller's own). Path is where: a JSON path into
 // the body ("$.data.policies[0].price"; "$" for the whole body), "header:CF-RAY" for a header,
 // "path" for the request line and "path:partner_id" for a path parameter. Keyword is the JSON
-// Schema keyword that failed ("type", "required"...), "" when none did. Reason says what is wrong
-// in one sentence. Expected and Observed are short, never a whole body; values of sensitive fields
-// (email, phone, security_token, tokens, secrets) are shown as xone.Redacted ("[REDACTED]"), also
-// inside Reason. Status is the status of the response judged, 0 for a request.
-//
-// Its JSON form writes "status" always and "path" only when set; a type that embeds it (a load
-// result's schema details) writes the same names.
+// Schema keyword that failed, "" when none did. Reason says what is wrong in one sentence.
+// Expected and Observed are short; values of sensitive fields are xone.Redacted, also inside
+// Reason. Status is the status of the response judged, 0 for a request.
 type Violation struct {
 	Rule     string `json:"rule"`
 	Path     string `json:"path,omitempty"`
@@ -89,12 +85,10 @@ func isSensitiveName(name string) bool {
 }
 
 // ValidateResponse validates a confirm response against the document: status, Content-Type,
-// headers, body schema and formats, empty/null bodies, and (Strict) undocumented properties and
-// Cloudflare header values off their real shape. Findings come from libopenapi-validator, except
-// empty/null bodies and header shapes, which it does not check. req selects the operation (method
-// and path) and is neither read nor modified; nil means a POST to ConfirmPath. It returns nil when
-// the response conforms, otherwise violations sorted by Path, Rule, Keyword, Reason. Safe for
-// concurrent use.
+// headers, body schema and formats (libopenapi-validator's findings), empty/null bodies, and the
+// findings of Strict. req selects the operation and is neither read nor modified; nil means a POST
+// to ConfirmPath. It returns nil when the response conforms, otherwise violations sorted by Path,
+// Rule, Keyword, Reason. Safe for concurrent use.
 func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
 	rq, h := s.requestView(req), resp.Header
 	if h == nil {
@@ -108,16 +102,16 @@ func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
 	for _, e := range errs {
 		out = append(out, s.responseViolations(e, resp, info, b)...)
 	}
-	jsonBody := info != nil && info.json != nil
+	jsonBody := info != nil && info.json
 	switch t := bytes.TrimSpace(resp.Body); {
 	case jsonBody && (len(t) == 0 || string(t) == "null"):
 		out = append(out, Violation{Rule: RuleEmptyBody, Path: "$",
 			Reason:   fmt.Sprintf("the %d response documents a JSON body but the body is empty or null", resp.Status),
 			Expected: "a JSON document matching the schema", Observed: cmp.Or(string(t), "empty body")})
-	case s.strict && jsonBody && info.json.schema != nil:
+	case s.strictOpts != nil && jsonBody && info.schema != nil:
 		out = append(out, s.strictViolations(info, b)...)
 	}
-	if s.strict && info != nil {
+	if s.strictOpts != nil && info != nil {
 		out = append(out, headerShapeViolations(resp.Header, info)...)
 	}
 	for i := range out {
@@ -141,7 +135,6 @@ func (s *Spec) ValidateRequest(req *http.Request, body []byte) []Violation {
 	rq.Body = io.NopCloser(bytes.NewReader(body))
 	rq.ContentLength = int64(len(body))
 	_, errs := s.val.ValidateHttpRequestSync(rq)
-
 	var out []Violation
 	b := &bodyView{raw: body}
 	for _, e := range errs {
@@ -151,10 +144,13 @@ func (s *Spec) ValidateRequest(req *http.Request, body []byte) []Violation {
 	return out
 }
 
-// requestView returns a shallow request with its own URL, so the validator never touches req.
+// requestView returns a shallow request with its own URL, so the validator never touches req; nil
+// gives a POST to the confirm path.
 func (s *Spec) requestView(req *http.Request) *http.Request {
 	if req == nil {
-		return s.confirmRequest()
+		p := strings.NewReplacer("{partner_id}", "partner", "{offer_id}", "offer").Replace(s.path)
+		r, _ := http.NewRequest(http.MethodPost, p, nil) // a path-only URL always parses
+		return r
 	}
 	u := &url.URL{}
 	if req.URL != nil {
@@ -169,34 +165,29 @@ func (s *Spec) responseViolations(e *verrors.ValidationError, resp Response, inf
 	case e.ValidationType == verrors.StrictValidationType:
 		return nil // strict findings come from strictViolations
 	case e.ValidationSubType == helpers.ResponseBodyResponseCode:
-		return []Violation{{
-			Rule: RuleStatusUndocumented, Path: "$",
+		return []Violation{{Rule: RuleStatusUndocumented, Path: "$",
 			Reason:   fmt.Sprintf("status %d is not documented for POST %s", resp.Status, s.path),
-			Expected: "one of " + joinInts(s.statuses), Observed: strconv.Itoa(resp.Status),
-		}}
+			Expected: "one of " + strings.ReplaceAll(strings.Trim(fmt.Sprint(s.statuses), "[]"), " ", ", "), // 200, 401
+			Observed: strconv.Itoa(resp.Status)}}
 	case e.ValidationSubType == helpers.RequestBodyContentType:
-		ct := resp.Header.Get("Content-Type")
-		reason := fmt.Sprintf("Content-Type %q is not documented for status %d", ct, resp.Status)
-		if ct == "" {
-			ct, reason = "(missing)", fmt.Sprintf("Content-Type is missing on a %d response that documents a body", resp.Status)
-		}
-		exp := ""
+		ct, exp := resp.Header.Get("Content-Type"), ""
 		if info != nil {
 			exp = strings.Join(info.content, ", ")
 		}
-		return []Violation{{Rule: RuleContentType, Path: "header:Content-Type", Reason: reason,
-			Expected: exp, Observed: shorten(ct)}}
+		return []Violation{contentTypeViolation(RuleContentType, ct, exp,
+			fmt.Sprintf("Content-Type %q is not documented for status %d", ct, resp.Status),
+			fmt.Sprintf("Content-Type is missing on a %d response that documents a body", resp.Status))}
 	case e.ValidationType == helpers.PathValidation:
 		return []Violation{{Rule: RuleRequestPath, Path: "path", Reason: e.Message,
 			Expected: "POST " + s.path}}
 	case e.ValidationSubType == "headers" || e.ValidationSubType == helpers.ParameterValidationHeader:
 		return headerViolations(e, resp.Header, info)
 	case e.ValidationSubType == helpers.Schema && len(e.SchemaValidationErrors) > 0:
-		var raw *yaml.Node
-		if info != nil && info.json != nil {
-			raw = info.json.raw
+		var schema *base.Schema
+		if info != nil {
+			schema = info.schema
 		}
-		return bodyViolations(e, raw, b, func(keyword string) string {
+		return bodyViolations(e, schema, b, func(keyword string) string {
 			switch keyword {
 			case "format":
 				return RuleFormat
@@ -216,31 +207,32 @@ func (s *Spec) requestViolations(e *verrors.ValidationError, rq *http.Request, b
 		return []Violation{{Rule: RuleRequestPath, Path: "path", Reason: e.Message,
 			Expected: "POST " + s.path, Observed: shorten(rq.Method + " " + rq.URL.Path)}}
 	case e.ValidationType == helpers.ParameterValidation:
-		p := e.ValidationSubType + ":" + e.ParameterName
 		kw := ""
 		if len(e.SchemaValidationErrors) > 0 {
 			kw = lastSegment(e.SchemaValidationErrors[0].KeywordLocation)
 		}
-		return []Violation{{Rule: RuleRequestPath, Path: p, Keyword: kw, Reason: e.Reason}}
+		return []Violation{{Rule: RuleRequestPath, Path: e.ValidationSubType + ":" + e.ParameterName, Keyword: kw,
+			Reason: e.Reason}}
 	case e.ValidationType == helpers.SecurityValidation:
 		return []Violation{{Rule: RuleRequestPath, Path: "header:Authorization", Reason: e.Reason}}
 	case e.ValidationSubType == helpers.RequestBodyContentType:
 		ct := rq.Header.Get("Content-Type")
-		reason := fmt.Sprintf("request Content-Type %q is not documented", ct)
-		if ct == "" {
-			ct, reason = "(missing)", "request Content-Type is missing"
-		}
-		return []Violation{{Rule: RuleRequestBody, Path: "header:Content-Type", Reason: reason,
-			Expected: "application/json", Observed: shorten(ct)}}
+		return []Violation{contentTypeViolation(RuleRequestBody, ct, "application/json",
+			fmt.Sprintf("request Content-Type %q is not documented", ct), "request Content-Type is missing")}
 	case len(e.SchemaValidationErrors) > 0:
-		var raw *yaml.Node
-		if s.request != nil {
-			raw = s.request.raw
-		}
-		return bodyViolations(e, raw, b, func(string) string { return RuleRequestBody })
+		return bodyViolations(e, s.request, b, func(string) string { return RuleRequestBody })
 	default:
 		return []Violation{{Rule: RuleRequestBody, Path: "$", Reason: cmp.Or(e.Reason, e.Message), Observed: bodySize(b.raw)}}
 	}
+}
+
+// contentTypeViolation reports Content-Type ct as undocumented (reason), or as missing when empty.
+func contentTypeViolation(rule, ct, expected, reason, missing string) Violation {
+	v := Violation{Rule: rule, Path: "header:Content-Type", Reason: reason, Expected: expected, Observed: shorten(ct)}
+	if ct == "" {
+		v.Reason, v.Observed = missing, "(missing)"
+	}
+	return v
 }
 
 func bodySize(b []byte) string {
@@ -251,7 +243,7 @@ func bodySize(b []byte) string {
 }
 
 // bodyViolations maps the schema failures of one validator error to violations.
-func bodyViolations(e *verrors.ValidationError, schema *yaml.Node, b *bodyView, rule func(keyword string) string) []Violation {
+func bodyViolations(e *verrors.ValidationError, schema *base.Schema, b *bodyView, rule func(keyword string) string) []Violation {
 	var out []Violation
 	var units []jsonschema.OutputUnit // the flattened jsonschema error, read once for required failures
 	for _, f := range e.SchemaValidationErrors {
@@ -317,10 +309,10 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 	if name == "" && len(e.SchemaValidationErrors) > 0 {
 		name = e.SchemaValidationErrors[0].FieldName
 	}
-	var raw *yaml.Node
+	var schema *base.Schema
 	if info != nil {
 		if hi, ok := info.headers[strings.ToLower(name)]; ok {
-			name, raw = hi.name, hi.raw
+			name, schema = hi.name, hi.schema
 		}
 	}
 	value := h.Get(name)
@@ -338,7 +330,7 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 		if kw == "required" {
 			v.Expected, v.Observed = "present", "missing"
 		} else {
-			v.Expected = expectedAt(raw, "/"+kw)
+			v.Expected = expectedAt(schema, "/"+kw)
 		}
 		if observed == xone.Redacted && value != "" {
 			v.Reason = strings.ReplaceAll(v.Reason, value, xone.Redacted)
@@ -353,12 +345,9 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 func headerShapeViolations(h http.Header, info *responseInfo) []Violation {
 	var out []Violation
 	for key, values := range h {
-		hi, ok := info.headers[strings.ToLower(key)]
-		if !ok {
-			continue
-		}
-		fact, ok := knownHeader(hi.name)
-		if !ok || fact.pattern == nil {
+		hi, documented := info.headers[strings.ToLower(key)]
+		fact, known := knownHeader(hi.name)
+		if !documented || !known || fact.pattern == nil {
 			continue
 		}
 		for _, value := range values {
@@ -380,7 +369,7 @@ func (s *Spec) strictViolations(info *responseInfo, b *bodyView) []Violation {
 		return nil // the schema check already reported the undecodable body
 	}
 	sv := strict.NewValidator(s.strictOpts, s.version)
-	res := sv.Validate(strict.Input{Schema: info.json.schema, Data: data, Direction: strict.DirectionResponse,
+	res := sv.Validate(strict.Input{Schema: info.schema, Data: data, Direction: strict.DirectionResponse,
 		Options: s.strictOpts, BasePath: "$", Version: s.version})
 	if res == nil || res.Valid {
 		return nil
@@ -441,19 +430,13 @@ func (b *bodyView) at(segments []string) (any, bool) {
 	return v, true
 }
 
-// describe renders a value briefly: scalars as JSON (strings shortened), containers by kind.
+// describe renders a value briefly: scalars as JSON (shortened), containers by kind.
 func describe(v any) string {
 	switch t := v.(type) {
 	case nil:
 		return "null"
 	case string:
 		return strconv.Quote(shorten(t))
-	case json.Number:
-		return shorten(t.String())
-	case float64:
-		return strconv.FormatFloat(t, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(t)
 	case map[string]any:
 		return fmt.Sprintf("object (%d keys)", len(t))
 	case []any:
@@ -463,9 +446,11 @@ func describe(v any) string {
 	}
 }
 
-// shorten cuts s to at most 48 bytes on a rune boundary.
-func shorten(s string) string {
-	const max = 48
+// shorten cuts s to at most 48 bytes, for Violation fields.
+func shorten(s string) string { return truncate(s, 48) }
+
+// truncate cuts s to at most max bytes on a rune boundary, ending in "..." when cut.
+func truncate(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
@@ -487,33 +472,32 @@ func shortList(names []string) string {
 	}
 }
 
-// expectedAt resolves a JSON Schema keyword location against the schema as written and renders the
-// keyword's value (the expected type, format or pattern; a list joined by "|"); "" when it cannot
-// be resolved.
-func expectedAt(schema *yaml.Node, keywordLocation string) string {
-	if schema == nil || keywordLocation == "" {
+// expectedAt renders the value of the keyword at keywordLocation in the schema as written (the
+// expected type, format or pattern; a list joined by "|"), "" when it cannot be resolved.
+func expectedAt(schema *base.Schema, keywordLocation string) string {
+	if schema == nil || schema.GoLow() == nil || keywordLocation == "" {
 		return ""
 	}
-	n := schema
+	n := schema.GoLow().RootNode
 	for _, seg := range strings.Split(strings.TrimPrefix(keywordLocation, "/"), "/") {
 		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
-		if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
 			n = n.Alias
 		}
 		switch i, err := strconv.Atoi(seg); {
+		case n == nil:
+			return ""
 		case n.Kind == yaml.SequenceNode && err == nil && i >= 0 && i < len(n.Content):
 			n = n.Content[i]
 		default:
 			n = mapGet(n, seg)
 		}
-		if n == nil {
-			return ""
-		}
 	}
-	switch n.Kind {
-	case yaml.ScalarNode:
+	switch {
+	case n == nil:
+	case n.Kind == yaml.ScalarNode:
 		return n.Value
-	case yaml.SequenceNode:
+	case n.Kind == yaml.SequenceNode:
 		return strings.Join(contentValues(n), "|")
 	}
 	return ""
@@ -521,8 +505,7 @@ func expectedAt(schema *yaml.Node, keywordLocation string) string {
 
 func lastSegment(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 
-// isPlainName reports the property names a JSON path writes after a dot (no regexp: coverage
-// renders paths for every member of every response that has a violation).
+// isPlainName reports the names a JSON path writes after a dot (no regexp: coverage calls it often).
 func isPlainName(name string) bool {
 	for i, c := range name {
 		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
@@ -537,14 +520,6 @@ func joinPath(base, name string) string {
 		return base + "." + name
 	}
 	return base + "['" + strings.ReplaceAll(name, "'", `\'`) + "']"
-}
-
-func joinInts(ns []int) string {
-	parts := make([]string, len(ns))
-	for i, n := range ns {
-		parts[i] = strconv.Itoa(n)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func sortViolations(vs []Violation) {

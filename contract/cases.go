@@ -44,16 +44,13 @@ const (
 	credReadOnly
 )
 
-// malformedToken is what malformed-token sends as its bearer token.
-const malformedToken = "not-a-token"
+const malformedToken = "not-a-token" // malformed-token's bearer token
 
-// caseDef describes one case: how to build its request and how to judge
-// the answer.
+// caseDef describes one case: how to build its request and judge the answer.
 type caseDef struct {
-	name string
-	kind kind
-	cred credential
-	// body builds the request body from the quote id and policyholder.
+	name        string
+	kind        kind
+	cred        credential
 	body        func(quoteID string, policyholder json.RawMessage) []byte
 	contentType string
 	// invalidFor checks, for negative cases, that the spec rejects the
@@ -64,8 +61,8 @@ type caseDef struct {
 	knownStatuses []int
 }
 
-// suite returns the case definitions in order. It is a function, not a
-// variable, so the package has no mutable state.
+// suite returns the case definitions in order (a function, so the package
+// has no mutable state).
 func suite() []caseDef {
 	valid := confirmBody
 	auth := func(name string, c credential) caseDef {
@@ -115,8 +112,7 @@ func lookup(name string) (caseDef, bool) {
 	return caseDef{}, false
 }
 
-// body is a confirm request body; nil members are left out, so the
-// negative cases can drop one.
+// body is a confirm request body; nil members are left out (negative cases).
 type body struct {
 	Quotes       *[]quote        `json:"quotes,omitempty"`
 	Policyholder json.RawMessage `json:"policyholder,omitempty"`
@@ -138,9 +134,8 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// invalidAt returns a check that the spec rejects a request only at path
-// (a JSON path into the body, or "header:Content-Type"), with keyword when
-// keyword is not empty: at least one violation, and none elsewhere.
+// invalidAt returns a check that the spec rejects a request at path (a JSON
+// path, or "header:Content-Type"), for keyword unless it is "", and nowhere else.
 func invalidAt(path, keyword string) func([]spec.Violation) string {
 	return func(vs []spec.Violation) string {
 		if len(vs) == 0 {
@@ -156,10 +151,9 @@ func invalidAt(path, keyword string) func([]spec.Violation) string {
 	}
 }
 
-// validOrInvalidAt accepts a request the spec does not reject at all: the
-// vendor document sets no minItems on quotes, so an empty quotes array is
-// schema-valid although it cannot book anything (a later document may add
-// minItems; then the violation must be at path).
+// validOrInvalidAt is invalidAt that also accepts a valid request: the vendor
+// document sets no minItems on quotes, so an empty quotes array validates
+// although it cannot book anything.
 func validOrInvalidAt(path, keyword string) func([]spec.Violation) string {
 	at := invalidAt(path, keyword)
 	return func(vs []spec.Violation) string {

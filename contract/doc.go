@@ -40,26 +40,16 @@
 // target. [Record] writes each case's redacted exchange to a directory and
 // [Replay] judges such a directory again offline, with any spec.
 //
-// Use:
+// Use (ExampleRun shows a whole run against the embedded sandbox):
 //
 //	res, err := contract.Run(ctx, contract.Config{
-//		BaseURL: base, PartnerID: partner,
-//		OfferID: offer, QuoteID: quote,
-//		Tokens:   src, // an *auth.Source
-//		Spec:     s,   // from spec.Load()
-//		Redactor: src.Redactor(),
+//		BaseURL: base, PartnerID: partner, OfferID: offer, QuoteID: quote,
+//		Tokens: src, Spec: s, Redactor: src.Redactor(), // src an *auth.Source
 //	})
-//	if errors.Is(err, contract.ErrConfig) {
-//		return err // exit 2
-//	} else if err != nil {
-//		return err // exit 3
+//	if err != nil {
+//		return err // exit 2 when errors.Is(err, contract.ErrConfig), else 3
 //	}
-//	if err := contract.Record("recordings", res); err != nil {
-//		return err
-//	}
-//	if res.Failed() {
-//		// exit 1
-//	}
+//	failed := res.Failed() // exit 1
 //
 // Run sends one request at a time, except concurrent-confirm; it is safe to
 // run several suites concurrently with separate Configs.

@@ -24,41 +24,30 @@ const (
 	KindNegative = "negative" // one mutation the document rejects: want 4xx
 )
 
-// DefaultMaxShrinks bounds the requests spent shrinking one failing
-// generated case when Config.MaxShrinks is 0.
-const DefaultMaxShrinks = 50
-
-// DefaultGenerateRate is the request rate cap (per second) of generated
-// cases against a target off loopback when Config.GenerateRate is 0; the
-// published limit for testing keys.
-const DefaultGenerateRate = 2.0
-
-// GeneratedPrefix starts the name of every generated case
-// ("gen-positive-017").
-const GeneratedPrefix = "gen-"
+const (
+	// DefaultMaxShrinks bounds the requests spent shrinking one failing generated case when Config.MaxShrinks is 0.
+	DefaultMaxShrinks = 50
+	// DefaultGenerateRate caps generated requests per second off loopback when Config.GenerateRate is 0: the
+	// published limit for testing keys.
+	DefaultGenerateRate = 2.0
+	// GeneratedPrefix starts the name of every generated case ("gen-positive-017").
+	GeneratedPrefix = "gen-"
+)
 
 // GeneratedCase says how a generated case was made and, when it did not
 // pass, the smallest body found that still gets the same verdict and a curl
-// line that sends it (the bearer token as $TOKEN; policyholder contact
-// details redacted).
+// line that sends it (the bearer token as $TOKEN; contact details redacted).
 type GeneratedCase struct {
-	Kind string `json:"kind"`
-	// Mutation names the change that makes a negative body invalid
-	// ("wrong-type(number) $.quotes[0].id").
-	Mutation string `json:"mutation,omitempty"`
-	// MinimalBody is the shrunk request body of a case that did not pass.
-	MinimalBody string `json:"minimal_body,omitempty"`
-	// MinimalStatus is the status the minimal body got (0: no answer).
-	MinimalStatus int `json:"minimal_status,omitempty"`
-	// Curl sends MinimalBody to the same URL.
-	Curl string `json:"curl,omitempty"`
-	// ShrinkRequests is the number of requests spent shrinking.
-	ShrinkRequests int `json:"shrink_requests,omitempty"`
+	Kind           string `json:"kind"`
+	Mutation       string `json:"mutation,omitempty"`        // what makes a negative body invalid ("wrong-type(number) $.quotes[0].id")
+	MinimalBody    string `json:"minimal_body,omitempty"`    // the shrunk body of a case that did not pass
+	MinimalStatus  int    `json:"minimal_status,omitempty"`  // the status it got (0: no answer)
+	Curl           string `json:"curl,omitempty"`            // sends MinimalBody to the same URL
+	ShrinkRequests int    `json:"shrink_requests,omitempty"` // requests spent shrinking
 }
 
-// Generation summarises the generated cases of a run: the seed that
-// replays them, how many were asked for and run, the offers and requests
-// they used, and why generation stopped early ("" when it did not).
+// Generation summarises the generated cases of a run: the seed that replays
+// them, what they used, and why generation stopped early ("" when it did not).
 type Generation struct {
 	Seed        uint64 `json:"seed"`
 	Requested   int    `json:"requested"`
@@ -80,24 +69,20 @@ type generator struct {
 	res      *Result
 
 	offerID, quoteID string // current offer; "" when none is held
-	exhausted        bool
 	interval         time.Duration
 	last             time.Time
 	err              error // the journal could not record a confirm: stop
 }
 
-// runGenerated sends up to cfg.Generate generated cases after the fixed
-// ones and appends their results to res. An error means a generator bug (a
-// positive body the spec rejects) or an unreadable request schema.
+// runGenerated sends up to cfg.Generate generated cases and appends their
+// results to res. An error is the journal's, a generator bug (a positive
+// body the spec rejects) or an unreadable request schema.
 func runGenerated(ctx context.Context, cfg *Config, s sender, token string, loopback bool, res *Result) error {
 	root, err := requestSchema(cfg.Spec)
 	if err != nil {
 		return err
 	}
-	seed := cfg.Seed
-	if seed == 0 {
-		seed = rand.Uint64()>>1 | 1
-	}
+	seed := cmp.Or(cfg.Seed, rand.Uint64()>>1|1)
 	g := &generator{cfg: cfg, sender: s, token: token, loopback: loopback, schema: root, res: res,
 		gen: &Generation{Seed: seed, Requested: cfg.Generate}}
 	res.Generation = g.gen
@@ -164,8 +149,7 @@ type genCase struct {
 	mut        mutation
 }
 
-// body returns the body to send for base: the mutation applied to a
-// negative case.
+// body is base with a negative case's mutation applied.
 func (c genCase) body(base any) any {
 	if c.kind == KindNegative {
 		return c.mut.apply(base)
@@ -173,19 +157,12 @@ func (c genCase) body(base any) any {
 	return base
 }
 
-// probe is the judged answer to one generated body (cr.Status 0: no
-// answer).
+// probe is the judged answer to one generated body (cr.Status 0: no answer).
 type probe struct {
 	cr    CaseResult
 	sent  bool
 	x     rawExchange
 	quote string // the quote id the body was sent with
-}
-
-// signature is what a shrunk body must keep to count as the same failure:
-// the outcome and the status class.
-func (p probe) signature() string {
-	return fmt.Sprintf("%s/%d", p.cr.Outcome, p.cr.Status/100)
 }
 
 // runCase sends one generated case, shrinks it when it did not pass and
@@ -200,7 +177,6 @@ func (g *generator) runCase(ctx context.Context, c genCase) (bool, error) {
 		return false, nil
 	}
 	cr := first.cr
-	cr.Name = c.name
 	gc := &GeneratedCase{Kind: c.kind}
 	if c.kind == KindNegative {
 		gc.Mutation = c.mut.String()
@@ -210,8 +186,7 @@ func (g *generator) runCase(ctx context.Context, c genCase) (bool, error) {
 		minimal, p, n := g.shrink(ctx, c, first)
 		gc.ShrinkRequests = n
 		body := g.sender.red.JSON(withQuote(minimal, p.quote))
-		gc.MinimalBody = string(body)
-		gc.MinimalStatus = p.cr.Status
+		gc.MinimalBody, gc.MinimalStatus = string(body), p.cr.Status
 		gc.Curl = curlLine(g.sender.red.String(p.x.url), body)
 	}
 	g.res.Cases = append(g.res.Cases, cr)
@@ -235,32 +210,26 @@ func (g *generator) checkBody(c genCase, body any) error {
 	return nil
 }
 
-// offer returns the offer to confirm next, drawing from the feed when none
-// is held; false when the feed or the budget is exhausted.
+// offer makes sure an offer is held (from the feed, or fresh); false when generation stopped.
 func (g *generator) offer() bool {
-	if g.offerID != "" {
+	switch {
+	case g.offerID != "":
 		return true
-	}
-	if g.exhausted {
+	case g.gen.Stopped != "":
 		return false
-	}
-	if g.cfg.NextOffer == nil {
+	case g.cfg.NextOffer == nil:
 		g.offerID, g.quoteID = xone.NewUUID(), xone.NewUUID()
-		g.gen.OffersUsed++
-		return true
-	}
-	if g.gen.OffersUsed >= g.gen.OfferBudget {
-		g.exhausted = true
+	case g.gen.OffersUsed >= g.gen.OfferBudget:
 		g.gen.Stopped = fmt.Sprintf("offer budget of %d offers used up", g.gen.OfferBudget)
 		return false
+	default:
+		o, q, ok := g.cfg.NextOffer()
+		if !ok {
+			g.gen.Stopped = fmt.Sprintf("offer feed ran out after %d offers", g.gen.OffersUsed)
+			return false
+		}
+		g.offerID, g.quoteID = o, q
 	}
-	o, q, ok := g.cfg.NextOffer()
-	if !ok {
-		g.exhausted = true
-		g.gen.Stopped = fmt.Sprintf("offer feed ran out after %d offers", g.gen.OffersUsed)
-		return false
-	}
-	g.offerID, g.quoteID = o, q
 	g.gen.OffersUsed++
 	return true
 }
@@ -280,11 +249,10 @@ func (g *generator) pace(ctx context.Context) bool {
 	return ctx.Err() == nil
 }
 
-// send confirms body with the current offer and judges the answer. An
-// accepted confirm, or one that may have booked, consumes the offer; a
-// refusal keeps it for the next case. Every confirm is in the journal
-// before it leaves and resolved with its answer. A journal that cannot
-// record it stops generation (g.err for a failed write).
+// send confirms body with the current offer and judges the answer. A
+// refusal keeps the offer for the next case; any other answer, or none,
+// consumes it. A journal that cannot record the confirm stops generation
+// (g.err for a failed write).
 func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 	if g.err != nil || !g.offer() || !g.pace(ctx) {
 		return probe{}
@@ -298,12 +266,15 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 	p := planned{def: d, url: confirmURL(g.cfg, g.offerID), body: raw,
 		header: confirmHeader("application/json", g.token), context: cc}
 	x, sent, err := g.sender.send(ctx, p)
-	if !sent {
-		g.journalRefused(err)
+	if !sent { // an offer another run claimed ends the feed, a failed journal write is the run's error
+		if ce := (*ledger.ClaimedError)(nil); errors.As(err, &ce) {
+			g.gen.Stopped, g.offerID, g.quoteID = ce.Error(), "", ""
+		} else {
+			g.err = err
+		}
 		return probe{}
 	}
 	g.gen.Requests++
-	out := probe{sent: true, x: x, quote: g.quoteID}
 	red := g.sender.red
 	var cr CaseResult
 	if err != nil {
@@ -319,26 +290,11 @@ func (g *generator) send(ctx context.Context, c genCase, body any) probe {
 	}
 	cr.Exchange = redactExchange(red, x)
 	scrubResult(red, &cr)
-	out.cr = cr
-	if err == nil && x.status >= 400 && x.status < 500 {
-		return out // refused: the offer is still unconfirmed
+	out := probe{cr: cr, sent: true, x: x, quote: g.quoteID}
+	if err != nil || x.status < 400 || x.status >= 500 { // consumed, or perhaps consumed: never confirm it again
+		g.offerID, g.quoteID = "", ""
 	}
-	g.offerID, g.quoteID = "", "" // consumed, or perhaps consumed: never confirm it again
 	return out
-}
-
-// journalRefused stops generation when the journal refused to record a
-// confirm (nothing was sent): an offer another run claimed ends the feed, a
-// failed write is the run's error.
-func (g *generator) journalRefused(err error) {
-	var ce *ledger.ClaimedError
-	if !errors.As(err, &ce) {
-		g.err = err
-		return
-	}
-	g.exhausted = true
-	g.gen.Stopped = ce.Error()
-	g.offerID, g.quoteID = "", ""
 }
 
 // refusal adjusts the judge's verdict on a 4xx refusal of a generated body.
@@ -378,7 +334,6 @@ func (g *generator) shrink(ctx context.Context, c genCase, first probe) (any, pr
 	if budget < 0 {
 		return best, bestProbe, 0
 	}
-	want := first.signature()
 	cache := map[string]probe{}
 	spent := 0
 	var keep []string
@@ -405,7 +360,7 @@ func (g *generator) shrink(ctx context.Context, c genCase, first probe) (any, pr
 			spent++
 			cache[key] = p
 		}
-		if p.signature() == want {
+		if p.cr.Outcome == first.cr.Outcome && p.cr.Status/100 == first.cr.Status/100 { // the same failure
 			// rapid calls prop last with the smallest failing input it found.
 			best, bestProbe = body, p
 			t.Fatalf("same verdict")
@@ -420,8 +375,7 @@ func (g *generator) shrink(ctx context.Context, c genCase, first probe) (any, pr
 	return best, bestProbe, spent
 }
 
-// quietTB is the rapid.TB the shrinker reports to: it records failure and
-// discards rapid's log.
+// quietTB is the rapid.TB the shrinker reports to: it records failure, discards the log.
 type quietTB struct {
 	name   string
 	failed bool
@@ -442,8 +396,7 @@ func (q *quietTB) FailNow()              { q.failed = true }
 func (q *quietTB) Fail()                 { q.failed = true }
 func (q *quietTB) Failed() bool          { return q.failed }
 
-// curlLine is a shell command that sends body to u with the bearer token
-// taken from $TOKEN.
+// curlLine is a shell command that sends body to u with the bearer token $TOKEN.
 func curlLine(u string, body []byte) string {
 	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 	return "curl -sS -X POST " + q(u) + ` -H "Authorization: Bearer $TOKEN"` +

@@ -14,29 +14,22 @@ import (
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
 
-// quotePlaceholder stands for the current offer's quote id in a generated
-// body until it is sent (withQuote replaces it), so one body can be sent
-// with several offers and a mutation of quotes[].id is kept.
+// quotePlaceholder stands for the quote id in a generated body until withQuote
+// fills in the current offer's, so one body can be sent with several offers.
 const quotePlaceholder = "\x00quote-id\x00"
 
-// plainString and plainEmail are the unremarkable values a shrunk body
-// falls back to: a shrunk body shows only the values that matter.
-const (
-	plainString = "Ada"
-	plainEmail  = "ada@example.com"
-	plainPhone  = "+61400000000"
-)
+// plainString is the unremarkable value a shrunk body falls back to.
+const plainString = "Ada"
 
-// coverageStrings is the deterministic coverage set every string field is
-// tried with: plain, empty, very long (255 characters, the longest the real
-// API is known to accept), non-ASCII letters, combining marks,
-// right-to-left text, emoji, quotes and backslashes, whitespace only,
-// digits only, CJK.
+// coverageStrings is the coverage set every string field is tried with:
+// plain, empty, 255 characters (the most the real API accepts: Laravel's
+// max:255), non-ASCII, combining marks, right-to-left, emoji, quotes and
+// backslashes, whitespace only, digits only, CJK.
 func coverageStrings() []string {
 	return []string{
 		plainString,
 		"",
-		strings.Repeat("Lorem ipsum ", 22)[:maxFieldRunes],
+		strings.Repeat("Lorem ipsum ", 22)[:255],
 		"Zoë Ångström-Łukasiewicz",
 		"e\u0301a\u0300o\u0308\u0323",
 		"שלום עליכם",
@@ -48,46 +41,25 @@ func coverageStrings() []string {
 	}
 }
 
-// coverageEmails are the e-mail values tried for members named email: the
-// real API is known to check the address, the document does not.
-func coverageEmails() []string {
-	return []string{plainEmail, "o'brien+tag@mail.example.co.uk", "x@example.org", "0123456789@example.com"}
-}
-
-// coveragePhones are the values tried for the other personal members
-// (phone): they stay ASCII and distinct from the other pools, because the
-// redactor scrubs every value it has seen in such a member wherever it
-// appears, and a shrunk body must show its cause.
-func coveragePhones() []string {
-	return []string{plainPhone, "", "0400 000 000", "+1 (555) 010-9999", "0061 2 9999 0000 ext. 12"}
-}
-
-// poolFor returns the coverage values and the plain value of a string
-// member at path.
+// poolFor returns the coverage values and the plain value of a string member
+// at path. E-mails are valid (the real API checks them). Phones stay ASCII and
+// apart from the other pools: the redactor scrubs every value it has seen in
+// such a member wherever it appears, and a shrunk body must show its cause.
 func poolFor(path string) ([]string, string) {
-	leaf := path[strings.LastIndexAny(path, ".]")+1:]
-	switch {
+	switch leaf := path[strings.LastIndexAny(path, ".]")+1:]; {
 	case strings.HasSuffix(path, ".email"):
-		return coverageEmails(), plainEmail
+		return []string{"ada@example.com", "o'brien+tag@mail.example.co.uk", "x@example.org", "0123456789@example.com"}, "ada@example.com"
 	case xone.SensitiveKey(leaf):
-		return coveragePhones(), plainPhone
+		return []string{"+61400000000", "", "0400 000 000", "+1 (555) 010-9999", "0061 2 9999 0000 ext. 12"}, "+61400000000"
 	}
 	return coverageStrings(), plainString
 }
 
-// maxFieldRunes is the longest string the real API is known to accept
-// (Laravel's max:255); generated positive bodies stay within it.
-const maxFieldRunes = 255
-
-// knownRequired lists the members the real API is known to require although
+// knownRequired reports the members the real API is known to require although
 // the document marks them optional; positive bodies always carry them, with
 // a non-empty value. A refusal for another reason is drift.
 func knownRequired(path string) bool {
-	switch path {
-	case "$.policyholder.first_name", "$.policyholder.last_name", "$.policyholder.email":
-		return true
-	}
-	return false
+	return slices.Contains([]string{"$.policyholder.first_name", "$.policyholder.last_name", "$.policyholder.email"}, path)
 }
 
 func isQuoteIDPath(path string) bool {
@@ -95,15 +67,13 @@ func isQuoteIDPath(path string) bool {
 		strings.Count(path, "[") == 1)
 }
 
-// genLimits bounds the generated arrays: quotes holds 1..maxQuotes items
-// (an empty quotes array is refused by the real API and covered by the
-// empty-quotes case), other arrays 0..maxItems.
+// genLimits bounds the generated arrays: quotes holds 1..maxQuotes items (the
+// empty-quotes case covers none), other arrays 0..maxItems.
 type genLimits struct {
 	maxQuotes, maxItems int
 }
 
-// positiveBody returns a rapid generator of confirm bodies valid against
-// the request schema root, honouring the known requirements.
+// positiveBody generates confirm bodies valid against root and the known requirements.
 func positiveBody(root *schemaNode, lim genLimits) *rapid.Generator[any] {
 	return rapid.Custom(func(t *rapid.T) any { return genValue(t, root, "$", lim) })
 }
@@ -135,25 +105,33 @@ func genValue(t *rapid.T, n *schemaNode, path string, lim genLimits) any {
 	}
 }
 
+// genString draws a pool value of path, or (one more choice) a random
+// string for plain members.
 func genString(t *rapid.T, path string) string {
 	if isQuoteIDPath(path) {
 		return quotePlaceholder
 	}
 	pool, plain := poolFor(path)
-	i := rapid.IntRange(0, len(pool)).Draw(t, path)
-	s := ""
-	switch {
+	switch i := rapid.IntRange(0, len(pool)).Draw(t, path); {
 	case i < len(pool):
-		s = pool[i]
+		return poolValue(path, i)
 	case plain == plainString:
-		s = rapid.StringN(1, 24, -1).Draw(t, path+"~")
-	default:
-		s = plain
+		return rapid.StringN(1, 24, -1).Draw(t, path+"~")
 	}
-	if s == "" && knownRequired(path) {
-		s = plain
+	return plain
+}
+
+// poolValue is value i (modulo its size) of path's pool, the plain value
+// instead of "" for a member the API requires, the placeholder for a quote id.
+func poolValue(path string, i int) string {
+	if isQuoteIDPath(path) {
+		return quotePlaceholder
 	}
-	return s
+	pool, plain := poolFor(path)
+	if s := pool[i%len(pool)]; s != "" || !knownRequired(path) {
+		return s
+	}
+	return plain
 }
 
 // coverageBody is the deterministic coverage body number k: every optional
@@ -170,19 +148,10 @@ func coverageBody(n *schemaNode, path string, k int) any {
 	case "array":
 		return []any{coverageBody(n.Items, path+"[]", k)}
 	}
-	if isQuoteIDPath(path) {
-		return quotePlaceholder
-	}
-	pool, plain := poolFor(path)
-	s := pool[k%len(pool)]
-	if s == "" && knownRequired(path) {
-		s = plain
-	}
-	return s
+	return poolValue(path, k)
 }
 
-// marshalBody encodes a body without HTML escaping (so a reproducer shows
-// the characters sent).
+// marshalBody encodes a body without HTML escaping, so a reproducer shows the characters sent.
 func marshalBody(v any) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -193,8 +162,7 @@ func marshalBody(v any) []byte {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// withQuote is marshalBody(v) with every quotePlaceholder replaced by
-// quoteID.
+// withQuote is marshalBody(v) with every quotePlaceholder replaced by quoteID.
 func withQuote(v any, quoteID string) []byte {
 	return bytes.ReplaceAll(marshalBody(v), marshalBody(quotePlaceholder), marshalBody(quoteID))
 }
@@ -208,30 +176,26 @@ type mutation struct {
 	Remove bool
 }
 
-// String names the mutation: "wrong-type $.quotes[0].id (number)".
+// String names the mutation: "wrong-type(number) $.quotes[0].id".
 func (m mutation) String() string { return m.Kind + " " + renderPath(m.Path) }
 
+// renderPath writes a mutation's path as a JSON path ("$.quotes[0].id").
 func renderPath(p []any) string {
-	var sb strings.Builder
-	sb.WriteString("$")
-	for _, s := range p {
-		switch s := s.(type) {
-		case int:
-			sb.WriteString("[" + strconv.Itoa(s) + "]")
-		case string:
-			sb.WriteString("." + s)
+	s := "$"
+	for _, k := range p {
+		if i, ok := k.(int); ok {
+			s += "[" + strconv.Itoa(i) + "]"
+		} else {
+			s += "." + k.(string)
 		}
 	}
-	return sb.String()
+	return s
 }
 
-// mutations lists every mutation of body (valid against n) the generator
-// makes: a wrong type at every node (a number or boolean for a string, a
-// string or an array for an object, an object or a string for an array),
-// every schema-required member removed, and null for every
-// schema-required member and the root. Null on an optional member is not
-// tried: APIs of this family read null as absent, which the document does
-// not forbid clearly enough to call a booking a failure.
+// mutations lists the mutations of body (valid against n): two wrong types at
+// every node, every schema-required member removed, and null for the root and
+// every schema-required member. Not null on an optional member: APIs of this
+// family read null as absent, which the document does not clearly forbid.
 func mutations(n *schemaNode, body any) []mutation {
 	var out []mutation
 	var walk func(n *schemaNode, v any, path []any, required bool)
@@ -315,11 +279,10 @@ func firstRune(s string) string {
 	return string(r)
 }
 
-// reduce draws a smaller variant of the valid body v (schema n at path):
-// every optional member, array item and unusual string is kept or dropped
-// (replaced by a plain value) by a draw whose zero value drops it, so
-// rapid's shrinker walks towards the smallest body. Members on the paths
-// in keep (and their ancestors) are never changed.
+// reduce draws a smaller variant of the valid body v (schema n at path): a
+// draw whose zero value drops it decides each optional member, array item
+// and unusual string (made plain), so rapid's shrinker walks towards the
+// smallest body. The paths in keep and their ancestors are never changed.
 func reduce(t *rapid.T, n *schemaNode, v any, path string, keep []string) any {
 	kept := func(p string) bool {
 		for _, k := range keep {

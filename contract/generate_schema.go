@@ -9,8 +9,7 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// schemaNode is the part of a JSON Schema the generator understands: the
-// confirm request body uses type, properties, required, items and nullable.
+// schemaNode is the part of a JSON Schema the generator understands.
 type schemaNode struct {
 	Type       string                 `json:"type"`
 	Properties map[string]*schemaNode `json:"properties"`
@@ -20,14 +19,12 @@ type schemaNode struct {
 	Ref        string                 `json:"$ref"`
 }
 
-// propertyNames returns the property names in sorted order, so generation
-// does not depend on map order.
+// propertyNames returns the property names sorted, so generation does not depend on map order.
 func (n *schemaNode) propertyNames() []string {
 	return slices.Sorted(maps.Keys(n.Properties))
 }
 
-// requestSchema reads the confirm request body schema from the corrected
-// document s validates with.
+// requestSchema reads the confirm request body schema from s's corrected document.
 func requestSchema(s *spec.Spec) (*schemaNode, error) {
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`

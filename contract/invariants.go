@@ -3,23 +3,20 @@ package contract
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// ruleInvariant prefixes the rule of a failed semantic invariant:
-// "invariant:offer-id-echoed" and so on (see [Invariants]).
-const ruleInvariant = "invariant:"
+const ruleInvariant = "invariant:" // prefixes a broken invariant's rule: "invariant:offer-id-echoed"
 
 // report records one broken instance of an invariant.
 type report func(path, expected, observed, reason string)
 
-// invariant is one semantic invariant of a 2xx confirm answer's data object,
-// beyond what the schema says. Fields of the wrong type or missing are left
-// to the schema check, except data.offer_id, whose absence breaks
-// offer-id-echoed.
+// invariant is one semantic invariant of a 2xx confirm answer's data object.
+// Missing members and wrong types are left to the schema check (but a
+// missing data.offer_id breaks offer-id-echoed).
 type invariant struct {
 	name  string
 	check func(data map[string]any, cc caseContext, add report)
@@ -39,9 +36,8 @@ func invariants() []invariant {
 }
 
 // Invariants returns the names of the semantic invariants checked on a 2xx
-// confirm answer beyond what the schema says, in the order they are checked
-// (each can be skipped by name: Config.SkipInvariants); a fresh slice on
-// every call.
+// confirm answer beyond the schema, in order, each skippable by name
+// (Config.SkipInvariants); a fresh slice on every call.
 func Invariants() []string {
 	var out []string
 	for _, inv := range invariants() {
@@ -50,8 +46,7 @@ func Invariants() []string {
 	return out
 }
 
-// checkInvariants checks data (the decoded "data" object) and returns one
-// violation per broken invariant instance, skipping those in cc.SkipInvariants.
+// checkInvariants returns one violation per broken invariant instance of data (the "data" object).
 func checkInvariants(data map[string]any, cc caseContext) []Violation {
 	var out []Violation
 	for _, inv := range invariants() {
@@ -68,10 +63,11 @@ func checkInvariants(data map[string]any, cc caseContext) []Violation {
 
 // offerIDEchoed: data.offer_id is the confirmed offer's id.
 func offerIDEchoed(data map[string]any, cc caseContext, add report) {
-	got, ok := data["offer_id"].(string)
-	switch {
+	switch got, ok := data["offer_id"].(string); {
+	case !ok && data["offer_id"] == nil:
+		add("$.data.offer_id", cc.OfferID, "absent or null", "the answer does not echo the confirmed offer id")
 	case !ok:
-		add("$.data.offer_id", cc.OfferID, describe(data["offer_id"]), "the answer does not echo the confirmed offer id")
+		add("$.data.offer_id", cc.OfferID, fmt.Sprintf("%T", data["offer_id"]), "the answer does not echo the confirmed offer id")
 	case got != cc.OfferID:
 		add("$.data.offer_id", cc.OfferID, got, "the answer names another offer than the one confirmed")
 	}
@@ -85,8 +81,7 @@ func quoteIDEchoed(data map[string]any, cc caseContext, add report) {
 	}
 }
 
-// policyDatesOrdered: every policy's policy_start_date is not after its
-// policy_end_date.
+// policyDatesOrdered: no policy's policy_start_date is after its policy_end_date.
 func policyDatesOrdered(data map[string]any, _ caseContext, add report) {
 	eachPolicy(data, func(path string, p map[string]any) {
 		if err := ordered(p, "policy_start_date", "policy_end_date"); err != "" {
@@ -95,8 +90,7 @@ func policyDatesOrdered(data map[string]any, _ caseContext, add report) {
 	})
 }
 
-// amountsNonNegative: data.price and every policy's price, tax and
-// commission are >= 0.
+// amountsNonNegative: data.price and every policy's price, tax and commission are >= 0.
 func amountsNonNegative(data map[string]any, _ caseContext, add report) {
 	if n, ok := data["price"].(float64); ok && n < 0 {
 		add("$.data.price", ">= 0", num(n), "negative amount")
@@ -110,17 +104,14 @@ func amountsNonNegative(data map[string]any, _ caseContext, add report) {
 	})
 }
 
-var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
-
 // currencyCode: data.currency is three upper-case letters.
 func currencyCode(data map[string]any, _ caseContext, add report) {
-	if c, ok := data["currency"].(string); ok && !currencyRE.MatchString(c) {
+	if c, ok := data["currency"].(string); ok && (len(c) != 3 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") {
 		add("$.data.currency", "three upper-case letters (ISO 4217)", c, "not a currency code")
 	}
 }
 
-// timestampsOrdered: created_at is not after updated_at (the booking, every
-// policy, the policyholder).
+// timestampsOrdered: created_at <= updated_at (the booking, every policy, the policyholder).
 func timestampsOrdered(data map[string]any, _ caseContext, add report) {
 	check := func(path string, m map[string]any) {
 		if err := ordered(m, "created_at", "updated_at"); err != "" {
@@ -187,14 +178,3 @@ func ordered(m map[string]any, a, b string) string {
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-func describe(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "absent or null"
-	case string:
-		return v
-	default:
-		return fmt.Sprintf("%T", v)
-	}
-}

@@ -33,11 +33,7 @@ func outcomeOf(vs []Violation) Outcome {
 // isDriftRule reports the rules of behaviour the document does not describe,
 // as opposed to behaviour it contradicts.
 func isDriftRule(rule string) bool {
-	switch rule {
-	case spec.RuleStatusUndocumented, spec.RuleUndocumentedField, RuleStatusUnexpected, spec.RuleHeaderShape:
-		return true
-	}
-	return false
+	return slices.Contains([]string{spec.RuleStatusUndocumented, spec.RuleUndocumentedField, RuleStatusUnexpected, spec.RuleHeaderShape}, rule)
 }
 
 func (cr *CaseResult) add(rule, path, expected, observed, reason string) {
@@ -55,11 +51,10 @@ func isRule(rule string) func(Violation) bool {
 	return func(v Violation) bool { return v.Rule == rule }
 }
 
-// judge validates one exchange against the spec and the case's policy and
-// returns its result (without Exchange) and, for a 2xx confirm, the booking
-// id in the answer; the answer is added to cov (nil: not counted). Text
-// taken from the response is redacted with red (nil scrubs only what needs
-// no known secret) before it is shortened.
+// judge validates one exchange against the spec and the case's policy, adds
+// the answer to cov, and returns its result (without Exchange) and the
+// booking id of a 2xx confirm. Text from the response is redacted with red
+// (nil scrubs only what needs no known secret) before it is shortened.
 func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, red *auth.Redactor, cov *spec.Coverage) (CaseResult, string) {
 	cr := CaseResult{Name: d.name, Status: x.status, Duration: x.duration}
 	req, err := http.NewRequest(x.method, x.url, bytes.NewReader(x.reqBody))
@@ -76,15 +71,16 @@ func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, 
 	}
 	resp := spec.Response{Status: x.status, Header: x.respHeader.Clone(), Body: x.respBody}
 	cr.Violations = s.ValidateResponse(req, resp)
-	if cov != nil {
-		cov.Add(resp, cr.Violations)
-	}
+	cov.Add(resp, cr.Violations)
 	booking, finding, summary := judgeStatus(&cr, d, cc, x, errorMessage(red.JSON(x.respBody)))
 	cr.Outcome, cr.Reason = outcomeOf(cr.Violations), finding
 	if finding == "" {
 		cr.Reason = summary
-		if v := firstOf(cr.Violations, cr.Outcome); v != nil {
-			cr.Reason = strings.TrimSpace(v.Rule+" "+v.Path) + ": " + v.Reason
+		// The first violation that makes the outcome: a fail rule for fail, a drift rule for drift.
+		if i := slices.IndexFunc(cr.Violations, func(v Violation) bool {
+			return isDriftRule(v.Rule) == (cr.Outcome == OutcomeDrift)
+		}); i >= 0 {
+			cr.Reason = strings.TrimSpace(cr.Violations[i].Rule+" "+cr.Violations[i].Path) + ": " + cr.Violations[i].Reason
 		}
 	}
 	cr.strictly(strict)
@@ -93,7 +89,7 @@ func judge(d caseDef, s *spec.Spec, strict bool, cc caseContext, x rawExchange, 
 
 // judgeStatus applies the case's policy to the status of x (msg is the
 // answer's error message), adding to cr's violations. It returns the booking
-// id of a 2xx confirm, the finding that explains a status-level verdict, and
+// id of a 2xx confirm, the finding that explains a status-level verdict, or
 // the summary of a normal answer (replaced by its first violation, if any).
 func judgeStatus(cr *CaseResult, d caseDef, cc caseContext, x rawExchange, msg string) (booking, finding, summary string) {
 	status, ok2xx := strconv.Itoa(x.status), x.status >= 200 && x.status < 300
@@ -108,7 +104,8 @@ func judgeStatus(cr *CaseResult, d caseDef, cc caseContext, x rawExchange, msg s
 		cr.add(RuleServerError, "", "no 5xx", status, "server error")
 		return "", fmt.Sprintf("server error %d%s", x.status, withMsg(msg)), ""
 	case x.status < 200 || (x.status >= 300 && x.status < 400):
-		cr.add(RuleStatus, "", expectedStatus(d.kind), status, "unexpected status")
+		want := cmp.Or(map[kind]string{kindAuth: "401", kindNegative: "4xx"}[d.kind], "200")
+		cr.add(RuleStatus, "", want, status, "unexpected status")
 		return "", fmt.Sprintf("unexpected status %d", x.status), ""
 	case d.kind == kindConfirm && ok2xx:
 		booking, summary = judgeBooking(cr, x.respBody, cc)
@@ -145,11 +142,8 @@ func judgeStatus(cr *CaseResult, d caseDef, cc caseContext, x rawExchange, msg s
 		return "", "the valid token was rejected with 401" + withMsg(msg), ""
 	}
 	// Negative or double: a 4xx rejection, as intended (undocumented is drift).
-	if undocumented && !slices.Contains(d.knownStatuses, x.status) {
-		cr.add(RuleStatusUnexpected, "", joinInts(d.knownStatuses), status,
-			"an undocumented status other than the one the API is known to send")
-	}
 	if undocumented {
+		cr.unexpected(d, x.status)
 		return "", fmt.Sprintf("rejected with undocumented %d%s", x.status, withMsg(msg)), ""
 	}
 	return "", fmt.Sprintf("rejected with %d%s", x.status, withMsg(msg)), ""
@@ -185,17 +179,6 @@ func judgeBooking(cr *CaseResult, body []byte, cc caseContext) (string, string) 
 		return "", "booking without id"
 	}
 	return booking, "booking " + booking
-}
-
-// firstOf returns the first violation that makes the outcome o (a fail
-// rule for fail, a drift rule for drift), or nil.
-func firstOf(vs []Violation, o Outcome) *Violation {
-	for i := range vs {
-		if (o == OutcomeFail && !isDriftRule(vs[i].Rule)) || (o == OutcomeDrift && isDriftRule(vs[i].Rule)) {
-			return &vs[i]
-		}
-	}
-	return nil
 }
 
 // errorMessage returns the "message" of a JSON error body, followed by the
@@ -247,16 +230,6 @@ func firstFieldError(raw json.RawMessage) (string, string) {
 	return "", ""
 }
 
-func expectedStatus(k kind) string {
-	switch k {
-	case kindAuth:
-		return "401"
-	case kindNegative:
-		return "4xx"
-	}
-	return "200"
-}
-
 func withMsg(msg string) string {
 	if msg == "" {
 		return ""
@@ -264,16 +237,20 @@ func withMsg(msg string) string {
 	return ": " + msg
 }
 
-func joinInts(xs []int) string {
-	s := make([]string, len(xs))
-	for i, x := range xs {
-		s[i] = strconv.Itoa(x)
+// unexpected adds RuleStatusUnexpected for an undocumented status the API is not known to send for d.
+func (cr *CaseResult) unexpected(d caseDef, status int) {
+	if slices.Contains(d.knownStatuses, status) {
+		return
 	}
-	return strings.Join(s, " or ")
+	known := make([]string, len(d.knownStatuses))
+	for i, s := range d.knownStatuses {
+		known[i] = strconv.Itoa(s)
+	}
+	cr.add(RuleStatusUnexpected, "", strings.Join(known, " or "), strconv.Itoa(status),
+		"an undocumented status other than the one the API is known to send")
 }
 
-// cut shortens s to at most n bytes without splitting a UTF-8 sequence, and
-// appends mark when it cut.
+// cut shortens s to at most n bytes on a UTF-8 boundary, and appends mark when it cut.
 func cut(s string, n int, mark string) string {
 	if len(s) <= n {
 		return s
@@ -284,14 +261,12 @@ func cut(s string, n int, mark string) string {
 	return s[:n] + mark
 }
 
-// judgeRace judges the answers of concurrent-confirm (rc.Attempts, and
-// nothing else, so Replay can use it): one booking (or one booking id given
-// several times) and refusals (4xx) pass; distinct booking ids are an
-// integrity failure; no booking, a 5xx or another status fail; a confirm
-// without an answer (it may have booked) is an error unless something
-// failed; a refusal status the document does not list (documents) is drift.
-// It returns the result without Race, Exchange and Duration, and the index
-// of the attempt whose exchange best shows the verdict.
+// judgeRace judges concurrent-confirm from rc alone (so Replay can): one
+// booking id and 4xx refusals pass; two booking ids are an integrity failure;
+// no booking, a 5xx or another status fail; a confirm without an answer (it
+// may have booked) is an error unless something failed; a refusal status the
+// document does not list is drift. It returns the result without Race,
+// Exchange and Duration, and the attempt whose exchange best shows it.
 func judgeRace(d caseDef, rc *Race, documents func(int) bool, strict bool) (CaseResult, int) {
 	cr := CaseResult{Name: d.name}
 	n, k := len(rc.Attempts), countRace(rc.Attempts)
@@ -349,10 +324,7 @@ func raceFinding(cr *CaseResult, d caseDef, n int, k raceCounts, offer string, d
 			continue
 		}
 		cr.add(spec.RuleStatusUndocumented, "$", "a status the document lists", strconv.Itoa(s), "undocumented refusal status")
-		if !slices.Contains(d.knownStatuses, s) {
-			cr.add(RuleStatusUnexpected, "", joinInts(d.knownStatuses), strconv.Itoa(s),
-				"an undocumented status other than the one the API is known to send")
-		}
+		cr.unexpected(d, s)
 	}
 	return finding
 }
@@ -386,8 +358,7 @@ func countRace(at []RaceAttempt) raceCounts {
 	return k
 }
 
-// raceTiming says how close together the group was released and arrived,
-// and how it was sent when it fell back to ordinary requests.
+// raceTiming says how close together the group was released and arrived, and any fallback.
 func raceTiming(rc *Race) string {
 	s := fmt.Sprintf("; final writes within %s", rc.Spread.Round(time.Microsecond))
 	if rc.ServerTimed {

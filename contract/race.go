@@ -16,11 +16,8 @@ import (
 
 // Sizes of the race check (Config.Race).
 const (
-	// DefaultRace is the number of simultaneous confirms concurrent-confirm
-	// sends when Config.Race is 0.
-	DefaultRace = race.DefaultN
-	// MaxRace is the largest Config.Race accepted.
-	MaxRace = race.MaxN
+	DefaultRace = race.DefaultN // DefaultRace is the number of simultaneous confirms when Config.Race is 0.
+	MaxRace     = race.MaxN     // MaxRace is the largest Config.Race accepted.
 )
 
 // raceSkip is why concurrent-confirm cannot run with cfg, or "".
@@ -36,25 +33,11 @@ func raceSkip(cfg *Config, loopback bool) string {
 	return ""
 }
 
-// feedOffer points concurrent-confirm at an offer of the feed, or skips it
-// when the feed has none left.
-func (r *runner) feedOffer(p planned) planned {
-	o, q, ok := r.cfg.NextOffer()
-	if !ok {
-		p.skip = "the offer feed (--offers) has no offer left for the race check"
-		return p
-	}
-	p.context.OfferID, p.context.QuoteID = o, q
-	p.url, p.body = confirmURL(r.cfg, o), p.def.body(q, r.policyholder)
-	return p
-}
-
-// race runs concurrent-confirm: N confirms of p's offer, each on a
-// connection of its own opened beforehand, counted against the rate ceiling
-// as one group, recorded in the journal and released together by last-byte
-// synchronisation (or, through a proxy, as ordinary requests released by a
-// barrier). An error is the journal's, or a group the ceiling can never
-// release (ErrConfig).
+// race runs concurrent-confirm: N confirms of p's offer on connections
+// opened beforehand, admitted by the rate ceiling as one group, journalled,
+// and released together by last-byte synchronisation (through a proxy, as
+// ordinary requests released by a barrier). An error is the journal's, or a
+// group the ceiling can never release (ErrConfig).
 func (r *runner) race(ctx context.Context, p planned, res *Result) (CaseResult, error) {
 	n := cmp.Or(r.cfg.Race, DefaultRace)
 	skip := func(why string) (CaseResult, error) {

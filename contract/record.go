@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,34 +20,26 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// recordingVersion is the version of the recording file format written by
-// [Record]; [Replay] rejects other versions.
-const recordingVersion = 1
+const (
+	recordingVersion = 1       // of the files Record writes; Replay rejects others
+	recordingExt     = ".json" // the file name suffix of a recording
+)
 
-// recording is the content of one recording file: one case of one run,
-// redacted. Record writes it as indented JSON to DIR/<case>.json.
+// recording is one recording file: one case of one run, redacted.
 type recording struct {
-	Version  int        `json:"version"`
-	Target   string     `json:"target"`
-	Embedded bool       `json:"embedded"`
-	Started  time.Time  `json:"started"`
-	Finished time.Time  `json:"finished"`
-	Case     CaseResult `json:"case"`
-	// Context is what judging the case needs besides the exchange: the
-	// offer and quote confirmed, whether the target was on loopback, the
-	// invariants skipped, the first booking id (double-confirm).
-	// concurrent-confirm is judged again from Case.Race alone.
-	Context caseContext `json:"context"`
+	Version  int         `json:"version"`
+	Target   string      `json:"target"`
+	Embedded bool        `json:"embedded"`
+	Started  time.Time   `json:"started"`
+	Finished time.Time   `json:"finished"`
+	Case     CaseResult  `json:"case"`
+	Context  caseContext `json:"context"` // concurrent-confirm is judged again from Case.Race alone
 }
 
-// recordingExt is the file name suffix of a recording.
-const recordingExt = ".json"
-
-// Record writes one redacted JSON file per case of r into dir, named after
-// the case ("confirm-ok.json"), mode 0644. dir must be new or empty (see
-// CheckRecordDir): Record creates it (parents 0755), writes through it
-// without following a symbolic link, and never replaces a file. r must come
-// from [Run] or [Replay]: only their results carry the context Replay needs.
+// Record writes one redacted JSON file per fixed case of r into dir
+// ("confirm-ok.json", mode 0644). dir must pass CheckRecordDir; Record creates
+// it (parents 0755), follows no symbolic link and never replaces a file. r
+// must come from [Run] or [Replay], whose results carry what Replay needs.
 func Record(dir string, r *Result) error {
 	if r == nil {
 		return errors.New("contract: record: nil result")
@@ -66,45 +59,37 @@ func Record(dir string, r *Result) error {
 		if c.Generated != nil {
 			continue // generated cases are replayed from their seed, not recorded
 		}
-		if err := writeRecording(root, r, c); err != nil {
-			return err
+		if _, ok := lookup(c.Name); !ok {
+			return fmt.Errorf("contract: record: unknown case %q", c.Name)
+		}
+		if err := writeRecording(root, recording{Version: recordingVersion, Target: r.Target, Embedded: r.Embedded,
+			Started: r.Started, Finished: r.Finished, Case: c, Context: r.contexts[c.Name]}); err != nil {
+			return fmt.Errorf("contract: record %s: %w", c.Name, err)
 		}
 	}
 	return nil
 }
 
-// writeRecording writes one case's recording as a new file under root.
-func writeRecording(root *os.Root, r *Result, c CaseResult) error {
-	if _, ok := lookup(c.Name); !ok {
-		return fmt.Errorf("contract: record: unknown case %q", c.Name)
-	}
-	rec := recording{Version: recordingVersion, Target: r.Target, Embedded: r.Embedded,
-		Started: r.Started, Finished: r.Finished, Case: c, Context: r.contexts[c.Name]}
+// writeRecording writes rec as a new file under root.
+func writeRecording(root *os.Root, rec recording) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // bodies and headers stay readable (& not \u0026)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(rec); err != nil {
-		return fmt.Errorf("contract: record %s: %w", c.Name, err)
+		return err
 	}
-	f, err := root.OpenFile(c.Name+recordingExt, os.O_WRONLY|os.O_CREATE|os.O_EXCL|fsx.NoFollow, 0o644)
+	f, err := root.OpenFile(rec.Case.Name+recordingExt, os.O_WRONLY|os.O_CREATE|os.O_EXCL|fsx.NoFollow, 0o644)
 	if err != nil {
-		return fmt.Errorf("contract: record %s: %w", c.Name, err)
+		return err
 	}
 	_, err = f.Write(buf.Bytes())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("contract: record %s: %w", c.Name, err)
-	}
-	return nil
+	return cmp.Or(err, f.Close())
 }
 
-// CheckRecordDir says whether Record may write into dir: a directory that
-// does not exist yet, or an empty one that is not a symbolic link, and not
-// inside a run's report directory (one that holds a journal, bookings.csv):
-// recordings never mix with another run's files or replace older ones.
+// CheckRecordDir says whether Record may write into dir: a new directory, or
+// an empty one that is not a symbolic link, and not inside a run's report
+// directory (one with a bookings.csv), so recordings never mix with others.
 func CheckRecordDir(dir string) error {
 	st, err := os.Lstat(dir)
 	switch {
@@ -138,17 +123,14 @@ func CheckRecordDir(dir string) error {
 	}
 }
 
-// Replay judges the recordings in dir (written by [Record]) against s, with
-// no network: every recorded response is validated again and the case's
-// policy applied, so a newer spec or strict mode can be checked against
-// responses captured elsewhere. Skipped cases stay skipped. Values redacted
-// at record time (policyholder email and phone, security_token) cannot be
-// checked again: their recorded violations are carried over. A case whose
-// response body was truncated keeps its recorded outcome. concurrent-confirm
-// is judged again from the statuses and booking ids of its group (its Race
-// section), the document saying which refusal statuses it lists.
-// Result.Target is dir and Result.Replay is true. Errors: dir unreadable, no
-// recordings, a file that is not a recording of a known case.
+// Replay judges the recordings in dir (written by [Record]) again against s,
+// offline, so a newer spec or strict mode can be checked against responses
+// captured elsewhere. Skipped cases stay skipped; violations of values
+// redacted at record time are carried over; a case whose response body was
+// truncated keeps its recorded outcome; concurrent-confirm is judged again
+// from its Race section. Result.Target is dir and Result.Replay is true.
+// Errors: dir unreadable, no recordings, a file that is not a recording of a
+// known case.
 func Replay(dir string, s *spec.Spec, strict bool) (*Result, error) {
 	if s == nil {
 		return nil, fmt.Errorf("contract: replay: no spec: %w", ErrConfig)
@@ -202,12 +184,10 @@ func Replay(dir string, s *spec.Spec, strict bool) (*Result, error) {
 
 // decodeRecording parses one recording file and checks that it is a
 // version this package reads, of a known case, with an exchange unless the
-// case was skipped. Recordings are outside input (they may come from
-// another machine): it must never panic (FuzzDecodeRecording).
+// case was skipped. Recordings are outside input: it must never panic.
 func decodeRecording(b []byte) (recording, error) {
 	var rec recording
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&rec); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&rec); err != nil {
 		return rec, fmt.Errorf("decode recording: %w", err)
 	}
 	if rec.Version != recordingVersion {
@@ -216,9 +196,7 @@ func decodeRecording(b []byte) (recording, error) {
 	if _, ok := lookup(rec.Case.Name); !ok {
 		return rec, fmt.Errorf("decode recording: unknown case %q", rec.Case.Name)
 	}
-	switch rec.Case.Outcome {
-	case OutcomePass, OutcomeFail, OutcomeDrift, OutcomeSkip:
-	default:
+	if !slices.Contains([]Outcome{OutcomePass, OutcomeFail, OutcomeDrift, OutcomeSkip}, rec.Case.Outcome) {
 		return rec, fmt.Errorf("decode recording: case %s: unknown outcome %q", rec.Case.Name, rec.Case.Outcome)
 	}
 	if r := rec.Case.Race; rec.Case.Outcome != OutcomeSkip && rec.Case.Name == CaseConcurrentConfirm &&
@@ -255,12 +233,8 @@ func replayCase(d caseDef, s *spec.Spec, strict bool, rec recording, cov *spec.C
 		cr.Reason += " (response body truncated at record time: outcome as recorded, not judged again)"
 		return cr
 	}
-	x := rawExchange{
-		method: e.Method, url: e.URL,
-		reqHeader: e.RequestHeader, reqBody: []byte(e.RequestBody),
-		status: e.Status, respHeader: e.ResponseHeader, respBody: unredact([]byte(e.ResponseBody)),
-		duration: e.Duration,
-	}
+	x := rawExchange{method: e.Method, url: e.URL, reqHeader: e.RequestHeader, reqBody: []byte(e.RequestBody),
+		status: e.Status, respHeader: e.ResponseHeader, respBody: unredact([]byte(e.ResponseBody)), duration: e.Duration}
 	if x.reqHeader == nil {
 		x.reqHeader = http.Header{}
 	}
@@ -270,31 +244,26 @@ func replayCase(d caseDef, s *spec.Spec, strict bool, rec recording, cov *spec.C
 	cr, _ := judge(d, s, strict, rec.Context, x, nil, cov)
 	// Carry over what redaction hid from this judgement.
 	for _, v := range rec.Case.Violations {
-		if sensitiveLeaf(v.Path) && !slices.ContainsFunc(cr.Violations, func(w Violation) bool {
+		if !sensitiveLeaf(v.Path) || slices.ContainsFunc(cr.Violations, func(w Violation) bool {
 			return w.Rule == v.Rule && w.Path == v.Path
 		}) {
-			cr.Violations = append(cr.Violations, v)
-			if !isDriftRule(v.Rule) {
-				cr.Outcome = OutcomeFail
-			} else if cr.Outcome == OutcomePass {
-				cr.Outcome = OutcomeDrift
-				if strict {
-					cr.Outcome = OutcomeFail
-				}
-			}
+			continue
+		}
+		cr.Violations = append(cr.Violations, v)
+		switch {
+		case !isDriftRule(v.Rule) || strict: // strict: judge left no drift outcome
+			cr.Outcome = OutcomeFail
+		case cr.Outcome == OutcomePass:
+			cr.Outcome = OutcomeDrift
 		}
 	}
 	cr.Exchange = e
 	return cr
 }
 
-// redactedEmail stands in for a redacted e-mail address on replay, so the
-// format check does not fail on the redaction marker.
-const redactedEmail = "redacted@example.invalid"
-
 // unredact replaces the redaction marker in "email" members of a JSON body
-// with a valid address (member order and other values unchanged in meaning;
-// the output is compact JSON). Bodies that are not JSON are returned as is.
+// with a valid address, so the format check does not fail on the marker
+// (the output is compact JSON). Bodies that are not JSON are returned as is.
 func unredact(body []byte) []byte {
 	if !bytes.Contains(body, []byte(auth.Redacted)) || !json.Valid(body) {
 		return body
@@ -307,7 +276,7 @@ func unredact(body []byte) []byte {
 	}
 	eachString(v, func(obj map[string]any, k, s string) {
 		if s == auth.Redacted && strings.EqualFold(k, "email") {
-			obj[k] = redactedEmail
+			obj[k] = "redacted@example.invalid"
 		}
 	})
 	out, err := json.Marshal(v)

@@ -10,28 +10,24 @@ import (
 )
 
 // sensitiveLeaf reports whether a violation path (JSON path, bracket
-// notation or pointer) ends in a member whose value is personal or secret
-// (xone.SensitiveKey); the observed value of such a violation is never
-// stored.
+// notation or pointer) ends in a personal or secret member, whose observed
+// value is never stored.
 func sensitiveLeaf(path string) bool {
 	leaf := path[strings.LastIndexAny(path, "./:[")+1:]
 	return xone.SensitiveKey(strings.Trim(leaf, `'"]`))
 }
 
-// minContactLen is the shortest contact detail or token value added to the
-// redactor as a literal; shorter ones are left to the member redaction.
-const minContactLen = 4
-
 // addSecrets makes red scrub, wherever they appear (violation messages,
 // non-JSON bodies), the sensitive values of a JSON body at any depth: the
 // policyholder's email and phone, the booking's security_token, any token.
+// Values shorter than 4 characters are left to the member redaction.
 func addSecrets(red *auth.Redactor, body []byte) {
 	var v any
 	if json.Unmarshal(body, &v) != nil {
 		return
 	}
 	eachString(v, func(_ map[string]any, k, s string) {
-		if xone.SensitiveKey(k) && utf8.RuneCountInString(s) >= minContactLen {
+		if xone.SensitiveKey(k) && utf8.RuneCountInString(s) >= 4 {
 			red.Add(s)
 		}
 	})
@@ -56,22 +52,13 @@ func eachString(v any, f func(obj map[string]any, key, s string)) {
 	}
 }
 
-// redactExchange returns the stored, redacted form of x, its bodies cut at
-// MaxExchangeBody bytes on a UTF-8 boundary.
+// redactExchange returns the stored, redacted form of x, its bodies cut at MaxExchangeBody.
 func redactExchange(red *auth.Redactor, x rawExchange) *Exchange {
 	req, resp := string(red.JSON(x.reqBody)), string(red.JSON(x.respBody))
-	return &Exchange{
-		Method:                x.method,
-		URL:                   red.String(x.url),
-		RequestHeader:         red.Header(x.reqHeader),
-		RequestBody:           cut(req, MaxExchangeBody, ""),
-		RequestBodyTruncated:  len(req) > MaxExchangeBody,
-		Status:                x.status,
-		ResponseHeader:        red.Header(x.respHeader),
-		ResponseBody:          cut(resp, MaxExchangeBody, ""),
-		ResponseBodyTruncated: len(resp) > MaxExchangeBody,
-		Duration:              x.duration,
-	}
+	return &Exchange{Method: x.method, URL: red.String(x.url), Status: x.status, Duration: x.duration,
+		RequestHeader: red.Header(x.reqHeader), ResponseHeader: red.Header(x.respHeader),
+		RequestBody: cut(req, MaxExchangeBody, ""), RequestBodyTruncated: len(req) > MaxExchangeBody,
+		ResponseBody: cut(resp, MaxExchangeBody, ""), ResponseBodyTruncated: len(resp) > MaxExchangeBody}
 }
 
 // scrubResult redacts the text of a case's reason and violations.

@@ -15,45 +15,28 @@ import (
 type Outcome string
 
 // The outcomes of a case. [OutcomeFail] and [OutcomeError] make
-// [Result.Failed] true; [OutcomeDrift] is a warning unless [Config.Strict] is
-// set, in which case the runner reports fail instead.
+// [Result.Failed] true; [OutcomeDrift] is a warning, fail with [Config.Strict].
 const (
 	OutcomePass  Outcome = "pass"  // the target behaved as the contract says
 	OutcomeFail  Outcome = "fail"  // a contract violation, a security finding or a server error
 	OutcomeDrift Outcome = "drift" // behaviour the document does not describe (undocumented 4xx, undocumented field)
 	OutcomeSkip  Outcome = "skip"  // not run; Reason says why
-	// OutcomeError: the request failed at the transport level (timeout,
-	// reset, malformed HTTP); Reason gives the cause and how long the case
-	// waited. The other cases still run.
-	OutcomeError Outcome = "error"
+	OutcomeError Outcome = "error" // no answer (timeout, reset, malformed HTTP); Reason says why and after how long
 )
 
-// Rules the contract package adds to those of package spec (spec rules such
-// as "schema", "format", "status-undocumented" or "undocumented-field" are
-// passed through unchanged).
+// Rules the contract package adds to those of package spec, which pass
+// through unchanged ("schema", "format", "status-undocumented", ...).
 const (
-	// RuleStatus: the status is not the one the case requires (for example
-	// 403 where only 401 is acceptable, or a 2xx to an invalid request).
-	RuleStatus = "status"
-	// RuleStatusUnexpected: an undocumented 4xx other than the one the real
-	// API is known to send for this case (drift, never fail on its own).
-	RuleStatusUnexpected = "status-unexpected"
-	// RuleServerError: a 5xx answer.
-	RuleServerError = "server-error"
-	// RuleSecurity: a 2xx answer to a request without valid authentication.
-	RuleSecurity = "security"
-	// RuleDuplicateBooking: a second confirm of the same offer created a
-	// second booking (double-confirm one after the other, concurrent-confirm
-	// at once), or answered 2xx without a booking id that could rule it out.
-	RuleDuplicateBooking = "duplicate-booking"
+	RuleStatus           = "status"            // not the status the case requires (403 where only 401 will do, a 2xx to an invalid request)
+	RuleStatusUnexpected = "status-unexpected" // an undocumented 4xx other than the one the API is known to send (drift)
+	RuleServerError      = "server-error"      // a 5xx answer
+	RuleSecurity         = "security"          // a 2xx answer to a request without valid authentication
+	RuleDuplicateBooking = "duplicate-booking" // one offer booked twice, or a 2xx without a booking id that could rule it out
 )
 
-// Violation is one finding inside a case, the project's one violation type:
-// which rule, where in the response (a JSON path such as "$.data.price", or a
-// header name), what the contract expects, what was observed, and why.
-// Values are redacted before they are stored. A [CaseResult] writes each as
-// {rule, path, expected, observed, message}: Reason as "message", without
-// Keyword and Status.
+// Violation is one finding inside a case, the project's one violation type,
+// its values redacted. A [CaseResult] writes each as {rule, path, expected,
+// observed, message}: Reason as "message", without Keyword and Status.
 type Violation = spec.Violation
 
 // violationJSON is a Violation as a CaseResult writes it.
@@ -69,10 +52,9 @@ type violationJSON struct {
 // in an [Exchange] (64 KiB); longer bodies are cut and flagged truncated.
 const MaxExchangeBody = 64 << 10
 
-// Exchange is one request and its response as sent and received, redacted:
-// the Authorization header reads "Bearer [REDACTED]", and secrets, tokens,
-// security_token and policyholder email and phone are scrubbed from headers
-// and bodies. Bodies are kept as text, cut at [MaxExchangeBody] bytes.
+// Exchange is one request and its response, redacted (the Authorization
+// header, secrets, tokens, security_token and contact details scrubbed from
+// headers and bodies), bodies as text cut at [MaxExchangeBody] bytes.
 type Exchange struct {
 	Method                string        `json:"method"`
 	URL                   string        `json:"url"`
@@ -115,21 +97,17 @@ func (e *Exchange) UnmarshalJSON(b []byte) error {
 // that was accepted; Integrity marks an offer booked more than once.
 // Exchange is nil for skipped cases.
 type CaseResult struct {
-	Name       string        `json:"name"`
-	Outcome    Outcome       `json:"outcome"`
-	Status     int           `json:"status"`
-	Duration   time.Duration `json:"-"`
-	Violations []Violation   `json:"-"` // written by MarshalJSON
-	Reason     string        `json:"reason,omitempty"`
-	Security   bool          `json:"security"`
-	Integrity  bool          `json:"integrity,omitempty"`
-	Exchange   *Exchange     `json:"exchange,omitempty"`
-	// Race is set on concurrent-confirm when its confirms were sent: what
-	// the group was and what each confirm got back.
-	Race *Race `json:"race,omitempty"`
-	// Generated is set on generated cases (names starting "gen-"): their
-	// kind and, when they did not pass, the minimal body and a reproducer.
-	Generated *GeneratedCase `json:"generated,omitempty"`
+	Name       string         `json:"name"`
+	Outcome    Outcome        `json:"outcome"`
+	Status     int            `json:"status"`
+	Duration   time.Duration  `json:"-"`
+	Violations []Violation    `json:"-"` // written by MarshalJSON
+	Reason     string         `json:"reason,omitempty"`
+	Security   bool           `json:"security"`
+	Integrity  bool           `json:"integrity,omitempty"`
+	Exchange   *Exchange      `json:"exchange,omitempty"`
+	Race       *Race          `json:"race,omitempty"`      // concurrent-confirm's group, once its confirms were sent
+	Generated  *GeneratedCase `json:"generated,omitempty"` // set on generated cases (names starting "gen-")
 }
 
 type caseResultJSON CaseResult
@@ -176,11 +154,10 @@ type Counts struct {
 	Error int `json:"error"`
 }
 
-// Result is one run of the suite: which target (base URL, or the recording
-// directory for a replay), whether it was the embedded sandbox, whether
-// strict mode was on, when it ran, and one [CaseResult] per case. Cases
-// holds security and integrity findings first, then the rest in suite
-// order. A Result is plain data; package reports formats it.
+// Result is one run of the suite, plain data that package reports formats:
+// the target (base URL, or the recording directory of a replay) and one
+// [CaseResult] per case, security and integrity findings first, then the rest
+// in suite order.
 type Result struct {
 	Target   string       `json:"target"`
 	Embedded bool         `json:"embedded"`
@@ -190,15 +167,11 @@ type Result struct {
 	Finished time.Time    `json:"finished"`
 	Cases    []CaseResult `json:"cases"`
 	Counts   Counts       `json:"counts"`
-	// Interrupted is set when the context was cancelled during the run: the
-	// cases not run are skipped with reason "interrupted".
-	Interrupted bool `json:"interrupted,omitempty"`
-	// Generation is set when generated cases were asked for
-	// (Config.Generate > 0): the seed that replays them and what they used.
-	Generation *Generation `json:"generation,omitempty"`
+	// Interrupted: the context was cancelled; the cases not run are skipped ("interrupted").
+	Interrupted bool        `json:"interrupted,omitempty"`
+	Generation  *Generation `json:"generation,omitempty"` // set when Config.Generate > 0
 	// Coverage says which documented response members the judged answers
-	// exercised (the race check's answers are counted by status only and
-	// are not in it); nil when no answer was judged.
+	// exercised (not the race check's, counted by status only); nil when none.
 	Coverage *spec.CoverageReport `json:"coverage,omitempty"`
 
 	// contexts holds, per case name, what Record stores for Replay.
@@ -212,11 +185,9 @@ func (r *Result) Failed() bool {
 	})
 }
 
-// Incomplete lists why the suite lacks the evidence a pass needs (confirm-ok
-// always, double-confirm when confirm-ok created a booking): it was
-// interrupted, generation stopped early, confirm-ok was skipped (no offer
-// configured), or double-confirm was skipped although confirm-ok booked.
-// Empty otherwise.
+// Incomplete lists why the suite lacks the evidence a pass needs: it was
+// interrupted, generation stopped early, confirm-ok did not run, or
+// double-confirm did not although confirm-ok booked. Empty otherwise.
 func (r *Result) Incomplete() []string {
 	if r == nil {
 		return nil
@@ -255,8 +226,7 @@ func (r *Result) Case(name string) *CaseResult {
 	return nil
 }
 
-// finish sorts security findings, then integrity findings, before the other
-// cases (stable) and fills Counts.
+// finish sorts security, then integrity findings first (stable) and fills Counts.
 func (r *Result) finish() {
 	rank := func(c CaseResult) int {
 		switch {
@@ -283,13 +253,10 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func fromMS(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 
 // Race is what concurrent-confirm did: N confirms of one offer released
-// together, and what each got back (Attempts, in connection order). Spread
-// is the time between the first and the last final write (with Fallback,
-// between the first and the last request handed to the client);
-// ServerSpread that of the arrivals the target reported (Server-Timing
-// recv), known when every answer carried one (ServerTimed). Fallback, when
-// set, says why ordinary requests released by a barrier were sent instead of
-// last-byte synchronisation on connections of their own.
+// together and what each got back (Attempts, in connection order). Spread
+// spans the final writes (the requests handed to the client with Fallback,
+// which says why a barrier released ordinary requests instead); ServerSpread
+// the arrivals the target reported in Server-Timing, if all did (ServerTimed).
 type Race struct {
 	N            int           `json:"n"`
 	OfferID      string        `json:"offer_id"`
@@ -300,10 +267,9 @@ type Race struct {
 	Attempts     []RaceAttempt `json:"attempts"`
 }
 
-// RaceAttempt is one confirm of the race check: its HTTP status (0: no
-// answer, Error says why), the booking id of a 2xx answer, the answer's
-// CF-RAY header and the arrival time the target reported in Server-Timing
-// (recv, Unix microseconds; 0 when absent).
+// RaceAttempt is one confirm of the race check: its status (0: no answer,
+// Error says why), a 2xx's booking id, the CF-RAY header and the arrival the
+// target reported in Server-Timing (recv, Unix microseconds; 0 when absent).
 type RaceAttempt struct {
 	Status     int    `json:"status"`
 	BookingID  string `json:"booking_id,omitempty"`

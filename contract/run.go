@@ -24,24 +24,21 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// maxResponseRead bounds how much of a response body Run reads (8 MiB).
-const maxResponseRead = 8 << 20
-
-// userAgent is sent with every request.
-const userAgent = "xoneharness-contract"
+const (
+	maxResponseRead = 8 << 20                // bytes of a response body Run reads
+	userAgent       = "xoneharness-contract" // sent with every request
+)
 
 // planned is one case ready to send, or skipped.
 type planned struct {
-	def     caseDef
-	skip    string
-	url     string
-	header  http.Header
-	body    []byte
-	context caseContext
+	def       caseDef
+	skip, url string
+	header    http.Header
+	body      []byte
+	context   caseContext
 }
 
-// caseContext is what judging a case needs besides the exchange; it is
-// stored in recordings so Replay can judge offline.
+// caseContext is what judging a case needs besides the exchange, recorded for Replay.
 type caseContext struct {
 	OfferID        string   `json:"offer_id,omitempty"`
 	QuoteID        string   `json:"quote_id,omitempty"`
@@ -52,30 +49,25 @@ type caseContext struct {
 
 // rawExchange is an unredacted request and response.
 type rawExchange struct {
-	method, url string
-	reqHeader   http.Header
-	reqBody     []byte
-	status      int
-	respHeader  http.Header
-	respBody    []byte
-	duration    time.Duration
-	cut         bool // the body was longer than maxResponseRead: respBody is its first part
+	method, url           string
+	reqHeader, respHeader http.Header
+	reqBody, respBody     []byte
+	status                int
+	duration              time.Duration
+	cut                   bool // the body was longer than maxResponseRead: respBody is its first part
 }
 
-// Run runs every case once, in suite order, one request at a time (but
-// concurrent-confirm's simultaneous confirms), then cfg.Generate generated
-// cases. Findings are in the Result; a case whose request fails at the
-// transport level gets outcome error; a cancelled ctx skips the cases not yet
-// run (Result.Interrupted). Every confirm is recorded in cfg.Journal before
-// it leaves and resolved when answered. The configured offer is confirmed at
-// most twice (double-confirm only after confirm-ok booked); the other cases
-// use fresh random offers, concurrent-confirm one of its own. An error means
-// the suite could not do its job: a bad Config or a race group the rate
-// ceiling can never release (errors.Is(err, ErrConfig)), the journal
+// Run runs every case once in suite order, one request at a time (but
+// concurrent-confirm's group), then cfg.Generate generated cases; findings
+// are in the Result. A case without an answer gets outcome error; a cancelled
+// ctx skips the cases not yet run (Result.Interrupted). Every confirm is in
+// cfg.Journal before it leaves; the configured offer is confirmed at most
+// twice (double-confirm only after confirm-ok booked), the other cases use
+// fresh offers. An error means the suite could not do its job: a bad Config
+// or a race group the rate ceiling can never release (ErrConfig), the journal
 // (*ledger.ClaimedError, a failed write), a token fetch, a request the spec
-// judges differently than the case intends, or a target that answered no
-// case (returned with the cases). Safe to call concurrently with different
-// Configs.
+// judges differently than the case intends, or no answer to any case
+// (returned with the cases). Safe to call concurrently with different Configs.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	base, err := cfg.check()
 	if err != nil {
@@ -98,13 +90,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := r.runFixed(ctx, plans, res); err != nil {
-		return nil, err
+	err = r.runFixed(ctx, plans, res)
+	if err == nil && cfg.Generate > 0 && !res.Interrupted {
+		err = runGenerated(ctx, &cfg, r.sender, creds[credWrite], egress.LiteralLoopback(base.Hostname()), res)
 	}
-	if cfg.Generate > 0 && !res.Interrupted {
-		if err := runGenerated(ctx, &cfg, r.sender, creds[credWrite], egress.LiteralLoopback(base.Hostname()), res); err != nil {
-			return nil, err
-		}
+	if err != nil {
+		return nil, err
 	}
 	res.Finished = r.now()
 	res.Coverage = coverage(r.sender.cov)
@@ -130,25 +121,17 @@ type runner struct {
 }
 
 func newRunner(cfg *Config) *runner {
-	r := &runner{cfg: cfg, now: cfg.Now, red: cfg.Redactor, policyholder: json.RawMessage(xone.DemoPolicyholder)}
+	r := &runner{cfg: cfg, now: cfg.Now, red: cmp.Or(cfg.Redactor, auth.NewRedactor()), policyholder: cfg.Policyholder}
 	if r.now == nil {
 		r.now = time.Now
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{
-			Timeout: defaultTimeout,
-			// A redirect is itself an answer to judge (an undocumented 3xx).
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
-	if r.red == nil {
-		r.red = auth.NewRedactor()
-	}
-	if cfg.Policyholder != nil {
-		r.policyholder = cfg.Policyholder
+	if r.policyholder == nil {
+		r.policyholder = json.RawMessage(xone.DemoPolicyholder)
 	}
 	addSecrets(r.red, r.policyholder)
+	client := cmp.Or(cfg.HTTPClient, &http.Client{Timeout: defaultTimeout,
+		// A redirect is itself an answer to judge (an undocumented 3xx).
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }})
 	r.sender = sender{client: client, journal: cfg.Journal, red: r.red, cov: cfg.Spec.NewCoverage()}
 	return r
 }
@@ -156,14 +139,9 @@ func newRunner(cfg *Config) *runner {
 // runFixed runs the fixed cases in order. An error is the journal's: the
 // suite stops before sending anything unrecorded.
 func (r *runner) runFixed(ctx context.Context, plans []planned, res *Result) error {
-	for i, p := range plans {
+	for _, p := range plans {
 		if ctx.Err() != nil {
-			res.Interrupted = true
-			for _, q := range plans[i:] {
-				res.contexts[q.def.name] = q.context
-				res.Cases = append(res.Cases, CaseResult{Name: q.def.name, Outcome: OutcomeSkip, Reason: "interrupted"})
-			}
-			return nil
+			res.Interrupted, p.skip = true, "interrupted"
 		}
 		if p.skip == "" && p.def.kind == kindDouble {
 			if r.firstStatus < 200 || r.firstStatus >= 300 {
@@ -171,8 +149,13 @@ func (r *runner) runFixed(ctx context.Context, plans []planned, res *Result) err
 			}
 			p.context.FirstBookingID = r.firstBooking
 		}
-		if p.skip == "" && p.def.kind == kindRace && !r.cfg.Embedded {
-			p = r.feedOffer(p)
+		if p.skip == "" && p.def.kind == kindRace && !r.cfg.Embedded { // its offer comes from the feed
+			if o, q, ok := r.cfg.NextOffer(); !ok {
+				p.skip = "the offer feed (--offers) has no offer left for the race check"
+			} else {
+				p.context.OfferID, p.context.QuoteID = o, q
+				p.url, p.body = confirmURL(r.cfg, o), p.def.body(q, r.policyholder)
+			}
 		}
 		res.contexts[p.def.name] = p.context
 		if p.skip != "" {
@@ -199,18 +182,13 @@ func (r *runner) runCase(ctx context.Context, p planned, res *Result) (CaseResul
 		return CaseResult{}, err
 	}
 	r.sent++
-	if err != nil {
-		// The request left and no answer came back: it may have booked.
+	if err != nil { // the request left and no answer came back: it may have booked
 		r.lastErr = err
 		cr := CaseResult{Name: p.def.name, Outcome: OutcomeError, Duration: x.duration,
 			Reason: fmt.Sprintf("no answer after %s: %s", x.duration.Round(time.Millisecond), r.red.String(err.Error()))}
-		if ctx.Err() != nil {
-			// Cut off by the interrupt: not a finding about the target.
-			res.Interrupted = true
-			cr.Outcome = OutcomeSkip
-			cr.Reason = "interrupted while waiting for the answer: " + cr.Reason
+		if ctx.Err() != nil { // cut off by the interrupt: not a finding about the target
+			res.Interrupted, cr.Outcome, cr.Reason = true, OutcomeSkip, "interrupted while waiting for the answer: "+cr.Reason
 		}
-		x.status = 0
 		cr.Exchange = redactExchange(r.red, x)
 		return cr, nil
 	}
@@ -225,8 +203,7 @@ func (r *runner) runCase(ctx context.Context, p planned, res *Result) (CaseResul
 	return cr, nil
 }
 
-// sender sends confirms, each recorded in the journal before it leaves and
-// resolved with its answer.
+// sender sends confirms, each in the journal before it leaves.
 type sender struct {
 	client  *http.Client
 	journal *ledger.Journal
@@ -234,8 +211,7 @@ type sender struct {
 	cov     *spec.Coverage // which documented response members the answers exercised
 }
 
-// coverage is what the answers judged with cov exercised, or nil when none
-// was judged.
+// coverage is what the answers judged with cov exercised; nil when none was judged.
 func coverage(cov *spec.Coverage) *spec.CoverageReport {
 	if rep := cov.Report(); rep.Responses > 0 {
 		return &rep
@@ -243,20 +219,38 @@ func coverage(cov *spec.Coverage) *spec.CoverageReport {
 	return nil
 }
 
-// send records p's confirm in the journal, sends it and records its
-// outcome. When the journal refuses to record it (an offer another run
-// claimed, a failed write) nothing is sent: sent is false and err is the
-// journal's.
+// send records p's confirm in the journal, sends it and records its outcome
+// (x.status 0 when err says why no answer came). When the journal refuses it
+// (an offer another run claimed, a failed write) sent is false, err its error.
 func (s sender) send(ctx context.Context, p planned) (x rawExchange, sent bool, err error) {
 	if err := s.journal.Begin(p.context.OfferID, p.context.QuoteID); err != nil {
 		return rawExchange{}, false, fmt.Errorf("contract: %s: %w", p.def.name, err)
 	}
-	x, err = send(ctx, s.client, p)
-	s.resolve(p, x, err)
-	return x, true, err
+	defer func() { s.resolve(p, x, err) }()
+	x = rawExchange{method: http.MethodPost, url: p.url, reqHeader: p.header.Clone(), reqBody: p.body}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.body))
+	if err != nil {
+		return x, true, fmt.Errorf("build request: %w", err)
+	}
+	req.Header = p.header.Clone()
+	start := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		x.duration = time.Since(start)
+		return x, true, fmt.Errorf("send request: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead+1))
+	x.duration = time.Since(start)
+	if err != nil {
+		return x, true, fmt.Errorf("read response (status %d): %w", resp.StatusCode, err)
+	}
+	x.cut = len(body) > maxResponseRead
+	x.status, x.respHeader, x.respBody = resp.StatusCode, spec.WireHeader(resp), body[:min(len(body), maxResponseRead)]
+	return x, true, nil
 }
 
-// resolve records the outcome of one confirm of p: its answer x, or err
+// resolve records in the journal x, the answer to one confirm of p, or err
 // when none came back (it may have booked).
 func (s sender) resolve(p planned, x rawExchange, err error) {
 	row := ledger.Row{OfferID: p.context.OfferID, QuoteID: p.context.QuoteID, Status: x.status, Outcome: ledger.OutcomeOf(x.status)}
@@ -272,13 +266,10 @@ func (s sender) resolve(p planned, x rawExchange, err error) {
 	s.journal.Resolve(row)
 }
 
-// credentials are the bearer tokens the cases send, by credential; none
-// for credNone.
-type credentials map[credential]string
-
-// fetchCredentials fetches the tokens of cfg and adds them to red.
-func fetchCredentials(ctx context.Context, cfg *Config, red *auth.Redactor, now time.Time) (credentials, error) {
-	c := credentials{credMalformed: malformedToken, credExpired: cmp.Or(cfg.ExpiredToken, expiredJWT(now))}
+// fetchCredentials returns the bearer tokens the cases send (none for
+// credNone), fetching those of cfg, and adds them to red.
+func fetchCredentials(ctx context.Context, cfg *Config, red *auth.Redactor, now time.Time) (map[credential]string, error) {
+	c := map[credential]string{credMalformed: malformedToken, credExpired: cmp.Or(cfg.ExpiredToken, expiredJWT(now))}
 	var err error
 	if c[credWrite], err = fetchToken(ctx, cfg.Tokens, "token", red); err != nil {
 		return nil, err
@@ -292,9 +283,8 @@ func fetchCredentials(ctx context.Context, cfg *Config, red *auth.Redactor, now 
 	return c, nil
 }
 
-// fetchToken returns src.Token()'s access token, added to red; the fetch is
-// abandoned when ctx is cancelled (it is bounded by the source's own timeout
-// and ends in the background). what names the token in errors.
+// fetchToken returns src's access token, added to red; what names it in
+// errors. A cancelled ctx abandons the fetch (the source's own timeout ends it).
 func fetchToken(ctx context.Context, src oauth2.TokenSource, what string, red *auth.Redactor) (string, error) {
 	type answer struct {
 		tok *oauth2.Token
@@ -321,13 +311,9 @@ func fetchToken(ctx context.Context, src oauth2.TokenSource, what string, red *a
 	return a.tok.AccessToken, nil
 }
 
-// confirmHeader is the header of a confirm: JSON accepted, contentType
-// sent, and token as the bearer token ("" sends no Authorization).
+// confirmHeader is the header of a confirm with token as the bearer token ("" for none).
 func confirmHeader(contentType, token string) http.Header {
-	h := http.Header{}
-	h.Set("Accept", "application/json")
-	h.Set("Content-Type", contentType)
-	h.Set("User-Agent", userAgent)
+	h := http.Header{"Accept": {"application/json"}, "Content-Type": {contentType}, "User-Agent": {userAgent}}
 	if token != "" {
 		h.Set("Authorization", "Bearer "+token)
 	}
@@ -335,7 +321,7 @@ func confirmHeader(contentType, token string) http.Header {
 }
 
 // plan builds every request and prechecks it before anything is sent.
-func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds credentials) ([]planned, error) {
+func plan(cfg *Config, base *url.URL, ph json.RawMessage, creds map[credential]string) ([]planned, error) {
 	loopback := egress.LiteralLoopback(base.Hostname())
 	var out []planned
 	for _, d := range suite() {
@@ -402,30 +388,6 @@ func precheck(cfg *Config, p planned) error {
 		return fmt.Errorf("contract: %s: request is not invalid for the intended reason: %s", p.def.name, why)
 	}
 	return nil
-}
-
-func send(ctx context.Context, client *http.Client, p planned) (rawExchange, error) {
-	x := rawExchange{method: http.MethodPost, url: p.url, reqHeader: p.header.Clone(), reqBody: p.body}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.body))
-	if err != nil {
-		return x, fmt.Errorf("build request: %w", err)
-	}
-	req.Header = p.header.Clone()
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		x.duration = time.Since(start)
-		return x, fmt.Errorf("send request: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead+1))
-	x.duration = time.Since(start)
-	if err != nil {
-		return x, fmt.Errorf("read response (status %d): %w", resp.StatusCode, err)
-	}
-	x.cut = len(body) > maxResponseRead
-	x.status, x.respHeader, x.respBody = resp.StatusCode, spec.WireHeader(resp), body[:min(len(body), maxResponseRead)]
-	return x, nil
 }
 
 // expiredJWT returns a JWT-shaped token whose exp is an hour before now.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"unique"
 
 	"github.com/gofrs/flock"
 
@@ -19,9 +20,6 @@ import (
 
 // ClaimsFile is the claims store's name in a reports root.
 const ClaimsFile = ".xoneharness-claims.csv"
-
-// claimsHeader is the store's first line.
-const claimsHeader = "offer_id,run\n"
 
 // ClaimedError is the refusal of an offer that another run under the same
 // reports root has claimed (finished, running or killed).
@@ -39,18 +37,16 @@ func (e *ClaimedError) Error() string {
 
 // Claims is the claims store of a reports root: one append-only CSV file
 // (ClaimsFile, lines "offer_id,run") shared by every run under the root, in
-// any process. A run claims an offer before its first confirm of it (see
-// Journal.Begin); an offer another run claimed is refused with a
-// *ClaimedError, whichever offers file, copy or pipe it came from. Claims
-// are never released: a killed run's claims stand, so its offers are not
-// confirmed again before someone has looked at its journal.
+// any process. An offer another run claimed is refused with a *ClaimedError,
+// whichever offers file, copy or pipe it came from. Claims are never
+// released: a killed run's offers are not confirmed again before someone has
+// looked at its journal.
 //
-// Every claim takes an exclusive advisory lock (flock, through
-// github.com/gofrs/flock) on the file, reads what other processes appended
-// since the last look, checks and appends, then unlocks: a few system calls
-// per batch of offers. Claims of other runs are kept in memory (about 40
-// bytes each); this run's own claims are not, so memory does not grow with
-// the run. A Claims is safe for concurrent use.
+// Every claim takes an exclusive flock on the file, reads what other
+// processes appended since the last look, checks and appends, then unlocks.
+// Claims of other runs are kept in memory (about 40 bytes each, run names
+// interned); this run's own are not, so memory does not grow with the run.
+// A Claims is safe for concurrent use.
 type Claims struct {
 	path string
 	root string
@@ -58,13 +54,11 @@ type Claims struct {
 	lock *flock.Flock
 
 	mu     sync.Mutex
-	f      *os.File       // read and appended (O_APPEND)
-	off    int64          // end of the last complete line read or written
-	endsNL bool           // the file ends with a line feed
-	dirty  bool           // appended since the last Sync
-	others map[Key]uint32 // offer -> index in runs
-	runs   []string
-	runIdx map[string]uint32
+	f      *os.File                      // read and appended (O_APPEND)
+	off    int64                         // end of the last complete line read or written
+	endsNL bool                          // the file ends with a line feed
+	dirty  bool                          // appended since the last Sync
+	others map[Key]unique.Handle[string] // offer -> the other run that holds it
 	notes  []string
 }
 
@@ -87,7 +81,7 @@ func OpenClaims(root, runDir string) (*Claims, error) {
 	c := &Claims{
 		path: path, root: root, run: filepath.Base(filepath.Clean(runDir)), f: f, endsNL: true,
 		lock:   flock.New(path, flock.SetFlag(os.O_RDONLY|fsx.NoFollow)),
-		others: map[Key]uint32{}, runIdx: map[string]uint32{},
+		others: map[Key]unique.Handle[string]{},
 	}
 	if err := c.locked(c.start); err != nil {
 		_ = f.Close()
@@ -107,7 +101,7 @@ func (c *Claims) start() error {
 		return c.catchUp()
 	}
 	var b bytes.Buffer
-	b.WriteString(claimsHeader)
+	b.WriteString("offer_id,run\n")
 	c.importLedgers(&b)
 	return c.append(b.Bytes())
 }
@@ -143,7 +137,7 @@ func (c *Claims) importLedgers(b *bytes.Buffer) {
 		}
 		for _, r := range rows {
 			writeClaim(b, r.OfferID, e.Name())
-			c.remember(r.OfferID, e.Name())
+			c.others[KeyOf(r.OfferID)] = unique.Make(e.Name())
 		}
 	}
 }
@@ -177,7 +171,7 @@ func (c *Claims) Claim(offerIDs []string) (errs []error, err error) {
 				continue
 			}
 			if r, taken := c.others[KeyOf(id)]; taken {
-				errs[i] = &ClaimedError{OfferID: id, Run: filepath.Join(c.root, c.runs[r])}
+				errs[i] = &ClaimedError{OfferID: id, Run: filepath.Join(c.root, r.Value())}
 				continue
 			}
 			writeClaim(&b, id, c.run)
@@ -196,7 +190,7 @@ func (c *Claims) Holder(offerID string) (runDir string, ok bool) {
 	if !ok {
 		return "", false
 	}
-	return filepath.Join(c.root, c.runs[r]), true
+	return filepath.Join(c.root, r.Value()), true
 }
 
 // Refresh reads what other runs claimed since the last look.
@@ -263,22 +257,11 @@ func (c *Claims) catchUp() error {
 			continue
 		}
 		if r, err := url.QueryUnescape(run); err == nil && r != c.run {
-			c.remember(id, r)
+			c.others[KeyOf(id)] = unique.Make(r)
 		}
 	}
 	c.off += int64(end)
 	return nil
-}
-
-// remember records another run's claim.
-func (c *Claims) remember(id, run string) {
-	i, ok := c.runIdx[run]
-	if !ok {
-		i = uint32(len(c.runs))
-		c.runs = append(c.runs, run)
-		c.runIdx[run] = i
-	}
-	c.others[KeyOf(id)] = i
 }
 
 // append writes b at the end of the store, after a line feed if the file
@@ -308,8 +291,5 @@ func (c *Claims) append(b []byte) error {
 
 // writeClaim writes one claim line.
 func writeClaim(b *bytes.Buffer, offerID, run string) {
-	b.WriteString(offerID)
-	b.WriteByte(',')
-	b.WriteString(url.QueryEscape(run))
-	b.WriteByte('\n')
+	fmt.Fprintf(b, "%s,%s\n", offerID, url.QueryEscape(run))
 }

@@ -1,8 +1,6 @@
 package ledger
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
@@ -13,38 +11,25 @@ import (
 	"github.com/xoneharness/xoneharness/internal/fsx"
 )
 
-// Timings of a Journal's own writer.
+// Timings of a Journal's own writer. An outcome row lost with a killed
+// process only leaves its confirm pending, which reads as unknown.
 const (
-	// FlushEvery bounds how long an outcome row waits in memory. A row lost
-	// with a killed process only leaves its confirm pending, which reads as
-	// unknown: nothing is lost, it is less precise.
-	FlushEvery = 10 * time.Millisecond
-	// SyncEvery is how often the journal and the claims store are committed
-	// to stable storage: a power loss (not a killed process, whose writes
-	// the kernel keeps) loses at most this much.
-	SyncEvery = time.Second
+	flushEvery = 10 * time.Millisecond // outcome rows wait in memory at most this long
+	syncEvery  = time.Second           // what a power loss can lose
 )
 
 // ErrClosed is returned by Begin after Close.
 var ErrClosed = errors.New("ledger: journal closed")
 
-// Journal is a run's bookings.csv, written ahead: Begin records a confirm
-// as pending, and returns only when the row is in the file (the write
-// system call has returned, so a killed process cannot lose it), before the
-// caller sends the request; Resolve records the answer. A pending row that
-// no outcome row follows reads as unknown (see Read). When the Journal has
-// a claims store, Begin also claims the offer for the run in it first, and
-// refuses an offer another run holds.
-//
-// Begin commits in groups: callers that arrive while a commit is being
-// written wait for the next one, which writes all their rows (and their
-// claims) at once, so a busy run makes a few system calls per batch, not per
-// confirm. Outcome rows are buffered and written every FlushEvery; the file
-// and the store are synced every SyncEvery and at Close.
-//
-// The first failed write (a full disk, a file-size limit) is kept: Begin
-// returns it from then on, so no confirm leaves unrecorded. A Journal is safe
-// for concurrent use.
+// Journal is a run's bookings.csv, written ahead (see the package doc):
+// Begin claims the offer (when the Journal has a claims store) and records
+// the confirm as pending before the caller sends it; Resolve records the
+// answer. Begin commits in groups: callers that arrive while a commit is
+// being written wait for the next one, which writes all their rows and
+// claims at once, so a busy run makes a few system calls per batch, not per
+// confirm. Outcome rows are written every 10 ms; the file and the store are
+// synced every second and at Close. The first failed write is kept and
+// returned by every later Begin. A Journal is safe for concurrent use.
 type Journal struct {
 	path   string
 	claims *Claims
@@ -96,9 +81,7 @@ func Open(dir string, opt Options) (*Journal, error) {
 		j.now = time.Now
 	}
 	j.cond = sync.NewCond(&j.mu)
-	var b bytes.Buffer
-	writeRecord(&b, Header)
-	if err := j.write(b.Bytes()); err != nil {
+	if err := j.write(csvLine(Header)); err != nil {
 		_ = f.Close()
 		_ = os.Remove(path)
 		return nil, err
@@ -180,16 +163,14 @@ func (j *Journal) commit(batch []*entry, out []byte) error {
 			e.err = errs[i]
 		}
 	}
-	b := bytes.NewBuffer(out)
-	at := j.now()
-	n := 0
+	at, n := j.now(), 0
 	for _, e := range batch {
 		if e.err == nil {
-			Row{OfferID: e.offerID, QuoteID: e.quoteID, Outcome: Pending, At: at}.write(b)
+			out = append(out, Row{OfferID: e.offerID, QuoteID: e.quoteID, Outcome: Pending, At: at}.line()...)
 			n++
 		}
 	}
-	if err := j.write(b.Bytes()); err != nil {
+	if err := j.write(out); err != nil {
 		return err
 	}
 	j.mu.Lock()
@@ -210,7 +191,7 @@ func (j *Journal) Begun() int64 {
 
 // Resolve records the outcome of a confirm Begin recorded (r.Outcome is
 // Booked, Refused or Unknown; a zero At is now). The row is written within
-// FlushEvery. After a failed write it is dropped: the confirm stays pending,
+// 10 ms. After a failed write it is dropped: the confirm stays pending,
 // which reads as unknown. On a nil Journal it does nothing.
 func (j *Journal) Resolve(r Row) {
 	if j == nil {
@@ -219,22 +200,15 @@ func (j *Journal) Resolve(r Row) {
 	if r.At.IsZero() {
 		r.At = j.now()
 	}
-	var b bytes.Buffer
-	r.write(&b)
+	line := r.line()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err == nil && !j.closed {
-		j.buf = append(j.buf, b.Bytes()...)
+		j.buf = append(j.buf, line...)
 	}
 }
 
-// Flush writes the buffered outcome rows now.
-func (j *Journal) Flush() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.flushLocked()
-}
-
+// flushLocked writes the buffered outcome rows.
 func (j *Journal) flushLocked() error {
 	for j.leader {
 		j.cond.Wait()
@@ -248,14 +222,8 @@ func (j *Journal) flushLocked() error {
 	return j.err
 }
 
-// Sync writes the buffered rows and commits the journal and the claims
-// store to stable storage.
-func (j *Journal) Sync() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.syncLocked()
-}
-
+// syncLocked writes the buffered rows and commits the journal and the
+// claims store to stable storage.
 func (j *Journal) syncLocked() error {
 	if err := j.flushLocked(); err != nil {
 		return err
@@ -276,20 +244,13 @@ func (j *Journal) syncLocked() error {
 	return j.err
 }
 
-// Err is the journal's first failed write or sync, if any.
-func (j *Journal) Err() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.err
-}
-
 // Close writes and syncs everything, stops the writer and closes the file
 // (not the claims store). It returns the journal's first error, if any.
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	if j.closed {
-		j.mu.Unlock()
-		return j.Err()
+		defer j.mu.Unlock()
+		return j.err
 	}
 	close(j.stop)
 	j.mu.Unlock()
@@ -304,22 +265,25 @@ func (j *Journal) Close() error {
 	return err
 }
 
-// background flushes outcome rows every FlushEvery and syncs every
-// SyncEvery until Close.
+// background flushes outcome rows every flushEvery and syncs every
+// syncEvery until Close.
 func (j *Journal) background() {
 	defer close(j.done)
-	flush, sync := time.NewTicker(FlushEvery), time.NewTicker(SyncEvery)
+	flush, sync := time.NewTicker(flushEvery), time.NewTicker(syncEvery)
 	defer flush.Stop()
 	defer sync.Stop()
 	for {
+		do := j.flushLocked
 		select {
 		case <-j.stop:
 			return
 		case <-flush.C:
-			_ = j.Flush()
 		case <-sync.C:
-			_ = j.Sync()
+			do = j.syncLocked
 		}
+		j.mu.Lock()
+		_ = do()
+		j.mu.Unlock()
 	}
 }
 
@@ -341,13 +305,4 @@ func (j *Journal) write(b []byte) error {
 	j.size += int64(n)
 	j.dirty = true
 	return nil
-}
-
-// write appends r to b as one CSV line.
-func (r Row) write(b *bytes.Buffer) { writeRecord(b, r.record()) }
-
-func writeRecord(b *bytes.Buffer, rec []string) {
-	w := csv.NewWriter(b)
-	_ = w.Write(rec) // a bytes.Buffer never fails
-	w.Flush()
 }

@@ -8,10 +8,9 @@ import (
 )
 
 // Key is an offer id as compared for claims and duplicates: a UUID's 16
-// bytes (in any form github.com/google/uuid parses: 8-4-4-4-12 or 32 hex
-// digits, any case), or the first 16 bytes of the SHA-256 of another id in
-// lower case. Two different ids share a key
-// with probability 2^-128; the same id in upper and lower case shares one.
+// bytes (in any form github.com/google/uuid parses), or the first 16 bytes
+// of the SHA-256 of another id in lower case, so that case never matters
+// and two different ids share a key with probability 2^-128.
 type Key [16]byte
 
 // KeyOf returns id's key.

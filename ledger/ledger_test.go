@@ -47,6 +47,22 @@ func TestBeginIsInTheFileWhenItReturns(t *testing.T) {
 	assert.Contains(t, rows[0].Error, "pending")
 }
 
+// TestResolveWrittenWhileOpen: the journal's writer puts an outcome row in
+// the file within its flush interval (well before the first sync), before
+// Close.
+func TestResolveWrittenWhileOpen(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(dir, Options{Now: clock()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j.Close() })
+	require.NoError(t, j.Begin("offer-1", "quote-1"))
+	j.Resolve(Row{OfferID: "offer-1", QuoteID: "quote-1", Outcome: Booked, Status: 200})
+	assert.Eventually(t, func() bool {
+		rows, err := ReadFile(filepath.Join(dir, File))
+		return err == nil && len(rows) == 1 && rows[0].Outcome == Booked
+	}, syncEvery/2, 5*time.Millisecond, "got no booked row in the file, want one well before the first sync")
+}
+
 func TestOutcomes(t *testing.T) {
 	dir := t.TempDir()
 	j, err := Open(dir, Options{Now: clock()})

@@ -1,11 +1,13 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,19 +24,18 @@ type Outcome string
 
 // Outcomes of a confirm.
 const (
-	// Pending: the confirm was recorded before it left and no answer has been
-	// recorded yet. A pending row without an outcome row after it belongs to
-	// a process that died with the request in flight: Read reports it as
-	// Unknown.
+	// Pending: recorded before it left, no answer recorded yet. Without an
+	// outcome row after it, its process died with it in flight: Read
+	// reports it as Unknown.
 	Pending Outcome = "pending"
-	// Booked: the target answered 2xx; the booking id is in the row when the
-	// body had one.
+	// Booked: a 2xx answer; the row holds the booking id when the body had
+	// one.
 	Booked Outcome = "booked"
-	// Refused: the target answered 4xx (401 included): no booking.
+	// Refused: a 4xx answer (401 included): no booking.
 	Refused Outcome = "refused"
 	// Unknown: no refusal came back (a timeout, a reset, an answer abandoned
-	// at an interrupt, a 5xx, a 3xx, a 2xx whose body could not be read): it
-	// may have booked. Look such offers up before cancelling.
+	// at an interrupt, a 5xx, a 3xx, an unreadable 2xx body): it may have
+	// booked. Look such offers up before cancelling.
 	Unknown Outcome = "unknown"
 )
 
@@ -65,22 +66,24 @@ type Row struct {
 	At               time.Time
 }
 
-// record renders r as CSV fields.
-func (r Row) record() []string {
-	status := ""
+// line renders r as one CSV line, its Error on one line of at most 300 bytes.
+func (r Row) line() []byte {
+	status, msg := "", strings.Join(strings.Fields(r.Error), " ")
 	if r.Status != 0 {
 		status = strconv.Itoa(r.Status)
 	}
-	return []string{r.OfferID, r.QuoteID, string(r.Outcome), r.BookingID, status, oneLine(r.Error), r.At.UTC().Format(time.RFC3339Nano)}
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return csvLine([]string{r.OfferID, r.QuoteID, string(r.Outcome), r.BookingID, status, msg, r.At.UTC().Format(time.RFC3339Nano)})
 }
 
-// oneLine keeps a message on one line of at most 300 bytes.
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
+func csvLine(rec []string) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(rec) // a bytes.Buffer never fails
+	w.Flush()
+	return b.Bytes()
 }
 
 // orphanNote is the Error of a pending row that no outcome row followed.
@@ -89,7 +92,7 @@ const orphanNote = "pending: the run ended before the answer was recorded (proce
 // ReadFile is Read of the file at path (opened without following a
 // symbolic link).
 func ReadFile(path string) ([]Row, error) {
-	f, err := openNoFollow(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|fsx.NoFollow, 0)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -98,28 +101,19 @@ func ReadFile(path string) ([]Row, error) {
 }
 
 // Read reads a bookings.csv and returns the confirms that booked or may have
-// booked, in the order they left: one row per confirm, its last outcome.
-// A journal holds a pending row per confirm and, once answered, an outcome
-// row: a pending row that no outcome row of the same offer followed is
-// returned as Unknown (its process died with the request in flight); refused
-// confirms are left out. Columns are found by their header names; a ledger
-// written before the outcome column existed reads as booked rows. A last line
-// cut short (a full disk, a killed process) is ignored. name is used in
-// errors, which give the line.
+// booked, one row per confirm with its last outcome, in the order they left.
+// Outcome rows are matched in order to the pending rows of the same offer
+// (several confirms of one offer each have their own pair); a pending row
+// that no outcome row followed is returned as Unknown; refused confirms are
+// left out. Columns are found by their header names: a ledger written before
+// the outcome column existed reads as booked rows. A last line cut short (a
+// full disk, a killed process) is ignored. name is used in errors, which
+// give the line.
 func Read(r io.Reader, name string) ([]Row, error) {
 	rows, err := readRows(r, name)
 	if err != nil {
 		return nil, err
 	}
-	return Resolve(rows), nil
-}
-
-// Resolve turns journal rows (pending and outcome rows, in file order) into
-// one row per confirm with its last outcome, booked and unknown only, in the
-// order the confirms left. Outcome rows are matched to the pending rows of
-// the same offer in order (several confirms of one offer each have their
-// own pair).
-func Resolve(rows []Row) []Row {
 	open := map[Key][]int{} // offer -> indexes in out of its unanswered confirms
 	var out []Row
 	for _, r := range rows {
@@ -128,57 +122,38 @@ func Resolve(rows []Row) []Row {
 			open[k] = append(open[k], len(out))
 			r.Outcome, r.Error = Unknown, orphanNote
 			out = append(out, r)
-			continue
-		}
-		if q := open[k]; len(q) > 0 {
+		} else if q := open[k]; len(q) > 0 {
 			out[q[0]] = r
 			open[k] = q[1:]
-			continue
-		}
-		out = append(out, r) // a ledger without pending rows
-	}
-	kept := out[:0]
-	for _, r := range out {
-		if r.Outcome != Refused {
-			kept = append(kept, r)
+		} else {
+			out = append(out, r) // a ledger without pending rows
 		}
 	}
-	return kept
+	return slices.DeleteFunc(out, func(r Row) bool { return r.Outcome == Refused }), nil
 }
 
 // readRows reads every row as written, pending rows included.
 func readRows(r io.Reader, name string) ([]Row, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
-	col := map[string]int{}
 	hdr := []string{"offer_id", "quote_id", "booking_id", "http_status", "confirmed_at"} // before outcomes
 	var out []Row
 	var bad error // a malformed line: an error unless it is the last
 	for line := 1; ; line++ {
 		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			return out, nil
-		}
-		if bad != nil {
+		case bad != nil:
 			return nil, bad
-		}
-		if err != nil {
+		case err != nil:
 			bad = fmt.Errorf("%s: %w", name, err)
 			continue
-		}
-		if line == 1 && len(rec) > 0 && rec[0] == "offer_id" {
+		case line == 1 && len(rec) > 0 && rec[0] == "offer_id":
 			hdr = rec
-			for i, h := range hdr {
-				col[h] = i
-			}
 			continue
 		}
-		if len(col) == 0 {
-			for i, h := range hdr {
-				col[h] = i
-			}
-		}
-		row, err := parseRow(rec, hdr, col)
+		row, err := parseRow(rec, hdr)
 		if err != nil {
 			bad = fmt.Errorf("%s:%d: %w", name, line, err)
 			continue
@@ -188,12 +163,12 @@ func readRows(r io.Reader, name string) ([]Row, error) {
 }
 
 // parseRow reads one record by column names.
-func parseRow(rec, hdr []string, col map[string]int) (Row, error) {
+func parseRow(rec, hdr []string) (Row, error) {
 	if len(rec) != len(hdr) {
 		return Row{}, fmt.Errorf("want %d fields, got %d", len(hdr), len(rec))
 	}
 	get := func(k string) string {
-		if i, ok := col[k]; ok {
+		if i := slices.Index(hdr, k); i >= 0 {
 			return rec[i]
 		}
 		return ""
@@ -215,8 +190,8 @@ func parseRow(rec, hdr []string, col map[string]int) (Row, error) {
 		r.Status = n
 	}
 	at := get("at")
-	if _, ok := col["at"]; !ok {
-		at = get("confirmed_at")
+	if !slices.Contains(hdr, "at") {
+		at = get("confirmed_at") // written before outcomes
 	}
 	t, err := time.Parse(time.RFC3339Nano, at)
 	if err != nil {
@@ -224,9 +199,4 @@ func parseRow(rec, hdr []string, col map[string]int) (Row, error) {
 	}
 	r.At = t
 	return r, nil
-}
-
-// openNoFollow opens path for reading, refusing a symbolic link.
-func openNoFollow(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDONLY|fsx.NoFollow, 0)
 }

@@ -10,12 +10,9 @@ import (
 	"time"
 )
 
-// MaxClockSkew is the largest difference between the clocks of any two
-// shards' hosts (each within MaxClockSkew/2 of true time), the delay between
-// a send's release and its arrival included, under which a sharded ceiling
-// holds exactly: 25 ms, several times what NTP-synchronised
-// hosts usually show. Its guard is built into every sharded slot; the package
-// doc says what it costs and what happens beyond it.
+// MaxClockSkew is the largest difference between two shards' clocks (the
+// delay between a send's release and its arrival included) under which a
+// sharded ceiling holds exactly; every sharded slot carries it as a guard.
 const MaxClockSkew = 25 * time.Millisecond
 
 // maxPeriod bounds a shard's period (the time between two of its slots), so
@@ -30,26 +27,15 @@ type Shard struct{ Index, Count int }
 // rate ceiling can never release together.
 var ErrGroupTooLarge = errors.New("group too large for the rate ceiling")
 
-// ceiling is a hard limit on sends: at most n sends in any window of length
-// w, wherever it starts, where (n, w) is (floor(rate), 1 s) for a rate of at
-// least 1 per second and (1, 1/rate) below. Sends are spaced evenly, one per
-// slot of length (w+guard)/n, and a group of m sends released at one instant
-// reserves 2m-1 consecutive slots of the gate (its own, N grid slots apart
-// when sharded), the instant in the middle one, so that every window around
-// that instant still holds at least m slots the group owns and no one else
-// uses; any n consecutive grid slots hold at least floor(n/N) of a shard's,
-// hence the largest group.
-//
-// Unsharded (guard 0), a slot starts wherever the previous one ended, on the
-// monotonic clock. Sharded over N, slots lie on a grid of Unix time: slot k
-// starts at k*slot and belongs to shard k mod N, so N gates agree without
-// talking to each other; guard = MaxClockSkew absorbs their clocks'
-// difference. Sends in slots d apart are then at least d*slot - skew apart in
-// true time, so the sends of any window of w lie in n consecutive slots.
-//
-// The limit is on the instants the gate releases sends; the far side sees
-// them with the network's jitter. A waiter that gives up keeps its slot (the
-// ceiling only ever errs on the side of fewer sends).
+// ceiling is the rate ceiling of the package doc: at most n sends in any
+// window of length w ((floor(rate), 1 s), or (1, 1/rate) below 1/s), one per
+// slot of (w+guard)/n. Unsharded (guard 0), a slot starts where the previous
+// one ended, on the monotonic clock. Sharded over N, slot k of a grid of Unix
+// time belongs to shard k mod N and guard = MaxClockSkew: sends in slots d
+// apart are then at least d*slot - skew apart in true time, so the sends of
+// any window of w lie in n consecutive slots, which hold at least floor(n/N)
+// of a shard's: the largest group. A group of m sends reserves 2m-1 of the
+// gate's slots, its instant in the middle one.
 type ceiling struct {
 	period  time.Duration // between two slots of this gate
 	phase   int64         // sharded: Unix ns of the shard's slot 0
@@ -135,13 +121,11 @@ func (c *ceiling) wait(ctx, stop context.Context, m int) error {
 // (floor(MaxRate) unsharded), and at least 1.
 func (g *Gate) MaxGroup() int { return g.ceiling.group }
 
-// Admit counts n sends to rawURL's route against the rate ceiling and
-// returns when all n may leave at the same instant, so that no window keeps
-// more than the ceiling even though the sends are not spread out: the group
-// reserves its slots on both sides of the instant (2n-1 of the gate's slots).
-// For a loopback route it returns at once. It fails for a URL the gate
-// refuses, for n < 1, for n above MaxGroup (wrapping ErrGroupTooLarge), and
-// when ctx ends first (the slots stay reserved). Safe for concurrent use.
+// Admit counts n sends to rawURL's route against the rate ceiling as one
+// group (2n-1 slots, see the package doc) and returns when all n may leave at
+// the same instant; for a loopback route, at once. It fails for a URL the
+// gate refuses, for n < 1, for n above MaxGroup (wrapping ErrGroupTooLarge),
+// and when ctx ends first (the slots stay reserved). Safe for concurrent use.
 func (g *Gate) Admit(ctx context.Context, rawURL string, n int) error {
 	u, err := parseURL(rawURL)
 	if err != nil {

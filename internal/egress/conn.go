@@ -29,14 +29,10 @@ func (g *Gate) Conn(ctx context.Context, rawURL string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if g.cfg.Proxy != nil {
-		p, err := g.cfg.Proxy(u)
-		if err != nil {
-			return nil, fmt.Errorf("egress: connect %s: proxy: %w", host, err)
-		}
-		if p != nil {
-			return nil, fmt.Errorf("egress: connect %s: %w", host, ErrProxied)
-		}
+	if p, err := g.cfg.Proxy(u); err != nil {
+		return nil, fmt.Errorf("egress: connect %s: proxy: %w", host, err)
+	} else if p != nil {
+		return nil, fmt.Errorf("egress: connect %s: %w", host, ErrProxied)
 	}
 	port := u.Port()
 	if port == "" {

@@ -21,33 +21,29 @@
 //
 // # The ceiling
 //
-// Sends are spaced evenly, one per slot. Unsharded, a slot is 1/floor(MaxRate)
-// seconds (below 1/s, 1/MaxRate) and starts when the previous one ends.
+// Sends are spaced evenly, one per slot of 1/floor(MaxRate) seconds (below
+// 1/s, 1/MaxRate), each slot starting when the previous one ends.
 //
 // Sharded (Config.Shard with Count N > 1), the N processes of a job share the
 // ceiling without talking to each other: slots lie on a grid of the wall
 // clock (Unix time), slot k belongs to shard k mod N, and a shard sends only
-// at the start of its own slots, so shards started at any moments, together
-// or not, take turns. The slot is lengthened by a guard for the hosts' clock
-// differences: (1 s + MaxClockSkew)/floor(MaxRate) (below 1/s, 1/MaxRate +
-// MaxClockSkew). With clocks within MaxClockSkew of one another the ceiling
-// holds exactly; each shard sends floor(MaxRate)/N per second less the guard.
-// The guard, 25 ms, covers the hosts' clocks and the jitter between a send's
-// release and its arrival (a loaded machine, a new connection's handshake);
-// it costs MaxClockSkew/(1 s + MaxClockSkew) of floor(MaxRate), about 2.4%
-// (at 20/s a slot of 51.25 ms instead of 50 ms: 19.5 sends per second);
-// below 1/s less than 2.5%. Beyond MaxClockSkew, each further slot length of
-// skew lets at most one more send into a window (at 20/s, one per further
-// 51.25 ms of skew), and however large the skew, a window of single sends
-// never holds more than floor(MaxRate) + N - 1 (each shard's own sends stay
-// N slots apart). A clock stepped by NTP is such a skew while it lasts.
+// at the start of its own slots, so shards started at any moments take
+// turns. Each slot is lengthened by a guard, MaxClockSkew, for the hosts'
+// clock differences and the jitter between a send's release and its arrival
+// (a loaded machine, a new connection's handshake): (1 s +
+// MaxClockSkew)/floor(MaxRate) (below 1/s, 1/MaxRate + MaxClockSkew), about
+// 2.4% fewer sends (at 20/s, 51.25 ms slots: 19.5 sends per second). With
+// clocks within MaxClockSkew the ceiling holds exactly; beyond it, each
+// further slot length of skew lets at most one more send into a window, and
+// however large the skew, a window of single sends never holds more than
+// floor(MaxRate) + N - 1. A clock stepped by NTP is such a skew while it
+// lasts.
 //
 // A group of n sends released together (Gate.Admit, a race check) reserves
 // 2n-1 of the gate's slots with the group's instant in the middle one, so
 // that every window around the instant still holds n slots that no one else
-// uses: Admit waits for n-1 more of the gate's turns than a single send would,
-// and refuses a group above MaxGroup (floor(MaxRate)/N, at least 1), which
-// could never be released without breaking a window.
+// uses; a group above MaxGroup (floor(MaxRate)/N, at least 1) could never be
+// released without breaking a window and is refused.
 //
 // The ceiling is on the instants the gate releases sends; the far side sees
 // them with the network's jitter. A waiter that gives up keeps its slot, and

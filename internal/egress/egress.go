@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,10 +41,8 @@ type Config struct {
 	// AllowProduction lets requests reach the production host family.
 	AllowProduction bool
 	// MaxRate is the ceiling, in sends per second, on requests that do not
-	// go to a loopback address, for the whole job (all its shards together):
-	// no window of one second ever holds more than floor(MaxRate) of them
-	// (below 1/s: one send per 1/MaxRate seconds). 0 means DefaultMaxRate;
-	// otherwise it must be finite, positive and at most MaxRateLimit.
+	// go to a loopback address, for the whole job (see the package doc). 0
+	// means DefaultMaxRate; otherwise it must pass CheckMaxRate.
 	MaxRate float64
 	// Shard is this process's part of the job: with Count > 1 the gate sends
 	// only in the shard's slots of the wall clock (see the package doc). The
@@ -69,12 +68,10 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Gate is the one way out of the harness: every HTTP request and connection
-// goes through a client or transport it makes, or through Conn. It refuses the production
-// host family (after IDNA mapping, per request and per dial) unless allowed,
-// never follows a redirect, and holds the sends that do not go to a loopback
-// address under the rate ceiling. A Gate is safe for concurrent use; the
-// ceiling is shared by every client it makes.
+// Gate is the one way out of the harness (see the package doc): every HTTP
+// request and connection goes through a client or transport it makes, or
+// through Conn. A Gate is safe for concurrent use; the ceiling is shared by
+// every client it makes.
 type Gate struct {
 	cfg     Config
 	ceiling *ceiling
@@ -119,6 +116,9 @@ func New(cfg Config) (*Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("egress: max rate: %w", err)
 	}
+	if cfg.Proxy == nil {
+		cfg.Proxy = func(*url.URL) (*url.URL, error) { return nil, nil }
+	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
@@ -143,13 +143,6 @@ func Default(tlsConfig *tls.Config) *Gate {
 	}
 	return g
 }
-
-// MaxRate is the gate's ceiling in sends per second.
-func (g *Gate) MaxRate() float64 { return g.cfg.MaxRate }
-
-// AllowProduction reports whether the gate lets traffic reach the production
-// host family.
-func (g *Gate) AllowProduction() bool { return g.cfg.AllowProduction }
 
 // Transport returns a new transport whose every connection passes the gate:
 // its proxy choice refuses a request for the production host family, and its
@@ -188,15 +181,12 @@ func (g *Gate) Client(timeout time.Duration) *http.Client {
 // the response.
 func (g *Gate) ClientFor(tr *http.Transport, timeout time.Duration, stop context.Context) *http.Client {
 	return &http.Client{
-		Transport:     &gated{g: g, base: tr, stop: stop},
-		Timeout:       timeout,
-		CheckRedirect: noRedirect,
+		Transport: &gated{g: g, base: tr, stop: stop},
+		Timeout:   timeout,
+		// A redirect is an answer to record and judge, never followed.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
-
-// noRedirect is the CheckRedirect of every client the gate makes: a redirect
-// is an answer to record and judge, never followed.
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Check applies the host rules to a configured URL, before any traffic: an
 // error wraps ErrProduction or ErrBadHost, or says the URL is not an
@@ -244,14 +234,8 @@ func (g *Gate) decide(ctx context.Context, u *url.URL) (route, bool) {
 	if err != nil {
 		return route{err: err}, true
 	}
-	if g.cfg.Proxy != nil {
-		p, err := g.cfg.Proxy(u)
-		if err != nil {
-			return route{}, false // the transport reports the error
-		}
-		if p != nil {
-			return route{}, true
-		}
+	if p, err := g.cfg.Proxy(u); err != nil || p != nil {
+		return route{}, err == nil // a proxy error is the transport's to report
 	}
 	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
 		return route{loopback: ip.Unmap().IsLoopback()}, true
@@ -299,13 +283,7 @@ func filterFamily(addrs []netip.Addr, network string) []netip.Addr {
 	if network != "tcp4" && network != "tcp6" {
 		return addrs
 	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		if a.Unmap().Is4() == (network == "tcp4") {
-			out = append(out, a)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(addrs), func(a netip.Addr) bool { return a.Unmap().Is4() != (network == "tcp4") })
 }
 
 // proxyFor is the transports' Proxy: it refuses the production host family
@@ -313,9 +291,6 @@ func filterFamily(addrs []netip.Addr, network string) []netip.Addr {
 func (g *Gate) proxyFor(req *http.Request) (*url.URL, error) {
 	if _, err := checkHost(req.URL.Hostname(), g.cfg.AllowProduction); err != nil {
 		return nil, err
-	}
-	if g.cfg.Proxy == nil {
-		return nil, nil
 	}
 	return g.cfg.Proxy(req.URL)
 }

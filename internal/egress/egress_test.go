@@ -239,7 +239,7 @@ func TestMaxRate(t *testing.T) {
 	}
 	g, err := New(Config{})
 	require.NoError(t, err)
-	assert.Equal(t, DefaultMaxRate, g.MaxRate())
+	assert.Equal(t, DefaultMaxRate, g.cfg.MaxRate)
 	assert.NoError(t, CheckMaxRate(MaxRateLimit))
 	assert.NoError(t, CheckMaxRate(0.5))
 }

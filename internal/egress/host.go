@@ -30,15 +30,14 @@ var ErrBadHost = errors.New("host name has no valid ASCII form")
 // error wrapping ErrBadHost.
 func CanonicalHost(host string) (string, error) {
 	h := host
-	if !isASCII(h) {
+	if strings.ContainsFunc(h, func(r rune) bool { return r >= utf8.RuneSelf }) {
 		a, err := idna.Lookup.ToASCII(h)
 		if err != nil {
 			return "", fmt.Errorf("egress: host %q: %w: %w", host, ErrBadHost, err)
 		}
 		h = a
 	}
-	h = strings.TrimRight(strings.ToLower(h), ".")
-	return h, nil
+	return strings.TrimRight(strings.ToLower(h), "."), nil
 }
 
 // IsProduction reports whether host (as CanonicalHost returns it) is the
@@ -75,13 +74,4 @@ func checkHost(host string, allowProduction bool) (string, error) {
 		return "", fmt.Errorf("egress: %s: %w", h, ErrProduction)
 	}
 	return h, nil
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }

@@ -3,15 +3,18 @@ package race
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,9 +34,6 @@ const (
 
 // maxBody bounds how much of each answer's body is read (8 MiB).
 const maxBody = 8 << 20
-
-// dialTimeout bounds a connection opened by Direct.
-const dialTimeout = 10 * time.Second
 
 // Conns opens the connections of a group and counts its sends against the
 // rate ceiling; *egress.Gate satisfies it. Conn returns a connection to
@@ -66,7 +66,7 @@ func (d direct) Conn(ctx context.Context, rawURL string) (net.Conn, error) {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	}
 	addr := net.JoinHostPort(u.Hostname(), port)
-	nd := &net.Dialer{Timeout: dialTimeout}
+	nd := &net.Dialer{Timeout: 10 * time.Second}
 	if u.Scheme != "https" {
 		return nd.DialContext(ctx, "tcp", addr)
 	}
@@ -80,22 +80,21 @@ func (d direct) Conn(ctx context.Context, rawURL string) (net.Conn, error) {
 
 // Group is a group of n sends made ready by Open: n connections opened and
 // admitted by the rate ceiling, or, where a proxy carries the requests, a
-// client that sends n ordinary requests (Fallback says so). Send uses it
-// once; Close releases it unused. Not safe for concurrent use.
+// client that sends n ordinary requests (Outcome.Fallback says so). Send
+// uses it once; Close releases it unused. Not safe for concurrent use.
 type Group struct {
 	conns    []net.Conn
 	client   *http.Client
 	n        int
-	fallback string
+	fallback string // why ordinary requests, or "" for last-byte synchronisation
 }
 
-// Open makes a group of n sends to rawURL ready: it opens n connections at
-// once through conns, then counts the n sends against the rate ceiling as
-// one group (conns.Admit). Where conns refuses with egress.ErrProxied the
-// group falls back to n ordinary requests through client, released by a
-// barrier, and the client's own ceiling paces them (no Admit). An error
-// (a connection that failed, the ceiling refusing or ctx ending) leaves
-// nothing open and nothing sent; errors.Is finds its cause
+// Open makes a group of n sends to rawURL ready: n connections opened at
+// once through conns, then admitted as one group (conns.Admit). Where conns
+// refuses with egress.ErrProxied the group falls back to n ordinary requests
+// through client, released by a barrier and paced by the client's own
+// ceiling. An error (a failed connection, the ceiling refusing, ctx ending)
+// leaves nothing open and nothing sent; errors.Is finds its cause
 // (egress.ErrGroupTooLarge, the context's error).
 func Open(ctx context.Context, conns Conns, client *http.Client, rawURL string, n int) (*Group, error) {
 	g := &Group{client: client, n: n}
@@ -105,17 +104,13 @@ func Open(ctx context.Context, conns Conns, client *http.Client, rawURL string, 
 		wg.Go(func() { cs[i], errs[i] = conns.Conn(ctx, rawURL) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if first := cmp.Or(errs...); first != nil {
 		closeAll(cs)
-		if errors.Is(err, egress.ErrProxied) {
+		if errors.Is(errors.Join(errs...), egress.ErrProxied) {
 			g.fallback = fmt.Sprintf("a proxy carries requests to the target: %d ordinary requests released by a barrier, not last-byte synchronisation", n)
 			return g, nil
 		}
-		for _, e := range errs {
-			if e != nil {
-				return nil, fmt.Errorf("race: open %d connections: %w", n, e) // they share a cause: the first says it
-			}
-		}
+		return nil, fmt.Errorf("race: open %d connections: %w", n, first) // they share a cause: the first says it
 	}
 	if err := conns.Admit(ctx, rawURL, n); err != nil {
 		closeAll(cs)
@@ -124,10 +119,6 @@ func Open(ctx context.Context, conns Conns, client *http.Client, rawURL string, 
 	g.conns = cs
 	return g, nil
 }
-
-// Fallback is why the group is sent as ordinary requests released by a
-// barrier, or "" for last-byte synchronisation.
-func (g *Group) Fallback() string { return g.fallback }
 
 // Close closes the group's connections; Send closes them itself.
 func (g *Group) Close() {
@@ -173,7 +164,8 @@ type Attempt struct {
 type Outcome struct {
 	// Attempts holds one entry per send, in connection order.
 	Attempts []Attempt
-	// Fallback is Group.Fallback.
+	// Fallback is why the group was sent as ordinary requests released by a
+	// barrier, or "" for last-byte synchronisation.
 	Fallback string
 	// Spread is the time between the first and the last final write.
 	Spread time.Duration
@@ -204,32 +196,24 @@ func (g *Group) Send(ctx context.Context, req Request, timeout time.Duration) Ou
 // summarise computes the spreads of a group's attempts.
 func summarise(atts []Attempt, fallback string) Outcome {
 	o := Outcome{Attempts: atts, Fallback: fallback, ServerTimed: len(atts) > 0}
-	var first, last, end time.Time
+	var sent, ends []time.Time
+	lo, hi := int64(math.MaxInt64), int64(0)
 	for _, a := range atts {
 		if !a.Sent.IsZero() {
-			if first.IsZero() || a.Sent.Before(first) {
-				first = a.Sent
-			}
-			last, end = later(last, a.Sent), later(end, a.Sent.Add(a.Duration))
+			sent, ends = append(sent, a.Sent), append(ends, a.Sent.Add(a.Duration))
 		}
 		o.ServerTimed = o.ServerTimed && a.ServerRecv != 0
+		lo, hi = min(lo, a.ServerRecv), max(hi, a.ServerRecv)
 	}
-	o.Spread, o.Duration = last.Sub(first), end.Sub(first)
+	if len(sent) > 0 {
+		first := slices.MinFunc(sent, time.Time.Compare)
+		o.Spread = slices.MaxFunc(sent, time.Time.Compare).Sub(first)
+		o.Duration = slices.MaxFunc(ends, time.Time.Compare).Sub(first)
+	}
 	if o.ServerTimed {
-		lo, hi := atts[0].ServerRecv, atts[0].ServerRecv
-		for _, a := range atts {
-			lo, hi = min(lo, a.ServerRecv), max(hi, a.ServerRecv)
-		}
 		o.ServerSpread = time.Duration(hi-lo) * time.Microsecond
 	}
 	return o
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // settle is the pause between the partial requests and their last bytes,
@@ -239,13 +223,11 @@ func later(a, b time.Time) time.Time {
 // milliseconds to about 0.1 ms.
 const settle = 5 * time.Millisecond
 
-// lastByte sends req once on each connection by last-byte synchronisation:
-// the request, serialised by net/http, is written to every connection but
-// for its last byte; once every connection holds its request and has a
-// reader waiting for its answer (the barrier), and settle has passed, the
-// last bytes are written together, in one tight loop, and each answer is
-// read with http.ReadResponse. Each connection is given timeout; ctx ending
-// cuts every read short.
+// lastByte sends req once on each connection by last-byte synchronisation
+// (see the package doc): once every connection holds all of its request but
+// the last byte and has a reader waiting for its answer, and settle has
+// passed, the last bytes are written in one tight loop. Each connection is
+// given timeout; ctx ending cuts every read short.
 func lastByte(ctx context.Context, conns []net.Conn, r Request, timeout time.Duration) []Attempt {
 	out := make([]Attempt, len(conns))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
@@ -284,7 +266,12 @@ func lastByte(ctx context.Context, conns []net.Conn, r Request, timeout time.Dur
 			ready.Done()
 			<-release // every last byte is written
 			if a := &out[i]; a.Err == nil {
-				a.Err = a.read(bufio.NewReader(c), req)
+				resp, err := http.ReadResponse(bufio.NewReader(c), req)
+				if err != nil {
+					a.Err = fmt.Errorf("read response: %w", err)
+				} else {
+					a.Err = a.body(resp)
+				}
 				a.Duration = time.Since(a.Sent)
 			}
 		})
@@ -304,15 +291,6 @@ func lastByte(ctx context.Context, conns []net.Conn, r Request, timeout time.Dur
 	close(release)
 	done.Wait()
 	return out
-}
-
-// read reads the answer to req from br into a.
-func (a *Attempt) read(br *bufio.Reader, req *http.Request) error {
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return fmt.Errorf("read response: %w", err)
-	}
-	return a.body(resp)
 }
 
 // barrier sends r n times through client, released together: n goroutines

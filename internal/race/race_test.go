@@ -143,7 +143,7 @@ func TestSendLastByte(t *testing.T) {
 				conns := &fakeConns{}
 				g, err := Open(context.Background(), conns, nil, url, 5)
 				require.NoError(t, err)
-				assert.Empty(t, g.Fallback())
+				assert.Empty(t, g.fallback)
 				out := g.Send(context.Background(), request(url), 5*time.Second)
 				require.Len(t, out.Attempts, 5)
 				for i, at := range out.Attempts {
@@ -185,9 +185,9 @@ func TestOpen(t *testing.T) {
 		conns := &fakeConns{connErr: fmt.Errorf("egress: connect 127.0.0.1: %w", egress.ErrProxied)}
 		g, err := Open(context.Background(), conns, http.DefaultClient, url, 4)
 		require.NoError(t, err)
-		assert.Contains(t, g.Fallback(), "4 ordinary requests released by a barrier")
+		assert.Contains(t, g.fallback, "4 ordinary requests released by a barrier")
 		out := g.Send(context.Background(), request(url), time.Second)
-		assert.Equal(t, g.Fallback(), out.Fallback)
+		assert.Equal(t, g.fallback, out.Fallback)
 		require.Len(t, out.Attempts, 4)
 		for _, at := range out.Attempts {
 			require.NoError(t, at.Err)

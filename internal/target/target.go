@@ -36,8 +36,7 @@ var ErrConfig = errors.New("target configuration")
 // own, and errors.Is finds ErrConfig in it.
 type configError struct{ error }
 
-func (configError) Is(target error) bool { return target == ErrConfig }
-func (e configError) Unwrap() error      { return e.error }
+func (e configError) Unwrap() []error { return []error{e.error, ErrConfig} }
 
 func configf(format string, args ...any) error {
 	return configError{fmt.Errorf(format, args...)}
@@ -117,11 +116,8 @@ func Resolve(s Settings, gate *egress.Gate, start bool) (*Target, error) {
 	if len(s.SandboxOnly) > 0 {
 		return nil, configf("%s: for the embedded sandbox, but a base URL is set (%s)", strings.Join(s.SandboxOnly, ", "), s.BaseURL.From)
 	}
-	u, err := ParseURL(s.BaseURL.Value, true)
+	u, err := checkURL(gate, s.BaseURL, true)
 	if err != nil {
-		return nil, configf("%s: %w", s.BaseURL.From, err)
-	}
-	if err := checkEgress(gate, s.BaseURL.From, u); err != nil {
 		return nil, err
 	}
 	tg := &Target{
@@ -131,9 +127,7 @@ func Resolve(s Settings, gate *egress.Gate, start bool) (*Target, error) {
 	}
 	if tg.TokenURL == "" {
 		tg.TokenURL = tg.BaseURL + xone.TokenPath
-	} else if tu, err := ParseURL(tg.TokenURL, false); err != nil {
-		return nil, configf("%s: %w", s.TokenURL.From, err)
-	} else if err := checkEgress(gate, s.TokenURL.From, tu); err != nil {
+	} else if _, err := checkURL(gate, s.TokenURL, false); err != nil {
 		return nil, err
 	}
 	if tg.ClientID == "" {
@@ -153,9 +147,9 @@ func Resolve(s Settings, gate *egress.Gate, start bool) (*Target, error) {
 
 // embedded resolves the embedded sandbox (started when start is set).
 func embedded(s Settings, gate *egress.Gate, start bool) (*Target, error) {
-	if !s.Sandbox {
-		if name := partnerSetting(s); name != "" {
-			return nil, configf("%s is set but no base URL is (%s): set the target, or add %s to run against the embedded sandbox on purpose", name, s.BaseURL.From, s.SandboxFrom)
+	for _, p := range append([]Setting{s.ClientID, {Value: s.SecretFrom, From: s.SecretFrom}, s.PartnerID, s.TokenURL}, s.Partner...) {
+		if p.Value != "" && !s.Sandbox {
+			return nil, configf("%s is set but no base URL is (%s): set the target, or add %s to run against the embedded sandbox on purpose", p.From, s.BaseURL.From, s.SandboxFrom)
 		}
 	}
 	tg := &Target{
@@ -178,27 +172,19 @@ func embedded(s Settings, gate *egress.Gate, start bool) (*Target, error) {
 	return tg, nil
 }
 
-// partnerSetting names the first partner setting given, or "".
-func partnerSetting(s Settings) string {
-	for _, p := range append([]Setting{s.ClientID, {Value: s.SecretFrom, From: s.SecretFrom}, s.PartnerID, s.TokenURL}, s.Partner...) {
-		if p.Value != "" {
-			return p.From
-		}
+// checkURL parses a configured URL (see ParseURL) and applies the gate's
+// host rules to it; the error names where the URL came from.
+func checkURL(g *egress.Gate, s Setting, base bool) (*url.URL, error) {
+	u, err := ParseURL(s.Value, base)
+	if err != nil {
+		return nil, configf("%s: %w", s.From, err)
 	}
-	return ""
-}
-
-// checkEgress applies the gate's host rules to a configured URL; the error
-// names where the URL came from.
-func checkEgress(g *egress.Gate, from string, u *url.URL) error {
-	err := g.Check(u.String())
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, egress.ErrProduction):
-		return configError{fmt.Errorf("%s: %s is the XONE production API (%s): %w", from, u.Hostname(), xone.ProductionHost, err)}
+	if err := g.Check(u.String()); errors.Is(err, egress.ErrProduction) {
+		return nil, configf("%s: %s is the XONE production API (%s): %w", s.From, u.Hostname(), xone.ProductionHost, err)
+	} else if err != nil {
+		return nil, configf("%s: %w", s.From, err)
 	}
-	return configf("%s: %w", from, err)
+	return u, nil
 }
 
 // Close stops the embedded sandbox, if any.
@@ -233,7 +219,7 @@ func (t *Target) TokenSource(red *auth.Redactor, id, secret string) (*auth.Sourc
 		HTTPClient: t.HTTPClient(), Redactor: red,
 	})
 	if err != nil {
-		return nil, configError{fmt.Errorf("token source: %w", err)}
+		return nil, configf("token source: %w", err)
 	}
 	return src, nil
 }
@@ -249,8 +235,13 @@ func ParseURL(s string, base bool) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%s is not a URL: %w", showURL(s), err)
+		shown := fmt.Sprintf("%q", s)
+		if strings.Contains(s, "@") {
+			shown = "the URL (not shown: it may hold credentials)"
+		}
+		return nil, fmt.Errorf("%s is not a URL: %w", shown, err)
 	}
+	port, _ := strconv.Atoi(u.Port()) // url.Parse allows digits only
 	switch {
 	case u.User != nil:
 		return nil, fmt.Errorf("%s://%s: user info (user:password@) in a URL is refused; the client id and secret are settings of their own", u.Scheme, u.Host)
@@ -258,7 +249,7 @@ func ParseURL(s string, base bool) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: want an http:// or https:// URL", s)
 	case u.Host == "":
 		return nil, fmt.Errorf("%q: no host", s)
-	case u.Port() != "" && !validPort(u.Port()):
+	case u.Port() != "" && (port < 1 || port > 65535):
 		return nil, fmt.Errorf("%q: port %s: want 1 to 65535", s, u.Port())
 	case base && (u.RawQuery != "" || u.ForceQuery):
 		return nil, fmt.Errorf("%q: a base URL has no query (it would be glued before the API path)", s)
@@ -266,21 +257,4 @@ func ParseURL(s string, base bool) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: a base URL has no fragment (it would be glued before the API path)", s)
 	}
 	return u, nil
-}
-
-func validPort(p string) bool {
-	n, err := strconv.Atoi(p)
-	return err == nil && n >= 1 && n <= 65535
-}
-
-// showURL is s for a message: as parsed with any password masked, or a
-// placeholder when s does not parse and may hold credentials.
-func showURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return fmt.Sprintf("%q", u.Redacted())
-	}
-	if strings.Contains(s, "@") {
-		return "the URL (not shown: it may hold credentials)"
-	}
-	return fmt.Sprintf("%q", s)
 }

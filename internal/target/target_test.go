@@ -40,6 +40,16 @@ func TestResolve(t *testing.T) {
 			"XONE_CLIENT_ID is set but no base URL is (--base-url / XONE_BASE_URL)", false},
 		{"sandbox-only setting with a base URL", func() Settings { s := partner("https://example.test"); s.SandboxOnly = []string{"--drift"}; return s }(),
 			"--drift: for the embedded sandbox", false},
+		{"port out of range", partner("https://example.test:70000"), `"https://example.test:70000": port 70000: want 1 to 65535`, false},
+		{"port zero", partner("http://127.0.0.1:0"), "port 0: want 1 to 65535", false},
+		{"not a URL", partner("http://[::1"), `XONE_BASE_URL: "http://[::1" is not a URL`, false},
+		{"not a URL, may hold credentials", partner("https://u:s3cret-value@example.test/%zz"),
+			"XONE_BASE_URL: the URL (not shown: it may hold credentials) is not a URL", false},
+		{"production token URL refused", func() Settings {
+			s := partner("https://example.test")
+			s.TokenURL = Setting{"https://api.xone.xcover.com/api/oauth/token", "XONE_TOKEN_URL"}
+			return s
+		}(), "XONE_TOKEN_URL: api.xone.xcover.com is the XONE production API", true},
 		{"embedded, not started", Settings{Timeout: time.Second}, "", false},
 	}
 	for _, tt := range tests {

@@ -20,15 +20,12 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/xoneharness/xoneharness/internal/fsx"
-	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// collector accounts for every result: statistics, results.bin, metrics,
-// the journal's outcome rows, evidence, rejected tokens, Retry-After pauses
-// and the responses handed to the validators. It runs on the one goroutine
-// that reads vegeta's results, and owns its state: no locks.
+// collector accounts for every result on the one goroutine that reads
+// vegeta's results: no locks.
 type collector struct {
 	plan       Plan
 	urlPrefix  string
@@ -52,8 +49,7 @@ type collector struct {
 	sampleAcc     float64
 }
 
-// startValidation looks the documented statuses up once and starts the
-// validators, when there is a spec and a sample to validate.
+// startValidation looks the documented statuses up and starts the validators.
 func (c *collector) startValidation(s *spec.Spec, urlPrefix string) error {
 	if s == nil {
 		return nil
@@ -70,10 +66,8 @@ func (c *collector) startValidation(s *spec.Spec, urlPrefix string) error {
 	return err
 }
 
-// authMaxRejected: stop when this many tokens in a row were rejected (401) by
-// the target. A token counts once, on the first 401 to it; a 401 to a request
-// sent before its token was invalidated does not count against the
-// replacement, whatever the rate. A success resets the count.
+// authMaxRejected is how many tokens in a row the target may reject (401)
+// before the run stops (see rejections.reject).
 const authMaxRejected = 3
 
 // add accounts for one result.
@@ -81,7 +75,7 @@ func (c *collector) add(r *vegeta.Result) {
 	if r.Method == "" {
 		return // the targeter failed: no request was sent
 	}
-	fl, _ := c.targeter.landed(strings.TrimSuffix(strings.TrimPrefix(r.URL, c.urlPrefix), xone.ConfirmSuffix))
+	fl := c.targeter.landed(r.URL)
 	if r.Code == 0 && c.abandoning.Load() {
 		r.Error = abandonedPrefix + r.Error // cut off by the interrupt, not failed by the target
 	}
@@ -118,7 +112,7 @@ func (c *collector) add(r *vegeta.Result) {
 		if c.sampleAcc += c.plan.ValidateSample; c.sampleAcc >= 1 {
 			c.sampleAcc--
 			c.validators.submit(validateJob{seq: r.Seq, status: int(r.Code), header: r.Headers, body: r.Body,
-				evidence: func() EvidenceRow { return c.evidence.row(r, fl.offer.OfferID, corrected) }})
+				evidence: evidence})
 		}
 	}
 	if class != class401 {
@@ -126,7 +120,6 @@ func (c *collector) add(r *vegeta.Result) {
 	}
 }
 
-// observe feeds the live metrics.
 func (c *collector) observe(r *vegeta.Result, intended time.Time, corrected time.Duration, class int) {
 	m := c.metrics
 	if m == nil {
@@ -140,8 +133,7 @@ func (c *collector) observe(r *vegeta.Result, intended time.Time, corrected time
 	}
 }
 
-// outcomeRow is the journal row of a confirm of o answered with status and
-// body; status 0 means no answer, errMsg saying why.
+// outcomeRow is the journal row of a confirm of o (status 0: no answer).
 func outcomeRow(o Offer, status int, errMsg string, body []byte) ledger.Row {
 	row := ledger.Row{OfferID: o.OfferID, QuoteID: o.QuoteID, Outcome: ledger.OutcomeOf(status), Status: status}
 	switch row.Outcome {
@@ -171,7 +163,7 @@ func (c *collector) retryAfter(r *vegeta.Result) {
 		p.TotalMs = round(p.TotalMs+added.Seconds()*1e3, 3)
 		p.MaxMs = max(p.MaxMs, ms(d))
 	}
-	if !slices.Contains(p.Values, raw) && len(p.Values) < maxRetryAfterValues {
+	if !slices.Contains(p.Values, raw) && len(p.Values) < 10 { // PauseStats.Values
 		p.Values = append(p.Values, raw)
 	}
 	if !newWindow {
@@ -187,9 +179,6 @@ func (c *collector) retryAfter(r *vegeta.Result) {
 	}
 }
 
-// maxRetryAfterValues bounds the distinct Retry-After values a result lists.
-const maxRetryAfterValues = 10
-
 // rejections tracks the tokens the target rejected (401).
 type rejections struct {
 	invalidated map[string]time.Time // access tokens already invalidated, and when
@@ -197,12 +186,9 @@ type rejections struct {
 	inARow      int                  // tokens rejected in a row
 }
 
-// reject accounts for a 401 to a request sent at sent with tok: the token is
-// invalidated (once) so the source fetches another; it reports whether
-// authMaxRejected tokens in a row were rejected. A 401 to a request sent
-// before its token was invalidated is stale: it says nothing of the
-// replacement. A 401 to a request sent after (the source handed out the same
-// token again) counts.
+// reject accounts for a 401 to a request sent at sent with tok, invalidating
+// it once, and reports whether authMaxRejected tokens in a row were rejected.
+// A 401 to a request sent before tok was invalidated says nothing new.
 func (rj *rejections) reject(tok *oauth2.Token, sent time.Time, b *bearer) bool {
 	if tok == nil {
 		return false
@@ -230,7 +216,6 @@ func (rj *rejections) accepted(tok *oauth2.Token, sent time.Time) {
 	}
 }
 
-// progress writes one progress line to w.
 func (c *collector) progress(w io.Writer, elapsed time.Duration) {
 	if w == nil {
 		return
@@ -252,8 +237,7 @@ func ratio(a, b float64) float64 {
 // ResultsFile is the name of a run's raw results in its output directory.
 const ResultsFile = "results.bin"
 
-// resultsWriter streams results to results.bin (vegeta gob) without bodies
-// or response headers, on the collector's goroutine.
+// resultsWriter streams results to results.bin without bodies or headers.
 type resultsWriter struct {
 	f   *os.File
 	buf *bufio.Writer
@@ -275,8 +259,7 @@ func newResultsWriter(dir string) (*resultsWriter, error) {
 	return &resultsWriter{f: f, buf: buf, enc: vegeta.NewEncoder(buf), hdr: http.Header{IntendedHeader: val}, val: val}, nil
 }
 
-// write encodes r with Body dropped and Headers replaced by the intended
-// send time.
+// write encodes r with Headers replaced by the intended send time.
 func (w *resultsWriter) write(r *vegeta.Result, intended time.Time) {
 	if w.err != nil {
 		return
@@ -290,9 +273,8 @@ func (w *resultsWriter) write(r *vegeta.Result, intended time.Time) {
 	}
 }
 
-// resultsFlushEvery bounds how long a result stays in memory: a killed run's
-// results.bin lacks at most this much, and its last record may be cut
-// (MergeResults reads up to it).
+// resultsFlushEvery bounds what a killed run's results.bin lacks (its last
+// record may be cut; MergeResults reads up to it).
 const resultsFlushEvery = 10 * time.Millisecond
 
 func (w *resultsWriter) flush() error {
@@ -312,10 +294,8 @@ func (w *resultsWriter) close() error {
 	return err
 }
 
-// metrics are the live Prometheus collectors of a run, labelled only by
-// bounded values: class (the classes of Result.ByClass) and outcome ("valid",
-// "violation"). Registering on a registry that already holds them (a second
-// run) reuses the existing collectors, so counters keep accumulating.
+// metrics are the live Prometheus collectors of a run, labelled by class or
+// outcome; a second run on the same registry keeps accumulating them.
 type metrics struct {
 	requests      [nClasses]prometheus.Counter
 	latency       [nClasses]prometheus.Observer
@@ -346,18 +326,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	histogram := func(name, help string) *prometheus.HistogramVec {
 		return register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, []string{"class"}), &err)
 	}
-	reqs := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "xoneharness_load_requests_total", Help: "Confirm requests sent, by outcome class.",
-	}, []string{"class"}), &err)
+	counterVec := func(name, help, label string) *prometheus.CounterVec {
+		return register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label}), &err)
+	}
+	reqs := counterVec("xoneharness_load_requests_total", "Confirm requests sent, by outcome class.", "class")
 	lat := histogram("xoneharness_load_latency_seconds", "Confirm latency from the intended send time (coordinated-omission corrected), by class.")
 	svc := histogram("xoneharness_load_service_time_seconds", "Confirm latency from the actual send, by class.")
 	m := &metrics{
-		late:       counter("xoneharness_load_late_sends_total", "Requests sent more than 1 ms after their intended time."),
-		pauses:     counter("xoneharness_load_retry_after_pauses_total", "Pacer pauses caused by 429 Retry-After."),
-		violations: counter("xoneharness_load_schema_violations_total", "Schema violations found in sampled responses."),
-		validations: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "xoneharness_load_schema_validations_total", Help: "Sampled responses validated, by outcome.",
-		}, []string{"outcome"}), &err),
+		late:        counter("xoneharness_load_late_sends_total", "Requests sent more than 1 ms after their intended time."),
+		pauses:      counter("xoneharness_load_retry_after_pauses_total", "Pacer pauses caused by 429 Retry-After."),
+		violations:  counter("xoneharness_load_schema_violations_total", "Schema violations found in sampled responses."),
+		validations: counterVec("xoneharness_load_schema_validations_total", "Sampled responses validated, by outcome.", "outcome"),
 		rateRequested: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "xoneharness_load_rate_requested", Help: "Requested rate per second at the start of the run.",
 		}), &err),
@@ -380,8 +359,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C, errp *erro
 		return c
 	}
 	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
+		if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
 			if existing, ok := are.ExistingCollector.(C); ok {
 				return existing
 			}

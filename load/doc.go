@@ -3,32 +3,22 @@
 // measures honestly.
 //
 // Run composes small parts, in the spirit of vegeta's Targeter/Attacker
-// split, each with one locking discipline: the targeter (a fresh offer from
-// the Feed per request, recorded in the journal before it leaves, the
-// bearer token and the confirm body; atomics and one mutex, for vegeta's
-// concurrent workers), the collector (statistics, results.bin, Prometheus
-// metrics, the journal's outcome rows, rejected tokens, Retry-After pauses;
-// owned by the one goroutine that reads vegeta's results), the validator
-// pool (sampled responses checked against the spec behind a bounded queue:
-// a response is skipped only when the queue is full, and the result says
-// so) and the pacer (the plan's schedule, shifted by Retry-After pauses).
+// split, each with one locking discipline: the targeter (offer, journal row,
+// token, body; called by vegeta's concurrent workers), the collector
+// (statistics, results.bin, metrics, outcome rows; the one goroutine that
+// reads vegeta's results), the validator pool (sampled responses behind a
+// bounded queue, skipped only when it is full) and the pacer (the plan's
+// schedule, shifted by Retry-After pauses).
 //
 // Latency is measured from each request's intended send time, so a stalled
-// target cannot hide behind a slowed-down client; the service time (from the
-// actual send) is reported beside it. Percentiles come from mergeable HDR
-// histograms; MergeResults rebuilds one Result from several results.bin
-// files (shards).
+// target cannot hide behind a slowed-down client. Percentiles come from
+// mergeable HDR histograms; MergeResults rebuilds one Result from several
+// results.bin files (shards). Each offer is confirmed at most once per
+// reports root (OpenOffers and package ledger's claims).
 //
-// Each offer is confirmed at most once per reports root: OpenOffers checks a
-// file against the root's claims store before the run, and the journal
-// claims each offer before its confirm leaves (package ledger).
-//
-// A run is never green without the evidence a pass needs: the safety gates
-// (Plan.Gates) apply unless turned off explicitly (Plan.WithGates), a
-// threshold without enough samples has no data, and a plan cut short is
-// incomplete (Result.Incomplete). Result is plain data that package reports
-// renders. The grammars of ParseRate, ParseStages and ParseThreshold are in
-// BNF on the functions.
+// A run is never green without evidence: the safety gates apply unless
+// turned off explicitly (Plan.WithGates), a threshold without enough samples
+// has no data, and a plan cut short is incomplete (Result.Incomplete).
 //
 // Use:
 //
@@ -59,15 +49,12 @@
 // # Race groups
 //
 // With Plan.Race, a fraction of the planned confirms are each a group of N
-// simultaneous confirms of one offer (package internal/race: connections
-// opened beforehand, released by last-byte synchronisation), so that a
-// check-then-act race in the target shows under load as a double booking.
-// vegeta keeps pacing every hit; a hit chosen as a group takes its one offer
-// from the targeter, records the group's other N-1 confirms in the journal,
-// and is handed by the run's client to the race sender instead of its
-// transport. The sender opens the N connections through Config.Egress,
-// counts the group against the rate ceiling with one Admit of N sends,
-// releases it and resolves every confirm in the journal. A group's answers
-// are counted in Result.Race only; any double booking fails the safety gate
+// simultaneous confirms of one offer (package internal/race, last-byte
+// synchronisation), so that a check-then-act race in the target shows under
+// load as a double booking. vegeta keeps pacing every hit; a hit chosen as a
+// group records N confirms in the journal and is handed by the run's client
+// to the race sender, which opens N connections through Config.Egress (one
+// Admit of N sends against the ceiling) and releases them together. Groups
+// are counted in Result.Race only; a double booking fails the gate
 // double_bookings==0.
 package load

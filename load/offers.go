@@ -21,7 +21,7 @@ import (
 )
 
 // Offer is one offer to confirm: its id (in the URL path) and the id of the
-// quote sent in the body. A Feed guarantees both pass xone.CheckID.
+// quote sent in the body, both passing xone.CheckID.
 type Offer struct {
 	OfferID string `json:"offer_id"`
 	QuoteID string `json:"quote_id"`
@@ -29,25 +29,21 @@ type Offer struct {
 	line int // the offer's line in its feed, when the feed records it
 }
 
-// Feed hands out offers, each at most once. Implementations are safe for
-// concurrent use.
+// Feed hands out offers, each at most once, safe for concurrent use.
 type Feed interface {
-	// Next returns the next offer and how long it waited for its source (0
-	// when an offer was ready); false when the feed has ended, Err saying
-	// why (nil: the source ended cleanly).
+	// Next returns the next offer and how long it waited for its source;
+	// false when the feed has ended.
 	Next() (o Offer, waited time.Duration, ok bool)
-	// Err is the error that ended the feed: a malformed or duplicate row
-	// ("offers.csv:123: ..."), a read error; nil while it is being read,
-	// after a clean end and after Close.
+	// Err is the error that ended the feed ("offers.csv:123: ..."); nil
+	// while it is read, after a clean end and after Close.
 	Err() error
-	// Close ends the feed: Next returns false from then on, callers waiting
-	// for the source included.
+	// Close ends the feed: Next returns false from then on, waiting
+	// callers included.
 	Close() error
 }
 
-// GeneratedFeed returns an unbounded Feed of random version 4 UUID offer and
-// quote ids, deterministic for a seed. It is meant for the embedded sandbox,
-// which accepts any offer id; such fresh ids need no claim.
+// GeneratedFeed returns an unbounded Feed of random UUID offer and quote ids,
+// deterministic for a seed, for the embedded sandbox (they need no claim).
 func GeneratedFeed(seed int64) Feed {
 	var key [32]byte
 	binary.LittleEndian.PutUint64(key[:], uint64(seed))
@@ -59,7 +55,6 @@ type genFeed struct {
 	rng *rand.ChaCha8
 }
 
-// Next implements Feed.
 func (f *genFeed) Next() (Offer, time.Duration, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -70,32 +65,21 @@ func (f *genFeed) Next() (Offer, time.Duration, bool) {
 func (f *genFeed) Err() error   { return nil }
 func (f *genFeed) Close() error { return nil }
 
-// OfferOptions configure OpenOffers. The zero value reads every row with the
-// defaults and checks no claims.
+// OfferOptions configure OpenOffers: the rows of one shard (see
+// StreamOptions.Shard), the reports root's claims store a regular file is
+// checked against, and Waiting, told once if opening takes over a second (a
+// named pipe without a writer). The zero value reads every row.
 type OfferOptions struct {
-	// Shard keeps the rows of one shard (see StreamOptions.Shard).
-	Shard Shard
-	// Claims is the reports root's claims store: a regular file is checked
-	// against it before the run, so that an offer another run claimed is an
-	// error naming its line before anything is sent.
-	Claims *ledger.Claims
-	// Waiting, when set, is called once if opening path takes more than a
-	// second (a named pipe with no writer yet), with what it waits for.
+	Shard   Shard
+	Claims  *ledger.Claims
 	Waiting func(msg string)
 }
 
-// OpenOffers opens the offers of a run, path being a CSV file, a named pipe
-// or "-" (stdin), with the checks that make "each offer is confirmed at most
-// once" true for a Go caller as for the CLI. A regular file is first read
-// through once (streamed: memory stays flat whatever its size): a malformed
-// or duplicate row, or an offer another run under the same reports root
-// claimed, is an error naming its line, and total is the number of rows
-// this shard takes. A pipe or stdin is checked as it is read (total -1).
-// Either way each offer is claimed when its confirm is recorded
-// (ledger.Journal.Begin), which refuses one that another run claimed in the
-// meantime.
-//
-// Opening a named pipe waits for its writer; cancelling ctx ends the wait.
+// OpenOffers opens the offers of a run from a CSV file, a named pipe or "-"
+// (stdin). A regular file is first read through: a bad or duplicate row, or
+// an offer another run under the reports root claimed, is an error naming
+// its line, and total is the rows this shard takes (else -1). Cancelling ctx
+// ends the wait for a named pipe's writer.
 func OpenOffers(ctx context.Context, path string, stdin io.Reader, opt OfferOptions) (s *OfferStream, total int, err error) {
 	if path == "-" {
 		return NewOfferStream(stdin, "stdin", StreamOptions{Shard: opt.Shard}), -1, nil
@@ -119,8 +103,7 @@ func OpenOffers(ctx context.Context, path string, stdin io.Reader, opt OfferOpti
 	return s, total, nil
 }
 
-// checkOffers reads a regular offers file through and returns the number of
-// rows the shard takes.
+// checkOffers reads a regular offers file through and returns its shard's rows.
 func checkOffers(path string, opt OfferOptions) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -134,16 +117,11 @@ func checkOffers(path string, opt OfferOptions) (int, error) {
 	}
 	s := NewOfferStream(f, path, StreamOptions{Shard: opt.Shard, keepLines: true})
 	n := 0
-	for {
-		o, _, ok := s.Next()
-		if !ok {
-			break
-		}
+	for o, _, ok := s.Next(); ok; o, _, ok = s.Next() {
 		if opt.Claims != nil {
 			if run, taken := opt.Claims.Holder(o.OfferID); taken {
 				_ = s.Close()
-				err := &ledger.ClaimedError{OfferID: o.OfferID, Run: run}
-				return 0, fmt.Errorf("%s:%d: %w", path, o.line, err)
+				return 0, fmt.Errorf("%s:%d: %w", path, o.line, &ledger.ClaimedError{OfferID: o.OfferID, Run: run})
 			}
 		}
 		n++
@@ -155,9 +133,8 @@ func checkOffers(path string, opt OfferOptions) (int, error) {
 }
 
 // openWaiting opens path for reading. Opening a named pipe blocks until a
-// writer opens it: after a second, waiting is told what the open waits for,
-// and cancelling ctx ends the wait (the pending open is released by opening
-// the pipe for writing once, which gives it an empty stream to read).
+// writer opens it; cancelling ctx releases the pending open by opening the
+// pipe for writing once (an empty stream).
 func openWaiting(ctx context.Context, path string, waiting func(string)) (*os.File, error) {
 	var openErr error // written before done receives
 	done := make(chan *os.File, 1)
@@ -191,42 +168,30 @@ func openWaiting(ctx context.Context, path string, waiting func(string)) (*os.Fi
 	}
 }
 
-// duplicateWindow is the number of consecutive rows within which an
-// OfferStream refuses a repeated offer id.
-const duplicateWindow = 1 << 15
-
-// streamReadAhead is how many offers an OfferStream reads ahead.
-const streamReadAhead = 256
+// duplicateWindow is how many consecutive rows an OfferStream checks for a
+// repeated offer id; streamReadAhead how many offers it reads ahead.
+const (
+	duplicateWindow = 1 << 15
+	streamReadAhead = 256
+)
 
 // StreamOptions are the optional settings of an OfferStream.
 type StreamOptions struct {
-	// Shard keeps the rows of one shard: data row k (counting from 0, in the
-	// whole feed) is kept when k mod Count == Index. The zero Shard keeps
-	// every row. Every row is still checked, duplicates across shards
-	// included.
+	// Shard keeps data row k (from 0, in the whole feed) when k mod Count ==
+	// Index; the zero Shard keeps every row. Every row is still checked.
 	Shard     Shard
 	window    int  // rows within which a repeated offer id is refused; 0: duplicateWindow
 	keepLines bool // record each offer's line (checkOffers)
 }
 
-// OfferStream is a Feed read lazily from an io.Reader (standard input, a
-// named pipe, a file of any size): a goroutine reads rows as the attack takes
-// them, holding at most 256 ahead, so memory stays flat in the size of the
-// feed.
-//
-// The format: CSV lines of offer_id,quote_id. The first non-blank line may be
-// a header naming the columns in either order ("offer_id,quote_id" or
-// "quote_id,offer_id", any case); a header line anywhere else is an error. A
-// UTF-8 BOM, CRLF line ends, spaces around fields, double quotes around
-// fields and blank lines are tolerated. Ids pass xone.CheckID. A repeated
-// offer id (ignoring case, ledger.KeyOf) within the last 32,768 rows (about
-// 2 MB: a map and a ring of recent keys) ends the feed with an error naming
-// both lines; a repeat further apart is not seen here, but the target's
-// refusal of a second confirm and the claims store are rails for it. A
-// malformed row ends the feed where it is: the offers before it are handed
-// out, then Next returns false and Err says "NAME:LINE: problem".
-//
-// An OfferStream is safe for concurrent use.
+// OfferStream is a Feed read lazily from an io.Reader, at most 256 rows
+// ahead, so memory stays flat; it is safe for concurrent use. The format:
+// CSV lines of offer_id,quote_id, the first non-blank line optionally (and no
+// other) a header naming the columns in either order, any case. A BOM, CRLF,
+// blank lines and spaces and double quotes around fields are tolerated. A
+// repeated offer id (any case) within the last 32,768 rows is an error naming
+// both lines (further apart, the claims store catches it); a malformed row
+// ends the feed there, Err saying "NAME:LINE: problem".
 type OfferStream struct {
 	name   string
 	rows   chan Offer    // read ahead; closed when reading ends
@@ -245,9 +210,8 @@ type OfferStream struct {
 
 var _ Feed = (*OfferStream)(nil)
 
-// NewOfferStream starts reading offers from r (named name in errors, e.g.
-// "offers.csv" or "stdin"). It does not close r; closing r after Close ends
-// a read the goroutine is blocked in.
+// NewOfferStream starts reading offers from r, named name in errors. It does
+// not close r; closing r after Close ends a read blocked in it.
 func NewOfferStream(r io.Reader, name string, opt StreamOptions) *OfferStream {
 	if opt.window <= 0 {
 		opt.window = duplicateWindow
@@ -260,8 +224,7 @@ func NewOfferStream(r io.Reader, name string, opt StreamOptions) *OfferStream {
 	return s
 }
 
-// read is the reading goroutine: it sends the kept rows to s.rows and closes
-// it at the end of the source, at the first error or at Close.
+// read sends the kept rows to s.rows until the end, an error or Close.
 func (s *OfferStream) read(r io.Reader, opt StreamOptions) {
 	defer close(s.rows)
 	sc := &offerScanner{sc: bufio.NewScanner(r), name: s.name, first: true, cols: [2]int{0, 1}}
@@ -334,10 +297,7 @@ func (s *OfferStream) Next() (Offer, time.Duration, bool) {
 	}
 	s.waiting, s.waits = s.waiting+1, s.waits+1
 	s.mu.Unlock()
-	var (
-		o  Offer
-		ok bool
-	)
+	o, ok := Offer{}, false
 	select {
 	case o, ok = <-s.rows:
 	case <-s.closed:
@@ -351,9 +311,8 @@ func (s *OfferStream) Next() (Offer, time.Duration, bool) {
 	return o, now.Sub(start), ok
 }
 
-// starvation returns the wall-clock time during which at least one caller
-// of Next was waiting for the source (overlapping waits count once, a wait
-// still going on counts up to now), and the number of calls that waited.
+// starvation returns the wall-clock time during which a caller of Next was
+// waiting for the source (overlapping waits count once) and how many waited.
 func (s *OfferStream) starvation() (total time.Duration, waits uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -364,7 +323,6 @@ func (s *OfferStream) starvation() (total time.Duration, waits uint64) {
 	return total, s.waits
 }
 
-// Err implements Feed.
 func (s *OfferStream) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -387,45 +345,37 @@ func (s *OfferStream) Close() error {
 	return err
 }
 
-// recent remembers the offer keys of the last size rows, with their lines:
-// a map and a ring of the keys in the order added.
+// recent remembers the offer keys of the last size rows and their lines.
 type recent struct {
 	lines map[ledger.Key]int
-	ring  []ledger.Key
-	next  int
+	ring  []ledger.Key // the keys in the order added, from ring[n%size] on
+	n     int
 }
 
 func newRecent(size int) *recent {
-	return &recent{lines: make(map[ledger.Key]int, size), ring: make([]ledger.Key, 0, size)}
+	return &recent{lines: make(map[ledger.Key]int, size), ring: make([]ledger.Key, size)}
 }
 
-// add records key on line, forgetting the oldest key past the window's size,
-// or returns the line of the same key within the window.
+// add records key on line, or returns the line of the same key.
 func (w *recent) add(key ledger.Key, line int) (first int, dup bool) {
 	if first, dup := w.lines[key]; dup {
 		return first, true
 	}
-	if len(w.ring) < cap(w.ring) {
-		w.ring = append(w.ring, key)
-	} else {
-		delete(w.lines, w.ring[w.next])
-		w.ring[w.next] = key
-		w.next = (w.next + 1) % len(w.ring)
+	i := w.n % len(w.ring)
+	if w.n >= len(w.ring) {
+		delete(w.lines, w.ring[i])
 	}
-	w.lines[key] = line
+	w.ring[i], w.n, w.lines[key] = key, w.n+1, line
 	return 0, false
 }
 
 const maxOfferLine = 4 << 10 // bytes per CSV line
 
 // offerScanner reads the lines of an offer feed and applies every rule that
-// needs no memory of earlier rows: columns, the header, the ids.
-//
-// It splits lines itself rather than with encoding/csv: a line is bounded
-// (maxOfferLine) before it is parsed, so a stream without line ends cannot
-// grow the buffer, and no id may hold a comma, a quote or a line end, so the
-// only CSV a valid row can use is a field in one pair of double quotes, which
-// csvField removes.
+// needs no memory of earlier rows. It splits lines itself rather than with
+// encoding/csv: a line is bounded before it is parsed, so a stream without
+// line ends cannot grow the buffer, and as no id may hold a comma, a quote
+// or a line end, the only CSV a valid row can use is one pair of quotes.
 type offerScanner struct {
 	sc    *bufio.Scanner
 	name  string
@@ -438,9 +388,8 @@ type offerScanner struct {
 // offerColumns are the column names, offer id first.
 var offerColumns = [2]string{"offer_id", "quote_id"}
 
-// scan advances to the next row: false at the end of the feed (with a nil
-// error) or at the first line that breaks a rule, with an error
-// "NAME:LINE: problem".
+// scan advances to the next row: false at the end of the feed or at the
+// first line that breaks a rule ("NAME:LINE: problem").
 func (s *offerScanner) scan() (bool, error) {
 	for s.sc.Scan() {
 		s.line++
@@ -492,8 +441,7 @@ func (s *offerScanner) setIDs(fields [2][]byte) error {
 	return nil
 }
 
-// column is the index in offerColumns of the column f names (ignoring
-// case), or -1.
+// column is the index in offerColumns of the column f names, or -1.
 func column(f []byte) int {
 	for i, c := range offerColumns {
 		if bytes.EqualFold(f, []byte(c)) {

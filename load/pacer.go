@@ -10,19 +10,11 @@ import (
 	"time"
 )
 
-// runPacer is the vegeta.Pacer a run uses. It paces a schedule from the run's
-// start, applies Retry-After pauses by shifting the rest of the schedule, stops
-// at the run's bounds, and remembers every shift so that the intended send time
-// of request n can be computed after the fact.
-//
-// Unlike vegeta's pacers, Pace blocks until the next request is due (returning a
-// zero wait): vegeta's own sleep cannot be interrupted, so a long pause or a slow
-// ramp would otherwise delay Stop and Ctrl-C.
-//
-// vegeta calls Pace from one goroutine, once per request, with hits = requests
-// sent so far; the worker that sends request number hits gets Seq = hits (up to
-// a reordering between two workers that picked up consecutive ticks at the same
-// instant).
+// runPacer is the vegeta.Pacer of a run: it paces a schedule, shifts the rest
+// of it by Retry-After pauses, stops at the run's bounds, and remembers every
+// shift for the intended send times. Unlike vegeta's pacers, Pace blocks
+// until the next request is due: vegeta's own sleep cannot be interrupted,
+// so a long pause or a slow ramp would otherwise delay Stop and Ctrl-C.
 type runPacer struct {
 	sched    schedule
 	duration time.Duration
@@ -43,7 +35,7 @@ type runPacer struct {
 	appliedUntil time.Duration
 }
 
-// shiftPoint: requests from From on are shifted by Shift.
+// shiftPoint: requests from from on are shifted by shift.
 type shiftPoint struct {
 	from  uint64
 	shift time.Duration
@@ -107,8 +99,7 @@ func (p *runPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool
 	}
 }
 
-// applyPauses folds a pending pause into the shift for request hits (scheduled
-// at base before shifting) and returns the shift.
+// applyPauses folds a pending pause into the shift from request hits on.
 func (p *runPacer) applyPauses(hits uint64, base time.Duration) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -128,9 +119,8 @@ func (p *runPacer) applyPauses(hits uint64, base time.Duration) time.Duration {
 	return p.shift
 }
 
-// pause holds the schedule until the monotonic time until (a Retry-After
-// received at now). It returns whether this starts a new pause window and how
-// much it lengthened the pause.
+// pause holds the schedule until until (a Retry-After received at now),
+// reporting whether this opens a new window and how much it added.
 func (p *runPacer) pause(now, until time.Time) (newWindow bool, added time.Duration) {
 	if p.start.IsZero() {
 		return false, 0
@@ -156,7 +146,6 @@ func (p *runPacer) pause(now, until time.Time) (newWindow bool, added time.Durat
 	return newWindow, added
 }
 
-// intended is the intended send time of request seq.
 func (p *runPacer) intended(seq uint64, fallback time.Time) time.Time {
 	base, ok := p.sched.offset(seq)
 	if !ok || p.start.IsZero() {
@@ -173,20 +162,14 @@ func (p *runPacer) intended(seq uint64, fallback time.Time) time.Time {
 // Rate implements vegeta.Pacer.
 func (p *runPacer) Rate(elapsed time.Duration) float64 { return p.sched.rate(elapsed) }
 
-// maxRetryAfter caps one Retry-After pause: a run stays bounded whatever a
-// server asks for.
+// maxRetryAfter caps one Retry-After pause: a run stays bounded.
 const maxRetryAfter = time.Minute
 
-// parseRetryAfter parses a Retry-After header value (RFC 9110 §10.2.3): either
-// delay-seconds (a non-negative integer) or an HTTP-date, taken relative to now.
-// It returns the delay, capped at one minute and never negative, and false when v
-// is neither form.
+// parseRetryAfter parses Retry-After delay-seconds or an HTTP-date (RFC 9110
+// §10.2.3) into a delay in [0, maxRetryAfter]; false when v is neither.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if allDigits(v) {
+	if v != "" && strings.Trim(v, "0123456789") == "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil || n > uint64(maxRetryAfter/time.Second) {
 			return maxRetryAfter, true // all digits but huge: cap
@@ -197,6 +180,5 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	d := t.Sub(now)
-	return min(max(d, 0), maxRetryAfter), true
+	return min(max(t.Sub(now), 0), maxRetryAfter), true
 }

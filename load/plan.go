@@ -28,33 +28,28 @@ const (
 	maxWorkersLimit    = 10_000
 )
 
-// Plan is what a load run does: its rate profile, bounds and options. It is plain
-// data, written into the report (durations as Go duration strings). Zero values
-// take the defaults of WithDefaults.
+// Plan is what a load run does: its rate profile, bounds and options, plain
+// data written into the report. Zero values take the defaults of WithDefaults.
 type Plan struct {
-	// Rate is a constant rate (ParseRate syntax, e.g. "50/s"); exactly one of
-	// Rate and Stages is set.
-	Rate string `json:"rate,omitempty"`
-	// Stages is a ramp profile (ParseStages).
+	// Rate (ParseRate, e.g. "50/s") or Stages (ParseStages): exactly one is set.
+	Rate   string  `json:"rate,omitempty"`
 	Stages []Stage `json:"stages,omitempty"`
 	// Duration bounds the attack (wall clock, Retry-After pauses included).
 	// Required with Rate; with Stages 0 means the stages' total, and a positive
 	// value cuts the profile short.
 	Duration time.Duration `json:"duration"`
-	// MaxDuration is the upper bound on Duration (default 1h).
+	// MaxDuration bounds Duration (default 1h); Timeout is per request,
+	// connection to last body byte (default 30s).
 	MaxDuration time.Duration `json:"max_duration"`
-	// Timeout is the per-request timeout, connection to last body byte (default 30s).
-	Timeout time.Duration `json:"timeout"`
+	Timeout     time.Duration `json:"timeout"`
 	// MaxRequests stops the attack after that many requests (0: no limit).
 	MaxRequests uint64 `json:"max_requests,omitempty"`
-	// Workers is the initial number of attack goroutines (default 10).
-	Workers uint64 `json:"workers"`
-	// MaxWorkers caps the attack goroutines, hence concurrent requests (default
-	// 256, at most 10000). When all are busy, sends fall behind schedule and are
-	// counted as late; latency is still measured from the schedule.
-	MaxWorkers uint64 `json:"max_workers"`
-	// Connections is the number of idle keep-alive connections kept per host
-	// (default MaxWorkers).
+	// Workers (default 10) and MaxWorkers (default 256, at most 10000) are
+	// the initial and largest number of attack goroutines, hence concurrent
+	// requests: when all are busy, sends are late. Connections is the idle
+	// keep-alive connections kept per host (default MaxWorkers).
+	Workers     uint64 `json:"workers"`
+	MaxWorkers  uint64 `json:"max_workers"`
 	Connections uint64 `json:"connections"`
 	// ValidateSample is the fraction (0..1) of responses validated against the
 	// spec when Config.Spec is set. 0 validates none; the CLI's default is 1.
@@ -66,23 +61,18 @@ type Plan struct {
 	IgnoreRetryAfter bool `json:"ignore_retry_after,omitempty"`
 	// AbortOnFail stops the attack as soon as a threshold can no longer pass.
 	AbortOnFail bool `json:"abort_on_fail,omitempty"`
-	// Evidence is how many of the slowest requests the result lists with
-	// their correlation headers (0: DefaultEvidence; negative: none).
-	Evidence int `json:"evidence,omitempty"`
-	// EvidenceHeaders are response headers kept as evidence besides
+	// Evidence is how many of the slowest requests the result lists (0:
+	// DefaultEvidence; negative: none); EvidenceHeaders are kept besides
 	// CorrelationHeaders.
+	Evidence        int      `json:"evidence,omitempty"`
 	EvidenceHeaders []string `json:"evidence_headers,omitempty"`
-	// Thresholds are ParseThreshold expressions evaluated on the result,
-	// the safety gates included (see WithGates).
-	Thresholds []string `json:"thresholds,omitempty"`
-	// DefaultThresholds records that Thresholds hold safety gates that
-	// WithGates added (reports say so).
-	DefaultThresholds bool `json:"default_thresholds,omitempty"`
-	// GatesOff records that the safety gates were turned off explicitly
-	// (reports print it on the verdict line).
-	GatesOff bool `json:"gates_off,omitempty"`
-	// Race makes a fraction of the planned confirms race groups (RacePlan);
-	// the zero value makes none.
+	// Thresholds are ParseThreshold expressions evaluated on the result.
+	// DefaultThresholds records that WithGates added safety gates to them,
+	// GatesOff that the gates were turned off explicitly.
+	Thresholds        []string `json:"thresholds,omitempty"`
+	DefaultThresholds bool     `json:"default_thresholds,omitempty"`
+	GatesOff          bool     `json:"gates_off,omitempty"`
+	// Race makes a fraction of the planned confirms race groups.
 	Race RacePlan `json:"race,omitzero"`
 }
 
@@ -92,21 +82,10 @@ func DefaultThresholds() []string {
 	return []string{"error_rate<1%", "schema_violations==0"}
 }
 
-// Gates are the safety gates of p: DefaultThresholds, and double_bookings==0
-// when p has a race check (a double booking is a finding).
-func (p Plan) Gates() []string {
-	if p.Race.Fraction > 0 {
-		return append(DefaultThresholds(), "double_bookings==0")
-	}
-	return DefaultThresholds()
-}
-
-// WithGates returns p with the safety gates added to its thresholds: each
-// gate of Gates applies unless a threshold on the same metric
-// is given (a user may loosen a gate by naming its metric, e.g.
-// error_rate<5%, never drop it by giving another threshold). off turns the
-// gates off instead, which the plan records. Thresholds that do not parse
-// are left for Validate to refuse.
+// WithGates returns p with each safety gate (DefaultThresholds, and
+// double_bookings==0 with a race check) added to its thresholds unless one
+// names the same metric (error_rate<5% loosens a gate; another metric never
+// drops it), or with the gates turned off and recorded when off.
 func (p Plan) WithGates(off bool) Plan {
 	p.DefaultThresholds, p.GatesOff = false, off
 	if off {
@@ -118,8 +97,11 @@ func (p Plan) WithGates(off bool) Plan {
 			named[t.Metric] = true
 		}
 	}
-	var gates []string
-	for _, g := range p.Gates() {
+	all, gates := DefaultThresholds(), []string(nil)
+	if p.Race.Fraction > 0 {
+		all = append(all, "double_bookings==0")
+	}
+	for _, g := range all {
 		if t, _ := ParseThreshold(g); !named[t.Metric] {
 			gates = append(gates, g)
 		}
@@ -129,9 +111,8 @@ func (p Plan) WithGates(off bool) Plan {
 	return p
 }
 
-// PlanError is an invalid Plan field. Field is the field's JSON name in the
-// plan ("duration", "max_workers", "thresholds", "race.fraction", ...); Err
-// is the underlying parse error, if any.
+// PlanError is an invalid Plan field, named by its JSON name ("duration",
+// "race.fraction", ...); Err is the underlying parse error, if any.
 type PlanError struct {
 	Field string
 	Msg   string
@@ -149,14 +130,13 @@ func (e *PlanError) Error() string {
 // Unwrap returns the underlying parse error, if any.
 func (e *PlanError) Unwrap() error { return e.Err }
 
-// planErr is a *PlanError for field.
 func planErr(field, format string, args ...any) error {
 	return &PlanError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// WithDefaults returns p with zero fields set to their defaults: MaxDuration 1h,
-// Timeout 30s, Workers 10, MaxWorkers 256, Connections = MaxWorkers, with
-// Stages, Duration = the stages' total, and with a race fraction, Race.N 5.
+// WithDefaults returns p with zero fields set to their defaults (the Default
+// constants, Connections = MaxWorkers, Race.N race.DefaultN with a race
+// fraction) and, with Stages, Duration at most the stages' total.
 func (p Plan) WithDefaults() Plan {
 	p.MaxDuration = cmp.Or(p.MaxDuration, DefaultMaxDuration)
 	p.Timeout = cmp.Or(p.Timeout, DefaultTimeout)
@@ -179,8 +159,8 @@ func (p Plan) WithDefaults() Plan {
 	return p
 }
 
-// Validate checks p (after WithDefaults): a run is always bounded. The error is a
-// *PlanError naming the bad field.
+// Validate checks p after WithDefaults (a run is always bounded); the error
+// is a *PlanError.
 func (p Plan) Validate() error {
 	p = p.WithDefaults()
 	switch {
@@ -249,12 +229,10 @@ func (r RacePlan) validate(n uint64) error {
 	return nil
 }
 
-// validHeaderName reports whether h is an RFC 9110 token of at most 100 bytes.
 func validHeaderName(h string) bool {
 	return httpguts.ValidHeaderFieldName(h) && len(h) <= 100
 }
 
-// schedule returns the request schedule of a valid plan.
 func (p Plan) schedule() (schedule, error) {
 	if p.Rate == "" {
 		return newRamp(p.Stages)
@@ -267,9 +245,7 @@ func (p Plan) schedule() (schedule, error) {
 }
 
 // Requests is the number of requests a valid plan sends when nothing stops
-// it early: what its rate profile schedules within Duration, capped at
-// MaxRequests; 0 for an invalid plan. The engine plans with the same count,
-// so a dry run says what the run will send.
+// it early (the engine's own count, capped at MaxRequests); 0 if invalid.
 func (p Plan) Requests() uint64 {
 	sched, err := p.schedule()
 	if err != nil {
@@ -285,18 +261,20 @@ func (p Plan) Requests() uint64 {
 // PeakRate is the highest rate the plan asks for, per second (for CheckTarget);
 // 0 for an invalid plan.
 func (p Plan) PeakRate() float64 {
-	if p.Rate == "" {
-		rp, err := newRamp(p.Stages)
+	if p.Rate != "" {
+		r, err := ParseRate(p.Rate)
 		if err != nil {
 			return 0
 		}
-		return rp.peak()
+		return float64(r.Freq) / r.Per.Seconds()
 	}
-	r, err := ParseRate(p.Rate)
-	if err != nil {
-		return 0
+	var peak float64
+	if _, err := newRamp(p.Stages); err == nil {
+		for _, s := range p.Stages {
+			peak = max(peak, s.Target)
+		}
 	}
-	return float64(r.Freq) / r.Per.Seconds()
+	return peak
 }
 
 // ParsedThresholds parses p.Thresholds.
@@ -315,10 +293,8 @@ func (p Plan) ParsedThresholds() ([]Threshold, error) {
 // plainPlan is Plan without its JSON methods.
 type plainPlan Plan
 
-// MarshalJSON writes p with durations as Go duration strings ("30s"). The
-// strings shadow the embedded fields of the same JSON name (they are
-// shallower), so a field added to Plan appears in summary.json without being
-// listed here.
+// MarshalJSON writes p with durations as Go duration strings ("30s"); the
+// strings shadow the embedded fields of the same JSON name.
 func (p Plan) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		plainPlan
@@ -359,7 +335,6 @@ type Shard struct {
 	Count int
 }
 
-// maxShards bounds Count.
 const maxShards = 1000
 
 // ParseShard parses "I/N" (0 <= I < N <= 1000), e.g. "0/3".
@@ -381,10 +356,8 @@ func ParseShard(s string) (Shard, error) {
 // String returns "I/N".
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
-// Plan returns p with its rate profile divided by Count, so the shards
-// together send the whole profile: a constant rate "F/P" becomes
-// "F/(P*Count)" (50/s over 3 shards is 50 per 3 s each) and every stage's
-// target is divided by Count.
+// Plan returns p with its rate profile divided by Count: "F/P" becomes
+// "F/(P*Count)" (50/s over 3 shards is 50/3s each), stage targets /Count.
 func (s Shard) Plan(p Plan) (Plan, error) {
 	if s.Count <= 1 {
 		return p, nil
@@ -409,26 +382,19 @@ const DefaultMaxRate = egress.DefaultMaxRate
 
 // Errors of CheckTarget, to test with errors.Is.
 var (
-	// ErrProduction: the target is the XONE production API, and production
-	// traffic is not allowed.
+	// ErrProduction is a target in the production host family, not allowed.
 	ErrProduction = egress.ErrProduction
-	// ErrMaxRate: the ceiling is not a finite number of sends per second
-	// above 0 and at most egress.MaxRateLimit.
+	// ErrMaxRate is a ceiling outside (0, egress.MaxRateLimit] per second.
 	ErrMaxRate = errors.New("invalid max rate")
-	// ErrAboveCeiling: the plan's rate is above the ceiling's share for
-	// its shard on a host that is not loopback.
+	// ErrAboveCeiling is a rate above the shard's share of the ceiling.
 	ErrAboveCeiling = errors.New("rate above the ceiling")
 )
 
-// CheckTarget applies the plan-time safety rules to one shard of a load job
-// (shards >= 1) against baseURL at rate (the shard's peak requests per
-// second): the production host family, in any spelling, is refused unless
-// allowProduction; maxRate (per second, the whole job's; 0 means
-// DefaultMaxRate) must be valid; and a host that is not loopback gets
-// maxRate/shards per shard. Only loopback IP literals and "localhost" count
-// as loopback here; the egress gate enforces the ceiling on every send at
-// run time whatever this check says. Errors wrap ErrProduction, ErrMaxRate or
-// ErrAboveCeiling.
+// CheckTarget applies the plan-time safety rules to one of shards shards
+// sending at most rate per second to baseURL: production is refused unless
+// allowProduction, and a host that is not a loopback literal or "localhost"
+// gets maxRate/shards (0: DefaultMaxRate). The egress gate enforces the
+// ceiling on every send whatever this says.
 func CheckTarget(baseURL string, rate, maxRate float64, shards int, allowProduction bool) error {
 	u, err := url.Parse(baseURL)
 	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
@@ -461,9 +427,8 @@ func CheckTarget(baseURL string, rate, maxRate float64, shards int, allowProduct
 	return nil
 }
 
-// reservedHeader reports whether h (any case) is a header Plan.IdempotencyHeader
-// must not replace: hop-by-hop headers, credentials, the body's description
-// (Content-*) and what the engine or net/http sets itself.
+// reservedHeader reports whether Plan.IdempotencyHeader h would replace a
+// hop-by-hop, credential, Content-* or engine-set header.
 func reservedHeader(h string) bool {
 	c := http.CanonicalHeaderKey(h)
 	return slices.Contains([]string{"Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade",

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,16 +18,13 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/xoneharness/xoneharness/internal/race"
-	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
 )
 
 // RacePlan is the race check within a load run: Fraction (0..1) of the
-// planned confirms are each a group of N simultaneous confirms of one offer,
-// released together by last-byte synchronisation. Hit i (from 0) is a group
-// when floor((i+1)·Fraction) > floor(i·Fraction), so a plan of R requests
-// makes floor(R·Fraction) groups. N is 2 to race.MaxN (20); 0 is
-// race.DefaultN (5) once Fraction is set. The zero value is no race check.
+// planned confirms are each a group of N (2 to race.MaxN; 0: race.DefaultN)
+// simultaneous confirms of one offer, so a plan of R requests makes
+// floor(R·Fraction) groups. The zero value is no race check.
 type RacePlan struct {
 	N        int     `json:"n"`
 	Fraction float64 `json:"fraction"`
@@ -39,25 +35,19 @@ func (p RacePlan) groupsIn(n uint64) uint64 {
 	return uint64(math.Floor(float64(n) * p.Fraction))
 }
 
-// isGroup reports whether hit i (from 0) is a group.
+// isGroup reports whether hit i (from 0) is a group: the groups spread evenly.
 func (p RacePlan) isGroup(i uint64) bool { return p.groupsIn(i+1) > p.groupsIn(i) }
 
-// RaceResult is the race check of a load run (Plan.Race). Its confirms are
-// not in the run's requests, latencies, status codes or thresholds other
-// than double_bookings; the offers they used are in Offers. Groups counts
-// the groups sent, Unsent those that never left (UnsentReason says why the
-// first did not: no connection, the rate ceiling, the interrupt), Attempts
-// their confirms, Booked the groups whose offer one of them booked (2xx).
-// DoubleBookedGroups counts groups answered with two or more
-// distinct booking ids; DoubleBookings the bookings beyond the first of
-// each group (the sum of distinct ids minus one, the count a target keeps of
-// an offer booked again). Statuses tallies the answers by HTTP status ("0":
-// no answer, which may have booked: the ledger lists it as unknown).
-// SpreadMs is the spread of each group's final writes; ServerSpreadMs, when
-// the target sent Server-Timing recv, that of its arrivals. Fallback says
-// why groups were sent as ordinary requests released by a barrier. Shown
-// lists every double-booked group (at most maxShownGroups), else the first
-// few.
+// RaceResult is the race check of a load run, counted in no other figure
+// but Offers and double_bookings. Groups were sent, Unsent never left
+// (UnsentReason says why the first did not), Attempts counts their
+// confirms, Booked the groups that booked. DoubleBookedGroups got two or
+// more distinct booking ids; DoubleBookings counts the bookings beyond the
+// first of each group. Statuses tallies the answers ("0": none, may have
+// booked). SpreadMs is the spread of the groups' final writes,
+// ServerSpreadMs of their arrivals when the target sent Server-Timing recv.
+// Fallback says why groups went as ordinary requests behind a barrier.
+// Shown lists every double-booked group (at most 20), else the first few.
 type RaceResult struct {
 	N                  int               `json:"n"`
 	Groups             uint64            `json:"groups"`
@@ -74,17 +64,15 @@ type RaceResult struct {
 	Shown              []RaceGroup       `json:"shown,omitempty"`
 }
 
-// RaceSpread is the median and the largest spread of the groups, in
-// milliseconds (µs precision).
+// RaceSpread is the median and the largest spread of the groups, in ms.
 type RaceSpread struct {
 	P50 float64 `json:"p50"`
 	Max float64 `json:"max"`
 }
 
-// RaceGroup is one group of a run: its offer, its size, the spread of its
-// final writes (and of its arrivals, when the target reported them), the
-// status of each confirm (0: no answer; Error says why for the first) and
-// the distinct booking ids it got.
+// RaceGroup is one group of a run: its offer, size, spreads, the status of
+// each confirm (0: no answer, Error says why for the first) and the
+// distinct booking ids it got.
 type RaceGroup struct {
 	OfferID        string   `json:"offer_id"`
 	N              int      `json:"n"`
@@ -95,14 +83,9 @@ type RaceGroup struct {
 	Error          string   `json:"error,omitempty"`
 }
 
-// Merge adds the race check o of another shard to r (nil: none so far) and
-// returns the sum; MergeResults cannot rebuild it, since results.bin holds
-// only the ordinary hits. Counts and statuses add up; the spread maxima are
-// the largest of the shards'. The spread p50 is the largest shard median:
-// the run's median lies between the smallest and the largest shard median,
-// so this is an upper bound, never an average of medians. Shown lists the
-// double-booked groups of every shard first, then the others, at most 20.
-// o is never changed; r is, unless it is nil.
+// Merge adds another shard's race check o to r (nil: none yet), changing r,
+// and returns the sum: counts add up, each spread is the shards' largest (for
+// the median an upper bound, never an average), Shown double-booked first.
 func (r *RaceResult) Merge(o *RaceResult) *RaceResult {
 	if o == nil {
 		return r
@@ -130,7 +113,6 @@ func (r *RaceResult) Merge(o *RaceResult) *RaceResult {
 	return r
 }
 
-// widest is the larger median and the larger maximum of s and o.
 func (s RaceSpread) widest(o RaceSpread) RaceSpread {
 	return RaceSpread{P50: max(s.P50, o.P50), Max: max(s.Max, o.Max)}
 }
@@ -148,10 +130,8 @@ const (
 // hands such a request to the race sender and the header never leaves.
 const raceHeader = "X-Xoneharness-Race-Group"
 
-// raceSender runs a run's race groups (see doc.go, "Race groups"). Its
-// targeter wrapper runs on vegeta's workers, RoundTrip on the workers'
-// requests, owns on the collector's goroutine; offers and the statistics
-// are under mu.
+// raceSender runs a run's race groups (see the package doc) for vegeta's
+// workers; offers and the statistics are under mu.
 type raceSender struct {
 	plan     RacePlan
 	timeout  time.Duration
@@ -171,8 +151,7 @@ type raceSender struct {
 	stats  raceStats
 }
 
-// newRaceSender wraps client's transport so that race hits go to the race
-// sender; ordinary hits pass through unchanged.
+// newRaceSender wraps client's transport so that race hits go to the sender.
 func newRaceSender(plan Plan, t *targeter, j *ledger.Journal, st *stopper, conns race.Conns, client *http.Client, hard context.Context) *raceSender {
 	plain := *client
 	s := &raceSender{plan: plan.Race, timeout: plan.Timeout, targeter: t, journal: j, stop: st, conns: conns,
@@ -182,9 +161,8 @@ func newRaceSender(plan Plan, t *targeter, j *ledger.Journal, st *stopper, conns
 	return s
 }
 
-// target is the targeter of a run with race groups: a hit that is a group
-// keeps its offer, records the group's other N-1 confirms in the journal (N
-// pending rows in all before anything leaves) and is marked for RoundTrip.
+// target is the targeter of a run with race groups: a group's hit records
+// the group's other N-1 confirms in the journal and is marked for RoundTrip.
 func (s *raceSender) target(tg *vegeta.Target) error {
 	i := s.hits.Add(1) - 1
 	o, err := s.targeter.hit(tg)
@@ -206,10 +184,8 @@ func (s *raceSender) target(tg *vegeta.Target) error {
 	return nil
 }
 
-// RoundTrip implements http.RoundTripper: an ordinary hit goes to the
-// transport, a race hit is sent as a group and answered with an empty 204
-// that carries the mark, never an error (its confirms are accounted for
-// here, not by the collector).
+// RoundTrip sends a race hit as a group, answering an empty 204 with the
+// mark, and an ordinary hit through the transport.
 func (s *raceSender) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := req.Header.Get(raceHeader)
 	if key == "" {
@@ -260,8 +236,7 @@ func (s *raceSender) send(ctx context.Context, o Offer, req race.Request) {
 	s.stats.add(o.OfferID, out)
 }
 
-// unsent records a group that never left: its N confirms refused (nothing
-// was sent).
+// unsent records a group that never left: its N confirms refused.
 func (s *raceSender) unsent(o Offer, err error) {
 	for range s.plan.N {
 		s.journal.Resolve(ledger.Row{OfferID: o.OfferID, QuoteID: o.QuoteID, Outcome: ledger.Refused,
@@ -275,21 +250,17 @@ func (s *raceSender) unsent(o Offer, err error) {
 	}
 }
 
-// owns reports whether r is a race hit's, and then forgets its offer in
-// flight: the collector leaves it out. It runs on the collector's
-// goroutine.
+// owns reports whether r is a race hit's, forgetting its offer in flight.
 func (s *raceSender) owns(r *vegeta.Result) bool {
 	if s == nil || r.Headers.Get(raceHeader) == "" {
 		return false
 	}
-	s.targeter.landed(strings.TrimSuffix(strings.TrimPrefix(r.URL, s.targeter.urlPrefix), xone.ConfirmSuffix))
+	s.targeter.landed(r.URL)
 	s.landed++
 	return true
 }
 
-// fill adds the race check to a finished result (Race, the offers its
-// groups used, the requested rate of the ordinary confirms: requested
-// without the groups' share of the planned hits) and returns the race hits
+// fill adds the race check to a finished result and returns the race hits
 // vegeta returned.
 func (s *raceSender) fill(res *Result, planned uint64, requested float64) uint64 {
 	if s == nil {
@@ -307,8 +278,6 @@ func (s *raceSender) fill(res *Result, planned uint64, requested float64) uint64
 	return s.landed
 }
 
-// doubleBookings is the number of bookings beyond the first of each group
-// so far.
 func (s *raceSender) doubleBookings() uint64 {
 	if s == nil {
 		return 0
@@ -318,8 +287,7 @@ func (s *raceSender) doubleBookings() uint64 {
 	return s.stats.res.DoubleBookings
 }
 
-// raceStats accumulates the groups in bounded memory: two histograms, a
-// status tally and at most maxShownGroups groups.
+// raceStats accumulates the groups in bounded memory.
 type raceStats struct {
 	res          RaceResult
 	spread       *hdrhistogram.Histogram
@@ -371,9 +339,8 @@ func (st *raceStats) add(offerID string, out race.Outcome) {
 	st.show(g, double)
 }
 
-// show lists g when it is worth showing: every double-booked group (one
-// replaces a clean group when the list is full), and the first few clean
-// ones.
+// show lists every double-booked group (replacing a clean one when the list
+// is full), and the first few clean ones.
 func (st *raceStats) show(g RaceGroup, double bool) {
 	switch {
 	case !double && st.clean < firstShown && len(st.res.Shown) < maxShownGroups:
@@ -390,7 +357,6 @@ func (st *raceStats) show(g RaceGroup, double bool) {
 	st.res.Shown = append(st.res.Shown, g)
 }
 
-// result is a copy of the result so far.
 func (st *raceStats) result() *RaceResult {
 	r := st.res
 	r.Statuses, r.Shown = maps.Clone(st.res.Statuses), slices.Clone(st.res.Shown)
@@ -403,9 +369,7 @@ func (st *raceStats) result() *RaceResult {
 	return &r
 }
 
-// checkRaceCeiling refuses a group larger than the rate ceiling can ever
-// release at once, before anything is sent, when eg says what its ceiling
-// is (the egress gate does).
+// checkRaceCeiling refuses a group larger than eg's ceiling ever releases.
 func checkRaceCeiling(eg Egress, p Plan, baseURL string) error {
 	g, ok := eg.(interface {
 		MaxGroup() int

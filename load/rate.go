@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,12 +15,13 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// maxRate is the highest request rate, in requests per second, that ParseRate and
-// ParseStages accept: a typo such as "50000000/s" is refused rather than attempted.
-const maxRate = 100_000
-
-// maxStages bounds the number of stages ParseStages accepts.
-const maxStages = 100
+// maxRate is the highest rate per second ParseRate and ParseStages accept (a
+// typo such as "50000000/s" is refused rather than attempted); maxStages
+// bounds the stages.
+const (
+	maxRate   = 100_000
+	maxStages = 100
+)
 
 // ParseRate parses a constant request rate in vegeta's syntax:
 //
@@ -28,11 +30,9 @@ const maxStages = 100
 //	count = digit { digit }                 (requests per period, > 0)
 //	unit  = "ns" | "us" | "µs" | "ms" | "s" | "m" | "h"
 //
-// "50" and "50/s" are 50 requests per second, "3000/1m" is 3000 per minute and
-// "1/2s" one request every two seconds. Surrounding spaces are ignored. The rate
-// must be positive (vegeta's "0 = as fast as possible" is refused: every run is
-// paced) and at most 100,000 per second; fractions are written with a longer
-// period ("1/2s", not "0.5/s").
+// "50" and "50/s" are 50 requests per second, "3000/1m" 3000 per minute and
+// "1/2s" one every two seconds. The rate must be positive (every run is
+// paced) and at most 100,000/s; fractions take a longer period ("1/2s").
 func ParseRate(s string) (vegeta.Rate, error) {
 	countStr, per, err := splitRate(s)
 	if err != nil {
@@ -83,9 +83,8 @@ func splitRate(s string) (string, time.Duration, error) {
 	return countStr, per, nil
 }
 
-// Stage is one segment of a ramping load profile: over Duration the request rate
-// moves linearly from the previous stage's target (0 for the first stage) to
-// Target requests per second. In JSON the duration is a Go duration string.
+// Stage is one segment of a ramp: over Duration the rate moves linearly from
+// the previous stage's target (0 for the first) to Target per second.
 type Stage struct {
 	Duration time.Duration `json:"duration"`
 	Target   float64       `json:"target_per_s"`
@@ -123,9 +122,8 @@ func (s *Stage) UnmarshalJSON(b []byte) error {
 //	number   = digit { digit } [ "." digit { digit } ]
 //	per      = [ number ] unit              (as in ParseRate)
 //
-// "30s:10/s,1m:50/s,30s:0/s" ramps from 0 to 10/s over 30 s, to 50/s over the next
-// minute, then down to 0 over 30 s. Spaces around items are ignored. At most 100
-// stages; each target at most 100,000 per second.
+// "30s:10/s,1m:50/s,30s:0/s" ramps from 0 to 10/s over 30 s, to 50/s over
+// the next minute, then down to 0 over 30 s. At most 100 stages of 100,000/s.
 func ParseStages(s string) ([]Stage, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, errors.New("stages: empty")
@@ -135,7 +133,6 @@ func ParseStages(s string) ([]Stage, error) {
 		return nil, fmt.Errorf("stages: %d stages, at most %d", len(items), maxStages)
 	}
 	out := make([]Stage, 0, len(items))
-	var any bool
 	for i, item := range items {
 		item = strings.TrimSpace(item)
 		durStr, targetStr, ok := strings.Cut(item, ":")
@@ -151,19 +148,16 @@ func ParseStages(s string) ([]Stage, error) {
 			return nil, fmt.Errorf("stages: stage %d %q: %w", i+1, item, err)
 		}
 		n, err := strconv.ParseFloat(countStr, 64)
-		if err != nil || !validNumber(countStr) {
+		if err != nil || !number.MatchString(countStr) {
 			return nil, fmt.Errorf("stages: stage %d %q: target must be a number of requests", i+1, item)
 		}
 		target := n / per.Seconds()
 		if math.IsNaN(target) || target < 0 || target > maxRate {
 			return nil, fmt.Errorf("stages: stage %d %q: target must be between 0 and %d/s", i+1, item, maxRate)
 		}
-		if target > 0 {
-			any = true
-		}
 		out = append(out, Stage{Duration: d, Target: target})
 	}
-	if !any {
+	if !slices.ContainsFunc(out, func(s Stage) bool { return s.Target > 0 }) {
 		return nil, errors.New("stages: every target is 0: nothing would be sent")
 	}
 	if _, err := newRamp(out); err != nil {
@@ -172,35 +166,16 @@ func ParseStages(s string) ([]Stage, error) {
 	return out, nil
 }
 
-// validNumber reports whether s is digits with an optional fraction, as the
-// grammars allow (strconv.ParseFloat also takes "inf", "1e3", "0x1p3").
-func validNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	digits, dot := 0, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && !dot && i > 0 && i < len(s)-1:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return digits > 0
-}
+// number is digits with an optional fraction, as the grammars allow
+// (strconv.ParseFloat also takes "inf", "1e3", "0x1p3").
+var number = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
-// schedule gives the intended send offset of each request: what the pacer aims at
-// and what latency is measured from (coordinated-omission correction).
+// schedule gives the intended send offset of request n (0-based; false past
+// the profile's end), which the pacer aims at and latency is measured from,
+// the requests scheduled before d, and the rate per second at elapsed.
 type schedule interface {
-	// offset is the intended send time of request n (0-based) after the start,
-	// or false when the profile has no request n.
 	offset(n uint64) (time.Duration, bool)
-	// count is the number of requests the profile schedules before d.
 	count(d time.Duration) uint64
-	// rate is the instantaneous requested rate at elapsed, per second.
 	rate(elapsed time.Duration) float64
 }
 
@@ -228,15 +203,12 @@ func (c constSchedule) count(d time.Duration) uint64 {
 
 func (c constSchedule) rate(time.Duration) float64 { return 1e9 / c.interval }
 
-// ramp is the schedule of a piecewise-linear profile (see ParseStages):
-// request n is due when the integral of the rate profile reaches n, so the
-// first request goes out as soon as the profile's rate is positive. It is
-// immutable.
+// ramp is the immutable schedule of a piecewise-linear profile: request n is
+// due when the integral of the rate reaches n.
 type ramp struct {
 	stages []Stage
 	starts []time.Duration // start offset of each stage
-	cum    []float64       // requests scheduled before each stage
-	end    []float64       // requests scheduled up to the end of each stage
+	cum    []float64       // requests scheduled before each stage, then in all
 	total  time.Duration
 }
 
@@ -246,8 +218,7 @@ func newRamp(stages []Stage) (*ramp, error) {
 	if len(stages) == 0 {
 		return nil, errors.New("stages: empty")
 	}
-	p := &ramp{stages: slices.Clone(stages)}
-	var cum float64
+	p := &ramp{stages: slices.Clone(stages), cum: []float64{0}}
 	for i, st := range stages {
 		if st.Duration <= 0 || math.IsNaN(st.Target) || st.Target < 0 || st.Target > maxRate {
 			return nil, fmt.Errorf("stages: stage %d: need a positive duration and a target in [0, %d]", i+1, maxRate)
@@ -255,9 +226,8 @@ func newRamp(stages []Stage) (*ramp, error) {
 		if p.total > math.MaxInt64/2-st.Duration {
 			return nil, errors.New("stages: total duration too long")
 		}
-		p.starts, p.cum = append(p.starts, p.total), append(p.cum, cum)
-		cum += (p.from(i) + st.Target) / 2 * st.Duration.Seconds()
-		p.end = append(p.end, cum)
+		p.starts = append(p.starts, p.total)
+		p.cum = append(p.cum, p.cum[i]+(p.from(i)+st.Target)/2*st.Duration.Seconds())
 		p.total += st.Duration
 	}
 	return p, nil
@@ -276,15 +246,6 @@ func (p *ramp) stageAt(d time.Duration) int {
 	return sort.Search(len(p.starts), func(i int) bool { return p.starts[i] > d }) - 1
 }
 
-// peak is the highest target of any stage, per second.
-func (p *ramp) peak() float64 {
-	var m float64
-	for _, s := range p.stages {
-		m = max(m, s.Target)
-	}
-	return m
-}
-
 func (p *ramp) rate(elapsed time.Duration) float64 {
 	if elapsed < 0 || elapsed >= p.total {
 		return 0
@@ -297,8 +258,8 @@ func (p *ramp) rate(elapsed time.Duration) float64 {
 func (p *ramp) offset(n uint64) (time.Duration, bool) {
 	x := float64(n)
 	// First stage whose cumulative count at its end exceeds x.
-	i := sort.Search(len(p.end), func(i int) bool { return p.end[i] > x })
-	if i == len(p.end) {
+	i := sort.Search(len(p.stages), func(i int) bool { return p.cum[i+1] > x })
+	if i == len(p.stages) {
 		return 0, false
 	}
 	from, st := p.from(i), p.stages[i]
@@ -323,7 +284,7 @@ func (p *ramp) count(d time.Duration) uint64 {
 		return 0
 	}
 	if d >= p.total {
-		return uint64(math.Ceil(p.end[len(p.end)-1]))
+		return uint64(math.Ceil(p.cum[len(p.stages)]))
 	}
 	i := p.stageAt(d)
 	t := (d - p.starts[i]).Seconds()

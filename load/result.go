@@ -18,40 +18,35 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// Result is the outcome of a load run (or of merged runs): plain data that the
-// reports package renders. JSON field names are those of summary.json's "load"
-// section. Latencies are in milliseconds, measured from each request's intended
-// send time (coordinated-omission corrected); ServiceTime is from the actual send.
+// Result is the outcome of a load run or merged runs, summary.json's "load"
+// section. Latencies are in ms from each request's intended send time
+// (coordinated-omission corrected); ServiceTime is from the actual send.
 type Result struct {
 	Plan   Plan   `json:"plan"`
 	Target string `json:"target,omitempty"`
 	// Requests is the number of requests sent.
 	Requests uint64 `json:"requests"`
-	// RateRequested is the planned mean rate per second; RateAchieved is the
-	// intervals between sends (Requests-1) over the span from the first send
-	// to the last (0 with fewer than two requests), so a perfectly paced run
-	// achieves its requested rate exactly.
+	// RateRequested is the planned mean rate per second; RateAchieved is
+	// Requests-1 intervals over the first-to-last send span (0 below two).
 	RateRequested float64 `json:"rate_requested"`
 	RateAchieved  float64 `json:"rate_achieved"`
 	// Throughput is 2xx responses per second, first send to last response.
 	Throughput float64 `json:"throughput"`
-	// SuccessRatio is the fraction of requests answered 2xx; ErrorRate is 1
-	// minus it. Requests abandoned at an interrupt are left out of both.
+	// SuccessRatio is the fraction of requests answered 2xx and ErrorRate the
+	// rest, both leaving out requests abandoned at an interrupt.
 	SuccessRatio float64 `json:"success_ratio"`
 	ErrorRate    float64 `json:"error_rate"`
-	// Abandoned counts requests in flight when an interrupt cut them off
-	// (their outcome is unknown; the ledger lists them).
+	// Abandoned counts requests an interrupt cut off (outcome unknown).
 	Abandoned   uint64  `json:"abandoned,omitempty"`
 	Latency     Latency `json:"latency_ms"`
 	ServiceTime Latency `json:"service_time_ms"`
-	// ByClass holds per-outcome statistics, keyed by class: "2xx", "401", "429",
-	// "other_4xx", "5xx", "transport_error" and "other" (1xx/3xx).
+	// ByClass holds per-outcome statistics by class ("2xx", "401", "429",
+	// "other_4xx", "5xx", "transport_error", "other").
 	ByClass map[string]ClassStats `json:"by_class"`
 	// StatusCodes counts responses by HTTP status; "0" counts transport errors.
 	StatusCodes map[string]uint64 `json:"status_codes"`
 	// StatusUndocumented counts responses whose status the document does not
-	// list (a 5xx, a 429, a 3xx, an unlisted 4xx): an error class of its own,
-	// never a schema violation. Filled when responses are validated.
+	// list (with a spec): an error class of its own, never a schema violation.
 	StatusUndocumented uint64 `json:"status_undocumented"`
 	// Errors are the most frequent error messages (at most 20), most frequent first.
 	Errors           []ErrorCount      `json:"errors"`
@@ -64,33 +59,27 @@ type Result struct {
 	Tokens           TokenStats        `json:"tokens"`
 	RetryAfterPauses PauseStats        `json:"retry_after_pauses"`
 	// Coverage says which documented response members the validated
-	// responses exercised, and which never (vegeta does not keep
-	// Transfer-Encoding, so that header is never seen here).
+	// responses exercised (vegeta drops Transfer-Encoding: never seen).
 	Coverage *spec.CoverageReport `json:"coverage,omitempty"`
-	// Evidence lists the slowest and the failing requests with the
-	// correlation headers the target returned, for a vendor ticket.
-	Evidence Evidence `json:"evidence"`
-	// Race is the race check (Plan.Race), absent without one. Its groups are
-	// not in the figures above, which describe the ordinary confirms
-	// (RateRequested leaves the groups' share of the plan out too).
-	Race *RaceResult `json:"race,omitempty"`
-	// FeedStarved says how long a streamed offer feed kept the attack waiting.
+	Evidence Evidence             `json:"evidence"`
+	// Race is the race check (Plan.Race), absent without one; its groups are
+	// in no other figure but Offers.
+	Race        *RaceResult    `json:"race,omitempty"`
 	FeedStarved FeedStarvation `json:"feed_starved"`
-	// StopReason says why the attack ended: "completed", "max requests reached",
-	// "offer feed exhausted", "interrupted", "threshold cannot pass: EXPR", ...
+	// StopReason says why the attack ended: "completed", "interrupted",
+	// "threshold cannot pass: EXPR", ...
 	StopReason  string    `json:"stop_reason"`
 	Interrupted bool      `json:"interrupted"`
 	StartedAt   time.Time `json:"started_at"`
 	FinishedAt  time.Time `json:"finished_at"`
 	// DurationSeconds is the attack's wall-clock length.
 	DurationSeconds float64 `json:"duration_s"`
-	// Truncated lists the results.bin files a merge read only up to a cut (a
-	// run killed while writing): "NAME: N complete records, cut after the
-	// last one (ERROR)".
+	// Truncated lists the results.bin files a merge read only up to a cut
+	// (a run killed while writing).
 	Truncated []string `json:"truncated,omitempty"`
-	// Timeline holds one Bucket per second of the run (charts).
-	Timeline []Bucket `json:"timeline,omitempty"`
-	// Distribution is the corrected latency's percentile curve (charts).
+	// Timeline (a Bucket per second) and Distribution (the corrected
+	// latency's percentile curve) are for charts.
+	Timeline     []Bucket   `json:"timeline,omitempty"`
 	Distribution []Quantile `json:"distribution,omitempty"`
 
 	hist *hdrhistogram.Histogram // overall corrected latency, µs
@@ -115,17 +104,15 @@ type ClassStats struct {
 	ServiceTime Latency `json:"service_time_ms"`
 }
 
-// ErrorCount is one error message and how often it occurred. Transport error
-// messages have the request URL replaced by the route template.
+// ErrorCount is one error message (the URL replaced by the route template)
+// and how often it occurred.
 type ErrorCount struct {
 	Message string `json:"message"`
 	Count   uint64 `json:"count"`
 }
 
-// SchemaStats counts schema validation during the run. Skipped counts sampled
-// responses not validated because the validator's queue was full
-// (measurement never slows the attack). TruncatedBodies counts bodies cut at
-// the 1 MiB read limit. Details holds the first 20 violations.
+// SchemaStats counts schema validation: Skipped, sampled responses the full
+// queue left out; TruncatedBodies, bodies cut at 1 MiB; Details, the first 20.
 type SchemaStats struct {
 	Validated       uint64            `json:"validated"`
 	Violations      uint64            `json:"violations"`
@@ -172,19 +159,16 @@ type TokenStats struct {
 	Invalidations int64   `json:"invalidations"`
 }
 
-// FeedStarvation is the time a streamed offer feed could not keep up with
-// the rate: Ms of wall-clock time during which a send waited for the source,
-// Waits sends that waited at all, and LateSends those whose wait made them
-// late (the rate is never lowered to suit the feed).
+// FeedStarvation is how long (Ms, wall clock) a streamed offer feed kept
+// sends waiting, how many waited, and how many the wait made late.
 type FeedStarvation struct {
 	Ms        float64 `json:"ms"`
 	Waits     uint64  `json:"waits"`
 	LateSends uint64  `json:"late_sends"`
 }
 
-// PauseStats counts Retry-After pauses of the pacer: distinct pause windows,
-// their total and longest length. Ignored counts 429s with a Retry-After that did
-// not pause (Plan.IgnoreRetryAfter).
+// PauseStats counts the pacer's Retry-After pause windows, their total and
+// longest length, and the 429s Plan.IgnoreRetryAfter did not pause for.
 type PauseStats struct {
 	Count   uint64  `json:"count"`
 	TotalMs float64 `json:"total_ms"`
@@ -192,8 +176,7 @@ type PauseStats struct {
 	Ignored uint64  `json:"ignored,omitempty"`
 	// Values are the distinct Retry-After values seen (at most 10).
 	Values []string `json:"values,omitempty"`
-	// Unsent is the number of planned requests the pauses left unsent: the
-	// duration ran out first. Non-zero makes the run incomplete.
+	// Unsent is the planned requests left unsent when the duration ran out.
 	Unsent uint64 `json:"unsent,omitempty"`
 }
 
@@ -209,10 +192,9 @@ func (r *Result) Failed() bool {
 	return r != nil && slices.ContainsFunc(r.Thresholds, func(t ThresholdResult) bool { return !t.Passed && !t.NoData })
 }
 
-// Incomplete lists why the run lacks the evidence a pass needs: it was
-// interrupted, stopped before its plan's end for a reason other than a
-// threshold that could no longer pass (that is a failure), sent nothing, a
-// threshold had no data, or its results file was cut. Empty when complete.
+// Incomplete lists why the run lacks the evidence a pass needs (an interrupt
+// or early stop other than a failing threshold, nothing sent or answered
+// 2xx, a starved feed, a threshold without data); empty when complete.
 func (r *Result) Incomplete() []string {
 	if r == nil {
 		return nil
@@ -246,9 +228,8 @@ func (r *Result) Incomplete() []string {
 	return out
 }
 
-// latencyAt is the corrected latency percentile q (0..100) in ms: a
-// percentile the report prints is read from its field, so that a threshold
-// is judged on the value the reader sees; others come from the histogram.
+// latencyAt is the corrected latency percentile q in ms, from the printed
+// field if any, so that a threshold is judged on the value the reader sees.
 func (r *Result) latencyAt(q float64) (float64, bool) {
 	l := r.Latency
 	if v, ok := map[float64]float64{50: l.P50, 90: l.P90, 95: l.P95, 99: l.P99, 99.9: l.P999, 100: l.Max}[q]; ok {
@@ -261,8 +242,7 @@ func (r *Result) latencyAt(q float64) (float64, bool) {
 }
 
 // IntendedHeader is the one header kept on each result in results.bin: the
-// request's intended send time in Unix nanoseconds, from which MergeResults
-// rebuilds the corrected latency.
+// intended send time in Unix nanoseconds (the corrected latency's origin).
 const IntendedHeader = "X-Xoneharness-Intended"
 
 // Outcome classes.
@@ -351,7 +331,7 @@ type stats struct {
 // a timeline bucket stays open (0: all, for merges of out-of-order files).
 func newStats(keep int64) *stats {
 	return &stats{lat: newHist(), svc: newHist(), codes: map[uint16]uint64{}, errors: map[string]uint64{},
-		timeline: newTimeline(keep)}
+		timeline: &timeline{keep: keep}}
 }
 
 // add records one result sent with the given intended time; it returns the
@@ -396,7 +376,6 @@ func (s *stats) add(r *vegeta.Result, intended time.Time) (time.Duration, int) {
 	return corrected, c
 }
 
-// later is the later of a and b.
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
@@ -404,13 +383,12 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// abandonedPrefix starts the error of a request that an interrupt cut off
-// (in results.bin too, so merges leave it out of the error rate as well).
+// abandonedPrefix starts the error of a request an interrupt cut off (in
+// results.bin too, so merges leave it out of the error rate).
 const abandonedPrefix = "abandoned at interrupt: "
 
-// normaliseError replaces the per-offer URL in a transport error ("Post
-// \"http://h/api/partners/P/offers/ID/confirm\": EOF") by the route template,
-// so that messages aggregate.
+// normaliseError replaces the per-offer URL in a transport error by the
+// route template, so that messages aggregate.
 func normaliseError(msg string) string {
 	for _, m := range []string{"Post \"", "POST \""} {
 		if rest, ok := strings.CutPrefix(msg, m); ok {
@@ -454,7 +432,6 @@ func (s *stats) fill(r *Result) {
 	r.Abandoned = s.abandoned
 }
 
-// statusCodes counts the responses by status, as Result.StatusCodes.
 func (s *stats) statusCodes() map[string]uint64 {
 	out := make(map[string]uint64, len(s.codes))
 	for code, n := range s.codes {
@@ -463,8 +440,7 @@ func (s *stats) statusCodes() map[string]uint64 {
 	return out
 }
 
-// achievedRate is the rate of n sends spread over span (first to last send):
-// n-1 intervals over span; 0 when it is undefined.
+// achievedRate is n-1 intervals over span (first to last send), or 0.
 func achievedRate(n uint64, span time.Duration) float64 {
 	if n < 2 || span <= 0 {
 		return 0
@@ -494,8 +470,7 @@ func topErrorList(m map[string]uint64, other uint64) []ErrorCount {
 	return out
 }
 
-// intendedOf reads the intended send time MergeResults needs from a decoded
-// result, falling back to the actual send time.
+// intendedOf is a decoded result's intended send time, else its actual one.
 func intendedOf(r *vegeta.Result) time.Time {
 	if ns, err := strconv.ParseInt(r.Headers.Get(IntendedHeader), 10, 64); err == nil {
 		return time.Unix(0, ns)
@@ -503,16 +478,10 @@ func intendedOf(r *vegeta.Result) time.Time {
 	return r.Timestamp
 }
 
-// MergeResults decodes the results.bin files (e.g. one per shard) and
-// rebuilds one Result from the raw results. Shards are taken to run
-// concurrently: RateAchieved is over the overall send span and RateRequested
-// sums each file's rate estimated from its intended send times. Fields
-// results.bin does not carry (Plan, Schema, Tokens, RetryAfterPauses,
-// Thresholds, ...) are left zero; Offers.Left is -1; the caller evaluates
-// thresholds with EvaluateThresholds. A file cut short (a run killed while
-// writing it) is read up to its last complete record and listed in
-// Truncated; a file with no complete record, or not a results file, is an
-// error.
+// MergeResults rebuilds one Result from results.bin files of shards run
+// concurrently. Fields results.bin does not carry (Plan, Schema, Thresholds,
+// ...) are left zero. A file cut short is read up to its last complete
+// record and listed in Truncated; one without a complete record is an error.
 func MergeResults(files ...string) (*Result, error) {
 	if len(files) == 0 {
 		return nil, errors.New("load: merge: no files")
@@ -528,14 +497,11 @@ func MergeResults(files ...string) (*Result, error) {
 	r := &Result{StopReason: "merged"}
 	var requested float64
 	for _, name := range files {
-		m, err := mergeFile(s, name)
+		rate, err := mergeFile(s, r, name)
 		if err != nil {
 			return nil, err
 		}
-		requested += m.rate
-		if m.cut != nil {
-			r.Truncated = append(r.Truncated, fmt.Sprintf("%s: %d complete records, cut after the last one (%v)", name, m.records, m.cut))
-		}
+		requested += rate
 	}
 	s.fill(r)
 	r.Offers.Left = -1
@@ -547,8 +513,7 @@ func MergeResults(files ...string) (*Result, error) {
 	return r, nil
 }
 
-// firstIntended is the intended send time of the first result in a
-// results.bin, or false when it has none that can be read.
+// firstIntended is the intended send time of a results.bin's first result.
 func firstIntended(name string) (time.Time, bool) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -562,57 +527,43 @@ func firstIntended(name string) (time.Time, bool) {
 	return intendedOf(&r), true
 }
 
-// merged is what mergeFile read from one file: the rate estimated from its
-// intended send times, its complete records, and why it ended early.
-type merged struct {
-	rate    float64
-	records uint64
-	cut     error
-}
-
-// mergeFile adds the complete records of one results.bin to s. gob writes the
-// type definition once, before the first record, and every message is
-// length-prefixed, so a file cut anywhere decodes cleanly up to the last record
-// before the cut and then fails (io.ErrUnexpectedEOF, or a decode error for a
-// cut that left garbage): that is a salvage, unless no record came before it.
-func mergeFile(s *stats, name string) (merged, error) {
+// mergeFile adds the records of one results.bin to s and returns its rate.
+// gob messages are length-prefixed, so a file cut anywhere decodes up to the
+// last record before the cut and then fails: a salvage, if a record came.
+func mergeFile(s *stats, res *Result, name string) (float64, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return merged{}, fmt.Errorf("load: merge: %w", err)
+		return 0, fmt.Errorf("load: merge: %w", err)
 	}
 	defer f.Close()
 	dec := vegeta.NewDecoder(f)
 	var (
-		m           merged
+		records     uint64
 		first, last time.Time
 	)
 	for {
 		var r vegeta.Result
 		if err := dec.Decode(&r); errors.Is(err, io.EOF) {
 			break
-		} else if err != nil && m.records == 0 {
-			return merged{}, fmt.Errorf("load: merge %s: result 1: %w", name, err)
+		} else if err != nil && records == 0 {
+			return 0, fmt.Errorf("load: merge %s: result 1: %w", name, err)
 		} else if err != nil {
-			m.cut = err
+			res.Truncated = append(res.Truncated, fmt.Sprintf("%s: %d complete records, cut after the last one (%v)", name, records, err))
 			break
 		}
 		it := intendedOf(&r)
-		if m.records == 0 || it.Before(first) {
+		if records == 0 || it.Before(first) {
 			first = it
 		}
 		last = later(last, it)
-		m.records++
+		records++
 		s.add(&r, it)
 	}
-	if last.After(first) {
-		m.rate = achievedRate(m.records, last.Sub(first))
-	}
-	return m, nil
+	return achievedRate(records, last.Sub(first)), nil
 }
 
 // Bucket is one second of a run, for charts: the responses that completed in
-// that second, by outcome class, and their latency percentiles (from the
-// intended send time, in milliseconds).
+// it by class, and their corrected latency percentiles in ms.
 type Bucket struct {
 	// Second is the bucket's start in whole seconds since the attack began.
 	Second   int               `json:"t_s"`
@@ -624,18 +575,15 @@ type Bucket struct {
 	MaxMs    float64           `json:"max_ms"`
 }
 
-// Quantile is one point of the latency distribution curve (HDR percentile
-// plot): the latency, in milliseconds, below which Percentile percent of the
-// requests completed.
+// Quantile is one point of the latency distribution curve: the latency in ms
+// below which Percentile percent of the requests completed.
 type Quantile struct {
 	Percentile float64 `json:"percentile"`
 	LatencyMs  float64 `json:"latency_ms"`
 }
 
-// timeline aggregates responses into one-second buckets by the second in
-// which they completed, counted from origin (the attack's start; when unset,
-// the second of the first response). Open buckets keep a small histogram
-// until they close, so a run holds only the last few.
+// timeline aggregates responses into one-second buckets by completion from
+// origin; only the few open buckets keep a histogram.
 type timeline struct {
 	origin time.Time
 	keep   int64  // close buckets this many seconds older than the newest; 0 keeps all open
@@ -650,8 +598,6 @@ type slot struct {
 	h       *hdrhistogram.Histogram
 	classes [nClasses]uint64
 }
-
-func newTimeline(keep int64) *timeline { return &timeline{keep: keep} }
 
 func (tl *timeline) add(end time.Time, corrected time.Duration, class int) {
 	if tl.origin.IsZero() {
@@ -701,8 +647,7 @@ func (tl *timeline) close(k int64) {
 	s.h = nil
 }
 
-// buckets closes every bucket and returns them in order, one per second from
-// the origin to the last (seconds without responses included).
+// buckets closes every bucket and returns one per second from the origin.
 func (tl *timeline) buckets() []Bucket {
 	var out []Bucket
 	for k := range tl.slots {
@@ -717,10 +662,9 @@ func (tl *timeline) buckets() []Bucket {
 	return out
 }
 
-// curvePercentiles are the points of Result.LatencyDistribution.
+// curvePercentiles are the points of Result.Distribution.
 var curvePercentiles = []float64{0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97.5, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100}
 
-// curve returns the latency distribution curve of h.
 func curve(h *hdrhistogram.Histogram) []Quantile {
 	if h == nil || h.TotalCount() == 0 {
 		return nil

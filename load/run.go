@@ -32,36 +32,30 @@ import (
 )
 
 // Egress makes the HTTP transport and client of a run, and the connections
-// of its race groups. The CLI's egress gate (*egress.Gate) implements it:
-// production refused, the rate ceiling off loopback, no redirects. A caller
-// may implement it to tune transports, and then owns those rules.
+// of its race groups (one Admit of N sends each). *egress.Gate implements it
+// with the safety rules; a caller that implements it owns those rules.
 type Egress interface {
-	// Transport returns a new transport the run may tune (connection limits,
-	// its dialer wrapped).
+	// Transport returns a new transport the run may tune.
 	Transport() *http.Transport
 	// ClientFor returns a client that sends through tr with the given
 	// timeout; a request waiting to be sent gives up when stop ends.
 	ClientFor(tr *http.Transport, timeout time.Duration, stop context.Context) *http.Client
-	// Conns opens a race group's connections and counts each group against
-	// the rate ceiling with one Admit of its N sends (Plan.Race; unused
-	// without a race fraction).
 	race.Conns
 }
 
 // Config is everything Run needs besides the context.
 type Config struct {
-	// Plan is the run's plan; Run applies WithDefaults and Validate.
-	Plan Plan
-	// BaseURL is the target, e.g. https://sandbox.example.com (no trailing path).
-	BaseURL string
-	// PartnerID is the partner id in the confirm path.
+	// Plan is the run's plan (Run applies WithDefaults and Validate), BaseURL
+	// the target (e.g. https://sandbox.example.com), PartnerID the partner id
+	// in the confirm path.
+	Plan      Plan
+	BaseURL   string
 	PartnerID string
-	// Tokens supplies bearer tokens, cached (golang.org/x/oauth2). If it
-	// also has Invalidate(*oauth2.Token), it is told of each token the
-	// target rejected (401); if it has Prefetch(context.Context), that runs
-	// for the length of the attack. Required.
+	// Tokens supplies cached bearer tokens. Required. Its optional
+	// Invalidate(*oauth2.Token) is told of each token the target rejected;
+	// its optional Prefetch(context.Context) runs during the attack.
 	Tokens oauth2.TokenSource
-	// Offers supplies the offers (OpenOffers, GeneratedFeed). Required. Run
+	// Offers supplies the offers (OpenOffers, GeneratedFeed). Required; Run
 	// closes it when the run stops early.
 	Offers Feed
 	// Policyholder is the policyholder JSON object sent with every confirm;
@@ -70,61 +64,49 @@ type Config struct {
 	// Spec, when set, validates Plan.ValidateSample of the responses.
 	Spec *spec.Spec
 	// Egress makes the run's HTTP client and race connections; nil: a gate
-	// with the defaults (production refused, 20 sends/s off loopback, the
-	// environment's proxies, no redirects).
+	// with the defaults.
 	Egress Egress
 	// OutDir receives results.bin and, unless Journal is set, bookings.csv
 	// (created if missing). Required.
 	OutDir string
-	// Journal records every confirm before it leaves; a caller that shares
-	// one journal between stages opens and closes it. nil: Run opens
-	// OutDir/bookings.csv, claiming each offer in the claims store of
-	// OutDir's parent (the reports root) unless Offers is a GeneratedFeed.
+	// Journal records every confirm before it leaves (a caller may share one
+	// between stages). nil: Run opens OutDir/bookings.csv, claiming offers in
+	// the claims store of OutDir's parent unless Offers is a GeneratedFeed.
 	Journal *ledger.Journal
-	// Progress, when set, receives one progress line per second.
-	Progress io.Writer
-	// Events, when set, receives a line per notable event as it happens (a
-	// Retry-After pause).
-	Events io.Writer
-	// Registerer, when set, gets the run's Prometheus collectors: requests,
-	// latency and service time by class, late sends, Retry-After pauses,
-	// schema validations, all prefixed xoneharness_load_.
+	// Progress, when set, receives a progress line per second, Events a line
+	// per Retry-After pause.
+	Progress, Events io.Writer
+	// Registerer, when set, gets the run's Prometheus collectors
+	// (xoneharness_load_*).
 	Registerer prometheus.Registerer
-	// Now stamps StartedAt, FinishedAt and the journal's rows and parses
-	// Retry-After dates; default time.Now. Pacing uses the monotonic clock.
+	// Now stamps the result and the journal's rows and parses Retry-After
+	// dates (default time.Now); pacing uses the monotonic clock.
 	Now func() time.Time
 }
 
 // interruptGrace is how long in-flight requests may finish after Run's
-// context is cancelled (capped at Plan.Timeout): short, so that the process
-// exits within a second of the signal. A request cut off then is in the
-// journal as "unknown".
-const interruptGrace = 400 * time.Millisecond
+// context is cancelled (at most Plan.Timeout): short, so that the process
+// exits within a second of the signal. maxBody is how much of each response
+// body is read; longer bodies count as truncated.
+const (
+	interruptGrace = 400 * time.Millisecond
+	maxBody        = 1 << 20
+)
 
-// maxBody is how much of each response body is read (for booking ids and
-// validation); longer bodies count as truncated.
-const maxBody = 1 << 20
-
-// ErrFeed marks an error from Run about the offer feed's first offer (a
-// malformed row, an offer another run claimed): nothing was sent. A bad row
-// later in the feed ends the run instead (its stop reason names the line).
+// ErrFeed marks an error from Run about the feed's first offer: nothing was
+// sent (a bad row later ends the run, its stop reason naming the line).
 var ErrFeed = errors.New("load: offer feed")
 
-// ErrJournal marks an error from Run because the journal could not be
-// written (a full disk): sending stopped at once, so that no confirm left
-// unrecorded. Run returns the result so far with it.
+// ErrJournal marks an error from Run, returned with the result so far,
+// because the journal could not be written: sending stopped at once.
 var ErrJournal = errors.New("load: journal")
 
 // Run executes the plan against the target and returns its result, the
-// plan's thresholds evaluated. It fetches the first token before the attack,
-// records every confirm in the journal before it leaves, and streams every
-// result to OutDir/results.bin (never holding them all in memory).
-//
-// Cancelling ctx stops the attack at once: in-flight requests get 400 ms (at
-// most Plan.Timeout) to finish so their bookings are recorded, then are
-// cancelled; the result has Interrupted set and a nil error. A returned error
-// means a bad configuration, the first token or offer, or an I/O failure;
-// with ErrJournal the partial result is returned too.
+// thresholds evaluated, every confirm in the journal before it leaves and
+// every result in OutDir/results.bin. Cancelling ctx stops the attack at
+// once: in-flight requests get 400 ms (at most Plan.Timeout) to finish; the
+// result has Interrupted set and a nil error. An error means a bad
+// configuration, the first token or offer, or an I/O failure.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r, err := newRun(cfg)
 	if err != nil {
@@ -133,8 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r.execute(ctx)
 }
 
-// run is one execution of Run: its configuration, its parts (built by
-// assemble) and the outputs it opened.
+// run is one execution of Run: its configuration, its parts and outputs.
 type run struct {
 	cfg        Config
 	plan       Plan
@@ -205,8 +186,6 @@ func newRun(cfg Config) (*run, error) {
 	return r, nil
 }
 
-// execute runs the attack: the first token, the outputs, the first offer,
-// then the parts composed.
 func (r *run) execute(ctx context.Context) (*Result, error) {
 	res := &Result{Plan: r.plan, Target: r.cfg.BaseURL}
 	tokBefore, _ := tokenStats(r.cfg.Tokens)
@@ -233,7 +212,6 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	return res, errors.Join(r.stop.err, r.close())
 }
 
-// close closes the outputs Run opened, the last opened first.
 func (r *run) close() error {
 	var errs []error
 	for _, c := range slices.Backward(r.closers) {
@@ -243,8 +221,7 @@ func (r *run) close() error {
 	return errors.Join(errs...)
 }
 
-// openOutputs creates OutDir, results.bin and, unless the caller gave one,
-// the journal.
+// openOutputs creates OutDir, results.bin and, unless given, the journal.
 func (r *run) openOutputs() (*resultsWriter, *ledger.Journal, error) {
 	if err := os.MkdirAll(r.cfg.OutDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("load: output directory: %w", err)
@@ -277,8 +254,7 @@ func (r *run) openOutputs() (*resultsWriter, *ledger.Journal, error) {
 	return rw, j, nil
 }
 
-// assemble opens the outputs, builds the parts and, last, records the first
-// offer.
+// assemble opens the outputs, builds the parts and records the first offer.
 func (r *run) assemble(ctx context.Context) error {
 	rw, j, err := r.openOutputs()
 	if err != nil {
@@ -329,8 +305,8 @@ func (r *run) assemble(ctx context.Context) error {
 	return nil
 }
 
-// client is the attacker's HTTP client: a transport of the egress with the
-// run's connection limits, whose connections all close when hardCtx ends.
+// client is the attacker's HTTP client, whose connections all close when
+// hardCtx ends.
 func (r *run) client(hardCtx context.Context) *http.Client {
 	tr := r.egress.Transport()
 	tr.MaxIdleConnsPerHost, tr.MaxIdleConns = int(r.plan.Connections), int(r.plan.Connections)
@@ -354,9 +330,8 @@ func (r *run) watchInterrupt(ctx, hardCtx context.Context, hardCancel context.Ca
 	context.AfterFunc(hardCtx, func() { stopInterrupt() })
 }
 
-// stopper ends the attack once, with the first reason; err is set when the
-// reason is a harness failure (the journal). reason and err are written
-// before done closes and read after.
+// stopper ends the attack once, with the first reason and, for a harness
+// failure, err; both are written before done closes and read after.
 type stopper struct {
 	once   sync.Once
 	done   chan struct{}
@@ -365,7 +340,6 @@ type stopper struct {
 	hooks  []func(reason string) // run once when the attack stops (set before it starts)
 }
 
-// end stops the attack with reason (the first reason wins).
 func (s *stopper) end(reason string, err error) {
 	s.once.Do(func() {
 		s.reason, s.err = reason, err
@@ -392,7 +366,6 @@ const (
 	stopPausedOut   = "retry-after pauses cut the plan short"
 )
 
-// tokenStats reads the source's counters, when it keeps them.
 func tokenStats(src oauth2.TokenSource) (auth.Stats, bool) {
 	if s, ok := src.(interface{ Stats() auth.Stats }); ok {
 		return s.Stats(), true
@@ -400,7 +373,7 @@ func tokenStats(src oauth2.TokenSource) (auth.Stats, bool) {
 	return auth.Stats{}, false
 }
 
-// attack sends the plan and accounts for every result until the attacker
+// attack sends the plan, accounts for every result until the attacker
 // ends, and returns how long it ran.
 func (r *run) attack(ctx context.Context, res *Result) time.Duration {
 	r.stop.hooks = append(r.stop.hooks, func(reason string) {
@@ -455,7 +428,6 @@ func (r *run) attack(ctx context.Context, res *Result) time.Duration {
 	}
 }
 
-// finish completes the result once the attacker has ended.
 func (r *run) finish(res *Result, elapsed time.Duration, tokBefore auth.Stats) {
 	r.stop.end(stopCompleted, nil) // a no-op unless the attacker ended on its own
 	r.hardStop()
@@ -496,15 +468,19 @@ func (r *run) finish(res *Result, elapsed time.Duration, tokBefore auth.Stats) {
 		res.FeedStarved = FeedStarvation{Ms: ms(total), Waits: waits, LateSends: r.targeter.starved.Load()}
 	}
 	res.Tokens.Invalidations = c.rejections.count
-	if tok, ok := tokenStats(r.cfg.Tokens); ok {
-		res.Tokens.fill(tokBefore, tok)
+	if after, ok := tokenStats(r.cfg.Tokens); ok {
+		t := &res.Tokens
+		t.Fetches, t.Failures = after.Fetches-tokBefore.Fetches, after.Failures-tokBefore.Failures
+		if t.Fetches > 0 {
+			t.MeanMs = round((after.TotalFetchTime-tokBefore.TotalFetchTime).Seconds()*1e3/float64(t.Fetches), 3)
+		}
+		t.MaxMs = ms(after.MaxFetchTime)
 	}
 	EvaluateThresholds(res, r.thresholds)
 }
 
-// settle resolves the confirms that never got a result: the first offer,
-// begun before the attack, when the attack stopped before sending it, and
-// any confirm still in flight (none when vegeta returned every result).
+// settle resolves the confirms that never got a result: the first offer
+// when the attack stopped before sending it, and any still in flight.
 func (r *run) settle() {
 	j := r.collector.journal
 	if p := r.targeter.primed.Swap(nil); p != nil {
@@ -517,17 +493,6 @@ func (r *run) settle() {
 	}
 }
 
-// fill sets the token counters of a run from the source's counters before
-// and after it.
-func (t *TokenStats) fill(before, after auth.Stats) {
-	t.Fetches = after.Fetches - before.Fetches
-	t.Failures = after.Failures - before.Failures
-	if t.Fetches > 0 {
-		t.MeanMs = round((after.TotalFetchTime-before.TotalFetchTime).Seconds()*1e3/float64(t.Fetches), 3)
-	}
-	t.MaxMs = ms(after.MaxFetchTime)
-}
-
 // requestedRate is the plan's mean rate over its duration.
 func (r *run) requestedRate() float64 {
 	if c, ok := r.sched.(constSchedule); ok {
@@ -537,7 +502,7 @@ func (r *run) requestedRate() float64 {
 }
 
 // checkAbort stops the attack when Plan.AbortOnFail is set and a threshold
-// can no longer pass, whatever the remaining requests do.
+// can no longer pass.
 func (r *run) checkAbort() {
 	if !r.plan.AbortOnFail || r.planned == 0 {
 		return
@@ -554,13 +519,11 @@ func (r *run) checkAbort() {
 	}
 }
 
-// errStopped is what a request in flight fails with when the run stops before its response.
+// errStopped fails a request whose response the run stopped before.
 var errStopped = errors.New("abandoned: the run stopped before the response")
 
-// connTracker stops requests in flight by closing the connections they use. vegeta's requests
-// carry no context; binding each one to the run's context (a child context, an AfterFunc on the
-// shared parent, a request copy) cost about 3% of a saturated run's CPU, where the tracker costs
-// one map entry per connection.
+// connTracker stops requests in flight by closing their connections: binding
+// vegeta's context-free requests to the run's context cost 3% of the CPU.
 type connTracker struct {
 	stopped atomic.Bool
 	mu      sync.Mutex
@@ -603,7 +566,8 @@ func (t *connTracker) dialer(dial func(context.Context, string, string) (net.Con
 	}
 }
 
-// stop closes every connection and refuses new ones: requests in flight fail with errStopped.
+// stop closes every connection and refuses new ones: requests in flight
+// fail with errStopped.
 func (t *connTracker) stop() {
 	t.mu.Lock()
 	t.stopped.Store(true)
@@ -615,14 +579,14 @@ func (t *connTracker) stop() {
 	}
 }
 
-// open is the number of connections open.
 func (t *connTracker) open() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.conns)
 }
 
-// trackedConn is a connection its tracker can close; once stopped, its errors say so.
+// trackedConn is a connection its tracker can close; once stopped, its
+// errors say so.
 type trackedConn struct {
 	net.Conn
 	t *connTracker
@@ -638,7 +602,6 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	return n, c.stopped(err)
 }
 
-// stopped is errStopped for an error after the tracker stopped, else err.
 func (c *trackedConn) stopped(err error) error {
 	if err != nil && c.t.stopped.Load() {
 		return errStopped

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,10 +27,8 @@ var (
 	errTokenSource = errors.New("load: token source failing")
 )
 
-// targeter is the vegeta.Targeter of a run: for each request a fresh offer
-// from the feed, recorded in the journal before it leaves, the current
-// bearer token and the confirm body. vegeta's workers call it concurrently:
-// its own state is atomics and the inflight map under mu.
+// targeter is the vegeta.Targeter of a run, called concurrently: for each
+// request a fresh offer recorded in the journal, the token and the body.
 type targeter struct {
 	feed      Feed
 	journal   *ledger.Journal
@@ -48,17 +47,15 @@ type targeter struct {
 	inflight map[string][]flight // offer id -> its confirms in flight, oldest first
 }
 
-// flight is a confirm sent and not yet accounted for: its offer and the
-// token it carried.
+// flight is a confirm sent and not yet accounted for, and its token.
 type flight struct {
 	offer Offer
 	tok   *oauth2.Token
 }
 
-// prime takes the feed's first offer and records it before the attack
-// starts: a stream's first row may come a moment after the process starts
-// (a generator piped in), and a feed whose first offer is bad, or claimed by
-// another run, sends nothing (the error wraps ErrFeed).
+// prime records the feed's first offer before the attack starts (a piped
+// generator's first row may take a moment), so that a feed whose first offer
+// is bad or claimed sends nothing (ErrFeed).
 func (t *targeter) prime() error {
 	o, _, ok := t.feed.Next()
 	if !ok {
@@ -68,8 +65,7 @@ func (t *targeter) prime() error {
 		return fmt.Errorf("%w: no offers", ErrFeed)
 	}
 	if err := t.journal.Begin(o.OfferID, o.QuoteID); err != nil {
-		var ce *ledger.ClaimedError
-		if errors.As(err, &ce) {
+		if _, claimed := errors.AsType[*ledger.ClaimedError](err); claimed {
 			return fmt.Errorf("%w: %w", ErrFeed, err)
 		}
 		return fmt.Errorf("%w: %w", ErrJournal, err)
@@ -78,7 +74,6 @@ func (t *targeter) prime() error {
 	return nil
 }
 
-// target implements vegeta.Targeter.
 func (t *targeter) target(tg *vegeta.Target) error {
 	_, err := t.hit(tg)
 	return err
@@ -110,9 +105,7 @@ func (t *targeter) hit(tg *vegeta.Target) (Offer, error) {
 	return o, nil
 }
 
-// next returns the next offer, recorded in the journal. A feed that ended,
-// an offer another run claimed and a journal that cannot be written stop the
-// attack.
+// next returns the next offer, recorded in the journal, or stops the attack.
 func (t *targeter) next() (Offer, error) {
 	if p := t.primed.Swap(nil); p != nil {
 		return *p, nil // begun by prime
@@ -130,8 +123,7 @@ func (t *targeter) next() (Offer, error) {
 		t.starved.Add(1) // this send is late because the feed was
 	}
 	if err := t.journal.Begin(o.OfferID, o.QuoteID); err != nil {
-		var ce *ledger.ClaimedError
-		if errors.As(err, &ce) {
+		if _, claimed := errors.AsType[*ledger.ClaimedError](err); claimed {
 			t.stop.end(stopFeedError+err.Error(), nil)
 			return o, errFeedEnded
 		}
@@ -142,24 +134,25 @@ func (t *targeter) next() (Offer, error) {
 	return o, nil
 }
 
-// landed removes the oldest confirm of offerID in flight and returns it.
-func (t *targeter) landed(offerID string) (flight, bool) {
+// landed removes the oldest confirm in flight to url and returns it.
+func (t *targeter) landed(url string) flight {
+	offerID := strings.TrimSuffix(strings.TrimPrefix(url, t.urlPrefix), xone.ConfirmSuffix)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	q := t.inflight[offerID]
 	if len(q) == 0 {
-		return flight{offer: Offer{OfferID: offerID}}, false
+		return flight{offer: Offer{OfferID: offerID}}
 	}
 	if len(q) == 1 {
 		delete(t.inflight, offerID)
 	} else {
 		t.inflight[offerID] = q[1:]
 	}
-	return q[0], true
+	return q[0]
 }
 
-// unanswered returns, and forgets, the confirms still in flight: sent, and
-// no result came back (vegeta dropped them when the run stopped).
+// unanswered returns, and forgets, the confirms vegeta dropped when the run
+// stopped.
 func (t *targeter) unanswered() []flight {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -171,9 +164,8 @@ func (t *targeter) unanswered() []flight {
 	return out
 }
 
-// bearer hands out the run's current token and its Authorization header,
-// retrying a failed fetch. Its state is atomics: vegeta's workers call it
-// concurrently.
+// bearer hands out the run's current token and its Authorization header to
+// vegeta's concurrent workers, retrying a failed fetch.
 type bearer struct {
 	src     oauth2.TokenSource
 	timeout time.Duration // how long a failing source is retried
@@ -181,16 +173,14 @@ type bearer struct {
 	hdr     atomic.Pointer[authHeader]
 }
 
-// authHeader is the Authorization header value rendered for tok, shared by
-// every request that carries tok.
+// authHeader is the Authorization header rendered once for tok.
 type authHeader struct {
 	tok *oauth2.Token
 	hdr []string
 }
 
-// first fetches the first token before the attack, giving up at once when
-// ctx is cancelled (the fetch itself is bounded by the source's HTTP
-// timeout and ends in the background).
+// first fetches the first token, giving up at once when ctx is cancelled
+// (the fetch, bounded by the source's timeout, ends in the background).
 func (b *bearer) first(ctx context.Context) error {
 	done := make(chan error, 1)
 	go func() {
@@ -205,10 +195,9 @@ func (b *bearer) first(ctx context.Context) error {
 	}
 }
 
-// header returns the current token and its header. After an invalidation
-// the source fetches a new one, and one failed fetch must not end the run:
-// failures are retried with backoff (50 ms doubling, at most 1 s apart) for
-// up to the plan's timeout, or until the run stops.
+// header returns the current token and its header. One failed fetch after
+// an invalidation must not end the run: failures are retried with backoff
+// (50 ms doubling to 1 s) for up to the plan's timeout, or until it stops.
 func (b *bearer) header() (*authHeader, error) {
 	tok, err := b.src.Token()
 	deadline := time.Now().Add(b.timeout)
@@ -233,16 +222,15 @@ func (b *bearer) header() (*authHeader, error) {
 	return ah, nil
 }
 
-// invalidate tells the source that the target rejected tok (401), when the
-// source can be told.
+// invalidate tells the source, when it can be told, that the target
+// rejected tok.
 func (b *bearer) invalidate(tok *oauth2.Token) {
 	if inv, ok := b.src.(interface{ Invalidate(*oauth2.Token) }); ok {
 		inv.Invalidate(tok)
 	}
 }
 
-// prefetch runs the source's Prefetch, if it has one, until ctx ends, so
-// that refreshes happen ahead of expiry.
+// prefetch runs the source's Prefetch, if any, until ctx ends.
 func (b *bearer) prefetch(ctx context.Context) {
 	if pf, ok := b.src.(interface{ Prefetch(context.Context) }); ok {
 		go pf.Prefetch(ctx)

@@ -8,10 +8,8 @@ import (
 	"strings"
 )
 
-// Threshold is a pass/fail criterion on a run's result, parsed by ParseThreshold.
-// Value is in the unit of Unit: "ms" for latencies (any duration unit is
-// converted), "%" for percentages, "/s" for rates and "" for counts and bare
-// ratios (0..1).
+// Threshold is a pass/fail criterion on a run's result (ParseThreshold), its
+// Value in Unit: "ms" (latencies), "%", "/s" (rates) or "" (counts, ratios).
 type Threshold struct {
 	Expr   string  `json:"expr"`
 	Metric string  `json:"metric"`
@@ -20,11 +18,9 @@ type Threshold struct {
 	Unit   string  `json:"unit,omitempty"`
 }
 
-// ThresholdResult is one evaluated threshold: Observed is in the threshold's Unit.
-// Note explains an observation that could not be made (Passed is then false).
-// NoData marks a threshold whose metric had no sample (no request sent, no
-// response validated): it has not passed, it has not failed, and it makes the
-// run incomplete.
+// ThresholdResult is one evaluated threshold, Observed in its Unit. NoData
+// marks a metric without enough samples (Note says why): neither passed nor
+// failed, it makes the run incomplete.
 type ThresholdResult struct {
 	Expr     string  `json:"expr"`
 	Observed float64 `json:"observed"`
@@ -34,8 +30,8 @@ type ThresholdResult struct {
 	Note     string  `json:"note,omitempty"`
 }
 
-// ThresholdError is a malformed threshold expression. Pos is the 1-based byte
-// column in Expr where the problem starts.
+// ThresholdError is a malformed threshold expression, the problem starting
+// at the 1-based byte column Pos.
 type ThresholdError struct {
 	Expr string
 	Pos  int
@@ -47,14 +43,15 @@ func (e *ThresholdError) Error() string {
 	return fmt.Sprintf("threshold %q: column %d: %s", e.Expr, e.Pos, e.Msg)
 }
 
-// metricKind says how a metric's value is written and compared.
+// metricKind says how a metric's value is written and compared: a latency
+// in ms, a ratio (0..1 or %), a rate per second, a count (or % of a base).
 type metricKind int
 
 const (
-	kindLatency metricKind = iota // duration, reported in ms
-	kindRatio                     // fraction 0..1 or percentage
-	kindRate                      // per second
-	kindCount                     // count, or a percentage of a base count
+	kindLatency metricKind = iota
+	kindRatio
+	kindRate
+	kindCount
 )
 
 // namedMetrics are the metrics besides percentiles and status_NNN.
@@ -124,7 +121,7 @@ func ParseThreshold(s string) (Threshold, error) {
 		return fail(m[6], "missing number after %q", op)
 	}
 	v, err := strconv.ParseFloat(numStr, 64)
-	if !validNumber(numStr) || err != nil || math.IsInf(v, 0) {
+	if !number.MatchString(numStr) || err != nil || math.IsInf(v, 0) {
 		return fail(m[6], "bad number %q", numStr)
 	}
 	t := Threshold{Expr: strings.TrimSpace(s), Metric: metric, Op: op, Value: v}
@@ -135,11 +132,14 @@ func ParseThreshold(s string) (Threshold, error) {
 }
 
 // thresholdSyntax splits an expression into its metric, operator, number
-// and unit, each after optional blanks.
-var thresholdSyntax = regexp.MustCompile(`(?s)^[ \t]*([_.0-9A-Za-z]*)[ \t]*([<>=!]*)[ \t]*([.0-9]*)[ \t]*(.*)$`)
+// and unit, each after optional blanks; statusMetric is status_NNN.
+var (
+	thresholdSyntax = regexp.MustCompile(`(?s)^[ \t]*([_.0-9A-Za-z]*)[ \t]*([<>=!]*)[ \t]*([.0-9]*)[ \t]*(.*)$`)
+	statusMetric    = regexp.MustCompile(`^status_[1-5][0-9][0-9]$`)
+)
 
-// setUnit checks unit for the metric's kind and converts t.Value to the
-// threshold's unit; it returns where a problem is and what, or "".
+// setUnit checks unit for the metric's kind and converts t.Value; it returns
+// where a problem is and what, or "".
 func (t *Threshold) setUnit(kind metricKind, unit, numStr string, nStart, uStart int) (int, string) {
 	switch {
 	case kind == kindLatency:
@@ -175,11 +175,8 @@ func lookupMetric(name string) (metricKind, string, bool) {
 	if k, ok := namedMetrics[name]; ok {
 		return k, name, true
 	}
-	if code, ok := strings.CutPrefix(name, "status_"); ok {
-		if len(code) == 3 && allDigits(code) && code[0] >= '1' && code[0] <= '5' {
-			return kindCount, name, true
-		}
-		return 0, "", false
+	if statusMetric.MatchString(name) {
+		return kindCount, name, true
 	}
 	if q, ok := percentileOf(name); ok {
 		return kindLatency, "p" + strconv.FormatFloat(q, 'f', -1, 64), true
@@ -187,13 +184,11 @@ func lookupMetric(name string) (metricKind, string, bool) {
 	return 0, "", false
 }
 
-// percentileOf parses "p99" → 99, "p99.9" and "p999" → 99.9, "p9999" → 99.99,
-// "p100" → 100 (the maximum). Three or more digits without a point are read
-// as 99.x only when they start with "99": "p500" or "p123" is refused rather
-// than guessed.
+// percentileOf parses "p99" → 99, "p99.9" and "p999" → 99.9, "p100" → 100;
+// other digits without a point ("p500") are refused rather than guessed.
 func percentileOf(name string) (float64, bool) {
 	digits, ok := strings.CutPrefix(name, "p")
-	if !ok || !validNumber(digits) {
+	if !ok || !number.MatchString(digits) {
 		return 0, false
 	}
 	if !strings.Contains(digits, ".") && len(digits) > 2 && digits != "100" {
@@ -209,37 +204,15 @@ func percentileOf(name string) (float64, bool) {
 	return q, true
 }
 
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// compare applies op to observed and want.
+// compare applies op to observed and want, with a tolerance for equality.
 func compare(observed float64, op string, want float64) bool {
 	const eps = 1e-9
-	switch op {
-	case "<":
-		return observed < want
-	case "<=":
-		return observed <= want+eps
-	case ">":
-		return observed > want
-	case ">=":
-		return observed >= want-eps
-	case "==":
-		return math.Abs(observed-want) <= eps
-	}
-	return false
+	return map[string]bool{"<": observed < want, "<=": observed <= want+eps, ">": observed > want,
+		">=": observed >= want-eps, "==": math.Abs(observed-want) <= eps}[op]
 }
 
-// EvaluateThresholds sets r.Thresholds to the evaluation of ts against r, in
-// order. It reads only r's reported fields (and r's latency histogram when r
-// came from Run or MergeResults, for percentiles other than the reported ones),
-// so it also works on a merged result.
+// EvaluateThresholds sets r.Thresholds to the evaluation of ts against r's
+// reported fields, in order, so it also works on a merged result.
 func EvaluateThresholds(r *Result, ts []Threshold) {
 	r.Thresholds = make([]ThresholdResult, 0, len(ts))
 	for _, t := range ts {
@@ -252,22 +225,13 @@ func EvaluateThresholds(r *Result, ts []Threshold) {
 }
 
 // noData says why t's metric has no sample in r, or too few to mean
-// anything, or "" when it has enough: no request was sent (every metric but
-// requests and double_bookings), no response was validated
-// (schema_violations), every request was abandoned (ratios), no confirm of
-// a race group was answered (double_bookings); a latency percentile pQ
-// needs at least 100/(100-Q) requests (p50: 2, p99: 100, p99.9: 1000) and
-// min, mean, max and p100 at least 2; a rate (throughput, rate_achieved)
-// needs at least 2 requests over at least 1 s.
+// anything, or "" when it has enough.
 func noData(r *Result, t Threshold) string {
 	kind, _, _ := lookupMetric(t.Metric)
 	switch {
-	case t.Metric == "requests":
-		return ""
-	case t.Metric == "double_bookings":
-		if r.Race == nil || r.Race.Attempts == r.Race.Statuses["0"] {
-			return "no confirm of a race group was answered"
-		}
+	case t.Metric == "double_bookings" && (r.Race == nil || r.Race.Attempts == r.Race.Statuses["0"]):
+		return "no confirm of a race group was answered"
+	case t.Metric == "requests" || t.Metric == "double_bookings":
 		return ""
 	case r.Requests == 0:
 		return "no requests were made"
@@ -285,9 +249,8 @@ func noData(r *Result, t Threshold) string {
 	return ""
 }
 
-// minSamples is the fewest requests a latency metric needs: 100/(100-Q)
-// for the percentile pQ (the percentile then lies between two samples), 2
-// for min, mean, max and p100.
+// minSamples is the fewest requests a latency metric needs: 100/(100-Q) for
+// pQ (so that it lies between two samples: p99 needs 100), else 2.
 func minSamples(metric string) uint64 {
 	q, ok := percentileOf(metric)
 	if !ok || q >= 100 {
@@ -296,8 +259,7 @@ func minSamples(metric string) uint64 {
 	return max(2, uint64(math.Ceil(100/(100-q)-1e-9)))
 }
 
-// observe returns r's value for t's metric, in t's unit, or a note saying why
-// there is none.
+// observe returns r's value for t's metric in t's unit, or why there is none.
 func observe(r *Result, t Threshold) (float64, string) {
 	if why := noData(r, t); why != "" {
 		return 0, why
@@ -311,11 +273,8 @@ func observe(r *Result, t Threshold) (float64, string) {
 		}
 	} else if !ok {
 		n, base := r.countOf(t.Metric)
-		v = float64(n)
-		if t.Unit == "%" && base == 0 {
-			v = 0
-		} else if t.Unit == "%" {
-			v = float64(n) / float64(base)
+		if v = float64(n); t.Unit == "%" {
+			v = ratio(v, float64(base))
 		}
 	}
 	if t.Unit == "%" {
@@ -324,8 +283,7 @@ func observe(r *Result, t Threshold) (float64, string) {
 	return v, ""
 }
 
-// countOf returns the count behind a count metric and the base a percentage of
-// it refers to.
+// countOf returns a count metric and the base a percentage of it refers to.
 func (r *Result) countOf(metric string) (n, base uint64) {
 	switch metric {
 	case "requests":
@@ -361,9 +319,8 @@ func round(v float64, d int) float64 {
 	return math.Round(v*p) / p
 }
 
-// cannotPass decides, for the metrics where it is possible, that t fails
-// whatever the rest of the planned requests do, given the statistics so far,
-// the schema violations and the double bookings found so far.
+// cannotPass reports that t fails whatever the rest of the planned requests
+// do, given the figures so far, for the metrics where that can be known.
 func cannotPass(t Threshold, s *stats, violations, doubles, planned uint64) bool {
 	p := float64(planned)
 	upperBound := t.Op == "<" || t.Op == "<=" || t.Op == "=="
@@ -383,6 +340,10 @@ func cannotPass(t Threshold, s *stats, violations, doubles, planned uint64) bool
 		return (t.Op == ">=" || t.Op == "==") && up < t.Value || t.Op == ">" && up <= t.Value
 	case "max":
 		return exceeds(usToMs(s.lat.Max()))
+	case "schema_violations":
+		return t.Unit == "" && exceeds(float64(violations))
+	case "double_bookings":
+		return t.Unit == "" && exceeds(float64(doubles))
 	case "mean", "min", "throughput", "rate_achieved":
 		return false
 	}
@@ -402,12 +363,6 @@ func cannotPass(t Threshold, s *stats, violations, doubles, planned uint64) bool
 		}
 		return float64(above) > (1-q/100)*p
 	case kindCount:
-		switch t.Metric {
-		case "schema_violations":
-			return t.Unit == "" && exceeds(float64(violations))
-		case "double_bookings":
-			return t.Unit == "" && exceeds(float64(doubles))
-		}
 		r := Result{Requests: s.n, LateSends: LateSends{Count: s.late}, StatusCodes: s.statusCodes()}
 		n, _ := r.countOf(t.Metric)
 		if t.Unit == "%" {

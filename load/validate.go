@@ -1,9 +1,9 @@
 package load
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -11,34 +11,29 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
+// validateQueue is how many sampled responses may wait for the validator,
+// and validateQueueBytes how many bytes they may hold: at ~120 µs per 200
+// body on a shared core, about two seconds of work, enough for a 10 s attack
+// at 2,000/s on a busy two-core machine to be judged whole. A response that
+// finds the queue full is skipped and counted: nothing else skips one.
 const (
-	// validateQueue is how many sampled responses may wait for the
-	// validator, and validateQueueBytes how many bytes of bodies and headers
-	// they may hold: at the library's ~120 µs per 200 body on a shared core,
-	// about two seconds of work, enough for a 10 s attack at 2,000/s on a
-	// busy two-core machine to be judged whole (the rest is validated after
-	// the last send, before the report). A response that finds the queue
-	// full is not validated and is counted as skipped ("queue full"):
-	// nothing else skips one.
 	validateQueue      = 16384
 	validateQueueBytes = 32 << 20
-	// maxSchemaDetails is how many violations the result keeps in detail.
-	maxSchemaDetails = 20
+	maxSchemaDetails   = 20 // violations the result keeps in detail
 )
 
-// validateJob is one sampled response.
+// validateJob is one sampled response; evidence builds its evidence row,
+// should it break the document.
 type validateJob struct {
-	seq    uint64
-	status int
-	header http.Header
-	body   []byte
-	// evidence builds the job's evidence row, should it break the document.
+	seq      uint64
+	status   int
+	header   http.Header
+	body     []byte
 	evidence func() EvidenceRow
 }
 
-// validatorPool validates sampled responses against the spec on one
-// goroutine (so that validation takes at most one core from the attack),
-// fed through a bounded queue. Its counters are under mu.
+// validatorPool validates sampled responses on one goroutine (at most one
+// core taken from the attack) behind a bounded queue; counters under mu.
 type validatorPool struct {
 	spec    *spec.Spec
 	cov     *spec.Coverage // which documented members the validated responses exercised
@@ -73,8 +68,7 @@ func newValidatorPool(s *spec.Spec, urlPrefix string, m *metrics) (*validatorPoo
 	return v, nil
 }
 
-// size is what j holds in memory while it waits, roughly: its body and
-// header bytes.
+// size is roughly what j holds in memory while it waits.
 func (j validateJob) size() int64 {
 	n := len(j.body)
 	for k, vs := range j.header {
@@ -89,27 +83,20 @@ func (j validateJob) size() int64 {
 // submit queues j, or counts it skipped when the queue is full (in jobs or
 // in bytes). It never blocks.
 func (v *validatorPool) submit(j validateJob) {
-	if v.queued.Add(j.size()) > validateQueueBytes {
-		v.queued.Add(-j.size())
-		v.skip()
-		return
+	n := j.size()
+	if v.queued.Add(n) <= validateQueueBytes {
+		select {
+		case v.jobs <- j:
+			return
+		default:
+		}
 	}
-	select {
-	case v.jobs <- j:
-	default:
-		v.queued.Add(-j.size())
-		v.skip()
-	}
-}
-
-// skip counts a response the queue had no room for.
-func (v *validatorPool) skip() {
+	v.queued.Add(-n)
 	v.mu.Lock()
 	v.schema.Skipped++
 	v.mu.Unlock()
 }
 
-// violationCount is the number of violations found so far.
 func (v *validatorPool) violationCount() uint64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -124,8 +111,7 @@ func (v *validatorPool) close() SchemaStats {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.schema.Skipped > 0 {
-		v.schema.SkipReason = "queue full: the validator was behind (" + strconv.Itoa(validateQueue) + " responses or " +
-			strconv.Itoa(validateQueueBytes>>20) + " MiB waiting)"
+		v.schema.SkipReason = fmt.Sprintf("queue full: the validator was behind (%d responses or %d MiB waiting)", validateQueue, validateQueueBytes>>20)
 	}
 	return v.schema
 }

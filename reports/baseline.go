@@ -14,43 +14,34 @@ import (
 	"github.com/xoneharness/xoneharness/load"
 )
 
-// Comparison is a report compared with a baseline report (a previous summary.json). It is plain
-// data, written into summary.json as "baseline" and shown by every writer.
-//
-// Metrics are compared only when both reports have a load section that sent requests; contract case
-// outcomes only when both ran a case of the same name (Notes says what was not compared and why).
+// Comparison is a report compared with a baseline report (a previous summary.json), written into
+// summary.json as "baseline" and shown by every writer.
 type Comparison struct {
-	// Baseline says what the baseline was. Compare fills it with the baseline's kind and start
-	// time; a caller that loaded the baseline with LoadBaseline usually replaces it with the path
-	// it was given.
+	// Baseline says what the baseline was: its kind and start time, or the path a caller sets.
 	Baseline string `json:"baseline"`
 	// BaselineStartedAt is when the baseline run started (UTC).
 	BaselineStartedAt time.Time `json:"baseline_started_at"`
 	// Tolerance is the relative worsening allowed before a metric is a regression (0.1 = 10 %).
 	Tolerance float64 `json:"tolerance"`
-	// Metrics are the load figures compared, in this order (units in the name, as in summary.json):
-	// latency_p50_ms, latency_p95_ms, latency_p99_ms, error_rate, throughput_per_s.
+	// Metrics are the load figures compared, in this order: latency_p50_ms, latency_p95_ms,
+	// latency_p99_ms, error_rate, throughput_per_s.
 	Metrics []MetricDelta `json:"metrics"`
-	// Cases are the contract cases whose outcome differs from the baseline's (cases with the same
-	// outcome are left out), in the current report's order, then cases only the baseline has.
+	// Cases are the contract cases whose outcome changed, in the current report's order, then
+	// those only the baseline has.
 	Cases []CaseDelta `json:"cases"`
-	// Regressions counts metrics and cases marked Regression. A regression is a finding:
-	// Report.Decide turns the verdict to fail when it is above zero.
+	// Regressions counts metrics and cases marked Regression (findings: Decide fails the run).
 	Regressions int `json:"regressions"`
-	// Notes are one-line remarks: sections that could not be compared, a baseline that itself
-	// failed.
+	// Notes say what could not be compared and whether the baseline itself failed.
 	Notes []string `json:"notes,omitempty"`
-	// NothingComparable is true when no figure and no contract case could be compared (a contract
-	// run against a load run, a baseline that sent nothing): Report.Decide then calls the run
-	// incomplete.
+	// NothingComparable is true when no figure and no contract case could be compared: Decide then
+	// calls the run incomplete.
 	NothingComparable bool `json:"nothing_comparable,omitempty"`
 }
 
-// MetricDelta is one figure in the baseline and now. Change is relative,
-// (Current-Baseline)/Baseline: +0.25 is 25 % higher. With a zero baseline Change is 0 when Current
-// is 0 too and ±1 otherwise. Regression is true when the figure moved in its bad direction (up for
-// latency and error rate, down for throughput) by more than the tolerance and by more than the
-// metric's noise floor (1 ms, 0.1 percentage point, 1 response/s).
+// MetricDelta is one figure in the baseline and now. Change is (Current-Baseline)/|Baseline| (+0.25
+// is 25 % higher; from a zero baseline 0 or ±1). Regression is true when the figure moved in its
+// bad direction by more than the tolerance and the metric's noise floor (1 ms, 0.1 percentage
+// point, 1 response/s).
 type MetricDelta struct {
 	Name       string  `json:"name"`
 	Unit       string  `json:"unit"`
@@ -60,9 +51,8 @@ type MetricDelta struct {
 	Regression bool    `json:"regression"`
 }
 
-// CaseDelta is a contract case whose outcome changed. An empty outcome means the case is missing
-// from that report. Regression is true when the case passed (or drifted) in the baseline and fails
-// now.
+// CaseDelta is a contract case whose outcome changed ("" where it did not run). Regression is true
+// when it passed (or drifted) in the baseline and fails now.
 type CaseDelta struct {
 	Name       string           `json:"name"`
 	Baseline   contract.Outcome `json:"baseline"`
@@ -70,11 +60,9 @@ type CaseDelta struct {
 	Regression bool             `json:"regression"`
 }
 
-// Compare compares current with baseline. It returns nil when either is nil. tolerance is a
-// fraction (0.1 = 10 %); a negative or NaN tolerance is taken as 0. Load figures are compared when
-// both reports sent requests, contract outcomes when both ran a case of the same name; when neither
-// holds, NothingComparable is set (Decide then calls the run incomplete, never "no regression").
-// Compare does not modify either report: assign the result to current.Baseline and call Decide.
+// Compare compares current with baseline (nil when either is nil), tolerance a fraction (0.1 = 10
+// %; negative or NaN is 0). It modifies neither report: assign the result to current.Baseline and
+// call Decide.
 func Compare(baseline, current *Report, tolerance float64) *Comparison {
 	if baseline == nil || current == nil {
 		return nil
@@ -83,7 +71,7 @@ func Compare(baseline, current *Report, tolerance float64) *Comparison {
 		tolerance = 0
 	}
 	c := &Comparison{
-		Baseline:          fmt.Sprintf("%s report started %s", cmp.Or(baseline.Kind, "unknown"), cmp.Or(stamp(baseline.StartedAt), "unknown")),
+		Baseline:          fmt.Sprintf("%s report started %s", cmp.Or(baseline.Kind, "unknown"), cmp.Or(utc(time.RFC3339, baseline.StartedAt), "unknown")),
 		BaselineStartedAt: baseline.StartedAt.UTC(),
 		Tolerance:         tolerance,
 		Metrics:           []MetricDelta{},
@@ -123,9 +111,7 @@ func (c *Comparison) compareLoad(bl, cl *load.Result) bool {
 		c.Notes = append(c.Notes, "load figures not compared: "+why)
 		return false
 	}
-	// floor is the noise floor: a worsening no larger, in the metric's unit, is never a regression,
-	// so that a loopback p50 moving from 0.3 ms to 0.4 ms or an error rate from 0 to 0.01 % does
-	// not fail a nightly run.
+	// floor is the noise floor: a loopback p50 from 0.3 to 0.4 ms must not fail a nightly run.
 	add := func(name, unit string, b, cur, floor float64, higherIsWorse bool) {
 		d := MetricDelta{Name: name, Unit: unit, Baseline: b, Current: cur, Change: relChange(b, cur)}
 		worse := cur - b
@@ -143,18 +129,15 @@ func (c *Comparison) compareLoad(bl, cl *load.Result) bool {
 	return true
 }
 
-// compareContract adds the cases whose outcome changed, and reports whether the two reports ran any
-// case of the same name.
+// compareContract adds the cases whose outcome changed, and reports whether any ran in both.
 func (c *Comparison) compareContract(bc, cc *contract.Result) bool {
-	switch {
-	case bc != nil && cc != nil:
-	case cc != nil:
-		c.Notes = append(c.Notes, "contract outcomes not compared: the baseline has no contract section")
-		return false
-	case bc != nil:
-		c.Notes = append(c.Notes, "contract outcomes not compared: this report has no contract section")
-		return false
-	default:
+	if bc == nil || cc == nil {
+		switch {
+		case cc != nil:
+			c.Notes = append(c.Notes, "contract outcomes not compared: the baseline has no contract section")
+		case bc != nil:
+			c.Notes = append(c.Notes, "contract outcomes not compared: this report has no contract section")
+		}
 		return false
 	}
 	seen := map[string]bool{}
@@ -182,19 +165,13 @@ func (c *Comparison) compareContract(bc, cc *contract.Result) bool {
 }
 
 func relChange(b, cur float64) float64 {
-	switch {
-	case b != 0:
-		return (cur - b) / math.Abs(b)
-	case cur > 0:
-		return 1
-	case cur < 0:
-		return -1
+	if b == 0 {
+		return float64(b2i(cur > 0) - b2i(cur < 0))
 	}
-	return 0
+	return (cur - b) / math.Abs(b)
 }
 
-// LoadBaseline reads a baseline report: path is a summary.json or a report directory that holds
-// one. Errors name the path.
+// LoadBaseline reads a baseline report from a summary.json or a report directory holding one.
 func LoadBaseline(path string) (*Report, error) {
 	file := path
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
@@ -219,8 +196,7 @@ func LoadBaseline(path string) (*Report, error) {
 // A bare number above 1 is refused as ambiguous ("10" could mean 10 % or 1000 %). The result is a
 // fraction: "10%" gives 0.1.
 func ParseTolerance(s string) (float64, error) {
-	in := strings.TrimSpace(s)
-	num, pct := strings.CutSuffix(in, "%")
+	num, pct := strings.CutSuffix(strings.TrimSpace(s), "%")
 	num = strings.TrimSpace(num)
 	if num == "" {
 		return 0, fmt.Errorf("tolerance %q: empty, want a percentage such as 10%% or a fraction such as 0.1", s)

@@ -12,26 +12,20 @@ import (
 	"github.com/xoneharness/xoneharness/load"
 )
 
-// Geometry of every chart, in SVG user units (the page scales the viewBox; the "chart" template of
-// report.html draws the fixed parts).
+// Geometry of every chart in SVG user units; report.html's "chart" template draws the fixed parts.
 const (
 	chartW, chartH                               = 760.0, 300.0
 	chartLeft, chartRight, chartTop, chartBottom = 64.0, 20.0, 40.0, 52.0
-	// maxBars is the most bars the throughput chart draws; longer timelines are grouped into bins
-	// of several seconds.
-	maxBars = 120
-	// maxNines caps the distribution chart's x axis (99.99999 %).
-	maxNines = 7.0
-	// maxSecond bounds the seconds a chart accepts (about 194 days), so a corrupt summary cannot
-	// make the time axis overflow.
-	maxSecond = 1 << 24
-	// minTimeSpan is the shortest time axis, in seconds, so that a one-second run is a narrow bar
-	// rather than a wall.
-	minTimeSpan = 5
 )
 
-// chart is one chart as the "chart" template draws it, positions formatted (n): ticks, legend (of
-// boxes when Box, else of lines), and series or bars, or NoData said in an empty frame.
+const (
+	maxBars     = 120     // the throughput chart's most bars: longer timelines are binned
+	maxNines    = 7.0     // the distribution chart's x axis ends by 99.99999 %
+	maxSecond   = 1 << 24 // a chart's last second (194 days): a corrupt summary cannot overflow an axis
+	minTimeSpan = 5       // the shortest time axis (s): a one-second run is a narrow bar, not a wall
+)
+
+// chart is one chart as the "chart" template draws it, positions formatted (n), or NoData said.
 type chart struct {
 	ID, Title, Desc, XLabel, YLabel, NoData string
 	XTicks, YTicks                          []tick
@@ -44,16 +38,13 @@ type chart struct {
 // tick is a tick of an axis: its position, its label's, and the label.
 type tick struct{ Pos, LabelPos, Label string }
 
-// legendItem is an entry of a legend: its swatch (a box at Box, or a line from X1 to X2) and its
-// name at TextX.
+// legendItem is an entry of a legend: a box at Box or a line from X1 to X2, and its name at TextX.
 type legendItem struct{ Box, X1, X2, TextX, Color, Dash, Name string }
 
-// series is one line of a chart: its points (breaks[i] is a gap in the data before points[i]) and
-// the segments drawn of them.
+// series is one line of a chart: runs of points without a gap in the data, and their segments.
 type series struct {
 	Name, Color, Dash string
-	points            [][2]float64
-	breaks            []bool
+	runs              [][][2]float64
 	Segs              []segment
 }
 
@@ -80,8 +71,7 @@ func (f frame) py(y float64) float64 {
 // n formats a coordinate with at most one decimal.
 func n(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
 
-// axes sets the axes of c, x from x0 to x1 with xticks labelled by xTick, y from 0 to a little
-// above maxY, and returns the frame they make.
+// axes sets the axes of c, x from x0 to x1, y from 0 to above maxY, and returns their frame.
 func (c *chart) axes(x0, x1 float64, xticks []float64, xTick func(float64) string, maxY float64, xLabel, yLabel string) frame {
 	yticks, y0, y1, ystep := niceTicks(0, maxY*1.05, 6)
 	f, yTick := frame{x0, x1, y0, y1}, tickFormatter(ystep)
@@ -122,21 +112,16 @@ func (c *chart) legend(items []series, box bool) {
 	}
 }
 
-// plot sets the legend and the series of c, drawn in f split at their breaks; noData when the first
-// series has no point.
+// plot sets the legend and the series of c drawn in f; noData when the first series has no point.
 func (c *chart) plot(f frame, ss []series, noData string) chart {
 	c.legend(ss, false)
-	if len(ss[0].points) == 0 {
+	if len(slices.Concat(ss[0].runs...)) == 0 {
 		c.NoData = noData
 		return *c
 	}
 	for _, se := range ss {
-		start := 0
-		for i := range se.points {
-			if i == len(se.points)-1 || (i+1 < len(se.breaks) && se.breaks[i+1]) {
-				se.Segs = append(se.Segs, newSegment(f, se.points[start:i+1]))
-				start = i + 1
-			}
+		for _, run := range se.runs {
+			se.Segs = append(se.Segs, newSegment(f, run))
 		}
 		c.Series = append(c.Series, se)
 	}
@@ -167,16 +152,8 @@ func niceTicks(lo, hi float64, count int) (ticks []float64, nlo, nhi, step float
 	step = 1
 	if x := (hi - lo) / float64(max(count-1, 1)); x > 0 && finite(x) {
 		exp := math.Pow(10, math.Floor(math.Log10(x)))
-		switch f := x / exp; {
-		case f < 1.5:
-			step = exp
-		case f < 3:
-			step = 2 * exp
-		case f < 7:
-			step = 5 * exp
-		default:
-			step = 10 * exp
-		}
+		f := x / exp // in [1, 10): the step is 1, 2, 5 or 10 times exp (Heckbert)
+		step = exp * [...]float64{1, 2, 5, 10}[b2i(f >= 1.5)+b2i(f >= 3)+b2i(f >= 7)]
 	}
 	nlo, nhi = math.Floor(lo/step)*step, math.Ceil(hi/step)*step
 	if nhi <= nlo {
@@ -211,8 +188,8 @@ func sortedBuckets(tl []load.Bucket) []load.Bucket {
 	return out
 }
 
-// latencyChart draws the p50, p90 and p99 latency of each second of the run (from the timeline) as
-// an SVG line chart. Seconds without responses leave a gap in the lines.
+// latencyChart draws the p50, p90 and p99 latency of each second of the run, with a gap in the
+// lines at seconds without responses.
 func latencyChart(tl []load.Bucket) chart {
 	tl = sortedBuckets(tl)
 	c := &chart{ID: "chart-latency", Title: "Latency percentiles over time",
@@ -226,17 +203,18 @@ func latencyChart(tl []load.Bucket) chart {
 			continue
 		}
 		for i := range ss {
-			ss[i].points = append(ss[i].points, [2]float64{float64(b.Second) + 0.5, vals[i]})
-			ss[i].breaks = append(ss[i].breaks, prev != b.Second-1)
-			maxY = max(maxY, vals[i])
+			if prev != b.Second-1 {
+				ss[i].runs = append(ss[i].runs, nil)
+			}
+			run := &ss[i].runs[len(ss[i].runs)-1]
+			*run, maxY = append(*run, [2]float64{float64(b.Second) + 0.5, vals[i]}), max(maxY, vals[i])
 		}
 		prev = b.Second
 	}
 	return c.plot(c.timeAxes(tl, maxY, "latency (ms)"), ss, "no timeline data")
 }
 
-// nines maps a percentile (0..100) to the distribution chart's x axis: -log10(1 - p/100), so 90 %
-// is 1, 99 % is 2, 99.9 % is 3.
+// nines maps a percentile (0..100) to the distribution chart's x axis: -log10(1 - p/100).
 func nines(p float64) float64 {
 	if p >= 100 {
 		return maxNines
@@ -255,9 +233,8 @@ func ninesLabel(k float64) string {
 	return strconv.FormatFloat(100*(1-math.Pow(10, -k)), 'f', max(int(math.Round(k))-2, 0), 64) + "%"
 }
 
-// distributionChart draws the latency distribution as an HDR percentile curve: latency (ms) against
-// percentile on a log scale in "nines" (50 %, 90 %, 99 %, 99.9 %, …). The 100th percentile (the
-// maximum) is drawn at the right edge, whose tick then reads "max".
+// distributionChart draws latency (ms) against percentile on a log scale in nines (an HDR curve),
+// the maximum at the right edge, whose tick then reads "max".
 func distributionChart(d []load.Quantile) chart {
 	c := &chart{ID: "chart-distribution", Title: "Latency distribution",
 		Desc: "latency in milliseconds below which a given percentile of requests completed, percentile axis in nines"}
@@ -296,36 +273,28 @@ func distributionChart(d []load.Quantile) chart {
 		return ninesLabel(k)
 	}
 	f := c.axes(0, xMax, xticks, xTick, maxY, "percentile (log scale)", "latency (ms)")
-	return c.plot(f, []series{{Name: "latency from intended send", Color: "#1f77b4", points: pts}}, "no distribution data")
+	return c.plot(f, []series{{Name: "latency from intended send", Color: "#1f77b4", runs: [][][2]float64{pts}}}, "no distribution data")
 }
 
-// classColors are the load outcome classes in stacking order with their colours; other classes
-// follow in name order in the extra colours.
-func classColors() []series {
-	return []series{{Name: "2xx", Color: "#2e7d32"}, {Name: "401", Color: "#ef6c00"}, {Name: "429", Color: "#f9a825"},
+// classes are the load outcome classes of m with their colours: the known ones in stacking order,
+// then any others by name in the extra colours.
+func classes[V any](m map[string]V) []series {
+	known := []series{{Name: "2xx", Color: "#2e7d32"}, {Name: "401", Color: "#ef6c00"}, {Name: "429", Color: "#f9a825"},
 		{Name: "other_4xx", Color: "#8e24aa"}, {Name: "5xx", Color: "#c62828"},
 		{Name: "transport_error", Color: "#37474f"}, {Name: "other", Color: "#1565c0"}}
-}
-
-// classNamesOrdered lists the classes of m in the charts' order, then any others by name.
-func classNamesOrdered[V any](m map[string]V) []string {
-	var known, other []string
-	for _, c := range classColors() {
-		if _, ok := m[c.Name]; ok {
-			known = append(known, c.Name)
-		}
-	}
+	extra := []string{"#90a4ae", "#a1887f", "#4db6ac", "#f06292"}
+	out := slices.DeleteFunc(slices.Clone(known), func(c series) bool { _, ok := m[c.Name]; return !ok })
+	nk := len(out)
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if !slices.ContainsFunc(classColors(), func(c series) bool { return c.Name == k }) {
-			other = append(other, k)
+		if !slices.ContainsFunc(known, func(c series) bool { return c.Name == k }) {
+			out = append(out, series{Name: k, Color: extra[(len(out)-nk)%len(extra)]})
 		}
 	}
-	return append(known, other...)
+	return out
 }
 
-// throughputChart draws the responses per second by outcome class as stacked bars (2xx at the
-// bottom). Timelines longer than 120 seconds are grouped into bins of several seconds, each showing
-// the bin's mean rate.
+// throughputChart draws the responses per second by outcome class as stacked bars, a longer
+// timeline than maxBars seconds in bins of several seconds at their mean rate.
 func throughputChart(tl []load.Bucket) chart {
 	tl = sortedBuckets(tl)
 	c := &chart{ID: "chart-throughput", Title: "Throughput and status classes over time",
@@ -340,26 +309,13 @@ func throughputChart(tl []load.Bucket) chart {
 		}
 		maxY = max(maxY, sum)
 	}
-	var classes []series
-	extra := []string{"#90a4ae", "#a1887f", "#4db6ac", "#f06292"}
-	nx := 0 // classes with an extra colour
-	for _, name := range classNamesOrdered(present) {
-		k := series{Name: name}
-		if j := slices.IndexFunc(classColors(), func(k series) bool { return k.Name == name }); j >= 0 {
-			k = classColors()[j]
-		} else {
-			k.Color, nx = extra[nx%len(extra)], nx+1
-		}
-		if present[name] > 0 {
-			classes = append(classes, k)
-		}
-	}
+	shown := slices.DeleteFunc(classes(present), func(k series) bool { return present[k.Name] <= 0 })
 	ylabel := "responses/s"
 	if width > 1 {
 		ylabel = fmt.Sprintf("responses/s (mean per %d s)", width)
 	}
 	f := c.timeAxes(tl, maxY, ylabel)
-	c.legend(classes, true)
+	c.legend(shown, true)
 	if maxY == 0 {
 		c.NoData = "no timeline data"
 		return *c
@@ -368,7 +324,7 @@ func throughputChart(tl []load.Bucket) chart {
 		left := float64(first + i*width)
 		xa, xb := f.px(left), f.px(left+float64(width))
 		gap, base := min(1, (xb-xa)/4), 0.0
-		for _, k := range classes {
+		for _, k := range shown {
 			if v := bin[k.Name]; v > 0 {
 				ya, yb := f.py(base+v), f.py(base)
 				c.Bars = append(c.Bars, bar{n(xa + gap), n(ya), n(max(xb-xa-2*gap, 0.5)), n(max(yb-ya, 0.5)), k.Color, k.Name, fmtNum(v), int(left)})
@@ -379,8 +335,7 @@ func throughputChart(tl []load.Bucket) chart {
 	return *c
 }
 
-// binned groups a sorted timeline into at most maxBars bins of width seconds from the first second,
-// each holding the mean responses per second of each class.
+// binned groups a sorted timeline into at most maxBars bins of each class's mean rate.
 func binned(tl []load.Bucket) (first, width int, bins []map[string]float64) {
 	if len(tl) == 0 {
 		return 0, 1, nil

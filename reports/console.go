@@ -15,9 +15,8 @@ import (
 
 // Parts of a report that Console writes.
 const (
-	// ConsoleContract is a line per contract case (outcome, status, latency, name, first finding),
-	// the counts, the generated cases' minimal bodies and seed, and a warning when drift is not a
-	// failure.
+	// ConsoleContract is a line per contract case, the counts, the generated cases' minimal bodies
+	// and seed, and a warning when drift is not a failure.
 	ConsoleContract = "contract"
 	// ConsoleLoad is the final table of a load: rates, latencies, statuses, pauses, offers, the
 	// race check, errors and thresholds.
@@ -30,58 +29,47 @@ const (
 	OffersStream    = -2 // a stream whose size is known only at its end
 )
 
-// Console writes one part of r (ConsoleContract, ConsoleLoad) as the CLI prints it while the run
-// goes on: plain text, a line per item. A section r lacks writes nothing.
+// Console writes one part of r (ConsoleContract, ConsoleLoad) as the CLI prints it during a run.
 func Console(w io.Writer, r *Report, part string) error {
 	if part != ConsoleContract && part != ConsoleLoad {
 		return fmt.Errorf("reports: console: unknown part %q", part)
 	}
-	return consoleView(w, part, r, "", "")
+	return console(w, part, consoleReport{Report: r})
 }
 
-// ConsoleVerdict writes the lines the CLI ends a run with: why the run is incomplete, one line
-// each, then the verdict. Given the report directory dir, the verdict line also names the target,
-// says when the safety gates were off, and where to read the report: dir's report.html when html,
-// else dir.
+// ConsoleVerdict writes the lines the CLI ends a run with: why the run is incomplete, then the
+// verdict; given the report directory dir, also the target, whether the safety gates were off, and
+// where to read the report (dir's report.html when html, else dir).
 func ConsoleVerdict(w io.Writer, r *Report, dir string, html bool) error {
 	open := ""
 	if html {
 		open = filepath.Join(dir, FileName(FormatHTML))
 	}
-	return consoleView(w, "verdict", r, dir, open)
+	return console(w, "verdict", consoleReport{r, dir, open})
 }
 
-// consoleView writes part of the view of r, with the report directory and the page to open.
-func consoleView(w io.Writer, part string, r *Report, dir, open string) error {
-	v, err := newView(r)
-	if err != nil {
-		return fmt.Errorf("reports: console %s: %w", part, err)
-	}
-	return console(w, part, struct {
-		*view
-		Dir, Open string
-	}{v, dir, open})
+// consoleReport is a report as the console's templates see it, with its directory and page.
+type consoleReport struct {
+	*Report
+	Dir, Open string
 }
 
-// ConsolePlan writes what a load will do (the whole output of a dry run): the rate profile and
-// request count of p, the target, the offers (a row count, OffersGenerated or OffersStream) against
-// what the plan needs, and the thresholds.
+// ConsolePlan writes what a load will do (a dry run's output): p's rate profile and request count,
+// the target, the offers (a row count, OffersGenerated or OffersStream) and the thresholds.
 func ConsolePlan(w io.Writer, p load.Plan, target string, offers int) error {
 	return console(w, "plan", struct {
-		Plan              load.Plan
-		Target            string
-		Offers            int
-		Generated, Stream int
+		Plan                      load.Plan
+		Target                    string
+		Offers, Generated, Stream int
 	}{p, target, offers, OffersGenerated, OffersStream})
 }
 
-// ConsolePreflight writes the spec preflight's line for the document source with its defects, and
-// returns the note a run's report keeps.
+// ConsolePreflight writes the spec preflight's line and returns the note a run's report keeps.
 func ConsolePreflight(w io.Writer, source string, defects []spec.Defect) (string, error) {
 	data := struct {
 		Source         string
 		Defects, Fixed int
-	}{source, len(defects), 0}
+	}{Source: source, Defects: len(defects)}
 	for _, d := range defects {
 		data.Fixed += b2i(d.Handled)
 	}
@@ -114,8 +102,7 @@ func consoleLabel(c contract.CaseResult) string {
 	return label
 }
 
-// consoleFirst is a case's first finding on one line: the race check's reason whole, else the first
-// violation (and how many more) or the reason, cut at 160 bytes.
+// consoleFirst is a case's first finding on one line, cut at 160 bytes (a race check's kept whole).
 func consoleFirst(c contract.CaseResult) string {
 	first, limit := c.Reason, 160
 	if c.Race != nil {
@@ -128,14 +115,6 @@ func consoleFirst(c contract.CaseResult) string {
 		}
 	}
 	return oneLine(first, limit)
-}
-
-// consoleStatus is a status on the console: "-" for none.
-func consoleStatus(s int) string {
-	if s == 0 {
-		return "-"
-	}
-	return strconv.Itoa(s)
 }
 
 // oneLine is s with its runs of white space folded to one space, cut after n bytes with "…".

@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -23,28 +22,24 @@ const (
 	FormatHTML     = "html"
 )
 
-// format returns the file a format writes in a report directory and its writer; "" and nil for an
-// unknown format.
+// formatEvidence is evidence.csv, which WriteDir adds whenever the run has support evidence.
+const formatEvidence = "evidence"
+
+// format returns the file a format writes in a report directory and its writer (nil if unknown).
 func format(name string) (string, func(io.Writer, *Report) error) {
-	switch name {
-	case FormatJSON:
-		return "summary.json", JSON
-	case FormatMarkdown:
-		return "report.md", Markdown
-	case FormatJUnit:
-		return "junit.xml", JUnit
-	case FormatHTML:
-		return "report.html", HTML
-	}
-	return "", nil
+	f := map[string]struct {
+		file  string
+		write func(io.Writer, *Report) error
+	}{FormatJSON: {"summary.json", JSON}, FormatMarkdown: {"report.md", Markdown}, FormatJUnit: {"junit.xml", JUnit},
+		FormatHTML: {"report.html", HTML}, formatEvidence: {evidenceFile, evidenceCSV}}[name]
+	return f.file, f.write
 }
 
 // allFormats are the formats written by default, in this order.
 func allFormats() []string { return []string{FormatJSON, FormatMarkdown, FormatJUnit, FormatHTML} }
 
-// ParseFormats parses a comma-separated list such as "json,md,junit" ("markdown" and "xml" are
-// other names of md and junit). "all" or an empty string means every format. Unknown names are an
-// error naming them.
+// ParseFormats parses a comma-separated list such as "json,md,junit" ("markdown" and "xml" name md
+// and junit); "all" or "" means every format, an unknown name is an error.
 func ParseFormats(s string) ([]string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "all" {
@@ -54,7 +49,7 @@ func ParseFormats(s string) ([]string, error) {
 	for _, f := range strings.Split(s, ",") {
 		f = strings.ToLower(strings.TrimSpace(f))
 		f = cmp.Or(map[string]string{"markdown": FormatMarkdown, "xml": FormatJUnit}[f], f)
-		if _, w := format(f); w == nil {
+		if !slices.Contains(allFormats(), f) {
 			return nil, fmt.Errorf("unknown format %q (want json, md, junit, html or all)", f)
 		}
 		if !slices.Contains(out, f) {
@@ -64,86 +59,72 @@ func ParseFormats(s string) ([]string, error) {
 	return out, nil
 }
 
-// FileName returns the file a format writes in a report directory, e.g. "summary.json" for "json";
-// "" for an unknown format.
+// FileName returns the file a format writes in a report directory ("" for an unknown format).
 func FileName(f string) string {
 	name, _ := format(f)
 	return name
 }
 
-// DefaultDir is the default report directory for a run of the given kind started at t: reports/<UTC
-// timestamp>-<kind>.
+// DefaultDir is the default report directory of a run started at t: reports/<UTC timestamp>-<kind>.
 func DefaultDir(t time.Time, kind string) string {
 	return filepath.Join("reports", t.UTC().Format("20060102T150405Z")+"-"+kind)
 }
 
-// Option configures how a report is rendered and written (Render, WriteDir).
-type Option func(*options)
-
-type options struct{ scrub func(string) string }
+// Option changes a rendered file before it is written (Render, WriteDir).
+type Option func(string) string
 
 // Scrub passes every rendered file through f before a byte of it is written: the CLI passes its
-// redactor's String, so that no secret the run learned reaches a report file, whichever section or
-// format carries it. Without it the files are written as rendered.
-func Scrub(f func(string) string) Option { return func(o *options) { o.scrub = f } }
+// redactor's String, so that no secret the run learned reaches a report file.
+func Scrub(f func(string) string) Option { return f }
 
-// Render returns the report in one format, through the options' scrub.
+// Render returns the report in one format, through the options in order.
 func Render(r *Report, f string, opts ...Option) ([]byte, error) {
 	_, w := format(f)
 	if w == nil {
 		return nil, fmt.Errorf("reports: unknown format %q", f)
 	}
-	return renderWith(w, r, opts)
-}
-
-func renderWith(w func(io.Writer, *Report) error, r *Report, opts []Option) ([]byte, error) {
-	o := options{scrub: func(s string) string { return s }}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var buf bytes.Buffer
+	var buf strings.Builder
 	if err := w(&buf, r); err != nil {
 		return nil, err
 	}
-	return []byte(o.scrub(buf.String())), nil
+	s := buf.String()
+	for _, opt := range opts {
+		s = opt(s)
+	}
+	return []byte(s), nil
 }
 
-// WriteDir writes the report in each format into the existing directory dir (claimed by the run:
-// ClaimDir), and evidenceFile when the run has support evidence (whatever the formats), going on
-// after a failure, and returns the paths written. Every file is written to a temporary name, synced
-// and renamed into place (github.com/google/renameio), so a crash never leaves a truncated
-// summary.json, and a symbolic link at a file's name is replaced, never followed.
+// WriteDir writes the report in each format, and evidence.csv when there is evidence, into dir
+// (claimed: ClaimDir), going on after a failure, and returns the paths written. Each file is synced
+// under a temporary name and renamed into place: a crash never leaves one truncated, and a
+// symbolic link at its name is replaced, never followed.
 func WriteDir(dir string, r *Report, formats []string, opts ...Option) ([]string, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reports: write %s: %w", dir, err)
 	}
 	defer root.Close()
+	if hasEvidence(r) {
+		formats = append(slices.Clip(formats), formatEvidence)
+	}
 	var written []string
 	var errs []error
-	put := func(name string, data []byte, err error) {
+	for _, f := range formats {
+		path := filepath.Join(dir, FileName(f))
+		data, err := Render(r, f, opts...)
 		if err == nil {
-			err = writeAtomic(root, name, data)
+			err = writeAtomic(root, FileName(f), data)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("reports: write %s: %w", filepath.Join(dir, name), err))
-			return
+			errs = append(errs, fmt.Errorf("reports: write %s: %w", path, err))
+			continue
 		}
-		written = append(written, filepath.Join(dir, name))
-	}
-	for _, f := range formats {
-		data, err := Render(r, f, opts...)
-		put(FileName(f), data, err)
-	}
-	if hasEvidence(r) {
-		data, err := renderWith(evidenceCSV, r, opts)
-		put(evidenceFile, data, err)
+		written = append(written, path)
 	}
 	return written, errors.Join(errs...)
 }
 
-// writeAtomic is the one atomic writer of the package: data goes to a new temporary file in root,
-// is synced, and is renamed to name.
+// writeAtomic is the package's one atomic writer: a synced temporary file in root renamed to name.
 func writeAtomic(root *os.Root, name string, data []byte) error {
 	f, err := renameio.NewPendingFile(name, renameio.WithRoot(root), renameio.WithStaticPermissions(0o644))
 	if err != nil {

@@ -11,10 +11,8 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// JSON writes the report as summary.json: indented, with every object's keys sorted so that two
-// runs diff cleanly. Field names carry their units (latency_ms, duration_s); see
-// summary.schema.json. Besides the fields of Report it writes "coverage", the run's response
-// coverage (Report.Coverage), which is not read back: the sections hold it.
+// JSON writes the report as summary.json (summary.schema.json): indented, every object's keys sorted
+// so that two runs diff cleanly, units in the field names, plus "coverage" (Report.Coverage).
 func JSON(w io.Writer, r *Report) error {
 	raw, err := json.Marshal(struct {
 		*Report
@@ -40,8 +38,7 @@ func JSON(w io.Writer, r *Report) error {
 	return nil
 }
 
-// readSummary reads a summary.json written by JSON. Errors name the file, and the line where it
-// stops being one.
+// readSummary reads a summary.json; errors name the file and the line where it stops being one.
 func readSummary(path string) (*Report, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -69,8 +66,7 @@ func parseSummary(b []byte) (*Report, error) {
 	return &r, nil
 }
 
-// jsonErrorLine is the 1-based line of b where decoding failed with err (1 when err does not say
-// where).
+// jsonErrorLine is the line of b where decoding failed with err (1 when err does not say).
 func jsonErrorLine(b []byte, err error) int {
 	var off int64
 	var se *json.SyntaxError

@@ -19,15 +19,14 @@ import (
 )
 
 // LockFile is the file a Claim keeps in its report directory while a run owns it: JSON naming the
-// holder's pid, host and start time. The holder also keeps an advisory lock (flock, through
-// github.com/gofrs/flock) on it, which the kernel drops when the process exits, killed or not.
+// holder's pid, host and start time, under an advisory lock (flock) the kernel drops when the
+// process exits, killed or not.
 const LockFile = ".xoneharness.lock"
 
 // ErrHeld means a report directory is claimed by a running xoneharness.
 var ErrHeld = errors.New("held by a running xoneharness")
 
-// ErrHoldsResults means a report directory already holds the results of a run (or a symbolic link,
-// which a run never follows).
+// ErrHoldsResults means a report directory already holds the results of a run or a symbolic link.
 var ErrHoldsResults = errors.New("already holds results of a run")
 
 // holder is what LockFile records about the run that claimed a directory.
@@ -37,7 +36,6 @@ type holder struct {
 	Started time.Time `json:"started"`
 }
 
-// String names the holder for an error message: "pid N on HOST since TIME".
 func (h holder) String() string {
 	if h.PID == 0 {
 		return "a run whose lock file names no process"
@@ -45,8 +43,7 @@ func (h holder) String() string {
 	return fmt.Sprintf("pid %d on %s since %s", h.PID, h.Host, h.Started.UTC().Format(time.RFC3339))
 }
 
-// Claim is a run's exclusive ownership of its report directory, which the run writes into with
-// WriteDir. A Claim is safe for concurrent use.
+// Claim is a run's exclusive ownership of its report directory; it is safe for concurrent use.
 type Claim struct {
 	dir  string
 	root *os.Root
@@ -55,14 +52,10 @@ type Claim struct {
 }
 
 // ClaimDir creates dir (and parents) if needed and claims it for one run before anything is
-// written: it publishes LockFile atomically (a hard link of a fully written and locked temporary
-// file, so the lock never exists half written or unlocked). It refuses, with an error matching
-// ErrHeld and naming the holder's pid, a directory claimed by a live run; and, with an error
-// matching ErrHoldsResults, a directory that holds results of a run (summary.json, bookings.csv,
-// results.bin, evidence.csv, junit.xml, report.*) or any symbolic link. A stale LockFile, left by a
-// run that died (its lock is gone), is taken over only when the directory holds no results. A
-// platform without file locks is an error, never a claim without a lock. Call Release when the run
-// has written everything.
+// written, publishing LockFile as a hard link of a written and locked temporary file. It refuses a
+// directory claimed by a live run (ErrHeld, naming its pid) and one that holds a run's output
+// (IsRunOutput) or a symbolic link (ErrHoldsResults); a stale LockFile (its holder died) is taken
+// over only when there is no output. Without file locks it fails. Call Release when done.
 func ClaimDir(dir string) (*Claim, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("reports: create %s: %w", dir, err)
@@ -104,8 +97,7 @@ func (c *Claim) acquire() error {
 	return fmt.Errorf("%w (the lock file keeps changing)", ErrHeld)
 }
 
-// publish writes me to a new temporary file, locks it and links it to LockFile; false when LockFile
-// is there already.
+// publish links a new, written and locked temporary file to LockFile; false when LockFile exists.
 func (c *Claim) publish(me []byte) (bool, error) {
 	tmp := LockFile + ".tmp-" + rand.Text()
 	f, err := c.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -132,8 +124,7 @@ func (c *Claim) publish(me []byte) (bool, error) {
 	return true, nil
 }
 
-// clearStale removes LockFile when its holder is gone (its lock with it) and the directory holds no
-// results. A live holder is ErrHeld, naming it.
+// clearStale removes LockFile when its holder is gone and there are no results; a live one is ErrHeld.
 func (c *Claim) clearStale() error {
 	st, err := c.root.Lstat(LockFile)
 	switch {
@@ -185,8 +176,7 @@ func (c *Claim) current(lk *flock.Flock) bool {
 // Dir is the claimed directory, as given to ClaimDir.
 func (c *Claim) Dir() string { return c.dir }
 
-// Release removes LockFile (if it is still this claim's) and drops the lock. It is safe to call
-// more than once; the files written stay.
+// Release removes LockFile (if still this claim's) and drops the lock; more calls do nothing.
 func (c *Claim) Release() {
 	c.once.Do(func() {
 		if c.current(c.lock) {
@@ -197,8 +187,8 @@ func (c *Claim) Release() {
 	})
 }
 
-// IsRunOutput reports whether a file name in a directory marks it as a run's report directory:
-// LockFile, summary.json, bookings.csv, results.bin, evidence.csv, junit.xml or report.*.
+// IsRunOutput reports whether a file name marks its directory as a run's: LockFile, summary.json,
+// bookings.csv, results.bin, evidence.csv, junit.xml or report.*.
 func IsRunOutput(name string) bool {
 	switch name {
 	case LockFile, "summary.json", "bookings.csv", "results.bin", evidenceFile, "junit.xml":
@@ -207,8 +197,7 @@ func IsRunOutput(name string) bool {
 	return strings.HasPrefix(name, "report.")
 }
 
-// runOutput returns the first entry of root, other than the lock files, that marks it as a run's
-// report directory or is a symbolic link.
+// runOutput returns the first entry of root but the lock files that IsRunOutput or is a symbolic link.
 func runOutput(root *os.Root) (string, error) {
 	d, err := root.Open(".")
 	if err != nil {

@@ -5,10 +5,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -23,11 +23,9 @@ var ErrOutIsInput = errors.New("a report never writes over its inputs; choose a 
 
 // MergeOptions configure Merge.
 type MergeOptions struct {
-	// Thresholds are evaluated again on the (merged) load result; none keeps those of the first
-	// input's plan.
+	// Thresholds are evaluated again on the (merged) load result; none keeps the first input's.
 	Thresholds []load.Threshold
-	// Out is the directory the report will be written to; Merge refuses it when it is one of the
-	// inputs. "" skips the check.
+	// Out is the directory the report will be written to, refused when it is an input ("": no check).
 	Out string
 	// ToolVersion names the harness in a report built from results.bin files alone.
 	ToolVersion string
@@ -42,15 +40,13 @@ type input struct {
 }
 
 // Merge builds one report from saved runs (report directories, summary.json or results.bin files,
-// each given once in any spelling), to re-render one or to merge the shards of a run. One input
-// with a summary is that report again (thresholds evaluated anew when given). Otherwise the
-// results.bin files are merged from their raw results (percentiles never averaged), the counters
-// only summaries hold are added up (the race check's spread p50 is the largest shard median, an upper bound), and the
-// thresholds are evaluated on the merge. The report is at best incomplete when an input was
-// incomplete, has no summary.json (a killed run: what its journal may have booked is listed), was
-// cut short or repeats records, or when shards are missing. Offers confirmed by two inputs are a
-// finding. Merge never writes; its errors are all about its inputs (ErrOutIsInput when Out names
-// one).
+// each given once in any spelling). One input with a summary is that report again. Otherwise the
+// raw results are merged (percentiles never averaged), the counters only summaries hold added up
+// (the race check's spread p50 is the largest shard median, an upper bound) and the thresholds
+// evaluated on the merge. The report is at best incomplete when an input was incomplete, was cut
+// short, repeats records or has no summary.json (what its journal may have booked is listed), or
+// a shard is missing; an offer confirmed by two inputs is a finding. Merge never writes; its errors
+// are about its inputs (ErrOutIsInput when Out names one).
 func Merge(paths []string, opts MergeOptions) (*Report, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("reports: no input given")
@@ -130,24 +126,17 @@ func regular(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// samePath reports whether two non-empty paths name the same file or directory, whatever their
-// spelling.
+// samePath reports whether two paths name the same file or directory, whatever their spelling
+// ("" names none).
 func samePath(a, b string) bool {
-	if a == "" || b == "" {
-		return false
-	}
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	sb, err := os.Stat(b)
-	return err == nil && os.SameFile(sa, sb)
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 // shardLabels are the inputs' shard labels, sorted; two inputs of one shard are an error.
 func shardLabels(inputs []input) ([]string, error) {
 	seen := map[string]string{}
-	var out []string
 	for _, in := range inputs {
 		if in.summary == nil || in.summary.Shard == "" {
 			continue
@@ -156,14 +145,11 @@ func shardLabels(inputs []input) ([]string, error) {
 			return nil, fmt.Errorf("reports: inputs %s and %s are the same shard %s", prev, in.name, in.summary.Shard)
 		}
 		seen[in.summary.Shard] = in.name
-		out = append(out, in.summary.Shard)
 	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
 
-// missingShards lists the shards "I/N" absent from labels, for the largest N the labels name: a
-// lone "1/3" misses 0/3 and 2/3.
+// missingShards lists the shards "I/N" absent from labels for the largest N: "1/3" misses 0/3, 2/3.
 func missingShards(labels []string) []string {
 	n := 0
 	for _, l := range labels {
@@ -191,8 +177,7 @@ func rerender(in input, ts []load.Threshold) *Report {
 	return &rep
 }
 
-// inputIncomplete lists why a saved run lacks the evidence a pass needs: the reasons its summary
-// recorded, an "incomplete" verdict, an interrupted load, or no summary at all.
+// inputIncomplete lists why a saved run lacks the evidence a pass needs.
 func inputIncomplete(in input) []string {
 	s := in.summary
 	if s == nil {
@@ -209,8 +194,7 @@ func inputIncomplete(in input) []string {
 	return out
 }
 
-// merge builds one load report from the inputs' results.bin files and the counters of their
-// summaries.
+// merge builds one load report from the inputs' results.bin files and their summaries' counters.
 func merge(inputs []input, opts MergeOptions) (*Report, error) {
 	var files []string
 	for _, in := range inputs {
@@ -254,8 +238,7 @@ func merge(inputs []input, opts MergeOptions) (*Report, error) {
 	return rep, nil
 }
 
-// withGates puts the safety gates of p before thresholds given anew, as the load command does
-// (Plan.WithGates), unless the run had them off.
+// withGates puts p's safety gates before thresholds given anew (Plan.WithGates) unless they were off.
 func withGates(ts []load.Threshold, p load.Plan) []load.Threshold {
 	if len(ts) == 0 || p.GatesOff {
 		return ts
@@ -268,9 +251,8 @@ func withGates(ts []load.Threshold, p load.Plan) []load.Threshold {
 	return out
 }
 
-// mergeInputs folds each input into rep and merged: its times and counters, why it was incomplete,
-// repeated records, and its journal (offers another input confirmed too; without a summary, what
-// may have booked).
+// mergeInputs folds each input into rep and merged: times, counters, why it was incomplete,
+// repeated records, and its journal (duplicate offers; without a summary, what may have booked).
 func mergeInputs(rep *Report, merged *load.Result, inputs []input) error {
 	owner, races := map[string]string{}, 0
 	for _, in := range inputs {
@@ -282,15 +264,18 @@ func mergeInputs(rep *Report, merged *load.Result, inputs []input) error {
 		for _, why := range inputIncomplete(in) {
 			rep.MarkIncomplete(in.name + ": " + why)
 		}
-		if n, err := repeatedRecords(in.results); err != nil || n > 0 {
-			if err != nil {
-				return fmt.Errorf("reports: input %w", err)
-			}
+		n, err := repeatedRecords(in.results)
+		if err != nil {
+			return fmt.Errorf("reports: input %w", err)
+		}
+		if n > 0 {
 			rep.MarkIncomplete(fmt.Sprintf("%s repeats %d records (the same request twice): its figures are not to be trusted", in.results, n))
 		}
-		rows, err := journal(in)
-		if err != nil {
-			return err
+		var rows []ledger.Row // the journal's confirms that booked or may have booked
+		if path := filepath.Join(in.dir, ledger.File); in.dir != "" && regular(path) {
+			if rows, err = ledger.ReadFile(path); err != nil {
+				return fmt.Errorf("reports: input %w", err)
+			}
 		}
 		for _, b := range rows {
 			if b.Status < 200 || b.Status > 299 {
@@ -306,26 +291,12 @@ func mergeInputs(rep *Report, merged *load.Result, inputs []input) error {
 			rep.MayHaveBooked = append(rep.MayHaveBooked, bookingsOf(filepath.Join(in.dir, ledger.File), rows))
 		}
 	}
-	sort.Strings(rep.DuplicateOffers)
+	slices.Sort(rep.DuplicateOffers)
 	rep.DuplicateOffers = slices.Compact(rep.DuplicateOffers)
 	if races > 1 && !slices.Contains(rep.Notes, mergedRaceNote) {
 		rep.Notes = append(rep.Notes, mergedRaceNote)
 	}
 	return nil
-}
-
-// journal reads an input directory's bookings.csv: the confirms that booked or may have booked
-// (none when there is no journal).
-func journal(in input) ([]ledger.Row, error) {
-	path := filepath.Join(in.dir, ledger.File)
-	if in.dir == "" || !regular(path) {
-		return nil, nil
-	}
-	rows, err := ledger.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reports: input %w", err)
-	}
-	return rows, nil
 }
 
 func bookingsOf(path string, rows []ledger.Row) Bookings {
@@ -344,10 +315,9 @@ func bookingsOf(path string, rows []ledger.Row) Bookings {
 	return b
 }
 
-// addCounters adds to merged what only a shard's summary holds: the plan (the first), schema
-// validation, tokens, Retry-After pauses, feed starvation, the interrupt, coverage, evidence (the
-// plan's K slowest of all, failures in time order) and the race check. Totals add up, maxima are
-// the largest.
+// addCounters adds to merged what only a shard's summary holds (the first plan, schema validation,
+// tokens, pauses, feed starvation, the interrupt, coverage, evidence, the race check): totals add
+// up, maxima are the largest.
 func addCounters(merged, l *load.Result) {
 	if l == nil {
 		return
@@ -384,12 +354,11 @@ func addCounters(merged, l *load.Result) {
 }
 
 // maxTrackedSeq bounds the memory of the repeat check: sequence numbers below 2^27 are tracked in a
-// bit set (at most 16 MiB, 62 KiB for 500,000 requests); a record with a larger one is not checked.
+// bit set (at most 16 MiB, 62 KiB for 500,000 requests), larger ones not checked.
 const maxTrackedSeq = 1 << 27
 
-// repeatedRecords counts the records of a results.bin whose sequence number an earlier record of
-// the file had: one attack numbers its requests once, so a repeat is the same result written twice.
-// It reads up to the first record it cannot decode (load.MergeResults reports cut files).
+// repeatedRecords counts the records of a results.bin whose sequence number an earlier record had
+// (the same result written twice), up to the first it cannot decode (MergeResults reports those).
 func repeatedRecords(path string) (uint64, error) {
 	if path == "" {
 		return 0, nil

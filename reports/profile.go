@@ -11,16 +11,25 @@ import (
 	"github.com/xoneharness/xoneharness/internal/fsx"
 )
 
-// reportsRoot is where default report directories are made (see
-// DefaultDir), relative to the working directory.
+// reportsRoot is where DefaultDir makes report directories, relative to the working directory.
 const reportsRoot = "reports"
 
-// checkProfilePath refuses a CPU profile path that names anything already
-// there (a symbolic link included) or that lies inside a report directory: a
-// directory holding a run's lock file or output (summary.json, bookings.csv,
-// results.bin, junit.xml, report.*), a directory below one holding a lock or
-// a ledger, or anywhere under the reports root. A profile must never replace
-// a run's record.
+// CreateProfile creates a CPU profile file at path, exclusively and never through a symbolic link.
+// It refuses a path that exists or lies inside a report directory (one holding a run's output, a
+// directory below one holding a lock, a journal or results.bin, anywhere under the reports root): a
+// profile must never replace a run's record.
+func CreateProfile(path string) (*os.File, error) {
+	if err := checkProfilePath(path); err != nil {
+		return nil, err
+	}
+	f, err := fsx.CreateExclusive(path, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return f, nil
+}
+
+// checkProfilePath is CreateProfile's refusal of path.
 func checkProfilePath(path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -35,47 +44,24 @@ func checkProfilePath(path string) error {
 		return fmt.Errorf("cpu profile: %s is under the reports root %s; write the profile elsewhere", path, reportsRoot+string(filepath.Separator))
 	}
 	dir := filepath.Dir(abs)
-	if name, err := profileBlocker(dir, IsRunOutput); err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
-	} else if name != "" {
-		return fmt.Errorf("cpu profile: %s is inside a report directory (it holds %s); write the profile elsewhere", path, name)
-	}
-	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
-		name, err := profileBlocker(d, isRunMarker)
-		if err != nil {
+	// Above dir, a lock, a journal or raw results mark a run's directory.
+	isRunMarker := func(name string) bool { return name == LockFile || name == "bookings.csv" || name == "results.bin" }
+	for d, match := dir, IsRunOutput; ; d, match = filepath.Dir(d), isRunMarker {
+		name, err := profileBlocker(d, match)
+		switch {
+		case err != nil:
 			return fmt.Errorf("cpu profile: %w", err)
-		}
-		if name != "" {
+		case name != "" && d == dir:
+			return fmt.Errorf("cpu profile: %s is inside a report directory (it holds %s); write the profile elsewhere", path, name)
+		case name != "":
 			return fmt.Errorf("cpu profile: %s is inside the report directory %s (it holds %s); write the profile elsewhere", path, d, name)
-		}
-		if d == filepath.Dir(d) {
+		case d == filepath.Dir(d):
 			return nil
 		}
 	}
 }
 
-// CreateProfile creates a CPU profile file at path, exclusively and never
-// through a symbolic link, after refusing a path checkProfilePath refuses: a
-// profile must never replace a run's record.
-func CreateProfile(path string) (*os.File, error) {
-	if err := checkProfilePath(path); err != nil {
-		return nil, err
-	}
-	f, err := fsx.CreateExclusive(path, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return f, nil
-}
-
-// isRunMarker reports the files that mark a directory, at any depth above a
-// path, as a run's: its lock and its raw results.
-func isRunMarker(name string) bool {
-	return name == LockFile || name == "bookings.csv" || name == "results.bin"
-}
-
-// profileBlocker returns the first entry of dir that match accepts; "" when
-// none does or dir does not exist.
+// profileBlocker returns the first entry of dir that match accepts ("" if none or dir is unreadable).
 func profileBlocker(dir string, match func(string) bool) (string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {

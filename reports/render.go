@@ -1,7 +1,7 @@
 package reports
 
 import (
-	"bufio"
+	"cmp"
 	"embed"
 	"encoding/xml"
 	"fmt"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
+	"github.com/xoneharness/xoneharness/load"
 )
 
 //go:embed assets/*.css assets/*.tmpl
@@ -20,26 +21,31 @@ var assets embed.FS
 
 // funcs are the helpers every template may call.
 var funcs = template.FuncMap{
-	"status": statusText, "num": fmtNum, "pct": fmtPct, "milli": milli, "pretty": prettyBody,
-	"quote": shellQuote, "lower": strings.ToLower, "ms": func(d time.Duration) string { return fmtMS(ms(d)) },
-	"inc": func(i int) int { return i + 1 }, "join": strings.Join, "add": func(a, b int) int { return a + b }, "incompleteWhy": func() string { return incompleteWhy },
-	"sub": func(a, b int) int { return a - b }, "addu": func(a, b uint64) uint64 { return a + b },
-	"share": func(part, other uint64) float64 { return float64(part) / float64(part+other) },
-	"time":  timeText, "duration": durationText, "rate": fmtRate, "finite": finite, "never": neverExercised, "fmtms": fmtMS, "nOf": nOf, "pair": func(a, b any) struct{ A, B any } { return struct{ A, B any }{a, b} },
-	"maxBodyKiB": func() int { return contract.MaxExchangeBody >> 10 },
+	"add": func(a, b int) int { return a + b }, "sub": func(a, b int) int { return a - b }, "inc": func(i int) int { return i + 1 },
+	"addu": func(a, b uint64) uint64 { return a + b }, "mul": func(a, b float64) float64 { return a * b },
+	"div": func(a, b float64) float64 { return a / b }, "pctOf": func(a, b uint64) float64 { return 100 * float64(a) / float64(a+b) },
+	"share":  func(part, other uint64) float64 { return float64(part) / float64(part+other) },
+	"pair":   func(a, b any) struct{ A, B any } { return struct{ A, B any }{a, b} },
+	"status": statusOr("–"), "num": fmtNum, "pct": fmtPct, "fmtms": fmtMS, "nOf": nOf, "finite": finite,
+	"rate":     func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "/s" },
+	"ms":       func(d time.Duration) string { return fmtMS(ms(d)) },
+	"micros":   func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 },
+	"time":     func(t time.Time) string { return cmp.Or(utc(fmtTime, t), "unknown") },
+	"milli":    func(t time.Time) string { return cmp.Or(utc(fmtMilli, t), "unknown") },
+	"duration": durationText, "pretty": prettyBody, "never": neverExercised,
+	"quote": func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }, // for a POSIX shell
+	"join":  strings.Join, "lower": strings.ToLower, "upper": strings.ToUpper, "oneLine": oneLine,
+	"trimEnd":       func(s string) string { return strings.TrimRight(s, " ") },
+	"incompleteWhy": func() string { return incompleteWhy },
+	"maxBodyKiB":    func() int { return contract.MaxExchangeBody >> 10 },
+	"gates":         func(p load.Plan) []string { return load.Plan{Race: p.Race}.WithGates(false).Thresholds },
 	// The console's.
-	"upper": strings.ToUpper, "oneLine": oneLine, "label": consoleLabel, "first": consoleFirst, "codes": consoleCodes,
-	"dash": consoleStatus, "trimEnd": func(s string) string { return strings.TrimRight(s, " ") },
-	"micros": func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 },
-	"mul":    func(a, b float64) float64 { return a * b },
-	"div":    func(a, b float64) float64 { return a / b },
-	"pctOf":  func(a, b uint64) float64 { return 100 * float64(a) / float64(a+b) },
+	"label": consoleLabel, "first": consoleFirst, "codes": consoleCodes, "dash": statusOr("-"),
 }
 
 // The templates are parsed once; executing one is safe for concurrent use.
 var (
-	// textTemplate holds the plain-text templates: the console's parts and the text the other
-	// formats take whole (JUnit, the vendor block).
+	// textTemplate holds the plain-text templates: the console's, and sentences other formats use.
 	textTemplate = template.Must(template.New("text").Funcs(funcs).ParseFS(assets, "assets/console.tmpl", "assets/text.tmpl"))
 	mdTemplate   = template.Must(template.New("report.md.tmpl").Funcs(funcs).Funcs(template.FuncMap{
 		"cell": mdCell, "code": mdCode, "fence": mdFence, "vendor": vendorText, "text": text,
@@ -62,26 +68,21 @@ func stylesheet() htmltemplate.CSS {
 	return htmltemplate.CSS(css)                   //nolint:gosec // our own embedded stylesheet
 }
 
-// Markdown writes the report as report.md: the verdict first, then tables. It fits
-// $GITHUB_STEP_SUMMARY and a pull-request comment; cells have "|" escaped and newlines folded.
-// Generated contract cases get a section of their own: the first 20 that did not pass in full,
-// passing ones counted.
+// Markdown writes the report as report.md, the verdict first, then tables (cells escaped, newlines
+// folded); it fits $GITHUB_STEP_SUMMARY and a pull-request comment.
 func Markdown(w io.Writer, r *Report) error {
 	return execute(w, mdTemplate.Execute, r, "markdown")
 }
 
-// HTML writes the report as report.html: one self-contained page (the stylesheet is embedded,
-// charts are inline SVG, there is no script and no reference to anything on the network) that reads
-// on a laptop screen and prints. It shows what Markdown shows, plus each contract case's redacted
-// request and response with a curl reproducer that takes the token from $XONE_TOKEN, every
-// generated case, and the charts. Every value from the report is escaped by html/template: a
+// HTML writes the report as report.html: one self-contained page (embedded stylesheet, inline SVG
+// charts, no script, nothing from the network) showing what Markdown shows plus every case's
+// redacted exchange with a curl reproducer, and the charts. html/template escapes every value: a
 // partner's error body is shown, never interpreted.
 func HTML(w io.Writer, r *Report) error {
 	return execute(w, htmlTemplate.Execute, r, "html")
 }
 
-// execute renders the view of r with exec and writes it to w whole: a template that fails writes
-// nothing.
+// execute writes the view of r rendered by exec to w whole: a failing template writes nothing.
 func execute(w io.Writer, exec func(io.Writer, any) error, r *Report, what string) error {
 	v, err := newView(r)
 	var b strings.Builder
@@ -106,8 +107,7 @@ func mdCell(s string) string {
 // mdCode makes s safe inside an inline code span in a table cell.
 func mdCode(s string) string { return strings.ReplaceAll(mdCell(s), "`", "'") }
 
-// mdFence is text as a fenced code block whose fence is longer than any run of backticks inside it,
-// with a newline after the closing fence.
+// mdFence is text as a fenced code block, its fence longer than any run of backticks inside.
 func mdFence(lang, text string) string {
 	fence := "```"
 	for strings.Contains(text, fence) {
@@ -116,21 +116,9 @@ func mdFence(lang, text string) string {
 	return fence + lang + "\n" + strings.TrimRight(text, "\r\n") + "\n" + fence + "\n"
 }
 
-func milli(t time.Time) string {
-	if t.IsZero() {
-		return "unknown"
-	}
-	return t.UTC().Format(fmtMilli)
-}
-
-// JUnit writes the report as junit.xml (GitLab artifacts:reports:junit, Jenkins junit): one
-// testsuite for the fixed contract cases (fail → failure, error → error, skip → skipped, drift →
-// passed with the drift in system-out), one "contract-generated" for the generated cases with the
-// seed as a property, one for the load thresholds (no data → skipped) with the load figures as
-// properties and a "race check" case when the load had one (a double booking → failure naming the
-// booking ids; no group answered → skipped), one "baseline" (a regression → failure), and a
-// "verdict" suite whose one case fails unless the verdict is pass (incomplete included) and whose
-// system-out says what was unusual.
+// JUnit writes the report as junit.xml (GitLab, Jenkins): suites for the fixed and the generated
+// contract cases, the load (thresholds and race check; no data is skipped), the baseline, and a
+// "verdict" suite whose one case fails unless the verdict is pass, saying what was unusual.
 func JUnit(w io.Writer, r *Report) error {
 	v, err := newView(r)
 	if err != nil {
@@ -144,15 +132,13 @@ func JUnit(w io.Writer, r *Report) error {
 		j.load(l)
 	}
 	if b := v.Baseline; b != nil {
-		s := junitSuite{Name: "baseline", Time: "0", Timestamp: stamp(b.BaselineStartedAt),
+		s := junitSuite{Name: "baseline", Time: "0", Timestamp: utc(time.RFC3339, b.BaselineStartedAt),
 			Properties: []field{{"baseline", b.Baseline}, {"tolerance", fmtNum(b.Tolerance)}, {"result", j.text("baseline result", b)}}}
 		for _, d := range b.Metrics {
-			s.add(j.outcome(junitCase{Name: d.Name, Classname: "xoneharness.baseline", Time: "0"}, d.Regression, false,
-				"regression", "regression: ", j.text("metric delta", d)))
+			s.add(j.outcome(d.Name, "xoneharness.baseline", d.Regression, false, "regression", "regression: ", j.text("metric delta", d)))
 		}
 		for _, d := range b.Cases {
-			s.add(j.outcome(junitCase{Name: "contract case " + d.Name, Classname: "xoneharness.baseline", Time: "0"}, d.Regression,
-				false, "regression", "regression: ", j.text("case delta", d)))
+			s.add(j.outcome("contract case "+d.Name, "xoneharness.baseline", d.Regression, false, "regression", "regression: ", j.text("case delta", d)))
 		}
 		j.doc.add(s)
 	}
@@ -170,7 +156,14 @@ func JUnit(w io.Writer, r *Report) error {
 	if j.err != nil {
 		return fmt.Errorf("reports: junit: %w", j.err)
 	}
-	return writeXML(w, j.doc)
+	out, err := xml.MarshalIndent(j.doc, "", "  ")
+	if err == nil {
+		_, err = io.WriteString(w, xml.Header+string(out)+"\n")
+	}
+	if err != nil {
+		return fmt.Errorf("reports: write junit: %w", err)
+	}
+	return nil
 }
 
 // junit builds junit.xml's document, keeping the first template error.
@@ -179,9 +172,10 @@ type junit struct {
 	texter
 }
 
-// outcome makes tc a failure of typ (the message prefix, then msg) when failed, a skip with msg
-// when skipped, and otherwise a pass with msg in system-out.
-func (j *junit) outcome(tc junitCase, failed, skipped bool, typ, prefix, msg string) junitCase {
+// outcome is a case that took no time: a failure of typ (message prefix+msg), a skip, or a pass
+// with msg in system-out.
+func (j *junit) outcome(name, class string, failed, skipped bool, typ, prefix, msg string) junitCase {
+	tc := junitCase{Name: name, Classname: class, Time: "0"}
 	switch {
 	case failed:
 		tc.Failure = &junitFailure{Message: prefix + msg, Type: typ, Text: msg}
@@ -193,13 +187,11 @@ func (j *junit) outcome(tc junitCase, failed, skipped bool, typ, prefix, msg str
 	return tc
 }
 
-// contract adds the suites of the fixed and the generated cases: a failure carries its violations
-// (and a race check's confirms: the message names its booking ids), a drift passes with them in
-// system-out, a generated case that did not pass carries how to reproduce it, and a passing one
-// nothing.
+// contract adds the suites of the fixed and the generated cases: a failure carries its violations,
+// a drift passes with them in system-out, a generated case that did not pass how to reproduce it.
 func (j *junit) contract(c *contractView) {
 	suite := func(name, total string, props []field, class string, cases []caseView) {
-		s := junitSuite{Name: name, Timestamp: stamp(c.Started), Time: total, Properties: props}
+		s := junitSuite{Name: name, Timestamp: utc(time.RFC3339, c.Started), Time: total, Properties: props}
 		for _, cs := range cases {
 			tc := junitCase{Name: cs.Name, Classname: class, Time: secs(cs.Duration), SystemOut: j.text("reproduce", cs)}
 			if cs.Kind != "" {
@@ -240,20 +232,17 @@ func (j *junit) contract(c *contractView) {
 	}
 }
 
-// load adds the load suite: the figures as properties, a case per threshold (no data → skipped) and
-// the race check (a double booking → failure naming the booking ids; no group answered → skipped).
+// load adds the load suite: the figures as properties, a case per threshold and the race check.
 func (j *junit) load(l *loadView) {
-	s := junitSuite{Name: "load", Timestamp: stamp(l.StartedAt), Time: strconv.FormatFloat(l.DurationSeconds, 'f', 3, 64),
+	s := junitSuite{Name: "load", Timestamp: utc(time.RFC3339, l.StartedAt), Time: strconv.FormatFloat(l.DurationSeconds, 'f', 3, 64),
 		Properties: j.fields("property ", []string{"requests", "rate_requested", "rate_achieved", "success_ratio", "latency_p50_ms",
 			"latency_p95_ms", "latency_p99_ms", "service_time_p99_ms", "schema_violations"}, l.Result)}
 	s.Properties = append(s.Properties, field{"stop_reason", l.StopReason})
 	for _, t := range l.Thresholds {
-		s.add(j.outcome(junitCase{Name: t.Expr, Classname: "xoneharness.load.thresholds", Time: "0"}, !t.Passed && !t.NoData, t.NoData,
-			"threshold", "threshold failed: ", j.text("threshold", t)))
+		s.add(j.outcome(t.Expr, "xoneharness.load.thresholds", !t.Passed && !t.NoData, t.NoData, "threshold", "threshold failed: ", j.text("threshold", t)))
 	}
 	if rc := l.Race; rc != nil {
-		tc := j.outcome(junitCase{Name: "race check", Classname: "xoneharness.load.race", Time: "0"}, rc.Double, false,
-			"integrity", "", j.text("loadrace", rc))
+		tc := j.outcome("race check", "xoneharness.load.race", rc.Double, false, "integrity", "", j.text("loadrace", rc))
 		switch {
 		case rc.Double:
 			tc.Failure.Message = j.text("racebookings", rc)
@@ -263,22 +252,6 @@ func (j *junit) load(l *loadView) {
 		s.add(tc)
 	}
 	j.doc.add(s)
-}
-
-func writeXML(w io.Writer, doc junitSuites) error {
-	bw := bufio.NewWriter(w)
-	bw.WriteString(xml.Header)
-	enc := xml.NewEncoder(bw)
-	enc.Indent("", "  ")
-	err := enc.Encode(doc)
-	if err == nil {
-		bw.WriteString("\n")
-		err = bw.Flush()
-	}
-	if err != nil {
-		return fmt.Errorf("reports: write junit: %w", err)
-	}
-	return nil
 }
 
 type junitSuites struct {

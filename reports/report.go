@@ -10,8 +10,7 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// schemaVersion is the version of summary.json's schema. It changes only when a field is renamed or
-// removed; new fields keep the version.
+// schemaVersion is summary.json's schema version: only a renamed or removed field changes it.
 const schemaVersion = 1
 
 // Kinds of report.
@@ -50,44 +49,34 @@ type Report struct {
 	Error string `json:"error,omitempty"`
 	// Notes are one-line remarks shown under the verdict (skipped stages, warnings such as drift).
 	Notes []string `json:"notes,omitempty"`
-	// Incomplete lists why the run lacks the evidence a pass needs: it was interrupted or cut
-	// short, sent nothing, skipped a required case, a threshold had no data, a shard is missing.
-	// Decide adds the reasons it finds in the sections; callers add their own (a missing shard).
-	// Findings still win: a run with findings is "fail" and keeps these reasons.
+	// Incomplete lists why the run lacks the evidence a pass needs (MarkIncomplete, Decide); a run
+	// with findings is still "fail" and keeps them.
 	Incomplete []string `json:"incomplete,omitempty"`
 	// Shard labels a report written by one shard of a distributed run.
 	Shard string `json:"shard,omitempty"`
 
-	// Spec names the OpenAPI document the run was judged against: title, version and SHA-256 (the
-	// embedded vendor document, or --spec).
+	// Spec names the OpenAPI document the run was judged against (embedded, or --spec).
 	Spec *spec.DocInfo `json:"spec,omitempty"`
 
 	Contract *contract.Result `json:"contract,omitempty"`
 	Load     *load.Result     `json:"load,omitempty"`
-	// DuplicateOffers lists offers confirmed by more than one shard of a merged run (each a
-	// duplicate booking: a finding).
+	// DuplicateOffers lists offers confirmed by more than one shard of a merged run (a finding).
 	DuplicateOffers []string `json:"duplicate_offers,omitempty"`
-	// MayHaveBooked holds, for each merged input without a summary.json (a run killed before it
-	// wrote one), what its journal says booked or may have booked. Merge fills it; every format
-	// shows it.
+	// MayHaveBooked is, for each merged input without a summary.json (a killed run), what its
+	// journal says booked or may have booked.
 	MayHaveBooked []Bookings `json:"may_have_booked,omitempty"`
 
-	// InsecureSkipVerify is true when the run accepted any TLS certificate
-	// (--insecure-skip-verify). The CLI sets it; every format says so.
-	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
-	// SpecFile is the path of the OpenAPI document given instead of the embedded vendor document
-	// (--spec); its digest is Spec.SHA256. The CLI sets it; every format names it.
-	SpecFile string `json:"spec_file,omitempty"`
-	// OverlayFile is the path of the overlay given instead of the embedded one (--overlay); its
-	// digest is Spec.OverlaySHA256. The CLI sets it; every format names it.
-	OverlayFile string `json:"overlay_file,omitempty"`
+	// InsecureSkipVerify, SpecFile and OverlayFile record --insecure-skip-verify, --spec and
+	// --overlay (their digests are in Spec); the CLI sets them and every format names them.
+	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
+	SpecFile           string `json:"spec_file,omitempty"`
+	OverlayFile        string `json:"overlay_file,omitempty"`
 	// Baseline is the comparison with a previous run, when one was given.
 	Baseline *Comparison `json:"baseline,omitempty"`
 }
 
 // Bookings is what one run's journal (bookings.csv) says booked or may have booked: the counts of
-// booked and unknown confirms (a pending row left by a killed process counts as unknown) and the
-// first maxBookingRows of them, in the order they left.
+// booked and unknown (pending included) confirms and the first maxBookingRows, in sending order.
 type Bookings struct {
 	Journal string       `json:"journal"`
 	Booked  int          `json:"booked"`
@@ -112,13 +101,9 @@ func New(kind, toolVersion string, t Target) *Report {
 	return &Report{SchemaVersion: schemaVersion, Tool: "xoneharness", ToolVersion: toolVersion, Kind: kind, Target: t}
 }
 
-// Decide sets the verdict from the sections. Findings come first: fail when the contract failed, a
-// threshold failed, the baseline comparison found a regression or shards confirmed the same offer.
-// Otherwise incomplete when the run lacks evidence (Incomplete, plus the reasons of the contract
-// and load sections: a required case skipped, an interrupt, a stop before the plan's end, nothing
-// sent, a threshold without data, a cut results file; and a baseline with nothing comparable); pass
-// only when there is none. It keeps an "error" verdict. Decide may be called more than once:
-// reasons are not repeated.
+// Decide sets the verdict from the sections, keeping an "error" one: fail on findings (a contract
+// or threshold failure, a regression, an offer confirmed by two shards), else incomplete when the
+// run lacks evidence (Incomplete plus the sections' own reasons, added once), else pass.
 func (r *Report) Decide() {
 	if r.Verdict == VerdictError || r.Error != "" {
 		r.Verdict = VerdictError
@@ -147,8 +132,8 @@ func (r *Report) Decide() {
 	}
 }
 
-// MarkIncomplete records why the run lacks the evidence a pass needs (for reasons only the caller
-// knows, such as a missing shard), each reason once; Decide then gives at best "incomplete".
+// MarkIncomplete records, each once, why the run lacks the evidence a pass needs (a missing shard);
+// Decide then gives at best "incomplete".
 func (r *Report) MarkIncomplete(reasons ...string) {
 	for _, why := range reasons {
 		if why != "" && !slices.Contains(r.Incomplete, why) {

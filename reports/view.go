@@ -9,26 +9,20 @@ import (
 	"time"
 )
 
-// view is everything a reader sees in a report, computed once from a *Report by newView: what every
-// format shows alike, beside the report itself (the embedded *Report; a field of view of the same
-// name shadows the raw one). The sentences are the templates of assets/text.tmpl; the other
-// templates and the JUnit writer only lay them out.
+// view is what every format shows of a report alike, beside it (its fields shadow the Report's of
+// the same name); the sentences are assets/text.tmpl's, which the other formats only lay out.
 type view struct {
 	*Report
 	Verdict verdictView
-	// Unusual lists what a reader must know before trusting the figures: a choice that weakened the
-	// run or changed what it was judged against, and what the run measured only in part.
+	// Unusual lists what weakened the run, changed its judge or was measured only in part.
 	Unusual  []field
 	Contract *contractView
 	Load     *loadView
 	Evidence *evidenceView
 }
 
-// verdictView is the verdict as shown: a CSS class, a symbol, a label, and why (the JUnit verdict
-// case's message).
-type verdictView struct {
-	Class, Symbol, Label, Why string
-}
+// verdictView is the verdict as shown: a CSS class, a symbol, a label, and why.
+type verdictView struct{ Class, Symbol, Label, Why string }
 
 // field is a named value: a figure, a detail line, a JUnit property.
 type field struct {
@@ -36,8 +30,11 @@ type field struct {
 	Value string `xml:"value,attr"`
 }
 
-// fmtTime is how every format shows a time; a zero time is "unknown".
-const fmtTime = "2006-01-02 15:04:05Z"
+// Layouts of the times shown: fmtTime in text, fmtMilli for a send time in the evidence.
+const (
+	fmtTime  = "2006-01-02 15:04:05Z"
+	fmtMilli = "2006-01-02T15:04:05.000Z"
+)
 
 // incompleteWhy says what an incomplete verdict means.
 const incompleteWhy = "the run lacks the evidence a pass needs"
@@ -87,11 +84,12 @@ func verdictOf(r *Report) verdictView {
 	return verdictView{"error", "⚠", strings.ToUpper(cmp.Or(r.Verdict, "unknown")), r.Error}
 }
 
-func timeText(t time.Time) string {
+// utc is t in UTC in the layout, "" when t is unknown (zero).
+func utc(layout string, t time.Time) string {
 	if t.IsZero() {
-		return "unknown"
+		return ""
 	}
-	return t.UTC().Format(fmtTime)
+	return t.UTC().Format(layout)
 }
 
 // durationText is the time from a to b, rounded to milliseconds (seconds above a minute); "–" when
@@ -107,14 +105,6 @@ func durationText(a, b time.Time) string {
 	return d.Round(time.Millisecond).String()
 }
 
-// stamp is a time for JUnit: RFC 3339, "" when unknown.
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -122,8 +112,6 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func fmtMS(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
-func fmtRate(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "/s" }
 
 // fmtPct formats a fraction as a percentage with up to two decimals.
 func fmtPct(f float64) string {
@@ -133,11 +121,14 @@ func fmtPct(f float64) string {
 	return fmtNum(math.Round(f*10000)/100) + "%"
 }
 
-func statusText(s int) string {
-	if s == 0 {
-		return "–"
+// statusOr formats an HTTP status, none when there is none (0).
+func statusOr(none string) func(int) string {
+	return func(s int) string {
+		if s == 0 {
+			return none
+		}
+		return strconv.Itoa(s)
 	}
-	return strconv.Itoa(s)
 }
 
 func b2i(b bool) int {

@@ -19,9 +19,8 @@ type contractView struct {
 	Generated *generatedView
 }
 
-// caseView is one contract case as every format shows it: Ms its latency, First its first finding,
-// Open whether its exchange starts unfolded (a failure, a security or an integrity case). Generated
-// cases have a kind, and the body and curl line that reproduce them.
+// caseView is one contract case as shown: Ms its latency, First its first finding, Open whether its
+// exchange starts unfolded; a generated case has a kind and the body and curl line reproducing it.
 type caseView struct {
 	contract.CaseResult
 	Ms, First               string
@@ -30,10 +29,9 @@ type caseView struct {
 	Kind, MinimalBody, Curl string
 }
 
-// generatedView is the group of generated cases: how they were made and how to replay them
-// (Generation, nil for an older summary; Replay), a tally per kind, the cases in run order (Cases),
-// those that did not pass (Findings; Brief the first mdMaxGenerated of them, for report.md, More
-// the rest) and the others, with the counts of passing and skipped ones.
+// generatedView is the generated cases: how they were made (Generation, nil in an older summary)
+// and replayed, a tally per kind, the cases in run order, those that did not pass (Findings; Brief
+// the first mdMaxGenerated, More the rest) and the others (Pass and Skip count them).
 type generatedView struct {
 	*contract.Generation
 	Replay, Secs                   string
@@ -48,9 +46,8 @@ type generatedTally struct {
 	N    map[string]int
 }
 
-// mdMaxGenerated is the number of generated cases that did not pass that report.md shows in full;
-// the rest are counted (report.html and summary.json have them all), so that the page stays within
-// what $GITHUB_STEP_SUMMARY accepts.
+// mdMaxGenerated is how many generated cases that did not pass report.md shows (the rest are
+// counted), so that it fits $GITHUB_STEP_SUMMARY.
 const mdMaxGenerated = 20
 
 func newContractView(kind string, c *contract.Result, t *texter) *contractView {
@@ -69,7 +66,6 @@ func newContractView(kind string, c *contract.Result, t *texter) *contractView {
 	return cv
 }
 
-// newCaseView formats one case; open says whether its exchange is shown unfolded.
 func newCaseView(cs contract.CaseResult, open bool, t *texter) caseView {
 	v := caseView{CaseResult: cs, Ms: fmtMS(ms(cs.Duration)), First: cs.Reason, Open: open}
 	if len(cs.Violations) > 0 {
@@ -94,8 +90,7 @@ func newCaseView(cs contract.CaseResult, open bool, t *texter) caseView {
 	return v
 }
 
-// newGeneratedView groups the generated cases; their exchanges start collapsed, since the minimal
-// body is what reproduces the finding.
+// newGeneratedView groups the generated cases, their exchanges folded (the minimal body matters).
 func newGeneratedView(kind string, g *contract.Generation, gen []contract.CaseResult, t *texter) *generatedView {
 	gv := &generatedView{Generation: g, Tally: []generatedTally{{contract.KindPositive, map[string]int{}},
 		{contract.KindNegative, map[string]int{}}}}
@@ -129,7 +124,7 @@ func newGeneratedView(kind string, g *contract.Generation, gen []contract.CaseRe
 	return gv
 }
 
-// raceView is the race check's group: Double marks a double booking; Bookings are the distinct
+// raceView is a contract race check: Double marks a double booking; Bookings are the distinct
 // booking ids, in the order of the attempts.
 type raceView struct {
 	*contract.Race
@@ -154,9 +149,4 @@ func prettyBody(s string) string {
 		return s
 	}
 	return buf.String()
-}
-
-// shellQuote single-quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

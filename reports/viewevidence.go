@@ -13,9 +13,8 @@ import (
 	"github.com/xoneharness/xoneharness/spec"
 )
 
-// Coverage is the run's response coverage: the merge of the contract's and the load's (a run has
-// both stages), nil when neither judged an answer. summary.json carries it as the top-level
-// "coverage".
+// Coverage is the run's response coverage, the contract's and the load's merged (nil when neither
+// judged an answer); summary.json carries it as "coverage".
 func (r *Report) Coverage() *spec.CoverageReport {
 	var c, l *spec.CoverageReport
 	if r.Contract != nil {
@@ -44,28 +43,22 @@ func neverExercised(c *spec.CoverageReport) bool {
 	return slices.ContainsFunc(c.Schemas, func(s spec.SchemaCoverage) bool { return len(s.NeverExercised) > 0 })
 }
 
-// evidenceFile is the file a report directory holds the support evidence in (evidence.csv), written
-// beside the formats whenever the run has evidence.
+// evidenceFile is the file WriteDir writes the support evidence to whenever the run has some.
 const evidenceFile = "evidence.csv"
 
-// fmtMilli is how evidence shows a send time: UTC, to the millisecond.
-const fmtMilli = "2006-01-02T15:04:05.000Z"
-
-// evidenceView is the support evidence of a load: the slowest requests and the failing ones, as
-// tables of cells; More counts the failures not listed.
+// evidenceView is a load's support evidence as tables; More counts the failures not listed.
 type evidenceView struct {
 	Slowest, Failures evidenceTable
 	More              string
 }
 
-// evidenceTable is rows of evidence under their correlation headers, one column each.
+// evidenceTable is rows of evidence, with a column per correlation header.
 type evidenceTable struct {
 	Headers []string
 	Rows    []evidenceRow
 }
 
-// evidenceRow is one request of the evidence as cells, Headers the values of the correlation
-// headers in the order of evidenceTable.Headers.
+// evidenceRow is one request of the evidence as cells, Headers in evidenceTable.Headers' order.
 type evidenceRow struct {
 	Kind, Time, OfferID, Status, Latency, Service, Error, CFRay string
 	Headers                                                     []string
@@ -101,33 +94,29 @@ func newEvidenceView(ev load.Evidence) *evidenceView {
 	return v
 }
 
-// evidenceCSV writes the load's support evidence as evidence.csv: a header row, then one row per
-// request, the slowest first, then the failures in the order they happened. Columns: kind (slowest
-// or failure), sent_at (UTC, to the millisecond), offer_id, status (0: no answer), latency_ms (from
-// the intended send), service_ms (from the actual send), error (the transport error or status text,
-// and the first schema violation), then one column per correlation header, those the run added
-// included.
+// evidenceCSV writes the load's support evidence as evidence.csv: a header row, then the slowest
+// requests, then the failures in time order. Columns: kind (slowest or failure), sent_at (UTC, to
+// the millisecond), offer_id, status (0: no answer), latency_ms (from the intended send),
+// service_ms (from the actual send), error (and the first schema violation), then one per
+// correlation header.
 func evidenceCSV(w io.Writer, r *Report) error {
 	var ev load.Evidence
 	if r.Load != nil {
 		ev = r.Load.Evidence
 	}
 	v := newEvidenceView(ev)
-	cw := csv.NewWriter(w)
-	_ = cw.Write(append([]string{"kind", "sent_at", "offer_id", "status", "latency_ms", "service_ms", "error"}, v.Slowest.Headers...))
+	records := [][]string{append([]string{"kind", "sent_at", "offer_id", "status", "latency_ms", "service_ms", "error"}, v.Slowest.Headers...)}
 	for _, row := range slices.Concat(v.Slowest.Rows, v.Failures.Rows) {
-		_ = cw.Write(append([]string{row.Kind, row.Time, row.OfferID, row.Status, row.Latency, row.Service, row.Error}, row.Headers...))
+		records = append(records, append([]string{row.Kind, row.Time, row.OfferID, row.Status, row.Latency, row.Service, row.Error}, row.Headers...))
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := csv.NewWriter(w).WriteAll(records); err != nil {
 		return fmt.Errorf("reports: write evidence: %w", err)
 	}
 	return nil
 }
 
-// vendorView is the short block a vendor's support can act on (report.md ends with it): the load,
-// the count of its non-2xx answers, and the most relevant requests, failures first, then the
-// slowest, each once, at most vendorRows.
+// vendorView is the block a vendor's support can act on, ending report.md: the load, its non-2xx
+// count, and at most vendorRows requests, failures first, then the slowest, each once.
 type vendorView struct {
 	*load.Result
 	Path   string
@@ -138,7 +127,6 @@ type vendorView struct {
 // vendorRows is how many requests the block for a vendor ticket lists.
 const vendorRows = 10
 
-// vendorText is the vendor block of the load l, as text.
 func vendorText(l *load.Result) (string, error) {
 	v := vendorView{Result: l, Path: xone.ConfirmPathTemplate}
 	for code, n := range l.StatusCodes {

@@ -1,10 +1,11 @@
 package reports
 
 import (
+	"cmp"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/xoneharness/xoneharness/load"
 )
@@ -19,8 +20,7 @@ type loadView struct {
 	Race             *loadRaceView
 }
 
-// latencyRow is one latency distribution: a name, a count and the cells min, mean, p50, p90, p95,
-// p99, p99.9 and max in milliseconds.
+// latencyRow is one latency distribution: min, mean, p50, p90, p95, p99, p99.9 and max in ms.
 type latencyRow struct {
 	Name  string
 	Count uint64
@@ -29,8 +29,7 @@ type latencyRow struct {
 
 type statusRow struct{ Code, Count, Share string }
 
-// newLoadView is the load section; mergedP50 says that the race check's spread p50 is the largest
-// shard median of a merge (see Merge).
+// newLoadView is the load section; mergedP50 says the race check's spread p50 is a merge's.
 func newLoadView(l *load.Result, mergedP50 bool, t *texter) *loadView {
 	lv := &loadView{Result: l, Statuses: statusRows(l.StatusCodes, "0 (transport error)")}
 	lv.Figures = t.fields("figure ", []string{"requests", "duration", "rate requested", "rate achieved", "throughput (2xx)",
@@ -42,8 +41,8 @@ func newLoadView(l *load.Result, mergedP50 bool, t *texter) *loadView {
 	}
 	lv.Latency = []latencyRow{newLatencyRow("overall, from intended send", l.Requests, l.Latency),
 		newLatencyRow("service time, from actual send", l.Requests, l.ServiceTime)}
-	for _, class := range classNamesOrdered(l.ByClass) {
-		lv.Latency = append(lv.Latency, newLatencyRow("class "+class, l.ByClass[class].Count, l.ByClass[class].Latency))
+	for _, class := range classes(l.ByClass) {
+		lv.Latency = append(lv.Latency, newLatencyRow("class "+class.Name, l.ByClass[class.Name].Count, l.ByClass[class.Name].Latency))
 	}
 	if l.Race != nil {
 		lv.Race = newLoadRaceView(l.Race, mergedP50)
@@ -56,24 +55,18 @@ func newLatencyRow(name string, count uint64, x load.Latency) latencyRow {
 		fmtMS(x.P50), fmtMS(x.P90), fmtMS(x.P95), fmtMS(x.P99), fmtMS(x.P999), fmtMS(x.Max)}}
 }
 
-// statusRows lists the status codes in numeric order with their share of all responses; zero labels
-// the code "0".
+// statusRows lists the status codes in numeric order with their shares, "0" labelled zero.
 func statusRows(codes map[string]uint64, zero string) []statusRow {
 	var total uint64
 	for _, c := range codes {
 		total += c
 	}
-	keys := slices.Sorted(maps.Keys(codes))
-	sort.SliceStable(keys, func(i, j int) bool {
-		a, ea := strconv.Atoi(keys[i])
-		b, eb := strconv.Atoi(keys[j])
-		if ea == nil && eb == nil {
-			return a < b
-		}
-		return ea == nil && eb != nil
-	})
 	var out []statusRow
-	for _, code := range keys {
+	for _, code := range slices.SortedFunc(maps.Keys(codes), func(a, b string) int {
+		x, ea := strconv.Atoi(a)
+		y, eb := strconv.Atoi(b)
+		return cmp.Or(b2i(ea != nil)-b2i(eb != nil), cmp.Compare(x, y), strings.Compare(a, b))
+	}) {
 		label := code
 		if code == "0" {
 			label = zero
@@ -83,9 +76,8 @@ func statusRows(codes map[string]uint64, zero string) []statusRow {
 	return out
 }
 
-// loadRaceView is the race check of a load run: Double marks a double booking (an integrity
-// finding), NoData a check no group answered; MergedP50 says the spread p50 is the largest shard
-// median of a merge (see Merge). Rows are the groups shown, double-booked ones first.
+// loadRaceView is the race check of a load: Double marks a double booking, NoData a check no group
+// answered, MergedP50 a merge's spread p50; Rows are the groups shown, double-booked ones first.
 type loadRaceView struct {
 	*load.RaceResult
 	Double, NoData, MergedP50 bool
@@ -99,8 +91,7 @@ type raceGroupRow struct {
 	Double bool
 }
 
-// mergedRaceNote is the note Merge adds when the race check's spread p50 is the largest of the
-// shards' medians rather than the run's median.
+// mergedRaceNote is the note Merge adds when the race check's spread p50 is the largest shard median.
 const mergedRaceNote = "race check of merged shards: its spread p50 is the largest shard median, an upper bound of the run's median"
 
 func newLoadRaceView(r *load.RaceResult, mergedP50 bool) *loadRaceView {

@@ -24,22 +24,21 @@ const (
 )
 
 // app carries what every subcommand needs from the process: the environment,
-// the output streams and the clock. Tests build one directly.
+// the output streams and the clock.
 type app struct {
-	getenv func(string) string
-	stdin  io.Reader // "--offers -" reads it
-	stdout io.Writer
-	stderr io.Writer
-	now    func() time.Time
-	// interactive reports whether stderr is a terminal (progress lines).
-	interactive bool
+	getenv      func(string) string
+	stdin       io.Reader // "--offers -" reads it
+	stdout      io.Writer
+	stderr      io.Writer
+	now         func() time.Time
+	interactive bool // stderr is a terminal: progress lines
 	// red is the process's one redactor: every secret and token the run
 	// learns is added to it, and stdout and stderr go through it.
 	red *auth.Redactor
 }
 
-// redactingWriter scrubs every write through the app's redactor: a secret
-// or a token never reaches the terminal or a CI log, whichever line holds it.
+// redactingWriter scrubs every write through the redactor, so that a secret
+// never reaches the terminal or a CI log, whichever line holds it.
 type redactingWriter struct {
 	w   io.Writer
 	red *auth.Redactor
@@ -58,28 +57,22 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// usagef returns a usageError with a formatted message.
 func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-// errFindings is returned by a subcommand whose run completed and found
-// problems (exit 1). The findings themselves have already been printed.
-var errFindings = errors.New("findings")
+// errFindings (exit 1) and errIncomplete (exit 4) end a subcommand whose
+// findings, or why it is incomplete, have already been printed.
+var (
+	errFindings   = errors.New("findings")
+	errIncomplete = errors.New("incomplete")
+)
 
-// errIncomplete is returned by a subcommand whose run ended without the
-// evidence a pass needs and without findings (exit 4). Why has already been
-// printed and written to the report.
-var errIncomplete = errors.New("incomplete")
-
-// exitCode maps a subcommand's error to the process exit code. Only cmd maps
-// errors to codes; the packages below return plain errors.
+// exitCode maps a subcommand's error to the process exit code.
 func exitCode(err error) int {
 	var ue usageError
 	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.Is(err, errFindings):
 		return exitFindings
@@ -110,8 +103,7 @@ func commands() []subcommand {
 	}
 }
 
-// run is the whole program: it returns the exit code instead of exiting so
-// that tests can call it directly.
+// run is the whole program, returning the exit code so that tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	red := auth.NewRedactor()
 	a := &app{getenv: getenv, stdin: os.Stdin, stdout: redactingWriter{stdout, red}, stderr: redactingWriter{stderr, red},
@@ -135,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		err := c.run(ctx, a, args[1:])
 		code := exitCode(err)
-		if err != nil && code != exitOK && !errors.Is(err, errFindings) && !errors.Is(err, errIncomplete) {
+		if code == exitUsage || code == exitInfra {
 			// The message names its command once, whatever the layers below
 			// already prefixed.
 			msg := err.Error()
@@ -154,8 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func printUsage(w io.Writer) {
-	var b strings.Builder
-	b.WriteString(`xoneharness checks the XCover XONE "Confirm offer" endpoint against its contract
+	fmt.Fprint(w, `xoneharness checks the XCover XONE "Confirm offer" endpoint against its contract
 and measures it under load. With no --base-url / XONE_BASE_URL it runs against an
 embedded sandbox that it starts itself.
 
@@ -165,9 +156,9 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	b.WriteString(`
+	fmt.Fprint(w, `
 Examples:
   xoneharness run                          # contract + load against the embedded sandbox
   xoneharness sandbox --addr 127.0.0.1:18080
@@ -184,7 +175,6 @@ Exit codes (every command):
      nothing sent, a required case skipped, a threshold without data, a shard missing)
 Run "xoneharness <command> --help" for a command's flags.
 `)
-	fmt.Fprint(w, b.String())
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting and
@@ -199,14 +189,23 @@ func newFlagSet(a *app, name, usage string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and wraps parse errors as usage errors. -h/--help
+// parseFlags parses args, a parse error being a usage error; -h/--help
 // returns flag.ErrHelp (exit 0) after printing usage.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+	err := fs.Parse(args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return usageError{err}
+	}
+	return err
+}
+
+// parseOnlyFlags is parseFlags for a command that takes no arguments.
+func parseOnlyFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }
@@ -255,8 +254,5 @@ func isTerminal(w io.Writer) bool {
 		return false
 	}
 	st, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	return st.Mode()&os.ModeCharDevice != 0
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

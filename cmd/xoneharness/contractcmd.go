@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
 	"github.com/xoneharness/xoneharness/internal/xone"
+	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
 )
@@ -46,15 +48,16 @@ Invariants (--skip-invariant NAME, repeatable): ` + "%s\n"
 
 // contractFlags are the contract suite's own flags, shared with run.
 type contractFlags struct {
-	strict         bool
-	offerID        string
-	quoteID        string
-	offersFile     string
-	policyholder   string
-	skipInvariants stringsFlag
-	record         string
-	race           int
-	gen            generateFlags
+	strict                   bool
+	offerID, quoteID         string
+	offersFile, policyholder string
+	skipInvariants           stringsFlag
+	record                   string
+	race                     int
+	gen                      generateFlags
+	// offer and quote (flags over env) and ph are what check read.
+	offer, quote string
+	ph           json.RawMessage
 }
 
 func (c *contractFlags) register(fs *flag.FlagSet) {
@@ -70,19 +73,27 @@ func (c *contractFlags) register(fs *flag.FlagSet) {
 }
 
 // check refuses the contract flags' bad values before anything is opened
-// or sent.
-func (c *contractFlags) check(a *app) error {
+// or sent, and keeps the configured offer and policyholder.
+func (c *contractFlags) check(a *app) (err error) {
 	for _, n := range c.skipInvariants {
 		if !slices.Contains(contract.Invariants(), n) {
 			return usagef("--skip-invariant: unknown invariant %q (known: %s)", n, strings.Join(contract.Invariants(), ", "))
 		}
 	}
-	if _, err := readPolicyholder(c.policyholder); err != nil {
+	if c.ph, err = readPolicyholder(c.policyholder); err != nil {
 		return err
 	}
-	if _, _, err := c.offer(a); err != nil {
-		return err
+	offer, offerSrc := pickSource(a, c.offerID, "--offer-id", "XONE_OFFER_ID")
+	quote, quoteSrc := pickSource(a, c.quoteID, "--quote-id", "XONE_QUOTE_ID")
+	if (offer == "") != (quote == "") {
+		return usagef("--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID): give both or neither")
 	}
+	for _, id := range []struct{ val, src string }{{offer, offerSrc}, {quote, quoteSrc}} {
+		if err := xone.CheckID(id.val); id.val != "" && err != nil {
+			return usagef("%s: %v", id.src, err)
+		}
+	}
+	c.offer, c.quote = offer, quote
 	if c.race != 0 && (c.race < 2 || c.race > contract.MaxRace) {
 		return usagef("--race: want 2 to %d simultaneous confirms, or 0 to skip the race check, got %d", contract.MaxRace, c.race)
 	}
@@ -94,42 +105,17 @@ func (c *contractFlags) check(a *app) error {
 	return c.gen.check()
 }
 
-// offer returns the configured offer for confirm-ok (--offer-id and
-// --quote-id, or XONE_OFFER_ID and XONE_QUOTE_ID), each checked like any id.
-func (c *contractFlags) offer(a *app) (offer, quote string, err error) {
-	offer, offerSrc := pickSource(a, c.offerID, "--offer-id", "XONE_OFFER_ID")
-	quote, quoteSrc := pickSource(a, c.quoteID, "--quote-id", "XONE_QUOTE_ID")
-	if (offer == "") != (quote == "") {
-		return "", "", usagef("--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID): give both or neither")
-	}
-	if offer == "" {
-		return "", "", nil
-	}
-	if err := xone.CheckID(offer); err != nil {
-		return "", "", usagef("%s: %v", offerSrc, err)
-	}
-	if err := xone.CheckID(quote); err != nil {
-		return "", "", usagef("%s: %v", quoteSrc, err)
-	}
-	return offer, quote, nil
-}
-
 // config builds the suite's configuration for the session. Offers: the
 // configured offer, else the first row of feed (--offers, or run's stream);
 // generated cases draw from feed too. Against the embedded sandbox without
 // either, confirm-ok uses fresh ids.
 func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Config, error) {
+	// Checked again now that the session's report directory exists: --record
+	// must not be inside it.
 	if err := c.check(a); err != nil {
 		return contract.Config{}, err
 	}
-	ph, err := readPolicyholder(c.policyholder)
-	if err != nil {
-		return contract.Config{}, err
-	}
-	offer, quote, err := c.offer(a)
-	if err != nil {
-		return contract.Config{}, err
-	}
+	offer, quote, tg := c.offer, c.quote, st.tg
 	if offer == "" && feed != nil {
 		first, _, ok := feed.Next()
 		if !ok {
@@ -137,7 +123,6 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 		}
 		offer, quote = first.OfferID, first.QuoteID
 	}
-	tg := st.tg
 	if tg.Embedded && offer == "" {
 		offer, quote = xone.NewUUID(), xone.NewUUID()
 	}
@@ -147,7 +132,7 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 	}
 	cfg := contract.Config{
 		BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, OfferID: offer, QuoteID: quote,
-		Policyholder: ph, Tokens: tokens, Spec: st.spec, Strict: c.strict, Journal: st.journal,
+		Policyholder: c.ph, Tokens: tokens, Spec: st.spec, Strict: c.strict, Journal: st.journal,
 		SkipInvariants: c.skipInvariants, Embedded: tg.Embedded, HTTPClient: tg.HTTPClient(),
 		Redactor: a.red, Now: a.now, Race: c.race, Conns: tg.Gate,
 	}
@@ -170,7 +155,8 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 	if tg.Sandbox != nil {
 		cfg.ExpiredToken = tg.Sandbox.MintToken(sandbox.ClientID, -time.Hour)
 	}
-	return cfg, c.gen.apply(&cfg)
+	c.gen.apply(&cfg)
+	return cfg, nil
 }
 
 func cmdContract(ctx context.Context, a *app, args []string) (err error) {
@@ -186,11 +172,8 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 	rf.register(fs, reports.KindContract)
 	sf.register(fs)
 	replay := fs.String("replay", "", "validate the recordings in DIR offline (no network) instead of calling a target")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if *replay != "" {
 		if cf.record != "" {
@@ -221,8 +204,7 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 // the recordings.
 func runContract(ctx context.Context, a *app, st *session, cf *contractFlags, feed load.Feed) (*contract.Result, error) {
 	if feed == nil && cf.offersFile != "" {
-		s, _, err := load.OpenOffers(ctx, cf.offersFile, a.stdin, load.OfferOptions{Claims: st.claims,
-			Waiting: func(msg string) { fmt.Fprintln(a.stderr, msg) }})
+		s, _, err := load.OpenOffers(ctx, cf.offersFile, a.stdin, load.OfferOptions{Claims: st.claims, Waiting: a.waiting})
 		if err != nil {
 			return nil, usagef("--offers: %v", err)
 		}
@@ -247,7 +229,7 @@ func runContract(ctx context.Context, a *app, st *session, cf *contractFlags, fe
 	return res, nil
 }
 
-// contractReplay validates recordings offline.
+// contractReplay validates the recordings in dir offline.
 func contractReplay(ctx context.Context, a *app, rf *reportFlags, sf *specFlags, dir string, strict bool) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return usagef("--replay: %s is not a directory of recordings", dir)
@@ -271,15 +253,15 @@ func contractReplay(ctx context.Context, a *app, rf *reportFlags, sf *specFlags,
 	rep.Contract, rep.Spec = res, specInfo(s)
 	rep.SpecFile, rep.OverlayFile = sf.spec, sf.overlay
 	console(a, reports.ConsoleContract, rep)
-	return finishReport(a, out, formats, rep)
+	return finishReport(a, out, formats, rep, "")
 }
 
 // contractError maps a harness error from the suite: configuration mistakes,
 // an offer another run claimed and refused credentials are usage errors; the
 // rest (a journal that cannot be written, an unreachable target or token
-// endpoint) are infrastructure failures. The suite's errors name their step.
+// endpoint) are infrastructure failures.
 func contractError(tg *target, err error) error {
-	if errors.Is(err, contract.ErrConfig) || errClaimed(err) {
+	if errors.Is(err, contract.ErrConfig) || errors.As(err, new(*ledger.ClaimedError)) {
 		return usageError{err}
 	}
 	if refused := credentialsRefused(tg, err); refused != nil {

@@ -44,33 +44,24 @@ func (g *generateFlags) check() error {
 	return nil
 }
 
-// apply copies the flags into cfg. Off the embedded sandbox, generated cases
-// draw offers from cfg.NextOffer (the --offers feed after the row confirm-ok
-// uses); without it none are generated there.
-func (g *generateFlags) apply(cfg *contract.Config) error {
-	if err := g.check(); err != nil {
-		return err
-	}
+// apply copies the checked flags into cfg. Off the embedded sandbox,
+// generated cases draw offers from cfg.NextOffer; without it none are
+// generated there.
+func (g *generateFlags) apply(cfg *contract.Config) {
 	if g.n == 0 {
-		return nil
+		return
 	}
-	prepareRapid()
-	cfg.Generate, cfg.Seed, cfg.GenerateOffers, cfg.GenerateRate = g.n, g.seed, g.offers, g.rate
-	cfg.MaxShrinks = g.maxShrinks
-	if g.maxShrinks == 0 {
-		cfg.MaxShrinks = -1
-	}
-	return nil
-}
-
-// prepareRapid readies pgregory.net/rapid, whose shrinker the generated
-// cases use, for a program that is not a test binary: rapid consults
-// testing.Short (which needs testing.Init and parsed command-line flags)
-// and would write fail files under ./testdata/rapid.
-func prepareRapid() {
+	// pgregory.net/rapid, whose shrinker the generated cases use, consults
+	// testing.Short (which needs testing.Init and parsed command-line flags)
+	// and would write fail files under ./testdata/rapid.
 	testing.Init()
 	if !flag.Parsed() {
 		_ = flag.CommandLine.Parse(nil)
 	}
 	_ = flag.Set("rapid.nofailfile", "true")
+	cfg.Generate, cfg.Seed, cfg.GenerateOffers, cfg.GenerateRate = g.n, g.seed, g.offers, g.rate
+	cfg.MaxShrinks = g.maxShrinks
+	if g.maxShrinks == 0 {
+		cfg.MaxShrinks = -1
+	}
 }

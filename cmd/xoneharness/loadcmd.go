@@ -9,7 +9,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/netip"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -23,7 +22,6 @@ import (
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
-	"github.com/xoneharness/xoneharness/spec"
 )
 
 const loadUsage = `
@@ -75,45 +73,22 @@ Examples:
 
 // loadFlags are the load engine's flags, shared with run.
 type loadFlags struct {
-	rate              string
-	duration          time.Duration
-	stages            string
-	maxRequests       uint64
-	maxDuration       time.Duration
-	timeout           time.Duration
-	workers           uint64
-	maxWorkers        uint64
-	connections       uint64
-	offers            string
-	policyholder      string
-	idempotencyHeader string
-	validateSample    float64
-	ignoreRetryAfter  bool
-	thresholds        stringsFlag
-	abortOnFail       bool
-	evidence          int
-	evidenceHeaders   stringsFlag
-	// noDefaultThresholds turns the safety gates off.
-	noDefaultThresholds bool
-	// extraDefaults are thresholds applied when none is given besides the
-	// gates (run's p99 target).
-	extraDefaults []string
-	maxRate       float64
-	metricsAddr   string
-	quiet         bool
-	dryRun        bool
-	shard         string
-	shardRate     string
-	cpuProfile    string
-	// race is --race, the size of each group (run shares contract's flag);
-	// raceFraction is --race-fraction.
-	race         int
-	raceFraction float64
+	rate, stages, shard, shardRate, offers, policyholder string
+	metricsAddr, idempotencyHeader, cpuProfile           string
+	duration, maxDuration, timeout                       time.Duration
+	maxRequests, workers, maxWorkers, connections        uint64
+	validateSample, maxRate, raceFraction                float64
+	thresholds, evidenceHeaders                          stringsFlag
+	evidence, race                                       int // run's race is contract's --race
+	ignoreRetryAfter, abortOnFail, noDefaultThresholds   bool
+	quiet, dryRun                                        bool
+	extraDefaults                                        []string   // thresholds besides the gates when none is given: run's p99
+	sh                                                   load.Shard // --shard, set by plan
 }
 
 // register adds the load flags with the command's default rate and
-// duration. shared is true in run, which registers --offers,
-// --policyholder, --quiet and --dry-run itself.
+// duration. shared is true in run, whose contract flags hold --race,
+// --offers and --policyholder; run registers --quiet and has no --dry-run.
 func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.Duration, shared bool) {
 	fs.StringVar(&l.rate, "rate", defRate, "constant request rate, e.g. 50/s or 3000/1m")
 	fs.DurationVar(&l.duration, "duration", defDuration, "how long to send (required; at most --max-duration)")
@@ -147,8 +122,8 @@ func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.
 	}
 }
 
-// plan builds and validates the load plan; errors name the flag. The safety
-// gates are added to the thresholds unless --no-default-thresholds.
+// plan builds and validates the load plan, with the safety gates unless
+// --no-default-thresholds, and sets l.sh; errors name the flag.
 func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 	p := load.Plan{
 		Duration: l.duration, MaxDuration: l.maxDuration, Timeout: l.timeout, MaxRequests: l.maxRequests,
@@ -156,10 +131,9 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 		ValidateSample: l.validateSample, IdempotencyHeader: l.idempotencyHeader,
 		IgnoreRetryAfter: l.ignoreRetryAfter, AbortOnFail: l.abortOnFail, Thresholds: l.thresholds,
 		Evidence: l.evidence, EvidenceHeaders: l.evidenceHeaders,
-		Race: load.RacePlan{N: l.race, Fraction: l.raceFraction},
 	}
-	if l.raceFraction == 0 {
-		p.Race = load.RacePlan{}
+	if l.raceFraction != 0 {
+		p.Race = load.RacePlan{N: l.race, Fraction: l.raceFraction}
 	}
 	if l.evidence == 0 {
 		p.Evidence = -1 // none
@@ -182,13 +156,18 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 	} else {
 		p.Rate = l.rate
 	}
-	sh, err := l.parseShard()
-	if err != nil {
-		return p, err
+	var err error
+	l.sh = load.Shard{Index: 0, Count: 1}
+	if l.shard != "" {
+		if l.sh, err = load.ParseShard(l.shard); err != nil {
+			return p, usagef("--shard: %v", err)
+		}
+	} else if l.shardRate != "" {
+		return p, usagef("--shard-rate: needs --shard")
 	}
 	if l.shardRate != "" {
 		p.Rate, p.Stages = l.shardRate, nil
-	} else if p, err = sh.Plan(p); err != nil {
+	} else if p, err = l.sh.Plan(p); err != nil {
 		return p, usagef("--shard: %v", err)
 	}
 	p = p.WithGates(l.noDefaultThresholds).WithDefaults()
@@ -211,15 +190,14 @@ func planError(err error) error {
 	return usageError{fmt.Errorf("plan: %s%s", name, strings.TrimPrefix(pe.Error(), "plan: "+pe.Field))}
 }
 
-// checkFlags refuses flag values that mean nothing, naming the flag and what
-// it expects.
+// checkFlags refuses the flag values load.Plan.Validate would accept or
+// blame on another field: zero values it replaces by defaults, both --stages
+// and --rate, rates that Shard.Plan parses first, and the CLI's own bounds.
 func (l *loadFlags) checkFlags(fs *flag.FlagSet) error {
-	if err := l.checkMaxRate(); err != nil {
-		return err
+	if err := egress.CheckMaxRate(l.maxRate); err != nil {
+		return usagef("--max-rate: %v", err)
 	}
 	switch {
-	case math.IsNaN(l.validateSample) || l.validateSample < 0 || l.validateSample > 1:
-		return usagef("--validate-sample: want a fraction between 0 and 1, got %v", l.validateSample)
 	case l.stages != "" && flagSet(fs, "rate"):
 		return usagef("--stages and --rate: give one rate profile, not both")
 	case l.maxDuration <= 0:
@@ -241,53 +219,35 @@ func (l *loadFlags) checkFlags(fs *flag.FlagSet) error {
 			return usagef("%s: %v", r.flag, err)
 		}
 	}
-	for _, t := range l.thresholds {
-		if _, err := load.ParseThreshold(t); err != nil {
-			return usagef("--threshold: %v", err)
-		}
-	}
 	return nil
-}
-
-// parseShard parses --shard; no flag is shard 0 of 1.
-func (l *loadFlags) parseShard() (load.Shard, error) {
-	if l.shard == "" {
-		if l.shardRate != "" {
-			return load.Shard{}, usagef("--shard-rate: needs --shard")
-		}
-		return load.Shard{Index: 0, Count: 1}, nil
-	}
-	sh, err := load.ParseShard(l.shard)
-	if err != nil {
-		return sh, usagef("--shard: %v", err)
-	}
-	return sh, nil
-}
-
-// shardLabel is the report's shard label: "" when not sharded.
-func (l *loadFlags) shardLabel() string {
-	if sh, err := l.parseShard(); err == nil && sh.Count > 1 {
-		return sh.String()
-	}
-	return ""
 }
 
 // flagSet reports whether the named flag was given on the command line.
 func flagSet(fs *flag.FlagSet, name string) bool {
 	found := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == name {
-			found = true
-		}
-	})
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
 }
 
+// checkTarget applies the load stage's plan-time safety rules: the
+// production host family and the shard's share of --max-rate off loopback.
+func (l *loadFlags) checkTarget(tg *target, p load.Plan, allowProduction bool) error {
+	err := load.CheckTarget(tg.BaseURL, p.PeakRate(), l.maxRate, l.sh.Count, allowProduction)
+	switch {
+	case errors.Is(err, load.ErrProduction):
+		return usagef("%v: add --allow-production if you really mean to confirm real offers there", err)
+	case errors.Is(err, load.ErrAboveCeiling):
+		return usagef("--rate above --max-rate %g/s: %v (--max-rate)", l.maxRate, err)
+	case err != nil:
+		return usageError{err}
+	}
+	return nil
+}
+
 // openOffers opens the offers of the load stage: generated ones against the
-// embedded sandbox without --offers, else --offers (a file, a named pipe, or
-// "-" for standard input) through load.OpenOffers, checked against the
-// claims store (claims may be nil: a dry run). n is the rows this shard
-// takes, or reports.OffersStream / reports.OffersGenerated.
+// embedded sandbox without path, else path (a file, a named pipe, or "-")
+// through load.OpenOffers, checked against claims (nil in a dry run). n is
+// the rows this shard takes, or reports.OffersStream / OffersGenerated.
 func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path string, claims *ledger.Claims) (load.Feed, int, error) {
 	if path == "" {
 		if !tg.Embedded {
@@ -295,12 +255,7 @@ func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path str
 		}
 		return load.GeneratedFeed(time.Now().UnixNano()), reports.OffersGenerated, nil
 	}
-	sh, err := l.parseShard()
-	if err != nil {
-		return nil, 0, err
-	}
-	waiting := func(msg string) { fmt.Fprintln(a.stderr, msg) }
-	s, total, err := load.OpenOffers(ctx, path, a.stdin, load.OfferOptions{Shard: sh, Claims: claims, Waiting: waiting})
+	s, total, err := load.OpenOffers(ctx, path, a.stdin, load.OfferOptions{Shard: l.sh, Claims: claims, Waiting: a.waiting})
 	switch {
 	case ctx.Err() != nil:
 		return nil, 0, errIncomplete
@@ -308,97 +263,102 @@ func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path str
 		return nil, 0, usagef("--offers: %v", err)
 	case total == 0:
 		_ = s.Close()
-		return nil, 0, usagef("--offers: %s holds no offers for this run (shard %s)", path, sh)
+		return nil, 0, usagef("--offers: %s holds no offers for this run (shard %s)", path, l.sh)
 	case total < 0:
 		total = reports.OffersStream
 	}
 	return s, total, nil
 }
 
-// loadRun is one prepared load stage.
-type loadRun struct {
-	cfg     load.Config
-	offers  int    // rows in the feed, or reports.OffersStream / reports.OffersGenerated
-	release func() // ends the metrics server and the CPU profile
-}
-
-// prepare checks safety rules and builds the token source and the metrics
-// server. The caller runs load.Run(ctx, lr.cfg) and then lr.release().
-func (l *loadFlags) prepare(a *app, fs *flag.FlagSet, tg *target, s *spec.Spec, dir string, j *ledger.Journal, allowProduction bool) (*loadRun, error) {
-	plan, err := l.plan(fs)
-	if err != nil {
-		return nil, err
-	}
-	if err := l.checkTarget(tg, plan, allowProduction); err != nil {
-		return nil, err
-	}
-	tokens, err := newTokenSource(tg, a.red)
-	if err != nil {
-		return nil, err
-	}
-	lr := &loadRun{release: func() {}}
-	lr.cfg = load.Config{Plan: plan, BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Tokens: tokens, Spec: s,
-		Egress: tg.Gate, OutDir: dir, Journal: j, Events: a.stderr, Now: a.now}
-	if a.interactive && !l.quiet {
-		lr.cfg.Progress = a.stderr
-	}
+// observe serves cfg's Prometheus metrics on --metrics-addr and starts the
+// --cpuprofile profile; release ends both. A bare ":PORT" binds loopback;
+// another interface only when its host is spelled out, and it is printed
+// as such.
+func (l *loadFlags) observe(a *app, cfg *load.Config) (release func(), err error) {
+	release = func() {}
 	if l.metricsAddr != "" {
-		if err := l.serveMetrics(a, lr); err != nil {
-			return nil, err
+		addr := l.metricsAddr
+		if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+			addr = net.JoinHostPort("127.0.0.1", port)
 		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, usagef("--metrics-addr: %v", err)
+		}
+		reg := prometheus.NewRegistry()
+		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		where := "loopback only"
+		if !ln.Addr().(*net.TCPAddr).IP.IsLoopback() {
+			where = "reachable from other machines"
+		}
+		fmt.Fprintf(a.stderr, "metrics: http://%s/metrics (%s)\n", ln.Addr(), where)
+		cfg.Registerer = reg
+		release = func() { _ = srv.Close() }
 	}
 	if l.cpuProfile != "" {
-		if err := l.startProfile(a, lr); err != nil {
-			lr.release()
-			return nil, err
+		f, err := reports.CreateProfile(l.cpuProfile)
+		if err == nil {
+			if err = pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			release()
+			return nil, usagef("--cpuprofile: %v", err)
+		}
+		stopServer := release
+		release = func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
+			}
+			stopServer()
 		}
 	}
-	return lr, nil
+	return release, nil
 }
 
-// serveMetrics serves the run's Prometheus metrics on --metrics-addr. A
-// bare ":PORT" binds loopback; another interface only when its host is
-// spelled out, and it is printed as such.
-func (l *loadFlags) serveMetrics(a *app, lr *loadRun) error {
-	addr := l.metricsAddr
-	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
-		addr = net.JoinHostPort("127.0.0.1", port)
+// runLoad runs plan against the session's target on feed (n as openOffers
+// returns it) and puts the result in rep; a failed run is written as an
+// error report (session.failed).
+func (l *loadFlags) runLoad(ctx context.Context, a *app, st *session, rep *reports.Report, plan load.Plan, feed load.Feed, n int, allowProduction bool) error {
+	if err := l.checkTarget(st.tg, plan, allowProduction); err != nil {
+		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	tokens, err := newTokenSource(st.tg, a.red)
 	if err != nil {
-		return usagef("--metrics-addr: %v", err)
+		return err
 	}
-	reg := prometheus.NewRegistry()
-	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	where := "loopback only"
-	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
-		where = "reachable from other machines"
+	cfg := load.Config{Plan: plan, BaseURL: st.tg.BaseURL, PartnerID: st.tg.PartnerID, Tokens: tokens, Spec: st.spec,
+		Egress: st.tg.Gate, OutDir: st.dir, Journal: st.journal, Events: a.stderr, Now: a.now, Offers: feed}
+	if a.interactive && !l.quiet {
+		cfg.Progress = a.stderr
 	}
-	fmt.Fprintf(a.stderr, "metrics: http://%s/metrics (%s)\n", ln.Addr(), where)
-	lr.cfg.Registerer = reg
-	prev := lr.release
-	lr.release = func() { _ = srv.Close(); prev() }
-	return nil
-}
-
-// startProfile starts the --cpuprofile CPU profile, stopped by lr.release.
-func (l *loadFlags) startProfile(a *app, lr *loadRun) error {
-	f, err := reports.CreateProfile(l.cpuProfile)
+	release, err := l.observe(a, &cfg)
 	if err != nil {
-		return usagef("--cpuprofile: %v", err)
+		return err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return usagef("--cpuprofile: %v", err)
+	defer release()
+	if cfg.Policyholder, err = readPolicyholder(l.policyholder); err != nil {
+		return err
 	}
-	prev := lr.release
-	lr.release = func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
+	if rep.Contract != nil {
+		fmt.Fprintln(a.stdout) // after run's contract stage
+	}
+	if err := reports.ConsolePlan(a.stdout, plan, st.tg.Describe(), n); err != nil {
+		return err
+	}
+	res, err := load.Run(ctx, cfg)
+	if res != nil {
+		rep.Load = res
+		if l.sh.Count > 1 {
+			rep.Shard = l.sh.String()
 		}
-		prev()
+		console(a, reports.ConsoleLoad, rep)
+	}
+	if err != nil {
+		return st.failed(rep, loadError(st.tg, err))
 	}
 	return nil
 }
@@ -417,19 +377,14 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 	rf.register(fs, reports.KindLoad)
 	sf.register(fs)
 	bf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	plan, err := lf.plan(fs)
 	if err != nil {
 		return err
 	}
-	if err := lf.setEgress(&tf); err != nil {
-		return err
-	}
+	tf.maxRate, tf.shard = lf.maxRate, egress.Shard(lf.sh)
 	tf.partnerInputs = map[string]string{"--offers": lf.offers}
 	base, tol, err := bf.load()
 	if err != nil {
@@ -448,61 +403,23 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 		return err
 	}
 	defer func() { _ = feed.Close() }()
-	lr, err := lf.prepare(a, fs, st.tg, st.spec, st.dir, st.journal, tf.allowProduction)
-	if err != nil {
-		return err
-	}
-	defer lr.release()
-	lr.cfg.Offers, lr.offers = feed, n
-	if lr.cfg.Policyholder, err = readPolicyholder(lf.policyholder); err != nil {
-		return err
-	}
 	rep := st.report(reports.KindLoad)
-	if err := lr.attack(ctx, a, st, rep, lf.shardLabel()); err != nil {
+	if err := lf.runLoad(ctx, a, st, rep, plan, feed, n, tf.allowProduction); err != nil {
 		return err
 	}
 	bf.apply(a, rep, base, tol)
 	return st.finish(rep)
 }
 
-// attack prints the plan, runs the load and puts its result in rep (with
-// the shard's label); a failed run is written as an error report
-// (session.failed).
-func (lr *loadRun) attack(ctx context.Context, a *app, st *session, rep *reports.Report, shard string) error {
-	if err := reports.ConsolePlan(a.stdout, lr.cfg.Plan, st.tg.Describe(), lr.offers); err != nil {
-		return err
-	}
-	res, err := load.Run(ctx, lr.cfg)
-	if res != nil {
-		rep.Load, rep.Shard = res, shard
-		console(a, reports.ConsoleLoad, rep)
-	}
-	if err != nil {
-		return st.failed(rep, loadError(st.tg, err))
-	}
-	return nil
-}
-
-// setEgress gives the target flags the job's ceiling and this process's
-// shard, for the egress gate.
-func (l *loadFlags) setEgress(tf *targetFlags) error {
-	sh, err := l.parseShard()
-	if err != nil {
-		return err
-	}
-	tf.maxRate, tf.shard = l.maxRate, egress.Shard{Index: sh.Index, Count: sh.Count}
-	return nil
-}
-
 // dryRunPlan prints what a run would do and sends nothing: the embedded
 // sandbox is not started, and an offers file is only read.
 func (l *loadFlags) dryRunPlan(ctx context.Context, a *app, tf *targetFlags, plan load.Plan) error {
-	tg, err := tf.resolveDry(a)
+	tg, err := tf.resolve(a, false)
 	if err != nil {
 		return err
 	}
-	// The embedded sandbox is loopback and not started: its BaseURL is a
-	// description, not a URL to check.
+	// The embedded sandbox is not started: its BaseURL is a description,
+	// not a URL to check.
 	if !tg.Embedded {
 		if err := l.checkTarget(tg, plan, tf.allowProduction); err != nil {
 			return err
@@ -524,9 +441,8 @@ func (l *loadFlags) dryRunPlan(ctx context.Context, a *app, tf *targetFlags, pla
 // (exit 2), credentials refused too; the journal, the token endpoint and the
 // target are infrastructure (exit 3).
 func loadError(tg *target, err error) error {
-	var pe *load.PlanError
 	switch {
-	case errors.As(err, &pe):
+	case errors.As(err, new(*load.PlanError)):
 		return planError(err)
 	case errors.Is(err, load.ErrFeed):
 		return usagef("--offers: %v", err)

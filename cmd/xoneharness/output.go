@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/xoneharness/xoneharness/reports"
@@ -59,16 +60,15 @@ func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), er
 		removeCreated()
 		return "", nil, nil, usagef("--report-dir: %v", err)
 	}
-	cleanup := func() {
-		claim.Release()
-		removeCreated()
-	}
-	return dir, formats, cleanup, nil
+	return dir, formats, func() { claim.Release(); removeCreated() }, nil
 }
 
-// writeReport decides the verdict, writes every format, appends the Markdown
-// to $GITHUB_STEP_SUMMARY when set, and prints where the files are.
-func writeReport(a *app, dir string, formats []string, rep *reports.Report) error {
+// finishReport decides the verdict, writes every format (and the Markdown
+// to $GITHUB_STEP_SUMMARY when set), prints where the files are and the
+// verdict line, and returns the verdict's error: nil for pass, errFindings
+// or errIncomplete. The verdict line names runDir, a run's directory, when
+// set.
+func finishReport(a *app, dir string, formats []string, rep *reports.Report, runDir string) error {
 	rep.Decide()
 	paths, err := reports.WriteDir(dir, rep, formats, reports.Scrub(a.red.String))
 	if err != nil {
@@ -80,19 +80,16 @@ func writeReport(a *app, dir string, formats []string, rep *reports.Report) erro
 		}
 	}
 	fmt.Fprintf(a.stdout, "reports: %s\n", strings.Join(paths, " "))
-	return nil
-}
-
-// finishReport writes the report, prints the verdict line and returns the
-// verdict's error (verdictError).
-func finishReport(a *app, dir string, formats []string, rep *reports.Report) error {
-	if err := writeReport(a, dir, formats, rep); err != nil {
+	if err := reports.ConsoleVerdict(a.stdout, rep, runDir, runDir != "" && slices.Contains(formats, reports.FormatHTML)); err != nil {
 		return err
 	}
-	if err := reports.ConsoleVerdict(a.stdout, rep, "", false); err != nil {
-		return err
+	switch rep.Verdict {
+	case reports.VerdictPass:
+		return nil
+	case reports.VerdictIncomplete:
+		return errIncomplete
 	}
-	return verdictError(rep)
+	return errFindings
 }
 
 // console prints part (reports.ConsoleContract, reports.ConsoleLoad) of
@@ -103,17 +100,8 @@ func console(a *app, part string, rep *reports.Report) {
 	}
 }
 
-// verdictError maps a decided verdict to the error cmd turns into the exit
-// code: nil for pass, errFindings for fail, errIncomplete for incomplete.
-func verdictError(rep *reports.Report) error {
-	switch rep.Verdict {
-	case reports.VerdictPass:
-		return nil
-	case reports.VerdictIncomplete:
-		return errIncomplete
-	}
-	return errFindings
-}
+// waiting prints what an offers stream waits for.
+func (a *app) waiting(msg string) { fmt.Fprintln(a.stderr, msg) }
 
 func appendStepSummary(a *app, path string, rep *reports.Report) error {
 	md, err := reports.Render(rep, reports.FormatMarkdown, reports.Scrub(a.red.String))
@@ -150,14 +138,15 @@ func readPolicyholder(path string) (json.RawMessage, error) {
 	}
 	var obj map[string]any
 	if err := json.Unmarshal(b, &obj); err != nil {
-		line := 1
+		var off int64
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &se) {
-			line = 1 + strings.Count(string(b[:min(int(se.Offset), len(b))]), "\n")
+			off = se.Offset
 		} else if errors.As(err, &te) {
-			line = 1 + strings.Count(string(b[:min(int(te.Offset), len(b))]), "\n")
+			off = te.Offset
 		}
+		line := 1 + strings.Count(string(b[:min(int(off), len(b))]), "\n")
 		return nil, usagef("--policyholder: %s:%d: want one JSON object: %v", path, line, err)
 	}
 	if obj == nil { // the JSON literal null

@@ -131,7 +131,7 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	}
 	defer claim.Release()
 	bf.apply(a, rep, base, tol)
-	return finishReport(a, claim.Dir(), formats, rep)
+	return finishReport(a, claim.Dir(), formats, rep, "")
 }
 
 // parseInterspersed parses the flags wherever they stand among the inputs

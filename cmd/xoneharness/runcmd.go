@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
 )
@@ -46,17 +47,14 @@ Examples:
     XONE_PARTNER_ID=P-1 xoneharness run --offers offers.csv --rate 5/s --duration 1m
 `
 
-// Defaults of run's load stage.
+// Defaults of run's load stage: against the embedded sandbox, and off it;
+// runP99 applies when no --threshold is given, besides the safety gates.
 const (
-	runRate         = "30/s"
-	runRateLive     = "2/s"
-	runDuration     = 20 * time.Second
-	runDurationLive = 20 * time.Second
+	runRate     = "30/s"
+	runRateLive = "2/s"
+	runDuration = 20 * time.Second
+	runP99      = "p99<500ms"
 )
-
-// runP99 is the load stage's latency target when no --threshold is given;
-// the safety gates apply besides it.
-const runP99 = "p99<500ms"
 
 func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	fs := newFlagSet(a, "run", runUsage)
@@ -76,20 +74,25 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	sf.register(fs)
 	continueOnFail := fs.Bool("continue-on-fail", false, "run the load stage even when the contract suite failed")
 	fs.BoolVar(&lf.quiet, "quiet", false, "no progress lines")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	if err := checkRunFlags(a, fs, &tf, &cf, &lf); err != nil {
+	// Every flag is checked before anything is sent: a bad --rate must not
+	// cost an offer.
+	lf.extraDefaults = []string{runP99}
+	lf.race = cf.race // one --race for the contract's race check and the load stage's groups
+	if _, err := lf.plan(fs); err != nil {
 		return err
 	}
+	tf.maxRate, tf.shard = lf.maxRate, egress.Shard(lf.sh)
+	if err := cf.check(a); err != nil {
+		return err
+	}
+	tf.partnerInputs = map[string]string{"--offer-id": cf.offerID, "--offers": cf.offersFile}
 	base, tol, err := bf.load()
 	if err != nil {
 		return err
 	}
-	// Stage 1: spec preflight.
 	defects, _, source, err := sf.preflight(ctx, cf.strict)
 	if err != nil {
 		return err
@@ -112,24 +115,6 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	return st.finish(rep)
 }
 
-// checkRunFlags validates every flag before anything is sent: a bad --rate
-// must not cost an offer.
-func checkRunFlags(a *app, fs *flag.FlagSet, tf *targetFlags, cf *contractFlags, lf *loadFlags) error {
-	lf.extraDefaults = []string{runP99}
-	lf.race = cf.race // one --race for the contract's race check and the load stage's groups
-	if _, err := lf.plan(fs); err != nil {
-		return err
-	}
-	if err := lf.setEgress(tf); err != nil {
-		return err
-	}
-	if err := cf.check(a); err != nil {
-		return err
-	}
-	tf.partnerInputs = map[string]string{"--offer-id": cf.offerID, "--offers": cf.offersFile}
-	return nil
-}
-
 // runStages runs the contract stage, then the load stage, into rep. The
 // offers are one stream (a file, a named pipe, or "-"): the contract suite
 // takes its first row (of this shard's share) unless an offer is
@@ -139,59 +124,42 @@ func checkRunFlags(a *app, fs *flag.FlagSet, tf *targetFlags, cf *contractFlags,
 func runStages(ctx context.Context, a *app, st *session, rep *reports.Report, fs *flag.FlagSet, cf *contractFlags, lf *loadFlags, allowProduction, continueOnFail bool) error {
 	if !st.tg.Embedded && !flagSet(fs, "rate") && !flagSet(fs, "stages") {
 		lf.rate = runRateLive
-		if !flagSet(fs, "duration") {
-			lf.duration = runDurationLive
-		}
 	}
 	// The load stage's safety rules (production host, --max-rate off
 	// loopback) are checked before the contract suite confirms an offer.
-	if plan, err := lf.plan(fs); err != nil {
+	plan, err := lf.plan(fs)
+	if err != nil {
 		return err
 	} else if err := lf.checkTarget(st.tg, plan, allowProduction); err != nil {
 		return err
 	}
-	var stream load.Feed
+	feed, n := load.Feed(nil), reports.OffersStream
 	if cf.offersFile != "" {
-		s, _, err := lf.openOffers(ctx, a, st.tg, cf.offersFile, st.claims)
-		if err != nil {
+		if feed, _, err = lf.openOffers(ctx, a, st.tg, cf.offersFile, st.claims); err != nil {
 			return err
 		}
-		defer func() { _ = s.Close() }()
-		stream = s
+		defer func() { _ = feed.Close() }()
 	}
-	cres, err := runContract(ctx, a, st, cf, stream)
+	cres, err := runContract(ctx, a, st, cf, feed)
 	if err != nil {
 		return err
 	}
 	rep.Contract = cres
 	switch {
 	case cres.Failed() && !continueOnFail:
-		rep.Notes = append(rep.Notes, "load stage skipped: the contract suite failed (--continue-on-fail runs it anyway)")
-		fmt.Fprintln(a.stdout, "load stage skipped: the contract suite failed (--continue-on-fail runs it anyway)")
+		const skipped = "load stage skipped: the contract suite failed (--continue-on-fail runs it anyway)"
+		rep.Notes = append(rep.Notes, skipped)
+		fmt.Fprintln(a.stdout, skipped)
 		return nil
 	case ctx.Err() != nil:
 		rep.MarkIncomplete("load stage skipped: interrupted")
 		return nil
 	}
-	return runLoadStage(ctx, a, st, rep, fs, lf, stream, allowProduction)
-}
-
-// runLoadStage runs run's load stage on the rest of the offers stream (or
-// generated offers against the embedded sandbox).
-func runLoadStage(ctx context.Context, a *app, st *session, rep *reports.Report, fs *flag.FlagSet, lf *loadFlags, stream load.Feed, allowProduction bool) error {
-	feed, n := stream, reports.OffersStream
 	if feed == nil {
-		var err error
 		if feed, n, err = lf.openOffers(ctx, a, st.tg, "", nil); err != nil {
 			return usagef("--offers: required for the load stage against %s (a confirmed offer is consumed)", st.tg.BaseURL)
 		}
 	}
-	lr, err := lf.prepare(a, fs, st.tg, st.spec, st.dir, st.journal, allowProduction)
-	if err != nil {
-		return err
-	}
-	defer lr.release()
-	lr.cfg.Offers, lr.offers = feed, n
-	fmt.Fprintln(a.stdout)
-	return lr.attack(ctx, a, st, rep, lf.shardLabel())
+	lf.policyholder = cf.policyholder // run's --policyholder is the contract's flag; both stages send it
+	return lf.runLoad(ctx, a, st, rep, plan, feed, n, allowProduction)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -39,23 +38,14 @@ Examples:
     -d '{"grant_type":"client_credentials","client_id":"sandbox-client","client_secret":"sandbox-secret"}'
 `
 
-// sandboxFlags holds the sandbox knobs, shared by "sandbox" and the hidden
-// fault options of other commands' tests.
+// sandboxFlags are the sandbox command's knobs.
 type sandboxFlags struct {
-	addr          string
-	latency       time.Duration
-	latencyMedian time.Duration
-	latencyP99    time.Duration
-	stall         string
-	errorRate     float64
-	throttleRate  float64
-	retryAfter    time.Duration
-	resetRate     float64
-	tokenTTL      time.Duration
-	seed          int64
-	drift         string
-	everyMember   bool
-	allowRemote   bool
+	addr, stall, drift                 string
+	latency, latencyMedian, latencyP99 time.Duration
+	retryAfter, tokenTTL               time.Duration
+	errorRate, throttleRate, resetRate float64
+	seed                               int64
+	everyMember, allowRemote           bool
 }
 
 func (s *sandboxFlags) register(fs *flag.FlagSet) {
@@ -78,18 +68,12 @@ func (s *sandboxFlags) register(fs *flag.FlagSet) {
 // options turns the flags into sandbox options; errors name the flag.
 func (s *sandboxFlags) options() ([]sandbox.Option, error) {
 	var opts []sandbox.Option
-	ratio := func(name string, v float64) error {
-		if !(v >= 0 && v <= 1) { // NaN too
-			return usagef("--%s: want a fraction between 0 and 1, got %v", name, v)
-		}
-		return nil
-	}
 	for _, r := range []struct {
 		name string
 		v    float64
 	}{{"error-rate", s.errorRate}, {"throttle-rate", s.throttleRate}, {"reset-rate", s.resetRate}} {
-		if err := ratio(r.name, r.v); err != nil {
-			return nil, err
+		if !(r.v >= 0 && r.v <= 1) { // NaN too
+			return nil, usagef("--%s: want a fraction between 0 and 1, got %v", r.name, r.v)
 		}
 	}
 	if s.latency < 0 {
@@ -173,11 +157,8 @@ func cmdSandbox(ctx context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "sandbox", sandboxUsage)
 	var sf sandboxFlags
 	sf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if sf.drift == "list" {
 		for _, m := range sandbox.DriftModes() {
@@ -198,13 +179,9 @@ func cmdSandbox(ctx context.Context, a *app, args []string) error {
 	}
 	srv, err := sandbox.Start(append(opts, sandbox.Addr(sf.addr))...)
 	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			return err
-		}
-		// Unknown drift modes and bad knobs come back from New; a busy port
-		// from Listen. Both are the user's configuration.
-		return usagef("%v", err)
+		// An unknown drift mode, a bad knob or a busy port: the user's
+		// configuration.
+		return usageError{err}
 	}
 	defer srv.Close()
 	fmt.Fprintf(a.stdout, `XONE sandbox listening on %s

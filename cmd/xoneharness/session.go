@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -55,7 +53,7 @@ func openSession(ctx context.Context, a *app, rf *reportFlags, tf *targetFlags, 
 	if st.spec, err = sf.loadContext(ctx, strict); err != nil {
 		return st, err
 	}
-	if st.tg, err = tf.resolve(a, tf.sandboxOptions()...); err != nil {
+	if st.tg, err = tf.resolve(a, true); err != nil {
 		return st, err
 	}
 	st.closers = append(st.closers, st.tg.Close)
@@ -144,23 +142,9 @@ func (st *session) failed(rep *reports.Report, err error) error {
 	return err
 }
 
-// finish decides the verdict, writes every format and prints the verdict
-// line; it returns the verdict's error (verdictError).
+// finish writes rep (finishReport) and returns the verdict's error.
 func (st *session) finish(rep *reports.Report) error {
 	rep.FinishedAt = st.a.now()
 	st.reported = true
-	if err := writeReport(st.a, st.dir, st.formats, rep); err != nil {
-		return err
-	}
-	if err := reports.ConsoleVerdict(st.a.stdout, rep, st.dir, slices.Contains(st.formats, reports.FormatHTML)); err != nil {
-		return err
-	}
-	return verdictError(rep)
-}
-
-// errClaimed reports whether err is an offer another run claimed: the
-// user's input (exit 2), naming that run.
-func errClaimed(err error) bool {
-	var ce *ledger.ClaimedError
-	return errors.As(err, &ce)
+	return finishReport(st.a, st.dir, st.formats, rep, st.dir)
 }

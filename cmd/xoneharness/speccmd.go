@@ -84,10 +84,8 @@ func cmdSpecLint(ctx context.Context, a *app, args []string) error {
 		if defects == nil {
 			defects = []spec.Defect{}
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(defects); err != nil {
-			return fmt.Errorf("lint: write: %w", err)
+		if err := writeJSON(a, "lint", defects); err != nil {
+			return err
 		}
 	} else {
 		fmt.Fprintf(a.stdout, "%s: %d defects, %d handled by the overlay\n\n", source, len(defects), len(defects)-unhandled)
@@ -128,44 +126,9 @@ type specFlags struct {
 	loadedStrict bool
 }
 
-// register adds --spec and --overlay to fs.
 func (f *specFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.spec, "spec", "", "OpenAPI document (JSON or YAML) to test against, instead of the embedded vendor document")
 	fs.StringVar(&f.overlay, "overlay", "", "OpenAPI Overlay 1.0 document that corrects it, instead of the embedded overlay")
-}
-
-// document reads --spec (the embedded vendor document when unset) and names it for messages.
-// A missing or unreadable file, or one beyond the loader's limits, is a usage error (exit 2).
-func (f *specFlags) document(step string) (doc []byte, source string, err error) {
-	if f.spec == "" {
-		return spec.Vendor(), "embedded vendor document", nil
-	}
-	doc, err = spec.ReadDocument(f.spec)
-	if errors.As(err, new(*spec.LimitError)) {
-		return nil, "", f.specError(step, f.spec, err)
-	}
-	if err != nil {
-		return nil, "", usagef("%s: --spec: %w", step, err)
-	}
-	return doc, f.spec, nil
-}
-
-// overlayDocument reads --overlay; nil when unset (the embedded overlay applies). It reads at
-// most one byte more than spec.MaxDocumentSize, enough for spec to refuse a larger file.
-func (f *specFlags) overlayDocument(step string) ([]byte, error) {
-	if f.overlay == "" {
-		return nil, nil
-	}
-	file, err := os.Open(f.overlay)
-	if err != nil {
-		return nil, usagef("%s: --overlay: %v", step, err)
-	}
-	defer file.Close()
-	b, err := io.ReadAll(io.LimitReader(file, spec.MaxDocumentSize+1))
-	if err != nil {
-		return nil, usagef("%s: --overlay %s: %v", step, f.overlay, err)
-	}
-	return b, nil
 }
 
 // specError maps an error of spec: an input beyond a limit of the loader (*spec.LimitError) is a
@@ -185,26 +148,38 @@ func (f *specFlags) specError(step, source string, err error) error {
 	return fmt.Errorf("%s: %s: %w", step, source, err)
 }
 
-// options reads the document and the overlay the flags name and returns the document, the spec
-// options that load it (ctx included) and the document's name for messages.
-func (f *specFlags) options(ctx context.Context, step string) (doc []byte, opts []spec.Option, source string, err error) {
-	doc, source, err = f.document(step)
-	if err != nil {
-		return nil, nil, "", err
+// options reads the files the flags name (a file that cannot be read is a usage error) and
+// returns the document, the spec options that load it (ctx included) and its name for messages.
+// The overlay is read to one byte beyond spec.MaxDocumentSize, enough for spec to refuse it.
+func (f *specFlags) options(ctx context.Context, step string) ([]byte, []spec.Option, string, error) {
+	doc, source := spec.Vendor(), "embedded vendor document"
+	if f.spec != "" {
+		b, err := spec.ReadDocument(f.spec)
+		if errors.As(err, new(*spec.LimitError)) {
+			return nil, nil, "", f.specError(step, f.spec, err)
+		} else if err != nil {
+			return nil, nil, "", usagef("%s: --spec: %w", step, err)
+		}
+		doc, source = b, f.spec
 	}
-	overlay, err := f.overlayDocument(step)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	opts = []spec.Option{spec.Context(ctx), spec.FromDocument(doc)}
-	if overlay != nil {
-		opts = append(opts, spec.WithOverlay(overlay))
+	opts := []spec.Option{spec.Context(ctx), spec.FromDocument(doc)}
+	if f.overlay != "" {
+		file, err := os.Open(f.overlay)
+		if err != nil {
+			return nil, nil, "", usagef("%s: --overlay: %v", step, err)
+		}
+		defer file.Close()
+		b, err := io.ReadAll(io.LimitReader(file, spec.MaxDocumentSize+1))
+		if err != nil {
+			return nil, nil, "", usagef("%s: --overlay %s: %v", step, f.overlay, err)
+		}
+		opts = append(opts, spec.WithOverlay(b))
 	}
 	return doc, opts, source, nil
 }
 
 // lintContext lints the document the flags name with their overlay, and names the document for
-// messages; it returns when ctx ends. Unreadable files and documents are usage errors (exit 2).
+// messages; it returns when ctx ends.
 func (f *specFlags) lintContext(ctx context.Context, step string) ([]spec.Defect, string, error) {
 	doc, opts, source, err := f.options(ctx, step)
 	if err != nil {
@@ -217,10 +192,9 @@ func (f *specFlags) lintContext(ctx context.Context, step string) ([]spec.Defect
 	return defects, source, nil
 }
 
-// preflight builds the Spec the flags name (Strict when strict) and returns the document's
-// defects and how the overlay handles them (spec.Lint's answer), the Spec and the document's name,
-// from one read of the document and the overlay; it returns when ctx ends. It keeps the Spec: a
-// later loadContext with the same strict returns it. Errors are loadContext's.
+// preflight builds the Spec the flags name (Strict when strict) and returns its defects
+// (spec.Lint's answer), the Spec and the document's name, from one read of the files. A later
+// loadContext with the same strict returns this Spec.
 func (f *specFlags) preflight(ctx context.Context, strict bool) ([]spec.Defect, *spec.Spec, string, error) {
 	s, source, err := f.load(ctx, "spec preflight", strict)
 	if err != nil {
@@ -231,9 +205,8 @@ func (f *specFlags) preflight(ctx context.Context, strict bool) ([]spec.Defect, 
 }
 
 // loadContext builds the Spec the flags name, Strict when strict (or returns preflight's); it
-// returns when ctx ends. A file that cannot be read, a document without the confirm operation,
-// an overlay that does not apply to it, or an input beyond the loader's limits is a usage error
-// (exit 2) naming what is wrong; the caller prefixes nothing.
+// returns when ctx ends. A document or an overlay the harness cannot use is a usage error (exit 2)
+// naming what is wrong.
 func (f *specFlags) loadContext(ctx context.Context, strict bool) (*spec.Spec, error) {
 	if f.loaded != nil && f.loadedStrict == strict {
 		return f.loaded, nil
@@ -264,43 +237,29 @@ func cmdSpecDiff(ctx context.Context, a *app, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var oldDoc, newDoc []byte
-	var oldName, newName string
-	read := func(name string) ([]byte, error) {
+	if n := fs.NArg(); n < 1 || n > 2 {
+		return usagef("diff: want NEW or OLD NEW, got %d arguments", n)
+	}
+	var docs [][]byte
+	for _, name := range fs.Args() {
 		b, err := spec.ReadDocument(name)
 		if err != nil {
-			return nil, usagef("diff: %s: %w", name, err)
+			return usagef("diff: %s: %w", name, err)
 		}
-		return b, nil
+		docs = append(docs, b)
 	}
-	var err error
-	switch fs.NArg() {
-	case 1:
-		oldDoc, oldName = spec.Vendor(), "embedded vendor document"
-		newName = fs.Arg(0)
-		if newDoc, err = read(newName); err != nil {
-			return err
-		}
-	case 2:
-		oldName, newName = fs.Arg(0), fs.Arg(1)
-		if oldDoc, err = read(oldName); err != nil {
-			return err
-		}
-		if newDoc, err = read(newName); err != nil {
-			return err
-		}
-	default:
-		return usagef("diff: want NEW or OLD NEW, got %d arguments", fs.NArg())
+	oldName, oldDoc := "embedded vendor document", spec.Vendor()
+	newName, newDoc := fs.Arg(fs.NArg()-1), docs[len(docs)-1]
+	if fs.NArg() == 2 {
+		oldName, oldDoc = fs.Arg(0), docs[0]
 	}
 	rep, err := spec.Diff(oldDoc, newDoc, spec.Context(ctx))
 	if err != nil {
 		return (&specFlags{}).specError("diff", oldName+" "+newName, err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return fmt.Errorf("diff: write: %w", err)
+		if err := writeJSON(a, "diff", rep); err != nil {
+			return err
 		}
 	} else {
 		fmt.Fprintf(a.stdout, "%s -> %s: %d changes, %d breaking\n", oldName, newName, rep.Total, rep.Breaking)
@@ -325,6 +284,16 @@ func cmdSpecDiff(ctx context.Context, a *app, args []string) error {
 	}
 	if rep.Breaking > 0 {
 		return errFindings
+	}
+	return nil
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(a *app, step string, v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("%s: write: %w", step, err)
 	}
 	return nil
 }

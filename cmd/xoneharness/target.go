@@ -19,36 +19,25 @@ import (
 	"github.com/xoneharness/xoneharness/internal/sandbox"
 	targetpkg "github.com/xoneharness/xoneharness/internal/target"
 	"github.com/xoneharness/xoneharness/internal/xone"
-	"github.com/xoneharness/xoneharness/load"
 )
 
 // targetFlags are the flags shared by every command that sends traffic.
 // Flags override the XONE_* environment variables.
 type targetFlags struct {
-	baseURL          string
-	tokenURL         string
-	clientID         string
-	clientSecretFile string
-	partnerID        string
-	tokenStyle       string
-	caFile           string
-	insecure         bool
-	allowProduction  bool
-	timeout          time.Duration
-	// sandbox is --sandbox: the embedded sandbox is meant even though
-	// partner settings are present; drift is --drift, its drift modes.
-	sandbox     bool
-	drift       string
-	everyMember bool
+	baseURL, tokenURL, clientID, clientSecretFile, partnerID string
+	tokenStyle, caFile                                       string
+	insecure, allowProduction                                bool
+	timeout                                                  time.Duration
+	sandbox                                                  bool   // the embedded sandbox is meant despite partner settings
+	drift                                                    string // the embedded sandbox's drift modes
+	everyMember                                              bool
 	// maxRate and shard are the egress gate's ceiling (the whole job's, in
-	// sends per second off loopback) and this process's shard: load and run
-	// set them from --max-rate and --shard before resolving; 0 means
-	// egress.DefaultMaxRate.
+	// sends per second off loopback; 0 is egress.DefaultMaxRate) and this
+	// process's shard, which load and run set before resolving.
 	maxRate float64
 	shard   egress.Shard
 	// partnerInputs are the command's own partner settings (--offer-id,
-	// --offers), by flag name, for the check that a partner setting
-	// without a base URL is a mistake.
+	// --offers) by flag name: without a base URL they are a mistake.
 	partnerInputs map[string]string
 }
 
@@ -71,19 +60,10 @@ func (t *targetFlags) register(fs *flag.FlagSet) {
 // target is a resolved target: the embedded sandbox or a partner's host.
 type target = targetpkg.Target
 
-// resolve applies flags over env, validates everything, and starts the
-// embedded sandbox when no base URL is configured. sandboxOpts are passed to
-// the sandbox when it is started.
-func (t *targetFlags) resolve(a *app, sandboxOpts ...sandbox.Option) (*target, error) {
-	return t.resolveTarget(a, true, sandboxOpts...)
-}
-
-// resolveDry is resolve without starting the embedded sandbox (--dry-run).
-func (t *targetFlags) resolveDry(a *app) (*target, error) {
-	return t.resolveTarget(a, false)
-}
-
-func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.Option) (*target, error) {
+// resolve applies flags over env, validates everything, and without a base
+// URL resolves the embedded sandbox, started when start is set (a dry run
+// does not).
+func (t *targetFlags) resolve(a *app, start bool) (*target, error) {
 	if t.timeout <= 0 {
 		return nil, usagef("--http-timeout: must be positive, got %s", t.timeout)
 	}
@@ -111,18 +91,15 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 		Secret:           func() (string, error) { return t.secret(a) },
 		ReadOnlyClientID: strings.TrimSpace(a.getenv("XONE_READONLY_CLIENT_ID")),
 		ReadOnlySecret:   strings.TrimSpace(a.getenv("XONE_READONLY_CLIENT_SECRET")),
-		Style:            style, Timeout: t.timeout, Sandbox: t.sandbox, SandboxFrom: "--sandbox", SandboxOptions: sandboxOpts,
+		Style:            style, Timeout: t.timeout, Sandbox: t.sandbox, SandboxFrom: "--sandbox",
 	}
 	if t.clientSecretFile != "" {
 		s.SecretFrom = "--client-secret-file"
 	} else if strings.TrimSpace(a.getenv("XONE_CLIENT_SECRET")) != "" {
 		s.SecretFrom = "XONE_CLIENT_SECRET"
 	}
-	for _, p := range []struct{ flag, val, env string }{
-		{"--offer-id", t.partnerInputs["--offer-id"], "XONE_OFFER_ID"}, {"--offers", t.partnerInputs["--offers"], ""},
-	} {
-		s.Partner = append(s.Partner, set(p.val, p.flag, p.env))
-	}
+	s.Partner = []targetpkg.Setting{set(t.partnerInputs["--offer-id"], "--offer-id", "XONE_OFFER_ID"),
+		set(t.partnerInputs["--offers"], "--offers", "")}
 	for name, on := range map[string]bool{"--sandbox": t.sandbox, "--drift": t.drift != "", "--every-member": t.everyMember} {
 		if on {
 			s.SandboxOnly = append(s.SandboxOnly, name)
@@ -131,6 +108,10 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 	slices.Sort(s.SandboxOnly)
 	if t.drift != "" {
 		s.DriftFrom = "--drift"
+		s.SandboxOptions = append(s.SandboxOptions, sandbox.Drift(strings.Split(t.drift, ",")...))
+	}
+	if t.everyMember {
+		s.SandboxOptions = append(s.SandboxOptions, sandbox.EveryMember())
 	}
 	tg, err := targetpkg.Resolve(s, gate, start)
 	switch {
@@ -144,18 +125,6 @@ func (t *targetFlags) resolveTarget(a *app, start bool, sandboxOpts ...sandbox.O
 	a.red.Add(tg.Secret)
 	a.red.Add(tg.ReadOnlySecret)
 	return tg, nil
-}
-
-// sandboxOptions are the embedded sandbox's options from the flags.
-func (t *targetFlags) sandboxOptions() []sandbox.Option {
-	var opts []sandbox.Option
-	if t.drift != "" {
-		opts = append(opts, sandbox.Drift(strings.Split(t.drift, ",")...))
-	}
-	if t.everyMember {
-		opts = append(opts, sandbox.EveryMember())
-	}
-	return opts
 }
 
 // secret reads the client secret from --client-secret-file or
@@ -242,39 +211,6 @@ func pickSource(a *app, flagVal, flagName, envName string) (string, string) {
 		return flagVal, flagName
 	}
 	return strings.TrimSpace(a.getenv(envName)), envName
-}
-
-// checkMaxRate validates --max-rate: a finite number of sends per second
-// above 0 and at most egress.MaxRateLimit.
-func (l *loadFlags) checkMaxRate() error {
-	if err := egress.CheckMaxRate(l.maxRate); err != nil {
-		return usagef("--max-rate: %v", err)
-	}
-	return nil
-}
-
-// checkTarget applies the plan-time safety rules of the load stage: the
-// production host family and the shard's share of --max-rate off loopback.
-func (l *loadFlags) checkTarget(tg *target, p load.Plan, allowProduction bool) error {
-	if err := l.checkMaxRate(); err != nil {
-		return err
-	}
-	sh, err := l.parseShard()
-	if err != nil {
-		return err
-	}
-	err = load.CheckTarget(tg.BaseURL, p.PeakRate(), l.maxRate, sh.Count, allowProduction)
-	switch {
-	case errors.Is(err, load.ErrProduction):
-		return usagef("%v: add --allow-production if you really mean to confirm real offers there", err)
-	case errors.Is(err, load.ErrMaxRate):
-		return usagef("--max-rate: %v", err)
-	case errors.Is(err, load.ErrAboveCeiling):
-		return usagef("--rate above --max-rate %g/s: %v (--max-rate)", l.maxRate, err)
-	case err != nil:
-		return usageError{err}
-	}
-	return nil
 }
 
 // tlsHint adds what to do to an error caused by an untrusted TLS

@@ -99,7 +99,15 @@ func (b *bencher) vegeta(rate int, d time.Duration) (step, error) {
 // load runs `xoneharness load` with every feature on at rate for d: a fresh offers file, the
 // token source, an idempotency header, 100% validation, evidence, results.bin and the journal
 // with its claims, under a reports root of its own.
-func (b *bencher) load(rate int, d time.Duration) (step, error) {
+func (b *bencher) load(rate int, d time.Duration) (step, error) { return b.loadSampled(rate, d, "1") }
+
+// unvalidated is load with --validate-sample 0: the harness's own cost beside vegeta's.
+func (b *bencher) unvalidated(rate int, d time.Duration) (step, error) {
+	return b.loadSampled(rate, d, "0")
+}
+
+// loadSampled is load validating the fraction sample of the responses.
+func (b *bencher) loadSampled(rate int, d time.Duration, sample string) (step, error) {
 	dir, err := os.MkdirTemp(b.tmp, "load-")
 	if err != nil {
 		return step{}, err
@@ -113,7 +121,7 @@ func (b *bencher) load(rate int, d time.Duration) (step, error) {
 	_, ps, err := b.child(b.bin, "load", "--base-url", b.url, "--client-id", sandbox.ClientID,
 		"--client-secret-file", b.secret, "--partner-id", sandbox.PartnerID, "--rate", strconv.Itoa(rate)+"/s",
 		"--duration", d.String(), "--max-workers", maxWorkers, "--offers", offers,
-		"--idempotency-header", "Idempotency-Key", "--validate-sample", "1", "--evidence", "20",
+		"--idempotency-header", "Idempotency-Key", "--validate-sample", sample, "--evidence", "20",
 		"--report-dir", report, "--format", "json", "--quiet")
 	if err != nil {
 		return step{}, err

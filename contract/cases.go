@@ -65,8 +65,8 @@ type caseDef struct {
 // has no mutable state).
 func suite() []caseDef {
 	valid := confirmBody
-	auth := func(name string, c credential) caseDef {
-		return caseDef{name: name, kind: kindAuth, cred: c, body: valid, contentType: "application/json"}
+	fixed := func(name string, k kind, c credential, known ...int) caseDef {
+		return caseDef{name: name, kind: k, cred: c, body: valid, contentType: "application/json", knownStatuses: known}
 	}
 	neg := func(name string, body func(string, json.RawMessage) []byte, ct string,
 		invalidFor func([]spec.Violation) string, known ...int) caseDef {
@@ -74,11 +74,11 @@ func suite() []caseDef {
 			invalidFor: invalidFor, knownStatuses: known}
 	}
 	return []caseDef{
-		{name: CaseConfirmOK, kind: kindConfirm, cred: credWrite, body: valid, contentType: "application/json"},
-		auth(CaseNoToken, credNone),
-		auth(CaseMalformedToken, credMalformed),
-		auth(CaseExpiredToken, credExpired),
-		auth(CaseWrongScopeToken, credReadOnly),
+		fixed(CaseConfirmOK, kindConfirm, credWrite),
+		fixed(CaseNoToken, kindAuth, credNone),
+		fixed(CaseMalformedToken, kindAuth, credMalformed),
+		fixed(CaseExpiredToken, kindAuth, credExpired),
+		fixed(CaseWrongScopeToken, kindAuth, credReadOnly),
 		neg(CaseMissingQuotes, func(_ string, ph json.RawMessage) []byte {
 			return mustJSON(body{Policyholder: ph})
 		}, "application/json", invalidAt("$.quotes", "required"), 422),
@@ -96,10 +96,8 @@ func suite() []caseDef {
 			return b[:len(b)-1] // drop the closing brace
 		}, "application/json", invalidAt("$", ""), 400, 422),
 		neg(CaseWrongContentType, valid, "text/plain", invalidAt("header:Content-Type", ""), 415, 422, 400),
-		{name: CaseDoubleConfirm, kind: kindDouble, cred: credWrite, body: valid, contentType: "application/json",
-			knownStatuses: []int{422, 409}},
-		{name: CaseConcurrentConfirm, kind: kindRace, cred: credWrite, body: valid, contentType: "application/json",
-			knownStatuses: []int{422, 409}},
+		fixed(CaseDoubleConfirm, kindDouble, credWrite, 422, 409),
+		fixed(CaseConcurrentConfirm, kindRace, credWrite, 422, 409),
 	}
 }
 

@@ -86,10 +86,10 @@ func runGenerated(ctx context.Context, cfg *Config, s sender, token string, loop
 	g := &generator{cfg: cfg, sender: s, token: token, loopback: loopback, schema: root, res: res,
 		gen: &Generation{Seed: seed, Requested: cfg.Generate}}
 	res.Generation = g.gen
-	lim := genLimits{maxQuotes: 3, maxItems: 2} // fresh offers of the embedded sandbox take any quote ids
+	maxQuotes := 3 // fresh offers of the embedded sandbox take any quote ids
 	switch {
 	case cfg.NextOffer != nil:
-		lim.maxQuotes = 1
+		maxQuotes = 1
 		g.gen.OfferBudget = cmp.Or(max(cfg.GenerateOffers, 0), cfg.Generate)
 	case !cfg.Embedded:
 		g.gen.Stopped = "no offer feed for generated cases (--offers): none run"
@@ -100,7 +100,7 @@ func runGenerated(ctx context.Context, cfg *Config, s sender, token string, loop
 	}
 	base := coverageBody(root, "$", 0)
 	fixedMuts := mutations(root, base)
-	pos := positiveBody(root, lim)
+	pos := positiveBody(root, maxQuotes)
 	for i := range cfg.Generate {
 		if ctx.Err() != nil {
 			res.Interrupted = true
@@ -198,7 +198,7 @@ func (g *generator) runCase(ctx context.Context, c genCase) (bool, error) {
 // finding about the target.
 func (g *generator) checkBody(c genCase, body any) error {
 	b := withQuote(body, xone.NewUUID())
-	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/api/partners/p/offers/"+xone.NewUUID()+"/confirm", nil)
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1"+xone.ConfirmPath("p", xone.NewUUID()), nil)
 	req.Header.Set("Content-Type", "application/json")
 	vs := g.cfg.Spec.ValidateRequest(req, b)
 	switch {

@@ -67,37 +67,35 @@ func isQuoteIDPath(path string) bool {
 		strings.Count(path, "[") == 1)
 }
 
-// genLimits bounds the generated arrays: quotes holds 1..maxQuotes items (the
+// maxItems bounds the generated arrays: quotes holds 1..maxQuotes items (the
 // empty-quotes case covers none), other arrays 0..maxItems.
-type genLimits struct {
-	maxQuotes, maxItems int
-}
+const maxItems = 2
 
 // positiveBody generates confirm bodies valid against root and the known requirements.
-func positiveBody(root *schemaNode, lim genLimits) *rapid.Generator[any] {
-	return rapid.Custom(func(t *rapid.T) any { return genValue(t, root, "$", lim) })
+func positiveBody(root *schemaNode, maxQuotes int) *rapid.Generator[any] {
+	return rapid.Custom(func(t *rapid.T) any { return genValue(t, root, "$", maxQuotes) })
 }
 
-func genValue(t *rapid.T, n *schemaNode, path string, lim genLimits) any {
+func genValue(t *rapid.T, n *schemaNode, path string, maxQuotes int) any {
 	switch n.Type {
 	case "object":
 		m := map[string]any{}
 		for _, k := range n.propertyNames() {
 			p := path + "." + k
 			if slices.Contains(n.Required, k) || knownRequired(p) || rapid.Bool().Draw(t, p) {
-				m[k] = genValue(t, n.Properties[k], p, lim)
+				m[k] = genValue(t, n.Properties[k], p, maxQuotes)
 			}
 		}
 		return m
 	case "array":
-		lo, hi := 0, lim.maxItems
+		lo, hi := 0, maxItems
 		if path == "$.quotes" {
-			lo, hi = 1, lim.maxQuotes
+			lo, hi = 1, maxQuotes
 		}
 		k := rapid.IntRange(lo, hi).Draw(t, path+"#")
 		out := make([]any, k)
 		for i := range out {
-			out[i] = genValue(t, n.Items, path+"[]", lim)
+			out[i] = genValue(t, n.Items, path+"[]", maxQuotes)
 		}
 		return out
 	default:

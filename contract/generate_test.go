@@ -105,7 +105,7 @@ func TestGeneratedBodiesKeepTheirPromise(t *testing.T) {
 	root, err := requestSchema(s)
 	require.NoError(t, err)
 	g := &generator{cfg: &Config{Spec: s}}
-	gen := positiveBody(root, genLimits{maxQuotes: 3, maxItems: 2})
+	gen := positiveBody(root, 3)
 	rapid.Check(t, func(rt *rapid.T) {
 		body := gen.Draw(rt, "body")
 		require.NoError(rt, g.checkBody(genCase{name: "p", kind: KindPositive}, body))

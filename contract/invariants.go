@@ -84,9 +84,7 @@ func quoteIDEchoed(data map[string]any, cc caseContext, add report) {
 // policyDatesOrdered: no policy's policy_start_date is after its policy_end_date.
 func policyDatesOrdered(data map[string]any, _ caseContext, add report) {
 	eachPolicy(data, func(path string, p map[string]any) {
-		if err := ordered(p, "policy_start_date", "policy_end_date"); err != "" {
-			add(path, "policy_start_date <= policy_end_date", err, "policy ends before it starts")
-		}
+		ordered(p, "policy_start_date", "policy_end_date", path, "policy ends before it starts", add)
 	})
 }
 
@@ -114,9 +112,7 @@ func currencyCode(data map[string]any, _ caseContext, add report) {
 // timestampsOrdered: created_at <= updated_at (the booking, every policy, the policyholder).
 func timestampsOrdered(data map[string]any, _ caseContext, add report) {
 	check := func(path string, m map[string]any) {
-		if err := ordered(m, "created_at", "updated_at"); err != "" {
-			add(path, "created_at <= updated_at", err, "updated before it was created")
-		}
+		ordered(m, "created_at", "updated_at", path, "updated before it was created", add)
 	}
 	check("$.data", data)
 	eachPolicy(data, check)
@@ -161,20 +157,16 @@ func eachPolicy(data map[string]any, f func(path string, p map[string]any)) {
 	}
 }
 
-// ordered returns "" when m[a] <= m[b] or either is absent or unparsable
-// (the format check reports those), else the observed pair.
-func ordered(m map[string]any, a, b string) string {
-	sa, okA := m[a].(string)
-	sb, okB := m[b].(string)
-	if !okA || !okB {
-		return ""
-	}
+// ordered reports at path, with reason, m[a] after m[b]; nothing when either
+// is absent, not a string or unparsable (the format check reports those).
+func ordered(m map[string]any, a, b, path, reason string, add report) {
+	sa, _ := m[a].(string) // "" does not parse
+	sb, _ := m[b].(string)
 	ta, errA := time.Parse(time.RFC3339Nano, sa)
 	tb, errB := time.Parse(time.RFC3339Nano, sb)
-	if errA != nil || errB != nil || !ta.After(tb) {
-		return ""
+	if errA == nil && errB == nil && ta.After(tb) {
+		add(path, a+" <= "+b, a+"="+sa+" "+b+"="+sb, reason)
 	}
-	return a + "=" + sa + " " + b + "=" + sb
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

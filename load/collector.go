@@ -28,7 +28,6 @@ import (
 // vegeta's results: no locks.
 type collector struct {
 	plan       Plan
-	urlPrefix  string
 	now        func() time.Time
 	stats      *stats
 	results    *resultsWriter
@@ -40,8 +39,8 @@ type collector struct {
 	evidence   *evidence
 	rejections rejections
 	pauses     PauseStats
-	events     io.Writer // nil: none
-	abandoning *atomic.Bool
+	events     io.Writer   // nil: none
+	abandoning atomic.Bool // set when an interrupt cuts the requests in flight off
 
 	undocumented  []bool // undocumented[c]: the document leaves status c out (nil: no spec)
 	undocumentedN uint64

@@ -66,3 +66,10 @@ func TestConnTrackerForgetsClosed(t *testing.T) {
 	tr.CloseIdleConnections()
 	assert.Zero(t, conns.open())
 }
+
+// open is the number of connections t tracks.
+func (t *connTracker) open() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}

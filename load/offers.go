@@ -136,22 +136,21 @@ func checkOffers(path string, opt OfferOptions) (int, error) {
 // writer opens it; cancelling ctx releases the pending open by opening the
 // pipe for writing once (an empty stream).
 func openWaiting(ctx context.Context, path string, waiting func(string)) (*os.File, error) {
-	var openErr error // written before done receives
-	done := make(chan *os.File, 1)
-	go func() {
-		f, err := os.Open(path)
-		openErr = err
-		done <- f
-	}()
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() { f, err := os.Open(path); done <- opened{f, err} }()
 	slow := time.NewTimer(time.Second)
 	defer slow.Stop()
 	for {
 		select {
-		case f := <-done:
-			if openErr != nil {
-				return nil, fmt.Errorf("offers: %w", openErr)
+		case o := <-done:
+			if o.err != nil {
+				return nil, fmt.Errorf("offers: %w", o.err)
 			}
-			return f, nil
+			return o.f, nil
 		case <-slow.C:
 			if waiting != nil {
 				waiting(fmt.Sprintf("offers: waiting for a writer to open the named pipe %s (Ctrl-C to stop)", path))
@@ -160,8 +159,8 @@ func openWaiting(ctx context.Context, path string, waiting func(string)) (*os.Fi
 			if w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
 				_ = w.Close()
 			}
-			if f := <-done; f != nil {
-				_ = f.Close()
+			if o := <-done; o.f != nil {
+				_ = o.f.Close()
 			}
 			return nil, fmt.Errorf("offers: open %s: %w", path, ctx.Err())
 		}

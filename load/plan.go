@@ -293,26 +293,23 @@ func (p Plan) ParsedThresholds() ([]Threshold, error) {
 // plainPlan is Plan without its JSON methods.
 type plainPlan Plan
 
-// MarshalJSON writes p with durations as Go duration strings ("30s"); the
+// planJSON is a Plan with its durations as Go duration strings ("30s"); the
 // strings shadow the embedded fields of the same JSON name.
+type planJSON struct {
+	*plainPlan
+	Duration    string `json:"duration"`
+	MaxDuration string `json:"max_duration"`
+	Timeout     string `json:"timeout"`
+}
+
+// MarshalJSON writes p with durations as Go duration strings ("30s").
 func (p Plan) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		plainPlan
-		Duration    string `json:"duration"`
-		MaxDuration string `json:"max_duration"`
-		Timeout     string `json:"timeout"`
-	}{plainPlan(p), p.Duration.String(), p.MaxDuration.String(), p.Timeout.String()})
+	return json.Marshal(planJSON{(*plainPlan)(&p), p.Duration.String(), p.MaxDuration.String(), p.Timeout.String()})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (p *Plan) UnmarshalJSON(b []byte) error {
-	var v struct {
-		*plainPlan
-		Duration    string `json:"duration"`
-		MaxDuration string `json:"max_duration"`
-		Timeout     string `json:"timeout"`
-	}
-	v.plainPlan = (*plainPlan)(p)
+	v := planJSON{plainPlan: (*plainPlan)(p)}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}

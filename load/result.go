@@ -418,16 +418,12 @@ func (s *stats) fill(r *Result) {
 	r.BytesIn, r.BytesOut = s.bytesIn, s.bytesOut
 	r.LateSends = LateSends{Count: s.late, MaxMs: ms(max(s.maxLate, 0))}
 	success := s.classCount[class2xx]
-	if s.n > 0 {
-		if judged := s.n - s.abandoned; judged > 0 {
-			r.SuccessRatio = round(float64(success)/float64(judged), 6)
-			r.ErrorRate = round(1-float64(success)/float64(judged), 6)
-		}
-		r.RateAchieved = round(achievedRate(s.n, s.lastSend.Sub(s.firstSend)), 3)
-		if span := s.lastEnd.Sub(s.firstSend); span > 0 {
-			r.Throughput = round(float64(success)/span.Seconds(), 3)
-		}
+	if judged := s.n - s.abandoned; judged > 0 {
+		r.SuccessRatio = round(float64(success)/float64(judged), 6)
+		r.ErrorRate = round(1-float64(success)/float64(judged), 6)
 	}
+	r.RateAchieved = round(achievedRate(s.n, s.lastSend.Sub(s.firstSend)), 3)
+	r.Throughput = round(ratio(float64(success), s.lastEnd.Sub(s.firstSend).Seconds()), 3)
 	r.Offers.Used, r.Offers.Confirmed, r.Offers.Failed = s.n, success, s.n-success
 	r.Abandoned = s.abandoned
 }
@@ -506,10 +502,8 @@ func MergeResults(files ...string) (*Result, error) {
 	s.fill(r)
 	r.Offers.Left = -1
 	r.RateRequested = round(requested, 3)
-	if s.n > 0 {
-		r.StartedAt, r.FinishedAt = s.firstSend.UTC(), s.lastEnd.UTC()
-		r.DurationSeconds = round(s.lastEnd.Sub(s.firstSend).Seconds(), 3)
-	}
+	r.StartedAt, r.FinishedAt = s.firstSend.UTC(), s.lastEnd.UTC() // zero when no record came
+	r.DurationSeconds = round(s.lastEnd.Sub(s.firstSend).Seconds(), 3)
 	return r, nil
 }
 

@@ -280,8 +280,8 @@ func (r *run) assemble(ctx context.Context) error {
 		r.planned = min(r.planned, uint64(c))
 	}
 	r.pacer = newRunPacer(r.sched, r.plan.Duration, r.plan.MaxRequests, r.feedCap, r.stop.done, func(reason string) { r.stop.end(reason, nil) })
-	r.collector = &collector{plan: r.plan, urlPrefix: r.urlPrefix, now: r.now, stats: newStats(5), results: rw,
-		journal: j, metrics: m, targeter: t, pacer: r.pacer, events: r.cfg.Events, abandoning: &atomic.Bool{},
+	r.collector = &collector{plan: r.plan, now: r.now, stats: newStats(5), results: rw,
+		journal: j, metrics: m, targeter: t, pacer: r.pacer, events: r.cfg.Events,
 		evidence: newEvidence(r.plan.Evidence, r.plan.EvidenceHeaders)}
 	if err := r.collector.startValidation(r.cfg.Spec, r.urlPrefix); err != nil {
 		return err
@@ -292,8 +292,8 @@ func (r *run) assemble(ctx context.Context) error {
 		}
 		return err
 	}
-	hardCtx, hardCancel := context.WithCancel(context.Background())
-	r.hardStop = hardCancel
+	hardCtx, hardStop := context.WithCancel(context.Background())
+	r.hardStop = hardStop
 	client := r.client(hardCtx)
 	if r.plan.Race.Fraction > 0 {
 		r.race = newRaceSender(r.plan, t, j, r.stop, r.egress, client, hardCtx)
@@ -301,7 +301,7 @@ func (r *run) assemble(ctx context.Context) error {
 	r.attacker = vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(r.plan.Workers),
 		vegeta.MaxWorkers(r.plan.MaxWorkers), vegeta.MaxBody(maxBody), vegeta.Redirects(vegeta.NoFollow))
 	r.stop.hooks = append(r.stop.hooks, func(string) { r.attacker.Stop() })
-	r.watchInterrupt(ctx, hardCtx, hardCancel, r.collector.abandoning)
+	r.watchInterrupt(ctx, hardCtx)
 	return nil
 }
 
@@ -318,12 +318,12 @@ func (r *run) client(hardCtx context.Context) *http.Client {
 
 // watchInterrupt stops the attack when ctx is cancelled, and cuts off the
 // requests still in flight interruptGrace later.
-func (r *run) watchInterrupt(ctx, hardCtx context.Context, hardCancel context.CancelFunc, abandoning *atomic.Bool) {
+func (r *run) watchInterrupt(ctx, hardCtx context.Context) {
 	stopInterrupt := context.AfterFunc(ctx, func() {
 		r.stop.end(stopInterrupted, nil)
 		t := time.AfterFunc(min(interruptGrace, r.plan.Timeout), func() {
-			abandoning.Store(true) // before the connections close
-			hardCancel()
+			r.collector.abandoning.Store(true) // before the connections close
+			r.hardStop()
 		})
 		context.AfterFunc(hardCtx, func() { t.Stop() })
 	})
@@ -577,12 +577,6 @@ func (t *connTracker) stop() {
 	for c := range conns {
 		c.Conn.Close()
 	}
-}
-
-func (t *connTracker) open() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.conns)
 }
 
 // trackedConn is a connection its tracker can close; once stopped, its

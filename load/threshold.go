@@ -344,7 +344,7 @@ func cannotPass(t Threshold, s *stats, violations, doubles, planned uint64) bool
 		return t.Unit == "" && exceeds(float64(violations))
 	case "double_bookings":
 		return t.Unit == "" && exceeds(float64(doubles))
-	case "mean", "min", "throughput", "rate_achieved":
+	case "mean", "min", "throughput", "rate_achieved", "requests":
 		return false
 	}
 	kind, _, _ := lookupMetric(t.Metric)
@@ -366,9 +366,9 @@ func cannotPass(t Threshold, s *stats, violations, doubles, planned uint64) bool
 		r := Result{Requests: s.n, LateSends: LateSends{Count: s.late}, StatusCodes: s.statusCodes()}
 		n, _ := r.countOf(t.Metric)
 		if t.Unit == "%" {
-			return t.Metric != "requests" && exceeds(100*float64(n)/p)
+			return exceeds(100 * float64(n) / p)
 		}
-		return t.Metric != "requests" && exceeds(float64(n))
+		return exceeds(float64(n))
 	}
 	return false
 }

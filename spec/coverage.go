@@ -73,7 +73,7 @@ func (s *Spec) NewCoverage() *Coverage {
 		var parts []*covSchema
 		if r.schema != nil {
 			var b covBuilder
-			root := &covNode{path: "$", slot: -1, kinds: map[string]int{}}
+			root := &covNode{path: "$", slot: -1, kinds: map[string]int{}, props: map[string]*covNode{}}
 			b.merge(root, r.schema, 0)
 			parts = append(parts, &covSchema{status: k, part: "body", root: root, paths: b.paths})
 		}
@@ -128,9 +128,6 @@ func (b *covBuilder) merge(n *covNode, sc *base.Schema, depth int) {
 		return
 	}
 	for name, p := range sc.Properties.FromOldest() {
-		if n.props == nil {
-			n.props = map[string]*covNode{}
-		}
 		if n.props[name] == nil {
 			if n.props[name] = b.child(joinPath(n.path, name), name); n.props[name] == nil {
 				return
@@ -156,7 +153,7 @@ func (b *covBuilder) child(path, name string) *covNode {
 	if len(b.paths) >= maxCoveragePaths {
 		return nil
 	}
-	n := &covNode{path: path, name: name, kinds: map[string]int{}}
+	n := &covNode{path: path, name: name, kinds: map[string]int{}, props: map[string]*covNode{}}
 	b.paths = append(b.paths, n)
 	return n
 }
@@ -243,7 +240,7 @@ func (w *covWalk) value(n *covNode, v []byte, t jsonparser.ValueType) {
 		})
 	}
 	switch {
-	case t == jsonparser.Object && n.props != nil:
+	case t == jsonparser.Object && len(n.props) > 0:
 		_ = jsonparser.ObjectEach(v, func(k, cv []byte, ct jsonparser.ValueType, _ int) error {
 			if c := n.props[string(k)]; c != nil {
 				w.at = append(w.at, c.name)

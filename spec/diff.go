@@ -45,11 +45,7 @@ type DiffReport struct {
 // Context counts. Identical documents give an empty report. Errors wrap ErrUnreadable when either
 // input is not an OpenAPI 3 document, and are a *LimitError for input beyond a limit.
 func Diff(oldDoc, newDoc []byte, opts ...Option) (*DiffReport, error) {
-	rep, err := interruptible(newOptions(opts).ctx, func() (*DiffReport, error) { return diff(oldDoc, newDoc) })
-	if err != nil {
-		return nil, fmt.Errorf("spec: diff: %w", err)
-	}
-	return rep, nil
+	return interruptible(newOptions(opts).ctx, "diff", func() (*DiffReport, error) { return diff(oldDoc, newDoc) })
 }
 
 func diff(oldDoc, newDoc []byte) (*DiffReport, error) {
@@ -120,11 +116,9 @@ func walkChanges(v reflect.Value, path []string, visit func([]string, *model.Cha
 		}
 		walkChanges(v.Elem(), path, visit)
 	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if label, skip := changeLabel(t.Name(), f); !skip {
-				walkChanges(v.Field(i), slices.Concat(path, label), visit)
+		for f, fv := range v.Fields() {
+			if label, skip := changeLabel(v.Type().Name(), f); !skip {
+				walkChanges(fv, slices.Concat(path, label), visit)
 			}
 		}
 	case reflect.Map:

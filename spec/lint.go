@@ -53,17 +53,13 @@ func (d *defect) key() string { return d.Rule + "\x00" + d.Pointer + "\x00" + d.
 // empty means a clean document. Errors wrap ErrUnreadable, ErrDocument or a *LimitError.
 func Lint(doc []byte, opts ...Option) ([]Defect, error) {
 	o := newOptions(opts)
-	out, err := interruptible(o.ctx, func() ([]Defect, error) {
+	return interruptible(o.ctx, "lint", func() ([]Defect, error) {
 		c, err := read(doc, o.overlay, false)
 		if err != nil {
 			return nil, err
 		}
 		return c.defects(), nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("spec: lint: %w", err)
-	}
-	return out, nil
 }
 
 // defects lints the document as given and says how the overlay handles each defect.
@@ -77,21 +73,21 @@ func (c *corrected) defects() []Defect {
 		}
 	}
 	for _, df := range found {
-		act, idx := matchAction(c.overlay, c.given, df)
+		act := matchAction(c.overlay, c.given, df)
 		switch {
 		case c.notApplied != nil:
 			df.Handling = "not handled: overlay does not apply: " + c.notApplied.Error()
 		case remaining[df.key()] && act != nil:
-			df.Handling = "not handled: " + describeAction(act, idx) + " targets it but the defect remains"
+			df.Handling = "not handled: " + describeAction(c.overlay, act) + " targets it but the defect remains"
 		case remaining[df.key()]:
 			df.Handling = "not handled"
 		case act == nil:
 			df.Handled, df.Handling = true, "fixed by the overlay (no single action targets it)"
 		default:
 			if effect, widens := actionEffect(act, df); widens {
-				df.Handled, df.Handling, df.Effect = true, describeAction(act, idx), effect
+				df.Handled, df.Handling, df.Effect = true, describeAction(c.overlay, act), effect
 			} else {
-				df.Handling = "not handled: " + describeAction(act, idx) + " " + effect
+				df.Handling = "not handled: " + describeAction(c.overlay, act) + " " + effect
 			}
 		}
 		out = append(out, df.Defect)
@@ -99,7 +95,7 @@ func (c *corrected) defects() []Defect {
 	return out
 }
 
-func describeAction(a *highoverlay.Action, idx int) string {
+func describeAction(ov *highoverlay.Overlay, a *highoverlay.Action) string {
 	verb := "update"
 	switch {
 	case a.Remove:
@@ -107,7 +103,7 @@ func describeAction(a *highoverlay.Action, idx int) string {
 	case a.Copy != "":
 		verb = "copy"
 	}
-	s := fmt.Sprintf("overlay action %d (%s %s)", idx+1, verb, a.Target)
+	s := fmt.Sprintf("overlay action %d (%s %s)", slices.Index(ov.Actions, a)+1, verb, a.Target)
 	desc := strings.Join(strings.Fields(a.Description), " ")
 	if i := strings.Index(desc, ": "); i > 0 && i < 120 {
 		desc = desc[:i]
@@ -210,11 +206,11 @@ func lastTargetKey(target string) string {
 
 // matchAction returns the first overlay action whose target selects one of the defect's anchor
 // nodes (queried as libopenapi's overlay engine does) and whose change addresses the defect.
-func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) (*highoverlay.Action, int) {
+func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) *highoverlay.Action {
 	if ov == nil {
-		return nil, -1
+		return nil
 	}
-	for i, a := range ov.Actions {
+	for _, a := range ov.Actions {
 		if a == nil || a.Target == "" {
 			continue
 		}
@@ -224,11 +220,11 @@ func matchAction(ov *highoverlay.Overlay, root *yaml.Node, d *defect) (*highover
 		}
 		for _, n := range p.Query(root) {
 			if slices.Contains(d.anchors, n) && (d.fixes == nil || d.fixes(a)) {
-				return a, i
+				return a
 			}
 		}
 	}
-	return nil, -1
+	return nil
 }
 
 func detectDefects(root *yaml.Node) []*defect {
@@ -350,6 +346,7 @@ func updateDeclaresParam(update *yaml.Node, name string) bool {
 
 // headerFact is what is known of the values a real XONE response sends in one header.
 type headerFact struct {
+	name    string         // lower case
 	example string         // a real value
 	shape   string         // the values in words
 	pattern *regexp.Regexp // the exact shape, checked by Strict; nil when not pinned down
@@ -364,35 +361,26 @@ var (
 
 // knownHeader describes headers whose real values are known; ok is false for others.
 func knownHeader(name string) (fact headerFact, ok bool) {
-	switch strings.ToLower(name) {
-	case "cf-ray":
-		return headerFact{"8a1b2c3d4e5f6789-SYD", "16 hex digits, '-' and the Cloudflare data-centre code", cfRayPattern}, true
-	case "x-xss-protection":
-		return headerFact{"1; mode=block", `0, 1 or "1; mode=block"`, xssPattern}, true
-	case "cf-team":
-		return headerFact{"2b5f9c7e4a1d4c3e8f6a0b1c2d3e4f5a", "32 hex digits", cfTeamPattern}, true
-	case "cf-cache-status":
-		return headerFact{"DYNAMIC", "a cache status word (HIT, MISS, DYNAMIC...)", nil}, true
-	case "server":
-		return headerFact{"cloudflare", "a product name", nil}, true
-	case "date":
-		return headerFact{"Fri, 27 Nov 2026 02:14:09 GMT", "an HTTP date", nil}, true
-	case "server-timing":
-		return headerFact{`cfL4;desc="?proto=TCP&rtt=1234"`, "a list of metrics", nil}, true
-	case "strict-transport-security":
-		return headerFact{"max-age=31536000; includeSubDomains", "directives", nil}, true
-	case "x-content-type-options":
-		return headerFact{"nosniff", "the word nosniff", nil}, true
-	case "cache-control":
-		return headerFact{"no-cache, private", "directives", nil}, true
-	case "vary":
-		return headerFact{"Authorization", "header names", nil}, true
-	case "connection":
-		return headerFact{"keep-alive", "a connection option", nil}, true
-	case "transfer-encoding":
-		return headerFact{"chunked", "a coding name", nil}, true
-	case "content-type":
-		return headerFact{"application/json", "a media type", nil}, true
+	name = strings.ToLower(name)
+	for _, f := range [...]headerFact{
+		{"cf-ray", "8a1b2c3d4e5f6789-SYD", "16 hex digits, '-' and the Cloudflare data-centre code", cfRayPattern},
+		{"x-xss-protection", "1; mode=block", `0, 1 or "1; mode=block"`, xssPattern},
+		{"cf-team", "2b5f9c7e4a1d4c3e8f6a0b1c2d3e4f5a", "32 hex digits", cfTeamPattern},
+		{"cf-cache-status", "DYNAMIC", "a cache status word (HIT, MISS, DYNAMIC...)", nil},
+		{"server", "cloudflare", "a product name", nil},
+		{"date", "Fri, 27 Nov 2026 02:14:09 GMT", "an HTTP date", nil},
+		{"server-timing", `cfL4;desc="?proto=TCP&rtt=1234"`, "a list of metrics", nil},
+		{"strict-transport-security", "max-age=31536000; includeSubDomains", "directives", nil},
+		{"x-content-type-options", "nosniff", "the word nosniff", nil},
+		{"cache-control", "no-cache, private", "directives", nil},
+		{"vary", "Authorization", "header names", nil},
+		{"connection", "keep-alive", "a connection option", nil},
+		{"transfer-encoding", "chunked", "a coding name", nil},
+		{"content-type", "application/json", "a media type", nil},
+	} {
+		if f.name == name {
+			return f, true
+		}
 	}
 	return headerFact{}, false
 }

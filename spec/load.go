@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/pb33f/go-yaml"
@@ -113,21 +112,27 @@ func (e *LimitError) Is(target error) bool { return target == ErrDocument }
 // what libopenapi cannot cancel finishes in the background, within the limits. Default: Background.
 func Context(ctx context.Context) Option { return func(o *options) { o.ctx = ctx } }
 
-// interruptible runs f in a goroutine and returns its result, or ctx's error as soon as ctx ends.
-func interruptible[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	var v, zero T
-	var err error
-	if err := ctx.Err(); err != nil {
-		return zero, err
+// interruptible runs f in a goroutine and returns its result, or ctx's error as soon as ctx ends;
+// an error is prefixed with "spec: " and step.
+func interruptible[T any](ctx context.Context, step string, f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
 	}
-	done := make(chan struct{})
-	go func() { v, err = f(); close(done) }()
+	done := make(chan result, 1)
+	if ctx.Err() == nil {
+		go func() { v, err := f(); done <- result{v, err} }()
+	}
+	var r result
 	select {
-	case <-done:
-		return v, err
+	case r = <-done:
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		r.err = ctx.Err()
 	}
+	if r.err != nil {
+		r.err = fmt.Errorf("spec: %s: %w", step, r.err)
+	}
+	return r.v, r.err
 }
 
 // parseTree parses a document or an overlay (JSON in any valid spelling, or YAML) into a node tree
@@ -269,14 +274,13 @@ func applyOverlay(doc []byte, ov *highoverlay.Overlay) ([]byte, error) {
 	var ae *overlay.OverlayError
 	switch {
 	case errors.As(err, &ae) && ae.Action != nil:
-		a := describeAction(ae.Action, slices.Index(ov.Actions, ae.Action))
-		return nil, fmt.Errorf("apply %s: %w: %w", a, ErrDocument, ae.Cause)
+		return nil, fmt.Errorf("apply %s: %w: %w", describeAction(ov, ae.Action), ErrDocument, ae.Cause)
 	case err != nil:
 		return nil, fmt.Errorf("apply overlay: %w: %w", ErrDocument, err)
 	case len(res.Warnings) > 0:
 		w := res.Warnings[0]
-		a := describeAction(w.Action, slices.Index(ov.Actions, w.Action))
-		return nil, fmt.Errorf("apply %s: %w: the action was not applied: %s", a, ErrDocument, w.Message)
+		return nil, fmt.Errorf("apply %s: %w: the action was not applied: %s",
+			describeAction(ov, w.Action), ErrDocument, w.Message)
 	}
 	return res.Bytes, nil
 }

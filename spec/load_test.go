@@ -216,7 +216,7 @@ func TestContextEndsLoading(t *testing.T) {
 		defer close(release)
 		done := make(chan error, 1)
 		go func() {
-			_, err := interruptible(ctx, func() (int, error) { close(started); <-release; return 1, nil })
+			_, err := interruptible(ctx, "test", func() (int, error) { close(started); <-release; return 1, nil })
 			done <- err
 		}()
 		<-started

@@ -16,6 +16,7 @@ import (
 	"github.com/pb33f/go-yaml"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
+	"github.com/pb33f/libopenapi-validator/helpers"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 	libjson "github.com/pb33f/libopenapi/json"
@@ -124,11 +125,7 @@ type headerInfo struct {
 // exceeds a limit.
 func Load(opts ...Option) (*Spec, error) {
 	o := newOptions(opts)
-	s, err := interruptible(o.ctx, func() (*Spec, error) { return load(o) })
-	if err != nil {
-		return nil, fmt.Errorf("spec: load: %w", err)
-	}
-	return s, nil
+	return interruptible(o.ctx, "load", func() (*Spec, error) { return load(o) })
 }
 
 func load(o options) (*Spec, error) {
@@ -143,7 +140,7 @@ func load(o options) (*Spec, error) {
 	if c.notApplied != nil {
 		return nil, fmt.Errorf("correct the document (confirm path %s): %w", path, c.notApplied)
 	}
-	s := &Spec{doc: bytes.Clone(o.doc), info: DocInfo{SHA256: fmt.Sprintf("%x", sha256.Sum256(o.doc))}, version: 3.0}
+	s := &Spec{doc: bytes.Clone(o.doc), info: DocInfo{SHA256: fmt.Sprintf("%x", sha256.Sum256(o.doc))}}
 	if !o.noOverlay {
 		s.info.OverlaySHA256 = fmt.Sprintf("%x", sha256.Sum256(o.overlay))
 		if s.doc, err = libjson.YAMLNodeToJSON(c.doc.GetSpecInfo().RootNode, "  "); err != nil {
@@ -159,9 +156,7 @@ func load(o options) (*Spec, error) {
 	if info := model.Model.Info; info != nil {
 		s.info.Title, s.info.Version = info.Title, info.Version
 	}
-	if strings.HasPrefix(c.doc.GetVersion(), "3.1") {
-		s.version = 3.1
-	}
+	s.version = helpers.VersionToFloat(c.doc.GetVersion()) // as the validator reads it
 	if err := s.resolveOperation(&model.Model, path, !o.noOverlay); err != nil {
 		return nil, err
 	}

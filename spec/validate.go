@@ -79,9 +79,15 @@ func (v Violation) String() string {
 	return s
 }
 
-// isSensitiveName reports body properties and headers whose values never appear in a Violation.
-func isSensitiveName(name string) bool {
-	return xone.SensitiveKey(name) || xone.SensitiveHeader(name)
+// redact hides the value of v's body property or header name, when its values never appear in a
+// Violation: Observed, and value (when not "") inside Reason.
+func redact(v *Violation, name, value string) {
+	if xone.SensitiveKey(name) || xone.SensitiveHeader(name) {
+		v.Observed = xone.Redacted
+		if value != "" {
+			v.Reason = strings.ReplaceAll(v.Reason, value, xone.Redacted)
+		}
+	}
 }
 
 // ValidateResponse validates a confirm response against the document: status, Content-Type,
@@ -97,21 +103,23 @@ func (s *Spec) ValidateResponse(req *http.Request, resp Response) []Violation {
 	_, errs := s.val.ValidateHttpResponse(rq, &http.Response{StatusCode: resp.Status, Header: h,
 		Body: io.NopCloser(bytes.NewReader(resp.Body)), Request: rq})
 	info := s.responseFor(resp.Status)
+	if info == nil {
+		info = &responseInfo{} // undocumented: no content, headers or schema
+	}
 	var out []Violation
 	b := &bodyView{raw: resp.Body}
 	for _, e := range errs {
 		out = append(out, s.responseViolations(e, resp, info, b)...)
 	}
-	jsonBody := info != nil && info.json
 	switch t := bytes.TrimSpace(resp.Body); {
-	case jsonBody && (len(t) == 0 || string(t) == "null"):
+	case info.json && (len(t) == 0 || string(t) == "null"):
 		out = append(out, Violation{Rule: RuleEmptyBody, Path: "$",
 			Reason:   fmt.Sprintf("the %d response documents a JSON body but the body is empty or null", resp.Status),
 			Expected: "a JSON document matching the schema", Observed: cmp.Or(string(t), "empty body")})
-	case s.strictOpts != nil && jsonBody && info.schema != nil:
+	case s.strictOpts != nil && info.json && info.schema != nil:
 		out = append(out, s.strictViolations(info, b)...)
 	}
-	if s.strictOpts != nil && info != nil {
+	if s.strictOpts != nil {
 		out = append(out, headerShapeViolations(resp.Header, info)...)
 	}
 	for i := range out {
@@ -170,11 +178,8 @@ func (s *Spec) responseViolations(e *verrors.ValidationError, resp Response, inf
 			Expected: "one of " + strings.ReplaceAll(strings.Trim(fmt.Sprint(s.statuses), "[]"), " ", ", "), // 200, 401
 			Observed: strconv.Itoa(resp.Status)}}
 	case e.ValidationSubType == helpers.RequestBodyContentType:
-		ct, exp := resp.Header.Get("Content-Type"), ""
-		if info != nil {
-			exp = strings.Join(info.content, ", ")
-		}
-		return []Violation{contentTypeViolation(RuleContentType, ct, exp,
+		ct := resp.Header.Get("Content-Type")
+		return []Violation{contentTypeViolation(RuleContentType, ct, strings.Join(info.content, ", "),
 			fmt.Sprintf("Content-Type %q is not documented for status %d", ct, resp.Status),
 			fmt.Sprintf("Content-Type is missing on a %d response that documents a body", resp.Status))}
 	case e.ValidationType == helpers.PathValidation:
@@ -183,16 +188,9 @@ func (s *Spec) responseViolations(e *verrors.ValidationError, resp Response, inf
 	case e.ValidationSubType == "headers" || e.ValidationSubType == helpers.ParameterValidationHeader:
 		return headerViolations(e, resp.Header, info)
 	case e.ValidationSubType == helpers.Schema && len(e.SchemaValidationErrors) > 0:
-		var schema *base.Schema
-		if info != nil {
-			schema = info.schema
-		}
-		return bodyViolations(e, schema, b, func(keyword string) string {
-			switch keyword {
-			case "format":
-				return RuleFormat
-			case "required":
-				return RuleRequired
+		return bodyViolations(e, info.schema, b, func(keyword string) string {
+			if keyword == RuleFormat || keyword == RuleRequired { // these rule ids are the keywords
+				return keyword
 			}
 			return RuleSchema
 		})
@@ -248,10 +246,7 @@ func bodyViolations(e *verrors.ValidationError, schema *base.Schema, b *bodyView
 	var units []jsonschema.OutputUnit // the flattened jsonschema error, read once for required failures
 	for _, f := range e.SchemaValidationErrors {
 		kw := lastSegment(f.KeywordLocation)
-		base := f.FieldPath
-		if base == "" {
-			base = "$"
-		}
+		base := cmp.Or(f.FieldPath, "$")
 		if kw == "required" {
 			if units == nil && f.OriginalJsonSchemaError != nil {
 				units = helpers.FlattenSchemaOutputErrors(f.OriginalJsonSchemaError.DetailedOutput())
@@ -269,14 +264,11 @@ func bodyViolations(e *verrors.ValidationError, schema *base.Schema, b *bodyView
 		}
 		v := Violation{Rule: rule(kw), Path: base, Keyword: kw, Reason: f.Reason,
 			Expected: expectedAt(schema, f.KeywordLocation)}
-		val, ok := b.at(f.InstancePath)
-		if ok {
+		if val, ok := b.at(f.InstancePath); ok {
 			v.Observed = describe(val)
-			if len(f.InstancePath) > 0 && isSensitiveName(f.InstancePath[len(f.InstancePath)-1]) {
-				v.Observed = xone.Redacted
-				if str, isStr := val.(string); isStr && str != "" {
-					v.Reason = strings.ReplaceAll(v.Reason, str, xone.Redacted)
-				}
+			if len(f.InstancePath) > 0 {
+				str, _ := val.(string)
+				redact(&v, f.InstancePath[len(f.InstancePath)-1], str)
 			}
 		}
 		out = append(out, v)
@@ -310,30 +302,24 @@ func headerViolations(e *verrors.ValidationError, h http.Header, info *responseI
 		name = e.SchemaValidationErrors[0].FieldName
 	}
 	var schema *base.Schema
-	if info != nil {
-		if hi, ok := info.headers[strings.ToLower(name)]; ok {
-			name, schema = hi.name, hi.schema
-		}
+	if hi, ok := info.headers[strings.ToLower(name)]; ok {
+		name, schema = hi.name, hi.schema
 	}
 	value := h.Get(name)
-	observed := shorten(value)
-	if isSensitiveName(name) {
-		observed = xone.Redacted
-	}
 	if len(e.SchemaValidationErrors) == 0 {
-		return []Violation{{Rule: RuleHeader, Path: "header:" + name, Reason: e.Reason, Observed: observed}}
+		v := Violation{Rule: RuleHeader, Path: "header:" + name, Reason: e.Reason, Observed: shorten(value)}
+		redact(&v, name, "")
+		return []Violation{v}
 	}
 	var out []Violation
 	for _, f := range e.SchemaValidationErrors {
 		kw := lastSegment(f.KeywordLocation)
-		v := Violation{Rule: RuleHeader, Path: "header:" + name, Keyword: kw, Reason: f.Reason, Observed: observed}
+		v := Violation{Rule: RuleHeader, Path: "header:" + name, Keyword: kw, Reason: f.Reason, Observed: shorten(value)}
+		redact(&v, name, value)
 		if kw == "required" {
 			v.Expected, v.Observed = "present", "missing"
 		} else {
 			v.Expected = expectedAt(schema, "/"+kw)
-		}
-		if observed == xone.Redacted && value != "" {
-			v.Reason = strings.ReplaceAll(v.Reason, value, xone.Redacted)
 		}
 		out = append(out, v)
 	}
@@ -382,9 +368,7 @@ func (s *Spec) strictViolations(info *responseInfo, b *bodyView) []Violation {
 		v := Violation{Rule: RuleUndocumentedField, Path: u.Path, Keyword: "additionalProperties",
 			Reason:   fmt.Sprintf("property %q is not documented by the schema", u.Name),
 			Expected: "one of " + shortList(u.DeclaredProperties), Observed: describe(u.Value)}
-		if isSensitiveName(u.Name) {
-			v.Observed = xone.Redacted
-		}
+		redact(&v, u.Name, "")
 		out = append(out, v)
 	}
 	return out

@@ -82,6 +82,15 @@ func DefaultThresholds() []string {
 	return []string{"error_rate<1%", "schema_violations==0"}
 }
 
+// Gates are the safety gates of p: DefaultThresholds, and double_bookings==0 when p has race
+// groups. WithGates adds those whose metric no threshold of p names.
+func (p Plan) Gates() []string {
+	if p.Race.Fraction > 0 {
+		return append(DefaultThresholds(), "double_bookings==0")
+	}
+	return DefaultThresholds()
+}
+
 // WithGates returns p with each safety gate (DefaultThresholds, and
 // double_bookings==0 with a race check) added to its thresholds unless one
 // names the same metric (error_rate<5% loosens a gate; another metric never
@@ -97,11 +106,8 @@ func (p Plan) WithGates(off bool) Plan {
 			named[t.Metric] = true
 		}
 	}
-	all, gates := DefaultThresholds(), []string(nil)
-	if p.Race.Fraction > 0 {
-		all = append(all, "double_bookings==0")
-	}
-	for _, g := range all {
+	var gates []string
+	for _, g := range p.Gates() {
 		if t, _ := ParseThreshold(g); !named[t.Metric] {
 			gates = append(gates, g)
 		}

@@ -30,6 +30,7 @@ type validateJob struct {
 	header   http.Header
 	body     []byte
 	evidence func() EvidenceRow
+	bytes    int64 // size() while queued, set by submit
 }
 
 // validatorPool validates sampled responses on one goroutine (at most one
@@ -62,7 +63,7 @@ func newValidatorPool(s *spec.Spec, urlPrefix string, m *metrics) (*validatorPoo
 		defer close(v.done)
 		for j := range v.jobs {
 			v.validate(j)
-			v.queued.Add(-j.size())
+			v.queued.Add(-j.bytes)
 		}
 	}()
 	return v, nil
@@ -84,6 +85,7 @@ func (j validateJob) size() int64 {
 // in bytes). It never blocks.
 func (v *validatorPool) submit(j validateJob) {
 	n := j.size()
+	j.bytes = n
 	if v.queued.Add(n) <= validateQueueBytes {
 		select {
 		case v.jobs <- j:

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
-	"github.com/xoneharness/xoneharness/load"
 )
 
 //go:embed assets/*.css assets/*.tmpl
@@ -38,7 +37,6 @@ var funcs = template.FuncMap{
 	"trimEnd":       func(s string) string { return strings.TrimRight(s, " ") },
 	"incompleteWhy": func() string { return incompleteWhy },
 	"maxBodyKiB":    func() int { return contract.MaxExchangeBody >> 10 },
-	"gates":         func(p load.Plan) []string { return load.Plan{Race: p.Race}.WithGates(false).Thresholds },
 	// The console's.
 	"label": consoleLabel, "first": consoleFirst, "codes": consoleCodes, "dash": statusOr("-"),
 }

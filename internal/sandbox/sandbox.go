@@ -193,6 +193,24 @@ func (s *Server) TokenURL() string {
 	return s.url + TokenPath
 }
 
+// WriteBanner writes what a started sandbox serves and the demo credentials to w, as the sandbox
+// command prints them after start.
+func (s *Server) WriteBanner(w io.Writer) error {
+	if _, err := fmt.Fprintf(w, `XONE sandbox listening on %s
+  token:    POST %s   (JSON body)
+  confirm:  POST %s/api/partners/%s/offers/{offer_id}/confirm
+  client:   %s / %s   (scope offers:update)
+  readonly: %s / %s   (scope offers:view)
+Try:
+  xoneharness run --base-url %s --client-id %s   (secret via XONE_CLIENT_SECRET=%s)
+Ctrl-C stops it.
+`, s.URL(), s.TokenURL(), s.URL(), PartnerID, ClientID, ClientSecret, ReadOnlyClientID, ReadOnlyClientSecret,
+		s.URL(), ClientID, ClientSecret); err != nil {
+		return fmt.Errorf("sandbox: write banner: %w", err)
+	}
+	return nil
+}
+
 // Close stops a started sandbox (listener and connections) and wakes every request held by latency
 // or a stall (answered 503). Close is idempotent.
 func (s *Server) Close() error {

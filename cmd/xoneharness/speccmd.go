@@ -6,10 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"text/tabwriter"
 
+	"github.com/xoneharness/xoneharness/reports"
 	"github.com/xoneharness/xoneharness/spec"
 )
 
@@ -70,9 +69,9 @@ func cmdSpecLint(ctx context.Context, a *app, args []string) error {
 	case fs.NArg() == 1:
 		sf.spec = fs.Arg(0)
 	}
-	defects, source, err := sf.lintContext(ctx, "lint")
+	defects, err := sf.files().Lint(ctx)
 	if err != nil {
-		return err
+		return sf.specError("lint", err)
 	}
 	unhandled := 0
 	for _, d := range defects {
@@ -81,32 +80,12 @@ func cmdSpecLint(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	if *asJSON {
-		if defects == nil {
-			defects = []spec.Defect{}
-		}
-		if err := writeJSON(a, "lint", defects); err != nil {
-			return err
-		}
+		err = writeJSON(a, defects)
 	} else {
-		fmt.Fprintf(a.stdout, "%s: %d defects, %d handled by the overlay\n\n", source, len(defects), len(defects)-unhandled)
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RULE\tPOINTER\tFOUND\tHANDLING")
-		for _, d := range defects {
-			h := d.Handling
-			if !d.Handled {
-				h = "NOT HANDLED: " + h
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Rule, d.Pointer, d.Found, h)
-		}
-		if err := tw.Flush(); err != nil {
-			return fmt.Errorf("lint: write: %w", err)
-		}
-		for _, d := range defects {
-			fmt.Fprintf(a.stdout, "\n%s %s\n  why: %s\n", d.Rule, d.Pointer, d.Reason)
-			if d.Effect != "" {
-				fmt.Fprintf(a.stdout, "  fix: %s\n", d.Effect)
-			}
-		}
+		err = reports.ConsoleLint(a.stdout, sf.files().Name(), defects)
+	}
+	if err != nil {
+		return fmt.Errorf("lint: %w", err)
 	}
 	if unhandled > 0 {
 		fmt.Fprintf(a.stderr, "spec lint: %d defect(s) not handled by the overlay\n", unhandled)
@@ -131,77 +110,42 @@ func (f *specFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.overlay, "overlay", "", "OpenAPI Overlay 1.0 document that corrects it, instead of the embedded overlay")
 }
 
-// specError maps an error of spec: an input beyond a limit of the loader (*spec.LimitError) is a
-// usage error (exit 2) naming --spec or --overlay and the limit; a document or an overlay the
-// harness cannot test against is a usage error naming source; anything else (the context ended)
-// is returned wrapped.
-func (f *specFlags) specError(step, source string, err error) error {
+func (f *specFlags) files() spec.Files { return spec.Files{Document: f.spec, Overlay: f.overlay} }
+
+// specError maps an error of spec.Files, prefixing step: a file that cannot be read, or is beyond
+// a limit of the loader, is a usage error (exit 2) naming --spec or --overlay (and the file, when
+// the error may not name it); a document or an overlay the harness cannot test against is a usage
+// error naming the document; anything else (the context ended) is returned wrapped.
+func (f *specFlags) specError(step string, err error) error {
 	var le *spec.LimitError
+	var fe *spec.FileError
+	var pe *os.PathError
 	switch {
-	case errors.As(err, &le) && le.Input == "overlay":
+	case errors.As(err, &le) && le.Input == "overlay",
+		errors.As(err, &fe) && fe.Input == "overlay" && errors.As(err, &pe) && pe.Op != "open":
 		return usagef("%s: --overlay %s: %w", step, f.overlay, err)
-	case errors.As(err, &le):
-		return usagef("%s: --spec %s: %w", step, source, err)
+	case le != nil:
+		return usagef("%s: --spec %s: %w", step, f.files().Name(), err)
+	case fe != nil && fe.Input == "overlay":
+		return usagef("%s: --overlay: %w", step, err)
+	case fe != nil:
+		return usagef("%s: --spec: %w", step, err)
 	case errors.Is(err, spec.ErrDocument):
-		return usagef("%s: %s: %w", step, source, err)
+		return usagef("%s: %s: %w", step, f.files().Name(), err)
 	}
-	return fmt.Errorf("%s: %s: %w", step, source, err)
-}
-
-// options reads the files the flags name (a file that cannot be read is a usage error) and
-// returns the document, the spec options that load it (ctx included) and its name for messages.
-// The overlay is read to one byte beyond spec.MaxDocumentSize, enough for spec to refuse it.
-func (f *specFlags) options(ctx context.Context, step string) ([]byte, []spec.Option, string, error) {
-	doc, source := spec.Vendor(), "embedded vendor document"
-	if f.spec != "" {
-		b, err := spec.ReadDocument(f.spec)
-		if errors.As(err, new(*spec.LimitError)) {
-			return nil, nil, "", f.specError(step, f.spec, err)
-		} else if err != nil {
-			return nil, nil, "", usagef("%s: --spec: %w", step, err)
-		}
-		doc, source = b, f.spec
-	}
-	opts := []spec.Option{spec.Context(ctx), spec.FromDocument(doc)}
-	if f.overlay != "" {
-		file, err := os.Open(f.overlay)
-		if err != nil {
-			return nil, nil, "", usagef("%s: --overlay: %v", step, err)
-		}
-		defer file.Close()
-		b, err := io.ReadAll(io.LimitReader(file, spec.MaxDocumentSize+1))
-		if err != nil {
-			return nil, nil, "", usagef("%s: --overlay %s: %v", step, f.overlay, err)
-		}
-		opts = append(opts, spec.WithOverlay(b))
-	}
-	return doc, opts, source, nil
-}
-
-// lintContext lints the document the flags name with their overlay, and names the document for
-// messages; it returns when ctx ends.
-func (f *specFlags) lintContext(ctx context.Context, step string) ([]spec.Defect, string, error) {
-	doc, opts, source, err := f.options(ctx, step)
-	if err != nil {
-		return nil, "", err
-	}
-	defects, err := spec.Lint(doc, opts...)
-	if err != nil {
-		return nil, "", f.specError(step, source, err)
-	}
-	return defects, source, nil
+	return fmt.Errorf("%s: %s: %w", step, f.files().Name(), err)
 }
 
 // preflight builds the Spec the flags name (Strict when strict) and returns its defects
 // (spec.Lint's answer), the Spec and the document's name, from one read of the files. A later
 // loadContext with the same strict returns this Spec.
 func (f *specFlags) preflight(ctx context.Context, strict bool) ([]spec.Defect, *spec.Spec, string, error) {
-	s, source, err := f.load(ctx, "spec preflight", strict)
+	s, err := f.files().Load(ctx, strict)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", f.specError("spec preflight", err)
 	}
 	f.loaded, f.loadedStrict = s, strict
-	return s.Defects(), s, source, nil
+	return s.Defects(), s, f.files().Name(), nil
 }
 
 // loadContext builds the Spec the flags name, Strict when strict (or returns preflight's); it
@@ -211,24 +155,11 @@ func (f *specFlags) loadContext(ctx context.Context, strict bool) (*spec.Spec, e
 	if f.loaded != nil && f.loadedStrict == strict {
 		return f.loaded, nil
 	}
-	s, _, err := f.load(ctx, "load spec", strict)
-	return s, err
-}
-
-// load builds the Spec the flags name and names the document; step prefixes errors.
-func (f *specFlags) load(ctx context.Context, step string, strict bool) (*spec.Spec, string, error) {
-	_, opts, source, err := f.options(ctx, step)
+	s, err := f.files().Load(ctx, strict)
 	if err != nil {
-		return nil, "", err
+		return nil, f.specError("load spec", err)
 	}
-	if strict {
-		opts = append(opts, spec.Strict())
-	}
-	s, err := spec.Load(opts...)
-	if err != nil {
-		return nil, "", f.specError(step, source, err)
-	}
-	return s, source, nil
+	return s, nil
 }
 
 func cmdSpecDiff(ctx context.Context, a *app, args []string) error {
@@ -255,32 +186,15 @@ func cmdSpecDiff(ctx context.Context, a *app, args []string) error {
 	}
 	rep, err := spec.Diff(oldDoc, newDoc, spec.Context(ctx))
 	if err != nil {
-		return (&specFlags{}).specError("diff", oldName+" "+newName, err)
+		return (&specFlags{spec: oldName + " " + newName}).specError("diff", err)
 	}
 	if *asJSON {
-		if err := writeJSON(a, "diff", rep); err != nil {
-			return err
-		}
+		err = writeJSON(a, rep)
 	} else {
-		fmt.Fprintf(a.stdout, "%s -> %s: %d changes, %d breaking\n", oldName, newName, rep.Total, rep.Breaking)
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		if len(rep.Changes) > 0 {
-			fmt.Fprintln(tw, "\nBREAKING\tKIND\tWHERE\tOLD\tNEW")
-		}
-		for _, c := range rep.Changes {
-			b := ""
-			if c.Breaking {
-				b = "BREAKING"
-			}
-			where := c.Path
-			if c.Property != "" {
-				where += " " + c.Property
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b, c.Kind, where, c.Old, c.New)
-		}
-		if err := tw.Flush(); err != nil {
-			return fmt.Errorf("diff: write: %w", err)
-		}
+		err = reports.ConsoleDiff(a.stdout, oldName, newName, rep)
+	}
+	if err != nil {
+		return fmt.Errorf("diff: %w", err)
 	}
 	if rep.Breaking > 0 {
 		return errFindings
@@ -289,11 +203,11 @@ func cmdSpecDiff(ctx context.Context, a *app, args []string) error {
 }
 
 // writeJSON prints v as indented JSON.
-func writeJSON(a *app, step string, v any) error {
+func writeJSON(a *app, v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("%s: write: %w", step, err)
+		return fmt.Errorf("write: %w", err)
 	}
 	return nil
 }

@@ -2,15 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -83,48 +82,54 @@ func TestSpecLintFlags(t *testing.T) {
 	}
 }
 
-func TestSpecFlagsLoad(t *testing.T) {
+// TestSpecFlagsErrors: each error of spec.Files becomes, with the step before it, the message a
+// user reads: the flag of a file that cannot be read (and the file, when the error may not name
+// it), the document the harness cannot test against; all usage errors (exit 2) but the context's.
+func TestSpecFlagsErrors(t *testing.T) {
 	dir := t.TempDir()
-	noConfirm := filepath.Join(dir, "ping.yaml")
-	require.NoError(t, os.WriteFile(noConfirm, []byte("openapi: 3.0.0\ninfo: {title: ping, version: '1'}\npaths:\n  /ping:\n    get:\n      responses: {'200': {description: ok}}\n"), 0o600))
-	escaped := filepath.Join(dir, "escaped.json")
-	require.NoError(t, os.WriteFile(escaped, escapedVendor(), 0o600))
-	badOverlay := filepath.Join(dir, "bad.yaml")
-	require.NoError(t, os.WriteFile(badOverlay, []byte("overlay: [\n"), 0o600))
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+		return p
+	}
+	none := filepath.Join(dir, "none")
+	docBomb := write("bomb.yaml", aliasBomb("openapi: 3.0.3\ninfo: {title: bomb, version: '1'}\npaths: {}\n"))
+	bigOverlay := write("big-overlay.yaml", "overlay: 1.0.0\nx-pad: '"+strings.Repeat("a", spec.MaxDocumentSize)+"'\n")
+	badOverlay := write("bad.yaml", "overlay: [\n")
+	noConfirm := write("ping.yaml", "openapi: 3.0.0\ninfo: {title: ping, version: '1'}\npaths:\n  /ping:\n    get:\n      responses: {'200': {description: ok}}\n")
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 
 	tests := []struct {
-		name     string
-		args     []string
-		strict   bool
-		wantCode int
-		want     string
+		name      string
+		ctx       context.Context
+		sf        specFlags
+		wantCode  int
+		wantStart string // what cmd writes before spec's error
 	}{
-		{"defaults", nil, false, exitOK, ""},
-		{"escaped document, strict", []string{"--spec", escaped}, true, exitOK, ""},
-		{"no confirm operation", []string{"--spec", noConfirm}, false, exitUsage, "/confirm"},
-		{"overlay not an overlay", []string{"--overlay", badOverlay}, false, exitUsage, "overlay"},
-		{"missing document", []string{"--spec", filepath.Join(dir, "none.json")}, false, exitUsage, "none.json"},
+		{"missing document", nil, specFlags{spec: none}, exitUsage, "load spec: --spec: "},
+		{"unreadable document", nil, specFlags{spec: dir}, exitUsage, "load spec: --spec: "},
+		{"document beyond a limit", nil, specFlags{spec: docBomb}, exitUsage, "load spec: --spec " + docBomb + ": "},
+		{"missing overlay", nil, specFlags{overlay: none}, exitUsage, "load spec: --overlay: "},
+		{"unreadable overlay", nil, specFlags{overlay: dir}, exitUsage, "load spec: --overlay " + dir + ": "},
+		{"overlay beyond a limit", nil, specFlags{overlay: bigOverlay}, exitUsage, "load spec: --overlay " + bigOverlay + ": "},
+		{"overlay not an overlay", nil, specFlags{overlay: badOverlay}, exitUsage, "load spec: embedded vendor document: "},
+		{"no confirm operation", nil, specFlags{spec: noConfirm}, exitUsage, "load spec: " + noConfirm + ": "},
+		{"context ended", cancelled, specFlags{}, exitInfra, "load spec: embedded vendor document: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("t", flag.ContinueOnError)
-			var sf specFlags
-			sf.register(fs)
-			require.NoError(t, fs.Parse(tt.args))
-			s, err := sf.loadContext(context.Background(), tt.strict)
+			ctx := cmp.Or(tt.ctx, context.Background())
+			_, specErr := tt.sf.files().Load(ctx, false)
+			require.Error(t, specErr)
+			s, err := tt.sf.loadContext(ctx, false)
+			assert.Nil(t, s)
 			assert.Equal(t, tt.wantCode, exitCode(err), "got %v", err)
-			if tt.wantCode != exitOK {
-				assert.Nil(t, s)
-				assert.Contains(t, err.Error(), tt.want)
-				return
-			}
-			require.NotNil(t, s)
-			assert.Equal(t, "Offers", s.Info().Title)
+			assert.EqualError(t, err, tt.wantStart+specErr.Error())
+			assert.True(t, errors.As(err, new(*spec.FileError)) || errors.Is(err, spec.ErrDocument) || errors.Is(err, context.Canceled),
+				"spec's error is wrapped: got %v", err)
 		})
 	}
-	var ue usageError
-	_, err := (&specFlags{spec: noConfirm}).loadContext(context.Background(), false)
-	assert.True(t, errors.As(err, &ue) && errors.Is(err, spec.ErrDocument), "got %v", err)
 }
 
 // aliasBomb is a YAML alias bomb of nine levels (9^9 strings once expanded) under an extension,
@@ -150,35 +155,6 @@ func TestSpecLimitsAreUsageErrors(t *testing.T) {
 	docBomb := write("bomb.yaml", aliasBomb("openapi: 3.0.3\ninfo: {title: bomb, version: '1'}\npaths: {}\n"))
 	overlayBomb := write("bomb-overlay.yaml", aliasBomb("overlay: 1.0.0\ninfo: {title: bomb, version: '1'}\n")+
 		"actions:\n  - {target: $.info, update: {x-a: 1}}\n")
-	bigOverlay := write("big-overlay.yaml", "overlay: 1.0.0\nx-pad: '"+strings.Repeat("a", spec.MaxDocumentSize)+"'\n")
-
-	tests := []struct {
-		name string
-		args []string
-		want []string
-	}{
-		{"load --spec", []string{"--spec", docBomb}, []string{"--spec " + docBomb, "nodes after alias expansion, at most 1000000"}},
-		{"load --overlay", []string{"--overlay", overlayBomb}, []string{"--overlay " + overlayBomb, "nodes after alias expansion, at most 1000000"}},
-		{"load --overlay too large", []string{"--overlay", bigOverlay}, []string{"--overlay " + bigOverlay, "bytes, at most 8388608"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("t", flag.ContinueOnError)
-			var sf specFlags
-			sf.register(fs)
-			require.NoError(t, fs.Parse(tt.args))
-			start := time.Now()
-			s, err := sf.loadContext(context.Background(), false)
-			assert.Less(t, time.Since(start), 2*time.Second)
-			assert.Nil(t, s)
-			assert.Equal(t, exitUsage, exitCode(err), "got %v", err)
-			var le *spec.LimitError
-			assert.ErrorAs(t, err, &le)
-			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
-			}
-		})
-	}
 
 	cli := []struct {
 		name string
@@ -198,23 +174,6 @@ func TestSpecLimitsAreUsageErrors(t *testing.T) {
 			assert.Contains(t, r.stderr, "nodes after alias expansion, at most 1000000")
 		})
 	}
-}
-
-// TestSpecFlagsLoadEndsWithTheContext: an ended context ends loading with the context's error,
-// not a usage error.
-func TestSpecFlagsLoadEndsWithTheContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	var sf specFlags
-	s, err := sf.loadContext(ctx, false)
-	assert.Nil(t, s)
-	assert.ErrorIs(t, err, context.Canceled)
-	assert.NotEqual(t, exitUsage, exitCode(err))
-	_, _, err = sf.lintContext(ctx, "lint")
-	assert.ErrorIs(t, err, context.Canceled)
-	_, s, _, err = sf.preflight(ctx, false)
-	assert.Nil(t, s)
-	assert.ErrorIs(t, err, context.Canceled)
 }
 
 // TestSpecFlagsPreflight: preflight lints and loads from one read of the files; the Spec it

@@ -2,7 +2,6 @@ package contract
 
 import (
 	"encoding/json"
-	"flag"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,12 +17,6 @@ import (
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
 )
-
-func init() {
-	// The shrinker runs rapid.Check, which would otherwise leave fail files
-	// under testdata/rapid for every failing generated case.
-	_ = flag.Set("rapid.nofailfile", "true")
-}
 
 func generated(res *Result) []CaseResult {
 	var out []CaseResult

@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/xoneharness/xoneharness/contract"
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
-	"github.com/xoneharness/xoneharness/internal/xone"
+	targetpkg "github.com/xoneharness/xoneharness/internal/target"
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
@@ -46,63 +45,48 @@ Examples:
 
 Invariants (--skip-invariant NAME, repeatable): ` + "%s\n"
 
-// contractFlags are the contract suite's own flags, shared with run.
+// contractFlags are the contract suite's own flags, shared with run; opts
+// are the suite's options as check read them (offer and quote: flags over
+// env).
 type contractFlags struct {
 	strict                   bool
 	offerID, quoteID         string
 	offersFile, policyholder string
-	skipInvariants           stringsFlag
-	record                   string
 	race                     int
-	gen                      generateFlags
-	// offer and quote (flags over env) and ph are what check read.
-	offer, quote string
-	ph           json.RawMessage
+	opts                     contract.Options
 }
 
 func (c *contractFlags) register(fs *flag.FlagSet) {
+	o := &c.opts
 	fs.BoolVar(&c.strict, "strict", false, "make drift a failure and report undocumented response fields")
 	fs.StringVar(&c.offerID, "offer-id", "", "offer for confirm-ok and double-confirm (env XONE_OFFER_ID; generated against the embedded sandbox)")
 	fs.StringVar(&c.quoteID, "quote-id", "", "quote of that offer (env XONE_QUOTE_ID)")
 	fs.StringVar(&c.offersFile, "offers", "", "CSV of offer_id,quote_id; the contract suite uses its first row")
 	fs.StringVar(&c.policyholder, "policyholder", "", "JSON file with the policyholder to send (default: a demo policyholder)")
-	fs.Var(&c.skipInvariants, "skip-invariant", "semantic invariant not to check (repeatable)")
+	fs.Var((*stringsFlag)(&o.SkipInvariants), "skip-invariant", "semantic invariant not to check (repeatable)")
 	fs.IntVar(&c.race, "race", contract.DefaultRace, fmt.Sprintf("simultaneous confirms of one offer in the race check (2 to %d; 0 skips it); off the embedded sandbox the offer is a row of --offers", contract.MaxRace))
-	fs.StringVar(&c.record, "record", "", "write every exchange, redacted, one JSON file per case, into DIR (new or empty, not inside a run's report directory)")
-	c.gen.register(fs)
+	fs.StringVar(&o.Record, "record", "", "write every exchange, redacted, one JSON file per case, into DIR (new or empty, not inside a run's report directory)")
+	fs.IntVar(&o.Generate, "generate", 0, "after the fixed cases, send up to N generated requests (positive and negative bodies from the request schema)")
+	fs.Uint64Var(&o.Seed, "seed", 0, "seed of the generated cases; the same seed replays the same cases (0: random, printed and stored)")
+	fs.IntVar(&o.MaxShrinks, "max-shrinks", contract.DefaultMaxShrinks, "requests spent shrinking each failing generated case to a minimal body (0: no shrinking)")
+	fs.IntVar(&o.GenerateOffers, "generate-offers", 0, "most offers generated cases may book off the embedded sandbox (default: N)")
+	fs.Float64Var(&o.GenerateRate, "generate-rate", contract.DefaultGenerateRate, "generated requests per second off loopback")
 }
 
 // check refuses the contract flags' bad values before anything is opened
-// or sent, and keeps the configured offer and policyholder.
-func (c *contractFlags) check(a *app) (err error) {
-	for _, n := range c.skipInvariants {
-		if !slices.Contains(contract.Invariants(), n) {
-			return usagef("--skip-invariant: unknown invariant %q (known: %s)", n, strings.Join(contract.Invariants(), ", "))
-		}
+// or sent, and keeps the configured offer.
+func (c *contractFlags) check(a *app) error {
+	offer := targetpkg.FlagOrEnv(a.getenv, c.offerID, "--offer-id", "XONE_OFFER_ID")
+	quote := targetpkg.FlagOrEnv(a.getenv, c.quoteID, "--quote-id", "XONE_QUOTE_ID")
+	c.opts.Policyholder, c.opts.OfferID, c.opts.QuoteID, c.opts.Race = c.policyholder, offer.Value, quote.Value, c.race
+	var fe *contract.FieldError
+	if !errors.As(c.opts.Validate(), &fe) {
+		return nil
 	}
-	if c.ph, err = readPolicyholder(c.policyholder); err != nil {
-		return err
-	}
-	offer, offerSrc := pickSource(a, c.offerID, "--offer-id", "XONE_OFFER_ID")
-	quote, quoteSrc := pickSource(a, c.quoteID, "--quote-id", "XONE_QUOTE_ID")
-	if (offer == "") != (quote == "") {
-		return usagef("--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID): give both or neither")
-	}
-	for _, id := range []struct{ val, src string }{{offer, offerSrc}, {quote, quoteSrc}} {
-		if err := xone.CheckID(id.val); id.val != "" && err != nil {
-			return usagef("%s: %v", id.src, err)
-		}
-	}
-	c.offer, c.quote = offer, quote
-	if c.race != 0 && (c.race < 2 || c.race > contract.MaxRace) {
-		return usagef("--race: want 2 to %d simultaneous confirms, or 0 to skip the race check, got %d", contract.MaxRace, c.race)
-	}
-	if c.record != "" {
-		if err := contract.CheckRecordDir(c.record); err != nil {
-			return usagef("--record: %v", err)
-		}
-	}
-	return c.gen.check()
+	flags := map[string]string{"SkipInvariants": "--skip-invariant", "Policyholder": "--policyholder", "OfferID": offer.From,
+		"QuoteID": quote.From, "OfferID and QuoteID": "--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID)", "Race": "--race",
+		"Record": "--record", "Generate": "--generate", "GenerateRate": "--generate-rate", "MaxShrinks": "--max-shrinks", "GenerateOffers": "--generate-offers"}
+	return usagef("%s: %v", flags[fe.Field], fe.Err)
 }
 
 // config builds the suite's configuration for the session. Offers: the
@@ -115,37 +99,26 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 	if err := c.check(a); err != nil {
 		return contract.Config{}, err
 	}
-	offer, quote, tg := c.offer, c.quote, st.tg
-	if offer == "" && feed != nil {
-		first, _, ok := feed.Next()
-		if !ok {
-			return contract.Config{}, usagef("--offers: no offer for the contract suite: %v", feed.Err())
-		}
-		offer, quote = first.OfferID, first.QuoteID
-	}
-	if tg.Embedded && offer == "" {
-		offer, quote = xone.NewUUID(), xone.NewUUID()
-	}
-	tokens, err := newTokenSource(tg, a.red)
-	if err != nil {
-		return contract.Config{}, err
-	}
+	tg := st.tg
 	cfg := contract.Config{
-		BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, OfferID: offer, QuoteID: quote,
-		Policyholder: c.ph, Tokens: tokens, Spec: st.spec, Strict: c.strict, Journal: st.journal,
-		SkipInvariants: c.skipInvariants, Embedded: tg.Embedded, HTTPClient: tg.HTTPClient(),
-		Redactor: a.red, Now: a.now, Race: c.race, Conns: tg.Gate,
+		BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Spec: st.spec, Strict: c.strict, Journal: st.journal,
+		Embedded: tg.Embedded, HTTPClient: tg.HTTPClient(), Redactor: a.red, Now: a.now, Conns: tg.Gate,
 	}
-	if c.race == 0 {
-		cfg.Race = -1 // skipped
-	} else if !tg.Loopback && c.race > tg.Gate.MaxGroup() {
+	var next func() (string, string, bool)
+	if feed != nil {
+		next = func() (string, string, bool) { o, _, ok := feed.Next(); return o.OfferID, o.QuoteID, ok }
+	}
+	switch err := c.opts.Apply(&cfg, next); {
+	case errors.Is(err, contract.ErrNoOffer):
+		return contract.Config{}, usagef("--offers: no offer for the contract suite: %v", feed.Err())
+	case errors.Is(err, egress.ErrGroupTooLarge):
 		return contract.Config{}, usagef("--race: %d simultaneous confirms exceed what --max-rate lets leave at once (%d); lower --race or raise --max-rate", c.race, tg.Gate.MaxGroup())
+	case err != nil:
+		return contract.Config{}, usageError{err}
 	}
-	if !tg.Embedded && feed != nil {
-		cfg.NextOffer = func() (string, string, bool) {
-			o, _, ok := feed.Next()
-			return o.OfferID, o.QuoteID, ok
-		}
+	var err error
+	if cfg.Tokens, err = newTokenSource(tg, a.red); err != nil {
+		return contract.Config{}, err
 	}
 	if tg.ReadOnlyClientID != "" && tg.ReadOnlySecret != "" {
 		if cfg.ReadOnlyTokens, err = tg.TokenSource(a.red, tg.ReadOnlyClientID, tg.ReadOnlySecret); err != nil {
@@ -155,7 +128,6 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 	if tg.Sandbox != nil {
 		cfg.ExpiredToken = tg.Sandbox.MintToken(sandbox.ClientID, -time.Hour)
 	}
-	c.gen.apply(&cfg)
 	return cfg, nil
 }
 
@@ -176,7 +148,7 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 		return err
 	}
 	if *replay != "" {
-		if cf.record != "" {
+		if cf.opts.Record != "" {
 			return usagef("--record and --replay: give one or the other")
 		}
 		return contractReplay(ctx, a, &rf, &sf, *replay, cf.strict)
@@ -220,8 +192,8 @@ func runContract(ctx context.Context, a *app, st *session, cf *contractFlags, fe
 	if err != nil {
 		return nil, contractError(st.tg, err)
 	}
-	if cf.record != "" {
-		if err := contract.Record(cf.record, res); err != nil {
+	if cf.opts.Record != "" {
+		if err := contract.Record(cf.opts.Record, res); err != nil {
 			return nil, usagef("--record: %v", err)
 		}
 	}

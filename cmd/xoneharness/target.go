@@ -1,22 +1,13 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
-	"os"
-	"slices"
-	"strings"
 	"time"
-
-	"golang.org/x/net/http/httpproxy"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/egress"
-	"github.com/xoneharness/xoneharness/internal/sandbox"
 	targetpkg "github.com/xoneharness/xoneharness/internal/target"
 	"github.com/xoneharness/xoneharness/internal/xone"
 )
@@ -67,53 +58,30 @@ func (t *targetFlags) resolve(a *app, start bool) (*target, error) {
 	if t.timeout <= 0 {
 		return nil, usagef("--http-timeout: must be positive, got %s", t.timeout)
 	}
-	gate, err := t.gate(a)
+	// The egress gate: the TLS choices of the command line, the proxies of
+	// the app's environment and the process's rate ceiling.
+	tc, err := egress.TLSConfig(t.caFile, t.insecure)
 	if err != nil {
-		return nil, err
+		return nil, usagef("--ca-file: %v", err)
 	}
-	style := auth.StyleJSON
-	if v, _ := pickSource(a, t.tokenStyle, "", "XONE_TOKEN_STYLE"); v != "" {
-		if style, err = auth.ParseStyle(v); err != nil {
-			return nil, usagef("--token-style / XONE_TOKEN_STYLE: %v", err)
-		}
+	if t.insecure {
+		fmt.Fprintln(a.stderr, "xoneharness: WARNING: --insecure-skip-verify: TLS certificates are NOT verified; anyone on the path can read the client secret and bookings")
 	}
-	// A setting names where its value came from, or both places when unset.
-	set := func(flagVal, flagName, envName string) targetpkg.Setting {
-		v, from := pickSource(a, flagVal, flagName, envName)
-		if v == "" && envName != "" {
-			from = flagName + " / " + envName
-		}
-		return targetpkg.Setting{Value: v, From: from}
+	gate, err := egress.New(egress.Config{AllowProduction: t.allowProduction, MaxRate: t.maxRate, Shard: t.shard, Proxy: egress.ProxyFromEnv(a.getenv), TLS: tc})
+	if err != nil {
+		return nil, usagef("--max-rate: %v", err)
 	}
-	s := targetpkg.Settings{
+	set := func(v, flag, env string) targetpkg.Setting { return targetpkg.FlagOrEnv(a.getenv, v, flag, env) }
+	on := func(b bool, flag string) targetpkg.Setting { return set(map[bool]string{true: "on"}[b], flag, "") }
+	tg, err := targetpkg.Resolve(targetpkg.Settings{
 		BaseURL: set(t.baseURL, "--base-url", "XONE_BASE_URL"), TokenURL: set(t.tokenURL, "--token-url", "XONE_TOKEN_URL"),
 		ClientID: set(t.clientID, "--client-id", "XONE_CLIENT_ID"), PartnerID: set(t.partnerID, "--partner-id", "XONE_PARTNER_ID"),
-		Secret:           func() (string, error) { return t.secret(a) },
-		ReadOnlyClientID: strings.TrimSpace(a.getenv("XONE_READONLY_CLIENT_ID")),
-		ReadOnlySecret:   strings.TrimSpace(a.getenv("XONE_READONLY_CLIENT_SECRET")),
-		Style:            style, Timeout: t.timeout, Sandbox: t.sandbox, SandboxFrom: "--sandbox",
-	}
-	if t.clientSecretFile != "" {
-		s.SecretFrom = "--client-secret-file"
-	} else if strings.TrimSpace(a.getenv("XONE_CLIENT_SECRET")) != "" {
-		s.SecretFrom = "XONE_CLIENT_SECRET"
-	}
-	s.Partner = []targetpkg.Setting{set(t.partnerInputs["--offer-id"], "--offer-id", "XONE_OFFER_ID"),
-		set(t.partnerInputs["--offers"], "--offers", "")}
-	for name, on := range map[string]bool{"--sandbox": t.sandbox, "--drift": t.drift != "", "--every-member": t.everyMember} {
-		if on {
-			s.SandboxOnly = append(s.SandboxOnly, name)
-		}
-	}
-	slices.Sort(s.SandboxOnly)
-	if t.drift != "" {
-		s.DriftFrom = "--drift"
-		s.SandboxOptions = append(s.SandboxOptions, sandbox.Drift(strings.Split(t.drift, ",")...))
-	}
-	if t.everyMember {
-		s.SandboxOptions = append(s.SandboxOptions, sandbox.EveryMember())
-	}
-	tg, err := targetpkg.Resolve(s, gate, start)
+		SecretFile: set(t.clientSecretFile, "--client-secret-file", ""), Secret: set("", "", "XONE_CLIENT_SECRET"),
+		Style:            targetpkg.Setting{Value: set(t.tokenStyle, "", "XONE_TOKEN_STYLE").Value, From: "--token-style / XONE_TOKEN_STYLE"},
+		Partner:          []targetpkg.Setting{set(t.partnerInputs["--offer-id"], "--offer-id", "XONE_OFFER_ID"), set(t.partnerInputs["--offers"], "--offers", "")},
+		ReadOnlyClientID: set("", "", "XONE_READONLY_CLIENT_ID").Value, ReadOnlySecret: set("", "", "XONE_READONLY_CLIENT_SECRET").Value,
+		Timeout: t.timeout, Sandbox: on(t.sandbox, "--sandbox"), Drift: set(t.drift, "--drift", ""), EveryMember: on(t.everyMember, "--every-member"),
+	}, gate, start)
 	switch {
 	case errors.Is(err, egress.ErrProduction):
 		return nil, usagef("%v; add --allow-production if you really mean to confirm real offers there", err)
@@ -127,102 +95,10 @@ func (t *targetFlags) resolve(a *app, start bool) (*target, error) {
 	return tg, nil
 }
 
-// secret reads the client secret from --client-secret-file or
-// XONE_CLIENT_SECRET. The value is never part of any message.
-func (t *targetFlags) secret(a *app) (string, error) {
-	if t.clientSecretFile != "" {
-		// At most 4 KiB, BOM and surrounding whitespace stripped, at least 8
-		// characters; the error never holds the secret.
-		s, err := auth.ReadSecretFile(t.clientSecretFile)
-		if err != nil {
-			return "", usagef("--client-secret-file: %v", err)
-		}
-		return s, nil
-	}
-	s := strings.TrimSpace(a.getenv("XONE_CLIENT_SECRET"))
-	if s == "" {
-		return "", usagef("XONE_CLIENT_SECRET (or --client-secret-file): required when a target is set")
-	}
-	if err := auth.CheckSecret(s); err != nil {
-		return "", usagef("XONE_CLIENT_SECRET: %v", err)
-	}
-	return s, nil
-}
-
-// gate builds the egress gate with the TLS choices made on the command line,
-// the proxies of the app's environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY,
-// read through the app's getenv) and the process's rate ceiling.
-func (t *targetFlags) gate(a *app) (*egress.Gate, error) {
-	cfg := egress.Config{AllowProduction: t.allowProduction, MaxRate: t.maxRate, Shard: t.shard, Proxy: envProxy(a.getenv)}
-	if t.caFile != "" || t.insecure {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if t.caFile != "" {
-			pem, err := os.ReadFile(t.caFile)
-			if err != nil {
-				return nil, usagef("--ca-file: %v", err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, usagef("--ca-file: %s holds no PEM certificate", t.caFile)
-			}
-			tc.RootCAs = pool
-		}
-		if t.insecure {
-			fmt.Fprintln(a.stderr, "xoneharness: WARNING: --insecure-skip-verify: TLS certificates are NOT verified; anyone on the path can read the client secret and bookings")
-			tc.InsecureSkipVerify = t.insecure // behind the explicit flag only
-		}
-		cfg.TLS = tc
-	}
-	g, err := egress.New(cfg)
-	if err != nil {
-		return nil, usagef("--max-rate: %v", err)
-	}
-	return g, nil
-}
-
-// envProxy is the proxy choice of the app's environment, like
-// http.ProxyFromEnvironment but read through getenv (which tests control)
-// rather than once from the process environment.
-func envProxy(getenv func(string) string) func(*url.URL) (*url.URL, error) {
-	first := func(names ...string) string {
-		for _, n := range names {
-			if v := getenv(n); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	return (&httpproxy.Config{
-		HTTPProxy:  first("HTTP_PROXY", "http_proxy"),
-		HTTPSProxy: first("HTTPS_PROXY", "https_proxy"),
-		NoProxy:    first("NO_PROXY", "no_proxy"),
-		CGI:        getenv("REQUEST_METHOD") != "",
-	}).ProxyFunc()
-}
-
-// pickSource returns the flag's value when set, else the trimmed environment
-// variable's, with the name of where it came from (flagName, or envName when
-// the flag is empty or unset).
-func pickSource(a *app, flagVal, flagName, envName string) (string, string) {
-	if flagVal != "" {
-		return flagVal, flagName
-	}
-	return strings.TrimSpace(a.getenv(envName)), envName
-}
-
 // tlsHint adds what to do to an error caused by an untrusted TLS
 // certificate (self-signed, unknown CA, wrong host name).
 func tlsHint(err error) error {
-	var (
-		cv *tls.CertificateVerificationError
-		ua x509.UnknownAuthorityError
-		hn x509.HostnameError
-		ci x509.CertificateInvalidError
-	)
-	if errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
+	if egress.UntrustedCert(err) {
 		return fmt.Errorf("%w (the server's TLS certificate is not trusted: give its CA with --ca-file, or --insecure-skip-verify for testing only)", err)
 	}
 	return err

@@ -46,36 +46,47 @@ func configf(format string, args ...any) error {
 // environment variable), which every message about it names.
 type Setting struct{ Value, From string }
 
+// FlagOrEnv is the setting of a flag when its value is set, else of the
+// environment variable getenv reads (surrounding white space trimmed). From
+// names where the value came from, or both places when neither is set (the
+// flag alone without envName, the variable alone without flagName).
+func FlagOrEnv(getenv func(string) string, flagVal, flagName, envName string) Setting {
+	switch {
+	case flagVal != "":
+		return Setting{flagVal, flagName}
+	case envName == "":
+		return Setting{"", flagName}
+	}
+	if v := strings.TrimSpace(getenv(envName)); v != "" || flagName == "" {
+		return Setting{v, envName}
+	}
+	return Setting{"", flagName + " / " + envName}
+}
+
 // Settings name a target. Without BaseURL the target is the embedded
-// sandbox (started with SandboxOptions), unless a partner setting is given
-// (ClientID, PartnerID, TokenURL, or one of Partner) and Sandbox is not
-// set: a job that lost its base URL must not test the sandbox instead.
+// sandbox, unless a partner setting is given (ClientID, the secret,
+// PartnerID, TokenURL, or one of Partner) and Sandbox is not: a job that
+// lost its base URL must not test the sandbox instead. A Setting is given
+// when its Value is not empty.
 type Settings struct {
 	BaseURL, TokenURL, ClientID, PartnerID Setting
-	// Secret returns the client secret; it is called only for a partner
-	// target, and its error is returned as it is.
-	Secret func() (string, error)
-	// SecretFrom names where Secret reads from, for the check that a
-	// partner setting without a base URL is a mistake ("" when unset).
-	SecretFrom                       string
+	// SecretFile names a file holding the client secret (auth.ReadSecretFile),
+	// else Secret is the secret itself; either is read only for a partner
+	// target, and no message holds its value.
+	SecretFile, Secret               Setting
 	ReadOnlyClientID, ReadOnlySecret string
-	Style                            auth.Style
+	// Style is the token request style (auth.ParseStyle); empty is
+	// auth.StyleJSON.
+	Style Setting
 	// Timeout bounds each request of the target's HTTP client.
 	Timeout time.Duration
 	// Partner are more partner settings (an offer id, an offers file).
 	Partner []Setting
 	// Sandbox says the embedded sandbox is meant although partner settings
-	// are given (SandboxFrom names that setting, for the error that
-	// suggests it). SandboxOnly names the settings given that only the
-	// embedded sandbox takes (a base URL with them is an error).
-	Sandbox     bool
-	SandboxFrom string
-	SandboxOnly []string
-	// SandboxOptions are the embedded sandbox's options; DriftFrom names
-	// where its drift modes came from ("" when none), for the error of a
-	// mode the sandbox does not know.
-	SandboxOptions []sandbox.Option
-	DriftFrom      string
+	// are given. Drift (the embedded sandbox's drift modes, comma-separated)
+	// and EveryMember (answer with every documented member) are its
+	// options. A base URL with any of the three is an error.
+	Sandbox, Drift, EveryMember Setting
 }
 
 // Target is a resolved target: the embedded sandbox or a partner's host.
@@ -110,11 +121,21 @@ func Resolve(s Settings, gate *egress.Gate, start bool) (*Target, error) {
 	if s.Timeout <= 0 {
 		return nil, configf("timeout: must be positive, got %s", s.Timeout)
 	}
-	if s.BaseURL.Value == "" {
-		return embedded(s, gate, start)
+	style, err := auth.ParseStyle(s.Style.Value)
+	if err != nil {
+		return nil, configf("%s: %w", s.Style.From, err)
 	}
-	if len(s.SandboxOnly) > 0 {
-		return nil, configf("%s: for the embedded sandbox, but a base URL is set (%s)", strings.Join(s.SandboxOnly, ", "), s.BaseURL.From)
+	if s.BaseURL.Value == "" {
+		return embedded(s, style, gate, start)
+	}
+	var sandboxOnly []string
+	for _, o := range []Setting{s.Drift, s.EveryMember, s.Sandbox} {
+		if o.Value != "" {
+			sandboxOnly = append(sandboxOnly, o.From)
+		}
+	}
+	if len(sandboxOnly) > 0 {
+		return nil, configf("%s: for the embedded sandbox, but a base URL is set (%s)", strings.Join(sandboxOnly, ", "), s.BaseURL.From)
 	}
 	u, err := checkURL(gate, s.BaseURL, true)
 	if err != nil {
@@ -122,7 +143,7 @@ func Resolve(s Settings, gate *egress.Gate, start bool) (*Target, error) {
 	}
 	tg := &Target{
 		BaseURL: strings.TrimRight(u.String(), "/"), TokenURL: s.TokenURL.Value, ClientID: s.ClientID.Value,
-		PartnerID: s.PartnerID.Value, Style: s.Style, Loopback: egress.LiteralLoopback(u.Hostname()),
+		PartnerID: s.PartnerID.Value, Style: style, Loopback: egress.LiteralLoopback(u.Hostname()),
 		Gate: gate, Timeout: s.Timeout, ReadOnlyClientID: s.ReadOnlyClientID, ReadOnlySecret: s.ReadOnlySecret,
 	}
 	if tg.TokenURL == "" {
@@ -133,7 +154,7 @@ func Resolve(s Settings, gate *egress.Gate, start bool) (*Target, error) {
 	if tg.ClientID == "" {
 		return nil, configf("%s: required when a target is set (%s)", s.ClientID.From, tg.BaseURL)
 	}
-	if tg.Secret, err = s.Secret(); err != nil {
+	if tg.Secret, err = s.secret(); err != nil {
 		return nil, err
 	}
 	if tg.PartnerID == "" {
@@ -145,26 +166,51 @@ func Resolve(s Settings, gate *egress.Gate, start bool) (*Target, error) {
 	return tg, nil
 }
 
+// secret reads the client secret from SecretFile, else Secret.
+func (s Settings) secret() (string, error) {
+	if s.SecretFile.Value != "" {
+		v, err := auth.ReadSecretFile(s.SecretFile.Value)
+		if err != nil {
+			return "", configf("%s: %w", s.SecretFile.From, err)
+		}
+		return v, nil
+	}
+	if s.Secret.Value == "" {
+		return "", configf("%s (or %s): required when a target is set", s.Secret.From, s.SecretFile.From)
+	}
+	if err := auth.CheckSecret(s.Secret.Value); err != nil {
+		return "", configf("%s: %w", s.Secret.From, err)
+	}
+	return s.Secret.Value, nil
+}
+
 // embedded resolves the embedded sandbox (started when start is set).
-func embedded(s Settings, gate *egress.Gate, start bool) (*Target, error) {
-	for _, p := range append([]Setting{s.ClientID, {Value: s.SecretFrom, From: s.SecretFrom}, s.PartnerID, s.TokenURL}, s.Partner...) {
-		if p.Value != "" && !s.Sandbox {
-			return nil, configf("%s is set but no base URL is (%s): set the target, or add %s to run against the embedded sandbox on purpose", p.From, s.BaseURL.From, s.SandboxFrom)
+func embedded(s Settings, style auth.Style, gate *egress.Gate, start bool) (*Target, error) {
+	for _, p := range append([]Setting{s.ClientID, s.SecretFile, s.Secret, s.PartnerID, s.TokenURL}, s.Partner...) {
+		if p.Value != "" && s.Sandbox.Value == "" {
+			return nil, configf("%s is set but no base URL is (%s): set the target, or add %s to run against the embedded sandbox on purpose", p.From, s.BaseURL.From, s.Sandbox.From)
 		}
 	}
 	tg := &Target{
 		Embedded: true, BaseURL: "http://127.0.0.1 (embedded sandbox, not started)",
 		ClientID: sandbox.ClientID, Secret: sandbox.ClientSecret, PartnerID: sandbox.PartnerID,
 		ReadOnlyClientID: sandbox.ReadOnlyClientID, ReadOnlySecret: sandbox.ReadOnlyClientSecret,
-		Style: s.Style, Loopback: true, Gate: gate, Timeout: s.Timeout,
+		Style: style, Loopback: true, Gate: gate, Timeout: s.Timeout,
 	}
 	if !start {
 		return tg, nil
 	}
-	srv, err := sandbox.Start(s.SandboxOptions...)
+	var opts []sandbox.Option
+	if s.Drift.Value != "" {
+		opts = append(opts, sandbox.Drift(strings.Split(s.Drift.Value, ",")...))
+	}
+	if s.EveryMember.Value != "" {
+		opts = append(opts, sandbox.EveryMember())
+	}
+	srv, err := sandbox.Start(opts...)
 	if err != nil {
-		if s.DriftFrom != "" {
-			return nil, configf("%s: %w", s.DriftFrom, err)
+		if s.Drift.Value != "" {
+			return nil, configf("%s: %w", s.Drift.From, err)
 		}
 		return nil, fmt.Errorf("start embedded sandbox: %w", err)
 	}

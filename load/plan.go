@@ -125,12 +125,16 @@ type PlanError struct {
 	Err   error
 }
 
-// Error implements error: "plan: FIELD: problem".
+// Error implements error: "plan: FIELD: problem[: parse error]".
 func (e *PlanError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("plan: %s: %s: %v", e.Field, e.Msg, e.Err)
+	s := "plan: " + e.Field
+	if e.Msg != "" {
+		s += ": " + e.Msg
 	}
-	return fmt.Sprintf("plan: %s: %s", e.Field, e.Msg)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
 // Unwrap returns the underlying parse error, if any.
@@ -163,6 +167,42 @@ func (p Plan) WithDefaults() Plan {
 		}
 	}
 	return p
+}
+
+// maxEvidence is the most slowest requests Explicit lets a plan list.
+const maxEvidence = 1000
+
+// Explicit reads p with every field set on purpose, as a command line does:
+// zero means zero. It refuses what WithDefaults would hide or Validate blame
+// on another field (MaxDuration or Timeout not positive, Evidence outside 0
+// to 1000, Race.Fraction outside [0, 1), with one Race.N outside 2 to
+// race.MaxN, a Rate that does not parse) with a *PlanError, and returns p as
+// WithDefaults reads it: Evidence 0 (none) as -1, Race zero without a fraction.
+func (p Plan) Explicit() (Plan, error) {
+	switch f := p.Race.Fraction; {
+	case p.MaxDuration <= 0:
+		return p, planErr("max_duration", "want a positive duration (a run is always bounded), got %s", p.MaxDuration)
+	case p.Timeout <= 0:
+		return p, planErr("timeout", "want a positive per-request timeout, got %s", p.Timeout)
+	case p.Evidence < 0 || p.Evidence > maxEvidence:
+		return p, planErr("evidence", "want a number of requests from 0 to %d, got %d", maxEvidence, p.Evidence)
+	case math.IsNaN(f) || f < 0 || f >= 1:
+		return p, planErr("race.fraction", "want a fraction from 0 up to (not including) 1, got %v", f)
+	case f > 0 && (p.Race.N < 2 || p.Race.N > race.MaxN):
+		return p, planErr("race.n", "want 2 to %d simultaneous confirms in each race.fraction group, got %d", race.MaxN, p.Race.N)
+	}
+	if p.Rate != "" {
+		if _, err := ParseRate(p.Rate); err != nil {
+			return p, &PlanError{Field: "rate", Err: err}
+		}
+	}
+	if p.Evidence == 0 {
+		p.Evidence = -1
+	}
+	if p.Race.Fraction == 0 {
+		p.Race = RacePlan{}
+	}
+	return p, nil
 }
 
 // Validate checks p after WithDefaults (a run is always bounded); the error

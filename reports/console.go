@@ -25,8 +25,8 @@ const (
 
 // Sizes of an offer feed ConsolePlan knows besides a row count.
 const (
-	OffersGenerated = -1 // offers generated for the embedded sandbox
-	OffersStream    = -2 // a stream whose size is known only at its end
+	OffersGenerated = load.OffersGenerated // offers generated for the embedded sandbox
+	OffersStream    = load.OffersStream    // a stream whose size is known only at its end
 )
 
 // Console writes one part of r (ConsoleContract, ConsoleLoad) as the CLI prints it during a run.

@@ -6,19 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
-	"net"
-	"net/http"
 	"runtime/pprof"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/xoneharness/xoneharness/internal/auth"
 	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/race"
+	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
@@ -71,50 +66,48 @@ Examples:
     xoneharness load --offers offers.csv --rate 5/s --duration 1m --report-dir out/load
 `
 
-// loadFlags are the load engine's flags, shared with run.
+// loadFlags are the load engine's flags, shared with run; p holds the plan
+// fields as given, which load.Plan.Explicit reads.
 type loadFlags struct {
-	rate, stages, shard, shardRate, offers, policyholder string
-	metricsAddr, idempotencyHeader, cpuProfile           string
-	duration, maxDuration, timeout                       time.Duration
-	maxRequests, workers, maxWorkers, connections        uint64
-	validateSample, maxRate, raceFraction                float64
-	thresholds, evidenceHeaders                          stringsFlag
-	evidence, race                                       int // run's race is contract's --race
-	ignoreRetryAfter, abortOnFail, noDefaultThresholds   bool
-	quiet, dryRun                                        bool
-	extraDefaults                                        []string   // thresholds besides the gates when none is given: run's p99
-	sh                                                   load.Shard // --shard, set by plan
+	p                                              load.Plan
+	stages, shard, shardRate, offers, policyholder string
+	metricsAddr, cpuProfile                        string
+	maxRate                                        float64
+	noDefaultThresholds, quiet, dryRun             bool
+	extraDefaults                                  []string   // thresholds besides the gates when none is given: run's p99
+	sh                                             load.Shard // --shard, set by plan
 }
 
 // register adds the load flags with the command's default rate and
 // duration. shared is true in run, whose contract flags hold --race,
 // --offers and --policyholder; run registers --quiet and has no --dry-run.
 func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.Duration, shared bool) {
-	fs.StringVar(&l.rate, "rate", defRate, "constant request rate, e.g. 50/s or 3000/1m")
-	fs.DurationVar(&l.duration, "duration", defDuration, "how long to send (required; at most --max-duration)")
+	p := &l.p
+	fs.StringVar(&p.Rate, "rate", defRate, "constant request rate, e.g. 50/s or 3000/1m")
+	fs.DurationVar(&p.Duration, "duration", defDuration, "how long to send (required; at most --max-duration)")
 	fs.StringVar(&l.stages, "stages", "", "ramp profile instead of --rate, e.g. 30s:10/s,1m:50/s,30s:0/s")
-	fs.Uint64Var(&l.maxRequests, "max-requests", 0, "stop after this many requests (0: no limit)")
-	fs.DurationVar(&l.maxDuration, "max-duration", load.DefaultMaxDuration, "upper bound on --duration")
-	fs.DurationVar(&l.timeout, "timeout", load.DefaultTimeout, "per-request timeout")
-	fs.Uint64Var(&l.workers, "workers", load.DefaultWorkers, "initial attack workers")
-	fs.Uint64Var(&l.maxWorkers, "max-workers", load.DefaultMaxWorkers, "cap on concurrent requests")
-	fs.Uint64Var(&l.connections, "connections", 0, "idle keep-alive connections (default --max-workers)")
-	fs.StringVar(&l.idempotencyHeader, "idempotency-header", "", "send a unique value per request in this header, e.g. Idempotency-Key")
-	fs.Float64Var(&l.validateSample, "validate-sample", 1, "fraction of responses validated against the spec (0..1)")
-	fs.BoolVar(&l.ignoreRetryAfter, "ignore-retry-after", false, "keep pacing through 429 Retry-After instead of pausing")
-	fs.Var(&l.thresholds, "threshold", "pass/fail threshold, e.g. 'p99<800ms' (repeatable)")
-	fs.BoolVar(&l.abortOnFail, "abort-on-fail", false, "stop as soon as a threshold can no longer pass")
-	fs.IntVar(&l.evidence, "evidence", load.DefaultEvidence, "list the K slowest requests, with their send time and correlation headers (CF-RAY, Server-Timing, ...), in evidence.csv and the reports (0: none)")
-	fs.Var(&l.evidenceHeaders, "evidence-header", "another response header to keep as evidence, e.g. X-Amzn-Trace-Id (repeatable)")
+	fs.Uint64Var(&p.MaxRequests, "max-requests", 0, "stop after this many requests (0: no limit)")
+	fs.DurationVar(&p.MaxDuration, "max-duration", load.DefaultMaxDuration, "upper bound on --duration")
+	fs.DurationVar(&p.Timeout, "timeout", load.DefaultTimeout, "per-request timeout")
+	fs.Uint64Var(&p.Workers, "workers", load.DefaultWorkers, "initial attack workers")
+	fs.Uint64Var(&p.MaxWorkers, "max-workers", load.DefaultMaxWorkers, "cap on concurrent requests")
+	fs.Uint64Var(&p.Connections, "connections", 0, "idle keep-alive connections (default --max-workers)")
+	fs.StringVar(&p.IdempotencyHeader, "idempotency-header", "", "send a unique value per request in this header, e.g. Idempotency-Key")
+	fs.Float64Var(&p.ValidateSample, "validate-sample", 1, "fraction of responses validated against the spec (0..1)")
+	fs.BoolVar(&p.IgnoreRetryAfter, "ignore-retry-after", false, "keep pacing through 429 Retry-After instead of pausing")
+	fs.Var((*stringsFlag)(&p.Thresholds), "threshold", "pass/fail threshold, e.g. 'p99<800ms' (repeatable)")
+	fs.BoolVar(&p.AbortOnFail, "abort-on-fail", false, "stop as soon as a threshold can no longer pass")
+	fs.IntVar(&p.Evidence, "evidence", load.DefaultEvidence, "list the K slowest requests, with their send time and correlation headers (CF-RAY, Server-Timing, ...), in evidence.csv and the reports (0: none)")
+	fs.Var((*stringsFlag)(&p.EvidenceHeaders), "evidence-header", "another response header to keep as evidence, e.g. X-Amzn-Trace-Id (repeatable)")
 	fs.BoolVar(&l.noDefaultThresholds, "no-default-thresholds", false, "turn off the safety gates ("+strings.Join(load.DefaultThresholds(), ", ")+", and double_bookings==0 with --race-fraction), which --threshold adds to; the verdict says so")
-	fs.Float64Var(&l.raceFraction, "race-fraction", 0, "make this fraction (0 to 1) of the planned confirms each a group of --race simultaneous confirms of one offer; a double booking fails the run")
+	fs.Float64Var(&p.Race.Fraction, "race-fraction", 0, "make this fraction (0 to 1) of the planned confirms each a group of --race simultaneous confirms of one offer; a double booking fails the run")
 	fs.Float64Var(&l.maxRate, "max-rate", load.DefaultMaxRate, "ceiling on sends per second to a host that is not loopback, for the whole job: with --shard I/N the shards take turns in wall-clock slots (above 0, at most 100000)")
 	fs.StringVar(&l.shard, "shard", "", "run shard I of N (0-based, e.g. 0/3): 1/N of the rate profile and rows k with k mod N == I of --offers")
 	fs.StringVar(&l.shardRate, "shard-rate", "", "this shard's own constant rate instead of 1/N of --rate (with --shard)")
 	fs.StringVar(&l.metricsAddr, "metrics-addr", "", "serve live Prometheus metrics on this address; a bare :PORT binds loopback (e.g. :9464 is 127.0.0.1:9464), another interface only when its host is spelled out")
 	fs.StringVar(&l.cpuProfile, "cpuprofile", "", "write a CPU profile of the load stage to this file, for 'go tool pprof' (where the harness spends its time)")
 	if !shared {
-		fs.IntVar(&l.race, "race", race.DefaultN, fmt.Sprintf("simultaneous confirms of one offer in each --race-fraction group (2 to %d)", race.MaxN))
+		fs.IntVar(&p.Race.N, "race", race.DefaultN, fmt.Sprintf("simultaneous confirms of one offer in each --race-fraction group (2 to %d)", race.MaxN))
 		fs.StringVar(&l.offers, "offers", "", "CSV of offer_id,quote_id (header optional), each row used once; required unless the target is the embedded sandbox")
 		fs.StringVar(&l.policyholder, "policyholder", "", "JSON file with the policyholder to send (default: a demo policyholder)")
 		fs.BoolVar(&l.quiet, "quiet", false, "no progress lines")
@@ -125,38 +118,32 @@ func (l *loadFlags) register(fs *flag.FlagSet, defRate string, defDuration time.
 // plan builds and validates the load plan, with the safety gates unless
 // --no-default-thresholds, and sets l.sh; errors name the flag.
 func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
-	p := load.Plan{
-		Duration: l.duration, MaxDuration: l.maxDuration, Timeout: l.timeout, MaxRequests: l.maxRequests,
-		Workers: l.workers, MaxWorkers: l.maxWorkers, Connections: l.connections,
-		ValidateSample: l.validateSample, IdempotencyHeader: l.idempotencyHeader,
-		IgnoreRetryAfter: l.ignoreRetryAfter, AbortOnFail: l.abortOnFail, Thresholds: l.thresholds,
-		Evidence: l.evidence, EvidenceHeaders: l.evidenceHeaders,
+	if err := egress.CheckMaxRate(l.maxRate); err != nil {
+		return load.Plan{}, usagef("--max-rate: %v", err)
+	} else if l.stages != "" && flagSet(fs, "rate") {
+		return load.Plan{}, usagef("--stages and --rate: give one rate profile, not both")
 	}
-	if l.raceFraction != 0 {
-		p.Race = load.RacePlan{N: l.race, Fraction: l.raceFraction}
-	}
-	if l.evidence == 0 {
-		p.Evidence = -1 // none
-	}
+	p := l.p
 	if len(p.Thresholds) == 0 {
 		p.Thresholds = l.extraDefaults
 	}
-	if err := l.checkFlags(fs); err != nil {
-		return p, err
+	if l.stages != "" {
+		p.Rate = ""
+	}
+	p, err := p.Explicit()
+	if err != nil {
+		return p, planError("", err)
+	} else if _, err := load.ParseRate(l.shardRate); l.shardRate != "" && err != nil {
+		return p, usagef("--shard-rate: %v", err)
 	}
 	if l.stages != "" {
-		st, err := load.ParseStages(l.stages)
-		if err != nil {
+		if p.Stages, err = load.ParseStages(l.stages); err != nil {
 			return p, usagef("--stages: %v", err)
 		}
-		p.Stages = st
 		if !flagSet(fs, "duration") {
 			p.Duration = 0 // the stages' total
 		}
-	} else {
-		p.Rate = l.rate
 	}
-	var err error
 	l.sh = load.Shard{Index: 0, Count: 1}
 	if l.shard != "" {
 		if l.sh, err = load.ParseShard(l.shard); err != nil {
@@ -171,7 +158,7 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 		return p, usagef("--shard: %v", err)
 	}
 	p = p.WithGates(l.noDefaultThresholds).WithDefaults()
-	return p, planError(p.Validate())
+	return p, planError("plan: ", p.Validate())
 }
 
 // planFlags are the flags behind the plan fields a load.PlanError names
@@ -179,47 +166,17 @@ func (l *loadFlags) plan(fs *flag.FlagSet) (load.Plan, error) {
 var planFlags = map[string]string{"evidence_headers": "--evidence-header", "thresholds": "--threshold",
 	"race.fraction": "--race-fraction", "race.n": "--race"}
 
-// planError turns a load.PlanError into a usage error naming the flag;
-// other errors are returned as they are.
-func planError(err error) error {
+// planError turns a load.PlanError into a usage error naming the flag after
+// prefix ("plan: " for Validate's), and the race fraction its message may
+// name as a flag too; other errors are returned as they are.
+func planError(prefix string, err error) error {
 	var pe *load.PlanError
 	if !errors.As(err, &pe) {
 		return err
 	}
 	name := cmp.Or(planFlags[pe.Field], "--"+strings.ReplaceAll(pe.Field, "_", "-"))
-	return usageError{fmt.Errorf("plan: %s%s", name, strings.TrimPrefix(pe.Error(), "plan: "+pe.Field))}
-}
-
-// checkFlags refuses the flag values load.Plan.Validate would accept or
-// blame on another field: zero values it replaces by defaults, both --stages
-// and --rate, rates that Shard.Plan parses first, and the CLI's own bounds.
-func (l *loadFlags) checkFlags(fs *flag.FlagSet) error {
-	if err := egress.CheckMaxRate(l.maxRate); err != nil {
-		return usagef("--max-rate: %v", err)
-	}
-	switch {
-	case l.stages != "" && flagSet(fs, "rate"):
-		return usagef("--stages and --rate: give one rate profile, not both")
-	case l.maxDuration <= 0:
-		return usagef("--max-duration: want a positive duration (a run is always bounded), got %s", l.maxDuration)
-	case l.timeout <= 0:
-		return usagef("--timeout: want a positive per-request timeout, got %s", l.timeout)
-	case l.evidence < 0 || l.evidence > 1000:
-		return usagef("--evidence: want a number of requests from 0 to 1000, got %d", l.evidence)
-	case math.IsNaN(l.raceFraction) || l.raceFraction < 0 || l.raceFraction >= 1:
-		return usagef("--race-fraction: want a fraction from 0 up to (not including) 1, got %v", l.raceFraction)
-	case l.raceFraction > 0 && (l.race < 2 || l.race > race.MaxN):
-		return usagef("--race: want 2 to %d simultaneous confirms in each --race-fraction group, got %d", race.MaxN, l.race)
-	}
-	for _, r := range []struct{ flag, val string }{{"--rate", l.rate}, {"--shard-rate", l.shardRate}} {
-		if r.val == "" || (r.flag == "--rate" && l.stages != "") {
-			continue
-		}
-		if _, err := load.ParseRate(r.val); err != nil {
-			return usagef("%s: %v", r.flag, err)
-		}
-	}
-	return nil
+	msg := strings.TrimPrefix(pe.Error(), "plan: "+pe.Field)
+	return usageError{fmt.Errorf("%s%s%s", prefix, name, strings.ReplaceAll(msg, "race.fraction", planFlags["race.fraction"]))}
 }
 
 // flagSet reports whether the named flag was given on the command line.
@@ -231,7 +188,12 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 
 // checkTarget applies the load stage's plan-time safety rules: the
 // production host family and the shard's share of --max-rate off loopback.
+// The embedded sandbox passes: in a dry run it is not started, and its
+// BaseURL is a description, not a URL to check.
 func (l *loadFlags) checkTarget(tg *target, p load.Plan, allowProduction bool) error {
+	if tg.Embedded {
+		return nil
+	}
 	err := load.CheckTarget(tg.BaseURL, p.PeakRate(), l.maxRate, l.sh.Count, allowProduction)
 	switch {
 	case errors.Is(err, load.ErrProduction):
@@ -244,79 +206,43 @@ func (l *loadFlags) checkTarget(tg *target, p load.Plan, allowProduction bool) e
 	return nil
 }
 
-// openOffers opens the offers of the load stage: generated ones against the
-// embedded sandbox without path, else path (a file, a named pipe, or "-")
-// through load.OpenOffers, checked against claims (nil in a dry run). n is
-// the rows this shard takes, or reports.OffersStream / OffersGenerated.
+// openOffers opens the offers of the load stage (load.OffersFor):
+// generated ones against the embedded sandbox without path, else path (a
+// file, a named pipe, or "-") checked against claims (nil in a dry run). n
+// is the rows this shard takes, load.OffersStream or OffersGenerated.
 func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path string, claims *ledger.Claims) (load.Feed, int, error) {
-	if path == "" {
-		if !tg.Embedded {
-			return nil, 0, usagef("--offers: required against %s (a confirmed offer is consumed; the harness cannot invent real offers)", tg.BaseURL)
-		}
-		return load.GeneratedFeed(time.Now().UnixNano()), reports.OffersGenerated, nil
-	}
-	s, total, err := load.OpenOffers(ctx, path, a.stdin, load.OfferOptions{Shard: l.sh, Claims: claims, Waiting: a.waiting})
+	feed, n, err := load.OffersFor(ctx, path, a.stdin, tg.Embedded, load.OfferOptions{Shard: l.sh, Claims: claims, Waiting: a.waiting})
 	switch {
+	case err == nil:
+		return feed, n, nil
+	case errors.Is(err, load.ErrOffersRequired):
+		return nil, 0, usagef("--offers: required against %s (a confirmed offer is consumed; the harness cannot invent real offers)", tg.BaseURL)
 	case ctx.Err() != nil:
 		return nil, 0, errIncomplete
-	case err != nil:
-		return nil, 0, usagef("--offers: %v", err)
-	case total == 0:
-		_ = s.Close()
-		return nil, 0, usagef("--offers: %s holds no offers for this run (shard %s)", path, l.sh)
-	case total < 0:
-		total = reports.OffersStream
 	}
-	return s, total, nil
+	return nil, 0, usagef("--offers: %v", err)
 }
 
-// observe serves cfg's Prometheus metrics on --metrics-addr and starts the
-// --cpuprofile profile; release ends both. A bare ":PORT" binds loopback;
-// another interface only when its host is spelled out, and it is printed
-// as such.
-func (l *loadFlags) observe(a *app, cfg *load.Config) (release func(), err error) {
-	release = func() {}
-	if l.metricsAddr != "" {
-		addr := l.metricsAddr
-		if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
-			addr = net.JoinHostPort("127.0.0.1", port)
-		}
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, usagef("--metrics-addr: %v", err)
-		}
-		reg := prometheus.NewRegistry()
-		srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		where := "loopback only"
-		if !ln.Addr().(*net.TCPAddr).IP.IsLoopback() {
-			where = "reachable from other machines"
-		}
-		fmt.Fprintf(a.stderr, "metrics: http://%s/metrics (%s)\n", ln.Addr(), where)
-		cfg.Registerer = reg
-		release = func() { _ = srv.Close() }
+// profile starts the --cpuprofile CPU profile; stop ends it.
+func (l *loadFlags) profile(a *app) (stop func(), err error) {
+	if l.cpuProfile == "" {
+		return func() {}, nil
 	}
-	if l.cpuProfile != "" {
-		f, err := reports.CreateProfile(l.cpuProfile)
-		if err == nil {
-			if err = pprof.StartCPUProfile(f); err != nil {
-				f.Close()
-			}
-		}
-		if err != nil {
-			release()
-			return nil, usagef("--cpuprofile: %v", err)
-		}
-		stopServer := release
-		release = func() {
-			pprof.StopCPUProfile()
-			if err := f.Close(); err != nil {
-				fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
-			}
-			stopServer()
+	f, err := reports.CreateProfile(l.cpuProfile)
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
 		}
 	}
-	return release, nil
+	if err != nil {
+		return nil, usagef("--cpuprofile: %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
+		}
+	}, nil
 }
 
 // runLoad runs plan against the session's target on feed (n as openOffers
@@ -335,13 +261,26 @@ func (l *loadFlags) runLoad(ctx context.Context, a *app, st *session, rep *repor
 	if a.interactive && !l.quiet {
 		cfg.Progress = a.stderr
 	}
-	release, err := l.observe(a, &cfg)
+	if l.metricsAddr != "" { // a bare :PORT binds loopback (load.ServeMetrics)
+		m, err := load.ServeMetrics(l.metricsAddr)
+		if err != nil {
+			return usagef("--metrics-addr: %v", err)
+		}
+		defer func() { _ = m.Close() }()
+		where := "loopback only"
+		if !m.Loopback() {
+			where = "reachable from other machines"
+		}
+		fmt.Fprintf(a.stderr, "metrics: http://%s/metrics (%s)\n", m.Addr, where)
+		cfg.Registerer = m.Registry
+	}
+	stop, err := l.profile(a)
 	if err != nil {
 		return err
 	}
-	defer release()
-	if cfg.Policyholder, err = readPolicyholder(l.policyholder); err != nil {
-		return err
+	defer stop()
+	if cfg.Policyholder, err = xone.ReadPolicyholder(l.policyholder); err != nil {
+		return usagef("--policyholder: %v", err)
 	}
 	if rep.Contract != nil {
 		fmt.Fprintln(a.stdout) // after run's contract stage
@@ -418,12 +357,8 @@ func (l *loadFlags) dryRunPlan(ctx context.Context, a *app, tf *targetFlags, pla
 	if err != nil {
 		return err
 	}
-	// The embedded sandbox is not started: its BaseURL is a description,
-	// not a URL to check.
-	if !tg.Embedded {
-		if err := l.checkTarget(tg, plan, tf.allowProduction); err != nil {
-			return err
-		}
+	if err := l.checkTarget(tg, plan, tf.allowProduction); err != nil {
+		return err
 	}
 	feed, n, err := l.openOffers(ctx, a, tg, l.offers, nil)
 	if err != nil {
@@ -443,7 +378,7 @@ func (l *loadFlags) dryRunPlan(ctx context.Context, a *app, tf *targetFlags, pla
 func loadError(tg *target, err error) error {
 	switch {
 	case errors.As(err, new(*load.PlanError)):
-		return planError(err)
+		return planError("plan: ", err)
 	case errors.Is(err, load.ErrFeed):
 		return usagef("--offers: %v", err)
 	case errors.Is(err, load.ErrJournal):

@@ -80,7 +80,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	// Every flag is checked before anything is sent: a bad --rate must not
 	// cost an offer.
 	lf.extraDefaults = []string{runP99}
-	lf.race = cf.race // one --race for the contract's race check and the load stage's groups
+	lf.p.Race.N = cf.race // one --race for the contract's race check and the load stage's groups
 	if _, err := lf.plan(fs); err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 // one journal.
 func runStages(ctx context.Context, a *app, st *session, rep *reports.Report, fs *flag.FlagSet, cf *contractFlags, lf *loadFlags, allowProduction, continueOnFail bool) error {
 	if !st.tg.Embedded && !flagSet(fs, "rate") && !flagSet(fs, "stages") {
-		lf.rate = runRateLive
+		lf.p.Rate = runRateLive
 	}
 	// The load stage's safety rules (production host, --max-rate off
 	// loopback) are checked before the contract suite confirms an offer.
@@ -133,7 +133,7 @@ func runStages(ctx context.Context, a *app, st *session, rep *reports.Report, fs
 	} else if err := lf.checkTarget(st.tg, plan, allowProduction); err != nil {
 		return err
 	}
-	feed, n := load.Feed(nil), reports.OffersStream
+	feed, n := load.Feed(nil), load.OffersStream
 	if cf.offersFile != "" {
 		if feed, _, err = lf.openOffers(ctx, a, st.tg, cf.offersFile, st.claims); err != nil {
 			return err

@@ -39,10 +39,12 @@ func format(name string) (string, func(io.Writer, *Report) error) {
 func allFormats() []string { return []string{FormatJSON, FormatMarkdown, FormatJUnit, FormatHTML} }
 
 // ParseFormats parses a comma-separated list such as "json,md,junit" ("markdown" and "xml" name md
-// and junit); "all" or "" means every format, an unknown name is an error.
+// and junit); "all" means every format, an empty list or an unknown name is an error.
 func ParseFormats(s string) ([]string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || s == "all" {
+	switch s = strings.TrimSpace(s); s {
+	case "":
+		return nil, errors.New("empty: want json, md, junit, html or all (comma-separated)")
+	case "all":
 		return allFormats(), nil
 	}
 	var out []string

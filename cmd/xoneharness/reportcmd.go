@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
@@ -72,18 +71,8 @@ func (b *baselineFlags) apply(a *app, rep *reports.Report, base *reports.Report,
 	}
 	c := reports.Compare(base, rep, tol)
 	c.Baseline, rep.Baseline = b.path, c
-	switch {
-	case c.Regressions > 0:
-		fmt.Fprintf(a.stdout, "baseline %s: %d regression(s) beyond %s\n", b.path, c.Regressions, b.tolerance)
-		for _, m := range c.Metrics {
-			if m.Regression {
-				fmt.Fprintf(a.stdout, "  %s: %g → %g%s (%+.1f%%)\n", m.Name, m.Baseline, m.Current, m.Unit, 100*m.Change)
-			}
-		}
-	case c.NothingComparable:
-		fmt.Fprintf(a.stdout, "baseline %s: nothing comparable (%s)\n", b.path, strings.Join(c.Notes, "; "))
-	default:
-		fmt.Fprintf(a.stdout, "baseline %s: no regression beyond %s\n", b.path, b.tolerance)
+	if err := reports.ConsoleBaseline(a.stdout, c, b.tolerance); err != nil {
+		fmt.Fprintf(a.stderr, "xoneharness: warning: %v\n", err)
 	}
 }
 
@@ -125,9 +114,11 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	case err != nil:
 		return usageError{err}
 	}
-	claim, err := claimReportOut(a, *out)
-	if err != nil {
-		return err
+	claim, err := reports.ClaimOut(*out, a.now(), "report")
+	if err != nil && *out != "" {
+		return usagef("--out: %v", err)
+	} else if err != nil {
+		return usagef("report directory: %v", err)
 	}
 	defer claim.Release()
 	bf.apply(a, rep, base, tol)
@@ -151,31 +142,5 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 			return append(inputs, rest...), nil
 		}
 		inputs, args = append(inputs, rest[0]), rest[1:]
-	}
-}
-
-// claimReportOut claims the output directory: --out when given (refused when
-// it holds results of a run or another run holds it), else a new
-// reports/<UTC timestamp>-report, with a numeric suffix when a report of the
-// same second took that name.
-func claimReportOut(a *app, out string) (*reports.Claim, error) {
-	if out != "" {
-		c, err := reports.ClaimDir(out)
-		if err != nil {
-			return nil, usagef("--out: %v", err)
-		}
-		return c, nil
-	}
-	base := reports.DefaultDir(a.now(), "report")
-	dir := base
-	for i := 2; ; i++ {
-		c, err := reports.ClaimDir(dir)
-		if err == nil {
-			return c, nil
-		}
-		if i > 100 || !(errors.Is(err, reports.ErrHeld) || errors.Is(err, reports.ErrHoldsResults)) {
-			return nil, usagef("report directory: %v", err)
-		}
-		dir = fmt.Sprintf("%s-%d", base, i)
 	}
 }

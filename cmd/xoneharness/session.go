@@ -2,9 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,24 +26,23 @@ type session struct {
 	tg       *target
 	claims   *ledger.Claims
 	journal  *ledger.Journal
-	reported bool     // a report was written
-	closers  []func() // undone in reverse order by close
-	// unusual settings every report states: TLS verification off, a
-	// custom spec or overlay.
-	insecure              bool
-	specFile, overlayFile string
+	reported bool         // a report was written
+	release  func()       // the report directory's claim
+	run      *ledger.Run  // claims and journal, closed by close
+	tf       *targetFlags // with sf, the unusual settings every report
+	sf       *specFlags   // states: --insecure-skip-verify, --spec, --overlay
 }
 
 // openSession claims the report directory, loads the spec, resolves the
-// target and opens the journal. On error what was opened is closed again,
+// target and opens the journal (and, off the embedded sandbox, the claims
+// store of the reports root). On error what was opened is closed again,
 // and an infrastructure failure still leaves an error report.
 func openSession(ctx context.Context, a *app, rf *reportFlags, tf *targetFlags, sf *specFlags, kind string, strict bool) (st *session, err error) {
-	dir, formats, cleanup, err := rf.prepare(a, kind)
+	dir, formats, release, err := rf.prepare(a, kind)
 	if err != nil {
 		return nil, err
 	}
-	st = &session{a: a, kind: kind, dir: dir, formats: formats, started: a.now(), closers: []func(){cleanup},
-		insecure: tf.insecure, specFile: sf.spec, overlayFile: sf.overlay}
+	st = &session{a: a, kind: kind, dir: dir, formats: formats, started: a.now(), release: release, tf: tf, sf: sf}
 	defer func() {
 		if err != nil {
 			err = st.close(err)
@@ -56,59 +54,33 @@ func openSession(ctx context.Context, a *app, rf *reportFlags, tf *targetFlags, 
 	if st.tg, err = tf.resolve(a, true); err != nil {
 		return st, err
 	}
-	st.closers = append(st.closers, st.tg.Close)
-	return st, st.openJournal()
+	st.run, err = ledger.OpenRun(dir, !st.tg.Embedded, a.now)
+	if errors.Is(err, ledger.ErrNewJournal) {
+		return st, usagef("--report-dir: %v", err)
+	} else if err != nil {
+		return st, fmt.Errorf("claims store: %w", err)
+	}
+	for _, n := range st.run.Notes {
+		fmt.Fprintf(a.stderr, "xoneharness: note: %s\n", n)
+	}
+	st.claims, st.journal = st.run.Claims, st.run.Journal
+	return st, nil
 }
 
-// openJournal opens the run's bookings.csv and, off the embedded sandbox,
-// the claims store of its reports root (the report directory's parent).
-func (st *session) openJournal() error {
-	var opt ledger.Options
-	if !st.tg.Embedded {
-		dir := filepath.Clean(st.dir)
-		c, err := ledger.OpenClaims(filepath.Dir(dir), dir)
-		if err != nil {
-			return fmt.Errorf("claims store: %w", err)
-		}
-		st.claims, opt.Claims = c, c
-		st.closers = append(st.closers, func() { st.warn(c.Close()) })
-		for _, n := range c.Notes() {
-			fmt.Fprintf(st.a.stderr, "xoneharness: note: claims store %s: %s\n", c.Path(), n)
-		}
-	}
-	opt.Now = st.a.now
-	j, err := ledger.Open(st.dir, opt)
-	if err != nil {
-		return usagef("--report-dir: %v (a run's journal is never overwritten: choose a new directory)", err)
-	}
-	st.journal = j
-	st.closers = append(st.closers, func() {
-		st.warn(j.Close())
-		if !st.reported && j.Begun() == 0 {
-			_ = os.Remove(j.Path()) // a run that failed before any confirm leaves no journal
-		}
-	})
-	return nil
-}
-
-// warn prints an error met while closing.
-func (st *session) warn(err error) {
-	if err != nil {
-		fmt.Fprintf(st.a.stderr, "xoneharness: warning: %v\n", err)
-	}
-}
-
-// close releases everything, in reverse order, and returns err; an
-// infrastructure failure (exit 3) that no report recorded yet gets an
-// error report first, for people and CI gates alike.
+// close closes the journal, the target and the report directory, and
+// returns err; an infrastructure failure (exit 3) that no report recorded
+// yet gets an error report first, for people and CI gates alike.
 func (st *session) close(err error) error {
 	if err != nil && exitCode(err) == exitInfra && !st.reported {
 		err = st.failed(st.report(st.kind), err)
 	}
-	for i := len(st.closers) - 1; i >= 0; i-- {
-		st.closers[i]()
+	if cerr := st.run.Close(st.reported); cerr != nil {
+		fmt.Fprintf(st.a.stderr, "xoneharness: warning: %v\n", cerr)
 	}
-	st.closers = nil
+	if st.tg != nil {
+		st.tg.Close()
+	}
+	st.release()
 	return err
 }
 
@@ -121,7 +93,7 @@ func (st *session) report(kind string) *reports.Report {
 	rep := reports.New(kind, version(), t)
 	rep.StartedAt = st.started
 	rep.Spec = specInfo(st.spec)
-	rep.InsecureSkipVerify, rep.SpecFile, rep.OverlayFile = st.insecure, st.specFile, st.overlayFile
+	rep.InsecureSkipVerify, rep.SpecFile, rep.OverlayFile = st.tf.insecure, st.sf.spec, st.sf.overlay
 	return rep
 }
 

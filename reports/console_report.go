@@ -1,0 +1,50 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// ConsoleBaseline writes the lines the CLI prints of a comparison with a baseline (Compare, with
+// c.Baseline set to the baseline's path): the regressions beyond tolerance (as the user wrote it,
+// such as "10%") and each regressed figure, or that nothing was comparable, or that nothing
+// regressed.
+func ConsoleBaseline(w io.Writer, c *Comparison, tolerance string) error {
+	var b strings.Builder
+	switch {
+	case c.Regressions > 0:
+		fmt.Fprintf(&b, "baseline %s: %d regression(s) beyond %s\n", c.Baseline, c.Regressions, tolerance)
+		for _, m := range c.Metrics {
+			if m.Regression {
+				fmt.Fprintf(&b, "  %s: %g → %g%s (%+.1f%%)\n", m.Name, m.Baseline, m.Current, m.Unit, 100*m.Change)
+			}
+		}
+	case c.NothingComparable:
+		fmt.Fprintf(&b, "baseline %s: nothing comparable (%s)\n", c.Baseline, strings.Join(c.Notes, "; "))
+	default:
+		fmt.Fprintf(&b, "baseline %s: no regression beyond %s\n", c.Baseline, tolerance)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("reports: write console baseline: %w", err)
+	}
+	return nil
+}
+
+// AppendStepSummary appends r as Markdown (report.md, through opts) to the file at path, creating
+// it: the CLI's $GITHUB_STEP_SUMMARY, which GitHub Actions shows on a job's page. Its errors are
+// Render's and the file's own, which name the path.
+func AppendStepSummary(path string, r *Report, opts ...Option) error {
+	md, err := Render(r, FormatMarkdown, opts...)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(md)
+	return errors.Join(err, f.Close())
+}

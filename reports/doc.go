@@ -5,7 +5,7 @@
 // view computed from the Report, its sentences the plain-text templates of assets/text.tmpl, so the
 // formats never disagree. It also compares a run with a baseline, merges saved runs and shards
 // (Merge), and owns a run's report directory (ClaimDir), the atomic writes into it (WriteDir), and
-// the rule that keeps a CPU profile out of any (CreateProfile).
+// the rule that keeps a CPU profile out of any (StartCPUProfile).
 //
 //	rep := reports.New(reports.KindLoad, version, reports.Target{URL: url})
 //	rep.StartedAt, rep.Load, rep.FinishedAt = start, res, time.Now()

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/xoneharness/xoneharness/internal/fsx"
@@ -14,11 +15,12 @@ import (
 // reportsRoot is where DefaultDir makes report directories, relative to the working directory.
 const reportsRoot = "reports"
 
-// CreateProfile creates a CPU profile file at path, exclusively and never through a symbolic link.
+// StartCPUProfile starts a CPU profile (runtime/pprof) into a new file at path, created
+// exclusively and never through a symbolic link; stop ends the profile and closes the file.
 // It refuses a path that exists or lies inside a report directory (one holding a run's output, a
 // directory below one holding a lock, a journal or results.bin, anywhere under the reports root): a
 // profile must never replace a run's record.
-func CreateProfile(path string) (*os.File, error) {
+func StartCPUProfile(path string) (stop func() error, err error) {
 	if err := checkProfilePath(path); err != nil {
 		return nil, err
 	}
@@ -26,10 +28,16 @@ func CreateProfile(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
-	return f, nil
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(fmt.Errorf("cpu profile: %w", err), f.Close())
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
-// checkProfilePath is CreateProfile's refusal of path.
+// checkProfilePath is StartCPUProfile's refusal of path.
 func checkProfilePath(path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {

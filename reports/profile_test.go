@@ -45,15 +45,16 @@ func TestProfilePath(t *testing.T) {
 			if tc.want != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.want)
-				_, cerr := CreateProfile(tc.path)
+				_, cerr := StartCPUProfile(tc.path)
 				assert.Error(t, cerr)
 				return
 			}
 			require.NoError(t, err)
-			f, err := CreateProfile(tc.path)
+			stop, err := StartCPUProfile(tc.path)
 			require.NoError(t, err)
-			require.NoError(t, f.Close())
-			_, err = CreateProfile(tc.path)
+			require.NoError(t, stop())
+			assert.FileExists(t, tc.path)
+			_, err = StartCPUProfile(tc.path)
 			assert.Error(t, err, "a second profile at the same path")
 		})
 	}

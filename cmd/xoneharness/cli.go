@@ -37,20 +37,6 @@ type app struct {
 	red *auth.Redactor
 }
 
-// redactingWriter scrubs every write through the redactor, so that a secret
-// never reaches the terminal or a CI log, whichever line holds it.
-type redactingWriter struct {
-	w   io.Writer
-	red *auth.Redactor
-}
-
-func (r redactingWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(r.w, r.red.String(string(p))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
 // usageError marks an error as a usage or configuration problem (exit 2).
 type usageError struct{ err error }
 
@@ -106,7 +92,7 @@ func commands() []subcommand {
 // run is the whole program, returning the exit code so that tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	red := auth.NewRedactor()
-	a := &app{getenv: getenv, stdin: os.Stdin, stdout: redactingWriter{stdout, red}, stderr: redactingWriter{stderr, red},
+	a := &app{getenv: getenv, stdin: os.Stdin, stdout: red.Writer(stdout), stderr: red.Writer(stderr),
 		now: time.Now, interactive: isTerminal(stderr), red: red}
 	if len(args) == 0 {
 		printUsage(stderr)

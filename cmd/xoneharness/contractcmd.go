@@ -101,7 +101,7 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 	}
 	tg := st.tg
 	cfg := contract.Config{
-		BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Spec: st.spec, Strict: c.strict, Journal: st.journal,
+		BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Spec: st.spec, Strict: c.strict, Journal: st.run.Journal,
 		Embedded: tg.Embedded, HTTPClient: tg.HTTPClient(), Redactor: a.red, Now: a.now, Conns: tg.Gate,
 	}
 	var next func() (string, string, bool)
@@ -176,7 +176,7 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 // the recordings.
 func runContract(ctx context.Context, a *app, st *session, cf *contractFlags, feed load.Feed) (*contract.Result, error) {
 	if feed == nil && cf.offersFile != "" {
-		s, _, err := load.OpenOffers(ctx, cf.offersFile, a.stdin, load.OfferOptions{Claims: st.claims, Waiting: a.waiting})
+		s, _, err := load.OpenOffers(ctx, cf.offersFile, a.stdin, load.OfferOptions{Claims: st.run.Claims, Waiting: a.waiting})
 		if err != nil {
 			return nil, usagef("--offers: %v", err)
 		}

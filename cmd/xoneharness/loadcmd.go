@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -223,28 +222,6 @@ func (l *loadFlags) openOffers(ctx context.Context, a *app, tg *target, path str
 	return nil, 0, usagef("--offers: %v", err)
 }
 
-// profile starts the --cpuprofile CPU profile; stop ends it.
-func (l *loadFlags) profile(a *app) (stop func(), err error) {
-	if l.cpuProfile == "" {
-		return func() {}, nil
-	}
-	f, err := reports.CreateProfile(l.cpuProfile)
-	if err == nil {
-		if err = pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-		}
-	}
-	if err != nil {
-		return nil, usagef("--cpuprofile: %v", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
-		}
-	}, nil
-}
-
 // runLoad runs plan against the session's target on feed (n as openOffers
 // returns it) and puts the result in rep; a failed run is written as an
 // error report (session.failed).
@@ -257,7 +234,7 @@ func (l *loadFlags) runLoad(ctx context.Context, a *app, st *session, rep *repor
 		return err
 	}
 	cfg := load.Config{Plan: plan, BaseURL: st.tg.BaseURL, PartnerID: st.tg.PartnerID, Tokens: tokens, Spec: st.spec,
-		Egress: st.tg.Gate, OutDir: st.dir, Journal: st.journal, Events: a.stderr, Now: a.now, Offers: feed}
+		Egress: st.tg.Gate, OutDir: st.dir, Journal: st.run.Journal, Events: a.stderr, Now: a.now, Offers: feed}
 	if a.interactive && !l.quiet {
 		cfg.Progress = a.stderr
 	}
@@ -274,11 +251,17 @@ func (l *loadFlags) runLoad(ctx context.Context, a *app, st *session, rep *repor
 		fmt.Fprintf(a.stderr, "metrics: http://%s/metrics (%s)\n", m.Addr, where)
 		cfg.Registerer = m.Registry
 	}
-	stop, err := l.profile(a)
-	if err != nil {
-		return err
+	if l.cpuProfile != "" {
+		stop, err := reports.StartCPUProfile(l.cpuProfile)
+		if err != nil {
+			return usagef("--cpuprofile: %v", err)
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(a.stderr, "--cpuprofile: %v\n", err)
+			}
+		}()
 	}
-	defer stop()
 	if cfg.Policyholder, err = xone.ReadPolicyholder(l.policyholder); err != nil {
 		return usagef("--policyholder: %v", err)
 	}
@@ -337,7 +320,7 @@ func cmdLoad(ctx context.Context, a *app, args []string) (err error) {
 		return err
 	}
 	defer func() { err = st.close(err) }()
-	feed, n, err := lf.openOffers(ctx, a, st.tg, lf.offers, st.claims)
+	feed, n, err := lf.openOffers(ctx, a, st.tg, lf.offers, st.run.Claims)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func runStages(ctx context.Context, a *app, st *session, rep *reports.Report, fs
 	}
 	feed, n := load.Feed(nil), load.OffersStream
 	if cf.offersFile != "" {
-		if feed, _, err = lf.openOffers(ctx, a, st.tg, cf.offersFile, st.claims); err != nil {
+		if feed, _, err = lf.openOffers(ctx, a, st.tg, cf.offersFile, st.run.Claims); err != nil {
 			return err
 		}
 		defer func() { _ = feed.Close() }()

@@ -24,8 +24,6 @@ type session struct {
 	started  time.Time
 	spec     *spec.Spec
 	tg       *target
-	claims   *ledger.Claims
-	journal  *ledger.Journal
 	reported bool         // a report was written
 	release  func()       // the report directory's claim
 	run      *ledger.Run  // claims and journal, closed by close
@@ -63,7 +61,6 @@ func openSession(ctx context.Context, a *app, rf *reportFlags, tf *targetFlags, 
 	for _, n := range st.run.Notes {
 		fmt.Fprintf(a.stderr, "xoneharness: note: %s\n", n)
 	}
-	st.claims, st.journal = st.run.Claims, st.run.Journal
 	return st, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -226,6 +227,22 @@ var pctEscapeRE = regexp.MustCompile(`%[0-9A-F]{2}`)
 
 // lowerHexEscapes returns s with the hex digits of its %XX escapes in lower case.
 func lowerHexEscapes(s string) string { return pctEscapeRE.ReplaceAllStringFunc(s, strings.ToLower) }
+
+// Writer returns a writer that passes each write to w through String, so that a secret never
+// reaches a terminal or a CI log, whichever line holds it; a write reports len(p) on success.
+func (r *Redactor) Writer(w io.Writer) io.Writer { return redactingWriter{w, r} }
+
+type redactingWriter struct {
+	w   io.Writer
+	red *Redactor
+}
+
+func (r redactingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, r.red.String(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
 
 // String returns s with the credential of every "Bearer xxx" and "Basic xxx", the userinfo of every
 // URL and every form of every known secret replaced by Redacted.

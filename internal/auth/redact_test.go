@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -38,6 +39,28 @@ func TestRedactorString(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactorWriter(t *testing.T) {
+	r := NewRedactor()
+	r.Add("s3cret-value-123")
+	var buf bytes.Buffer
+	w := r.Writer(&buf)
+	in := "token s3cret-value-123 and Authorization: Bearer abc.def.ghi\n"
+	n, err := w.Write([]byte(in))
+	require.NoError(t, err)
+	assert.Equal(t, len(in), n, "a write reports the bytes it was given, not the redacted length")
+	assert.NotContains(t, buf.String(), "s3cret-value-123")
+	assert.NotContains(t, buf.String(), "abc.def.ghi")
+	assert.Contains(t, buf.String(), Redacted)
+
+	n, err = r.Writer(failWriter{}).Write([]byte("x"))
+	assert.Error(t, err, "the underlying writer's error comes back")
+	assert.Zero(t, n)
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestRedactorZeroAndNil(t *testing.T) {
 	var zero Redactor

@@ -26,6 +26,10 @@
 // already under the root (root/*/bookings.csv, found with os.ReadDir, never a
 // glob, so a root named "ci[1]" works) are taken in.
 //
+// OpenRun opens both for one run's directory (the claims store in its parent,
+// unless the target books any offer) and its Close removes a journal no
+// confirm was written to.
+//
 // Use:
 //
 //	claims, err := ledger.OpenClaims("reports", "reports/20261206T100000Z-load")

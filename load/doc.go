@@ -20,6 +20,11 @@
 // turned off explicitly (Plan.WithGates), a threshold without enough samples
 // has no data, and a plan cut short is incomplete (Result.Incomplete).
 //
+// What a command line needs is here too, for Go callers: Plan.Explicit reads
+// a plan whose zero values were given on purpose and refuses what defaults
+// would hide, OffersFor chooses between an offers file and generated offers,
+// and ServeMetrics serves the live metrics (a bare ":PORT" on loopback).
+//
 // Use:
 //
 //	claims, err := ledger.OpenClaims("reports", "reports/20260101T000000Z-load")

@@ -4,8 +4,9 @@
 // CLI prints (Console, ConsoleVerdict, ConsolePlan, ConsolePreflight). Each writer lays out one
 // view computed from the Report, its sentences the plain-text templates of assets/text.tmpl, so the
 // formats never disagree. It also compares a run with a baseline, merges saved runs and shards
-// (Merge), and owns a run's report directory (ClaimDir), the atomic writes into it (WriteDir), and
-// the rule that keeps a CPU profile out of any (StartCPUProfile).
+// (Merge), and owns a run's report directory (ClaimDir; PrepareDir for a new run, removing the
+// directories it made if nothing was written; ClaimOut for a merge's output), the atomic writes
+// into it (WriteDir), and the rule that keeps a CPU profile out of any (StartCPUProfile).
 //
 //	rep := reports.New(reports.KindLoad, version, reports.Target{URL: url})
 //	rep.StartedAt, rep.Load, rep.FinishedAt = start, res, time.Now()

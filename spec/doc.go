@@ -21,7 +21,9 @@
 // its errors into Violations and add what it lets through (an empty or null JSON body). Lint lists
 // a vendor document's defects and whether the overlay handles each; Diff reports what a newer
 // release changed, using libopenapi's what-changed. Coverage records which documented response
-// members the validated responses exercised.
+// members the validated responses exercised. Files names a document and an overlay by path and
+// loads or lints them, so a caller with file names gets the same limits (a *FileError says which
+// input could not be read).
 //
 // Usage:
 //

@@ -6,7 +6,7 @@
 // with x/oauth2's ReuseTokenSourceWithExpiry. A [Redactor] removes the client secret and tokens in
 // every form they take ([Forms]), Bearer and Basic credentials, URL userinfo and sensitive JSON
 // members; a Source registers its secret and every token it sees with it before anything can print
-// them.
+// them. Redactor.Writer is the writer every console stream goes through.
 //
 //	red := auth.NewRedactor() // one per process: every output goes through it
 //	src, err := auth.New(auth.Config{TokenURL: baseURL + "/api/oauth/token",

@@ -1,7 +1,8 @@
 // Package egress is the harness's one way out: the HTTP client factory that
 // every request (confirms, token fetches, contract cases, shards) goes
 // through, so that the safety rules hold where the traffic happens and not
-// only on configuration strings.
+// only on configuration strings. TLSConfig and ProxyFromEnv build a Config's
+// TLS and proxy settings from a CA file and an environment.
 //
 // A Gate
 //   - refuses the production host family (xone.ProductionHost and its

@@ -48,4 +48,8 @@
 //	// ... POST with "Authorization: Bearer "+tok, then check sb.Stats().Confirmed
 //
 // Without a listener: sb, err := sandbox.New(...); srv := httptest.NewServer(sb.Handler()).
+//
+// Knobs holds the same settings as plain values (what `xoneharness sandbox` binds its flags to):
+// Knobs.Options checks them (a *KnobError names the knob) and CheckListenAddr refuses an address
+// that would serve more than the one printed.
 package sandbox

@@ -3,7 +3,9 @@
 // and the partner id), or the embedded sandbox when no base URL is set.
 // Every request to it goes through one egress gate (production refused,
 // rate ceiling, TLS settings, proxies); Resolve checks the configured URLs
-// against the gate's host rules before anything is sent.
+// against the gate's host rules before anything is sent. A Setting names
+// where its value came from (FlagOrEnv), so errors can say which flag or
+// variable to fix.
 //
 //	tg, err := target.Resolve(target.Settings{BaseURL: target.Setting{Value: u, From: "XONE_BASE_URL"}, ...}, gate, true)
 //	if errors.Is(err, target.ErrConfig) { ... } // a setting is wrong: the message names where it came from

@@ -1,6 +1,7 @@
 // Package xone holds the small facts about the XONE Confirm offer API that
 // the harness's packages share: the confirm path, id generation, the demo
-// policyholder, the production host and the sensitive field names.
+// policyholder (ReadPolicyholder reads another from a file), the production
+// host and the sensitive field names.
 //
 //	path := xone.ConfirmPath("P-1", xone.NewUUID())
 package xone

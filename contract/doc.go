@@ -51,6 +51,10 @@
 //	}
 //	failed := res.Failed() // exit 1
 //
-// Run sends one request at a time, except concurrent-confirm; it is safe to
-// run several suites concurrently with separate Configs.
+// A Config filled from a command line, where zero means none (race 0 skips
+// the race check), goes through [Config.Explicit], which refuses what a
+// default would hide, and [Config.TakeOffers], which takes confirm-ok's offer
+// from an offer feed. Run sends one request at a time, except
+// concurrent-confirm; it is safe to run several suites concurrently with
+// separate Configs.
 package contract

@@ -1,12 +1,9 @@
 package contract
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,61 +13,67 @@ import (
 	"github.com/xoneharness/xoneharness/internal/egress"
 )
 
-// validOptions are a command line's defaults.
-func validOptions() Options {
-	return Options{Race: DefaultRace, MaxShrinks: DefaultMaxShrinks, GenerateRate: DefaultGenerateRate}
+// explicitDefaults are a command line's defaults.
+func explicitDefaults() Config {
+	return Config{Race: DefaultRace, MaxShrinks: DefaultMaxShrinks, GenerateRate: DefaultGenerateRate}
 }
 
-func TestOptionsValidate(t *testing.T) {
-	dir := t.TempDir()
-	badPH, full := filepath.Join(dir, "ph.json"), filepath.Join(dir, "full")
-	require.NoError(t, os.WriteFile(badPH, []byte("{\n  oops\n}"), 0o600))
-	require.NoError(t, os.MkdirAll(filepath.Join(full, "case"), 0o755))
+func TestConfigExplicit(t *testing.T) {
 	tests := []struct {
 		name      string
-		edit      func(*Options)
+		edit      func(*Config)
+		want      Config // Race, MaxShrinks and the generation knobs Explicit returns, when valid
 		wantField string // "" is valid
 		wantErr   string
 	}{
-		{"defaults", func(*Options) {}, "", ""},
-		{"all set", func(o *Options) {
-			*o = Options{OfferID: "o-1", QuoteID: "q-1", SkipInvariants: Invariants(), Race: MaxRace, Generate: 5, Seed: 9,
-				GenerateOffers: 3, GenerateRate: MaxGenerateRate, Record: filepath.Join(dir, "new")}
-		}, "", ""},
-		{"policyholder unreadable", func(o *Options) { o.Policyholder = filepath.Join(dir, "none.json") }, "Policyholder", "none.json: no such file"},
-		{"policyholder not JSON", func(o *Options) { o.Policyholder = badPH }, "Policyholder", badPH + ":2: want one JSON object"},
-		{"record into a full directory", func(o *Options) { o.Record = full }, "Record", "is not empty"},
-		{"race 0 skips", func(o *Options) { o.Race = 0 }, "", ""},
-		{"race 2", func(o *Options) { o.Race = 2 }, "", ""},
-		{"unknown invariant", func(o *Options) { o.SkipInvariants = []string{Invariants()[0], "nope"} },
-			"SkipInvariants", `unknown invariant "nope" (known: ` + strings.Join(Invariants(), ", ") + ")"},
-		{"offer without quote", func(o *Options) { o.OfferID = "o-1" }, "OfferID and QuoteID", "give both or neither"},
-		{"quote without offer", func(o *Options) { o.QuoteID = "q-1" }, "OfferID and QuoteID", "give both or neither"},
-		{"offer not an id", func(o *Options) { o.OfferID, o.QuoteID = "o/1", "q-1" }, "OfferID", `invalid character '/' at byte 2`},
-		{"quote a path segment", func(o *Options) { o.OfferID, o.QuoteID = "o-1", ".." }, "QuoteID", `".." is not a path segment`},
-		{"race 1", func(o *Options) { o.Race = 1 }, "Race", "want 2 to 20 simultaneous confirms, or 0 to skip the race check, got 1"},
-		{"race above max", func(o *Options) { o.Race = MaxRace + 1 }, "Race", "want 2 to 20 simultaneous confirms, or 0 to skip the race check, got 21"},
-		{"race negative", func(o *Options) { o.Race = -1 }, "Race", "got -1"},
-		{"generate negative", func(o *Options) { o.Generate = -1 }, "Generate", "want a number of cases, 0 or more, got -1"},
-		{"rate 0", func(o *Options) { o.GenerateRate = 0 }, "GenerateRate", "want requests per second above 0 and at most 50, got 0"},
-		{"rate negative", func(o *Options) { o.GenerateRate = -1 }, "GenerateRate", "got -1"},
-		{"rate NaN", func(o *Options) { o.GenerateRate = math.NaN() }, "GenerateRate", "got NaN"},
-		{"rate Inf", func(o *Options) { o.GenerateRate = math.Inf(1) }, "GenerateRate", "got +Inf"},
-		{"rate above max", func(o *Options) { o.GenerateRate = 1e9 }, "GenerateRate", "got 1e+09"},
-		{"shrinks negative", func(o *Options) { o.MaxShrinks = -1 }, "MaxShrinks", "want 0 or more, got -1"},
-		{"offers negative", func(o *Options) { o.GenerateOffers = -2 }, "GenerateOffers", "want 0 or more, got -2"},
-		{"first field first", func(o *Options) { o.SkipInvariants, o.Race, o.GenerateRate = []string{"nope"}, 1, 0 }, "SkipInvariants", "nope"},
-		{"policyholder before the offer", func(o *Options) { o.Policyholder, o.OfferID = badPH, "o-1" }, "Policyholder", "ph.json"},
-		{"race before the record", func(o *Options) { o.Race, o.Record = 1, full }, "Race", "got 1"},
-		{"record before generated cases", func(o *Options) { o.Record, o.GenerateRate = full, 0 }, "Record", "is not empty"},
+		{name: "defaults", edit: func(*Config) {}, want: Config{Race: DefaultRace, MaxShrinks: DefaultMaxShrinks, GenerateRate: DefaultGenerateRate}},
+		{name: "all set", edit: func(c *Config) {
+			*c = Config{OfferID: "o-1", QuoteID: "q-1", SkipInvariants: Invariants(), Race: MaxRace, Generate: 5, Seed: 9, MaxShrinks: 7,
+				GenerateOffers: 3, GenerateRate: MaxGenerateRate}
+		}, want: Config{Race: MaxRace, Generate: 5, Seed: 9, MaxShrinks: 7, GenerateOffers: 3, GenerateRate: MaxGenerateRate}},
+		{name: "race 0 skips", edit: func(c *Config) { c.Race = 0 }, want: Config{Race: -1, MaxShrinks: DefaultMaxShrinks, GenerateRate: DefaultGenerateRate}},
+		{name: "race 2", edit: func(c *Config) { c.Race = 2 }, want: Config{Race: 2, MaxShrinks: DefaultMaxShrinks, GenerateRate: DefaultGenerateRate}},
+		{name: "generated, all set", edit: func(c *Config) {
+			c.Generate, c.Seed, c.MaxShrinks, c.GenerateOffers, c.GenerateRate = 5, 9, 0, 3, 1
+		}, want: Config{Race: DefaultRace, Generate: 5, Seed: 9, MaxShrinks: -1, GenerateOffers: 3, GenerateRate: 1}},
+		{name: "generation knobs without generate", edit: func(c *Config) { c.Seed, c.GenerateOffers = 9, 3 },
+			want: Config{Race: DefaultRace, Seed: 9, MaxShrinks: DefaultMaxShrinks, GenerateOffers: 3, GenerateRate: DefaultGenerateRate}},
+		{name: "unknown invariant", edit: func(c *Config) { c.SkipInvariants = []string{Invariants()[0], "nope"} },
+			wantField: "SkipInvariants", wantErr: `unknown invariant "nope" (known: ` + strings.Join(Invariants(), ", ") + ")"},
+		{name: "offer without quote", edit: func(c *Config) { c.OfferID = "o-1" }, wantField: "OfferID and QuoteID", wantErr: "give both or neither"},
+		{name: "quote without offer", edit: func(c *Config) { c.QuoteID = "q-1" }, wantField: "OfferID and QuoteID", wantErr: "give both or neither"},
+		{name: "offer not an id", edit: func(c *Config) { c.OfferID, c.QuoteID = "o/1", "q-1" }, wantField: "OfferID", wantErr: `invalid character '/' at byte 2`},
+		{name: "quote a path segment", edit: func(c *Config) { c.OfferID, c.QuoteID = "o-1", ".." }, wantField: "QuoteID", wantErr: `".." is not a path segment`},
+		{name: "race 1", edit: func(c *Config) { c.Race = 1 }, wantField: "Race", wantErr: "want 2 to 20 simultaneous confirms, or 0 to skip the race check, got 1"},
+		{name: "race above max", edit: func(c *Config) { c.Race = MaxRace + 1 }, wantField: "Race", wantErr: "want 2 to 20 simultaneous confirms, or 0 to skip the race check, got 21"},
+		{name: "race negative", edit: func(c *Config) { c.Race = -1 }, wantField: "Race", wantErr: "got -1"},
+		{name: "generate negative", edit: func(c *Config) { c.Generate = -1 }, wantField: "Generate", wantErr: "want a number of cases, 0 or more, got -1"},
+		{name: "rate 0", edit: func(c *Config) { c.GenerateRate = 0 }, wantField: "GenerateRate", wantErr: "want requests per second above 0 and at most 50, got 0"},
+		{name: "rate negative", edit: func(c *Config) { c.GenerateRate = -1 }, wantField: "GenerateRate", wantErr: "got -1"},
+		{name: "rate NaN", edit: func(c *Config) { c.GenerateRate = math.NaN() }, wantField: "GenerateRate", wantErr: "got NaN"},
+		{name: "rate Inf", edit: func(c *Config) { c.GenerateRate = math.Inf(1) }, wantField: "GenerateRate", wantErr: "got +Inf"},
+		{name: "rate above max", edit: func(c *Config) { c.GenerateRate = 1e9 }, wantField: "GenerateRate", wantErr: "got 1e+09"},
+		{name: "shrinks negative", edit: func(c *Config) { c.MaxShrinks = -1 }, wantField: "MaxShrinks", wantErr: "want 0 or more, got -1"},
+		{name: "offers negative", edit: func(c *Config) { c.GenerateOffers = -2 }, wantField: "GenerateOffers", wantErr: "want 0 or more, got -2"},
+		{name: "first field first", edit: func(c *Config) { c.SkipInvariants, c.Race, c.GenerateRate = []string{"nope"}, 1, 0 },
+			wantField: "SkipInvariants", wantErr: "nope"},
+		{name: "offer before the race", edit: func(c *Config) { c.OfferID, c.Race = "o-1", 1 }, wantField: "OfferID and QuoteID", wantErr: "give both"},
+		{name: "race before generated cases", edit: func(c *Config) { c.Race, c.GenerateRate = 1, 0 }, wantField: "Race", wantErr: "got 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := validOptions()
-			tt.edit(&o)
-			err := o.Validate()
+			c := explicitDefaults()
+			tt.edit(&c)
+			in := c
+			got, err := c.Explicit()
 			if tt.wantField == "" {
-				assert.NoError(t, err)
+				require.NoError(t, err)
+				w := tt.want
+				assert.Equal(t, [6]any{w.Race, w.MaxShrinks, w.Generate, w.Seed, w.GenerateOffers, w.GenerateRate},
+					[6]any{got.Race, got.MaxShrinks, got.Generate, got.Seed, got.GenerateOffers, got.GenerateRate},
+					"got Race, MaxShrinks, Generate, Seed, GenerateOffers, GenerateRate; want the same")
+				assert.Equal(t, [2]string{in.OfferID, in.QuoteID}, [2]string{got.OfferID, got.QuoteID}, "got the offer changed")
+				assert.Equal(t, in.SkipInvariants, got.SkipInvariants)
 				return
 			}
 			var fe *FieldError
@@ -83,11 +86,9 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
-func TestOptionsApply(t *testing.T) {
+func TestConfigTakeOffers(t *testing.T) {
 	gate, err := egress.New(egress.Config{MaxRate: 3}) // MaxGroup 3
 	require.NoError(t, err)
-	ph := filepath.Join(t.TempDir(), "ph.json")
-	require.NoError(t, os.WriteFile(ph, []byte(`{"first_name":"Grace"}`), 0o600))
 	feed := func(ids ...string) func() (string, string, bool) {
 		return func() (string, string, bool) {
 			if len(ids) == 0 {
@@ -98,84 +99,54 @@ func TestOptionsApply(t *testing.T) {
 			return o, "q-" + o, true
 		}
 	}
+	sandbox := Config{BaseURL: "http://127.0.0.1:1", Embedded: true, Race: DefaultRace}
+	partner := Config{BaseURL: "https://partner.test", Conns: gate, Race: -1}
+	with := func(c Config, edit func(*Config)) Config { edit(&c); return c }
 	tests := []struct {
 		name       string
-		opts       func(*Options)
-		cfg        Config // BaseURL, Embedded, Conns
+		cfg        Config // BaseURL, Embedded, Conns, Race and the configured offer
 		next       func() (string, string, bool)
-		want       Config // the fields Apply sets
-		wantFresh  bool   // fresh ids for confirm-ok
+		wantOffer  string // the offer for confirm-ok, "fresh" for fresh UUIDs
 		wantNext   string // the offer NextOffer gives first ("" for NextOffer nil, "none" for an empty feed)
 		wantErr    error
 		wantErrMsg string
 	}{
-		{name: "defaults on the sandbox", cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true},
-			want: Config{Race: DefaultRace}, wantFresh: true},
-		{name: "race 0 skips", opts: func(o *Options) { o.Race = 0 }, cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true},
-			want: Config{Race: -1}, wantFresh: true},
-		{name: "generated, defaults", opts: func(o *Options) { o.Generate = 200 }, cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true},
-			want: Config{Race: DefaultRace, Generate: 200, MaxShrinks: DefaultMaxShrinks, GenerateRate: DefaultGenerateRate}, wantFresh: true},
-		{name: "generated, all set", opts: func(o *Options) {
-			o.Generate, o.Seed, o.MaxShrinks, o.GenerateOffers, o.GenerateRate = 5, 9, 0, 3, 1
-		}, cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true},
-			want: Config{Race: DefaultRace, Generate: 5, Seed: 9, MaxShrinks: -1, GenerateOffers: 3, GenerateRate: 1}, wantFresh: true},
-		{name: "generation knobs without generate", opts: func(o *Options) { o.Seed, o.GenerateOffers = 9, 3 },
-			cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true}, want: Config{Race: DefaultRace}, wantFresh: true},
-		{name: "configured offer kept", opts: func(o *Options) { o.OfferID, o.QuoteID, o.Race = "o-1", "q-1", 0 },
-			cfg: Config{BaseURL: "https://partner.test", Conns: gate}, next: feed("o-2"),
-			want: Config{Race: -1, OfferID: "o-1", QuoteID: "q-1"}, wantNext: "o-2"},
-		{name: "configured offer on the sandbox", opts: func(o *Options) { o.OfferID, o.QuoteID = "o-1", "q-1" },
-			cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true}, want: Config{Race: DefaultRace, OfferID: "o-1", QuoteID: "q-1"}},
-		{name: "first row of the feed", cfg: Config{BaseURL: "https://partner.test", Conns: gate}, next: feed("o-2", "o-3"),
-			want: Config{Race: -1, OfferID: "o-2", QuoteID: "q-o-2"}, opts: func(o *Options) { o.Race = 0 }, wantNext: "o-3"},
-		{name: "feed on the sandbox: first row, no NextOffer", cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true, Conns: gate},
-			next: feed("o-2"), want: Config{Race: DefaultRace, OfferID: "o-2", QuoteID: "q-o-2"}},
-		{name: "empty feed", cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true}, next: feed(), wantErr: ErrNoOffer},
-		{name: "no offer off the sandbox", opts: func(o *Options) { o.Race = 0 }, cfg: Config{BaseURL: "https://partner.test", Conns: gate},
-			want: Config{Race: -1}},
-		{name: "race group too large off loopback", cfg: Config{BaseURL: "https://partner.test", Conns: gate}, next: feed("o-2"),
+		{name: "defaults on the sandbox", cfg: sandbox, wantOffer: "fresh"},
+		{name: "race skipped on the sandbox", cfg: with(sandbox, func(c *Config) { c.Race = -1 }), wantOffer: "fresh"},
+		{name: "configured offer kept", cfg: with(partner, func(c *Config) { c.OfferID, c.QuoteID = "o-1", "q-o-1" }), next: feed("o-2"),
+			wantOffer: "o-1", wantNext: "o-2"},
+		{name: "configured offer on the sandbox", cfg: with(sandbox, func(c *Config) { c.OfferID, c.QuoteID = "o-1", "q-o-1" }), wantOffer: "o-1"},
+		{name: "first row of the feed", cfg: partner, next: feed("o-2", "o-3"), wantOffer: "o-2", wantNext: "o-3"},
+		{name: "feed on the sandbox: first row, no NextOffer", cfg: with(sandbox, func(c *Config) { c.Conns = gate }), next: feed("o-2"), wantOffer: "o-2"},
+		{name: "empty feed", cfg: sandbox, next: feed(), wantErr: ErrNoOffer},
+		{name: "no offer off the sandbox", cfg: partner},
+		{name: "race group too large off loopback", cfg: with(partner, func(c *Config) { c.Race = DefaultRace }), next: feed("o-2"),
 			wantErr: egress.ErrGroupTooLarge, wantErrMsg: "contract: Race: 5 simultaneous confirms exceed what the rate ceiling lets leave at once (3)"},
-		{name: "race group on loopback", cfg: Config{BaseURL: "http://127.0.0.1:1", Conns: gate}, next: feed("o-2"),
-			want: Config{Race: DefaultRace, OfferID: "o-2", QuoteID: "q-o-2"}, wantNext: "none"},
-		{name: "race group within the ceiling", opts: func(o *Options) { o.Race = 3 }, cfg: Config{BaseURL: "https://partner.test", Conns: gate},
-			next: feed("o-2"), want: Config{Race: 3, OfferID: "o-2", QuoteID: "q-o-2"}, wantNext: "none"},
-		{name: "invalid options", opts: func(o *Options) { o.Race = 1 }, cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true},
-			wantErr: ErrConfig, wantErrMsg: "contract: Race: "},
-		{name: "policyholder read", opts: func(o *Options) { o.Policyholder = ph }, cfg: Config{BaseURL: "http://127.0.0.1:1", Embedded: true},
-			want: Config{Race: DefaultRace, Policyholder: json.RawMessage(`{"first_name":"Grace"}`)}, wantFresh: true},
+		{name: "race 0 is the default group", cfg: with(partner, func(c *Config) { c.Race = 0 }), next: feed("o-2"),
+			wantErr: egress.ErrGroupTooLarge, wantErrMsg: "contract: Race: 5 simultaneous"},
+		{name: "race group on loopback", cfg: Config{BaseURL: "http://127.0.0.1:1", Conns: gate, Race: DefaultRace}, next: feed("o-2"),
+			wantOffer: "o-2", wantNext: "none"},
+		{name: "race group within the ceiling", cfg: with(partner, func(c *Config) { c.Race = 3 }), next: feed("o-2"), wantOffer: "o-2", wantNext: "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := validOptions()
-			if tt.opts != nil {
-				tt.opts(&o)
-			}
 			cfg := tt.cfg
-			err := o.Apply(&cfg, tt.next)
+			err := cfg.TakeOffers(tt.next)
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)
 				assert.Contains(t, err.Error(), tt.wantErrMsg)
 				return
 			}
 			require.NoError(t, err)
-			for _, f := range []struct {
-				name      string
-				got, want any
-			}{
-				{"Race", cfg.Race, tt.want.Race}, {"Generate", cfg.Generate, tt.want.Generate}, {"Seed", cfg.Seed, tt.want.Seed},
-				{"MaxShrinks", cfg.MaxShrinks, tt.want.MaxShrinks}, {"GenerateOffers", cfg.GenerateOffers, tt.want.GenerateOffers},
-				{"GenerateRate", cfg.GenerateRate, tt.want.GenerateRate}, {"Policyholder", string(cfg.Policyholder), string(tt.want.Policyholder)},
-			} {
-				assert.Equal(t, f.want, f.got, "%s: got %v, want %v", f.name, f.got, f.want)
-			}
-			if tt.wantFresh {
+			if tt.wantOffer == "fresh" {
 				assert.Len(t, cfg.OfferID, 36, "got offer %q, want a fresh UUID", cfg.OfferID)
 				assert.Len(t, cfg.QuoteID, 36, "got quote %q, want a fresh UUID", cfg.QuoteID)
 				assert.NotEqual(t, cfg.OfferID, cfg.QuoteID)
 			} else {
-				assert.Equal(t, tt.want.OfferID, cfg.OfferID)
-				assert.Equal(t, tt.want.QuoteID, cfg.QuoteID)
+				assert.Equal(t, tt.wantOffer, cfg.OfferID)
+				assert.Equal(t, map[bool]string{true: "q-" + tt.wantOffer}[tt.wantOffer != ""], cfg.QuoteID)
 			}
+			assert.Equal(t, tt.cfg.Race, cfg.Race, "got Race %d, want it unchanged", cfg.Race)
 			require.Equal(t, tt.wantNext != "", cfg.NextOffer != nil, "got NextOffer set %v, want %v", cfg.NextOffer != nil, tt.wantNext != "")
 			if cfg.NextOffer != nil {
 				got, _, ok := cfg.NextOffer()

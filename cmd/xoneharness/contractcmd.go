@@ -14,6 +14,7 @@ import (
 	"github.com/xoneharness/xoneharness/internal/egress"
 	"github.com/xoneharness/xoneharness/internal/sandbox"
 	targetpkg "github.com/xoneharness/xoneharness/internal/target"
+	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/ledger"
 	"github.com/xoneharness/xoneharness/load"
 	"github.com/xoneharness/xoneharness/reports"
@@ -45,27 +46,27 @@ Examples:
 
 Invariants (--skip-invariant NAME, repeatable): ` + "%s\n"
 
-// contractFlags are the contract suite's own flags, shared with run; opts
-// are the suite's options as check read them (offer and quote: flags over
-// env).
+// contractFlags are the contract suite's own flags, shared with run: cfg
+// holds the suite's fields as the command line gives them, checked what
+// check made of them (contract.Config.Explicit, offer and quote flags over
+// env, the policyholder read).
 type contractFlags struct {
-	strict                   bool
-	offerID, quoteID         string
-	offersFile, policyholder string
-	race                     int
-	opts                     contract.Options
+	strict                           bool
+	offerID, quoteID                 string
+	offersFile, policyholder, record string
+	cfg, checked                     contract.Config
 }
 
 func (c *contractFlags) register(fs *flag.FlagSet) {
-	o := &c.opts
+	o := &c.cfg
 	fs.BoolVar(&c.strict, "strict", false, "make drift a failure and report undocumented response fields")
 	fs.StringVar(&c.offerID, "offer-id", "", "offer for confirm-ok and double-confirm (env XONE_OFFER_ID; generated against the embedded sandbox)")
 	fs.StringVar(&c.quoteID, "quote-id", "", "quote of that offer (env XONE_QUOTE_ID)")
 	fs.StringVar(&c.offersFile, "offers", "", "CSV of offer_id,quote_id; the contract suite uses its first row")
 	fs.StringVar(&c.policyholder, "policyholder", "", "JSON file with the policyholder to send (default: a demo policyholder)")
 	fs.Var((*stringsFlag)(&o.SkipInvariants), "skip-invariant", "semantic invariant not to check (repeatable)")
-	fs.IntVar(&c.race, "race", contract.DefaultRace, fmt.Sprintf("simultaneous confirms of one offer in the race check (2 to %d; 0 skips it); off the embedded sandbox the offer is a row of --offers", contract.MaxRace))
-	fs.StringVar(&o.Record, "record", "", "write every exchange, redacted, one JSON file per case, into DIR (new or empty, not inside a run's report directory)")
+	fs.IntVar(&o.Race, "race", contract.DefaultRace, fmt.Sprintf("simultaneous confirms of one offer in the race check (2 to %d; 0 skips it); off the embedded sandbox the offer is a row of --offers", contract.MaxRace))
+	fs.StringVar(&c.record, "record", "", "write every exchange, redacted, one JSON file per case, into DIR (new or empty, not inside a run's report directory)")
 	fs.IntVar(&o.Generate, "generate", 0, "after the fixed cases, send up to N generated requests (positive and negative bodies from the request schema)")
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed of the generated cases; the same seed replays the same cases (0: random, printed and stored)")
 	fs.IntVar(&o.MaxShrinks, "max-shrinks", contract.DefaultMaxShrinks, "requests spent shrinking each failing generated case to a minimal body (0: no shrinking)")
@@ -74,19 +75,29 @@ func (c *contractFlags) register(fs *flag.FlagSet) {
 }
 
 // check refuses the contract flags' bad values before anything is opened
-// or sent, and keeps the configured offer.
-func (c *contractFlags) check(a *app) error {
+// or sent, naming the first bad flag in the order the loop lists them, and
+// keeps what it read in c.checked.
+func (c *contractFlags) check(a *app) (err error) {
 	offer := targetpkg.FlagOrEnv(a.getenv, c.offerID, "--offer-id", "XONE_OFFER_ID")
 	quote := targetpkg.FlagOrEnv(a.getenv, c.quoteID, "--quote-id", "XONE_QUOTE_ID")
-	c.opts.Policyholder, c.opts.OfferID, c.opts.QuoteID, c.opts.Race = c.policyholder, offer.Value, quote.Value, c.race
+	c.cfg.OfferID, c.cfg.QuoteID = offer.Value, quote.Value
 	var fe *contract.FieldError
-	if !errors.As(c.opts.Validate(), &fe) {
-		return nil
+	bad := map[string]error{}
+	if c.checked, err = c.cfg.Explicit(); errors.As(err, &fe) {
+		bad[fe.Field] = fe.Err
 	}
-	flags := map[string]string{"SkipInvariants": "--skip-invariant", "Policyholder": "--policyholder", "OfferID": offer.From,
-		"QuoteID": quote.From, "OfferID and QuoteID": "--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID)", "Race": "--race",
-		"Record": "--record", "Generate": "--generate", "GenerateRate": "--generate-rate", "MaxShrinks": "--max-shrinks", "GenerateOffers": "--generate-offers"}
-	return usagef("%s: %v", flags[fe.Field], fe.Err)
+	c.checked.Policyholder, bad["Policyholder"] = xone.ReadPolicyholder(c.policyholder)
+	if c.record != "" {
+		bad["Record"] = contract.CheckRecordDir(c.record)
+	}
+	for _, f := range [][2]string{{"SkipInvariants", "--skip-invariant"}, {"Policyholder", "--policyholder"}, {"OfferID and QuoteID", "--offer-id and --quote-id (XONE_OFFER_ID, XONE_QUOTE_ID)"},
+		{"OfferID", offer.From}, {"QuoteID", quote.From}, {"Race", "--race"}, {"Record", "--record"}, {"Generate", "--generate"},
+		{"GenerateRate", "--generate-rate"}, {"MaxShrinks", "--max-shrinks"}, {"GenerateOffers", "--generate-offers"}} {
+		if bad[f[0]] != nil {
+			return usagef("%s: %v", f[1], bad[f[0]])
+		}
+	}
+	return nil
 }
 
 // config builds the suite's configuration for the session. Offers: the
@@ -99,20 +110,18 @@ func (c *contractFlags) config(a *app, st *session, feed load.Feed) (contract.Co
 	if err := c.check(a); err != nil {
 		return contract.Config{}, err
 	}
-	tg := st.tg
-	cfg := contract.Config{
-		BaseURL: tg.BaseURL, PartnerID: tg.PartnerID, Spec: st.spec, Strict: c.strict, Journal: st.run.Journal,
-		Embedded: tg.Embedded, HTTPClient: tg.HTTPClient(), Redactor: a.red, Now: a.now, Conns: tg.Gate,
-	}
+	tg, cfg := st.tg, c.checked
+	cfg.BaseURL, cfg.PartnerID, cfg.Spec, cfg.Strict, cfg.Journal = tg.BaseURL, tg.PartnerID, st.spec, c.strict, st.run.Journal
+	cfg.Embedded, cfg.HTTPClient, cfg.Redactor, cfg.Now, cfg.Conns = tg.Embedded, tg.HTTPClient(), a.red, a.now, tg.Gate
 	var next func() (string, string, bool)
 	if feed != nil {
 		next = func() (string, string, bool) { o, _, ok := feed.Next(); return o.OfferID, o.QuoteID, ok }
 	}
-	switch err := c.opts.Apply(&cfg, next); {
+	switch err := cfg.TakeOffers(next); {
 	case errors.Is(err, contract.ErrNoOffer):
 		return contract.Config{}, usagef("--offers: no offer for the contract suite: %v", feed.Err())
 	case errors.Is(err, egress.ErrGroupTooLarge):
-		return contract.Config{}, usagef("--race: %d simultaneous confirms exceed what --max-rate lets leave at once (%d); lower --race or raise --max-rate", c.race, tg.Gate.MaxGroup())
+		return contract.Config{}, usagef("--race: %d simultaneous confirms exceed what --max-rate lets leave at once (%d); lower --race or raise --max-rate", c.cfg.Race, tg.Gate.MaxGroup())
 	case err != nil:
 		return contract.Config{}, usageError{err}
 	}
@@ -148,7 +157,7 @@ func cmdContract(ctx context.Context, a *app, args []string) (err error) {
 		return err
 	}
 	if *replay != "" {
-		if cf.opts.Record != "" {
+		if cf.record != "" {
 			return usagef("--record and --replay: give one or the other")
 		}
 		return contractReplay(ctx, a, &rf, &sf, *replay, cf.strict)
@@ -192,8 +201,8 @@ func runContract(ctx context.Context, a *app, st *session, cf *contractFlags, fe
 	if err != nil {
 		return nil, contractError(st.tg, err)
 	}
-	if cf.opts.Record != "" {
-		if err := contract.Record(cf.opts.Record, res); err != nil {
+	if cf.record != "" {
+		if err := contract.Record(cf.record, res); err != nil {
 			return nil, usagef("--record: %v", err)
 		}
 	}

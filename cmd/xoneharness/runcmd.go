@@ -80,7 +80,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	// Every flag is checked before anything is sent: a bad --rate must not
 	// cost an offer.
 	lf.extraDefaults = []string{runP99}
-	lf.p.Race.N = cf.race // one --race for the contract's race check and the load stage's groups
+	lf.p.Race.N = cf.cfg.Race // one --race for the contract's race check and the load stage's groups
 	if _, err := lf.plan(fs); err != nil {
 		return err
 	}

@@ -48,3 +48,16 @@ func AppendStepSummary(path string, r *Report, opts ...Option) error {
 	_, err = f.Write(md)
 	return errors.Join(err, f.Close())
 }
+
+// Publish ends a run's report: it decides r's verdict (Decide; an "error" one is kept), writes r
+// into dir in each format (WriteDir, through opts) and, when stepSummary is not "", appends r's
+// Markdown to that file (AppendStepSummary; the CLI passes $GITHUB_STEP_SUMMARY). It returns the
+// paths written and WriteDir's error (after which nothing is appended), and apart from it the step
+// summary's error, summaryErr: a summary that cannot be written need not fail a written report.
+func Publish(dir string, r *Report, formats []string, stepSummary string, opts ...Option) (paths []string, summaryErr, err error) {
+	r.Decide()
+	if paths, err = WriteDir(dir, r, formats, opts...); err != nil || stepSummary == "" {
+		return paths, nil, err
+	}
+	return paths, AppendStepSummary(stepSummary, r, opts...), nil
+}

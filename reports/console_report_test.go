@@ -76,3 +76,72 @@ func TestAppendStepSummary(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-dir", "summary.md")
 	assert.ErrorContains(t, AppendStepSummary(missing, r, scrub), missing)
 }
+
+// TestPublish: Publish decides the verdict (an "error" one kept), writes each format into the
+// directory through the options, and appends to a named step summary the Markdown it wrote as
+// report.md; a step summary that cannot be written is an error apart from a written report, and
+// after a directory that cannot be written nothing is appended.
+func TestPublish(t *testing.T) {
+	const secret = "s3cr3t-Zq8x7W"
+	scrub := Scrub(func(s string) string { return strings.ReplaceAll(s, secret, "[REDACTED]") })
+	undecided := func(r *Report) *Report {
+		r.Verdict = ""
+		r.Notes = append(r.Notes, "token "+secret)
+		return r
+	}
+	incomplete := New(KindLoad, "1.2.3", Target{URL: sampleURL})
+	incomplete.MarkIncomplete("interrupted")
+	tests := []struct {
+		name        string
+		r           *Report
+		dir         string // "missing": a directory that does not exist
+		summary     string // "": none; "file": a new file; "missing": in a directory that does not exist
+		wantVerdict string
+	}{
+		{"findings, no step summary", undecided(sampleRun()), "", "", VerdictFail},
+		{"findings and a step summary", undecided(sampleRun()), "", "file", VerdictFail},
+		{"incomplete", undecided(incomplete), "", "file", VerdictIncomplete},
+		{"error kept", sampleError(), "", "file", VerdictError},
+		{"step summary cannot be written", undecided(sampleRun()), "", "missing", VerdictFail},
+		{"directory cannot be written", undecided(sampleRun()), "missing", "file", VerdictFail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			dir, summary := tmp, map[string]string{"": "", "file": filepath.Join(tmp, "step-summary.md"),
+				"missing": filepath.Join(tmp, "no-such-dir", "step-summary.md")}[tt.summary]
+			if tt.dir == "missing" {
+				dir = filepath.Join(tmp, "no-such-dir")
+			}
+			formats := []string{FormatJSON, FormatMarkdown}
+			paths, summaryErr, err := Publish(dir, tt.r, formats, summary, scrub)
+			assert.Equal(t, tt.wantVerdict, tt.r.Verdict)
+			if tt.dir == "missing" {
+				assert.Error(t, err)
+				assert.NoError(t, summaryErr)
+				assert.NoFileExists(t, summary, "nothing appended after WriteDir failed")
+				return
+			}
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, len(paths), 2, "got %q", paths)
+			assert.Equal(t, []string{filepath.Join(dir, "summary.json"), filepath.Join(dir, "report.md")}, paths[:2])
+			for _, p := range paths {
+				assert.FileExists(t, p)
+			}
+			md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+			require.NoError(t, err)
+			assert.NotContains(t, string(md), secret, "report.md is scrubbed")
+			switch tt.summary {
+			case "file":
+				assert.NoError(t, summaryErr)
+				got, err := os.ReadFile(summary)
+				require.NoError(t, err)
+				assert.Equal(t, string(md), string(got), "got %d bytes, want report.md's %d", len(got), len(md))
+			case "missing":
+				assert.ErrorContains(t, summaryErr, summary)
+			default:
+				assert.NoError(t, summaryErr)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -63,6 +64,17 @@ func ConsoleDiff(w io.Writer, oldName, newName string, rep *spec.DiffReport) err
 	}
 	tw.Flush()
 	if _, err := b.WriteTo(w); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// ConsoleJSON writes what `spec lint --json` and `spec diff --json` print of v (the defects, a
+// diff report): indented JSON.
+func ConsoleJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil

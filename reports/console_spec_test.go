@@ -2,6 +2,8 @@ package reports
 
 import (
 	"bytes"
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -91,4 +93,34 @@ func TestConsoleSpecWriteError(t *testing.T) {
 	} {
 		assert.EqualError(t, err, "write: disk full", name)
 	}
+}
+
+// TestConsoleJSON: what `spec lint --json` and `spec diff --json` print is indented JSON that
+// decodes to the value given; a console that cannot be written to is an error.
+func TestConsoleJSON(t *testing.T) {
+	defects, err := spec.Lint(spec.Vendor())
+	require.NoError(t, err)
+	diff, err := spec.Diff(spec.Vendor(), spec.Vendor())
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		v    any
+		into any
+	}{
+		{"defects", defects, &[]spec.Defect{}},
+		{"no defects", []spec.Defect{}, &[]spec.Defect{}},
+		{"diff", *diff, &spec.DiffReport{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			require.NoError(t, ConsoleJSON(&b, tt.v))
+			want, err := json.MarshalIndent(tt.v, "", "  ")
+			require.NoError(t, err)
+			assert.Equal(t, string(want)+"\n", b.String())
+			require.NoError(t, json.Unmarshal(b.Bytes(), tt.into))
+			assert.Equal(t, tt.v, reflect.ValueOf(tt.into).Elem().Interface())
+		})
+	}
+	assert.ErrorContains(t, ConsoleJSON(failWriter{}, defects), "write: ")
 }

@@ -6,7 +6,8 @@
 // formats never disagree. It also compares a run with a baseline, merges saved runs and shards
 // (Merge), and owns a run's report directory (ClaimDir; PrepareDir for a new run, removing the
 // directories it made if nothing was written; ClaimOut for a merge's output), the atomic writes
-// into it (WriteDir), and the rule that keeps a CPU profile out of any (StartCPUProfile).
+// into it (WriteDir; Publish decides the verdict, writes and appends to a CI step summary), and the
+// rule that keeps a CPU profile out of any (StartCPUProfile).
 //
 //	rep := reports.New(reports.KindLoad, version, reports.Target{URL: url})
 //	rep.StartedAt, rep.Load, rep.FinishedAt = start, res, time.Now()

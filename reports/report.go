@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -99,6 +100,39 @@ type BookingRow struct {
 // New returns a report of the given kind with the schema version and tool fields filled in.
 func New(kind, toolVersion string, t Target) *Report {
 	return &Report{SchemaVersion: schemaVersion, Tool: "xoneharness", ToolVersion: toolVersion, Kind: kind, Target: t}
+}
+
+// ToolVersion is the version a report names the harness by: linked when set (a release build's
+// -X flag), else the version of the binary's main module when built from a tagged module, else
+// "devel" plus the VCS revision when known.
+func ToolVersion(linked string) string {
+	if linked != "" {
+		return linked
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "devel-" + s.Value[:12]
+		}
+	}
+	return "devel"
+}
+
+// SetSpec records the document r is judged against: s's DocInfo (none when s is nil: the
+// document never loaded) and the files it was built from, f's Document and Overlay ("" for the
+// embedded ones), which every format names.
+func (r *Report) SetSpec(s *spec.Spec, f spec.Files) {
+	if s != nil {
+		info := s.Info()
+		r.Spec = &info
+	}
+	r.SpecFile, r.OverlayFile = f.Document, f.Overlay
 }
 
 // Decide sets the verdict from the sections, keeping an "error" one: fail on findings (a contract

@@ -22,8 +22,8 @@
 // a vendor document's defects and whether the overlay handles each; Diff reports what a newer
 // release changed, using libopenapi's what-changed. Coverage records which documented response
 // members the validated responses exercised. Files names a document and an overlay by path and
-// loads or lints them, so a caller with file names gets the same limits (a *FileError says which
-// input could not be read).
+// loads or lints them, and DiffFiles diffs documents by path, so a caller with file names gets the
+// same limits (a *FileError says which input could not be read).
 //
 // Usage:
 //

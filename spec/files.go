@@ -2,6 +2,7 @@ package spec
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 )
@@ -56,6 +57,26 @@ func (f Files) Lint(ctx context.Context) ([]Defect, error) {
 		return nil, err
 	}
 	return Lint(doc, opts...)
+}
+
+// DiffFiles reports what changed from the first document of paths to the last, as Diff does:
+// paths are OLD NEW, or NEW alone to compare with the embedded vendor document; it returns when
+// ctx ends. It also returns OLD's name for messages (Files.Name). A file that cannot be read is a
+// *FileError whose message starts with the file's path.
+func DiffFiles(ctx context.Context, paths ...string) (*DiffReport, string, error) {
+	if len(paths) < 1 || len(paths) > 2 {
+		return nil, "", fmt.Errorf("spec: diff: want one or two documents, got %d", len(paths))
+	}
+	docs, names := [][]byte{Vendor()}, []string{Files{}.Name()}
+	for _, path := range paths {
+		b, err := ReadDocument(path)
+		if err != nil {
+			return nil, "", &FileError{"document", fmt.Errorf("%s: %w", path, err)}
+		}
+		docs, names = append(docs, b), append(names, path)
+	}
+	rep, err := Diff(docs[len(docs)-2], docs[len(docs)-1], Context(ctx))
+	return rep, names[len(names)-2], err
 }
 
 // options reads the files: the document and the options that load it with ctx. The overlay is

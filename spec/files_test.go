@@ -129,3 +129,88 @@ func TestFilesErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffFiles: DiffFiles reads OLD NEW, or NEW alone against the embedded vendor document, and
+// answers what Diff answers for their bytes, with OLD's name; a file it cannot read is a
+// *FileError whose message starts with the path; a document Diff refuses, too few or too many
+// paths and an ended context are other errors.
+func TestDiffFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, b, 0o600))
+		return p
+	}
+	vendor := write("vendor.json", escapeNonASCII(Vendor()))
+	newer := write("newer.json", []byte(strings.Replace(string(Vendor()), `"version":"1.0.0"`, `"version":"2.0.0"`, 1)))
+	require.NotEqual(t, Vendor(), mustRead(t, newer), "the newer document differs")
+	none := filepath.Join(dir, "none.json")
+	garbage := write("garbage.json", []byte("{not json"))
+	bomb := write("bomb.yaml", aliasBomb(t, 9))
+	// A trailing comma passes ReadDocument's parse (YAML) but not Diff's (JSON).
+	trailing := write("trailing.json", []byte(strings.Replace(string(Vendor()), `"format":"color"`, ``, 1)))
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	tests := []struct {
+		name     string
+		ctx      context.Context
+		paths    []string
+		old, new []byte // the bytes Diff is given; nil for an error
+		oldName  string
+		fileErr  string // the path a *FileError's message starts with
+		is       error
+	}{
+		{name: "new alone", paths: []string{newer}, old: Vendor(), new: mustRead(t, newer), oldName: "embedded vendor document"},
+		{name: "old and new", paths: []string{vendor, newer}, old: mustRead(t, vendor), new: mustRead(t, newer), oldName: vendor},
+		{name: "same document", paths: []string{vendor}, old: Vendor(), new: mustRead(t, vendor), oldName: "embedded vendor document"},
+		{name: "missing new", paths: []string{none}, fileErr: none, is: os.ErrNotExist},
+		{name: "missing old", paths: []string{none, newer}, fileErr: none, is: os.ErrNotExist},
+		{name: "new a directory", paths: []string{vendor, dir}, fileErr: dir},
+		{name: "new not a document", paths: []string{garbage}, fileErr: garbage, is: ErrUnreadable},
+		{name: "new beyond a limit", paths: []string{bomb}, fileErr: bomb, is: ErrDocument},
+		{name: "refused by Diff", paths: []string{vendor, trailing}, oldName: vendor, is: ErrUnreadable},
+		{name: "no path", paths: nil},
+		{name: "three paths", paths: []string{vendor, vendor, vendor}},
+		{name: "context ended", ctx: cancelled, paths: []string{vendor}, oldName: "embedded vendor document", is: context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, oldName, err := DiffFiles(cmp.Or(tt.ctx, context.Background()), tt.paths...)
+			if tt.new != nil {
+				require.NoError(t, err)
+				want, err := Diff(tt.old, tt.new)
+				require.NoError(t, err)
+				assert.Equal(t, want, rep, "Diff's answer for the files' bytes")
+				assert.Equal(t, tt.oldName, oldName)
+				return
+			}
+			require.Error(t, err)
+			assert.Nil(t, rep)
+			if tt.is != nil {
+				assert.ErrorIs(t, err, tt.is)
+			}
+			var fe *FileError
+			if tt.fileErr == "" {
+				assert.False(t, errors.As(err, &fe), "got a *FileError: %v", err)
+				assert.Equal(t, tt.oldName, oldName)
+				return
+			}
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "document", fe.Input)
+			assert.True(t, strings.HasPrefix(err.Error(), tt.fileErr+": "), "got %q, want it to start with %q", err, tt.fileErr+": ")
+		})
+	}
+	t.Run("the new document changed", func(t *testing.T) {
+		rep, _, err := DiffFiles(context.Background(), vendor, newer)
+		require.NoError(t, err)
+		assert.Equal(t, 1, rep.Total, "got %+v, want the version's change", rep.Changes)
+	})
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}

@@ -62,6 +62,16 @@ func Lint(doc []byte, opts ...Option) ([]Defect, error) {
 	})
 }
 
+// Unhandled counts the defects the overlay does not handle (Handled false): spec lint's findings.
+func Unhandled(defects []Defect) (n int) {
+	for _, d := range defects {
+		if !d.Handled {
+			n++
+		}
+	}
+	return n
+}
+
 // defects lints the document as given and says how the overlay handles each defect.
 func (c *corrected) defects() []Defect {
 	found := detectDefects(c.given)

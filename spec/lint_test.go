@@ -313,3 +313,31 @@ func TestOverlayActionErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUnhandled: Unhandled counts the defects whose Handled is false, the answer Lint gives for the
+// vendor document with the embedded overlay (every defect handled) and with a narrowing one.
+func TestUnhandled(t *testing.T) {
+	narrowing, err := os.ReadFile("testdata/narrowing-overlay.yaml")
+	require.NoError(t, err)
+	lint := func(opts ...Option) []Defect {
+		defects, err := Lint(Vendor(), opts...)
+		require.NoError(t, err)
+		return defects
+	}
+	tests := []struct {
+		name    string
+		defects []Defect
+		want    int
+	}{
+		{"none", nil, 0},
+		{"handled and not", []Defect{{Rule: "a", Handled: true}, {Rule: "b"}, {Rule: "c"}}, 2},
+		{"embedded overlay", lint(), 0},
+		{"narrowing overlay", lint(WithOverlay(narrowing)), 3},
+		{"no overlay", lint(WithOverlay([]byte("overlay: 1.0.0\ninfo: {title: none, version: '1'}\nactions: []\n"))), 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Unhandled(tt.defects), "got %d, want %d", Unhandled(tt.defects), tt.want)
+		})
+	}
+}

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/xoneharness/xoneharness/internal/auth"
+	"github.com/xoneharness/xoneharness/reports"
 )
 
 // Exit codes, the same for every subcommand.
@@ -200,27 +200,6 @@ func parseOnlyFlags(fs *flag.FlagSet, args []string) error {
 // go build -ldflags "-X main.buildVersion=v1.2.3" ./cmd/xoneharness
 var buildVersion string
 
-// version is buildVersion when set, else the module version when built from a
-// tagged module, else "devel" plus the VCS revision when known.
-func version() string {
-	if buildVersion != "" {
-		return buildVersion
-	}
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "devel-" + s.Value[:12]
-		}
-	}
-	return "devel"
-}
-
 func cmdVersion(_ context.Context, a *app, args []string) error {
 	fs := newFlagSet(a, "version", "Usage: xoneharness version\n\nPrints the harness version.")
 	if err := parseFlags(fs, args); err != nil {
@@ -229,7 +208,7 @@ func cmdVersion(_ context.Context, a *app, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (version takes none)", fs.Arg(0))
 	}
-	fmt.Fprintf(a.stdout, "xoneharness %s\n", version())
+	fmt.Fprintf(a.stdout, "xoneharness %s\n", reports.ToolVersion(buildVersion))
 	return nil
 }
 

@@ -229,10 +229,10 @@ func contractReplay(ctx context.Context, a *app, rf *reportFlags, sf *specFlags,
 	if err != nil {
 		return usagef("--replay: %v", err)
 	}
-	rep := reports.New(reports.KindContract, version(), reports.Target{URL: "replay of " + dir})
+	rep := reports.New(reports.KindContract, reports.ToolVersion(buildVersion), reports.Target{URL: "replay of " + dir})
 	rep.StartedAt, rep.FinishedAt = started, a.now()
-	rep.Contract, rep.Spec = res, specInfo(s)
-	rep.SpecFile, rep.OverlayFile = sf.spec, sf.overlay
+	rep.Contract = res
+	rep.SetSpec(s, sf.files())
 	console(a, reports.ConsoleContract, rep)
 	return finishReport(a, out, formats, rep, "")
 }
@@ -256,7 +256,7 @@ func contractError(tg *target, err error) error {
 // client id and the token URL, never the secret; nil for any other error.
 func credentialsRefused(tg *target, err error) error {
 	var fe *auth.FetchError
-	if !errors.As(err, &fe) || !errors.Is(err, auth.ErrRejected) || fe.Status < 400 || fe.Status >= 500 || fe.Status == 429 {
+	if !errors.As(err, &fe) || !fe.CredentialsRefused() {
 		return nil
 	}
 	return usagef("credentials refused: the token endpoint %s answered %d for client id %q (check XONE_CLIENT_ID and the client secret): %w",

@@ -348,6 +348,24 @@ func TestInfrastructureErrors(t *testing.T) {
 	assert.NotContains(t, string(b), "canary-secret-value")
 }
 
+// TestInterruptedWhileTheSpecLoads: an interrupt before the spec has loaded ends the run
+// incomplete, with nothing sent and no report directory left behind (it once panicked building an
+// error report without a document).
+func TestInterruptedWhileTheSpecLoads(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, args := range [][]string{{"contract"}, {"load", "--duration", "1s"}, {"run", "--duration", "1s"}} {
+		t.Run(args[0], func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "r")
+			r := invokeCtx(t, ctx, nil, append(args, "--report-dir", dir)...)
+			assert.Equal(t, exitIncomplete, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			assert.Contains(t, r.stderr, "xoneharness "+args[0]+": interrupted before anything was sent (")
+			assert.Contains(t, r.stderr, "embedded vendor document: spec: load: context canceled)")
+			assert.NoDirExists(t, dir, "a run interrupted before its first request leaves no report directory")
+		})
+	}
+}
+
 func TestSandboxServes(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -35,21 +35,18 @@ func (r *reportFlags) prepare(a *app, kind string) (string, []string, func(), er
 	return d.Dir(), formats, d.Release, nil
 }
 
-// finishReport decides the verdict, writes every format (and the Markdown
-// to $GITHUB_STEP_SUMMARY when set), prints where the files are and the
-// verdict line, and returns the verdict's error: nil for pass, errFindings
-// or errIncomplete. The verdict line names runDir, a run's directory, when
-// set.
+// finishReport publishes rep (reports.Publish: the verdict, every format,
+// the Markdown to $GITHUB_STEP_SUMMARY when set), prints where the files
+// are and the verdict line, and returns the verdict's error: nil for pass,
+// errFindings or errIncomplete. The verdict line names runDir, a run's
+// directory, when set.
 func finishReport(a *app, dir string, formats []string, rep *reports.Report, runDir string) error {
-	rep.Decide()
-	paths, err := reports.WriteDir(dir, rep, formats, reports.Scrub(a.red.String))
+	paths, summaryErr, err := reports.Publish(dir, rep, formats, a.getenv("GITHUB_STEP_SUMMARY"), reports.Scrub(a.red.String))
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	if f := a.getenv("GITHUB_STEP_SUMMARY"); f != "" {
-		if err := reports.AppendStepSummary(f, rep, reports.Scrub(a.red.String)); err != nil {
-			fmt.Fprintf(a.stderr, "xoneharness: warning: GITHUB_STEP_SUMMARY: %v\n", err)
-		}
+	if summaryErr != nil {
+		fmt.Fprintf(a.stderr, "xoneharness: warning: GITHUB_STEP_SUMMARY: %v\n", summaryErr)
 	}
 	fmt.Fprintf(a.stdout, "reports: %s\n", strings.Join(paths, " "))
 	if err := reports.ConsoleVerdict(a.stdout, rep, runDir, runDir != "" && slices.Contains(formats, reports.FormatHTML)); err != nil {

@@ -107,7 +107,7 @@ func cmdReport(_ context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := reports.Merge(inputs, reports.MergeOptions{Thresholds: ts, Out: *out, ToolVersion: version()})
+	rep, err := reports.Merge(inputs, reports.MergeOptions{Thresholds: ts, Out: *out, ToolVersion: reports.ToolVersion(buildVersion)})
 	switch {
 	case errors.Is(err, reports.ErrOutIsInput):
 		return usagef("--out: %v", err)

@@ -95,7 +95,7 @@ func cmdRun(ctx context.Context, a *app, args []string) (err error) {
 	}
 	defects, _, source, err := sf.preflight(ctx, cf.strict)
 	if err != nil {
-		return err
+		return interruptedSetup(ctx, a, "run", err)
 	}
 	st, err := openSession(ctx, a, &rf, &tf, &sf, reports.KindRun, cf.strict)
 	if err != nil {

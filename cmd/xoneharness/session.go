@@ -34,7 +34,8 @@ type session struct {
 // openSession claims the report directory, loads the spec, resolves the
 // target and opens the journal (and, off the embedded sandbox, the claims
 // store of the reports root). On error what was opened is closed again,
-// and an infrastructure failure still leaves an error report.
+// and an infrastructure failure still leaves an error report; an interrupt
+// is incomplete (exit 4), nothing having been sent.
 func openSession(ctx context.Context, a *app, rf *reportFlags, tf *targetFlags, sf *specFlags, kind string, strict bool) (st *session, err error) {
 	dir, formats, release, err := rf.prepare(a, kind)
 	if err != nil {
@@ -42,7 +43,7 @@ func openSession(ctx context.Context, a *app, rf *reportFlags, tf *targetFlags, 
 	}
 	st = &session{a: a, kind: kind, dir: dir, formats: formats, started: a.now(), release: release, tf: tf, sf: sf}
 	defer func() {
-		if err != nil {
+		if err = interruptedSetup(ctx, a, kind, err); err != nil {
 			err = st.close(err)
 		}
 	}()
@@ -87,10 +88,10 @@ func (st *session) report(kind string) *reports.Report {
 	if st.tg != nil {
 		t = reports.Target{URL: st.tg.BaseURL, Embedded: st.tg.Embedded}
 	}
-	rep := reports.New(kind, version(), t)
+	rep := reports.New(kind, reports.ToolVersion(buildVersion), t)
 	rep.StartedAt = st.started
-	rep.Spec = specInfo(st.spec)
-	rep.InsecureSkipVerify, rep.SpecFile, rep.OverlayFile = st.tf.insecure, st.sf.spec, st.sf.overlay
+	rep.SetSpec(st.spec, st.sf.files())
+	rep.InsecureSkipVerify = st.tf.insecure
 	return rep
 }
 
@@ -103,7 +104,7 @@ func (st *session) failed(rep *reports.Report, err error) error {
 	rep.FinishedAt = st.a.now()
 	rep.Verdict, rep.Error = reports.VerdictError, err.Error()
 	st.reported = true
-	if paths, werr := reports.WriteDir(st.dir, rep, st.formats, reports.Scrub(st.a.red.String)); werr != nil {
+	if paths, _, werr := reports.Publish(st.dir, rep, st.formats, "", reports.Scrub(st.a.red.String)); werr != nil {
 		fmt.Fprintf(st.a.stderr, "xoneharness: warning: write error report: %v\n", werr)
 	} else {
 		fmt.Fprintf(st.a.stdout, "reports (verdict error): %s\n", strings.Join(paths, " "))
@@ -116,4 +117,15 @@ func (st *session) finish(rep *reports.Report) error {
 	rep.FinishedAt = st.a.now()
 	st.reported = true
 	return finishReport(st.a, st.dir, st.formats, rep, st.dir)
+}
+
+// interruptedSetup returns err, or errIncomplete (exit 4) after saying so
+// when ctx ended: an interrupt before the first request is not a failure of
+// the target or of the harness.
+func interruptedSetup(ctx context.Context, a *app, command string, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "xoneharness %s: interrupted before anything was sent (%v)\n", command, err)
+	return errIncomplete
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -73,21 +72,15 @@ func cmdSpecLint(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return sf.specError("lint", err)
 	}
-	unhandled := 0
-	for _, d := range defects {
-		if !d.Handled {
-			unhandled++
-		}
-	}
 	if *asJSON {
-		err = writeJSON(a, defects)
+		err = reports.ConsoleJSON(a.stdout, defects)
 	} else {
 		err = reports.ConsoleLint(a.stdout, sf.files().Name(), defects)
 	}
 	if err != nil {
 		return fmt.Errorf("lint: %w", err)
 	}
-	if unhandled > 0 {
+	if unhandled := spec.Unhandled(defects); unhandled > 0 {
 		fmt.Fprintf(a.stderr, "spec lint: %d defect(s) not handled by the overlay\n", unhandled)
 		return errFindings
 	}
@@ -171,25 +164,15 @@ func cmdSpecDiff(ctx context.Context, a *app, args []string) error {
 	if n := fs.NArg(); n < 1 || n > 2 {
 		return usagef("diff: want NEW or OLD NEW, got %d arguments", n)
 	}
-	var docs [][]byte
-	for _, name := range fs.Args() {
-		b, err := spec.ReadDocument(name)
-		if err != nil {
-			return usagef("diff: %s: %w", name, err)
-		}
-		docs = append(docs, b)
-	}
-	oldName, oldDoc := "embedded vendor document", spec.Vendor()
-	newName, newDoc := fs.Arg(fs.NArg()-1), docs[len(docs)-1]
-	if fs.NArg() == 2 {
-		oldName, oldDoc = fs.Arg(0), docs[0]
-	}
-	rep, err := spec.Diff(oldDoc, newDoc, spec.Context(ctx))
-	if err != nil {
+	rep, oldName, err := spec.DiffFiles(ctx, fs.Args()...)
+	newName := fs.Arg(fs.NArg() - 1)
+	if errors.As(err, new(*spec.FileError)) {
+		return usagef("diff: %w", err)
+	} else if err != nil {
 		return (&specFlags{spec: oldName + " " + newName}).specError("diff", err)
 	}
 	if *asJSON {
-		err = writeJSON(a, rep)
+		err = reports.ConsoleJSON(a.stdout, rep)
 	} else {
 		err = reports.ConsoleDiff(a.stdout, oldName, newName, rep)
 	}
@@ -200,20 +183,4 @@ func cmdSpecDiff(ctx context.Context, a *app, args []string) error {
 		return errFindings
 	}
 	return nil
-}
-
-// writeJSON prints v as indented JSON.
-func writeJSON(a *app, v any) error {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
-}
-
-// specInfo is the document a report was judged against.
-func specInfo(s *spec.Spec) *spec.DocInfo {
-	info := s.Info()
-	return &info
 }

@@ -45,6 +45,12 @@ func (e *FetchError) Error() string {
 // Unwrap returns the cause.
 func (e *FetchError) Unwrap() error { return e.Err }
 
+// CredentialsRefused reports whether the token endpoint refused the client's credentials
+// (invalid_client, a wrong secret): it answered with a 4xx other than 429, and no token.
+func (e *FetchError) CredentialsRefused() bool {
+	return errors.Is(e.Err, ErrRejected) && e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests
+}
+
 // fail builds a FetchError for resp (nil if there was no answer) of which n body bytes were read.
 func (s *Source) fail(resp *http.Response, n int, err error) *FetchError {
 	fe := &FetchError{URL: s.redactedURL, Err: err, redact: s.redact}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -105,8 +103,7 @@ type Config struct {
 // check validates cfg and returns the parsed base URL.
 func (cfg *Config) check() (*url.URL, error) {
 	u, err := url.Parse(cfg.BaseURL)
-	known := Invariants()
-	unknown := slices.DeleteFunc(slices.Clone(cfg.SkipInvariants), func(n string) bool { return slices.Contains(known, n) })
+	invErr := unknownInvariant(cfg.SkipInvariants)
 	for _, c := range []struct {
 		bad bool
 		msg string
@@ -119,7 +116,7 @@ func (cfg *Config) check() (*url.URL, error) {
 		{cfg.Spec == nil, "no spec"},
 		{cfg.Race > MaxRace, fmt.Sprintf("race of %d simultaneous confirms: at most %d", cfg.Race, MaxRace)},
 		{cfg.Generate < 0, fmt.Sprintf("generate %d is negative", cfg.Generate)},
-		{len(unknown) > 0, fmt.Sprintf("unknown invariant %q (known: %s)", append(unknown, "")[0], strings.Join(known, ", "))},
+		{invErr != nil, fmt.Sprint(invErr)},
 		{cfg.Policyholder != nil && !json.Valid(cfg.Policyholder), "policyholder is not valid JSON"},
 	} {
 		if c.bad {

@@ -46,12 +46,11 @@ func (e *FieldError) Unwrap() []error { return []error{e.Err, ErrConfig} }
 // or 2 to MaxRace, Generate < 0, GenerateRate not in (0, MaxGenerateRate],
 // MaxShrinks or GenerateOffers < 0; and returns c with Race and MaxShrinks 0 as -1.
 func (c Config) Explicit() (Config, error) {
-	known := Invariants()
-	unknown := slices.DeleteFunc(slices.Clone(c.SkipInvariants), func(n string) bool { return slices.Contains(known, n) })
+	invErr := unknownInvariant(c.SkipInvariants)
 	offerErr, quoteErr := xone.CheckID(c.OfferID), xone.CheckID(c.QuoteID)
 	switch {
-	case len(unknown) > 0:
-		return c, &FieldError{"SkipInvariants", fmt.Errorf("unknown invariant %q (known: %s)", unknown[0], strings.Join(known, ", "))}
+	case invErr != nil:
+		return c, &FieldError{"SkipInvariants", invErr}
 	case (c.OfferID == "") != (c.QuoteID == ""):
 		return c, &FieldError{"OfferID and QuoteID", errors.New("give both or neither")}
 	case c.OfferID != "" && offerErr != nil:
@@ -113,4 +112,15 @@ func prepareRapid() {
 		_ = flag.CommandLine.Parse(nil)
 	}
 	_ = flag.Set("rapid.nofailfile", "true")
+}
+
+// unknownInvariant refuses the first of names that is not one of Invariants.
+func unknownInvariant(names []string) error {
+	known := Invariants()
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return fmt.Errorf("unknown invariant %q (known: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }

@@ -23,12 +23,6 @@ const (
 	ConsoleLoad = "load"
 )
 
-// Sizes of an offer feed ConsolePlan knows besides a row count.
-const (
-	OffersGenerated = load.OffersGenerated // offers generated for the embedded sandbox
-	OffersStream    = load.OffersStream    // a stream whose size is known only at its end
-)
-
 // Console writes one part of r (ConsoleContract, ConsoleLoad) as the CLI prints it during a run.
 func Console(w io.Writer, r *Report, part string) error {
 	if part != ConsoleContract && part != ConsoleLoad {
@@ -55,13 +49,13 @@ type consoleReport struct {
 }
 
 // ConsolePlan writes what a load will do (a dry run's output): p's rate profile and request count,
-// the target, the offers (a row count, OffersGenerated or OffersStream) and the thresholds.
+// the target, the offers (a row count, load.OffersGenerated or load.OffersStream) and the thresholds.
 func ConsolePlan(w io.Writer, p load.Plan, target string, offers int) error {
 	return console(w, "plan", struct {
 		Plan                      load.Plan
 		Target                    string
 		Offers, Generated, Stream int
-	}{p, target, offers, OffersGenerated, OffersStream})
+	}{p, target, offers, load.OffersGenerated, load.OffersStream})
 }
 
 // ConsolePreflight writes the spec preflight's line and returns the note a run's report keeps.
@@ -69,10 +63,7 @@ func ConsolePreflight(w io.Writer, source string, defects []spec.Defect) (string
 	data := struct {
 		Source         string
 		Defects, Fixed int
-	}{Source: source, Defects: len(defects)}
-	for _, d := range defects {
-		data.Fixed += b2i(d.Handled)
-	}
+	}{Source: source, Defects: len(defects), Fixed: len(defects) - spec.Unhandled(defects)}
 	if err := console(w, "preflight", data); err != nil {
 		return "", err
 	}

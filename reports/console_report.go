@@ -33,10 +33,10 @@ func ConsoleBaseline(w io.Writer, c *Comparison, tolerance string) error {
 	return nil
 }
 
-// AppendStepSummary appends r as Markdown (report.md, through opts) to the file at path, creating
+// appendStepSummary appends r as Markdown (report.md, through opts) to the file at path, creating
 // it: the CLI's $GITHUB_STEP_SUMMARY, which GitHub Actions shows on a job's page. Its errors are
 // Render's and the file's own, which name the path.
-func AppendStepSummary(path string, r *Report, opts ...Option) error {
+func appendStepSummary(path string, r *Report, opts ...Option) error {
 	md, err := Render(r, FormatMarkdown, opts...)
 	if err != nil {
 		return err
@@ -51,7 +51,7 @@ func AppendStepSummary(path string, r *Report, opts ...Option) error {
 
 // Publish ends a run's report: it decides r's verdict (Decide; an "error" one is kept), writes r
 // into dir in each format (WriteDir, through opts) and, when stepSummary is not "", appends r's
-// Markdown to that file (AppendStepSummary; the CLI passes $GITHUB_STEP_SUMMARY). It returns the
+// Markdown to that file (appendStepSummary; the CLI passes $GITHUB_STEP_SUMMARY). It returns the
 // paths written and WriteDir's error (after which nothing is appended), and apart from it the step
 // summary's error, summaryErr: a summary that cannot be written need not fail a written report.
 func Publish(dir string, r *Report, formats []string, stepSummary string, opts ...Option) (paths []string, summaryErr, err error) {
@@ -59,5 +59,5 @@ func Publish(dir string, r *Report, formats []string, stepSummary string, opts .
 	if paths, err = WriteDir(dir, r, formats, opts...); err != nil || stepSummary == "" {
 		return paths, nil, err
 	}
-	return paths, AppendStepSummary(stepSummary, r, opts...), nil
+	return paths, appendStepSummary(stepSummary, r, opts...), nil
 }

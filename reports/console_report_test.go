@@ -38,10 +38,10 @@ func TestConsoleBaseline(t *testing.T) {
 	assert.ErrorContains(t, err, "reports: write console baseline: ", "a console that cannot be written to")
 }
 
-// TestAppendStepSummary: the step summary gets the report's Markdown,
+// TestStepSummary: the step summary gets the report's Markdown,
 // scrubbed, after what earlier steps wrote (a new file is created); a path
 // that cannot be opened is an error naming it.
-func TestAppendStepSummary(t *testing.T) {
+func TestStepSummary(t *testing.T) {
 	const secret = "s3cr3t-Zq8x7W"
 	r := sampleRun()
 	r.Notes = append(r.Notes, "token "+secret)
@@ -64,7 +64,7 @@ func TestAppendStepSummary(t *testing.T) {
 				require.NoError(t, os.WriteFile(path, []byte(tc.before), 0o644))
 			}
 			for range tc.times {
-				require.NoError(t, AppendStepSummary(path, r, scrub))
+				require.NoError(t, appendStepSummary(path, r, scrub))
 			}
 			got, err := os.ReadFile(path)
 			require.NoError(t, err)
@@ -74,7 +74,7 @@ func TestAppendStepSummary(t *testing.T) {
 		})
 	}
 	missing := filepath.Join(t.TempDir(), "no-such-dir", "summary.md")
-	assert.ErrorContains(t, AppendStepSummary(missing, r, scrub), missing)
+	assert.ErrorContains(t, appendStepSummary(missing, r, scrub), missing)
 }
 
 // TestPublish: Publish decides the verdict (an "error" one kept), writes each format into the

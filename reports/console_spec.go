@@ -15,11 +15,7 @@ import (
 // why each is a defect and how its fix changes what the document accepts.
 func ConsoleLint(w io.Writer, source string, defects []spec.Defect) error {
 	var b bytes.Buffer
-	handled := 0
-	for _, d := range defects {
-		handled += b2i(d.Handled)
-	}
-	fmt.Fprintf(&b, "%s: %d defects, %d handled by the overlay\n\n", source, len(defects), handled)
+	fmt.Fprintf(&b, "%s: %d defects, %d handled by the overlay\n\n", source, len(defects), len(defects)-spec.Unhandled(defects))
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tPOINTER\tFOUND\tHANDLING")
 	for _, d := range defects {

@@ -45,7 +45,7 @@ func TestConsolePlanGolden(t *testing.T) {
 	for _, tt := range []struct {
 		p      load.Plan
 		offers int
-	}{{rate, OffersGenerated}, {rate, OffersStream}, {rate, 7}, {rate, 20}, {stages, 2}} {
+	}{{rate, load.OffersGenerated}, {rate, load.OffersStream}, {rate, 7}, {rate, 20}, {stages, 2}} {
 		require.NoError(t, ConsolePlan(&buf, tt.p, "https://partner-sandbox.example", tt.offers))
 		buf.WriteString("--\n")
 	}

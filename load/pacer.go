@@ -27,6 +27,7 @@ type runPacer struct {
 	timer  *time.Timer
 	wake   chan struct{}
 	shifts atomic.Pointer[[]shiftPoint]
+	late   atomic.Bool // the last send due left more than lateThreshold after its time
 
 	mu           sync.Mutex
 	shift        time.Duration // current total shift
@@ -81,8 +82,10 @@ func (p *runPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool
 			return 0, true
 		}
 		if at <= now {
+			p.late.Store(now-at > lateThreshold)
 			return 0, false
 		}
+		p.late.Store(false)
 		if p.timer == nil {
 			p.timer = time.NewTimer(at - now)
 		} else {

@@ -446,6 +446,16 @@ func TestRunPacer(t *testing.T) {
 		_, done = p.Pace(time.Since(p.start), 3)
 		assert.True(t, done, "feed of 3 exhausted")
 	})
+	t.Run("late while a due send is behind its time", func(t *testing.T) {
+		p := newRunPacer(newConstSchedule(vegeta.Rate{Freq: 1000, Per: time.Second}), time.Minute, 0, -1, stop, func(string) {})
+		_, _ = p.Pace(0, 0)
+		p.start = time.Now().Add(-50 * time.Millisecond) // request 1 was due 49 ms ago
+		_, _ = p.Pace(0, 1)
+		assert.True(t, p.late.Load(), "49 ms behind")
+		p.start = time.Now() // request 2 is due in 2 ms: the pacer waits for it
+		_, _ = p.Pace(0, 2)
+		assert.False(t, p.late.Load(), "on time")
+	})
 	t.Run("stop wakes a waiting pacer", func(t *testing.T) {
 		stop := make(chan struct{})
 		p := newRunPacer(newConstSchedule(vegeta.Rate{Freq: 1, Per: time.Minute}), time.Hour, 0, -1, stop, func(string) {})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/xoneharness/xoneharness/internal/xone"
 	"github.com/xoneharness/xoneharness/spec"
@@ -16,6 +17,13 @@ import (
 // body on a shared core, about two seconds of work, enough for a 10 s attack
 // at 2,000/s on a busy two-core machine to be judged whole. A response that
 // finds the queue full is skipped and counted: nothing else skips one.
+//
+// The validator gives way to the attack: while the sends run behind their
+// schedule (the pacer's last due send more than lateThreshold late), it
+// waits and the queue holds the responses; it goes on as soon as a send is
+// on time, and drains the queue before the report. So validation uses the
+// CPU the sends leave rather than holding them back; when that is too
+// little, the queue fills and the skips are counted with that reason.
 const (
 	validateQueue      = 16384
 	validateQueueBytes = 32 << 20
@@ -43,6 +51,9 @@ type validatorPool struct {
 	done    chan struct{} // closed when the validator has drained jobs
 	queued  atomic.Int64  // bytes of the jobs waiting, at most validateQueueBytes
 	metrics *metrics
+	behind  func() bool   // the attack's sends run late: the validator waits
+	closing atomic.Bool   // set by close: drain without waiting
+	waited  time.Duration // how long the validator gave way; read after done
 
 	mu         sync.Mutex
 	schema     SchemaStats
@@ -50,23 +61,37 @@ type validatorPool struct {
 	broken     uint64        // responses that broke it
 }
 
-// newValidatorPool starts the validators for confirms sent to urlPrefix.
-func newValidatorPool(s *spec.Spec, urlPrefix string, m *metrics) (*validatorPool, error) {
+// newValidatorPool starts the validator for confirms sent to urlPrefix;
+// behind reports whether the attack's sends run late (nil: never).
+func newValidatorPool(s *spec.Spec, urlPrefix string, m *metrics, behind func() bool) (*validatorPool, error) {
 	req, err := http.NewRequest(http.MethodPost, urlPrefix+"00000000-0000-4000-8000-000000000000"+xone.ConfirmSuffix, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header["Content-Type"], req.Header["Accept"] = jsonCT, jsonCT
 	v := &validatorPool{spec: s, cov: s.NewCoverage(), req: req, jobs: make(chan validateJob, validateQueue),
-		done: make(chan struct{}), metrics: m}
+		done: make(chan struct{}), metrics: m, behind: behind}
 	go func() {
 		defer close(v.done)
 		for j := range v.jobs {
+			v.giveWay()
 			v.validate(j)
 			v.queued.Add(-j.bytes)
 		}
 	}()
 	return v, nil
+}
+
+// giveWay waits while the attack's sends run late, until close.
+func (v *validatorPool) giveWay() {
+	if v.behind == nil || !v.behind() {
+		return
+	}
+	start := time.Now()
+	for v.behind() && !v.closing.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	v.waited += time.Since(start)
 }
 
 // size is roughly what j holds in memory while it waits.
@@ -108,12 +133,16 @@ func (v *validatorPool) violationCount() uint64 {
 // close waits for the queued responses to be validated and returns the
 // counts; submit must not be called after it.
 func (v *validatorPool) close() SchemaStats {
+	v.closing.Store(true)
 	close(v.jobs)
 	<-v.done
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.schema.Skipped > 0 {
 		v.schema.SkipReason = fmt.Sprintf("queue full: the validator was behind (%d responses or %d MiB waiting)", validateQueue, validateQueueBytes>>20)
+		if v.waited > 0 {
+			v.schema.SkipReason += fmt.Sprintf("; it gave way for %s to sends running late", v.waited.Round(time.Millisecond))
+		}
 	}
 	return v.schema
 }

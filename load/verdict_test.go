@@ -300,6 +300,46 @@ func TestTokenFetchRetried(t *testing.T) {
 	assert.Positive(t, res.StatusCodes["200"])
 }
 
+// TestValidatorGivesWayToLateSends: while the attack's sends run late the
+// validator waits, holding the queued responses (none skipped); it goes on
+// when the sends are on time, and close drains the queue without waiting.
+func TestValidatorGivesWayToLateSends(t *testing.T) {
+	s, err := spec.Load()
+	require.NoError(t, err)
+	var late atomic.Bool
+	var asked atomic.Int64
+	behind := func() bool { asked.Add(1); return late.Load() }
+	counts := func(v *validatorPool) (validated, skipped uint64) {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return v.schema.Validated, v.schema.Skipped
+	}
+	job := validateJob{status: 401, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(`{"message":"Unauthorized"}`)}
+
+	late.Store(true)
+	v, err := newValidatorPool(s, "http://127.0.0.1:1/api/partners/P/offers/", nil, behind)
+	require.NoError(t, err)
+	for range 3 {
+		v.submit(job)
+	}
+	require.Eventually(t, func() bool { return asked.Load() >= 5 }, 10*time.Second, time.Millisecond, "the validator asks whether sends are late")
+	validated, skipped := counts(v)
+	assert.Zero(t, validated, "nothing validated while the sends are late")
+	assert.Zero(t, skipped, "nothing skipped either: the queue holds them")
+	late.Store(false)
+	require.Eventually(t, func() bool { n, _ := counts(v); return n == 3 }, 10*time.Second, time.Millisecond, "validated once on time")
+
+	late.Store(true)
+	asked.Store(0)
+	v.submit(job)
+	v.submit(job)
+	require.Eventually(t, func() bool { return asked.Load() >= 3 }, 10*time.Second, time.Millisecond)
+	got := v.close()
+	assert.Equal(t, uint64(5), got.Validated, "close drains the queue although the sends are late")
+	assert.Zero(t, got.Skipped)
+	assert.Empty(t, got.SkipReason)
+}
+
 // TestValidationUnderCPUPressure: with two CPU-bound processes beside the
 // run on this machine, every sampled response is still validated, at a
 // partner's rate and at ten times it: validation sheds only when its queue
@@ -363,7 +403,10 @@ func TestValidateQueueBounds(t *testing.T) {
 			assert.Equal(t, uint64(len(tt.jobs)-tt.wantQueued), v.schema.Skipped, "skipped")
 			v.done = make(chan struct{})
 			close(v.done)
-			assert.Contains(t, v.close().SkipReason, "queue full")
+			v.waited = 1500 * time.Millisecond
+			reason := v.close().SkipReason
+			assert.Contains(t, reason, "queue full")
+			assert.Contains(t, reason, "it gave way for 1.5s to sends running late")
 		})
 	}
 }

@@ -189,7 +189,7 @@ func (p Plan) Explicit() (Plan, error) {
 	case math.IsNaN(f) || f < 0 || f >= 1:
 		return p, planErr("race.fraction", "want a fraction from 0 up to (not including) 1, got %v", f)
 	case f > 0 && (p.Race.N < 2 || p.Race.N > race.MaxN):
-		return p, planErr("race.n", "want 2 to %d simultaneous confirms in each race.fraction group, got %d", race.MaxN, p.Race.N)
+		return p, planErr("race.n", "want 2 to %d simultaneous confirms in each race group, got %d", race.MaxN, p.Race.N)
 	}
 	if p.Rate != "" {
 		if _, err := ParseRate(p.Rate); err != nil {

@@ -166,16 +166,14 @@ var planFlags = map[string]string{"evidence_headers": "--evidence-header", "thre
 	"race.fraction": "--race-fraction", "race.n": "--race"}
 
 // planError turns a load.PlanError into a usage error naming the flag after
-// prefix ("plan: " for Validate's), and the race fraction its message may
-// name as a flag too; other errors are returned as they are.
+// prefix ("plan: " for Validate's); other errors are returned as they are.
 func planError(prefix string, err error) error {
 	var pe *load.PlanError
 	if !errors.As(err, &pe) {
 		return err
 	}
 	name := cmp.Or(planFlags[pe.Field], "--"+strings.ReplaceAll(pe.Field, "_", "-"))
-	msg := strings.TrimPrefix(pe.Error(), "plan: "+pe.Field)
-	return usageError{fmt.Errorf("%s%s%s", prefix, name, strings.ReplaceAll(msg, "race.fraction", planFlags["race.fraction"]))}
+	return usageError{fmt.Errorf("%s%s%s", prefix, name, strings.TrimPrefix(pe.Error(), "plan: "+pe.Field))}
 }
 
 // flagSet reports whether the named flag was given on the command line.

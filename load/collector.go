@@ -61,7 +61,7 @@ func (c *collector) startValidation(s *spec.Spec, urlPrefix string) error {
 		return nil
 	}
 	var err error
-	c.validators, err = newValidatorPool(s, urlPrefix, c.metrics, c.pacer.late.Load)
+	c.validators, err = newValidatorPool(s, urlPrefix, c.metrics, func() bool { return c.pacer.late.Load() && shortOfCPU() })
 	return err
 }
 

@@ -8,7 +8,8 @@
 // (statistics, results.bin, metrics, outcome rows; the one goroutine that
 // reads vegeta's results), the validator pool (sampled responses behind a
 // bounded queue, skipped only when it is full; it waits while the sends run
-// late) and the pacer (the plan's schedule, shifted by Retry-After pauses).
+// late for want of CPU) and the pacer (the plan's schedule, shifted by
+// Retry-After pauses).
 //
 // Latency is measured from each request's intended send time, so a stalled
 // target cannot hide behind a slowed-down client. Percentiles come from

@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"net/http"
+	runtimemetrics "runtime/metrics"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,11 +20,12 @@ import (
 // finds the queue full is skipped and counted: nothing else skips one.
 //
 // The validator gives way to the attack: while the sends run behind their
-// schedule (the pacer's last due send more than lateThreshold late), it
-// waits and the queue holds the responses; it goes on as soon as a send is
-// on time, and drains the queue before the report. So validation uses the
-// CPU the sends leave rather than holding them back; when that is too
-// little, the queue fills and the skips are counted with that reason.
+// schedule (the pacer's last due send more than lateThreshold late) and
+// the process is short of CPU (shortOfCPU), it waits and the queue holds
+// the responses; it goes on as soon as either stops, and drains the queue
+// before the report. So validation uses the CPU the sends leave rather than
+// holding them back; when that is too little, the queue fills and the skips
+// are counted with that reason.
 const (
 	validateQueue      = 16384
 	validateQueueBytes = 32 << 20
@@ -94,6 +96,17 @@ func (v *validatorPool) giveWay() {
 	v.waited += time.Since(start)
 }
 
+// shortOfCPU reports whether goroutines of this process are ready to run
+// but wait for a processor (runtime/metrics, about 80 ns): the process is
+// short of CPU. Sends that run late while it is not are held back by
+// something else (a slow target that keeps every worker waiting, the
+// offer feed), and the validator taking a core would not hold them back.
+func shortOfCPU() bool {
+	s := [1]runtimemetrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
+	runtimemetrics.Read(s[:])
+	return s[0].Value.Kind() == runtimemetrics.KindUint64 && s[0].Value.Uint64() > 0
+}
+
 // size is roughly what j holds in memory while it waits.
 func (j validateJob) size() int64 {
 	n := len(j.body)
@@ -141,7 +154,7 @@ func (v *validatorPool) close() SchemaStats {
 	if v.schema.Skipped > 0 {
 		v.schema.SkipReason = fmt.Sprintf("queue full: the validator was behind (%d responses or %d MiB waiting)", validateQueue, validateQueueBytes>>20)
 		if v.waited > 0 {
-			v.schema.SkipReason += fmt.Sprintf("; it gave way for %s to sends running late", v.waited.Round(time.Millisecond))
+			v.schema.SkipReason += fmt.Sprintf("; it gave way for %s to sends running late for want of CPU", v.waited.Round(time.Millisecond))
 		}
 	}
 	return v.schema

@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -340,6 +342,61 @@ func TestValidatorGivesWayToLateSends(t *testing.T) {
 	assert.Empty(t, got.SkipReason)
 }
 
+// TestShortOfCPU: more busy goroutines than processors make the process
+// short of CPU; once they stop, it is not.
+func TestShortOfCPU(t *testing.T) {
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) + 2 {
+		wg.Go(func() {
+			for x := 1; !stop.Load(); x = x*31 + 7 {
+			}
+		})
+	}
+	require.Eventually(t, shortOfCPU, 10*time.Second, time.Millisecond, "goroutines wait for a processor")
+	stop.Store(true)
+	wg.Wait()
+	require.Eventually(t, func() bool { return !shortOfCPU() }, 10*time.Second, time.Millisecond, "nothing waits once they stop")
+}
+
+// TestValidatorKeepsUpWithASlowTarget: sends held back by a slow target
+// (every worker waiting on it) are late, but the process has CPU to spare,
+// so the validator does not wait for them: responses are validated while
+// the run is still sending, not only when it ends.
+func TestValidatorKeepsUpWithASlowTarget(t *testing.T) {
+	s, err := spec.Load()
+	require.NoError(t, err)
+	cfg, _, _ := sandboxConfig(t, Plan{Rate: "200/s", Duration: 2 * time.Second, Workers: 2, MaxWorkers: 2, ValidateSample: 1},
+		sandbox.Latency(50*time.Millisecond)) // two workers keep up with 40/s at most
+	cfg.Spec = s
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	sum := func(name string) (n float64) {
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				if mf.GetName() == name {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return n
+	}
+	var res *Result
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, err = Run(context.Background(), cfg)
+	}()
+	require.Eventually(t, func() bool { return sum("xoneharness_load_schema_validations_total") >= 10 }, 30*time.Second, time.Millisecond)
+	sentThen := sum("xoneharness_load_requests_total")
+	<-done
+	require.NoError(t, err)
+	assert.Positive(t, res.LateSends.Count, "the sends ran late")
+	assert.Less(t, sentThen, float64(res.Requests)/2, "10 responses validated after %v of %d requests", sentThen, res.Requests)
+	assert.Equal(t, res.StatusCodes["200"], res.Schema.Validated)
+}
+
 // TestValidationUnderCPUPressure: with two CPU-bound processes beside the
 // run on this machine, every sampled response is still validated, at a
 // partner's rate and at ten times it: validation sheds only when its queue
@@ -406,7 +463,7 @@ func TestValidateQueueBounds(t *testing.T) {
 			v.waited = 1500 * time.Millisecond
 			reason := v.close().SkipReason
 			assert.Contains(t, reason, "queue full")
-			assert.Contains(t, reason, "it gave way for 1.5s to sends running late")
+			assert.Contains(t, reason, "it gave way for 1.5s to sends running late for want of CPU")
 		})
 	}
 }

@@ -32,8 +32,11 @@ const runAsMain = "XONEHARNESS_TEST_RUN_MAIN"
 var repoRoot string
 
 func TestMain(m *testing.M) {
-	if os.Getenv(runAsMain) == "1" {
+	switch os.Getenv(runAsMain) {
+	case "1":
 		main() // exits
+	case peakRSSMode:
+		os.Exit(runMeasured())
 	}
 	os.Exit(runInTempDir(m))
 }

@@ -53,7 +53,7 @@ type validatorPool struct {
 	done    chan struct{} // closed when the validator has drained jobs
 	queued  atomic.Int64  // bytes of the jobs waiting, at most validateQueueBytes
 	metrics *metrics
-	behind  func() bool   // the attack's sends run late: the validator waits
+	behind  func() bool   // the sends run late for want of CPU: the validator waits
 	closing atomic.Bool   // set by close: drain without waiting
 	waited  time.Duration // how long the validator gave way; read after done
 
@@ -64,7 +64,8 @@ type validatorPool struct {
 }
 
 // newValidatorPool starts the validator for confirms sent to urlPrefix;
-// behind reports whether the attack's sends run late (nil: never).
+// behind reports whether the attack's sends run late for want of CPU
+// (nil: never).
 func newValidatorPool(s *spec.Spec, urlPrefix string, m *metrics, behind func() bool) (*validatorPool, error) {
 	req, err := http.NewRequest(http.MethodPost, urlPrefix+"00000000-0000-4000-8000-000000000000"+xone.ConfirmSuffix, nil)
 	if err != nil {
@@ -84,7 +85,7 @@ func newValidatorPool(s *spec.Spec, urlPrefix string, m *metrics, behind func() 
 	return v, nil
 }
 
-// giveWay waits while the attack's sends run late, until close.
+// giveWay waits while behind reports true, until close.
 func (v *validatorPool) giveWay() {
 	if v.behind == nil || !v.behind() {
 		return

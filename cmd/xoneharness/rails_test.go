@@ -45,10 +45,10 @@ func TestSpecBombRefusedByEveryCommand(t *testing.T) {
 }
 
 // peakRSSMode makes the test binary run xoneharness as a child of its own
-// and write the child's exit code and peak RSS (KiB) to stdout. On Linux a
-// child's peak RSS includes that of the process it was started from (the
-// memory it shared until exec), so the command is started from this small,
-// fresh process rather than from the test process itself.
+// and write the child's exit code, wall time and peak RSS (KiB) to stdout.
+// On Linux a child's peak RSS includes that of the process it was started
+// from (the memory it shared until exec), so the command is started from
+// this small, fresh process rather than from the test process itself.
 const peakRSSMode = "peak-rss"
 
 // runMeasured is the peak-rss mode: it runs os.Args[1:] as xoneharness.
@@ -57,9 +57,13 @@ func runMeasured() int {
 	cmd.Env = append(os.Environ(), runAsMain+"=1")
 	cmd.Stderr = os.Stderr
 	start := time.Now()
-	_ = cmd.Run()
+	if err := cmd.Run(); cmd.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, "peak-rss:", err)
+		return 1
+	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
+		fmt.Fprintln(os.Stderr, "peak-rss: no rusage on this platform")
 		return 1
 	}
 	fmt.Printf("%d %d %d\n", cmd.ProcessState.ExitCode(), time.Since(start), ru.Maxrss)

@@ -51,6 +51,7 @@ type Claims struct {
 	path string
 	root string
 	run  string // this run's report directory, relative to root
+	tail string // what follows an offer id in this run's claim lines
 	lock *flock.Flock
 
 	mu     sync.Mutex
@@ -58,6 +59,7 @@ type Claims struct {
 	off    int64                         // end of the last complete line read or written
 	endsNL bool                          // the file ends with a line feed
 	dirty  bool                          // appended since the last Sync
+	buf    []byte                        // the claim lines being written
 	others map[Key]unique.Handle[string] // offer -> the other run that holds it
 	notes  []string
 }
@@ -78,8 +80,9 @@ func OpenClaims(root, runDir string) (*Claims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: claims: %w", err)
 	}
+	run := filepath.Base(filepath.Clean(runDir))
 	c := &Claims{
-		path: path, root: root, run: filepath.Base(filepath.Clean(runDir)), f: f, endsNL: true,
+		path: path, root: root, run: run, tail: claimTail(run), f: f, endsNL: true,
 		lock:   flock.New(path, flock.SetFlag(os.O_RDONLY|fsx.NoFollow)),
 		others: map[Key]unique.Handle[string]{},
 	}
@@ -93,26 +96,20 @@ func OpenClaims(root, runDir string) (*Claims, error) {
 // start reads the store, or writes its header and the earlier ledgers'
 // offers into a new one. Called under the file lock.
 func (c *Claims) start() error {
-	st, err := c.f.Stat()
-	if err != nil {
-		return fmt.Errorf("ledger: claims: %w", err)
+	size, err := c.catchUp()
+	if err != nil || size > 0 {
+		return err
 	}
-	if st.Size() > 0 {
-		return c.catchUp()
-	}
-	var b bytes.Buffer
-	b.WriteString("offer_id,run\n")
-	c.importLedgers(&b)
-	return c.append(b.Bytes())
+	return c.append(size, c.importLedgers([]byte("offer_id,run\n")))
 }
 
 // importLedgers writes a claim line for every offer of the ledgers under
-// the root, in the name of the run that wrote each.
-func (c *Claims) importLedgers(b *bytes.Buffer) {
+// the root to b, in the name of the run that wrote each.
+func (c *Claims) importLedgers(b []byte) []byte {
 	entries, err := os.ReadDir(c.root)
 	if err != nil {
 		c.notes = append(c.notes, fmt.Sprintf("earlier ledgers not read: %v", err))
-		return
+		return b
 	}
 	for _, e := range entries {
 		if !e.IsDir() { // a symbolic link to a directory included
@@ -135,11 +132,13 @@ func (c *Claims) importLedgers(b *bytes.Buffer) {
 			c.notes = append(c.notes, fmt.Sprintf("ignored %v", err))
 			continue
 		}
+		tail, run := claimTail(e.Name()), unique.Make(e.Name())
 		for _, r := range rows {
-			writeClaim(b, r.OfferID, e.Name())
-			c.others[KeyOf(r.OfferID)] = unique.Make(e.Name())
+			b = append(append(b, r.OfferID...), tail...)
+			c.others[KeyOf(r.OfferID)] = run
 		}
 	}
+	return b
 }
 
 // Notes are remarks about the store's creation (earlier ledgers skipped).
@@ -161,10 +160,11 @@ func (c *Claims) Claim(offerIDs []string) (errs []error, err error) {
 	defer c.mu.Unlock()
 	errs = make([]error, len(offerIDs))
 	err = c.locked(func() error {
-		if err := c.catchUp(); err != nil {
+		size, err := c.catchUp()
+		if err != nil {
 			return err
 		}
-		var b bytes.Buffer
+		b := c.buf[:0]
 		for i, id := range offerIDs {
 			if err := xone.CheckID(id); err != nil {
 				errs[i] = fmt.Errorf("offer id: %w", err)
@@ -174,9 +174,10 @@ func (c *Claims) Claim(offerIDs []string) (errs []error, err error) {
 				errs[i] = &ClaimedError{OfferID: id, Run: filepath.Join(c.root, r.Value())}
 				continue
 			}
-			writeClaim(&b, id, c.run)
+			b = append(append(b, id...), c.tail...)
 		}
-		return c.append(b.Bytes())
+		c.buf = b
+		return c.append(size, b)
 	})
 	return errs, err
 }
@@ -197,7 +198,10 @@ func (c *Claims) Holder(offerID string) (runDir string, ok bool) {
 func (c *Claims) Refresh() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.locked(c.catchUp)
+	return c.locked(func() error {
+		_, err := c.catchUp()
+		return err
+	})
 }
 
 // Sync commits the store to stable storage (a power loss keeps every claim
@@ -238,16 +242,21 @@ func (c *Claims) locked(fn func() error) error {
 	return err
 }
 
-// catchUp reads the lines appended since off. A line cut short (a full
-// disk) stays unread until a later writer ends it; a line that is not
-// "offer_id,run" is skipped.
-func (c *Claims) catchUp() error {
-	data, err := io.ReadAll(io.NewSectionReader(c.f, c.off, 1<<62))
+// catchUp reads the lines appended since off and returns the store's size.
+// A line cut short (a full disk) stays unread until a later writer ends it;
+// a line that is not "offer_id,run" is skipped. Called under the file lock,
+// so the size holds until the lock is released.
+func (c *Claims) catchUp() (size int64, err error) {
+	size, err = c.f.Seek(0, io.SeekEnd) // cheaper than Stat; writes append anyway
 	if err != nil {
-		return fmt.Errorf("ledger: read %s: %w", c.path, err)
+		return 0, fmt.Errorf("ledger: claims: %w", err)
 	}
-	if len(data) == 0 {
-		return nil
+	if size <= c.off {
+		return size, nil // nobody appended since the last look
+	}
+	data := make([]byte, size-c.off)
+	if _, err := c.f.ReadAt(data, c.off); err != nil {
+		return 0, fmt.Errorf("ledger: read %s: %w", c.path, err)
 	}
 	c.endsNL = data[len(data)-1] == '\n'
 	end := bytes.LastIndexByte(data, '\n') + 1
@@ -261,35 +270,31 @@ func (c *Claims) catchUp() error {
 		}
 	}
 	c.off += int64(end)
-	return nil
+	return size, nil
 }
 
-// append writes b at the end of the store, after a line feed if the file
-// does not end with one (a line cut short stays a line of its own). A
-// failed write is cut off again, so no half line is left for the next
-// writer's line to join.
-func (c *Claims) append(b []byte) error {
+// append writes b at the end of the store, whose size is size (read under
+// the lock), after a line feed if the file does not end with one (a line
+// cut short stays a line of its own). A failed write is cut off again, so
+// no half line is left for the next writer's line to join.
+func (c *Claims) append(size int64, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
 	if !c.endsNL {
 		b = append([]byte{'\n'}, b...)
 	}
-	st, err := c.f.Stat()
-	if err != nil {
-		return fmt.Errorf("ledger: claims: %w", err)
-	}
 	if _, err := c.f.Write(b); err != nil {
-		if c.f.Truncate(st.Size()) != nil {
+		if c.f.Truncate(size) != nil {
 			c.endsNL = false
 		}
 		return fmt.Errorf("ledger: write %s: %w", c.path, err)
 	}
-	c.off, c.endsNL, c.dirty = st.Size()+int64(len(b)), true, true
+	c.off, c.endsNL, c.dirty = size+int64(len(b)), true, true
 	return nil
 }
 
-// writeClaim writes one claim line.
-func writeClaim(b *bytes.Buffer, offerID, run string) {
-	fmt.Fprintf(b, "%s,%s\n", offerID, url.QueryEscape(run))
+// claimTail is what follows an offer id in a claim line of run.
+func claimTail(run string) string {
+	return "," + url.QueryEscape(run) + "\n"
 }

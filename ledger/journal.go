@@ -81,7 +81,7 @@ func Open(dir string, opt Options) (*Journal, error) {
 		j.now = time.Now
 	}
 	j.cond = sync.NewCond(&j.mu)
-	if err := j.write(csvLine(Header)); err != nil {
+	if err := j.write(appendCSV(nil, Header)); err != nil {
 		_ = f.Close()
 		_ = os.Remove(path)
 		return nil, err
@@ -166,7 +166,7 @@ func (j *Journal) commit(batch []*entry, out []byte) error {
 	at, n := j.now(), 0
 	for _, e := range batch {
 		if e.err == nil {
-			out = append(out, Row{OfferID: e.offerID, QuoteID: e.quoteID, Outcome: Pending, At: at}.line()...)
+			out = Row{OfferID: e.offerID, QuoteID: e.quoteID, Outcome: Pending, At: at}.appendLine(out)
 			n++
 		}
 	}
@@ -200,7 +200,7 @@ func (j *Journal) Resolve(r Row) {
 	if r.At.IsZero() {
 		r.At = j.now()
 	}
-	line := r.line()
+	line := r.appendLine(nil)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err == nil && !j.closed {

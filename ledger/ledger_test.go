@@ -235,6 +235,44 @@ func TestClaimsAcrossRuns(t *testing.T) {
 	}
 }
 
+// TestClaimsAfterALineCutShort: another process's claim line cut short (its
+// disk filled) stays a line of its own: the next claim starts on a new line,
+// and both runs read the store alike.
+func TestClaimsAfterALineCutShort(t *testing.T) {
+	root := t.TempDir()
+	a, err := OpenClaims(root, filepath.Join(root, "run-a"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = a.Close() })
+	errs, err := a.Claim([]string{"x"})
+	require.NoError(t, err)
+	require.NoError(t, errs[0])
+
+	f, err := os.OpenFile(a.Path(), os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("y,run-") // another run's line, cut short
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	errs, err = a.Claim([]string{"y"})
+	require.NoError(t, err)
+	require.NoError(t, errs[0], "a line cut short claims nothing")
+	errs, err = a.Claim([]string{"z"})
+	require.NoError(t, err)
+	require.NoError(t, errs[0])
+
+	data, err := os.ReadFile(a.Path())
+	require.NoError(t, err)
+	assert.Equal(t, "offer_id,run\nx,run-a\ny,run-\ny,run-a\nz,run-a\n", string(data))
+	b, err := OpenClaims(root, filepath.Join(root, "run-b"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	for _, id := range []string{"x", "y", "z"} {
+		run, ok := b.Holder(id)
+		assert.True(t, ok, id)
+		assert.Equal(t, filepath.Join(root, "run-a"), run, id)
+	}
+}
+
 func TestClaimsImportEarlierLedgers(t *testing.T) {
 	root := t.TempDir()
 	old := filepath.Join(root, "20261101T000000Z-load")

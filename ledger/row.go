@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xoneharness/xoneharness/internal/fsx"
@@ -66,8 +67,9 @@ type Row struct {
 	At               time.Time
 }
 
-// line renders r as one CSV line, its Error on one line of at most 300 bytes.
-func (r Row) line() []byte {
+// appendLine appends r to dst as one CSV line, its Error on one line of at
+// most 300 bytes.
+func (r Row) appendLine(dst []byte) []byte {
 	status, msg := "", strings.Join(strings.Fields(r.Error), " ")
 	if r.Status != 0 {
 		status = strconv.Itoa(r.Status)
@@ -75,15 +77,30 @@ func (r Row) line() []byte {
 	if len(msg) > 300 {
 		msg = msg[:300]
 	}
-	return csvLine([]string{r.OfferID, r.QuoteID, string(r.Outcome), r.BookingID, status, msg, r.At.UTC().Format(time.RFC3339Nano)})
+	return appendCSV(dst, []string{r.OfferID, r.QuoteID, string(r.Outcome), r.BookingID, status, msg, r.At.UTC().Format(time.RFC3339Nano)})
 }
 
-func csvLine(rec []string) []byte {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write(rec) // a bytes.Buffer never fails
-	w.Flush()
-	return b.Bytes()
+// csvWriters are csv.Writers over a buffer, reused: a new one allocates a
+// 4 KiB buffer, and a run writes two rows per confirm.
+var csvWriters = sync.Pool{New: func() any {
+	w := &csvWriter{}
+	w.w = csv.NewWriter(&w.b)
+	return w
+}}
+
+type csvWriter struct {
+	b bytes.Buffer
+	w *csv.Writer
+}
+
+// appendCSV appends rec to dst as one CSV line.
+func appendCSV(dst []byte, rec []string) []byte {
+	w := csvWriters.Get().(*csvWriter)
+	defer csvWriters.Put(w)
+	w.b.Reset()
+	_ = w.w.Write(rec) // a bytes.Buffer never fails
+	w.w.Flush()
+	return append(dst, w.b.Bytes()...)
 }
 
 // orphanNote is the Error of a pending row that no outcome row followed.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,8 +62,18 @@ func (c *collector) startValidation(s *spec.Spec, urlPrefix string) error {
 		return nil
 	}
 	var err error
-	c.validators, err = newValidatorPool(s, urlPrefix, c.metrics, func() bool { return c.pacer.late.Load() && shortOfCPU() })
+	c.validators, err = newValidatorPool(s, urlPrefix, c.metrics, c.attackNeedsCPU)
 	return err
+}
+
+// attackNeedsCPU tells the validator to wait (see validateQueue): while
+// goroutines of the process wait for a processor, even with every send on
+// time, since at the max rate a validation started then makes the next
+// sends late. With a single processor, which the validator always shares
+// with the sends (something is nearly always waiting for it under load), it
+// waits only while the sends also run late.
+func (c *collector) attackNeedsCPU() bool {
+	return shortOfCPU() && (runtime.GOMAXPROCS(0) > 1 || c.pacer.late.Load())
 }
 
 // authMaxRejected is how many tokens in a row the target may reject (401)

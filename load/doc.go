@@ -7,8 +7,8 @@
 // token, body; called by vegeta's concurrent workers), the collector
 // (statistics, results.bin, metrics, outcome rows; the one goroutine that
 // reads vegeta's results), the validator pool (sampled responses behind a
-// bounded queue, skipped only when it is full; it waits while the sends run
-// late for want of CPU) and the pacer (the plan's schedule, shifted by
+// bounded queue, skipped only when it is full; it waits while the process
+// is short of CPU) and the pacer (the plan's schedule, shifted by
 // Retry-After pauses).
 //
 // Latency is measured from each request's intended send time, so a stalled

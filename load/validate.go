@@ -19,13 +19,12 @@ import (
 // at 2,000/s on a busy two-core machine to be judged whole. A response that
 // finds the queue full is skipped and counted: nothing else skips one.
 //
-// The validator gives way to the attack: while the sends run behind their
-// schedule (the pacer's last due send more than lateThreshold late) and
-// the process is short of CPU (shortOfCPU), it waits and the queue holds
-// the responses; it goes on as soon as either stops, and drains the queue
-// before the report. So validation uses the CPU the sends leave rather than
-// holding them back; when that is too little, the queue fills and the skips
-// are counted with that reason.
+// The validator gives way to the attack: while the process is short of CPU
+// (collector.attackNeedsCPU), it waits and the queue holds the responses;
+// it goes on as soon as a processor is free, and drains the queue before
+// the report. So validation uses the CPU the sends leave rather than
+// holding them back; when that CPU is too little, the queue fills and the
+// skips are counted with that reason.
 const (
 	validateQueue      = 16384
 	validateQueueBytes = 32 << 20
@@ -53,7 +52,7 @@ type validatorPool struct {
 	done    chan struct{} // closed when the validator has drained jobs
 	queued  atomic.Int64  // bytes of the jobs waiting, at most validateQueueBytes
 	metrics *metrics
-	behind  func() bool   // the sends run late for want of CPU: the validator waits
+	behind  func() bool   // the attack needs the CPU: the validator waits
 	closing atomic.Bool   // set by close: drain without waiting
 	waited  time.Duration // how long the validator gave way; read after done
 
@@ -64,8 +63,7 @@ type validatorPool struct {
 }
 
 // newValidatorPool starts the validator for confirms sent to urlPrefix;
-// behind reports whether the attack's sends run late for want of CPU
-// (nil: never).
+// behind reports whether the attack needs the CPU (nil: never).
 func newValidatorPool(s *spec.Spec, urlPrefix string, m *metrics, behind func() bool) (*validatorPool, error) {
 	req, err := http.NewRequest(http.MethodPost, urlPrefix+"00000000-0000-4000-8000-000000000000"+xone.ConfirmSuffix, nil)
 	if err != nil {
@@ -101,7 +99,8 @@ func (v *validatorPool) giveWay() {
 // but wait for a processor (runtime/metrics, about 80 ns): the process is
 // short of CPU. Sends that run late while it is not are held back by
 // something else (a slow target that keeps every worker waiting, the
-// offer feed), and the validator taking a core would not hold them back.
+// offer feed), and the validator taking a processor would not hold them
+// back.
 func shortOfCPU() bool {
 	s := [1]runtimemetrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
 	runtimemetrics.Read(s[:])
@@ -155,7 +154,7 @@ func (v *validatorPool) close() SchemaStats {
 	if v.schema.Skipped > 0 {
 		v.schema.SkipReason = fmt.Sprintf("queue full: the validator was behind (%d responses or %d MiB waiting)", validateQueue, validateQueueBytes>>20)
 		if v.waited > 0 {
-			v.schema.SkipReason += fmt.Sprintf("; it gave way for %s to sends running late for want of CPU", v.waited.Round(time.Millisecond))
+			v.schema.SkipReason += fmt.Sprintf("; it gave way for %s while the harness was short of CPU", v.waited.Round(time.Millisecond))
 		}
 	}
 	return v.schema

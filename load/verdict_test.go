@@ -302,15 +302,15 @@ func TestTokenFetchRetried(t *testing.T) {
 	assert.Positive(t, res.StatusCodes["200"])
 }
 
-// TestValidatorGivesWayToLateSends: while the attack's sends run late the
-// validator waits, holding the queued responses (none skipped); it goes on
-// when the sends are on time, and close drains the queue without waiting.
-func TestValidatorGivesWayToLateSends(t *testing.T) {
+// TestValidatorGivesWay: while the attack needs the CPU the validator
+// waits, holding the queued responses (none skipped); it goes on when the
+// CPU is free, and close drains the queue without waiting.
+func TestValidatorGivesWay(t *testing.T) {
 	s, err := spec.Load()
 	require.NoError(t, err)
-	var late atomic.Bool
+	var busy atomic.Bool
 	var asked atomic.Int64
-	behind := func() bool { asked.Add(1); return late.Load() }
+	behind := func() bool { asked.Add(1); return busy.Load() }
 	counts := func(v *validatorPool) (validated, skipped uint64) {
 		v.mu.Lock()
 		defer v.mu.Unlock()
@@ -318,26 +318,26 @@ func TestValidatorGivesWayToLateSends(t *testing.T) {
 	}
 	job := validateJob{status: 401, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(`{"message":"Unauthorized"}`)}
 
-	late.Store(true)
+	busy.Store(true)
 	v, err := newValidatorPool(s, "http://127.0.0.1:1/api/partners/P/offers/", nil, behind)
 	require.NoError(t, err)
 	for range 3 {
 		v.submit(job)
 	}
-	require.Eventually(t, func() bool { return asked.Load() >= 5 }, 10*time.Second, time.Millisecond, "the validator asks whether sends are late")
+	require.Eventually(t, func() bool { return asked.Load() >= 5 }, 10*time.Second, time.Millisecond, "the validator asks whether the attack needs the CPU")
 	validated, skipped := counts(v)
-	assert.Zero(t, validated, "nothing validated while the sends are late")
+	assert.Zero(t, validated, "nothing validated while the attack needs the CPU")
 	assert.Zero(t, skipped, "nothing skipped either: the queue holds them")
-	late.Store(false)
-	require.Eventually(t, func() bool { n, _ := counts(v); return n == 3 }, 10*time.Second, time.Millisecond, "validated once on time")
+	busy.Store(false)
+	require.Eventually(t, func() bool { n, _ := counts(v); return n == 3 }, 10*time.Second, time.Millisecond, "validated once the CPU is free")
 
-	late.Store(true)
+	busy.Store(true)
 	asked.Store(0)
 	v.submit(job)
 	v.submit(job)
 	require.Eventually(t, func() bool { return asked.Load() >= 3 }, 10*time.Second, time.Millisecond)
 	got := v.close()
-	assert.Equal(t, uint64(5), got.Validated, "close drains the queue although the sends are late")
+	assert.Equal(t, uint64(5), got.Validated, "close drains the queue although the attack needs the CPU")
 	assert.Zero(t, got.Skipped)
 	assert.Empty(t, got.SkipReason)
 }
@@ -357,6 +357,39 @@ func TestShortOfCPU(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	require.Eventually(t, func() bool { return !shortOfCPU() }, 10*time.Second, time.Millisecond, "nothing waits once they stop")
+}
+
+// TestRunValidatorWaitsWhileShortOfCPU: with two processors or more, a
+// run's validator waits whenever goroutines wait for a processor, though no
+// send is late yet (at the max rate, a validation started while the sends
+// are on time makes the next ones late); with one, which it always shares
+// with the sends, only while the sends also run late.
+func TestRunValidatorWaitsWhileShortOfCPU(t *testing.T) {
+	s, err := spec.Load()
+	require.NoError(t, err)
+	c := &collector{plan: Plan{ValidateSample: 1}, pacer: &runPacer{}}
+	require.NoError(t, c.startValidation(s, "http://127.0.0.1:1/api/partners/P/offers/"))
+	t.Cleanup(func() { c.validators.close() })
+	procs := runtime.GOMAXPROCS(2)
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
+
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for x := 1; !stop.Load(); x = x*31 + 7 {
+			}
+		})
+	}
+	require.Eventually(t, c.validators.behind, 10*time.Second, time.Millisecond, "two processors: it gives way to busy goroutines")
+	runtime.GOMAXPROCS(1)
+	require.Eventually(t, shortOfCPU, 10*time.Second, time.Millisecond)
+	assert.False(t, c.validators.behind(), "one processor: no send is late, it goes on")
+	c.pacer.late.Store(true)
+	assert.True(t, c.validators.behind(), "one processor and a late send: it gives way")
+	stop.Store(true)
+	wg.Wait()
+	require.Eventually(t, func() bool { return !c.validators.behind() }, 10*time.Second, time.Millisecond, "it goes on once they stop")
 }
 
 // TestValidatorKeepsUpWithASlowTarget: sends held back by a slow target
@@ -463,7 +496,7 @@ func TestValidateQueueBounds(t *testing.T) {
 			v.waited = 1500 * time.Millisecond
 			reason := v.close().SkipReason
 			assert.Contains(t, reason, "queue full")
-			assert.Contains(t, reason, "it gave way for 1.5s to sends running late for want of CPU")
+			assert.Contains(t, reason, "it gave way for 1.5s while the harness was short of CPU")
 		})
 	}
 }

@@ -342,20 +342,31 @@ func TestValidatorGivesWay(t *testing.T) {
 	assert.Empty(t, got.SkipReason)
 }
 
-// TestShortOfCPU: more busy goroutines than processors make the process
-// short of CPU; once they stop, it is not.
-func TestShortOfCPU(t *testing.T) {
-	var stop atomic.Bool
+// busyGoroutines starts n goroutines that burn CPU until the returned stop
+// is called (or the test ends); stop returns once they have all ended.
+func busyGoroutines(t *testing.T, n int) (stop func()) {
+	var done atomic.Bool
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) + 2 {
+	for range n {
 		wg.Go(func() {
-			for x := 1; !stop.Load(); x = x*31 + 7 {
+			for x := 1; !done.Load(); x = x*31 + 7 {
 			}
 		})
 	}
+	stop = func() {
+		done.Store(true)
+		wg.Wait()
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestShortOfCPU: more busy goroutines than processors make the process
+// short of CPU; once they stop, it is not.
+func TestShortOfCPU(t *testing.T) {
+	stop := busyGoroutines(t, runtime.GOMAXPROCS(0)+2)
 	require.Eventually(t, shortOfCPU, 10*time.Second, time.Millisecond, "goroutines wait for a processor")
-	stop.Store(true)
-	wg.Wait()
+	stop()
 	require.Eventually(t, func() bool { return !shortOfCPU() }, 10*time.Second, time.Millisecond, "nothing waits once they stop")
 }
 
@@ -373,22 +384,14 @@ func TestRunValidatorWaitsWhileShortOfCPU(t *testing.T) {
 	procs := runtime.GOMAXPROCS(2)
 	t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
 
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for x := 1; !stop.Load(); x = x*31 + 7 {
-			}
-		})
-	}
+	stop := busyGoroutines(t, 4)
 	require.Eventually(t, c.validators.behind, 10*time.Second, time.Millisecond, "two processors: it gives way to busy goroutines")
 	runtime.GOMAXPROCS(1)
 	require.Eventually(t, shortOfCPU, 10*time.Second, time.Millisecond)
 	assert.False(t, c.validators.behind(), "one processor: no send is late, it goes on")
 	c.pacer.late.Store(true)
 	assert.True(t, c.validators.behind(), "one processor and a late send: it gives way")
-	stop.Store(true)
-	wg.Wait()
+	stop()
 	require.Eventually(t, func() bool { return !c.validators.behind() }, 10*time.Second, time.Millisecond, "it goes on once they stop")
 }
 
